@@ -1,0 +1,310 @@
+"""The one model of the IXP: every front end edits this, every concern renders from it.
+
+Structure and per-field formats live here; rules that relate several fields (addresses inside
+the peering LAN, duplicates across members, ASN policy) live in ``semantic.py`` so that all of
+them can be reported at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+
+from appliance.config.types import (
+    ASN,
+    MAC,
+    ASSet,
+    HostOrIP,
+    Hostname,
+    IfName,
+    IPAddr,
+    IPNet,
+    IPv4Addr,
+    IPv4Net,
+    IPv6Addr,
+    IPv6Net,
+    Name,
+    TimeZone,
+    parse_ipv4_interface,
+    parse_ipv6_interface,
+)
+
+# Networks that carry transit for the whole Internet; a member that shows one of them in a
+# path is leaking a transit route (same list as arouteserver's and the NLNOG defaults).
+DEFAULT_TRANSIT_FREE_ASNS = (
+    174, 209, 701, 702, 1239, 1299, 2828, 2914, 3257, 3320, 3356, 3491, 3549,
+    3561, 4134, 5511, 6453, 6461, 6762, 6830, 7018, 12956,
+)  # fmt: skip
+
+
+# What each text pattern below means, in words, for error messages.
+PATTERN_HINTS = {
+    r"^[A-Za-z0-9][\w .-]*$": "use letters, digits, spaces, '.', '-' or '_', starting with a "
+    "letter or digit",
+    r"^[A-Z]{2}$": "use the two-letter ISO 3166 country code in capitals, like FJ or WS",
+    r"^https?://[^\s]+$": "use a web address starting with https:// or http://",
+    r"^[A-Z0-9-]{2,20}$": "use an IRR source name in capitals, like RIPE or APNIC",
+    r"^[!-~]+$": "use printable ASCII characters without spaces",
+    r"^[ -~]+$": "use printable ASCII characters only",
+    r"^[A-Za-z0-9_.-]+$": "use letters, digits, '.', '-' or '_' only",
+    r"^[a-z][a-z0-9_.-]*$": "use lower-case letters, digits, '.', '-' or '_', starting with a "
+    "letter",
+    r"^\$argon2id\$v=\d+\$[^\s]+$": "store an argon2id hash (ixpctl user hash-password makes "
+    "one), never a plain password",
+    r"^[^\x00-\x1f\x7f]+$": "remove control characters (tabs, line breaks)",
+}
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a misspelt field must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Identity(StrictModel):
+    """Who the IXP is; shown in the UI, SNMP and the IX-F export."""
+
+    name: Name
+    short_name: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][\w .-]*$")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    city: Name | None = None
+    contact_email: EmailStr
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=200)] | None = None
+    ixf_id: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    peeringdb_ix_id: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+
+
+class Management(StrictModel):
+    """The management NIC: where the web UI, SSH and SNMP listen."""
+
+    interface: IfName = "eth0"
+    hostname: Hostname = "ixp-rs1"
+    ipv4: Annotated[
+        ipaddress.IPv4Interface | Literal["dhcp"], BeforeValidator(parse_ipv4_interface)
+    ] = "dhcp"
+    ipv4_gateway: IPv4Addr | None = None
+    ipv6: Annotated[
+        ipaddress.IPv6Interface | Literal["auto", "none"], BeforeValidator(parse_ipv6_interface)
+    ] = "auto"
+    ipv6_gateway: IPv6Addr | None = None
+    dns: Annotated[list[IPAddr], Field(max_length=8)] = []
+    ntp: Annotated[list[HostOrIP], Field(max_length=8)] = ["0.debian.pool.ntp.org"]
+    timezone: TimeZone = "UTC"
+    allowed_networks: Annotated[list[IPNet], Field(max_length=64)] = []
+
+
+class PeeringLan(StrictModel):
+    """The shared layer-2 segment every member connects to."""
+
+    bridge: IfName = "br-ixp"
+    ipv4_prefix: IPv4Net
+    ipv6_prefix: IPv6Net | None = None
+    mtu: Annotated[int, Field(ge=1280, le=9216)] = 1500
+    vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
+
+
+NextHopPolicy = Literal["strict", "same_as"]
+RpkiPolicy = Literal["reject_invalid", "tag_only", "off"]
+IrrPolicy = Literal["reject", "tag_only", "off"]
+MaxPrefixAction = Literal["block", "restart", "disable"]
+
+
+class RoutingPolicy(StrictModel):
+    """Route-server import policy; the defaults are the MANRS-grade ones."""
+
+    ipv4_min_length: Annotated[int, Field(ge=0, le=32)] = 8
+    ipv4_max_length: Annotated[int, Field(ge=0, le=32)] = 24
+    ipv6_min_length: Annotated[int, Field(ge=0, le=128)] = 12
+    ipv6_max_length: Annotated[int, Field(ge=0, le=128)] = 48
+    max_as_path_length: Annotated[int, Field(ge=1, le=255)] = 32
+    reject_bogon_prefixes: bool = True
+    reject_bogon_asns: bool = True
+    enforce_first_as: bool = True
+    next_hop: NextHopPolicy = "strict"
+    reject_transit_free_asns: bool = True
+    transit_free_asns: Annotated[list[ASN], Field(max_length=200)] = list(
+        DEFAULT_TRANSIT_FREE_ASNS
+    )
+    rpki: RpkiPolicy = "reject_invalid"
+    irr: IrrPolicy = "reject"
+    max_prefix_action: MaxPrefixAction = "restart"
+    blackhole: bool = True
+    graceful_shutdown: bool = True
+
+
+class MemberPolicy(StrictModel):
+    """Per-member overrides of the route-server policy; unset fields follow the global one."""
+
+    ipv4_max_length: Annotated[int, Field(ge=0, le=32)] | None = None
+    ipv6_max_length: Annotated[int, Field(ge=0, le=128)] | None = None
+    max_as_path_length: Annotated[int, Field(ge=1, le=255)] | None = None
+    enforce_first_as: bool | None = None
+    next_hop: NextHopPolicy | None = None
+    rpki: RpkiPolicy | None = None
+    irr: IrrPolicy | None = None
+    max_prefix_action: MaxPrefixAction | None = None
+    blackhole: bool | None = None
+    graceful_shutdown: bool | None = None
+
+
+class RpkiValidator(StrictModel):
+    """An RTR server (e.g. stayrtr on the box, or the operator's own validator)."""
+
+    host: HostOrIP
+    port: Annotated[int, Field(ge=1, le=65535)] = 323
+
+
+class RouteServer(StrictModel):
+    """The BIRD route server on the peering LAN."""
+
+    asn: ASN
+    router_id: IPv4Addr
+    ipv4: IPv4Addr | None = None
+    ipv6: IPv6Addr | None = None
+    policy: RoutingPolicy = RoutingPolicy()
+    rpki_validators: Annotated[list[RpkiValidator], Field(max_length=8)] = []
+    irr_sources: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Z0-9-]{2,20}$")]], Field(max_length=20)
+    ] = ["RIPE", "ARIN", "APNIC", "AFRINIC", "LACNIC"]
+
+
+def _port_shorthand(value: object) -> object:
+    # "eth3" is the common case; accept it for {"interface": "eth3"}.
+    return {"interface": value} if isinstance(value, str) else value
+
+
+class Port(StrictModel):
+    """A member's connection: a NIC of the box, or a VLAN on one."""
+
+    interface: IfName
+    vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
+
+
+class MaxPrefix(StrictModel):
+    """Most prefixes per family the route server accepts from a member."""
+
+    ipv4: Annotated[int, Field(ge=1, le=2_000_000)] = 100
+    ipv6: Annotated[int, Field(ge=1, le=500_000)] = 100
+
+
+class Member(StrictModel):
+    """An organisation connected to the IXP."""
+
+    asn: ASN
+    name: Name
+    noc_email: EmailStr | None = None
+    ports: Annotated[
+        list[Annotated[Port, BeforeValidator(_port_shorthand)]], Field(min_length=1, max_length=8)
+    ]
+    macs: Annotated[list[MAC], Field(min_length=1, max_length=8)]
+    ipv4: Annotated[list[IPv4Addr], Field(max_length=4)] = []
+    ipv6: Annotated[list[IPv6Addr], Field(max_length=4)] = []
+    max_prefix: MaxPrefix = MaxPrefix()
+    as_set: ASSet | None = None
+    route_server: bool = True
+    md5_password: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[!-~]+$")] | None = (
+        None
+    )
+    quarantine: bool = False
+    policy: MemberPolicy = MemberPolicy()
+
+
+class HealthCheck(StrictModel):
+    """How the anycast helper decides that a service is healthy."""
+
+    query_name: Hostname | Literal["."] = "."
+    interval: Annotated[int, Field(ge=1, le=3600)] = 10
+    timeout: Annotated[int, Field(ge=1, le=60)] = 2
+    rise: Annotated[int, Field(ge=1, le=100)] = 2
+    fall: Annotated[int, Field(ge=1, le=100)] = 2
+
+
+class AnycastPrefix(StrictModel):
+    """A service prefix announced to the members only while its service answers."""
+
+    prefix: IPNet
+    check: HealthCheck = HealthCheck()
+
+
+class Resolver(StrictModel):
+    """The members' DNS resolver (unbound) with an optional local root zone."""
+
+    enabled: bool = False
+    ipv4: Annotated[list[IPv4Addr], Field(max_length=4)] = []
+    ipv6: Annotated[list[IPv6Addr], Field(max_length=4)] = []
+    local_root: bool = True
+    allowed_networks: Annotated[list[IPNet], Field(max_length=64)] = []
+
+
+class Services(StrictModel):
+    """Services the box offers to its members."""
+
+    resolver: Resolver = Resolver()
+    anycast: Annotated[list[AnycastPrefix], Field(max_length=16)] = []
+
+
+_COMMUNITY = Annotated[str, Field(min_length=6, max_length=32, pattern=r"^[!-~]+$")]
+_SECRET = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[ -~]+$")]
+
+
+class SnmpCommunity(StrictModel):
+    """An SNMPv2c read-only community, usable only from the listed networks."""
+
+    community: _COMMUNITY
+    allowed_networks: Annotated[list[IPNet], Field(min_length=1, max_length=32)]
+
+
+class SnmpUser(StrictModel):
+    """An SNMPv3 USM user; always authPriv."""
+
+    name: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+    auth_protocol: Literal["SHA-256", "SHA-384", "SHA-512"] = "SHA-256"
+    auth_password: _SECRET
+    priv_protocol: Literal["AES-128"] = "AES-128"
+    priv_password: _SECRET
+
+
+class Snmp(StrictModel):
+    """The read-only SNMP agent."""
+
+    enabled: bool = False
+    port: Annotated[int, Field(ge=1, le=65535)] = 161
+    location: Annotated[str, Field(max_length=200)] = ""
+    communities: Annotated[list[SnmpCommunity], Field(max_length=16)] = []
+    users: Annotated[list[SnmpUser], Field(max_length=16)] = []
+
+
+class AdminUser(StrictModel):
+    """A person who may log in to the web UI. Only an argon2 hash is ever stored."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")]
+    password_hash: Annotated[str, Field(pattern=r"^\$argon2id\$v=\d+\$[^\s]+$", max_length=512)]
+    role: Literal["admin", "viewer"] = "admin"
+
+
+class IXPConfig(StrictModel):
+    """The whole appliance configuration (the YAML file, one revision in the store)."""
+
+    version: Literal[1] = 1
+    lab: bool = False
+    identity: Identity
+    management: Management = Management()
+    peering_lan: PeeringLan
+    route_server: RouteServer
+    members: Annotated[list[Member], Field(max_length=5000)] = []
+    services: Services = Services()
+    snmp: Snmp = Snmp()
+    admin_users: Annotated[list[AdminUser], Field(max_length=100)] = []
+
+    def effective_policy(self, member: Member) -> RoutingPolicy:
+        """The route-server policy for ``member``: the global one with its overrides applied."""
+        overrides = member.policy.model_dump(exclude_none=True)
+        if not overrides:
+            return self.route_server.policy
+        return self.route_server.policy.model_copy(update=overrides)
+
+    def member_by_asn(self, asn: int) -> list[Member]:
+        """Every member entry with this ASN (a member may connect more than one router)."""
+        return [m for m in self.members if m.asn == asn]

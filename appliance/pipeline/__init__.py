@@ -1,0 +1,1 @@
+"""The one change pipeline: validate → render → verify → apply → commit."""

@@ -1,0 +1,106 @@
+"""What a concern (bridge, route server, resolver, SNMP, ...) plugs into the pipeline.
+
+A concern renders files from the model (pure), lets real tools verify them, says what it would
+change on the running system, and reconciles it. The pipeline does the rest: staging, file
+installation, locking, rollback and the revision store.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from appliance.config.model import IXPConfig
+
+# Present only on the flashed image: there the appliance owns the host's interfaces.
+IMAGE_MARKER = Path("/etc/ixp-appliance/appliance-image")
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """A file a concern wants installed under ``<state_dir>/etc/``."""
+
+    path: str  # relative, POSIX, e.g. "bird/bird.conf"
+    content: bytes
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned change, as shown to the operator before it happens."""
+
+    concern: str
+    action: Literal["add", "change", "remove"]
+    target: str
+    detail: str = ""
+    path: str = ""  # for file changes: the rendered file's relative path
+
+    def __str__(self) -> str:
+        sign = {"add": "+", "change": "~", "remove": "-"}[self.action]
+        return f"{sign} [{self.concern}] {self.target}" + (f" ({self.detail})" if self.detail else "")
+
+
+class VerifyError(Exception):
+    """A rendered file was refused by the real tool that checks it (bird -p, nft -c, ...)."""
+
+
+class TargetRefused(RuntimeError):
+    """Applying would touch the host's own network outside the appliance image."""
+
+
+@dataclass
+class ApplyContext:
+    """Where and how a change is applied."""
+
+    state_dir: Path
+    netns: str | None = None  # the appliance namespace in the lab; None = this host
+    dry_run: bool = False
+    log: Callable[[str], None] = field(default=lambda _msg: None)
+
+    @property
+    def etc_dir(self) -> Path:
+        """Installed (running) rendered files."""
+        return self.state_dir / "etc"
+
+    @property
+    def run_dir(self) -> Path:
+        """Sockets and PID files."""
+        return self.state_dir / "run"
+
+    def require_system_target(self) -> None:
+        """Refuse to touch the host network except on the appliance image.
+
+        On a developer machine every system change must go into a namespace (the lab's); the
+        host's own interfaces, routes and firewall are never ours to change.
+        """
+        if self.netns is None and not IMAGE_MARKER.exists() and not os.environ.get(
+            "IXP_ALLOW_HOST_NETWORK"
+        ):
+            raise TargetRefused(
+                "this is not the appliance image, so changes to the network must go into a lab "
+                "namespace: start one with 'ixpctl lab up' or pass --netns"
+            )
+
+
+class Concern(ABC):
+    """One part of the appliance, configured from the model."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def render(self, cfg: IXPConfig) -> list[RenderedFile]:
+        """Files for ``cfg``. Pure: no I/O, no clock; same input, same bytes."""
+
+    def verify(self, cfg: IXPConfig, staged: Path) -> None:  # noqa: B027 (optional hook)
+        """Check the rendered files in ``staged`` with the real tools; raise ``VerifyError``."""
+
+    def plan(self, cfg: IXPConfig, ctx: ApplyContext) -> list[Change]:
+        """Changes to the running system beyond installing files (netlink, daemons)."""
+        return []
+
+    def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:  # noqa: B027
+        """Reconcile the running system to ``cfg``; idempotent. ``changed_files`` were installed."""

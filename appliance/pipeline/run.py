@@ -1,0 +1,255 @@
+"""validate → render → verify → apply → commit, for every front end (CLI, web, API).
+
+A failure at any stage leaves the running system on the last committed revision: before apply
+nothing has changed; during apply the last good revision is applied again. The revision is
+written only after apply succeeded, so a power cut leaves the store on the old or the new
+revision, and the next start re-applies whichever it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.config.errors import ConfigError, Issue
+from appliance.config.loader import dump_config, load_config_text
+from appliance.config.model import IXPConfig
+from appliance.config.revisions import Revision, RevisionStore
+from appliance.pipeline import staging
+from appliance.pipeline.concern import (
+    ApplyContext,
+    Change,
+    Concern,
+    RenderedFile,
+    TargetRefused,
+    VerifyError,
+)
+from appliance.pipeline.registry import default_concerns
+from appliance.util.lock import LockBusy, state_lock
+
+log = logging.getLogger(__name__)
+
+STAGES = ("validate", "render", "verify", "plan", "apply", "commit")
+
+# stage, state ("running", "ok", "failed", "skipped"), message
+ProgressFn = Callable[[str, str, str], None]
+
+
+@dataclass
+class Outcome:
+    """What a pipeline run did, for the CLI, the wizard's progress page and the API."""
+
+    ok: bool
+    stage: str
+    changes: list[Change] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    error: str | None = None
+    revision: Revision | None = None
+    rolled_back: bool = False
+    message: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {
+            "ok": self.ok,
+            "stage": self.stage,
+            "message": self.message,
+            "error": self.error,
+            "issues": [i.as_dict() for i in self.issues],
+            "changes": [
+                {"concern": c.concern, "action": c.action, "target": c.target, "detail": c.detail}
+                for c in self.changes
+            ],
+            "revision": self.revision.summary() if self.revision else None,
+            "rolled_back": self.rolled_back,
+        }
+
+
+Rendered = tuple[dict[str, RenderedFile], dict[str, str]]
+
+
+class Pipeline:
+    """The change pipeline for one state directory."""
+
+    def __init__(
+        self,
+        state_dir: str | Path,
+        *,
+        concerns: list[Concern] | None = None,
+        netns: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.concerns = concerns if concerns is not None else default_concerns()
+        self.netns = netns
+        self.store = RevisionStore(self.state_dir)
+        self._progress = progress or (lambda _s, _st, _m: None)
+
+    # -- stages --------------------------------------------------------------------------
+
+    def validate(self, candidate: str | IXPConfig) -> IXPConfig:
+        """Parse and check a candidate; raise ``ConfigError`` listing every problem."""
+        return candidate if isinstance(candidate, IXPConfig) else load_config_text(candidate)
+
+    def render(self, cfg: IXPConfig) -> Rendered:
+        """Every concern's files (pure), and which concern owns each path."""
+        files: dict[str, RenderedFile] = {}
+        owners: dict[str, str] = {}
+        for concern in self.concerns:
+            for f in concern.render(cfg):
+                staging.check_relative(f.path)
+                if f.path in files:
+                    raise RuntimeError(f"{concern.name} and {owners[f.path]} both render {f.path}")
+                files[f.path] = f
+                owners[f.path] = concern.name
+        return files, owners
+
+    def verify(self, cfg: IXPConfig, files: dict[str, RenderedFile]) -> None:
+        """Let each concern check the staged candidate files with its real tools."""
+        root = staging.make_staging(self.state_dir, files)
+        try:
+            for concern in self.concerns:
+                concern.verify(cfg, root)
+        finally:
+            staging.drop_staging(root)
+
+    def plan(self, cfg: IXPConfig, rendered: Rendered, ctx: ApplyContext) -> list[Change]:
+        """File changes plus each concern's runtime changes."""
+        files, owners = rendered
+        changes = staging.file_changes(ctx.etc_dir, files, owners)
+        for concern in self.concerns:
+            changes.extend(concern.plan(cfg, ctx))
+        return changes
+
+    def _context(self, dry_run: bool) -> ApplyContext:
+        return ApplyContext(self.state_dir, self.netns, dry_run, log.info)
+
+    def _apply_all(self, cfg: IXPConfig, rendered: Rendered, changes: list[Change],
+                   ctx: ApplyContext) -> None:
+        files, owners = rendered
+        for concern in self.concerns:
+            mine = [c.path for c in changes if c.concern == concern.name and c.path]
+            staging.install_files(ctx.etc_dir, files, mine)
+            concern.apply(cfg, ctx, mine)
+        staging.write_manifest(ctx.etc_dir, owners)
+
+    # -- the whole run -------------------------------------------------------------------
+
+    def run(self, candidate: str | IXPConfig, *, author: str, comment: str = "",
+            dry_run: bool = False) -> Outcome:
+        """Take a candidate through every stage; commit it as a new revision on success."""
+        try:
+            with state_lock(self.state_dir):
+                return self._run_locked(candidate, author, comment, dry_run)
+        except LockBusy as exc:
+            return Outcome(False, "validate", error=str(exc))
+
+    def _step(self, stage: str, state: str, message: str = "") -> None:
+        self._progress(stage, state, message)
+
+    def _run_locked(self, candidate: str | IXPConfig, author: str, comment: str,
+                    dry_run: bool) -> Outcome:
+        self._step("validate", "running")
+        try:
+            cfg = self.validate(candidate)
+        except ConfigError as exc:
+            self._step("validate", "failed", f"{len(exc.issues)} problem(s)")
+            return Outcome(False, "validate", issues=exc.issues,
+                           error="the configuration has problems; nothing was changed")
+        self._step("validate", "ok")
+        config_text = dump_config(cfg)
+        ctx = self._context(dry_run)
+
+        self._step("render", "running")
+        rendered = self.render(cfg)
+        self._step("render", "ok", f"{len(rendered[0])} file(s)")
+
+        self._step("verify", "running")
+        try:
+            self.verify(cfg, rendered[0])
+        except (VerifyError, OSError) as exc:
+            self._step("verify", "failed", str(exc))
+            return Outcome(False, "verify", error=f"verification failed: {exc}; nothing was "
+                           "changed")
+        self._step("verify", "ok")
+
+        self._step("plan", "running")
+        try:
+            changes = self.plan(cfg, rendered, ctx)
+        except (TargetRefused, VerifyError, OSError, ValueError) as exc:
+            self._step("plan", "failed", str(exc))
+            return Outcome(False, "plan", error=f"{exc}; nothing was changed")
+        self._step("plan", "ok", f"{len(changes)} change(s)")
+
+        latest = self.store.latest()
+        same_config = latest is not None and latest.config == config_text
+        if dry_run:
+            for stage in ("apply", "commit"):
+                self._step(stage, "skipped", "dry run")
+            return Outcome(True, "plan", changes=changes, message="dry run: nothing was changed")
+        if not changes and same_config:
+            for stage in ("apply", "commit"):
+                self._step(stage, "skipped", "nothing to change")
+            return Outcome(True, "commit", revision=latest,
+                           message=f"nothing to change: revision {latest.id} is running")
+
+        self._step("apply", "running")
+        try:
+            self._apply_all(cfg, rendered, changes, ctx)
+        except Exception as exc:  # any failure must roll back, whatever raised it
+            log.exception("apply failed")
+            self._step("apply", "failed", str(exc))
+            rolled = self._restore(latest, ctx)
+            return Outcome(False, "apply", changes=changes, rolled_back=rolled,
+                           error=f"apply failed: {exc}; " + (
+                               f"revision {latest.id} was restored" if rolled and latest
+                               else "the previous state could not be fully restored"))
+        self._step("apply", "ok")
+
+        if same_config:
+            self._step("commit", "skipped", "configuration unchanged")
+            return Outcome(True, "commit", changes=changes, revision=latest,
+                           message=f"revision {latest.id} re-applied")
+        self._step("commit", "running")
+        rev = self.store.commit(config_text, author, comment)
+        self._step("commit", "ok", f"revision {rev.id}")
+        return Outcome(True, "commit", changes=changes, revision=rev,
+                       message=f"applied and committed as revision {rev.id}")
+
+    def _restore(self, latest: Revision | None, ctx: ApplyContext) -> bool:
+        """Apply the last committed revision again after a failed apply."""
+        if latest is None:
+            return False
+        try:
+            cfg = load_config_text(latest.config)
+            rendered = self.render(cfg)
+            self._apply_all(cfg, rendered, self.plan(cfg, rendered, ctx), ctx)
+            return True
+        except Exception:  # report, never mask the original failure
+            log.exception("restoring revision %s failed", latest.id)
+            return False
+
+    def reapply_latest(self, *, author: str = "system") -> Outcome:
+        """Bring the running system back to the committed revision (boot, ``ixpctl up``)."""
+        latest = self.store.latest()
+        if latest is None:
+            return Outcome(True, "validate", message="no configuration committed yet")
+        return self.run(latest.config, author=author, comment="re-apply at start")
+
+    def rollback(self, rev_id: int, *, author: str) -> Outcome:
+        """Apply revision ``rev_id``'s configuration as a new revision."""
+        rev = self.store.get(rev_id)
+        return self.run(rev.config, author=author, comment=f"rollback to revision {rev_id}")
+
+    def diff(self, candidate: str | IXPConfig) -> str:
+        """Unified diff of the installed files against the candidate's (for review)."""
+        files, _ = self.render(self.validate(candidate))
+        return staging.unified_diff(self.state_dir / "etc", files)
+
+
+def default_author() -> str:
+    """Who is making a change from the command line."""
+    return os.environ.get("SUDO_USER") or os.environ.get("USER") or "root"
