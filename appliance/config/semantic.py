@@ -143,7 +143,8 @@ def check_members(cfg: IXPConfig) -> Iterator[Issue]:
                 yield Issue(f"{where}.policy.{fam}_max_length",
                             f"{getattr(pol, f'{fam}_max_length')} is shorter than the route "
                             f"server's {fam}_min_length; raise it")
-        if m.route_server and m.ipv6 and cfg.route_server.ipv6 is None:
+        if (m.route_server and m.ipv6 and cfg.route_server.ipv6 is None
+                and cfg.peering_lan.ipv6_prefix is not None):
             yield Issue(f"{where}.ipv6", "the member has IPv6 but the route server has no "
                         "IPv6 address; set route_server.ipv6 or remove the member's IPv6")
         if m.route_server and m.ipv4 and cfg.route_server.ipv4 is None:

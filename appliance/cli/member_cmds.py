@@ -1,0 +1,163 @@
+"""ixpctl member list|show|add|remove: member changes go through the pipeline like any other."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from appliance.cli.common import add_json, add_state_dir, pipeline_for
+from appliance.cli.output import emit_json, error, print_outcome
+from appliance.config.errors import ConfigError, Issue
+from appliance.config.loader import load_config_file, load_config_text
+from appliance.config.model import IXPConfig, Member
+from appliance.config.revisions import RevisionStore
+from appliance.pipeline.run import default_author
+
+
+def _current(args: argparse.Namespace) -> IXPConfig:
+    if getattr(args, "config", None):
+        return load_config_file(args.config)
+    latest = RevisionStore(args.state_dir).latest()
+    if latest is None:
+        raise ConfigError([Issue("", f"no configuration committed in {args.state_dir}; "
+                                 "apply one first with 'ixpctl apply -c FILE'")])
+    return load_config_text(latest.config)
+
+
+def _row(m: Member) -> dict[str, Any]:
+    return m.model_dump(mode="json", exclude_defaults=False)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """One line per member."""
+    cfg = _current(args)
+    if args.json:
+        emit_json([_row(m) for m in cfg.members])
+        return 0
+    print(f"{'ASN':<12}{'name':<34}{'port':<10}{'IPv4':<17}IPv6")
+    for m in cfg.members:
+        print(f"AS{m.asn:<10}{m.name[:33]:<34}{m.ports[0].interface:<10}"
+              f"{','.join(map(str, m.ipv4)):<17}{','.join(map(str, m.ipv6))}")
+    print(f"{len(cfg.members)} member(s)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Everything about one member (all its entries when it has several routers)."""
+    cfg = _current(args)
+    found = cfg.member_by_asn(args.asn)
+    if not found:
+        error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
+        return 1
+    rows = [_row(m) for m in found]
+    if args.json:
+        emit_json(rows)
+    else:
+        print(yaml.safe_dump(rows, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _change(args: argparse.Namespace, data: dict[str, Any], comment: str) -> int:
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    outcome = pipeline_for(args).run(text, author=args.author or default_author(),
+                                     comment=comment, dry_run=args.dry_run)
+    return print_outcome(outcome, args.json)
+
+
+def _committed_data(args: argparse.Namespace) -> dict[str, Any]:
+    latest = RevisionStore(args.state_dir).latest()
+    if latest is None:
+        raise ConfigError([Issue("", f"no configuration committed in {args.state_dir}; "
+                                 "apply one first with 'ixpctl apply -c FILE'")])
+    data = yaml.safe_load(latest.config)
+    return data if isinstance(data, dict) else {}
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add a member to the committed config and apply it."""
+    data = _committed_data(args)
+    member: dict[str, Any] = {
+        "asn": args.asn, "name": args.name, "ports": args.port, "macs": args.mac,
+        "ipv4": args.ipv4 or [], "ipv6": args.ipv6 or [],
+    }
+    if args.noc_email:
+        member["noc_email"] = args.noc_email
+    if args.as_set:
+        member["as_set"] = args.as_set
+    if args.max_prefix_v4 or args.max_prefix_v6:
+        member["max_prefix"] = {k: v for k, v in
+                                (("ipv4", args.max_prefix_v4), ("ipv6", args.max_prefix_v6)) if v}
+    if args.no_route_server:
+        member["route_server"] = False
+    if args.quarantine:
+        member["quarantine"] = True
+    data.setdefault("members", []).append(member)
+    return _change(args, data, args.comment or f"member add AS{args.asn} {args.name}")
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove every entry of a member (by ASN) from the committed config and apply it."""
+    data = _committed_data(args)
+    members = data.get("members") or []
+    keep = [m for m in members if str(m.get("asn")) != str(args.asn)]
+    if len(keep) == len(members):
+        error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
+        return 1
+    data["members"] = keep
+    return _change(args, data, args.comment or f"member remove AS{args.asn}")
+
+
+def _common_change(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--comment", default="", help="why (kept in the history)")
+    p.add_argument("--author", default=None, help="who (default: the login name)")
+    p.add_argument("--netns", default=None, help="apply inside this network namespace")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add 'member' and its verbs."""
+    member = sub.add_parser("member", help="list, show, add or remove members")
+    msub = member.add_subparsers(dest="member_verb", required=True, metavar="VERB")
+
+    p = msub.add_parser("list", help="list members")
+    p.add_argument("-c", "--config", type=Path, default=None,
+                   help="read this file instead of the committed config")
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_list)
+
+    p = msub.add_parser("show", help="show one member")
+    p.add_argument("asn", type=int, help="the member's AS number")
+    p.add_argument("-c", "--config", type=Path, default=None,
+                   help="read this file instead of the committed config")
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_show)
+
+    p = msub.add_parser("add", help="add a member and apply")
+    p.add_argument("--asn", required=True, help="AS number, e.g. 64500")
+    p.add_argument("--name", required=True, help="organisation name")
+    p.add_argument("--port", action="append", required=True, help="NIC (repeatable)")
+    p.add_argument("--mac", action="append", required=True, help="router MAC (repeatable)")
+    p.add_argument("--ipv4", action="append", help="address on the peering LAN (repeatable)")
+    p.add_argument("--ipv6", action="append", help="address on the peering LAN (repeatable)")
+    p.add_argument("--as-set", default=None, help="IRR AS-SET, e.g. AS-EXAMPLE")
+    p.add_argument("--noc-email", default=None, help="NOC contact")
+    p.add_argument("--max-prefix-v4", type=int, default=None, help="IPv4 max-prefix")
+    p.add_argument("--max-prefix-v6", type=int, default=None, help="IPv6 max-prefix")
+    p.add_argument("--no-route-server", action="store_true", help="no route-server session")
+    p.add_argument("--quarantine", action="store_true", help="start the port in quarantine")
+    _common_change(p)
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_add)
+
+    p = msub.add_parser("remove", help="remove a member and apply")
+    p.add_argument("asn", type=int, help="the member's AS number")
+    _common_change(p)
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_remove)

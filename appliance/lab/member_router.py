@@ -1,0 +1,64 @@
+"""Lab member routers: one BIRD per member namespace, announcing public-looking prefixes."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+import jinja2
+
+from appliance.config.model import IXPConfig, Member
+
+MAX_PREFIXES = 250
+
+
+def member_prefixes(index: int, count: int) -> tuple[list[str], list[str]]:
+    """``count`` IPv4 /24s and IPv6 /48s for the member at ``index``; same input, same prefixes.
+
+    They look like real unicast space (the lab never sends them outside its namespaces) and
+    avoid every bogon range, so the route server's filters let them through.
+    """
+    if not 0 <= count <= MAX_PREFIXES:
+        raise ValueError(f"prefixes per member must be between 0 and {MAX_PREFIXES}")
+    first, second = 31 + index // 256, index % 256
+    v4 = [f"{first}.{second}.{k}.0/24" for k in range(count)]
+    # The first octet stays inside 31-99 (plain unicast) for up to 17,000 members.
+    v6 = [str(ipaddress.IPv6Network(f"2a0c:{index + 1:x}:{k:x}::/48")) for k in range(count)]
+    return v4, v6
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("appliance.lab", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # BIRD config, not HTML
+    )
+    return env.get_template("member-bird.conf.j2")
+
+
+def router_id(member: Member, index: int) -> str:
+    """The member router's BGP identifier: its first IPv4 address, else a stable made-up one."""
+    if member.ipv4:
+        return str(member.ipv4[0])
+    return str(ipaddress.IPv4Address(0x0A000000 + index + 1))
+
+
+def render_member_bird(cfg: IXPConfig, index: int, prefixes: int) -> str:
+    """The BIRD config of member ``index``'s lab router (pure)."""
+    member = cfg.members[index]
+    v4, v6 = member_prefixes(index, prefixes)
+    rs = cfg.route_server
+    return _template().render(
+        asn=member.asn,
+        name=member.name.replace('"', "'"),
+        router_id=router_id(member, index),
+        prefixes4=v4 if member.ipv4 else [],
+        prefixes6=v6 if member.ipv6 else [],
+        rs_asn=rs.asn,
+        rs4=rs.ipv4 if member.route_server else None,
+        rs6=rs.ipv6 if member.route_server else None,
+        addr4=member.ipv4[0] if member.ipv4 else None,
+        addr6=member.ipv6[0] if member.ipv6 else None,
+    )

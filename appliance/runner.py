@@ -1,0 +1,116 @@
+"""Run the appliance's services in the foreground from a state dir (``ixpctl up``).
+
+On the image systemd runs each service; on a dev machine this runner does, in one process, and
+stops all of them on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from appliance.pipeline.run import Outcome, Pipeline
+from appliance.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+class WebService:
+    """The Flask app on a threaded WSGI server (dev: plain HTTP on loopback only)."""
+
+    name = "web"
+
+    def __init__(self, state_dir: Path, host: str, port: int) -> None:
+        self.state_dir, self.host, self.port = state_dir, host, port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the UI answers."""
+        port = self._server.server_port if self._server else self.port
+        return f"http://{self.host}:{port}/"
+
+    def start(self) -> None:
+        """Bind and serve in a background thread."""
+        self._server = make_server(self.host, self.port, create_app(self.state_dir),
+                                   threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="web",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def check_dev_listen(host: str) -> None:
+    """Plain HTTP is only for loopback; the image serves HTTPS on the management address."""
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError(f"--listen {host}: the development runner serves plain HTTP and only "
+                         "on 127.0.0.1; the image serves HTTPS on the management address")
+
+
+class Runner:
+    """Starts every service, waits for a stop signal, stops them in reverse order."""
+
+    def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
+                 port: int = 8080) -> None:
+        check_dev_listen(host)
+        self.state_dir = state_dir
+        self.pipeline = Pipeline(state_dir, netns=netns)
+        self.web = WebService(state_dir, host, port)
+        self.services = [self.web]
+        self.stopping = threading.Event()
+
+    def restore(self) -> Outcome:
+        """Bring the running system back to the committed revision before serving."""
+        return self.pipeline.reapply_latest(author="runner")
+
+    def start(self) -> None:
+        """Start every service; on failure stop the ones already started."""
+        started = []
+        try:
+            for svc in self.services:
+                svc.start()
+                started.append(svc)
+        except Exception:
+            for svc in reversed(started):
+                svc.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every service (safe to call twice)."""
+        for svc in reversed(self.services):
+            try:
+                svc.stop()
+            except Exception:  # stop the others regardless
+                log.exception("stopping %s failed", svc.name)
+
+    def install_signal_handlers(self) -> None:
+        """Ctrl-C and SIGTERM end the run cleanly."""
+        def handler(_sig: int, _frame: FrameType | None) -> None:
+            self.stopping.set()
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+    def serve(self, on_ready: Callable[[str], None] | None = None) -> None:
+        """Start, report the URL, block until stopped, then stop."""
+        self.start()
+        try:
+            if on_ready:
+                on_ready(self.web.url)
+            while not self.stopping.wait(0.5):
+                pass
+        finally:
+            self.stop()
