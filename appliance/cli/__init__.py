@@ -9,7 +9,7 @@ import sys
 import traceback
 
 from appliance import __version__
-from appliance.cli import config_cmds, lab_cmds, member_cmds
+from appliance.cli import config_cmds, lab_cmds, member_cmds, user_cmds
 from appliance.cli.output import emit_json, error
 from appliance.config.errors import ConfigError
 from appliance.config.revisions import RevisionNotFound
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmds.register(sub)
     member_cmds.register(sub)
     lab_cmds.register(sub)
+    user_cmds.register(sub)
     return parser
 
 

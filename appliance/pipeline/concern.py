@@ -41,7 +41,8 @@ class Change:
 
     def __str__(self) -> str:
         sign = {"add": "+", "change": "~", "remove": "-"}[self.action]
-        return f"{sign} [{self.concern}] {self.target}" + (f" ({self.detail})" if self.detail else "")
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{sign} [{self.concern}] {self.target}{detail}"
 
 
 class VerifyError(Exception):

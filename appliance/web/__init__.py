@@ -26,7 +26,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None)
     app.register_blueprint(status.bp)
 
     @app.after_request
-    def security_headers(resp):  # noqa: ANN001, ANN202 (Flask hook)
+    def security_headers(resp):  # noqa: ANN001 (Flask hook)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")

@@ -57,7 +57,7 @@ def test_validate_missing_file(ixpctl, tmp_path):
 
 
 def test_render_writes_files(ixpctl, tmp_path):
-    rc, out, _ = ixpctl("render", "-c", str(EXAMPLE), "-o", str(tmp_path / "out"))
+    rc, _out, _ = ixpctl("render", "-c", str(EXAMPLE), "-o", str(tmp_path / "out"))
     assert rc == 0
     assert (tmp_path / "out" / "ixp.yaml").read_text().startswith("lab: true")
 
@@ -95,7 +95,7 @@ def test_apply_invalid_changes_nothing(ixpctl, tmp_path):
     ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", str(state))
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("203.0.113.12", "198.51.100.12"))
-    rc, out, err = ixpctl("apply", "-c", str(bad), "--state-dir", str(state))
+    rc, _out, err = ixpctl("apply", "-c", str(bad), "--state-dir", str(state))
     assert rc == 1 and "members[2].ipv4[0]" in err and "nothing was changed" in err
     assert RevisionStore(state).latest().id == 1
 
@@ -141,7 +141,7 @@ def test_status_without_and_with_config(ixpctl, tmp_path):
 
 
 def test_up_refuses_non_loopback(ixpctl, tmp_path):
-    rc, out, err = ixpctl("up", "--state-dir", str(tmp_path), "--listen", "0.0.0.0:8080")
+    rc, _out, err = ixpctl("up", "--state-dir", str(tmp_path), "--listen", "0.0.0.0:8080")
     assert rc == 2 and "only on 127.0.0.1" in err
 
 
@@ -177,3 +177,22 @@ def test_kill_9_during_apply_loop(tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert final.returncode == 0, final.stderr
     assert "Reef Networks 0" in RevisionStore(state).latest().config
+
+
+def test_hash_password_makes_a_hash_the_model_accepts(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "appliance.cli", "user", "hash-password",
+                           "--stdin"], input="correct horse battery\n", capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    digest = proc.stdout.strip()
+    assert digest.startswith("$argon2id$")
+    cfg = EXAMPLE.read_text() + f"\nadmin_users:\n  - name: alice\n    password_hash: '{digest}'\n"
+    f = tmp_path / "with-admin.yaml"
+    f.write_text(cfg)
+    check = subprocess.run([sys.executable, "-m", "appliance.cli", "validate", "-c", str(f)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout
+    short = subprocess.run([sys.executable, "-m", "appliance.cli", "user", "hash-password",
+                            "--stdin"], input="short\n", capture_output=True, text=True,
+                           timeout=30)
+    assert short.returncode == 1 and "at least 12" in short.stderr

@@ -120,7 +120,7 @@ def test_verify_failure_changes_nothing(example_text, tmp_path):
 
 
 def test_apply_failure_restores_previous_revision(example_text, tmp_path):
-    pipe, rec = make(tmp_path, fail_apply_when=lambda cfg: len(cfg.members) == 4)
+    pipe, _rec = make(tmp_path, fail_apply_when=lambda cfg: len(cfg.members) == 4)
     pipe.run(example_text, author="t")
     before = {p: p.read_bytes() for p in (tmp_path / "etc").rglob("*") if p.is_file()}
     cfg = pipe.validate(example_text)
@@ -153,7 +153,7 @@ def test_progress_reports_every_stage(example_text, tmp_path):
 
 def test_two_concerns_cannot_own_one_path(example_text, tmp_path):
     pipe = Pipeline(tmp_path, concerns=[CoreConcern(), CoreConcern()])
-    with pytest.raises(RuntimeError, match="both render ixp.yaml"):
+    with pytest.raises(RuntimeError, match=r"both render ixp\.yaml"):
         pipe.render(pipe.validate(example_text))
 
 

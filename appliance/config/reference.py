@@ -1,0 +1,282 @@
+"""The configuration reference (docs/config.md), generated from the model so it stays true.
+
+Run ``python -m appliance.config.reference > docs/config.md`` after changing the model; a test
+fails when a field has no description here or the file is stale.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from appliance.config.model import IXPConfig
+
+# path → (what it means and what to put, example value)
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "version": ("Format version of this file. Only 1 exists.", "1"),
+    "lab": ("Marks a lab or demo config: documentation and private ASNs are then allowed for "
+            "members. Never set it on a production IXP.", "true"),
+    "identity": ("Who the IXP is: shown in the UI, SNMP and the IX-F export.", ""),
+    "identity.name": ("Full name of the exchange.", "Example Island Internet Exchange"),
+    "identity.short_name": ("Short name or acronym.", "EIIX"),
+    "identity.country": ("ISO 3166 two-letter country code, in capitals.", "FJ"),
+    "identity.city": ("City where the exchange is.", "Suva"),
+    "identity.contact_email": ("The IXP's own NOC or contact address.", "noc@ix.example.net"),
+    "identity.url": ("Public web site.", "https://www.ix.example.net/"),
+    "identity.ixf_id": ("The exchange's id in the Euro-IX IX-F database, if it has one.", "123"),
+    "identity.peeringdb_ix_id": ("The exchange's PeeringDB ix id, if it has one.", "456"),
+    "management": ("The management NIC: web UI, SSH and SNMP listen only here.", ""),
+    "management.interface": ("NIC used for management; never a member port.", "eth0"),
+    "management.hostname": ("Host name of the box.", "rs1.ix.example.net"),
+    "management.ipv4": ("'dhcp', or a static address with prefix length.", "192.0.2.10/24"),
+    "management.ipv4_gateway": ("Default gateway with a static ipv4.", "192.0.2.1"),
+    "management.ipv6": ("'auto' (SLAAC), 'none', or a static address with prefix length.",
+                        "2001:db8:1::10/64"),
+    "management.ipv6_gateway": ("IPv6 default gateway with a static ipv6.", "2001:db8:1::1"),
+    "management.dns": ("DNS servers for the box itself (empty: from DHCP).", "[192.0.2.53]"),
+    "management.ntp": ("NTP servers (names or addresses).", "[0.debian.pool.ntp.org]"),
+    "management.timezone": ("IANA time zone for logs and the UI.", "Pacific/Fiji"),
+    "management.allowed_networks": ("Networks allowed to reach the management services "
+                                    "(empty: any on the management NIC).", "[192.0.2.0/24]"),
+    "peering_lan": ("The shared layer-2 segment every member connects to.", ""),
+    "peering_lan.bridge": ("Name of the Linux bridge that is the IXP switch.", "br-ixp"),
+    "peering_lan.ipv4_prefix": ("The peering LAN's IPv4 prefix (from your RIR).",
+                                "203.0.113.0/24"),
+    "peering_lan.ipv6_prefix": ("The peering LAN's IPv6 prefix, usually a /64.",
+                                "2001:db8:eeee::/64"),
+    "peering_lan.mtu": ("MTU of the bridge and member ports; all members must use it.", "1500"),
+    "peering_lan.vlan": ("VLAN id of the peering LAN on a trunk, if tagged.", "100"),
+    "route_server": ("The BIRD route server on the peering LAN.", ""),
+    "route_server.asn": ("The route server's ASN; it never appears in paths (transparent).",
+                         "64511"),
+    "route_server.router_id": ("BGP identifier; usually the route server's IPv4 address.",
+                               "203.0.113.1"),
+    "route_server.ipv4": ("Route server address on the LAN; members peer with it.",
+                          "203.0.113.1"),
+    "route_server.ipv6": ("Route server IPv6 address on the LAN.", "2001:db8:eeee::1"),
+    "route_server.policy": ("Import policy for every member; see docs/route-server.md.", ""),
+    "route_server.policy.ipv4_min_length": ("Shortest IPv4 prefix accepted.", "8"),
+    "route_server.policy.ipv4_max_length": ("Longest IPv4 prefix accepted.", "24"),
+    "route_server.policy.ipv6_min_length": ("Shortest IPv6 prefix accepted.", "12"),
+    "route_server.policy.ipv6_max_length": ("Longest IPv6 prefix accepted.", "48"),
+    "route_server.policy.max_as_path_length": ("Longest AS path accepted.", "32"),
+    "route_server.policy.reject_bogon_prefixes": ("Refuse private, reserved and "
+                                                  "documentation prefixes.", "true"),
+    "route_server.policy.reject_bogon_asns": ("Refuse paths with private or reserved ASNs.",
+                                              "true"),
+    "route_server.policy.enforce_first_as": ("The first ASN of the path must be the member's.",
+                                             "true"),
+    "route_server.policy.next_hop": ("'strict': next hop must be the member's own address; "
+                                     "'same_as': any address of the same ASN.", "strict"),
+    "route_server.policy.reject_transit_free_asns": ("Refuse paths through the big transit "
+                                                     "networks (route leaks).", "true"),
+    "route_server.policy.transit_free_asns": ("The transit-free ASNs for the rule above.",
+                                              "[174, 3356]"),
+    "route_server.policy.rpki": ("'reject_invalid', 'tag_only' or 'off'.", "reject_invalid"),
+    "route_server.policy.irr": ("'reject' routes not in the member's AS-SET, 'tag_only', or "
+                                "'off'.", "reject"),
+    "route_server.policy.max_prefix_action": ("What happens when a member sends more than its "
+                                              "max-prefix: 'block', 'restart' or 'disable'.",
+                                              "restart"),
+    "route_server.policy.blackhole": ("Accept RFC 7999 BLACKHOLE-tagged more-specifics.", "true"),
+    "route_server.policy.graceful_shutdown": ("Honour RFC 8326 GRACEFUL_SHUTDOWN.", "true"),
+    "route_server.rpki_validators": ("RTR servers (stayrtr on the box, or your own).", ""),
+    "route_server.rpki_validators[].host": ("Validator name or address.", "127.0.0.1"),
+    "route_server.rpki_validators[].port": ("RTR port.", "323"),
+    "route_server.irr_sources": ("IRR databases consulted, in order.", "[RIPE, APNIC]"),
+    "members": ("The networks connected to the IXP.", ""),
+    "members[].asn": ("The member's public ASN (64500, AS64500 or asdot 1.10).", "64500"),
+    "members[].name": ("Organisation name.", "Island Telecom"),
+    "members[].noc_email": ("Member NOC contact.", "noc@member.example.net"),
+    "members[].ports": ("The member's ports: NIC names, or {interface, vlan}.", "[eth3]"),
+    "members[].ports[].interface": ("NIC of the box the member is cabled to.", "eth3"),
+    "members[].ports[].vlan": ("VLAN id when the member arrives tagged on a trunk.", "201"),
+    "members[].macs": ("MAC address(es) of the member's router; only these may send.",
+                       "['02:00:5e:10:00:01']"),
+    "members[].ipv4": ("The member's IPv4 address(es) on the peering LAN.", "[203.0.113.10]"),
+    "members[].ipv6": ("The member's IPv6 address(es) on the peering LAN.",
+                       "['2001:db8:eeee::10']"),
+    "members[].max_prefix": ("Most prefixes the route server accepts from this member.", ""),
+    "members[].max_prefix.ipv4": ("IPv4 max-prefix.", "100"),
+    "members[].max_prefix.ipv6": ("IPv6 max-prefix.", "100"),
+    "members[].as_set": ("The member's IRR AS-SET (or its ASN) for prefix filtering.",
+                         "AS-ISLANDTEL"),
+    "members[].route_server": ("Whether the member peers with the route server.", "true"),
+    "members[].md5_password": ("TCP MD5 password of the BGP session, if the member wants one.",
+                               "s3cret"),
+    "members[].quarantine": ("New port in quarantine: only ARP/ND and BGP to the route server "
+                             "pass until released.", "false"),
+    "members[].policy": ("Overrides of route_server.policy for this member; unset fields "
+                         "follow the global policy.", ""),
+    "members[].policy.ipv4_max_length": ("Longest IPv4 prefix accepted from this member.", "24"),
+    "members[].policy.ipv6_max_length": ("Longest IPv6 prefix accepted from this member.", "48"),
+    "members[].policy.max_as_path_length": ("Longest AS path from this member.", "32"),
+    "members[].policy.enforce_first_as": ("First-AS check for this member.", "true"),
+    "members[].policy.next_hop": ("Next-hop check for this member.", "same_as"),
+    "members[].policy.rpki": ("RPKI handling for this member.", "tag_only"),
+    "members[].policy.irr": ("IRR handling for this member.", "tag_only"),
+    "members[].policy.max_prefix_action": ("Max-prefix action for this member.", "block"),
+    "members[].policy.blackhole": ("Blackhole acceptance for this member.", "false"),
+    "members[].policy.graceful_shutdown": ("Graceful shutdown for this member.", "true"),
+    "services": ("Services the box offers to its members.", ""),
+    "services.resolver": ("The members' DNS resolver (unbound).", ""),
+    "services.resolver.enabled": ("Run the resolver.", "true"),
+    "services.resolver.ipv4": ("Resolver addresses: on the LAN or in an anycast prefix.",
+                               "[203.0.113.53]"),
+    "services.resolver.ipv6": ("Resolver IPv6 addresses.", "['2001:db8:eeee::53']"),
+    "services.resolver.local_root": ("Keep a local copy of the root zone (RFC 8806).", "true"),
+    "services.resolver.allowed_networks": ("Clients allowed besides the peering LAN and "
+                                           "management networks.", "[198.51.100.0/24]"),
+    "services.anycast": ("Service prefixes announced to members only while healthy.", ""),
+    "services.anycast[].prefix": ("The service prefix (outside the peering LAN).",
+                                  "192.0.2.0/24"),
+    "services.anycast[].check": ("The health check that gates the announcement.", ""),
+    "services.anycast[].check.query_name": ("Name the resolver is asked for.", "."),
+    "services.anycast[].check.interval": ("Seconds between checks.", "10"),
+    "services.anycast[].check.timeout": ("Seconds before a check fails.", "2"),
+    "services.anycast[].check.rise": ("Successes before announcing.", "2"),
+    "services.anycast[].check.fall": ("Failures before withdrawing.", "2"),
+    "snmp": ("The read-only SNMP agent.", ""),
+    "snmp.enabled": ("Run the agent.", "true"),
+    "snmp.port": ("UDP port.", "161"),
+    "snmp.location": ("sysLocation.", "Exchange building, rack 1"),
+    "snmp.communities": ("SNMPv2c communities (compatible mode).", ""),
+    "snmp.communities[].community": ("The community string (6+ characters, not 'public').",
+                                     "n0c-r3ad"),
+    "snmp.communities[].allowed_networks": ("Only these sources may use it.",
+                                            "[192.0.2.0/24]"),
+    "snmp.users": ("SNMPv3 users (recommended; always authPriv).", ""),
+    "snmp.users[].name": ("User name.", "librenms"),
+    "snmp.users[].auth_protocol": ("SHA-256, SHA-384 or SHA-512.", "SHA-256"),
+    "snmp.users[].auth_password": ("Authentication pass phrase (8+ characters).",
+                                   "long-auth-phrase"),
+    "snmp.users[].priv_protocol": ("Privacy protocol.", "AES-128"),
+    "snmp.users[].priv_password": ("Privacy pass phrase (8+ characters).", "long-priv-phrase"),
+    "admin_users": ("People who may log in to the web UI.", ""),
+    "admin_users[].name": ("Login name.", "alice"),
+    "admin_users[].password_hash": ("argon2id hash; 'ixpctl user hash-password' makes one.",
+                                    "$argon2id$v=19$..."),
+    "admin_users[].role": ("'admin' may change things; 'viewer' may only look.", "admin"),
+}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    out: list[type[BaseModel]] = []
+    stack = [annotation]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            out.append(t)
+        stack.extend(typing.get_args(t))
+    return out
+
+
+def _is_list(annotation: Any) -> bool:
+    stack = [annotation]
+    while stack:
+        t = stack.pop()
+        if typing.get_origin(t) is list:
+            return True
+        if typing.get_origin(t) in (typing.Union, types.UnionType, typing.Annotated):
+            stack.extend(typing.get_args(t))
+    return False
+
+
+_NAMES = {int: "integer", str: "text", bool: "true/false",
+          ipaddress.IPv4Address: "IPv4 address", ipaddress.IPv6Address: "IPv6 address",
+          ipaddress.IPv4Network: "IPv4 prefix", ipaddress.IPv6Network: "IPv6 prefix",
+          ipaddress.IPv4Interface: "IPv4 address/len", ipaddress.IPv6Interface: "IPv6 address/len",
+          type(None): ""}
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(annotation)[0])}"
+    if origin in (typing.Union, types.UnionType):
+        parts = [_type_name(a) for a in typing.get_args(annotation)]
+        return " or ".join(dict.fromkeys(p for p in parts if p))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "section"
+    if getattr(annotation, "__name__", "") == "EmailStr":
+        return "e-mail address"
+    return _NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "**required**"
+    value = info.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(see below)"
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return "`[]`" if not value else "`[" + ", ".join(map(str, value)) + "]`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def fields() -> list[tuple[str, FieldInfo]]:
+    """Every field of the model, with its dotted path, depth first, once each."""
+    out: list[tuple[str, FieldInfo]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}.{name}" if prefix else name
+            out.append((path, info))
+            for sub in dict.fromkeys(_models_in(info.annotation)):
+                walk(sub, path + ("[]" if _is_list(info.annotation) else ""))
+
+    walk(IXPConfig, "")
+    return out
+
+
+def render_reference() -> str:
+    """The whole of docs/config.md."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated by `python -m appliance.config.reference > docs/config.md`; "
+        "edit appliance/config/reference.py instead. -->",
+        "",
+        "The appliance is configured by one YAML file (or, the same thing, the setup wizard and "
+        "the admin UI). `ixpctl validate -c FILE` checks it and lists every problem as "
+        "`path.to.field: what is wrong and what to do`; `ixpctl apply -c FILE` applies it. "
+        "Unknown keys are errors, so a misspelt setting is never silently ignored. "
+        "A complete example is `examples/small-island.yaml`.",
+        "",
+        "Rules that involve several fields are checked too: member addresses must lie inside "
+        "the peering LAN and not be its network, broadcast, route-server or service addresses; "
+        "no address, MAC or port may belong to two members; prefixes may not have host bits "
+        "set; IPv4 values may not be given where IPv6 is expected (and the reverse); members "
+        "need public ASNs (AS 0, 23456, reserved, private and documentation ASNs are refused "
+        "unless `lab: true`).",
+        "",
+    ]
+    section = None
+    for path, info in fields():
+        top = path.split(".")[0].split("[")[0]
+        if top != section:
+            section = top
+            lines += ["", f"## `{top}`", "", "| field | type | default | meaning | example |",
+                      "|---|---|---|---|---|"]
+        text, example = DESCRIPTIONS[path]
+        ex = f"`{example}`" if example else ""
+        lines.append(f"| `{path}` | {_type_name(info.annotation)} | {_default(info)} | "
+                     f"{text} | {ex} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")

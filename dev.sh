@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The two commands of the README, on a fresh Debian 12 machine, as root:
+#   ./dev.sh demo    lab + route server + web UI on http://127.0.0.1:8080 (Ctrl-C stops)
+#   ./dev.sh test    the whole test suite (and ruff)
+# Both install what they need first: Debian packages with apt-get, Python packages into .venv.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the appliance and its tests use (one place; the image has its own list).
+APT_PACKAGES=(
+  python3 python3-venv iproute2 procps
+  bird2 nftables
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: run as root (sudo $0 $*): the lab and the tests create network namespaces" >&2
+    exit 1
+  fi
+}
+
+install_debian_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  # Keep apt from starting bird/unbound on the host itself: everything runs in namespaces.
+  local made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local rc=0
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } || rc=$?
+  if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  return "$rc"
+}
+
+install_python_packages() {
+  local stamp=.venv/.installed
+  local want
+  want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  log "installing Python packages into .venv"
+  # Debian's own Python 3.11, whatever else is on PATH.
+  [ -x .venv/bin/python ] || /usr/bin/python3 -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+  echo "$want" > "$stamp"
+}
+
+setup() {
+  need_root "$@"
+  install_debian_packages
+  install_python_packages
+}
+
+case "${1:-}" in
+  demo)
+    shift
+    setup demo
+    exec .venv/bin/ixpctl demo "$@"
+    ;;
+  test)
+    shift
+    setup test
+    log "ruff"
+    .venv/bin/ruff check .
+    log "pytest"
+    exec .venv/bin/pytest "$@"
+    ;;
+  setup)
+    setup setup
+    ;;
+  *)
+    echo "usage: sudo $0 demo [ixpctl demo options] | test [pytest options] | setup" >&2
+    exit 2
+    ;;
+esac

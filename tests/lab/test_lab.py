@@ -1,0 +1,167 @@
+"""The namespace lab: made from the config, member BIRDs running, and removed completely."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from appliance.config.loader import load_config_text
+from appliance.lab import netns
+from appliance.lab.lab import LabError, LabState, lab_down, lab_status, lab_up
+from appliance.lab.member_router import member_prefixes, render_member_bird
+
+pytestmark = pytest.mark.netns
+
+
+def _bird_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-x", "bird"], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+def test_member_prefixes_are_public_and_stable():
+    import ipaddress
+    v4, v6 = member_prefixes(7, 20)
+    assert (v4, v6) == member_prefixes(7, 20)
+    assert all(ipaddress.ip_network(p).is_global for p in v4 + v6)
+    assert len(set(v4)) == 20 and len(set(v6)) == 20
+    with pytest.raises(ValueError):
+        member_prefixes(0, 10_000)
+
+
+def test_member_bird_config_parses(example_text, tmp_path, tool):
+    bird = tool("bird", "bird2")
+    cfg = load_config_text(example_text)
+    for i in range(len(cfg.members)):
+        conf = tmp_path / f"m{i}.conf"
+        conf.write_text(render_member_bird(cfg, i, 3))
+        res = subprocess.run([bird, "-p", "-c", str(conf)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture
+def lab(root_required, tmp_path, example_text):
+    cfg = load_config_text(example_text)
+    prefix = netns.unique_prefix("ixt")
+    before = _bird_pids()
+    state = lab_up(cfg, tmp_path, prefixes_per_member=3, prefix=prefix)
+    yield cfg, state, tmp_path
+    lab_down(tmp_path)
+    for name in netns.list_with_prefix(prefix):
+        netns.remove(name)
+    assert _bird_pids() <= before, "lab down must stop every member router"
+
+
+def test_lab_up_builds_what_the_config_says(lab):
+    cfg, state, state_dir = lab
+    assert netns.exists(state.appliance_netns)
+    ports = netns.run(state.appliance_netns, ["ip", "-j", "link", "show"]).stdout
+    names = {link["ifname"] for link in json.loads(ports)}
+    assert {m.ports[0].interface for m in cfg.members} <= names
+    for member, lm in zip(cfg.members, state.members, strict=True):
+        link = json.loads(netns.run(lm.netns, ["ip", "-j", "addr", "show", "eth0"]).stdout)[0]
+        assert link["address"] == member.macs[0]
+        addrs = {a["local"] for a in link["addr_info"]}
+        assert {str(a) for a in member.ipv4 + member.ipv6} <= addrs
+        assert lm.pid in _bird_pids()
+    status = lab_status(state_dir)
+    assert all(m["router_running"] for m in status["members"])
+    # every member router answers on its own control socket and has its two sessions
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = lab_status(state_dir)
+        if all(set(m["sessions"]) == {"rs4", "rs6"} for m in status["members"]):
+            break
+        time.sleep(0.2)
+    assert all(set(m["sessions"]) == {"rs4", "rs6"} for m in status["members"]), status
+
+
+def test_member_router_announces_its_prefixes(lab):
+    _cfg, state, _ = lab
+    lm = state.members[0]
+    out = subprocess.run(["birdc", "-s", lm.socket, "show", "route", "protocol", "announced4"],
+                         capture_output=True, text=True, timeout=10).stdout
+    for prefix in member_prefixes(0, 3)[0]:
+        assert prefix in out
+
+
+def test_lab_refuses_a_second_lab_in_the_same_state_dir(lab, example_text):
+    _, _, state_dir = lab
+    with pytest.raises(LabError, match="already recorded"):
+        lab_up(load_config_text(example_text), state_dir)
+
+
+def test_lab_down_removes_everything(root_required, tmp_path, example_text):
+    prefix = netns.unique_prefix("ixt")
+    before = _bird_pids()
+    state = lab_up(load_config_text(example_text), tmp_path, prefixes_per_member=1,
+                   prefix=prefix)
+    assert len(netns.list_with_prefix(prefix)) == 6
+    removed = lab_down(tmp_path)
+    assert sorted(removed) == sorted([state.appliance_netns] + [m.netns for m in state.members])
+    assert netns.list_with_prefix(prefix) == []
+    assert _bird_pids() <= before
+    assert LabState.load(tmp_path) is None
+    assert lab_down(tmp_path) == []  # idempotent
+
+
+def test_failed_lab_up_cleans_up(root_required, tmp_path, example_text):
+    data = yaml.safe_load(example_text)
+    prefix = netns.unique_prefix("ixt")
+    netns.create(f"{prefix}-m3")  # a namespace in the way makes lab up fail half-way
+    try:
+        with pytest.raises(Exception):  # noqa: B017 (any failure will do)
+            lab_up(load_config_text(yaml.safe_dump(data)), tmp_path, prefix=prefix)
+        left = netns.list_with_prefix(prefix)
+        assert left == [], f"lab up must remove what it made, left {left}"
+        assert LabState.load(tmp_path) is None
+    finally:
+        for name in netns.list_with_prefix(prefix):
+            netns.remove(name)
+
+
+def _wait_for(pattern: str, proc: subprocess.Popen, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if pattern in line:
+            return line
+        if proc.poll() is not None:
+            break
+    raise AssertionError(f"never saw {pattern!r}; output was:\n{seen}")
+
+
+def test_demo_runs_and_ctrl_c_tears_down(root_required, tmp_path):
+    before_ns = set(netns.list_with_prefix("ixl-"))
+    before_bird = _bird_pids()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "appliance.cli", "demo", "--state-dir", str(tmp_path),
+         "--listen", "127.0.0.1:0", "--prefixes", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = _wait_for("Open http://", proc, 60)
+        url = line.split("Open ")[1].split()[0]
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert "Example Island Internet Exchange" in page and "AS64498" in page
+        status = json.loads(urllib.request.urlopen(url + "api/v1/status", timeout=10).read())
+        assert status["revision"]["id"] == 1 and len(status["lab"]["members"]) == 5
+        assert len(set(netns.list_with_prefix("ixl-")) - before_ns) == 6
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            lab_down(tmp_path)
+    assert proc.returncode == 0
+    assert set(netns.list_with_prefix("ixl-")) == before_ns, "the demo must remove its lab"
+    assert _bird_pids() <= before_bird
