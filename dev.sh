@@ -10,6 +10,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(
   python3 python3-venv iproute2 procps
   bird2 nftables
+  chromium fonts-dejavu-core
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -26,8 +26,8 @@ class WebService:
 
     name = "web"
 
-    def __init__(self, state_dir: Path, host: str, port: int) -> None:
-        self.state_dir, self.host, self.port = state_dir, host, port
+    def __init__(self, state_dir: Path, host: str, port: int, netns: str | None = None) -> None:
+        self.state_dir, self.host, self.port, self.netns = state_dir, host, port, netns
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -39,7 +39,8 @@ class WebService:
 
     def start(self) -> None:
         """Bind and serve in a background thread."""
-        self._server = make_server(self.host, self.port, create_app(self.state_dir),
+        self._server = make_server(self.host, self.port,
+                                   create_app(self.state_dir, netns=self.netns),
                                    threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="web",
                                         daemon=True)
@@ -69,7 +70,7 @@ class Runner:
         check_dev_listen(host)
         self.state_dir = state_dir
         self.pipeline = Pipeline(state_dir, netns=netns)
-        self.web = WebService(state_dir, host, port)
+        self.web = WebService(state_dir, host, port, netns)
         self.services = [self.web]
         self.stopping = threading.Event()
 

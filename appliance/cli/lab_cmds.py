@@ -13,6 +13,7 @@ from appliance.config.loader import load_config_file
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
 from appliance.pipeline.run import Pipeline, default_author
 from appliance.runner import Runner, check_dev_listen
+from appliance.web import accounts, secrets_store
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "small-island.yaml"
 
@@ -65,6 +66,11 @@ def cmd_lab_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_setup_code(state_dir: Path) -> None:
+    if not accounts.setup_done(state_dir):
+        print(f"  setup code for the wizard: {secrets_store.setup_code(state_dir)}", flush=True)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Run every service in the foreground until Ctrl-C."""
     host, port = args.listen
@@ -72,7 +78,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     runner.install_signal_handlers()
     restored = runner.restore()
     print(restored.message or restored.error or "")
-    runner.serve(lambda url: print(f"web UI: {url}  (Ctrl-C stops)", flush=True))
+    def ready(url: str) -> None:
+        print(f"web UI: {url}  (Ctrl-C stops)", flush=True)
+        _print_setup_code(args.state_dir)
+
+    runner.serve(ready)
     return 0
 
 
@@ -95,6 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"  state dir: {args.state_dir}   status: ixpctl status --state-dir "
                   f"{args.state_dir}", flush=True)
             print("  Ctrl-C stops the demo and removes the lab.", flush=True)
+            _print_setup_code(args.state_dir)
             if args.exit_after_ready:
                 runner.stopping.set()
         runner.serve(ready)

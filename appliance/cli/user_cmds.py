@@ -8,6 +8,8 @@ import sys
 
 from argon2 import PasswordHasher
 
+from appliance.cli.common import add_state_dir
+
 MIN_LENGTH = 12
 
 
@@ -28,6 +30,17 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_setup_code(args: argparse.Namespace) -> int:
+    """Print the one-time setup code the wizard asks for (root only on the box)."""
+    from appliance.web import accounts, secrets_store
+
+    if accounts.setup_done(args.state_dir):
+        print("setup is done: the wizard is closed; log in with an admin account")
+        return 1
+    print(secrets_store.setup_code(args.state_dir))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add 'user'."""
     user = sub.add_parser("user", help="admin user helpers")
@@ -35,3 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = usub.add_parser("hash-password", help="print an argon2id hash for admin_users")
     p.add_argument("--stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("setup-code", help="print the one-time code the setup wizard asks for")
+    add_state_dir(p)
+    p.set_defaults(func=cmd_setup_code)

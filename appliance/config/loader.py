@@ -114,7 +114,8 @@ def _friendly(err: dict[str, Any]) -> str:
     return str(err.get("msg", "is not valid"))
 
 
-def _pydantic_issues(exc: ValidationError) -> list[Issue]:
+def issues_from_validation_error(exc: ValidationError) -> list[Issue]:
+    """Pydantic's errors as operator-readable issues, one per field."""
     issues: list[Issue] = []
     for err in exc.errors(include_url=False):
         # Union types add a branch name ("function-before[...]") to the location; drop it.
@@ -164,7 +165,7 @@ def config_from_data(data: Any) -> IXPConfig:
     try:
         cfg = IXPConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_pydantic_issues(exc)) from None
+        raise ConfigError(issues_from_validation_error(exc)) from None
     except (RecursionError, OverflowError, TypeError, ValueError) as exc:
         raise ConfigError([Issue("", f"the configuration could not be read: {exc}")]) from None
     issues = check_config(cfg)

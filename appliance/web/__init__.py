@@ -1,37 +1,89 @@
-"""The appliance's web application (Flask app factory; one blueprint per area)."""
+"""The appliance's web application (Flask app factory; one blueprint per area).
+
+Access rules, enforced for every request in ``_gate``:
+- until somebody can log in, every page leads to /setup (one-time code, then an admin account);
+- after that, everything but the login page needs a session;
+- until a configuration with an admin is committed, a logged-in user is kept in the wizard;
+  once it is, the wizard is closed.
+"""
 
 from __future__ import annotations
 
-import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, jsonify, redirect, request, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from appliance import __version__
+from appliance.web import accounts, secrets_store
+
+_ALWAYS_OPEN = {"static", "status.healthz"}
+_AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
-def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
+               *, netns: str | None = None) -> Flask:
     """Build the app for ``state_dir``; ``test_config`` overrides settings in tests."""
+    state = Path(state_dir)
     app = Flask(__name__)
     app.config.update(
-        STATE_DIR=Path(state_dir),
-        SECRET_KEY=secrets.token_hex(32),
+        STATE_DIR=state,
+        NETNS=netns,
+        SECRET_KEY=secrets_store.session_key(state),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=False,  # the image serves HTTPS and sets this True
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )
     if test_config:
         app.config.update(test_config)
+    CSRFProtect(app)
 
-    from appliance.web import status
+    from appliance.web import auth, setup, status, wizard
 
     app.register_blueprint(status.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(setup.bp)
+    app.register_blueprint(wizard.bp)
+
+    @app.before_request
+    def _gate():
+        endpoint = request.endpoint or ""
+        g.user = None
+        if endpoint in _ALWAYS_OPEN or endpoint.startswith("setup."):
+            return None
+        if not accounts.accounts(state):
+            return redirect(url_for("setup.code"))
+        if endpoint == "auth.login":
+            return None
+        g.user = auth.current_user()
+        if g.user is None:
+            if request.path.startswith("/api/"):
+                return jsonify({"error": "log in first"}), 401
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        done = accounts.setup_done(state)
+        if endpoint.startswith("wizard.") and done and endpoint not in _AFTER_SETUP_OK:
+            return redirect(url_for("status.index"))
+        if not done and not endpoint.startswith("wizard.") and endpoint not in _AFTER_SETUP_OK:
+            return redirect(url_for("wizard.step", name="identity"))
+        return None
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"version": __version__}
 
     @app.after_request
-    def security_headers(resp):  # noqa: ANN001 (Flask hook)
+    def _security_headers(resp):  # noqa: ANN001 (Flask hook)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'")
         return resp
 
     return app

@@ -150,10 +150,16 @@ def test_demo_runs_and_ctrl_c_tears_down(root_required, tmp_path):
     try:
         line = _wait_for("Open http://", proc, 60)
         url = line.split("Open ")[1].split()[0]
-        page = urllib.request.urlopen(url, timeout=10).read().decode()
-        assert "Example Island Internet Exchange" in page and "AS64498" in page
-        status = json.loads(urllib.request.urlopen(url + "api/v1/status", timeout=10).read())
-        assert status["revision"]["id"] == 1 and len(status["lab"]["members"]) == 5
+        code_line = _wait_for("setup code for the wizard:", proc, 10)
+        code = code_line.split(":")[-1].strip()
+        assert len(code) == 14, code_line
+        # a fresh box leads to the setup page, which asks for that code
+        page = urllib.request.urlopen(url, timeout=10)
+        assert page.url.endswith("/setup") and "setup code" in page.read().decode()
+        health = json.loads(urllib.request.urlopen(url + "healthz", timeout=10).read())
+        assert health["ok"] is True
+        lab = lab_status(tmp_path)
+        assert len(lab["members"]) == 5 and all(m["router_running"] for m in lab["members"])
         assert len(set(netns.list_with_prefix("ixl-")) - before_ns) == 6
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

@@ -1,0 +1,86 @@
+"""Who may log in: the admin users of the committed configuration, or the wizard's draft."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from appliance.config.errors import ConfigError
+from appliance.config.loader import load_config_text
+from appliance.config.revisions import RevisionStore
+from appliance.web import draft
+
+_HASHER = PasswordHasher()
+# A dummy hash to verify against for unknown users, so timing does not reveal which exist.
+_DUMMY = _HASHER.hash("not a real password, only for constant timing")
+MIN_PASSWORD = 12
+
+
+@dataclass(frozen=True)
+class Account:
+    """A person who may log in."""
+
+    name: str
+    password_hash: str
+    role: str
+    pending: bool  # only in the wizard's draft, not yet committed
+
+
+def committed_accounts(state_dir: Path) -> list[Account]:
+    """Admin users of the newest revision."""
+    latest = RevisionStore(state_dir).latest()
+    if latest is None:
+        return []
+    try:
+        cfg = load_config_text(latest.config)
+    except ConfigError:
+        return []
+    return [Account(u.name, u.password_hash, u.role, False) for u in cfg.admin_users]
+
+
+def accounts(state_dir: Path) -> list[Account]:
+    """Committed admins; while there are none, the admin the wizard's draft holds."""
+    found = committed_accounts(state_dir)
+    if found:
+        return found
+    pending = draft.load(state_dir).get("admin")
+    if pending:
+        return [Account(pending["name"], pending["password_hash"], "admin", True)]
+    return []
+
+
+def setup_done(state_dir: Path) -> bool:
+    """Setup is over once a committed configuration has an admin user."""
+    return bool(committed_accounts(state_dir))
+
+
+def verify(state_dir: Path, name: str, password: str) -> Account | None:
+    """The account if ``password`` is right, else None (same work either way)."""
+    account = next((a for a in accounts(state_dir) if a.name == name), None)
+    try:
+        _HASHER.verify(account.password_hash if account else _DUMMY, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    return account
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why a new password is too weak, in words, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"use at least {MIN_PASSWORD} characters; a few unrelated words make a good one"
+    if name and name.lower() in password.lower():
+        return "do not put the user name in the password"
+    if len(set(password)) < 6:
+        return "use more different characters"
+    if re.fullmatch(r"(.)\1+|0?123456789.*|password.*|qwerty.*", password.lower()):
+        return "this password is among the first an attacker tries"
+    return None
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash for admin_users[].password_hash."""
+    return _HASHER.hash(password)

@@ -1,0 +1,136 @@
+"""The setup wizard: identity → management → peering LAN → route server → services → SNMP →
+review → apply. Every step is checked by the same model the CLI uses."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from appliance.config.loader import dump_config
+from appliance.pipeline.run import Pipeline
+from appliance.web import draft, secrets_store
+from appliance.web.wizard import candidate, jobs
+from appliance.web.wizard.steps import STEP_BY_NAME, STEPS, next_step, previous_step
+
+bp = Blueprint("wizard", __name__, url_prefix="/wizard")
+
+
+def _state():
+    return current_app.config["STATE_DIR"]
+
+
+def _save_form(step_name: str, form: dict[str, str]) -> None:
+    d = draft.load(_state())
+    d.setdefault("forms", {})[step_name] = form
+    draft.save(_state(), d)
+
+
+@bp.route("/<name>", methods=["GET", "POST"])
+def step(name: str) -> Response | str:
+    """One wizard page; 'Back' keeps what was typed, 'Next' checks it first."""
+    st = STEP_BY_NAME.get(name)
+    if st is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {f.key: request.form.get(f.key, "") for f in st.fields}
+        _save_form(name, form)
+        if request.form.get("action") == "back":
+            prev = previous_step(name)
+            return redirect(url_for("wizard.step", name=prev) if prev else url_for("wizard.step",
+                                                                                   name=name))
+        data, errors = candidate.parse_step(st, form, _state())
+        if not errors:
+            d = draft.load(_state())
+            d.setdefault("data", {})[st.section] = data
+            draft.save(_state(), d)
+            nxt = next_step(name)
+            return redirect(url_for("wizard.step", name=nxt) if nxt else url_for("wizard.review"))
+    values = candidate.form_values(st, _state())
+    placeholders = candidate.suggest(_state()) if name == "route_server" else {}
+    position = [s.name for s in STEPS].index(name)
+    return render_template("wizard_step.html", step=st, steps=STEPS, position=position,
+                           values=values, errors=errors, placeholders=placeholders,
+                           has_previous=previous_step(name) is not None), 400 if errors else 200
+
+
+@bp.get("/review")
+def review() -> str:
+    """The candidate configuration, every problem left, and what applying it will change."""
+    cfg, issues = candidate.validate_candidate(_state())
+    by_step: dict[str, list[str]] = {}
+    for issue in issues:
+        section = issue.path.split(".")[0].split("[")[0]
+        owner = next((s.name for s in STEPS if s.section == section), "")
+        by_step.setdefault(owner, []).append(str(issue))
+    diff = plan = None
+    config_text = ""
+    if cfg is not None:
+        pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
+        config_text = dump_config(cfg)
+        diff = pipe.diff(cfg)
+        outcome = pipe.run(cfg, author=g.user, dry_run=True)
+        plan = [str(c) for c in outcome.changes] if outcome.ok else [outcome.error or "refused"]
+    else:
+        config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
+    return render_template("wizard_review.html", steps=STEPS, issues=by_step, ok=cfg is not None,
+                           config_text=mask_secrets(config_text),
+                           diff=mask_secrets(diff) if diff else diff, plan=plan)
+
+
+_SECRET_LINE = re.compile(r"^(?P<head>.*?\b(?:password_hash|auth_password|priv_password|"
+                          r"md5_password):)\s*\S.*$", re.M)
+
+
+def mask_secrets(text: str) -> str:
+    """Hide password hashes and pass phrases in YAML shown on screen."""
+    return _SECRET_LINE.sub(lambda m: m.group("head") + " (hidden)", text)
+
+
+@bp.post("/apply")
+def apply() -> Response:
+    """Start applying the candidate; the next page shows the progress."""
+    cfg, _issues = candidate.validate_candidate(_state())
+    if cfg is None:
+        return redirect(url_for("wizard.review"))
+    state = _state()
+
+    def finished() -> None:
+        draft.clear(state)
+        if any(u.name for u in cfg.admin_users):
+            secrets_store.retire_setup_code(state)
+
+    job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user, "setup wizard",
+                     on_success=finished)
+    return redirect(url_for("wizard.progress", job_id=job.id))
+
+
+@bp.get("/apply/<job_id>")
+def progress(job_id: str) -> str:
+    """Live progress of each pipeline stage."""
+    job = jobs.get(job_id)
+    if job is None:
+        abort(404)
+    return render_template("wizard_apply.html", job=job.as_dict())
+
+
+@bp.get("/apply/<job_id>.json")
+def progress_json(job_id: str) -> Response:
+    """The same, for the page's script."""
+    job = jobs.get(job_id)
+    if job is None:
+        abort(404)
+    return jsonify(job.as_dict())

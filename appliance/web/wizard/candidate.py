@@ -1,0 +1,197 @@
+"""Turn wizard forms into model data, validate them, and assemble the candidate configuration."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from appliance.config.errors import ConfigError, Issue
+from appliance.config.loader import config_from_data, issues_from_validation_error
+from appliance.config.model import (
+    Identity,
+    IXPConfig,
+    Management,
+    PeeringLan,
+    RouteServer,
+    Services,
+    Snmp,
+)
+from appliance.config.revisions import RevisionStore
+from appliance.web import draft
+from appliance.web.wizard.steps import Step
+
+SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "identity": Identity, "management": Management, "peering_lan": PeeringLan,
+    "route_server": RouteServer, "services": Services, "snmp": Snmp,
+}
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        nxt_is_index = parts[i + 1].isdigit()
+        if part.isdigit():
+            idx = int(part)
+            while len(node) <= idx:
+                node.append({} if not nxt_is_index else [])
+            node = node[idx]
+        else:
+            node = node.setdefault(part, [] if nxt_is_index else {})
+    last = parts[-1]
+    node[last] = value
+
+
+def _get_path(data: Any, key: str) -> Any:
+    node = data
+    for part in key.split("."):
+        if part.isdigit():
+            if not isinstance(node, list) or int(part) >= len(node):
+                return None
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _prune(value: Any) -> Any:
+    # Drop unset values so the model's defaults apply, and list items left empty.
+    if isinstance(value, dict):
+        out = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        items = [_prune(v) for v in value]
+        return [v for v in items if v not in (None, {}, [])]
+    return value
+
+
+def base_data(state_dir: Path) -> dict[str, Any]:
+    """The committed configuration as data (the wizard starts from it), or an empty one."""
+    latest = RevisionStore(state_dir).latest()
+    if latest is None:
+        return {}
+    data = yaml.safe_load(latest.config)
+    return data if isinstance(data, dict) else {}
+
+
+def form_values(step: Step, state_dir: Path) -> dict[str, str]:
+    """What the step's inputs show: the draft's raw input, else the current value."""
+    saved = draft.load(state_dir).get("forms", {}).get(step.name)
+    if saved is not None:
+        return dict(saved)
+    section = candidate_data(state_dir).get(step.section, {})
+    values: dict[str, str] = {}
+    for f in step.fields:
+        v = _get_path(section, f.key)
+        if v is None:
+            v = model_default(SECTION_MODELS[step.section], f.key)
+        if f.kind == "checkbox":
+            values[f.key] = "on" if v else ""
+        elif isinstance(v, list):
+            values[f.key] = " ".join(map(str, v))
+        else:
+            values[f.key] = "" if v is None else str(v)
+    return values
+
+
+def model_default(model: type[BaseModel], key: str) -> Any:
+    """The model's default for a dotted field key (None when required or unknown)."""
+    node: Any = model
+    value: Any = None
+    for part in key.split("."):
+        if part.isdigit() or not (isinstance(node, type) and issubclass(node, BaseModel)):
+            return None
+        info = node.model_fields.get(part)
+        if info is None or info.is_required():
+            return None
+        value = info.get_default(call_default_factory=True)
+        node = type(value) if isinstance(value, BaseModel) else None
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def parse_step(step: Step, form: dict[str, str], state_dir: Path) -> tuple[dict[str, Any],
+                                                                           dict[str, str]]:
+    """Validate one step's form; returns (section data, errors by field key)."""
+    section: dict[str, Any] = copy.deepcopy(base_data(state_dir).get(step.section, {}))
+    section = _deep_merge(section, draft.load(state_dir).get("data", {}).get(step.section, {}))
+    errors: dict[str, str] = {}
+    for f in step.fields:
+        raw = form.get(f.key, "")
+        if f.required and not raw.strip():
+            errors[f.key] = "This is needed."
+            continue
+        _set_path(section, f.key, f.parse(raw))
+    section = _prune(section)
+    if step.section == "route_server" and "router_id" not in section and "ipv4" in section:
+        section["router_id"] = section["ipv4"]
+    try:
+        SECTION_MODELS[step.section].model_validate(section)
+    except ValidationError as exc:
+        for issue in issues_from_validation_error(exc):
+            key = issue.path.replace("[", ".").replace("]", "")
+            target = key if any(f.key == key for f in step.fields) else _nearest(step, key)
+            errors.setdefault(target, issue.message[0].upper() + issue.message[1:] + ".")
+    return section, errors
+
+
+def _nearest(step: Step, key: str) -> str:
+    # An error on a field the form does not show (e.g. a nested default) lands on the closest
+    # shown field, or on the step as a whole ("").
+    for f in step.fields:
+        if key.startswith(f.key) or f.key.startswith(key):
+            return f.key
+    return ""
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k),
+                                                                               dict) else v
+    return out
+
+
+def candidate_data(state_dir: Path) -> dict[str, Any]:
+    """Committed configuration + the wizard's sections + its admin account."""
+    data = base_data(state_dir)
+    d = draft.load(state_dir)
+    for section, values in d.get("data", {}).items():
+        data[section] = _deep_merge(data.get(section, {}), values) \
+            if section != "snmp" else values
+    admin = d.get("admin")
+    if admin:
+        users = [u for u in data.get("admin_users", []) if u.get("name") != admin["name"]]
+        data["admin_users"] = [*users, {"name": admin["name"],
+                                        "password_hash": admin["password_hash"]}]
+    return data
+
+
+def suggest(state_dir: Path) -> dict[str, str]:
+    """Suggested values derived from earlier answers (route server addresses from the LAN)."""
+    data = candidate_data(state_dir)
+    out: dict[str, str] = {}
+    lan = data.get("peering_lan", {})
+    try:
+        if lan.get("ipv4_prefix"):
+            out["ipv4"] = str(ipaddress.ip_network(lan["ipv4_prefix"]).network_address + 1)
+            out["router_id"] = out["ipv4"]
+        if lan.get("ipv6_prefix"):
+            out["ipv6"] = str(ipaddress.ip_network(lan["ipv6_prefix"]).network_address + 1)
+    except ValueError:
+        pass
+    return out
+
+
+def validate_candidate(state_dir: Path) -> tuple[IXPConfig | None, list[Issue]]:
+    """The whole candidate, validated as the pipeline will."""
+    try:
+        return config_from_data(candidate_data(state_dir)), []
+    except ConfigError as exc:
+        return None, exc.issues

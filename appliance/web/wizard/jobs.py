@@ -1,0 +1,64 @@
+"""Run an apply in the background and keep each stage's progress for the page to poll."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.config.model import IXPConfig
+from appliance.pipeline.run import STAGES, Outcome, Pipeline
+
+
+@dataclass
+class Job:
+    """One apply, as the progress page shows it."""
+
+    id: str
+    stages: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {s: {"state": "waiting", "message": ""} for s in STAGES})
+    done: bool = False
+    outcome: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON for the page."""
+        return {"id": self.id, "stages": self.stages, "done": self.done, "outcome": self.outcome}
+
+
+_jobs: dict[str, Job] = {}
+_lock = threading.Lock()
+
+
+def get(job_id: str) -> Job | None:
+    """A job by id."""
+    with _lock:
+        return _jobs.get(job_id)
+
+
+def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comment: str,
+          on_success: Any = None) -> Job:
+    """Start applying ``cfg`` in a thread; returns at once."""
+    job = Job(secrets.token_urlsafe(12))
+    with _lock:
+        _jobs[job.id] = job
+
+    def progress(stage: str, state: str, message: str) -> None:
+        with _lock:
+            job.stages[stage] = {"state": state, "message": message}
+
+    def work() -> None:
+        try:
+            outcome = Pipeline(state_dir, netns=netns, progress=progress).run(
+                cfg, author=author, comment=comment)
+        except Exception as exc:  # the page must always learn how it ended
+            outcome = Outcome(False, "apply", error=f"internal error: {exc}")
+        if outcome.ok and on_success is not None:
+            on_success()
+        with _lock:
+            job.outcome = outcome.as_dict()
+            job.done = True
+
+    threading.Thread(target=work, name=f"apply-{job.id}", daemon=True).start()
+    return job

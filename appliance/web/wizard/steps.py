@@ -1,0 +1,142 @@
+"""The wizard's steps: which model section each edits, and how each form field maps to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Parse = Callable[[str], Any]
+
+
+def as_list(text: str) -> list[str]:
+    """'a, b c' → ['a', 'b', 'c'] (commas, spaces or new lines)."""
+    return [p for p in text.replace(",", " ").split() if p]
+
+
+def as_bool(text: str) -> bool:
+    """A checkbox: present means on."""
+    return text in ("on", "true", "1", "yes")
+
+
+def as_optional(text: str) -> str | None:
+    """Empty means not set."""
+    return text.strip() or None
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a step. ``key`` is a dotted path inside the step's section."""
+
+    key: str
+    label: str
+    help: str = ""
+    kind: str = "text"  # text, number, email, checkbox, select, password
+    parse: Parse = as_optional
+    choices: tuple[tuple[str, str], ...] = ()
+    placeholder: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the wizard."""
+
+    name: str
+    title: str
+    intro: str
+    section: str
+    fields: tuple[FormField, ...] = field(default_factory=tuple)
+
+
+STEPS: tuple[Step, ...] = (
+    Step("identity", "Your exchange", "How the exchange is named and who runs it. This shows in "
+         "the UI, in SNMP and in the IX-F member export.", "identity", (
+        FormField("name", "Full name", "For example Example Island Internet Exchange.",
+                  required=True),
+        FormField("short_name", "Short name", "An acronym such as EIIX.", required=True),
+        FormField("country", "Country code", "Two capital letters (ISO 3166), e.g. FJ.",
+                  required=True, placeholder="FJ"),
+        FormField("city", "City"),
+        FormField("contact_email", "Contact e-mail", "Where members and other IXPs reach you.",
+                  kind="email", required=True),
+        FormField("url", "Web site", placeholder="https://"),
+    )),
+    Step("management", "Management network", "The NIC you are using now to reach this page. "
+         "The web UI, SSH and SNMP listen only here, never on the peering LAN.", "management", (
+        FormField("interface", "Management NIC", "The port cabled to your office network."),
+        FormField("hostname", "Host name", "For example rs1.ix.example.net."),
+        FormField("ipv4", "IPv4 address", "'dhcp', or a fixed address with its length, e.g. "
+                  "192.0.2.10/24.", placeholder="dhcp"),
+        FormField("ipv4_gateway", "IPv4 gateway", "Only with a fixed address."),
+        FormField("dns", "DNS servers", "Separated by spaces; empty means from DHCP.",
+                  parse=as_list),
+        FormField("ntp", "NTP servers", "Separated by spaces.", parse=as_list),
+        FormField("timezone", "Time zone", "For example UTC or Pacific/Fiji."),
+    )),
+    Step("peering_lan", "Peering LAN", "The shared network every member connects to. Your RIR "
+         "assigns its prefixes; members get one address each from them.", "peering_lan", (
+        FormField("ipv4_prefix", "IPv4 prefix", "For example 203.0.113.0/24.", required=True),
+        FormField("ipv6_prefix", "IPv6 prefix", "Usually a /64, e.g. 2001:db8:eeee::/64."),
+        FormField("mtu", "MTU", "1500 unless every member agreed on jumbo frames.",
+                  kind="number"),
+        FormField("bridge", "Bridge name", "The name of the switch inside the box."),
+    )),
+    Step("route_server", "Route server", "Each member opens one BGP session to the route server "
+         "and reaches everyone. The filters below protect the Internet from mistakes.",
+         "route_server", (
+        FormField("asn", "Route server ASN", "The exchange's own ASN; it never appears in paths.",
+                  kind="number", required=True),
+        FormField("ipv4", "IPv4 address", "On the peering LAN; usually its first address."),
+        FormField("ipv6", "IPv6 address", "On the peering LAN; usually ::1 of its prefix."),
+        FormField("router_id", "Router id", "Usually the route server's IPv4 address."),
+        FormField("policy.rpki", "RPKI", "Routes whose origin is proven wrong are dropped.",
+                  kind="select", choices=(("reject_invalid", "Reject RPKI-invalid routes "
+                                           "(recommended)"),
+                                          ("tag_only", "Only tag them"), ("off", "Off"))),
+        FormField("policy.irr", "IRR filtering", "Only prefixes the member registered in its "
+                  "AS-SET are accepted.", kind="select",
+                  choices=(("reject", "Reject unregistered routes (recommended)"),
+                           ("tag_only", "Only tag them"), ("off", "Off"))),
+    )),
+    Step("services", "Services", "A DNS resolver for the members, with a local copy of the root "
+         "zone so lookups stay on the island.", "services", (
+        FormField("resolver.enabled", "Run a resolver for the members", kind="checkbox",
+                  parse=as_bool),
+        FormField("resolver.ipv4", "Resolver IPv4 address(es)", "On the peering LAN.",
+                  parse=as_list),
+        FormField("resolver.ipv6", "Resolver IPv6 address(es)", parse=as_list),
+        FormField("resolver.local_root", "Keep a local copy of the root zone (RFC 8806)",
+                  kind="checkbox", parse=as_bool),
+    )),
+    Step("snmp", "Monitoring (SNMP)", "Lets LibreNMS, MRTG or IXP Manager graph the ports. "
+         "SNMPv3 encrypts and authenticates; v2c is for older tools.", "snmp", (
+        FormField("enabled", "Run the SNMP agent", kind="checkbox", parse=as_bool),
+        FormField("location", "Location", "sysLocation, e.g. the building and rack."),
+        FormField("users.0.name", "SNMPv3 user name", placeholder="librenms"),
+        FormField("users.0.auth_password", "SNMPv3 authentication pass phrase",
+                  "8 characters or more.", kind="password"),
+        FormField("users.0.priv_password", "SNMPv3 privacy pass phrase", "8 characters or more.",
+                  kind="password"),
+        FormField("communities.0.community", "SNMPv2c community (optional)",
+                  "Not 'public'; only usable from the network below."),
+        FormField("communities.0.allowed_networks", "v2c allowed from", "e.g. 192.0.2.0/24.",
+                  parse=as_list),
+    )),
+)
+
+STEP_BY_NAME = {s.name: s for s in STEPS}
+
+
+def next_step(name: str) -> str | None:
+    """The step after ``name`` (None after the last: the review)."""
+    names = [s.name for s in STEPS]
+    i = names.index(name)
+    return names[i + 1] if i + 1 < len(names) else None
+
+
+def previous_step(name: str) -> str | None:
+    """The step before ``name``."""
+    names = [s.name for s in STEPS]
+    i = names.index(name)
+    return names[i - 1] if i > 0 else None

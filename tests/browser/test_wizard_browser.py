@@ -1,0 +1,113 @@
+"""A volunteer walks the setup wizard in a real browser on a lab box, mistakes included."""
+
+from __future__ import annotations
+
+import yaml
+
+from appliance.config.revisions import RevisionStore
+
+PASSWORD = "island exchange first light"
+
+
+def test_wizard_end_to_end(demo, browser_page, shots):
+    url, code, state_dir = demo
+    page = browser_page
+    page.goto(url)
+    assert page.url.endswith("/setup")
+    shots(page, "setup-code")
+
+    # a wrong code is refused and nothing opens
+    page.fill("#code", "AAAA-BBBB-CCCC")
+    page.click("button[type=submit]")
+    assert "not the setup code" in page.inner_text(".alert")
+    shots(page, "setup-code-wrong")
+    page.fill("#code", code)
+    page.click("button[type=submit]")
+    assert page.url.endswith("/setup/admin")
+
+    # weak password refused, then a good one
+    page.fill("#name", "admin")
+    page.fill("#password", "short")
+    page.fill("#password2", "short")
+    page.click("button[type=submit]")
+    assert "at least 12 characters" in page.inner_text("#password-err")
+    shots(page, "admin-weak-password")
+    page.fill("#password", PASSWORD)
+    page.fill("#password2", PASSWORD)
+    shots(page, "admin-account")
+    page.click("button[type=submit]")
+    assert page.url.endswith("/wizard/identity")
+
+    # identity: the lab's committed config pre-fills it; make a mistake first
+    assert page.input_value("#f-name") == "Example Island Internet Exchange"
+    page.fill("#f-country", "Fiji")
+    page.click("button[value=next]")
+    assert "two-letter ISO 3166" in page.inner_text(".has-error .error")
+    shots(page, "identity-mistake")
+    page.fill("#f-country", "FJ")
+    shots(page, "identity")
+    page.click("button[value=next]")
+    assert page.url.endswith("/wizard/management")
+    shots(page, "management")
+    page.click("button[value=next]")
+
+    # peering LAN: a prefix with host bits is explained; Back keeps what was typed
+    page.fill("#f-ipv4_prefix", "203.0.113.7/24")
+    page.click("button[value=next]")
+    assert "host bits set" in page.inner_text(".has-error .error")
+    shots(page, "peering-lan-mistake")
+    page.click("button[value=back]")
+    assert page.url.endswith("/wizard/management")
+    page.click("button[value=next]")
+    assert page.input_value("#f-ipv4_prefix") == "203.0.113.7/24"
+    page.fill("#f-ipv4_prefix", "203.0.113.0/24")
+    shots(page, "peering-lan")
+    page.click("button[value=next]")
+
+    assert page.url.endswith("/wizard/route_server")
+    shots(page, "route-server")
+    page.click("button[value=next]")
+    shots(page, "services")
+    page.click("button[value=next]")
+
+    # SNMP: a too-short pass phrase is refused
+    page.check("#f-enabled")
+    page.fill("#f-users-0-name", "librenms")
+    page.fill("#f-users-0-auth_password", "short")
+    page.fill("#f-users-0-priv_password", "privacy pass phrase")
+    page.click("button[value=next]")
+    assert "at least 8 characters" in page.inner_text(".has-error .error")
+    page.fill("#f-users-0-auth_password", "authentication pass phrase")
+    shots(page, "snmp")
+    page.click("button[value=next]")
+
+    assert page.url.endswith("/wizard/review")
+    assert "Everything checks out" in page.inner_text("main")
+    assert "pass phrase" not in page.inner_text("main"), "secrets must be hidden in the review"
+    shots(page, "review")
+    assert RevisionStore(state_dir).latest().id == 1, "nothing applied before Apply"
+
+    page.click("button.primary")
+    page.wait_for_selector("#result .success", timeout=60_000)
+    shots(page, "applied")
+    stages = page.locator(".stage.ok").count()
+    assert stages == 6
+
+    rev = RevisionStore(state_dir).latest()
+    cfg = yaml.safe_load(rev.config)
+    assert rev.id == 2 and rev.comment == "setup wizard"
+    assert cfg["admin_users"][0]["name"] == "admin" and cfg["snmp"]["enabled"] is True
+
+    page.click("text=Go to the status page")
+    page.wait_for_selector("text=Recent changes")
+    assert "Reef Networks" in page.inner_text("main")
+    shots(page, "status")
+
+    # the wizard is closed now; logging out and in again works with the new account
+    page.goto(url + "wizard/identity")
+    assert not page.url.endswith("/wizard/identity")
+    page.click("text=Log out")
+    page.fill("#name", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Recent changes")

@@ -1,0 +1,43 @@
+"""Web fixtures: a fresh app on a temporary state dir, and a logged-in client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from appliance.pipeline.run import Pipeline
+from appliance.web import create_app
+from appliance.web.accounts import hash_password
+
+ADMIN, PASSWORD = "alice", "correct horse battery staple"
+
+
+def csrf(html: bytes | str) -> str:
+    """The CSRF token of the first form on a page."""
+    text = html.decode() if isinstance(html, bytes) else html
+    m = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+@pytest.fixture
+def configured(tmp_path, example_text):
+    """A state dir with the example config and an admin committed (setup done)."""
+    data = yaml.safe_load(example_text)
+    data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
+    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="first light")
+    assert out.ok, out.error
+    return tmp_path
+
+
+@pytest.fixture
+def client(configured):
+    """A logged-in test client."""
+    c = create_app(configured).test_client()
+    page = c.get("/login")
+    resp = c.post("/login", data={"name": ADMIN, "password": PASSWORD,
+                                  "csrf_token": csrf(page.data)})
+    assert resp.status_code == 302
+    return c

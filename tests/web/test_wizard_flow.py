@@ -1,0 +1,148 @@
+"""Walk the wizard with the Flask client: mistakes are shown, nothing is applied until the end."""
+
+from __future__ import annotations
+
+import time
+
+import yaml
+
+from appliance.config.revisions import RevisionStore
+from appliance.web import create_app, secrets_store
+from appliance.web.accounts import setup_done
+
+from .conftest import ADMIN, PASSWORD, csrf
+
+GOOD = {
+    "identity": {"name": "Example Island Internet Exchange", "short_name": "EIIX",
+                 "country": "FJ", "city": "Suva", "contact_email": "noc@eiix.example.net"},
+    "management": {"interface": "eth0", "hostname": "rs1.eiix.example.net", "ipv4": "dhcp",
+                   "ntp": "0.debian.pool.ntp.org", "timezone": "Pacific/Fiji"},
+    "peering_lan": {"ipv4_prefix": "203.0.113.0/24", "ipv6_prefix": "2001:db8:eeee::/64",
+                    "mtu": "1500", "bridge": "br-ixp"},
+    "route_server": {"asn": "65000", "ipv4": "203.0.113.1", "ipv6": "2001:db8:eeee::1",
+                     "policy.rpki": "reject_invalid", "policy.irr": "reject"},
+    "services": {"resolver.enabled": "on", "resolver.ipv4": "203.0.113.53",
+                 "resolver.local_root": "on"},
+    "snmp": {"enabled": "on", "location": "Rack 1", "users.0.name": "librenms",
+             "users.0.auth_password": "auth-pass-phrase", "users.0.priv_password":
+             "priv-pass-phrase"},
+}
+
+
+def _start(tmp_path):
+    c = create_app(tmp_path).test_client()
+    page = c.get("/setup")
+    c.post("/setup", data={"code": secrets_store.setup_code(tmp_path),
+                           "csrf_token": csrf(page.data)})
+    page = c.get("/setup/admin")
+    c.post("/setup/admin", data={"name": ADMIN, "password": PASSWORD, "password2": PASSWORD,
+                                 "csrf_token": csrf(page.data)})
+    return c
+
+
+def _submit(c, step, values, action="next"):
+    page = c.get(f"/wizard/{step}")
+    return c.post(f"/wizard/{step}", data={**values, "action": action,
+                                           "csrf_token": csrf(page.data)})
+
+
+def test_whole_wizard_with_mistakes(tmp_path):
+    c = _start(tmp_path)
+    # a logged-in user is kept in the wizard until setup is done
+    assert c.get("/").headers["Location"].endswith("/wizard/identity")
+
+    bad = _submit(c, "identity", {**GOOD["identity"], "country": "Fiji", "contact_email": "x"})
+    assert bad.status_code == 400
+    assert b"two-letter ISO 3166" in bad.data and b"e-mail address" in bad.data
+    assert b'value="Fiji"' in bad.data, "what was typed must stay in the form"
+    assert _submit(c, "identity", GOOD["identity"]).headers["Location"].endswith("/management")
+
+    assert _submit(c, "management", GOOD["management"]).status_code == 302
+    back = _submit(c, "peering_lan", {**GOOD["peering_lan"], "mtu": "9000"}, action="back")
+    assert back.headers["Location"].endswith("/wizard/management")
+    assert b'value="9000"' in c.get("/wizard/peering_lan").data, "back must not lose input"
+
+    bad = _submit(c, "peering_lan", {**GOOD["peering_lan"], "ipv4_prefix": "203.0.113.9/24"})
+    assert bad.status_code == 400 and b"host bits set" in bad.data
+    assert _submit(c, "peering_lan", GOOD["peering_lan"]).status_code == 302
+
+    page = c.get("/wizard/route_server")
+    assert b'placeholder="203.0.113.1"' in page.data, "route server address is suggested"
+    bad = _submit(c, "route_server", {**GOOD["route_server"], "asn": "not-a-number"})
+    assert bad.status_code == 400 and b"not an AS number" in bad.data
+    assert _submit(c, "route_server", GOOD["route_server"]).status_code == 302
+
+    assert _submit(c, "services", GOOD["services"]).status_code == 302
+    bad = _submit(c, "snmp", {**GOOD["snmp"], "users.0.auth_password": "short"})
+    assert bad.status_code == 400 and b"at least 8 characters" in bad.data
+    done = _submit(c, "snmp", GOOD["snmp"])
+    assert done.headers["Location"].endswith("/wizard/review")
+    assert RevisionStore(tmp_path).latest() is None, "nothing is applied before the review"
+
+    review = c.get("/wizard/review")
+    assert b"Everything checks out" in review.data and b"+ [core] file ixp.yaml" in review.data
+    assert b"$argon2id$" not in review.data and b"priv-pass-phrase" not in review.data
+    assert b"(hidden)" in review.data
+    resp = c.post("/wizard/apply", data={"csrf_token": csrf(review.data)})
+    job_url = resp.headers["Location"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job = c.get(job_url + ".json").get_json()
+        if job["done"]:
+            break
+        time.sleep(0.1)
+    assert job["done"] and job["outcome"]["ok"], job
+    assert all(s["state"] == "ok" for s in job["stages"].values())
+    page = c.get(job_url)
+    assert b"Go to the status page" in page.data
+
+    rev = RevisionStore(tmp_path).latest()
+    cfg = yaml.safe_load(rev.config)
+    assert rev.author == ADMIN and rev.comment == "setup wizard"
+    assert cfg["identity"]["short_name"] == "EIIX" and cfg["route_server"]["router_id"]
+    assert cfg["admin_users"][0]["name"] == ADMIN and cfg["snmp"]["users"][0]["name"]
+    assert setup_done(tmp_path)
+    assert not (tmp_path / "web" / "setup-code").exists(), "the setup code must be retired"
+    assert not (tmp_path / "web" / "wizard-draft.json").exists()
+    assert c.get("/wizard/identity").headers["Location"] == "/"
+    assert b"Example Island Internet Exchange" in c.get("/").data
+
+
+def test_review_lists_what_is_missing(tmp_path):
+    c = _start(tmp_path)
+    _submit(c, "identity", GOOD["identity"])
+    review = c.get("/wizard/review")
+    assert b"need attention" in review.data
+    assert b"peering_lan: is required" in review.data
+    assert b"Apply</button>" not in review.data
+    assert RevisionStore(tmp_path).latest() is None
+
+
+def test_wizard_starts_from_the_committed_config(tmp_path, example_text):
+    from appliance.pipeline.run import Pipeline
+    Pipeline(tmp_path).run(example_text, author="demo")
+    c = _start(tmp_path)
+    page = c.get("/wizard/identity")
+    assert b'value="Example Island Internet Exchange"' in page.data
+    for step in ("identity", "management", "peering_lan", "route_server", "services", "snmp"):
+        page = c.get(f"/wizard/{step}")
+        resp = c.post(f"/wizard/{step}", data={"action": "next", "csrf_token": csrf(page.data),
+                      **_current_values(page.data)})
+        assert resp.status_code == 302, (step, resp.data[:2000])
+    review = c.get("/wizard/review")
+    assert b"Everything checks out" in review.data
+
+
+def _current_values(html: bytes) -> dict[str, str]:
+    import re
+    text = html.decode()
+    out = {m.group(1): m.group(2) for m in re.finditer(r'<input id="[^"]+" name="([^"]+)" '
+                                                        r'value="([^"]*)"', text)}
+    for m in re.finditer(r'<input type="checkbox" id="[^"]+" name="([^"]+)" (checked)?', text):
+        if m.group(2):
+            out[m.group(1)] = "on"
+    for m in re.finditer(r'<select id="[^"]+" name="([^"]+)">(.*?)</select>', text, re.S):
+        sel = re.search(r'<option value="([^"]+)" selected', m.group(2))
+        if sel:
+            out[m.group(1)] = sel.group(1)
+    return {k: v.replace("&#39;", "'").replace("&amp;", "&") for k, v in out.items()}
