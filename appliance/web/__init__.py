@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, redirect, request, url_for
+from flask import Flask, abort, g, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from appliance import __version__
@@ -42,28 +42,30 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         app.config.update(test_config)
     CSRFProtect(app)
 
-    from appliance.web import auth, setup, status, wizard
+    from appliance.web import auth, changes, history, members, setup, status, users, wizard
 
-    app.register_blueprint(status.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(setup.bp)
-    app.register_blueprint(wizard.bp)
+    for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
+                      history.bp, users.bp):
+        app.register_blueprint(blueprint)
 
     @app.before_request
     def _gate():
         endpoint = request.endpoint or ""
-        g.user = None
+        g.user = g.role = None
         if endpoint in _ALWAYS_OPEN or endpoint.startswith("setup."):
             return None
         if not accounts.accounts(state):
             return redirect(url_for("setup.code"))
         if endpoint == "auth.login":
             return None
-        g.user = auth.current_user()
-        if g.user is None:
+        account = auth.current_user()
+        if account is None:
             if request.path.startswith("/api/"):
                 return jsonify({"error": "log in first"}), 401
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        g.user, g.role = account.name, account.role
+        if g.role != "admin" and request.method == "POST" and endpoint != "auth.logout":
+            abort(403, "Your account may look but not change anything.")
         done = accounts.setup_done(state)
         if endpoint.startswith("wizard.") and done and endpoint not in _AFTER_SETUP_OK:
             return redirect(url_for("status.index"))

@@ -35,8 +35,8 @@ def start_session(name: str) -> None:
     session.permanent = True
 
 
-def current_user() -> str | None:
-    """The logged-in user, or None when not logged in or the session has expired."""
+def current_user() -> accounts.Account | None:
+    """The logged-in account, or None when not logged in or the session has expired."""
     name = session.get("user")
     if not name:
         return None
@@ -46,11 +46,13 @@ def current_user() -> str | None:
         session.clear()
         flash("Your session expired; please log in again.", "info")
         return None
-    if not any(a.name == name for a in accounts.accounts(current_app.config["STATE_DIR"])):
+    account = next((a for a in accounts.accounts(current_app.config["STATE_DIR"])
+                    if a.name == name), None)
+    if account is None:
         session.clear()  # the user was removed
         return None
     session["seen_at"] = now
-    return name
+    return account
 
 
 def _safe_next(target: str | None) -> str:

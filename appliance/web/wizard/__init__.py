@@ -3,8 +3,6 @@ review → apply. Every step is checked by the same model the CLI uses."""
 
 from __future__ import annotations
 
-import re
-
 import yaml
 from flask import (
     Blueprint,
@@ -22,6 +20,7 @@ from flask import (
 from appliance.config.loader import dump_config
 from appliance.pipeline.run import Pipeline
 from appliance.web import draft, secrets_store
+from appliance.web.masking import mask_secrets
 from appliance.web.wizard import candidate, jobs
 from appliance.web.wizard.steps import STEP_BY_NAME, STEPS, next_step, previous_step
 
@@ -91,15 +90,6 @@ def review() -> str:
                            diff=mask_secrets(diff) if diff else diff, plan=plan)
 
 
-_SECRET_LINE = re.compile(r"^(?P<head>.*?\b(?:password_hash|auth_password|priv_password|"
-                          r"md5_password):)\s*\S.*$", re.M)
-
-
-def mask_secrets(text: str) -> str:
-    """Hide password hashes and pass phrases in YAML shown on screen."""
-    return _SECRET_LINE.sub(lambda m: m.group("head") + " (hidden)", text)
-
-
 @bp.post("/apply")
 def apply() -> Response:
     """Start applying the candidate; the next page shows the progress."""
@@ -124,7 +114,10 @@ def progress(job_id: str) -> str:
     job = jobs.get(job_id)
     if job is None:
         abort(404)
-    return render_template("wizard_apply.html", job=job.as_dict())
+    return render_template("apply_progress.html", job=job.as_dict(),
+                           poll_url=url_for("wizard.progress_json", job_id=job_id),
+                           done_url=url_for("status.index"), done_label="Go to the status page",
+                           back_url=url_for("wizard.review"))
 
 
 @bp.get("/apply/<job_id>.json")

@@ -23,53 +23,13 @@ from appliance.config.model import (
 )
 from appliance.config.revisions import RevisionStore
 from appliance.web import draft
+from appliance.web.forms import get_path, prune, set_path
 from appliance.web.wizard.steps import Step
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
     "identity": Identity, "management": Management, "peering_lan": PeeringLan,
     "route_server": RouteServer, "services": Services, "snmp": Snmp,
 }
-
-
-def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        nxt_is_index = parts[i + 1].isdigit()
-        if part.isdigit():
-            idx = int(part)
-            while len(node) <= idx:
-                node.append({} if not nxt_is_index else [])
-            node = node[idx]
-        else:
-            node = node.setdefault(part, [] if nxt_is_index else {})
-    last = parts[-1]
-    node[last] = value
-
-
-def _get_path(data: Any, key: str) -> Any:
-    node = data
-    for part in key.split("."):
-        if part.isdigit():
-            if not isinstance(node, list) or int(part) >= len(node):
-                return None
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-    return node
-
-
-def _prune(value: Any) -> Any:
-    # Drop unset values so the model's defaults apply, and list items left empty.
-    if isinstance(value, dict):
-        out = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        items = [_prune(v) for v in value]
-        return [v for v in items if v not in (None, {}, [])]
-    return value
 
 
 def base_data(state_dir: Path) -> dict[str, Any]:
@@ -89,7 +49,7 @@ def form_values(step: Step, state_dir: Path) -> dict[str, str]:
     section = candidate_data(state_dir).get(step.section, {})
     values: dict[str, str] = {}
     for f in step.fields:
-        v = _get_path(section, f.key)
+        v = get_path(section, f.key)
         if v is None:
             v = model_default(SECTION_MODELS[step.section], f.key)
         if f.kind == "checkbox":
@@ -127,8 +87,8 @@ def parse_step(step: Step, form: dict[str, str], state_dir: Path) -> tuple[dict[
         if f.required and not raw.strip():
             errors[f.key] = "This is needed."
             continue
-        _set_path(section, f.key, f.parse(raw))
-    section = _prune(section)
+        set_path(section, f.key, f.parse(raw))
+    section = prune(section)
     if step.section == "route_server" and "router_id" not in section and "ipv4" in section:
         section["router_id"] = section["ipv4"]
     try:

@@ -2,40 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-Parse = Callable[[str], Any]
-
-
-def as_list(text: str) -> list[str]:
-    """'a, b c' → ['a', 'b', 'c'] (commas, spaces or new lines)."""
-    return [p for p in text.replace(",", " ").split() if p]
-
-
-def as_bool(text: str) -> bool:
-    """A checkbox: present means on."""
-    return text in ("on", "true", "1", "yes")
-
-
-def as_optional(text: str) -> str | None:
-    """Empty means not set."""
-    return text.strip() or None
-
-
-@dataclass(frozen=True)
-class FormField:
-    """One input of a step. ``key`` is a dotted path inside the step's section."""
-
-    key: str
-    label: str
-    help: str = ""
-    kind: str = "text"  # text, number, email, checkbox, select, password
-    parse: Parse = as_optional
-    choices: tuple[tuple[str, str], ...] = ()
-    placeholder: str = ""
-    required: bool = False
+from appliance.web.forms import FormField, as_bool, as_list
 
 
 @dataclass(frozen=True)

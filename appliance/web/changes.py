@@ -1,0 +1,103 @@
+"""Review → apply for every change made in the admin pages (the NAPALM compare/commit model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
+
+from appliance.config.errors import ConfigError
+from appliance.config.loader import config_from_data, load_config_text
+from appliance.pipeline.run import Pipeline
+from appliance.web import pending
+from appliance.web.masking import mask_secrets
+from appliance.web.wizard import jobs
+
+bp = Blueprint("changes", __name__, url_prefix="/changes")
+
+
+def _state() -> Path:
+    return current_app.config["STATE_DIR"]
+
+
+def propose(data: dict[str, Any], comment: str, back: str) -> Response:
+    """Check a candidate; keep it for review (or raise ``ConfigError`` with every problem)."""
+    config_from_data(data)
+    pending.save(_state(), g.user, data, comment, back)
+    return redirect(url_for("changes.review"))
+
+
+@bp.get("/review")
+def review() -> Response | str:
+    """The pending change: plan and diff, then Apply or Discard."""
+    change = pending.load(_state(), g.user)
+    if change is None:
+        flash("There is no change waiting for review.", "info")
+        return redirect(url_for("status.index"))
+    pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
+    try:
+        cfg = load_config_text(change["config"])
+    except ConfigError as exc:  # the committed config changed under the pending one
+        pending.clear(_state(), g.user)
+        flash(f"The prepared change no longer fits: {exc}", "error")
+        return redirect(change.get("back") or url_for("status.index"))
+    outcome = pipe.run(cfg, author=g.user, dry_run=True)
+    plan = [str(c) for c in outcome.changes] if outcome.ok else [outcome.error or "refused"]
+    return render_template("change_review.html", comment=change["comment"], plan=plan,
+                           ok=outcome.ok, diff=mask_secrets(pipe.diff(cfg)),
+                           back=change.get("back") or url_for("status.index"))
+
+
+@bp.post("/apply")
+def apply() -> Response:
+    """Apply the pending change; the next page shows each stage."""
+    change = pending.load(_state(), g.user)
+    if change is None:
+        return redirect(url_for("status.index"))
+    cfg = load_config_text(change["config"])
+    state, user = _state(), g.user
+    job = jobs.start(state, current_app.config.get("NETNS"), cfg, user, change["comment"],
+                     on_success=lambda: pending.clear(state, user))
+    return redirect(url_for("changes.progress", job_id=job.id))
+
+
+@bp.post("/discard")
+def discard() -> Response:
+    """Forget the pending change."""
+    change = pending.load(_state(), g.user) or {}
+    pending.clear(_state(), g.user)
+    flash("The change was discarded; nothing was applied.", "info")
+    return redirect(change.get("back") or url_for("status.index"))
+
+
+@bp.get("/apply/<job_id>")
+def progress(job_id: str) -> str:
+    """Live progress of the apply."""
+    job = jobs.get(job_id)
+    if job is None:
+        abort(404)
+    return render_template("apply_progress.html", job=job.as_dict(),
+                           poll_url=url_for("changes.progress_json", job_id=job_id),
+                           done_url=url_for("status.index"), done_label="Back to the status page",
+                           back_url=url_for("changes.review"))
+
+
+@bp.get("/apply/<job_id>.json")
+def progress_json(job_id: str) -> Response:
+    """The same, for the page's script."""
+    job = jobs.get(job_id)
+    if job is None:
+        abort(404)
+    return jsonify(job.as_dict())

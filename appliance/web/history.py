@@ -1,0 +1,55 @@
+"""Configuration history: every revision, the diff between two, and rollback (after review)."""
+
+from __future__ import annotations
+
+import difflib
+
+import yaml
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+
+from appliance.config.revisions import RevisionNotFound, RevisionStore
+from appliance.web.changes import propose
+from appliance.web.masking import mask_secrets
+
+bp = Blueprint("history", __name__, url_prefix="/history")
+
+
+def _store() -> RevisionStore:
+    return RevisionStore(current_app.config["STATE_DIR"])
+
+
+@bp.get("")
+def index() -> str:
+    """Revisions, newest first."""
+    store = _store()
+    revs = list(reversed(store.list()))
+    return render_template("history.html", revisions=revs, problems=store.problems)
+
+
+@bp.get("/diff")
+def diff() -> str:
+    """Unified diff between revisions ?a=N&b=M (b defaults to the newest)."""
+    store = _store()
+    try:
+        a = store.get(int(request.args.get("a", "0")))
+        b_arg = request.args.get("b")
+        b = store.get(int(b_arg)) if b_arg else store.latest()
+    except (RevisionNotFound, ValueError):
+        abort(404)
+    if b is None:
+        abort(404)
+    text = "".join(difflib.unified_diff(a.config.splitlines(keepends=True),
+                                        b.config.splitlines(keepends=True),
+                                        f"revision {a.id}", f"revision {b.id}"))
+    return render_template("history_diff.html", a=a, b=b, diff=mask_secrets(text))
+
+
+@bp.post("/<int:rev_id>/rollback")
+def rollback(rev_id: int) -> Response:
+    """Prepare revision ``rev_id``'s configuration as the pending change."""
+    try:
+        rev = _store().get(rev_id)
+    except RevisionNotFound:
+        abort(404)
+    return propose(yaml.safe_load(rev.config), f"rollback to revision {rev_id}",
+                   url_for("history.index"))

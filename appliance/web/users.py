@@ -1,0 +1,57 @@
+"""Admin users: list, add and remove (through review → apply like every change)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+
+from appliance.web import accounts
+from appliance.web.changes import propose
+from appliance.web.wizard.candidate import base_data
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+
+@bp.route("", methods=["GET", "POST"])
+def index() -> Response | str:
+    """The users, and a form to add one."""
+    state = current_app.config["STATE_DIR"]
+    errors: dict[str, str] = {}
+    name = request.form.get("name", "").strip()
+    role = request.form.get("role", "admin")
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        data = base_data(state)
+        users = list(data.get("admin_users") or [])
+        if not _NAME.fullmatch(name):
+            errors["name"] = "Use lower-case letters, digits, '.', '-' or '_'."
+        elif any(u.get("name") == name for u in users):
+            errors["name"] = f"There is already a user '{name}'."
+        if role not in ("admin", "viewer"):
+            errors["role"] = "Choose admin or viewer."
+        problem = accounts.password_problem(name, password)
+        if problem:
+            errors["password"] = problem[0].upper() + problem[1:] + "."
+        if not errors:
+            users.append({"name": name, "password_hash": accounts.hash_password(password),
+                          "role": role})
+            data["admin_users"] = users
+            return propose(data, f"user add {name} ({role})", url_for("users.index"))
+    return render_template("users.html", users=accounts.committed_accounts(state), errors=errors,
+                           name=name, role=role), 400 if errors else 200
+
+
+@bp.post("/<name>/remove")
+def remove(name: str) -> Response:
+    """Remove a user; never yourself and never the last admin."""
+    data = base_data(current_app.config["STATE_DIR"])
+    users = list(data.get("admin_users") or [])
+    if not any(u.get("name") == name for u in users):
+        abort(404)
+    rest = [u for u in users if u.get("name") != name]
+    if name == g.user or not any(u.get("role", "admin") == "admin" for u in rest):
+        abort(409, "You cannot remove yourself or the last admin.")
+    data["admin_users"] = rest
+    return propose(data, f"user remove {name}", url_for("users.index"))
