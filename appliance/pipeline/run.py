@@ -145,7 +145,7 @@ class Pipeline:
             with state_lock(self.state_dir):
                 return self._run_locked(candidate, author, comment, dry_run)
         except LockBusy as exc:
-            return Outcome(False, "validate", error=str(exc))
+            return Outcome(False, "lock", error=str(exc))
 
     def _step(self, stage: str, state: str, message: str = "") -> None:
         self._progress(stage, state, message)

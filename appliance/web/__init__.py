@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, abort, g, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from appliance import __version__
 from appliance.web import accounts, secrets_store
@@ -40,28 +41,29 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     )
     if test_config:
         app.config.update(test_config)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
 
-    from appliance.web import auth, changes, history, members, setup, status, users, wizard
+    from appliance.web import api, auth, changes, history, members, setup, status, users, wizard
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
-                      history.bp, users.bp):
+                      history.bp, users.bp, api.bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
 
     @app.before_request
     def _gate():
         endpoint = request.endpoint or ""
         g.user = g.role = None
-        if endpoint in _ALWAYS_OPEN or endpoint.startswith("setup."):
-            return None
+        if request.routing_exception is not None:
+            return None  # unknown path or method: Flask answers 404 / 405 itself
+        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.")):
+            return None  # the API authenticates in its own before_request
         if not accounts.accounts(state):
             return redirect(url_for("setup.code"))
         if endpoint == "auth.login":
             return None
         account = auth.current_user()
         if account is None:
-            if request.path.startswith("/api/"):
-                return jsonify({"error": "log in first"}), 401
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         g.user, g.role = account.name, account.role
         if g.role != "admin" and request.method == "POST" and endpoint != "auth.logout":
@@ -72,6 +74,16 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         if not done and not endpoint.startswith("wizard.") and endpoint not in _AFTER_SETUP_OK:
             return redirect(url_for("wizard.step", name="identity"))
         return None
+
+    @app.errorhandler(HTTPException)
+    def _errors(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            resp = jsonify({"error": exc.description or exc.name})
+            resp.status_code = exc.code or 500
+            if exc.code == 405 and exc.valid_methods:
+                resp.headers["Allow"] = ", ".join(exc.valid_methods)
+            return resp
+        return exc
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

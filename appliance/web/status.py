@@ -65,12 +65,6 @@ def index() -> str:
     return render_template("status.html", s=collect(current_app.config["STATE_DIR"]))
 
 
-@bp.get("/api/v1/status")
-def api_status():  # noqa: ANN201 (Flask response)
-    """The status page's data as JSON."""
-    return jsonify(collect(current_app.config["STATE_DIR"]))
-
-
 @bp.get("/healthz")
 def healthz():  # noqa: ANN201 (Flask response)
     """Liveness for the runner and systemd."""

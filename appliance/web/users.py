@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from appliance.web import accounts
+from appliance.web.api import tokens
 from appliance.web.changes import propose
 from appliance.web.wizard.candidate import base_data
 
@@ -40,7 +51,26 @@ def index() -> Response | str:
             data["admin_users"] = users
             return propose(data, f"user add {name} ({role})", url_for("users.index"))
     return render_template("users.html", users=accounts.committed_accounts(state), errors=errors,
-                           name=name, role=role), 400 if errors else 200
+                           name=name, role=role, tokens=tokens.load(state),
+                           new_token=None), 400 if errors else 200
+
+
+@bp.post("/tokens")
+def new_token() -> str:
+    """Make an API token for the logged-in user; its secret is shown this once."""
+    state = current_app.config["STATE_DIR"]
+    label = request.form.get("label", "").strip()[:60] or "API token"
+    secret = tokens.create(state, label, g.user)
+    return render_template("users.html", users=accounts.committed_accounts(state), errors={},
+                           name="", role="admin", tokens=tokens.load(state), new_token=secret)
+
+
+@bp.post("/tokens/<token_id>/revoke")
+def revoke_token(token_id: str) -> Response:
+    """Revoke an API token."""
+    if not tokens.revoke(current_app.config["STATE_DIR"], token_id):
+        abort(404)
+    return redirect(url_for("users.index"))
 
 
 @bp.post("/<name>/remove")

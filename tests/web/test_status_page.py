@@ -13,7 +13,8 @@ from appliance.web import create_app
 
 def test_fresh_box_leads_to_setup(tmp_path):
     c = create_app(tmp_path).test_client()
-    for path in ("/", "/api/v1/status", "/login", "/wizard/identity"):
+    assert c.get("/api/v1/status").status_code == 401
+    for path in ("/", "/login", "/wizard/identity"):
         resp = c.get(path)
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup"), path
     assert c.get("/healthz").status_code == 200

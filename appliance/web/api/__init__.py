@@ -1,0 +1,209 @@
+"""The JSON API under /api/v1: what the admin UI does, for scripts. Described by OpenAPI.
+
+Reads accept a bearer token or a logged-in browser session; changes need a bearer token (so no
+cross-site request can make one with a browser's cookie) whose user is an admin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from appliance.config.errors import ConfigError
+from appliance.config.loader import config_from_data, load_config_text
+from appliance.config.revisions import RevisionNotFound, RevisionStore
+from appliance.pipeline.run import Outcome, Pipeline
+from appliance.web import accounts, auth
+from appliance.web.api import openapi, tokens
+from appliance.web.masking import mask_secrets
+from appliance.web.status import collect
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+_OPEN = {"api.openapi_document"}
+
+
+def _state() -> Path:
+    return current_app.config["STATE_DIR"]
+
+
+def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+@bp.before_request
+def _authenticate() -> tuple[Response, int] | None:
+    g.user = g.role = None
+    if request.endpoint in _OPEN:
+        return None
+    if not accounts.setup_done(_state()):
+        return _error(401, "the box is not set up yet: finish the setup wizard first")
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = tokens.check(_state(), header[7:].strip())
+        account = next((a for a in accounts.committed_accounts(_state()) if a.name == user), None)
+        if account is None:
+            return _error(401, "the token is not valid; make one on the Users page")
+    elif request.method == "GET":
+        account = auth.current_user()
+        if account is None:
+            return _error(401, "send 'Authorization: Bearer <token>'")
+    else:
+        return _error(401, "changes need 'Authorization: Bearer <token>'")
+    g.user, g.role = account.name, account.role
+    if request.method != "GET" and g.role != "admin":
+        return _error(403, f"user {g.user} may look but not change anything")
+    return None
+
+
+def _outcome(outcome: Outcome) -> tuple[Response, int]:
+    if outcome.ok:
+        status = 200
+    elif outcome.stage == "lock":
+        status = 409
+    elif outcome.stage == "apply":
+        status = 500
+    else:
+        status = 422
+    return jsonify(outcome.as_dict()), status
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _run(data: Any, comment: str) -> tuple[Response, int]:
+    pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
+    try:
+        cfg = config_from_data(data)
+    except ConfigError as exc:
+        return _outcome(Outcome(False, "validate", issues=exc.issues,
+                                error="the configuration has problems; nothing was changed"))
+    return _outcome(pipe.run(cfg, author=g.user, comment=comment, dry_run=_flag("dry_run")))
+
+
+def _committed() -> dict[str, Any] | None:
+    latest = RevisionStore(_state()).latest()
+    if latest is None:
+        return None
+    data = yaml.safe_load(latest.config)
+    return data if isinstance(data, dict) else None
+
+
+def _body() -> Any:
+    return request.get_json(silent=True)
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """This API's OpenAPI 3.1 document."""
+    return jsonify(openapi.document())
+
+
+@bp.get("/status")
+def status() -> Response:
+    """What the status page shows."""
+    return jsonify(collect(_state()))
+
+
+@bp.get("/config")
+def get_config() -> Response | tuple[Response, int]:
+    """The committed configuration, every default filled in (secrets hidden from viewers)."""
+    latest = RevisionStore(_state()).latest()
+    if latest is None:
+        return _error(404, "no configuration is committed yet")
+    cfg = load_config_text(latest.config)
+    data = cfg.model_dump(mode="json")
+    if g.role != "admin":
+        data = yaml.safe_load(mask_secrets(yaml.safe_dump(data)))
+    return jsonify(data)
+
+
+@bp.put("/config")
+def put_config() -> tuple[Response, int]:
+    """Apply a whole configuration."""
+    return _run(_body(), request.args.get("comment", "")[:200] or "API: config")
+
+
+@bp.post("/config/validate")
+def validate_config() -> Response | tuple[Response, int]:
+    """Check a configuration without applying it: 200 when valid, 422 with every issue."""
+    try:
+        config_from_data(_body())
+    except ConfigError as exc:
+        return jsonify({"valid": False, "issues": [i.as_dict() for i in exc.issues]}), 422
+    return jsonify({"valid": True, "issues": []})
+
+
+@bp.get("/members")
+def list_members() -> Response:
+    """Every member entry."""
+    latest = RevisionStore(_state()).latest()
+    if latest is None:
+        return jsonify([])
+    cfg = load_config_text(latest.config)
+    return jsonify([m.model_dump(mode="json") for m in cfg.members])
+
+
+@bp.get("/members/<int:asn>")
+def get_member(asn: int) -> Response | tuple[Response, int]:
+    """A member's entries (a member may have several routers)."""
+    latest = RevisionStore(_state()).latest()
+    found = load_config_text(latest.config).member_by_asn(asn) if latest else []
+    if not found:
+        return _error(404, f"no member with AS{asn}")
+    return jsonify([m.model_dump(mode="json") for m in found])
+
+
+@bp.post("/members")
+def add_member() -> tuple[Response, int]:
+    """Add a member to the committed configuration and apply."""
+    data = _committed()
+    if data is None:
+        return _error(404, "no configuration is committed yet")
+    member = _body()
+    data["members"] = [*(data.get("members") or []), member]
+    asn = member.get("asn") if isinstance(member, dict) else "?"
+    return _run(data, request.args.get("comment", "")[:200] or f"API: member add AS{asn}")
+
+
+@bp.delete("/members/<int:asn>")
+def remove_member(asn: int) -> tuple[Response, int]:
+    """Remove every entry of a member and apply."""
+    data = _committed()
+    members = (data or {}).get("members") or []
+    keep = [m for m in members if str(m.get("asn")) != str(asn)]
+    if data is None or len(keep) == len(members):
+        return _error(404, f"no member with AS{asn}")
+    data["members"] = keep
+    return _run(data, request.args.get("comment", "")[:200] or f"API: member remove AS{asn}")
+
+
+@bp.get("/revisions")
+def list_revisions() -> Response:
+    """History, newest first."""
+    return jsonify([r.summary() for r in reversed(RevisionStore(_state()).list())])
+
+
+@bp.get("/revisions/<int:rev_id>")
+def get_revision(rev_id: int) -> Response | tuple[Response, int]:
+    """One revision with its configuration text."""
+    try:
+        rev = RevisionStore(_state()).get(rev_id)
+    except RevisionNotFound as exc:
+        return _error(404, str(exc))
+    data = {**rev.summary(), "config": rev.config if g.role == "admin"
+            else mask_secrets(rev.config)}
+    return jsonify(data)
+
+
+@bp.post("/revisions/<int:rev_id>/rollback")
+def rollback(rev_id: int) -> tuple[Response, int]:
+    """Apply an earlier revision again, as a new revision."""
+    try:
+        rev = RevisionStore(_state()).get(rev_id)
+    except RevisionNotFound as exc:
+        return _error(404, str(exc))
+    return _run(yaml.safe_load(rev.config), f"rollback to revision {rev_id}")
