@@ -103,6 +103,8 @@ class PeeringLan(StrictModel):
     ipv6_prefix: IPv6Net | None = None
     mtu: Annotated[int, Field(ge=1280, le=9216)] = 1500
     vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
+    storm_pps: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    storm_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 100
 
 
 NextHopPolicy = Literal["strict", "same_as"]

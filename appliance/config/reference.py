@@ -51,6 +51,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                 "2001:db8:eeee::/64"),
     "peering_lan.mtu": ("MTU of the bridge and member ports; all members must use it.", "1500"),
     "peering_lan.vlan": ("VLAN id of the peering LAN on a trunk, if tagged.", "100"),
+    "peering_lan.storm_pps": ("Storm control: broadcast and multicast packets per second each "
+                              "member port may send (each kind separately); more are dropped "
+                              "and counted.", "100"),
+    "peering_lan.storm_burst": ("Storm control: burst allowed above storm_pps.", "100"),
     "route_server": ("The BIRD route server on the peering LAN.", ""),
     "route_server.asn": ("The route server's ASN; it never appears in paths (transparent).",
                          "64511"),

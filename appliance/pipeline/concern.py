@@ -72,15 +72,23 @@ class ApplyContext:
         """Sockets and PID files."""
         return self.state_dir / "run"
 
+    @property
+    def has_system(self) -> bool:
+        """Whether there is a network to reconcile: the lab's namespace, or the image's host.
+
+        Without one (a developer machine with no lab running) a change is config-only: files
+        are rendered, verified and committed, and nothing on the network is touched.
+        """
+        return self.netns is not None or IMAGE_MARKER.exists() or bool(
+            os.environ.get("IXP_ALLOW_HOST_NETWORK"))
+
     def require_system_target(self) -> None:
         """Refuse to touch the host network except on the appliance image.
 
         On a developer machine every system change must go into a namespace (the lab's); the
         host's own interfaces, routes and firewall are never ours to change.
         """
-        if self.netns is None and not IMAGE_MARKER.exists() and not os.environ.get(
-            "IXP_ALLOW_HOST_NETWORK"
-        ):
+        if not self.has_system:
             raise TargetRefused(
                 "this is not the appliance image, so changes to the network must go into a lab "
                 "namespace: start one with 'ixpctl lab up' or pass --netns"

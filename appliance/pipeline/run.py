@@ -216,8 +216,10 @@ class Pipeline:
         self._step("commit", "running")
         rev = self.store.commit(config_text, author, comment)
         self._step("commit", "ok", f"revision {rev.id}")
+        note = "" if ctx.has_system else (" (config only: no lab namespace and not the "
+                                          "appliance image, so no network was changed)")
         return Outcome(True, "commit", changes=changes, revision=rev,
-                       message=f"applied and committed as revision {rev.id}")
+                       message=f"applied and committed as revision {rev.id}{note}")
 
     def _restore(self, latest: Revision | None, ctx: ApplyContext) -> bool:
         """Apply the last committed revision again after a failed apply."""

@@ -17,6 +17,7 @@ from appliance.config.loader import load_config_text
 from appliance.lab import netns
 from appliance.lab.lab import LabError, LabState, lab_down, lab_status, lab_up
 from appliance.lab.member_router import member_prefixes, render_member_bird
+from appliance.pipeline.run import Pipeline
 
 pytestmark = pytest.mark.netns
 
@@ -50,13 +51,15 @@ def test_member_bird_config_parses(example_text, tmp_path, tool):
 def lab(root_required, tmp_path, example_text):
     cfg = load_config_text(example_text)
     prefix = netns.unique_prefix("ixt")
-    before = _bird_pids()
     state = lab_up(cfg, tmp_path, prefixes_per_member=3, prefix=prefix)
+    out = Pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+    assert out.ok, out.error
     yield cfg, state, tmp_path
     lab_down(tmp_path)
     for name in netns.list_with_prefix(prefix):
         netns.remove(name)
-    assert _bird_pids() <= before, "lab down must stop every member router"
+    ours = {m.pid for m in state.members}
+    assert not ours & _bird_pids(), "lab down must stop every member router"
 
 
 def test_lab_up_builds_what_the_config_says(lab):
@@ -83,6 +86,15 @@ def test_lab_up_builds_what_the_config_says(lab):
     assert all(set(m["sessions"]) == {"rs4", "rs6"} for m in status["members"]), status
 
 
+def test_members_reach_each_other_over_the_peering_lan(lab):
+    cfg, state, _ = lab
+    first = state.members[0]
+    for target in (cfg.members[1].ipv4[0], cfg.members[1].ipv6[0], cfg.route_server.ipv4,
+                   cfg.route_server.ipv6):
+        res = netns.run(first.netns, ["ping", "-c", "1", "-W", "2", str(target)], check=False)
+        assert res.returncode == 0, f"{first.netns} cannot reach {target}: {res.stdout}"
+
+
 def test_member_router_announces_its_prefixes(lab):
     _cfg, state, _ = lab
     lm = state.members[0]
@@ -100,14 +112,13 @@ def test_lab_refuses_a_second_lab_in_the_same_state_dir(lab, example_text):
 
 def test_lab_down_removes_everything(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
-    before = _bird_pids()
     state = lab_up(load_config_text(example_text), tmp_path, prefixes_per_member=1,
                    prefix=prefix)
     assert len(netns.list_with_prefix(prefix)) == 6
     removed = lab_down(tmp_path)
     assert sorted(removed) == sorted([state.appliance_netns] + [m.netns for m in state.members])
     assert netns.list_with_prefix(prefix) == []
-    assert _bird_pids() <= before
+    assert not {m.pid for m in state.members} & _bird_pids()
     assert LabState.load(tmp_path) is None
     assert lab_down(tmp_path) == []  # idempotent
 
@@ -141,8 +152,6 @@ def _wait_for(pattern: str, proc: subprocess.Popen, timeout: float) -> str:
 
 
 def test_demo_runs_and_ctrl_c_tears_down(root_required, tmp_path):
-    before_ns = set(netns.list_with_prefix("ixl-"))
-    before_bird = _bird_pids()
     proc = subprocess.Popen(
         [sys.executable, "-m", "appliance.cli", "demo", "--state-dir", str(tmp_path),
          "--listen", "127.0.0.1:0", "--prefixes", "2"],
@@ -160,7 +169,8 @@ def test_demo_runs_and_ctrl_c_tears_down(root_required, tmp_path):
         assert health["ok"] is True
         lab = lab_status(tmp_path)
         assert len(lab["members"]) == 5 and all(m["router_running"] for m in lab["members"])
-        assert len(set(netns.list_with_prefix("ixl-")) - before_ns) == 6
+        routers = {m["router_pid"] for m in lab["members"]}
+        assert len(netns.list_with_prefix(lab["prefix"] + "-")) == 6
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     finally:
@@ -169,5 +179,5 @@ def test_demo_runs_and_ctrl_c_tears_down(root_required, tmp_path):
             proc.wait()
             lab_down(tmp_path)
     assert proc.returncode == 0
-    assert set(netns.list_with_prefix("ixl-")) == before_ns, "the demo must remove its lab"
-    assert _bird_pids() <= before_bird
+    assert netns.list_with_prefix(lab["prefix"] + "-") == [], "the demo must remove its lab"
+    assert not routers & _bird_pids(), "the demo must stop its member routers"

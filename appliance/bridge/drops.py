@@ -1,0 +1,63 @@
+"""Hygiene drop statistics per port and reason, for the UI, SNMP and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from appliance.bridge import nft
+from appliance.bridge.hygiene import REASONS
+
+
+@dataclass(frozen=True)
+class DropCount:
+    """Frames (and bytes) one port had dropped for one reason since the ruleset was loaded.
+
+    ``bytes`` counts from after the 14-byte Ethernet header (what nftables' bridge family
+    sees), so it is ``packets * 14`` less than the frames' size on the wire.
+    """
+
+    port: str
+    reason: str
+    packets: int
+    bytes: int
+
+    @property
+    def description(self) -> str:
+        """What the reason means, in words."""
+        return REASONS.get(self.reason, self.reason)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {**asdict(self), "description": self.description}
+
+
+def parse_comment(comment: str) -> tuple[str, str] | None:
+    """``port=ixp1 reason=src_mac`` -> ("ixp1", "src_mac"); None for other counters."""
+    fields = dict(part.split("=", 1) for part in comment.split() if "=" in part)
+    if "port" in fields and "reason" in fields:
+        return fields["port"], fields["reason"]
+    return None
+
+
+def read_drops(netns: str | None) -> list[DropCount]:
+    """Every hygiene counter in ``netns``, by port then reason (empty if none loaded).
+
+    Counters restart from zero whenever the ruleset is reloaded (a configuration change that
+    alters it); consumers computing rates should treat a decrease as a reset.
+    """
+    out: list[DropCount] = []
+    for c in nft.list_counters(netns):
+        key = parse_comment(c.get("comment", ""))
+        if key is not None:
+            out.append(DropCount(key[0], key[1], int(c.get("packets", 0)),
+                                 int(c.get("bytes", 0))))
+    return sorted(out, key=lambda d: (d.port, list(REASONS).index(d.reason)
+                                      if d.reason in REASONS else 99))
+
+
+def drops_by_port(netns: str | None) -> dict[str, dict[str, int]]:
+    """{port: {reason: packets}}: the compact form for metrics and SNMP tables."""
+    table: dict[str, dict[str, int]] = {}
+    for d in read_drops(netns):
+        table.setdefault(d.port, {})[d.reason] = d.packets
+    return table

@@ -1,0 +1,123 @@
+"""The box's NICs and what each is for: the wizard's and the UI's port list (read-only).
+
+Reading happens in the namespace whose NICs are listed: sysfs shows the devices of the
+namespace it was mounted in, so for another namespace this module runs itself there through
+``ip netns exec`` (which mounts a fresh sysfs) and reads the JSON it prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import psutil
+from pyroute2 import IPRoute
+
+from appliance.bridge.desired import member_ports
+from appliance.config.model import IXPConfig
+
+SYS_NET = Path("/sys/class/net")
+Role = Literal["management", "member", "peering-lan", "free"]
+
+
+@dataclass(frozen=True)
+class Nic:
+    """One network device as the wizard shows it."""
+
+    name: str
+    mac: str | None
+    driver: str | None  # kernel driver (e1000e, ixgbe...) or the kind of a virtual device
+    kind: str | None  # None for a physical NIC; veth, bridge, vlan... otherwise
+    operstate: str  # up, down, lowerlayerdown, unknown...
+    carrier: bool
+    speed_mbps: int | None  # None when the NIC does not know (down, virtual)
+    mtu: int
+    role: Role = "free"
+    used_by: str = ""  # "AS64496 Island Telecom" for a member port
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return asdict(self)
+
+
+def _driver(name: str, kind: str | None) -> str | None:
+    try:
+        return os.path.basename(os.readlink(SYS_NET / name / "device" / "driver"))
+    except OSError:
+        return kind  # virtual devices have no driver link
+
+
+def collect_local() -> list[Nic]:
+    """Every device of this process's namespace except loopback, sorted by name."""
+    stats = psutil.net_if_stats()
+    out: list[Nic] = []
+    with IPRoute() as ipr:
+        for msg in ipr.get_links():
+            name = msg.get_attr("IFLA_IFNAME")
+            if name == "lo":
+                continue
+            info = msg.get_attr("IFLA_LINKINFO")
+            kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
+            st = stats.get(name)
+            out.append(Nic(
+                name=name,
+                mac=msg.get_attr("IFLA_ADDRESS"),
+                driver=_driver(name, kind),
+                kind=kind,
+                operstate=str(msg.get_attr("IFLA_OPERSTATE") or "unknown").lower(),
+                carrier=bool(msg.get_attr("IFLA_CARRIER")),
+                speed_mbps=st.speed if st is not None and st.speed > 0 else None,
+                mtu=msg.get_attr("IFLA_MTU"),
+            ))
+    return sorted(out, key=lambda n: n.name)
+
+
+def collect(netns: str | None) -> list[Nic]:
+    """The devices of ``netns`` (None: this namespace)."""
+    if netns is None:
+        return collect_local()
+    # The package's own location first, so the child imports this very code.
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    proc = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-m", "appliance.bridge.inventory"],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"cannot list the NICs of namespace {netns}: {proc.stderr.strip()}")
+    return [Nic(**item) for item in json.loads(proc.stdout)]
+
+
+def classify(nics: list[Nic], cfg: IXPConfig) -> list[Nic]:
+    """Each NIC with its role in ``cfg``: management, member port, the bridge, or free."""
+    members: dict[str, str] = {}
+    for p in member_ports(cfg):
+        members[p.ifname] = p.member
+        if p.parent:  # a trunk carries several members' VLANs
+            members[p.parent] = ", ".join(filter(None, (members.get(p.parent), p.member)))
+    out = []
+    for nic in nics:
+        if nic.name == cfg.management.interface:
+            out.append(replace(nic, role="management", used_by="web UI, SSH, SNMP"))
+        elif nic.name == cfg.peering_lan.bridge:
+            out.append(replace(nic, role="peering-lan", used_by="peering LAN bridge"))
+        elif nic.name in members:
+            out.append(replace(nic, role="member", used_by=members[nic.name]))
+        else:
+            out.append(replace(nic, role="free", used_by=""))
+    return out
+
+
+def inventory(cfg: IXPConfig, netns: str | None = None) -> list[Nic]:
+    """The port list for the wizard and the UI."""
+    return classify(collect(netns), cfg)
+
+
+if __name__ == "__main__":  # run inside a namespace by ``collect``
+    json.dump([n.as_dict() for n in collect_local()], sys.stdout)

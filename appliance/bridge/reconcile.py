@@ -1,0 +1,153 @@
+"""Bring the running peering LAN to the configuration: read, plan, write only the difference.
+
+Every netlink write goes through ``NetlinkWriter``, which records it; the list it returns is
+the exact set of writes performed, so "a second apply writes nothing" is checkable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.rtnl.ndmsg import flags as NTF
+from pyroute2.netlink.rtnl.ndmsg import states as NUD
+
+from appliance.bridge.desired import desired_state
+from appliance.bridge.netlink_state import Current, read_state
+from appliance.bridge.plan import Op, make_plan
+from appliance.config.model import IXPConfig
+from appliance.lab import netns as labns
+
+IFA_F_NODAD = 0x02
+
+
+@contextmanager
+def open_netlink(netns: str | None) -> Iterator[Any]:
+    """An rtnetlink socket in ``netns`` (None: this process's namespace)."""
+    # pyroute2 would silently create a missing namespace; a typo must be an error instead.
+    if netns and not labns.exists(netns):
+        raise ValueError(f"network namespace {netns} does not exist; start the lab first "
+                         "('ixpctl lab up') or check the --netns name")
+    ipr = IPRoute(netns=netns) if netns else IPRoute()
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def where(netns: str | None) -> str:
+    """How to name the namespace in messages."""
+    return f"namespace {netns}" if netns else "this host"
+
+
+@dataclass
+class NetlinkWriter:
+    """Performs plan operations over one netlink socket and records each write."""
+
+    ipr: Any
+    writes: list[Op] = field(default_factory=list)
+
+    def _index(self, name: str) -> int:
+        found = self.ipr.link_lookup(ifname=name)
+        if not found:
+            raise RuntimeError(f"interface {name} disappeared while the bridge was reconciled")
+        return found[0]
+
+    def run(self, op: Op) -> None:
+        """Perform ``op`` (one netlink request) and record it."""
+        getattr(self, f"_{op.kind}")(op)
+        self.writes.append(op)
+
+    def _bridge(self, op: Op) -> None:
+        p = dict(op.params)
+        name = p.pop("ifname")
+        if op.action == "add":
+            # Created down and with every attribute at once; brought up in the same request.
+            self.ipr.link("add", ifname=name, kind="bridge", state="up", **p)
+        elif p.pop("state", None) == "up":
+            self.ipr.link("set", index=self._index(name), state="up")
+        else:
+            self.ipr.link("set", index=self._index(name), kind="bridge", **p)
+
+    def _vlan(self, op: Op) -> None:
+        self.ipr.link("add", ifname=op.param("ifname"), kind="vlan",
+                      link=self._index(op.param("parent")), vlan_id=op.param("vid"))
+
+    def _port(self, op: Op) -> None:
+        p = dict(op.params)
+        index = self._index(p.pop("ifname"))
+        if op.action == "remove":
+            self.ipr.link("set", index=index, master=0)
+            return
+        kwargs: dict[str, Any] = {}
+        if "master" in p:
+            kwargs["master"] = self._index(p["master"])
+        if "mtu" in p:
+            kwargs["mtu"] = p["mtu"]
+        if p.get("up"):
+            kwargs["state"] = "up"
+        self.ipr.link("set", index=index, **kwargs)
+
+    def _brport(self, op: Op) -> None:
+        p = dict(op.params)
+        self.ipr.brport("set", index=self._index(p.pop("ifname")), **p)
+
+    def _fdb(self, op: Op) -> None:
+        # NUD_NOARP alone is a "static" entry that forwards to the port; NUD_PERMANENT would
+        # make the MAC local to the bridge (pyroute2's fdb() helper adds that by default).
+        cmd = "replace" if op.action == "add" else "del"
+        self.ipr.neigh(cmd, family=socket.AF_BRIDGE, ifindex=self._index(op.param("ifname")),
+                       lladdr=op.param("mac"), state=NUD["noarp"], flags=NTF["master"])
+
+    def _neigh(self, op: Op) -> None:
+        ip = ipaddress.ip_address(op.param("ip"))
+        family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+        index = self._index(op.param("bridge"))
+        if op.action == "remove":
+            self.ipr.neigh("del", family=family, ifindex=index, dst=str(ip))
+        else:
+            self.ipr.neigh("replace", family=family, ifindex=index, dst=str(ip),
+                           lladdr=op.param("mac"), state=NUD["permanent"])
+
+    def _address(self, op: Op) -> None:
+        iface = ipaddress.ip_interface(op.param("address"))
+        index = self._index(op.param("bridge"))
+        if op.action == "remove":
+            self.ipr.addr("del", index=index, address=str(iface.ip),
+                          prefixlen=iface.network.prefixlen)
+        else:
+            # No DAD: the address is ours by configuration, and BGP must bind to it at once.
+            self.ipr.addr("add", index=index, address=str(iface.ip),
+                          prefixlen=iface.network.prefixlen, flags=IFA_F_NODAD)
+
+
+def read_current(cfg: IXPConfig, netns: str | None) -> Current:
+    """The running state of the configured bridge in ``netns``."""
+    with open_netlink(netns) as ipr:
+        return read_state(ipr, cfg.peering_lan.bridge)
+
+
+def plan_bridge(cfg: IXPConfig, netns: str | None) -> list[Op]:
+    """The netlink writes that ``reconcile`` would perform now (reads only)."""
+    with open_netlink(netns) as ipr:
+        return make_plan(desired_state(cfg), read_state(ipr, cfg.peering_lan.bridge),
+                         where(netns))
+
+
+def reconcile(cfg: IXPConfig, netns: str | None) -> list[Op]:
+    """Bring the bridge in ``netns`` to ``cfg``; returns the writes performed (empty: no-op).
+
+    The plan is computed completely, and refused completely, before the first write.
+    """
+    with open_netlink(netns) as ipr:
+        ops = make_plan(desired_state(cfg), read_state(ipr, cfg.peering_lan.bridge),
+                        where(netns))
+        writer = NetlinkWriter(ipr)
+        for op in ops:
+            writer.run(op)
+        return writer.writes

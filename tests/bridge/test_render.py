@@ -1,0 +1,108 @@
+"""The pure parts: desired state and the hygiene ruleset text (no root, no I/O)."""
+
+from __future__ import annotations
+
+import re
+
+import bridgelab as bl
+
+from appliance.bridge.concern import NFT_FILE, BridgeConcern
+from appliance.bridge.desired import bridge_mac, desired_state, lan_addresses
+from appliance.bridge.drops import parse_comment
+from appliance.bridge.hygiene import REASONS, nft_token, port_rules, render_hygiene
+from appliance.config.loader import config_from_data
+
+
+def _cfg(*, quarantine: bool = False):
+    return bl.config([bl.member_data(1), bl.member_data(2, quarantine=quarantine)])
+
+
+def test_render_is_pure_and_replaces_only_its_own_table():
+    cfg = _cfg(quarantine=True)
+    [f] = BridgeConcern().render(cfg)
+    assert f.path == NFT_FILE
+    assert f.content == BridgeConcern().render(cfg)[0].content  # same input, same bytes
+    text = f.content.decode()
+    lines = [x for x in text.splitlines() if x and not x.startswith("#")]
+    assert lines[:3] == ["table bridge ixp_hygiene", "delete table bridge ixp_hygiene",
+                         "table bridge ixp_hygiene {"]
+    assert "flush ruleset" not in text
+    tables = re.findall(r"^(?:delete )?table (\S+ \S+)", text, re.M)
+    assert tables == ["bridge ixp_hygiene"] * 3  # nothing but our table
+
+
+def test_every_port_has_a_named_counter_per_reason_and_its_own_macs():
+    text = render_hygiene(_cfg())
+    for port, mac in (("ixp1", bl.member_mac(1)), ("ixp2", bl.member_mac(2))):
+        for reason in REASONS:
+            declared = f"counter {port}/{reason} {{ comment \"port={port} reason={reason}\" }}"
+            assert (declared in text) is (not reason.startswith("quarantine")), reason
+        assert f'ether saddr != {{ {mac} }} counter name "{port}/src_mac" drop' in text
+    assert 'iifname vmap { "ixp1" : jump port_ixp1, "ixp2" : jump port_ixp2 }' in text
+    # Neither quarantine chain nor forward hook without a quarantined member.
+    assert "hook forward" not in text and "quarantine" not in text
+
+
+def test_quarantine_allows_arp_nd_and_bgp_to_the_route_server_only():
+    text = render_hygiene(_cfg(quarantine=True))
+    chain = text[text.index("chain port_ixp2 {"):]
+    chain = chain[:chain.index("\n\t}")]
+    assert "ether type arp accept" in chain
+    assert "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept" in chain
+    assert f"ip daddr {bl.RS4} tcp dport 179 accept" in chain
+    assert f"ip6 daddr {bl.RS6} tcp sport 179 accept" in chain
+    assert chain.rstrip().endswith('counter name "ixp2/quarantine" drop')
+    assert 'oifname vmap { "ixp2" : jump to_ixp2 }' in text
+    assert "chain port_ixp1" in text and "ixp1/quarantine" not in text
+    # The fast path for unicast TCP/UDP skips the quarantine rules, so it is not there.
+    assert "accept" not in chain.split("# quarantine")[0]
+    ixp1 = text[text.index("chain port_ixp1 {"):text.index("chain port_ixp2 {")]
+    assert "meta l4proto { tcp, udp } th dport != { 67, 68, 546, 547 } accept" in ixp1
+
+
+def test_storm_rate_is_a_parameter():
+    text = render_hygiene(_cfg(), storm_pps=250, storm_burst=30)
+    assert text.count("limit rate over 250/second burst 30 packets") == 4  # 2 ports x 2 kinds
+
+
+def test_nft_tokens_are_valid_identifiers_and_unique():
+    assert nft_token("ixp1") == "ixp1"
+    assert nft_token("eth0.100") == "eth0.100"
+    assert nft_token("3com") == "p3com"
+    assert nft_token("a@b") == "a_b"
+    cfg = bl.config([bl.member_data(1, port="a@b"), bl.member_data(2, port="a:b")])
+    tokens = [pr.token for pr in port_rules(cfg)]
+    assert tokens == ["a_b", "a_b_2"]
+
+
+def test_counter_comments_parse_back():
+    assert parse_comment("port=ixp1.100 reason=src_mac") == ("ixp1.100", "src_mac")
+    assert parse_comment("something else") is None
+
+
+def test_desired_state_and_stable_bridge_mac():
+    cfg = _cfg()
+    d = desired_state(cfg)
+    assert d.bridge.name == "br-ixp" and d.bridge.mtu == 1500
+    mac = bridge_mac(cfg)
+    assert mac == d.bridge.address == bridge_mac(_cfg())
+    first = int(mac[:2], 16)
+    assert first & 0x02 and not first & 0x01  # locally administered, unicast
+    assert d.fdb == {("ixp1", bl.member_mac(1)), ("ixp2", bl.member_mac(2))}
+    assert d.neigh["203.0.113.12"] == bl.member_mac(2)
+    assert d.neigh["2001:db8:eeee::11"] == bl.member_mac(1)
+    assert d.addresses == {f"{bl.RS4}/24", f"{bl.RS6}/64"}
+
+
+def test_service_addresses_on_the_lan_go_on_the_bridge_anycast_ones_do_not():
+    data = {
+        "lab": True,
+        "identity": {"name": "T", "short_name": "T", "country": "FJ",
+                     "contact_email": "noc@t.example.net"},
+        "peering_lan": {"ipv4_prefix": bl.LAN4, "ipv6_prefix": bl.LAN6},
+        "route_server": {"asn": 64511, "router_id": bl.RS4, "ipv4": bl.RS4},
+        "services": {"resolver": {"enabled": True, "ipv4": ["203.0.113.53", "192.0.2.53"]},
+                     "anycast": [{"prefix": "192.0.2.0/24"}]},
+    }
+    cfg = config_from_data(data)
+    assert lan_addresses(cfg) == {f"{bl.RS4}/24", "203.0.113.53/24"}
