@@ -143,6 +143,25 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return print_outcome(outcome, args.json)
 
 
+def cmd_export_ixf(args: argparse.Namespace) -> int:
+    """Print the IX-F Member Export of a config file or of the committed configuration."""
+    from datetime import UTC, datetime
+
+    from appliance.config.loader import load_config_text
+    from appliance.export.ixf import member_export
+
+    if args.config:
+        cfg = load_config_file(args.config)
+    else:
+        latest = RevisionStore(args.state_dir).latest()
+        if latest is None:
+            error(f"no configuration committed in {args.state_dir}; give -c FILE")
+            return 1
+        cfg = load_config_text(latest.config)
+    emit_json(member_export(cfg, datetime.now(UTC)))
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     """Print the version."""
     if args.json:
@@ -200,6 +219,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_state_dir(p)
     add_json(p)
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("export", help="export the configuration in another format")
+    esub = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
+    e = esub.add_parser("ixf", help="IX-F Member Export JSON 1.0")
+    e.add_argument("-c", "--config", type=Path, default=None,
+                   help="a config file (default: the committed configuration)")
+    add_state_dir(e)
+    e.set_defaults(func=cmd_export_ixf)
 
     p = sub.add_parser("version", help="print the version")
     add_json(p)

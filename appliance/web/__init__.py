@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from appliance import __version__
 from appliance.web import accounts, secrets_store
 
-_ALWAYS_OPEN = {"static", "status.healthz"}
+_ALWAYS_OPEN = {"static", "status.healthz", "export.participants", "export.member_export_api"}
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
@@ -43,10 +43,21 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         app.config.update(test_config)
     csrf = CSRFProtect(app)
 
-    from appliance.web import api, auth, changes, history, members, setup, status, users, wizard
+    from appliance.web import (
+        api,
+        auth,
+        changes,
+        export,
+        history,
+        members,
+        setup,
+        status,
+        users,
+        wizard,
+    )
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
-                      history.bp, users.bp, api.bp):
+                      history.bp, users.bp, api.bp, export.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
 

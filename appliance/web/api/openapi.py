@@ -128,6 +128,12 @@ def document() -> dict[str, Any]:
                                          "500": _resp("apply failed and was rolled back",
                                                       "Outcome"),
                                          **CHANGE_ERRORS}}},
+            "/api/v1/ixf/member-export": {
+                "get": {"operationId": "ixfMemberExport", "security": [],
+                        "summary": "IX-F Member Export JSON 1.0 (public; also /participants.json)",
+                        "responses": {"200": {"description": "the export", "content": {
+                            "application/json": {"schema": {"type": "object"}}}},
+                                      "404": _resp("no configuration yet", "Error")}}},
             "/api/v1/revisions": {
                 "get": {"operationId": "listRevisions", "summary": "history, newest first",
                         "responses": {"200": {"description": "revisions", "content": {

@@ -1,0 +1,1 @@
+"""Exports of the configuration in other formats (IX-F Member Export)."""
