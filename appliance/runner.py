@@ -15,8 +15,15 @@ from types import FrameType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from appliance.config.errors import ConfigError
+from appliance.config.loader import load_config_text
+from appliance.config.revisions import RevisionStore
+from appliance.monitor.collector import Collector
+from appliance.monitor.store import SampleStore
+from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.web import create_app
+from appliance.web.status import samples_path
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +69,32 @@ def check_dev_listen(host: str) -> None:
                          "on 127.0.0.1; the image serves HTTPS on the management address")
 
 
+def member_ports(state_dir: Path) -> set[str]:
+    """The member ports of the committed configuration (what the collector samples)."""
+    latest = RevisionStore(state_dir).latest()
+    if latest is None:
+        return set()
+    try:
+        cfg = load_config_text(latest.config)
+    except ConfigError:
+        return set()
+    return {p.interface for m in cfg.members for p in m.ports}
+
+
 class Runner:
     """Starts every service, waits for a stop signal, stops them in reverse order."""
 
     def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
-                 port: int = 8080) -> None:
+                 port: int = 8080, sample_interval: float = 60.0) -> None:
         check_dev_listen(host)
         self.state_dir = state_dir
         self.pipeline = Pipeline(state_dir, netns=netns)
         self.web = WebService(state_dir, host, port, netns)
-        self.services = [self.web]
+        self.services: list[WebService | Collector] = [self.web]
+        if ApplyContext(state_dir, netns).has_system:
+            store = SampleStore(samples_path(state_dir))
+            self.services.append(Collector(store, netns, lambda: member_ports(state_dir),
+                                           sample_interval))
         self.stopping = threading.Event()
 
     def restore(self) -> Outcome:

@@ -97,7 +97,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         if _lab_up_and_apply(args, args.config, "demo") != 0:
             return 1
-        runner = Runner(args.state_dir, netns=target_netns(args), host=host, port=port)
+        runner = Runner(args.state_dir, netns=target_netns(args), host=host, port=port,
+                        sample_interval=args.sample_interval)
         runner.install_signal_handlers()
 
         def ready(url: str) -> None:
@@ -150,6 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefixes", type=int, default=5, help="prefixes each member announces")
     p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080),
                    help="web UI address (default 127.0.0.1:8080; loopback only)")
+    p.add_argument("--sample-interval", type=float, default=10.0,
+                   help="seconds between traffic samples (default 10 in the demo)")
     p.add_argument("--exit-after-ready", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--state-dir", type=Path, default=Path("state/demo"),
                    help="where the demo keeps its state (default: ./state/demo)")

@@ -20,7 +20,8 @@ from werkzeug.exceptions import HTTPException
 from appliance import __version__
 from appliance.web import accounts, secrets_store
 
-_ALWAYS_OPEN = {"static", "status.healthz", "export.participants", "export.member_export_api"}
+_ALWAYS_OPEN = {"static", "status.healthz", "export.participants", "export.member_export_api",
+                "graphs.metrics"}
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
@@ -48,6 +49,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         auth,
         changes,
         export,
+        graphs,
         history,
         members,
         setup,
@@ -57,7 +59,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     )
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
-                      history.bp, users.bp, api.bp, export.bp):
+                      history.bp, users.bp, api.bp, export.bp, graphs.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
 

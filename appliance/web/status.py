@@ -12,11 +12,45 @@ from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_text
 from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
+from appliance.monitor.graphs import humanize
+from appliance.monitor.health import system_health
 
 bp = Blueprint("status", __name__)
 
 
-def collect(state_dir: Path) -> dict[str, Any]:
+def samples_path(state_dir: Path) -> Path:
+    """Where the collector keeps its samples."""
+    return state_dir / "monitor" / "samples.sqlite"
+
+
+def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> list[dict[str, Any]]:
+    """Member ports with link, speed, traffic now and hygiene drops by reason."""
+    if netns is None or not port_member:
+        return []
+    from appliance.bridge.drops import drops_by_port
+    from appliance.bridge.inventory import collect as collect_nics
+    from appliance.monitor.store import SampleStore
+
+    try:
+        nics = {n.name: n for n in collect_nics(netns)}
+        drops = drops_by_port(netns)
+    except (OSError, ValueError, RuntimeError):  # namespace gone (lab stopped) or nft missing
+        return []
+    store = SampleStore(samples_path(state_dir)) if samples_path(state_dir).exists() else None
+    rows = []
+    for port, member in sorted(port_member.items()):
+        nic = nics.get(port)
+        rate = store.latest_rate(port) if store else None
+        rows.append({
+            "port": port, "member": member, "present": nic is not None,
+            "up": bool(nic and nic.carrier), "speed_mbps": nic.speed_mbps if nic else None,
+            "rx_bps": rate.rx_bps if rate else None, "tx_bps": rate.tx_bps if rate else None,
+            "drops": drops.get(port, {}), "dropped": sum(drops.get(port, {}).values()),
+        })
+    return rows
+
+
+def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
     """Everything the status page shows, as plain data (also served as JSON)."""
     store = RevisionStore(state_dir)
     revisions = store.list()
@@ -29,6 +63,8 @@ def collect(state_dir: Path) -> dict[str, Any]:
         "members": [],
         "lab": lab_status(state_dir),
         "problems": list(store.problems),
+        "system": system_health(state_dir),
+        "ports": [],
     }
     if latest is None:
         return data
@@ -46,6 +82,8 @@ def collect(state_dir: Path) -> dict[str, Any]:
                          "ipv4": str(cfg.route_server.ipv4 or ""),
                          "ipv6": str(cfg.route_server.ipv6 or "")},
     }
+    data["ports"] = _ports(state_dir, netns, {p.interface: f"AS{m.asn} {m.name}"
+                                               for m in cfg.members for p in m.ports})
     sessions = {m["asn"]: m for m in (data["lab"] or {}).get("members", [])}
     for m in cfg.members:
         lab_m = sessions.get(m.asn, {})
@@ -62,7 +100,9 @@ def collect(state_dir: Path) -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     """The status page."""
-    return render_template("status.html", s=collect(current_app.config["STATE_DIR"]))
+    return render_template("status.html", s=collect(current_app.config["STATE_DIR"],
+                                                    current_app.config.get("NETNS")),
+                           humanize=humanize)
 
 
 @bp.get("/healthz")

@@ -105,7 +105,7 @@ def openapi_document() -> Response:
 @bp.get("/status")
 def status() -> Response:
     """What the status page shows."""
-    return jsonify(collect(_state()))
+    return jsonify(collect(_state(), current_app.config.get("NETNS")))
 
 
 @bp.get("/config")

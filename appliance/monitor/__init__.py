@@ -1,0 +1,1 @@
+"""Watching the running exchange: counters, samples over time, graphs, health, metrics."""

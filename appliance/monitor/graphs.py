@@ -1,0 +1,90 @@
+"""Traffic graphs as server-rendered SVG: no JavaScript library, nothing fetched from outside.
+
+Pure: the same rates give the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from appliance.monitor.store import Rate
+
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def humanize(value: float, unit: str) -> str:
+    """12_300_000, 'bit/s' → '12.3 Mbit/s'."""
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def svg_chart(rates: list[Rate], *, title: str, kind: str = "bits", width: int = 720,
+              height: int = 220) -> str:
+    """In (filled) and out (line) over time; ``kind`` is 'bits' or 'packets'."""
+    unit = "bit/s" if kind == "bits" else "pkt/s"
+    if len(rates) == 1:  # one interval: draw it as a flat step over the minute it covers
+        r = rates[0]
+        rates = [Rate(r.ts - 60, r.rx_bps, r.tx_bps, r.rx_pps, r.tx_pps), r]
+    left, right, top, bottom = 78, 12, 26, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    rx = [r.rx_bps if kind == "bits" else r.rx_pps for r in rates]
+    tx = [r.tx_bps if kind == "bits" else r.tx_pps for r in rates]
+    peak = _nice_max(max(rx + tx, default=0.0))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="#1c2733">'
+        f"{escape(title)}</text>",
+    ]
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+                     'stroke="#dde3ea" stroke-width="1"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+                     f'fill="#5b6b7c">{escape(humanize(peak * i / 4, unit))}</text>')
+    if len(rates) >= 2:
+        t0, t1 = rates[0].ts, rates[-1].ts
+        span = max(t1 - t0, 1)
+
+        def point(ts: int, v: float) -> str:
+            return f"{left + plot_w * (ts - t0) / span:.1f},{top + plot_h - plot_h * v / peak:.1f}"
+
+        area = " ".join(point(r.ts, v) for r, v in zip(rates, rx, strict=True))
+        parts.append(f'<polygon points="{left},{top + plot_h} {area} {left + plot_w},'
+                     f'{top + plot_h}" fill="#0b6e99" fill-opacity="0.25" stroke="#0b6e99" '
+                     'stroke-width="1.5"/>')
+        line = " ".join(point(r.ts, v) for r, v in zip(rates, tx, strict=True))
+        parts.append(f'<polyline points="{line}" fill="none" stroke="#c2410c" '
+                     'stroke-width="1.5"/>')
+        for ts, anchor, x in ((t0, "start", left), (t1, "end", width - right)):
+            label = datetime.fromtimestamp(ts, UTC).strftime("%d %b %H:%M UTC")
+            parts.append(f'<text x="{x}" y="{height - 10}" font-size="11" '
+                         f'text-anchor="{anchor}" fill="#5b6b7c">{label}</text>')
+    else:
+        parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" font-size="13" '
+                     'text-anchor="middle" fill="#5b6b7c">collecting samples…</text>')
+    legend_x = width - right - 170
+    parts.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="#0b6e99" '
+                 'fill-opacity="0.5"/>')
+    parts.append(f'<text x="{legend_x + 14}" y="15" font-size="11" fill="#1c2733">in</text>')
+    parts.append(f'<line x1="{legend_x + 40}" y1="11" x2="{legend_x + 52}" y2="11" '
+                 'stroke="#c2410c" stroke-width="2"/>')
+    parts.append(f'<text x="{legend_x + 56}" y="15" font-size="11" fill="#1c2733">out '
+                 f"(peak {escape(humanize(max(rx + tx, default=0.0), unit))})</text>")
+    parts.append("</svg>")
+    return "\n".join(parts)

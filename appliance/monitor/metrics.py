@@ -1,0 +1,78 @@
+"""Prometheus metrics, gathered fresh at each scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from appliance.config.errors import ConfigError
+from appliance.config.loader import load_config_text
+from appliance.config.revisions import RevisionStore
+from appliance.monitor.counters import read_counters
+
+
+class ApplianceCollector(Collector):
+    """Ports, hygiene drops, configuration and (when present) sessions and services."""
+
+    def __init__(self, state_dir: Path, netns: str | None) -> None:
+        self.state_dir, self.netns = state_dir, netns
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """Called by prometheus_client at every scrape."""
+        latest = RevisionStore(self.state_dir).latest()
+        rev = GaugeMetricFamily("ixp_config_revision", "Number of the committed revision")
+        rev.add_metric([], latest.id if latest else 0)
+        yield rev
+        if latest is None:
+            return
+        try:
+            cfg = load_config_text(latest.config)
+        except ConfigError:
+            return
+        members = GaugeMetricFamily("ixp_members", "Member entries in the configuration")
+        members.add_metric([], len(cfg.members))
+        yield members
+        port_member = {p.interface: f"AS{m.asn}" for m in cfg.members for p in m.ports}
+        if self.netns is None:
+            return  # a developer machine without a lab: no ports of ours to read
+        labels = ["port", "member"]
+        fams = {
+            "rx_bytes": CounterMetricFamily("ixp_port_receive_bytes", "Bytes received",
+                                            labels=labels),
+            "tx_bytes": CounterMetricFamily("ixp_port_transmit_bytes", "Bytes sent",
+                                            labels=labels),
+            "rx_packets": CounterMetricFamily("ixp_port_receive_packets", "Packets received",
+                                              labels=labels),
+            "tx_packets": CounterMetricFamily("ixp_port_transmit_packets", "Packets sent",
+                                              labels=labels),
+            "rx_errors": CounterMetricFamily("ixp_port_receive_errors", "Receive errors",
+                                             labels=labels),
+            "rx_dropped": CounterMetricFamily("ixp_port_receive_dropped", "Receive discards",
+                                              labels=labels),
+        }
+        up = GaugeMetricFamily("ixp_port_up", "1 when the port's link is up", labels=labels)
+        for c in read_counters(self.netns, set(port_member)):
+            key = [c.name, port_member.get(c.name, "")]
+            for attr, fam in fams.items():
+                fam.add_metric(key, getattr(c, attr))
+            up.add_metric(key, 1 if c.oper_up else 0)
+        yield from fams.values()
+        yield up
+        from appliance.bridge.drops import read_drops
+
+        drops = CounterMetricFamily("ixp_hygiene_dropped_frames", "Frames dropped by the port "
+                                    "hygiene rules", labels=["port", "member", "reason"])
+        for d in read_drops(self.netns):
+            drops.add_metric([d.port, port_member.get(d.port, ""), d.reason], d.packets)
+        yield drops
+
+
+def render_metrics(state_dir: Path, netns: str | None) -> bytes:
+    """The exposition text for one scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ApplianceCollector(state_dir, netns))
+    return generate_latest(registry)
