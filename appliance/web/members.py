@@ -11,8 +11,9 @@ from appliance.config.errors import ConfigError
 from appliance.web import peeringdb
 from appliance.web.changes import propose
 from appliance.web.forms import FormField, as_bool, as_list, field_for_issue, form_to_data
+from appliance.web.nics import free_nics, nic_rows
 from appliance.web.status import collect
-from appliance.web.wizard.candidate import base_data
+from appliance.web.wizard.candidate import base_data, validate_candidate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
@@ -92,8 +93,10 @@ def _edit(index: int | None) -> Response | str:
                     else:
                         general.append(str(issue))
     status = 400 if errors or general else 200
+    cfg, _ = validate_candidate(_state())
+    free = free_nics(nic_rows(_state(), current_app.config.get("NETNS"), cfg))
     return render_template("member_form.html", fields=FIELDS, values=values, errors=errors,
-                           general=general, index=index, notice=notice,
+                           general=general, index=index, notice=notice, free_nics=free,
                            peeringdb=peeringdb.available(_state())), status
 
 

@@ -61,6 +61,8 @@ def test_wizard_end_to_end(demo, browser_page, shots):
     page.click("button[value=next]")
     assert page.input_value("#f-ipv4_prefix") == "203.0.113.7/24"
     page.fill("#f-ipv4_prefix", "203.0.113.0/24")
+    nics = page.inner_text("details.nics")
+    assert "ixp1" in nics and "AS64496 Island Telecom" in nics and "peering LAN bridge" in nics
     shots(page, "peering-lan")
     page.click("button[value=next]")
 

@@ -21,6 +21,7 @@ from appliance.config.loader import dump_config
 from appliance.pipeline.run import Pipeline
 from appliance.web import draft, secrets_store
 from appliance.web.masking import mask_secrets
+from appliance.web.nics import nic_rows
 from appliance.web.wizard import candidate, jobs
 from appliance.web.wizard.steps import STEP_BY_NAME, STEPS, next_step, previous_step
 
@@ -61,8 +62,12 @@ def step(name: str) -> Response | str:
     values = candidate.form_values(st, _state())
     placeholders = candidate.suggest(_state()) if name == "route_server" else {}
     position = [s.name for s in STEPS].index(name)
+    nics = []
+    if name in ("management", "peering_lan"):
+        cfg, _ = candidate.validate_candidate(_state())
+        nics = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
     return render_template("wizard_step.html", step=st, steps=STEPS, position=position,
-                           values=values, errors=errors, placeholders=placeholders,
+                           values=values, errors=errors, placeholders=placeholders, nics=nics,
                            has_previous=previous_step(name) is not None), 400 if errors else 200
 
 
