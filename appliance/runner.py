@@ -15,9 +15,7 @@ from types import FrameType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from appliance.config.errors import ConfigError
-from appliance.config.loader import load_config_text
-from appliance.config.revisions import RevisionStore
+from appliance.config.committed import committed_config
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore
 from appliance.pipeline.concern import ApplyContext
@@ -71,12 +69,8 @@ def check_dev_listen(host: str) -> None:
 
 def member_ports(state_dir: Path) -> set[str]:
     """The member ports of the committed configuration (what the collector samples)."""
-    latest = RevisionStore(state_dir).latest()
-    if latest is None:
-        return set()
-    try:
-        cfg = load_config_text(latest.config)
-    except ConfigError:
+    cfg = committed_config(state_dir)
+    if cfg is None:
         return set()
     return {p.interface for m in cfg.members for p in m.ports}
 

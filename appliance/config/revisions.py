@@ -85,6 +85,17 @@ class RevisionStore:
         """All readable revisions, oldest first."""
         return [r for r in (self._read(i) for i in self.ids()) if r is not None]
 
+    def recent(self, count: int) -> list[Revision]:
+        """The newest ``count`` readable revisions, oldest first (reads only those files)."""
+        found: list[Revision] = []
+        for rev_id in reversed(self.ids()):
+            rev = self._read(rev_id)
+            if rev is not None:
+                found.append(rev)
+                if len(found) == count:
+                    break
+        return list(reversed(found))
+
     def latest(self) -> Revision | None:
         """The committed configuration: the newest readable revision."""
         for rev_id in reversed(self.ids()):

@@ -9,8 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from appliance.config.errors import ConfigError
-from appliance.config.loader import load_config_text
+from appliance.config.committed import committed_config
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.counters import read_counters
 
@@ -29,9 +28,8 @@ class ApplianceCollector(Collector):
         yield rev
         if latest is None:
             return
-        try:
-            cfg = load_config_text(latest.config)
-        except ConfigError:
+        cfg = committed_config(self.state_dir)
+        if cfg is None:
             return
         members = GaugeMetricFamily("ixp_members", "Member entries in the configuration")
         members.add_metric([], len(cfg.members))

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from appliance import __version__
+from appliance.config.committed import committed_config
 from appliance.web import accounts, secrets_store
 
 _ALWAYS_OPEN = {"static", "status.healthz", "export.participants", "export.member_export_api",
@@ -100,7 +101,8 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"version": __version__}
+        cfg = committed_config(state)
+        return {"version": __version__, "ixp_name": cfg.identity.name if cfg else None}
 
     @app.after_request
     def _security_headers(resp):  # noqa: ANN001 (Flask hook)

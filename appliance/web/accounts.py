@@ -9,9 +9,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from appliance.config.errors import ConfigError
-from appliance.config.loader import load_config_text
-from appliance.config.revisions import RevisionStore
+from appliance.config.committed import committed_config
 from appliance.web import draft
 
 _HASHER = PasswordHasher()
@@ -32,12 +30,8 @@ class Account:
 
 def committed_accounts(state_dir: Path) -> list[Account]:
     """Admin users of the newest revision."""
-    latest = RevisionStore(state_dir).latest()
-    if latest is None:
-        return []
-    try:
-        cfg = load_config_text(latest.config)
-    except ConfigError:
+    cfg = committed_config(state_dir)
+    if cfg is None:
         return []
     return [Account(u.name, u.password_hash, u.role, False) for u in cfg.admin_users]
 

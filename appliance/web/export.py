@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from appliance.config.errors import ConfigError
-from appliance.config.loader import load_config_text
-from appliance.config.revisions import RevisionStore
+from appliance.config.committed import committed_config
 from appliance.export.ixf import member_export
 
 bp = Blueprint("export", __name__)
@@ -16,13 +14,9 @@ bp = Blueprint("export", __name__)
 
 def ixf_response() -> Response | tuple[Response, int]:
     """The committed configuration as IX-F JSON 1.0."""
-    latest = RevisionStore(current_app.config["STATE_DIR"]).latest()
-    if latest is None:
+    cfg = committed_config(current_app.config["STATE_DIR"])
+    if cfg is None:
         return jsonify({"error": "no configuration is committed yet"}), 404
-    try:
-        cfg = load_config_text(latest.config)
-    except ConfigError:
-        return jsonify({"error": "the committed configuration does not validate"}), 500
     resp = jsonify(member_export(cfg, datetime.now(UTC)))
     resp.headers["Access-Control-Allow-Origin"] = "*"  # meant to be fetched by anyone
     return resp

@@ -8,8 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template
 
 from appliance import __version__
-from appliance.config.errors import ConfigError
-from appliance.config.loader import load_config_text
+from appliance.config.committed import committed_config
 from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
 from appliance.monitor.graphs import humanize
@@ -53,12 +52,12 @@ def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> l
 def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
     """Everything the status page shows, as plain data (also served as JSON)."""
     store = RevisionStore(state_dir)
-    revisions = store.list()
+    revisions = store.recent(10)
     latest = revisions[-1] if revisions else None
     data: dict[str, Any] = {
         "version": __version__,
         "revision": latest.summary() if latest else None,
-        "history": [r.summary() for r in reversed(revisions[-10:])],
+        "history": [r.summary() for r in reversed(revisions)],
         "ixp": None,
         "members": [],
         "lab": lab_status(state_dir),
@@ -68,10 +67,10 @@ def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
     }
     if latest is None:
         return data
-    try:
-        cfg = load_config_text(latest.config)
-    except ConfigError as exc:
-        data["problems"].append(f"committed revision does not validate: {exc}")
+    cfg = committed_config(state_dir)
+    if cfg is None:
+        data["problems"].append(f"committed revision {latest.id} does not validate; "
+                                "roll back with 'ixpctl rollback'")
         return data
     data["ixp"] = {
         "name": cfg.identity.name, "short_name": cfg.identity.short_name,

@@ -12,8 +12,9 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
-from appliance.config.loader import config_from_data, load_config_text
+from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.web import accounts, auth
@@ -111,10 +112,9 @@ def status() -> Response:
 @bp.get("/config")
 def get_config() -> Response | tuple[Response, int]:
     """The committed configuration, every default filled in (secrets hidden from viewers)."""
-    latest = RevisionStore(_state()).latest()
-    if latest is None:
+    cfg = committed_config(_state())
+    if cfg is None:
         return _error(404, "no configuration is committed yet")
-    cfg = load_config_text(latest.config)
     data = cfg.model_dump(mode="json")
     if g.role != "admin":
         data = yaml.safe_load(mask_secrets(yaml.safe_dump(data)))
@@ -140,18 +140,15 @@ def validate_config() -> Response | tuple[Response, int]:
 @bp.get("/members")
 def list_members() -> Response:
     """Every member entry."""
-    latest = RevisionStore(_state()).latest()
-    if latest is None:
-        return jsonify([])
-    cfg = load_config_text(latest.config)
-    return jsonify([m.model_dump(mode="json") for m in cfg.members])
+    cfg = committed_config(_state())
+    return jsonify([m.model_dump(mode="json") for m in cfg.members] if cfg else [])
 
 
 @bp.get("/members/<int:asn>")
 def get_member(asn: int) -> Response | tuple[Response, int]:
     """A member's entries (a member may have several routers)."""
-    latest = RevisionStore(_state()).latest()
-    found = load_config_text(latest.config).member_by_asn(asn) if latest else []
+    cfg = committed_config(_state())
+    found = cfg.member_by_asn(asn) if cfg else []
     if not found:
         return _error(404, f"no member with AS{asn}")
     return jsonify([m.model_dump(mode="json") for m in found])
