@@ -1,0 +1,146 @@
+"""Start and stop a BIRD daemon for the dev runner and the tests (systemd does it on the image).
+
+BIRD always runs inside the context's namespace on a developer machine; the PID is returned so
+the caller stops exactly the process it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from appliance.bird.control import BirdControl, BirdUnavailable
+from appliance.lab import netns
+from appliance.pipeline.concern import ApplyContext
+from appliance.util.atomic import atomic_write
+
+CONF = "bird/bird.conf"
+SOCKET = "bird.ctl"
+PIDFILE = "bird.pid"
+RUNNING_COPY = "bird.conf.running"  # in run_dir: the config BIRD runs, for the health gate
+
+# Popen objects of daemons we started, so that stopping one also reaps it.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class BirdStartError(RuntimeError):
+    """BIRD did not start; the message carries what it printed."""
+
+
+def bird_binary() -> str:
+    """Path of the ``bird`` program."""
+    path = shutil.which("bird") or shutil.which("bird", path="/usr/sbin:/sbin")
+    if path is None:
+        raise BirdStartError("bird is not installed (Debian package bird2)")
+    return path
+
+
+def spawn_bird(conf: Path, ctl: Path, pidfile: Path, *, netns_name: str | None,
+               log: Path, wait: float = 15) -> int:
+    """Run ``bird -f`` on ``conf`` with control socket ``ctl``; return its PID once it answers.
+
+    ``ip netns exec`` replaces itself with BIRD, so the PID is BIRD's own.
+    """
+    argv = [bird_binary(), "-f", "-c", str(conf), "-s", str(ctl), "-P", str(pidfile)]
+    if netns_name is not None:
+        argv = netns.command(netns_name, argv)
+    ctl.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        ctl.unlink()  # a stale socket would make the wait below talk to nobody
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+    _STARTED[proc.pid] = proc
+    try:
+        _wait_answering(proc, ctl, log, wait)
+    except BaseException:
+        stop_bird(proc.pid)
+        raise
+    return proc.pid
+
+
+def _wait_answering(proc: subprocess.Popen[bytes], ctl: Path, log: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise BirdStartError(f"bird exited with code {proc.returncode}: {tail.strip()}")
+        if ctl.exists():
+            try:
+                with BirdControl(ctl, timeout=2) as bc:
+                    bc.status()
+                return
+            except BirdUnavailable:
+                pass
+        time.sleep(0.05)
+    raise BirdStartError(f"bird did not answer on {ctl} within {wait:g} s")
+
+
+def start_bird(ctx: ApplyContext, *, wait: float = 15) -> int:
+    """Start the route server's BIRD on the installed config, in ``ctx.netns``; return its PID.
+
+    Refuses to run in the host's namespace on a developer machine.
+    """
+    ctx.require_system_target()
+    conf = ctx.etc_dir / CONF
+    if not conf.exists():
+        raise BirdStartError(f"{conf} is not installed yet: apply a configuration first")
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    running = _pid_from_file(ctx.run_dir / PIDFILE)
+    if running is not None and _is_bird(running):
+        raise BirdStartError(f"BIRD is already running for this state directory (PID {running})")
+    # The health gate compares later changes with the config BIRD was started on.
+    atomic_write(ctx.run_dir / RUNNING_COPY, conf.read_bytes(), 0o600)
+    return spawn_bird(conf, ctx.run_dir / SOCKET, ctx.run_dir / PIDFILE,
+                      netns_name=ctx.netns, log=ctx.run_dir / "bird.log", wait=wait)
+
+
+def stop_bird(pid: int, *, timeout: float = 10) -> None:
+    """Stop the BIRD with ``pid`` (one we started): SIGTERM, then SIGKILL after ``timeout``."""
+    proc = _STARTED.pop(pid, None)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        if proc is not None:
+            proc.wait()
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return
+        if proc is None and not Path(f"/proc/{pid}").exists():
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if proc is not None:
+        proc.wait()
+
+
+def stop(ctx: ApplyContext, *, timeout: float = 10) -> bool:
+    """Stop the route server's BIRD recorded in ``ctx.run_dir/bird.pid``; False if none ran."""
+    pid = _pid_from_file(ctx.run_dir / PIDFILE)
+    if pid is None or not _is_bird(pid):
+        return False
+    stop_bird(pid, timeout=timeout)
+    return True
+
+
+def _pid_from_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def _is_bird(pid: int) -> bool:
+    # A stale PID file may name an unrelated process by now; only ever signal a bird.
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "bird"
+    except OSError:
+        return False

@@ -1,0 +1,195 @@
+"""Render the BIRD 2 route-server configuration from the model (pure: same input, same bytes).
+
+The templates under ``templates/bird/`` are split by concern: ``main`` (globals, RPKI),
+``communities`` (the control-community scheme), ``filters`` (import and export policy) and
+``clients`` (one table, pipe and BGP session per member address). This module only turns the
+model into plain values for them; every policy decision is visible in the templates.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jinja2
+
+from appliance.bird import communities as comm
+from appliance.bird.bogons import Bogons
+from appliance.bird.irr import IrrData, IrrEntry, irr_object
+from appliance.config.model import IXPConfig, Member, RoutingPolicy
+
+# Per-member session options the model does not carry yet (see docs/route-server.md).
+DEFAULT_BFD = False
+DEFAULT_TTL_SECURITY = False
+
+_SAFE_TEXT = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+@dataclass(frozen=True)
+class IrrSets:
+    """Names of the BIRD constants holding one IRR object's data ("" when empty)."""
+
+    name: str
+    asns: str
+    p4: str
+    p6: str
+    entry: IrrEntry
+
+
+@dataclass(frozen=True)
+class Session:
+    """One BGP session: a member router's address in one address family."""
+
+    name: str
+    afi: int
+    address: str
+    local: str
+    asn: int
+    description: str
+    policy: RoutingPolicy
+    min_len: int
+    max_len: int
+    next_hops: tuple[str, ...]
+    limit: int
+    irr: IrrSets | None
+    check_transit_free: bool
+    md5: str | None
+    bfd: bool
+    ttl_security: bool
+    disabled: bool
+
+
+def _symbol(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", text)
+
+
+def session_name(asn: int, address: str) -> str:
+    """The BIRD protocol name of a member session, e.g. ``c64496_203_0_113_10``.
+
+    Built from the ASN and address so that it stays the same when the member list is reordered
+    (a renamed protocol would be a dropped session).
+    """
+    return f"c{asn}_{_symbol(ipaddress.ip_address(address).compressed)}"
+
+
+def _text(value: str) -> str:
+    # BIRD strings have no escapes; a quote would end the string early.
+    return _SAFE_TEXT.sub("'", value)
+
+
+def _password(member: Member) -> str | None:
+    pw = member.md5_password
+    if pw is not None and _SAFE_TEXT.search(pw):
+        raise ValueError(f"AS{member.asn}: the BGP password cannot contain '\"' or '\\' "
+                         "(BIRD cannot quote them); choose another password")
+    return pw
+
+
+def _irr_sets(cfg: IXPConfig, irr: IrrData) -> dict[str, IrrSets]:
+    # Constants are named after the object (IRR_AS_EXAMPLE_P4), so adding a member's AS-SET
+    # leaves every other member's filter text unchanged.
+    sets: dict[str, IrrSets] = {}
+    used: set[str] = set()
+    for obj in sorted({irr_object(m) for m in cfg.members if irr.for_member(m) is not None}):
+        entry = irr.entries[obj]
+        base = "IRR_" + _symbol(obj).upper()
+        while base in used:  # AS-A-B and AS-A:B would clash
+            base += "_"
+        used.add(base)
+        sets[obj] = IrrSets(
+            name=obj,
+            asns=f"{base}_ASNS" if entry.asns else "",
+            p4=f"{base}_P4" if entry.prefixes4 else "",
+            p6=f"{base}_P6" if entry.prefixes6 else "",
+            entry=entry,
+        )
+    return sets
+
+
+def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets]) -> list[Session]:
+    rs = cfg.route_server
+    out: list[Session] = []
+    for member in cfg.members:
+        if not member.route_server:
+            continue
+        pol = cfg.effective_policy(member)
+        same_as = [m for m in cfg.members if m.asn == member.asn]
+        families = ((4, member.ipv4, rs.ipv4), (6, member.ipv6, rs.ipv6))
+        for afi, addresses, local in families:
+            if local is None:
+                continue
+            for addr in addresses:
+                if pol.next_hop == "strict":
+                    hops = (str(addr),)
+                else:
+                    hops = tuple(sorted({str(a) for m in same_as
+                                         for a in (m.ipv4 if afi == 4 else m.ipv6)}))
+                out.append(Session(
+                    name=session_name(member.asn, str(addr)),
+                    afi=afi,
+                    address=str(addr),
+                    local=str(local),
+                    asn=member.asn,
+                    description=_text(f"AS{member.asn} {member.name}"),
+                    policy=pol,
+                    min_len=pol.ipv4_min_length if afi == 4 else pol.ipv6_min_length,
+                    max_len=pol.ipv4_max_length if afi == 4 else pol.ipv6_max_length,
+                    next_hops=hops,
+                    limit=member.max_prefix.ipv4 if afi == 4 else member.max_prefix.ipv6,
+                    irr=irr_sets.get(irr_object(member)),
+                    check_transit_free=(pol.reject_transit_free_asns
+                                        and member.asn not in pol.transit_free_asns),
+                    md5=_password(member),
+                    bfd=bool(getattr(member, "bfd", DEFAULT_BFD)),
+                    ttl_security=bool(getattr(member, "ttl_security", DEFAULT_TTL_SECURITY)),
+                    disabled=member.quarantine,
+                ))
+    return out
+
+
+def _peers(cfg: IXPConfig) -> list[int]:
+    return sorted({m.asn for m in cfg.members if m.route_server})
+
+
+def _asn_set(ranges: list[tuple[int, int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in ranges)
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("appliance.render", "templates/bird"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # BIRD config, not HTML
+    )
+    env.filters["bird_set"] = lambda items: ", ".join(items)
+    env.filters["add_plus"] = lambda prefix: f"{prefix}+"
+    env.filters["call"] = lambda method: method()
+    return env
+
+
+def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None) -> str:
+    """The route server's ``bird.conf`` for ``cfg`` (pure)."""
+    rs = cfg.route_server
+    irr_sets = _irr_sets(cfg, irr or IrrData())
+    sessions = _sessions(cfg, irr_sets)
+    asn_ranges = [(r.first, r.last) for r in bogons.asn_ranges(cfg.lab)]
+    return _env().get_template("main.j2").render(
+        cfg=cfg,
+        rs=rs,
+        rs16=rs.asn <= 65535,
+        comm=comm,
+        bogons=bogons,
+        bogon_asns=_asn_set(asn_ranges),
+        transit_free=", ".join(str(a) for a in sorted(set(rs.policy.transit_free_asns))),
+        irr_sets=[irr_sets[k] for k in sorted(irr_sets)],
+        sessions=sessions,
+        peers=_peers(cfg),
+        any_bfd=any(s.bfd for s in sessions),
+        any_rpki=bool(rs.rpki_validators),
+    )

@@ -1,0 +1,70 @@
+"""BIRD configs for the member routers of the tests: they announce exactly what a scenario needs.
+
+The session to the route server is itself ``rs client`` so that a route's AS path, next hop and
+communities reach the route server exactly as the scenario wrote them (a normal router would
+prepend its ASN; scenarios that need that write it into the path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Announce:
+    """One route a member sends to the route server."""
+
+    prefix: str
+    path: tuple[int, ...]
+    communities: tuple[tuple[int, int], ...] = ()
+    large: tuple[tuple[int, int, int], ...] = ()
+    via: str | None = None  # third-party next hop; default: the member's own address
+    med: int | None = None
+
+    def static(self) -> str:
+        """The ``route`` line of BIRD's static protocol."""
+        stmts = [f"bgp_path.prepend({a});" for a in reversed(self.path)]
+        stmts += [f"bgp_community.add(({a}, {b}));" for a, b in self.communities]
+        stmts += [f"bgp_large_community.add(({a}, {b}, {c}));" for a, b, c in self.large]
+        if self.med is not None:
+            stmts.append(f"bgp_med = {self.med};")
+        dest = f"via {self.via}" if self.via else "blackhole"
+        return f"  route {self.prefix} {dest} {{ {' '.join(stmts)} }};"
+
+
+def member_conf(*, asn: int, router_id: str, rs_asn: int, local4: str | None, rs4: str | None,
+                local6: str | None, rs6: str | None, routes: list[Announce],
+                password: str | None = None) -> str:
+    """A member router: static routes out to the route server, everything in."""
+    v4 = [r for r in routes if ":" not in r.prefix]
+    v6 = [r for r in routes if ":" in r.prefix]
+    lines = [
+        f"router id {router_id};",
+        "protocol device {}",
+        "protocol static ann4 { ipv4;",
+        *[r.static() for r in v4],
+        "}",
+        "protocol static ann6 { ipv6;",
+        *[r.static() for r in v6],
+        "}",
+        "template bgp rs_tpl {",
+        f"  local as {asn};",
+        "  rs client;",
+        "  local role rs_client;",
+        "  hold time 9; keepalive time 3; connect retry time 1; error wait time 1, 5;",
+        *([f'  password "{password}";'] if password else []),
+        "}",
+    ]
+    if local4 and rs4:
+        lines += [
+            f"protocol bgp rs4 from rs_tpl {{ local {local4} as {asn}; "
+            f"neighbor {rs4} as {rs_asn};",
+            '  ipv4 { import all; export where proto = "ann4"; }; }',
+        ]
+    if local6 and rs6:
+        lines += [
+            f"protocol bgp rs6 from rs_tpl {{ local {local6} as {asn}; "
+            f"neighbor {rs6} as {rs_asn};",
+            '  ipv6 { import all; export where proto = "ann6"; }; }',
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,159 @@
+"""The scenario lab: who the members are and what each announces, with what must happen.
+
+Reading a case: member ``by`` announces ``ann``; the route server must refuse it with exactly
+``reasons`` (reject-reason numbers, see appliance/bird/communities.py), or accept it, and then
+exactly the members in ``to`` receive it, with the AS path, next hop and communities given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appliance.bird.communities import REJECT
+from tests.bird.configs import LAN4, config, member
+from tests.bird.member_conf import Announce
+
+RS = 65000
+NO_EXPORT = (65535, 65281)
+BLACKHOLE = (65535, 666)
+
+# Member key -> (index in configs.member, ASN, extra model fields)
+MEMBERS = {
+    "m1": (1, 10001, {"as_set": "AS-M1"}),
+    "m2": (2, 10002, {"as_set": "AS-M2",
+                      "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
+    "m3": (3, 10003, {"md5_password": "s3cret-m3"}),  # the session only comes up with TCP-MD5
+    "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10},
+                      "policy": {"max_prefix_action": "block"}}),
+    "m5": (5, 10002, {"policy": {"next_hop": "same_as"}}),  # AS10002's second router
+}
+ALL = tuple(MEMBERS)
+
+
+def addr(key: str) -> str:
+    """The member's IPv4 address on the LAN."""
+    return str(LAN4[MEMBERS[key][0] + 9])
+
+
+def lab_config():
+    """The IXP configuration the route server of the lab is rendered from."""
+    return config([member(i, asn, **extra) for i, asn, extra in MEMBERS.values()], rs_asn=RS,
+                  rpki_validators=[{"host": "127.0.0.1", "port": 3323}])
+
+
+@dataclass(frozen=True)
+class Case:
+    """One announcement and its expected outcome."""
+
+    id: str
+    by: str
+    ann: Announce
+    reasons: frozenset[int] = frozenset()
+    to: tuple[str, ...] | None = None  # None: every member of another AS
+    path: tuple[int, ...] | None = None  # None: the announced path
+    nh: str | None = None  # None: the announcer's address (or ``via``)
+    communities: frozenset[tuple[int, int]] = frozenset()
+    large_info: frozenset[int] = frozenset()  # (RS, 1000, n) tags the receivers must see
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def receivers(self) -> tuple[str, ...]:
+        """Members that must receive the route."""
+        if self.reasons:
+            return ()
+        if self.to is not None:
+            return self.to
+        own = MEMBERS[self.by][1]
+        return tuple(k for k in ALL if MEMBERS[k][1] != own)
+
+
+def _r(*keys: str) -> frozenset[int]:
+    return frozenset(REJECT[k] for k in keys)
+
+
+P1 = (10001,)
+CASES: tuple[Case, ...] = (
+    # ---- accepted, untouched ----
+    Case("plain", "m1", Announce("31.1.1.0/24", P1), large_info=frozenset({2, 4})),
+    Case("plain_v6", "m1", Announce("2a0c:1:1::/48", P1)),
+    Case("customer_origin", "m1", Announce("31.1.11.0/24", (10001, 10011))),
+    # ---- import policy ----
+    Case("bogon_prefix", "m1", Announce("192.168.10.0/24", P1),
+         _r("bogon_prefix", "irr_prefix")),
+    Case("bogon_prefix_v6", "m1", Announce("2001:db8:1::/48", P1),
+         _r("bogon_prefix", "irr_prefix")),
+    Case("bogon_asn", "m1", Announce("31.1.2.0/24", (10001, 64512, 10011)), _r("bogon_asn")),
+    Case("as_trans", "m1", Announce("31.1.12.0/24", (10001, 23456, 10011)), _r("bogon_asn")),
+    Case("too_long", "m1", Announce("31.1.3.128/25", P1), _r("prefix_length", "irr_prefix")),
+    Case("too_long_v6", "m1", Announce("2a0c:1:3::/56", P1), _r("prefix_length", "irr_prefix")),
+    Case("too_short", "m1", Announce("30.0.0.0/7", P1), _r("prefix_length", "irr_prefix")),
+    Case("default", "m1", Announce("0.0.0.0/0", P1), _r("default_route", "irr_prefix")),
+    Case("path_too_long", "m1", Announce("31.1.4.0/24", (10001,) * 33), _r("as_path_too_long")),
+    Case("first_as", "m1", Announce("31.1.5.0/24", (10011,)), _r("first_as")),
+    Case("next_hop", "m1", Announce("31.1.6.0/24", P1, via=str(LAN4[99])), _r("next_hop")),
+    Case("transit_free", "m1", Announce("31.1.7.0/24", (10001, 174, 10011)),
+         _r("transit_free_asn")),
+    Case("rpki_valid", "m1", Announce("31.1.8.0/24", P1), large_info=frozenset({1, 4})),
+    Case("rpki_invalid", "m1", Announce("31.1.9.0/24", P1), _r("rpki_invalid")),
+    Case("rpki_invalid_v6", "m1", Announce("2a0c:1:9::/48", P1), _r("rpki_invalid")),
+    Case("irr_origin", "m1", Announce("31.1.10.0/24", (10001, 10077)), _r("irr_origin")),
+    Case("irr_prefix", "m1", Announce("31.9.0.0/24", P1), _r("irr_prefix")),
+    Case("med_untouched", "m1", Announce("31.1.14.0/24", P1, med=50), extra={"med": 50}),
+    Case("forged_reject_tag", "m1", Announce("31.1.13.0/24", P1, large=((RS, 1101, 9),))),
+    # ---- tag-only policies (m2) ----
+    Case("rpki_invalid_tag_only", "m2", Announce("31.1.9.0/24", (10002,)),
+         large_info=frozenset({3, 4})),
+    Case("irr_tag_only", "m2", Announce("31.22.0.0/24", (10002,)),
+         large_info=frozenset({2, 5})),
+    # ---- next hop: same-AS policy ----
+    Case("same_as_next_hop", "m5", Announce("31.2.1.0/24", (10002,), via=addr("m2")),
+         large_info=frozenset({6})),
+    Case("other_as_next_hop", "m5", Announce("31.2.2.0/24", (10002,), via=addr("m3")),
+         _r("next_hop")),
+    # ---- announcement control ----
+    Case("not_to_peer", "m1", Announce("31.1.20.0/24", P1, communities=((0, 10002),)),
+         to=("m3", "m4")),
+    Case("not_to_peer_large", "m1", Announce("31.1.21.0/24", P1, large=((RS, 0, 10003),)),
+         to=("m2", "m4", "m5")),
+    Case("not_to_any", "m1", Announce("31.1.22.0/24", P1, communities=((0, RS),)), to=()),
+    Case("not_to_any_large", "m1", Announce("31.1.28.0/24", P1, large=((RS, 0, 0),)), to=()),
+    Case("only_to_peer", "m1", Announce("31.1.23.0/24", P1, communities=((RS, 10003),)),
+         to=("m3",)),
+    Case("only_to_peer_large", "m1", Announce("31.1.24.0/24", P1, large=((RS, 1, 10004),)),
+         to=("m4",)),
+    Case("prepend1_to_peer", "m1", Announce("31.1.25.0/24", P1, communities=((65501, 10003),)),
+         extra={"path_for": {"m3": (10001, 10001)}}),
+    Case("prepend2_to_any", "m1", Announce("31.1.26.0/24", P1, communities=((65502, RS),)),
+         path=(10001,) * 3),
+    Case("prepend3_to_peer_large", "m1", Announce("31.1.27.0/24", P1, large=((RS, 103, 10004),)),
+         extra={"path_for": {"m4": (10001,) * 4}}),
+    Case("prepend1_to_any_large", "m1", Announce("31.1.29.0/24", P1, large=((RS, 101, 0),)),
+         path=(10001, 10001)),
+    Case("member_communities_kept", "m1",
+         Announce("31.1.31.0/24", P1, communities=((10001, 42),), large=((10001, 7, 7),)),
+         communities=frozenset({(10001, 42)})),
+    # ---- blackhole (RFC 7999) ----
+    Case("blackhole", "m1", Announce("31.1.30.1/32", P1, communities=(BLACKHOLE,)),
+         communities=frozenset({BLACKHOLE, NO_EXPORT}), large_info=frozenset({7})),
+    Case("blackhole_large", "m1", Announce("31.1.30.2/32", P1, large=((RS, 666, 0),)),
+         communities=frozenset({BLACKHOLE, NO_EXPORT})),
+    Case("blackhole_v6", "m1", Announce("2a0c:1:30::1/128", P1, communities=(BLACKHOLE,)),
+         communities=frozenset({BLACKHOLE, NO_EXPORT})),
+    Case("blackhole_not_registered", "m1",
+         Announce("31.9.1.1/32", P1, communities=(BLACKHOLE,)), _r("blackhole_not_authorised")),
+    Case("blackhole_without_irr", "m3",
+         Announce("31.3.1.1/32", (10003,), communities=(BLACKHOLE,)),
+         _r("blackhole_not_authorised")),
+    # ---- graceful shutdown (RFC 8326): m1's copy loses to m3's ----
+    Case("gshut", "m1", Announce("31.1.40.0/24", P1, communities=((65535, 0),)),
+         to=(), extra={"gshut_winner": "m3"}),
+    Case("gshut_other", "m3", Announce("31.1.40.0/24", (10003,))),
+    # ---- m4 announces more than its IPv4 limit of 3 ----
+    *(Case(f"over_limit_{i}", "m4", Announce(f"31.4.{i}.0/24", (10004,)), to=())
+      for i in range(6)),
+)
+MAX_PREFIX_MEMBER = "m4"
+
+
+def announcements(key: str) -> list[Announce]:
+    """What member ``key`` announces."""
+    return [c.ann for c in CASES if c.by == key]
