@@ -1,0 +1,121 @@
+"""The few BER rules SNMPv2c messages need (X.690), for the agent's fast path.
+
+Only definite lengths and single-octet tags, which is all SNMP uses. Decoding raises
+``BerError`` on anything malformed; the caller drops such datagrams.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEQUENCE = 0x30
+INTEGER = 0x02
+OCTET_STRING = 0x04
+NULL = 0x05
+OID = 0x06
+
+
+class BerError(ValueError):
+    """Malformed or unsupported BER."""
+
+
+def length(n: int) -> bytes:
+    """A definite length."""
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def tlv(tag: int, value: bytes) -> bytes:
+    """Tag, length, value."""
+    return bytes((tag,)) + length(len(value)) + value
+
+
+def int_body(n: int) -> bytes:
+    """Minimal two's-complement content octets (non-negative values get a leading 0 bit)."""
+    return n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True)
+
+
+def oid_body(oid: tuple[int, ...]) -> bytes:
+    """Content octets of an OBJECT IDENTIFIER."""
+    if len(oid) < 2:
+        raise BerError("an OID needs two arcs")
+    arcs = [oid[0] * 40 + oid[1], *oid[2:]]
+    out = bytearray()
+    for arc in arcs:
+        if arc < 0x80:
+            out.append(arc)
+            continue
+        chunk = []
+        while arc:
+            chunk.append(arc & 0x7F)
+            arc >>= 7
+        chunk.reverse()
+        out.extend([c | 0x80 for c in chunk[:-1]] + [chunk[-1]])
+    return bytes(out)
+
+
+def decode_oid(body: bytes) -> tuple[int, ...]:
+    """An OBJECT IDENTIFIER's arcs from its content octets."""
+    if not body:
+        raise BerError("empty OID")
+    arcs: list[int] = []
+    value = 0
+    for b in body:
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            arcs.append(value)
+            value = 0
+    if body[-1] & 0x80:
+        raise BerError("truncated OID")
+    first = arcs[0]
+    head = (0, first) if first < 40 else (1, first - 40) if first < 80 else (2, first - 80)
+    return (*head, *arcs[1:])
+
+
+def read(buf: bytes, pos: int, end: int | None = None) -> tuple[int, bytes, int]:
+    """(tag, content, next position) of the TLV at ``pos``."""
+    end = len(buf) if end is None else end
+    if pos + 2 > end:
+        raise BerError("truncated TLV")
+    tag = buf[pos]
+    if tag & 0x1F == 0x1F:
+        raise BerError("multi-octet tags are not used by SNMP")
+    n = buf[pos + 1]
+    pos += 2
+    if n & 0x80:
+        count = n & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise BerError("bad length")
+        n = int.from_bytes(buf[pos:pos + count], "big")
+        pos += count
+    if pos + n > end:
+        raise BerError("value runs past the message")
+    return tag, buf[pos:pos + n], pos + n
+
+
+def read_int(buf: bytes, pos: int) -> tuple[int, int]:
+    """An INTEGER at ``pos``: (value, next position)."""
+    tag, body, pos = read(buf, pos)
+    if tag != INTEGER or not body:
+        raise BerError("expected INTEGER")
+    return int.from_bytes(body, "big", signed=True), pos
+
+
+def encode_value(value: Any) -> bytes:
+    """A pysnmp (pyasn1) SNMP value as BER, tagged as its type says (IMPLICIT app tags)."""
+    tag = value.tagSet[-1]
+    ident = tag.tagClass | tag.tagFormat | tag.tagId
+    if ident in (OCTET_STRING, 0x40, 0x44):  # OCTET STRING, IpAddress, Opaque
+        return tlv(ident, value.asOctets())
+    if ident == OID:
+        return tlv(OID, oid_body(tuple(value)))
+    if ident == NULL:
+        return b"\x05\x00"
+    return tlv(ident, int_body(int(value)))
+
+
+def varbind(oid: tuple[int, ...], value_ber: bytes) -> bytes:
+    """One VarBind: SEQUENCE { name, value }."""
+    return tlv(SEQUENCE, tlv(OID, oid_body(oid)) + value_ber)

@@ -1,0 +1,61 @@
+"""``SnmpConcern``: the SNMP agent in the change pipeline."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from appliance.config.model import IXPConfig
+from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
+from appliance.snmp.agent import PID_FILE
+from appliance.snmp.render import AGENT_FILE, render_agent_config
+from appliance.snmp.settings import SettingsError, load_settings
+
+
+def running_agent_pid(run_dir: Path) -> int | None:
+    """The PID in ``run_dir/snmp-agent.pid`` if that process is alive and is our agent."""
+    try:
+        pid = int((run_dir / PID_FILE).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    # A stale PID file may name a process that reused the number: never signal a stranger.
+    return pid if b"appliance.snmp" in cmdline else None
+
+
+class SnmpConcern(Concern):
+    """Renders ``etc/snmp/agent.json``; a running agent reloads it on SIGHUP."""
+
+    name = "snmp"
+
+    def __init__(self) -> None:
+        self.last_reloaded: int | None = None  # PID signalled by the last apply (for tests)
+
+    def render(self, cfg: IXPConfig) -> list[RenderedFile]:
+        """The agent configuration (owner-readable only: it holds communities and keys)."""
+        return [RenderedFile(AGENT_FILE, render_agent_config(cfg), 0o600)]
+
+    def verify(self, cfg: IXPConfig, staged: Path) -> None:
+        """The agent's own loader must accept the staged file."""
+        try:
+            load_settings(staged / AGENT_FILE)
+        except (SettingsError, OSError) as exc:
+            raise VerifyError(f"{AGENT_FILE}: {exc}") from None
+
+    def plan(self, cfg: IXPConfig, ctx: ApplyContext) -> list[Change]:
+        """Nothing beyond the file: the reload follows from it changing."""
+        return []
+
+    def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
+        """Tell a running agent to reload, only when its file changed (idempotent)."""
+        self.last_reloaded = None
+        if AGENT_FILE not in changed_files:
+            return
+        pid = running_agent_pid(ctx.run_dir)
+        if pid is None:
+            ctx.log("snmp: no agent running; it reads the new configuration when it starts")
+            return
+        os.kill(pid, signal.SIGHUP)
+        self.last_reloaded = pid
+        ctx.log(f"snmp: told the agent (pid {pid}) to reload {AGENT_FILE}")

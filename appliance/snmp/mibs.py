@@ -1,0 +1,48 @@
+"""Which MIB sections the agent serves, built from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.snmp.bgp_model import BgpSource
+from appliance.snmp.bgp_source import BirdcSource
+from appliance.snmp.ifindex import IfIndexMap
+from appliance.snmp.mib_bgp import bgp_sections
+from appliance.snmp.mib_host import host_section
+from appliance.snmp.mib_if import InterfaceSource, ifx_section, interfaces_section
+from appliance.snmp.mib_system import engine_section, sys_descr, system_section, uptime_ticks_fn
+from appliance.snmp.oidstore import Section
+from appliance.snmp.settings import Settings
+
+
+@dataclass
+class MibOptions:
+    """Tunables: how long snapshots live, where BIRD's control socket is."""
+
+    if_ttl: float = 5.0
+    host_ttl: float = 5.0
+    bgp_ttl: float = 10.0
+    bird_socket: str | None = None
+    bgp_source: BgpSource | None = None  # overrides bird_socket (the shared BIRD client)
+
+
+def build_tree(settings: Settings, ifindex: IfIndexMap, started: float,
+               mib_builder: Any | None, version: str, opts: MibOptions) -> list[Section]:
+    """Every section for ``settings``; ``started`` is the agent's start (sysUpTime zero)."""
+    source = InterfaceSource(settings.interfaces, ifindex, uptime_ticks_fn(started),
+                             ttl=opts.if_ttl)
+    sections = [
+        system_section(sys_descr(version), settings.sys_name, settings.sys_contact,
+                       settings.sys_location, started),
+        interfaces_section(source, opts.if_ttl),
+        ifx_section(source, opts.if_ttl),
+        host_section(opts.host_ttl),
+    ]
+    if opts.bird_socket or opts.bgp_source is not None:
+        source = opts.bgp_source or BirdcSource(opts.bird_socket or "", settings.local_as,
+                                                settings.router_id)
+        sections.extend(bgp_sections(source, opts.bgp_ttl))
+    if mib_builder is not None:
+        sections.append(engine_section(mib_builder))
+    return sections

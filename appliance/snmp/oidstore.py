@@ -1,0 +1,128 @@
+"""The agent's object tree: MIB sections answering GET and GETNEXT from short-lived snapshots.
+
+Each section owns one subtree (e.g. IF-MIB's ifTable) and builds a sorted list of
+``(oid, value)`` pairs from the real system. The snapshot is kept for ``ttl`` seconds so that a
+full walk, which asks thousands of questions, reads netlink or BIRD once rather than each time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Oid = tuple[int, ...]
+Row = tuple[Oid, Any]  # value: a pysnmp (pyasn1) SNMP type instance
+
+# What runs a blocking collector: the agent sends them to a worker thread, tests call directly.
+Runner = Callable[[Callable[[], list[Row]]], list[Row]]
+
+
+def _direct(fn: Callable[[], list[Row]]) -> list[Row]:
+    return fn()
+
+
+def subtree_end(root: Oid) -> Oid:
+    """The first OID after every OID under ``root``."""
+    return (*root[:-1], root[-1] + 1)
+
+
+@dataclass
+class Section:
+    """One subtree and the function that lists its objects now."""
+
+    root: Oid
+    collect: Callable[[], Iterable[Row]]
+    ttl: float = 5.0
+    name: str = ""
+    _oids: list[Oid] = field(default_factory=list, repr=False)
+    _values: list[Any] = field(default_factory=list, repr=False)
+    _stamp: float = field(default=-1e18, repr=False)
+
+    def _build(self) -> list[Row]:
+        try:
+            rows = [r for r in self.collect() if r[0][: len(self.root)] == self.root]
+        except Exception:  # a broken source must not take the whole agent down
+            log.exception("collecting %s failed; serving no objects for it", self.name)
+            rows = []
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def refresh(self, runner: Runner = _direct, now: float | None = None) -> None:
+        """Rebuild the snapshot if it is older than ``ttl``."""
+        now = time.monotonic() if now is None else now
+        if now - self._stamp < self.ttl:
+            return
+        rows = runner(self._build)
+        self._oids = [r[0] for r in rows]
+        self._values = [r[1] for r in rows]
+        self._stamp = now
+
+    def invalidate(self) -> None:
+        """Forget the snapshot (after a reload)."""
+        self._stamp = -1e18
+
+    def get(self, oid: Oid) -> Any | None:
+        """The value at exactly ``oid``, or None."""
+        i = bisect.bisect_left(self._oids, oid)
+        if i < len(self._oids) and self._oids[i] == oid:
+            return self._values[i]
+        return None
+
+    def next_after(self, oid: Oid) -> Row | None:
+        """The first object strictly after ``oid``, or None."""
+        i = bisect.bisect_right(self._oids, oid)
+        if i < len(self._oids):
+            return self._oids[i], self._values[i]
+        return None
+
+
+class ObjectTree:
+    """All sections, in OID order; GET and GETNEXT over the whole agent."""
+
+    def __init__(self, sections: Sequence[Section], runner: Runner = _direct) -> None:
+        roots = sorted(s.root for s in sections)
+        for a, b in itertools.pairwise(roots):
+            if b[: len(a)] == a:
+                raise ValueError(f"sections overlap: {a} and {b}")
+        self.sections = sorted(sections, key=lambda s: s.root)
+        self.runner = runner
+
+    def _section_of(self, oid: Oid) -> Section | None:
+        for s in self.sections:
+            if oid[: len(s.root)] == s.root:
+                return s
+        return None
+
+    def get(self, oid: Oid) -> tuple[str, Any]:
+        """("ok", value), ("noSuchObject", None) or ("noSuchInstance", None)."""
+        s = self._section_of(oid)
+        if s is None:
+            return "noSuchObject", None
+        s.refresh(self.runner)
+        value = s.get(oid)
+        if value is None:
+            return "noSuchInstance", None
+        return "ok", value
+
+    def next(self, oid: Oid) -> Row | None:
+        """The first object after ``oid`` in the whole agent, or None at the end of the MIB."""
+        for s in self.sections:
+            if oid >= subtree_end(s.root):
+                continue
+            s.refresh(self.runner)
+            row = s.next_after(oid)
+            if row is not None:
+                return row
+        return None
+
+    def invalidate(self) -> None:
+        """Force every section to re-read the system on the next request."""
+        for s in self.sections:
+            s.invalidate()

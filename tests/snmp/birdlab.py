@@ -1,0 +1,111 @@
+"""BIRD 2 route server and member routers in our own namespaces, for the BGP4-MIB tests."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from appliance.lab import netns
+
+RS_ASN = 64511
+RS_V4, RS_V6 = "203.0.113.1", "2001:db8:eeee::1"
+MEMBER_V4, MEMBER_V6 = "203.0.113.10", "2001:db8:eeee::10"
+
+RS_CONF = f"""
+router id {RS_V4};
+timeformat protocol iso long;
+protocol device {{ }}
+template bgp mbr {{
+  local as {RS_ASN};
+  rs client;
+  hold time 90;
+}}
+protocol bgp as64496_v4 from mbr {{
+  description "Island Telecom";
+  neighbor {MEMBER_V4} as 64496;
+  ipv4 {{ import all; export all; }};
+}}
+protocol bgp as64496_v6 from mbr {{
+  description "Island Telecom";
+  neighbor {MEMBER_V6} as 64496;
+  ipv6 {{ import all; export all; }};
+}}
+protocol bgp as64497_v4 from mbr {{
+  description "Lagoon Broadband";
+  neighbor 203.0.113.11 as 64497;
+  ipv4 {{ import all; export all; }};
+}}
+protocol bgp as64498_v4 from mbr {{
+  description "Reef Networks";
+  disabled;
+  neighbor 203.0.113.12 as 64498;
+  ipv4 {{ import all; export all; }};
+}}
+"""
+
+MEMBER_CONF = f"""
+router id {MEMBER_V4};
+protocol device {{ }}
+protocol static s4 {{ ipv4; route 198.51.100.0/24 blackhole; route 192.0.2.128/25 blackhole; }}
+protocol static s6 {{ ipv6; route 2001:db8:1000::/48 blackhole; }}
+protocol bgp rs_v4 {{
+  local as 64496;
+  neighbor {RS_V4} as {RS_ASN};
+  ipv4 {{ import all; export all; }};
+}}
+protocol bgp rs_v6 {{
+  local as 64496;
+  neighbor {RS_V6} as {RS_ASN};
+  ipv6 {{ import all; export all; }};
+}}
+"""
+
+
+def start_bird(ns: str, workdir: Path, name: str, conf: str) -> tuple[subprocess.Popen, Path]:
+    """Run ``bird -f`` inside namespace ``ns``; returns the process and its control socket."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / f"{name}.conf"
+    cfg.write_text(conf)
+    sock = workdir / f"{name}.ctl"
+    log = (workdir / f"{name}.log").open("ab")
+    proc = subprocess.Popen(netns.command(ns, ["bird", "-f", "-c", str(cfg), "-s", str(sock),
+                                               "-P", str(workdir / f"{name}.pid")]),
+                            stdout=log, stderr=log)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not sock.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"bird {name} exited: {(workdir / f'{name}.log').read_text()}")
+        time.sleep(0.05)
+    return proc, sock
+
+
+def birdc(sock: Path, *cmd: str) -> str:
+    """A birdc command's output."""
+    return subprocess.run(["birdc", "-s", str(sock), *cmd], capture_output=True, text=True,
+                          timeout=10, check=True).stdout
+
+
+def wait_established(sock: Path, protocols: list[str], timeout: float = 60) -> None:
+    """Poll until every protocol in ``protocols`` is Established."""
+    deadline = time.monotonic() + timeout
+    out = ""
+    while time.monotonic() < deadline:
+        out = birdc(sock, "show", "protocols")
+        lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.split()}
+        if all(p in lines and "Established" in lines[p] for p in protocols):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"sessions not established in time:\n{out}")
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    """Stop a BIRD we started (by its PID)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -1,0 +1,199 @@
+"""A namespace lab for the SNMP agent tests, and net-snmp client helpers.
+
+Three namespaces, all ours: ``ixp`` (the appliance: bridge, member ports, management NIC and
+the agent), ``member`` (a member router on ixp1) and ``nms`` (a monitoring host on the
+management LAN, outside the v2c community's allowed network).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from appliance.config.model import IXPConfig
+from appliance.lab import netns
+from appliance.snmp.render import AGENT_FILE, render_agent_config
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "small-island.yaml"
+MIB_DIR = ROOT / "tests" / "fixtures" / "snmp" / "mibs"
+PORT = 16161
+MGMT_IP, NMS_IP = "192.0.2.1", "192.0.2.2"
+COMMUNITY = "lo-only-community"
+NMS_COMMUNITY = "nms-community"
+V3 = {"name": "librenms", "auth_protocol": "SHA-256", "auth_password": "auth-secret-1",
+      "priv_protocol": "AES-128", "priv_password": "priv-secret-1"}
+V3_512 = {"name": "mrtg512", "auth_protocol": "SHA-512", "auth_password": "auth-secret-2",
+          "priv_protocol": "AES-128", "priv_password": "priv-secret-2"}
+
+# net-snmp output: ".1.3.6.1.2.1.1.5.0 = STRING: "x"" (with -On)
+LINE_RE = re.compile(r"^(\.[0-9.]+) = (?:([A-Za-z0-9-]+): )?(.*)$")
+
+
+def lab_config(communities: list[dict] | None = None) -> IXPConfig:
+    """The shipped example with SNMP on, the management NIC called mgmt0."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["management"]["interface"] = "mgmt0"
+    data["snmp"] = {
+        "enabled": True, "port": PORT, "location": "Example Town exchange, rack 1",
+        "communities": communities if communities is not None else [
+            {"community": COMMUNITY, "allowed_networks": ["127.0.0.0/8"]},
+            {"community": NMS_COMMUNITY, "allowed_networks": [f"{NMS_IP}/32"]},
+        ],
+        "users": [V3, V3_512],
+    }
+    return IXPConfig.model_validate(data)
+
+
+def ns_run(ns: str, *argv: str, check: bool = True, timeout: float = 30
+           ) -> subprocess.CompletedProcess[str]:
+    """Run a command inside one of our namespaces."""
+    return netns.run(ns, list(argv), check=check, timeout=timeout)
+
+
+def kernel_stats(ns: str, ifname: str) -> dict:
+    """The kernel's 64-bit counters of a device (iproute2 JSON)."""
+    out = ns_run(ns, "ip", "-s", "-s", "-j", "link", "show", "dev", ifname).stdout
+    return json.loads(out)[0]["stats64"]
+
+
+def parse_lines(text: str) -> dict[str, tuple[str, str]]:
+    """OID -> (type, value) from net-snmp's -On output."""
+    out = {}
+    for line in text.splitlines():
+        m = LINE_RE.match(line)
+        if m and not m.group(3).startswith("No more variables"):
+            out[m.group(1)] = (m.group(2) or "", m.group(3))
+    return out
+
+
+@dataclass
+class Lab:
+    """The namespaces, the state dir and the running agent."""
+
+    prefix: str
+    state: Path
+    ixp: str = ""
+    member: str = ""
+    nms: str = ""
+    proc: subprocess.Popen | None = None
+    log_path: Path = field(default=Path("/dev/null"))
+    extra_args: list[str] = field(default_factory=list)
+    listen: list[str] = field(default_factory=lambda: [f"127.0.0.1:{PORT}", f"{MGMT_IP}:{PORT}"])
+
+    # -- clients -------------------------------------------------------------------------
+
+    def v2c(self, tool: str, *args: str, community: str = COMMUNITY, ns: str | None = None,
+            host: str = "127.0.0.1", timeout: float = 1, retries: int = 1,
+            opts: tuple[str, ...] = (), numeric: bool = True
+            ) -> subprocess.CompletedProcess[str]:
+        """A net-snmp client with SNMPv2c against the agent."""
+        out = ("-On",) if numeric else ()
+        return ns_run(ns or self.ixp, tool, "-v2c", "-c", community, *out, "-t", str(timeout),
+                      "-r", str(retries), *opts, f"{host}:{PORT}", *args, check=False)
+
+    def v3(self, tool: str, *args: str, user: dict = V3, auth: str | None = None,
+           priv: str | None = None, level: str = "authPriv",
+           opts: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        """A net-snmp client with SNMPv3 USM against the agent."""
+        cred = ["-u", user["name"], "-l", level]
+        if level != "noAuthNoPriv":
+            cred += ["-a", user["auth_protocol"], "-A", auth or user["auth_password"]]
+        if level == "authPriv":
+            cred += ["-x", "AES", "-X", priv or user["priv_password"]]
+        return ns_run(self.ixp, tool, "-v3", *cred, "-On", "-t", "1", "-r", "1", *opts,
+                      f"127.0.0.1:{PORT}", *args, check=False)
+
+    def log(self) -> str:
+        """The agent's log so far."""
+        return self.log_path.read_text(errors="replace")
+
+    # -- the agent -----------------------------------------------------------------------
+
+    def write_config(self, cfg: IXPConfig) -> Path:
+        """Render the agent file into the state dir, as the pipeline installs it."""
+        path = self.state / "etc" / AGENT_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(render_agent_config(cfg))
+        return path
+
+    def start(self) -> None:
+        """Start the agent inside the appliance namespace; wait until it answers."""
+        cmd = [sys.executable, "-m", "appliance.snmp",
+               "--config", str(self.state / "etc" / AGENT_FILE), "--state-dir", str(self.state),
+               *(x for addr in self.listen for x in ("--listen", addr)),
+               "--pid-file", str(self.state / "run" / "snmp-agent.pid"),
+               "--cache-seconds", "0.5", *self.extra_args]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(netns.command(self.ixp, cmd), stdout=log, stderr=log,
+                                     cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the agent exited at start:\n{self.log()}")
+            r = self.v2c("snmpget", "1.3.6.1.2.1.1.5.0", timeout=0.3, retries=0)
+            if r.returncode == 0:
+                return
+        raise RuntimeError(f"the agent did not answer within 30 s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """SIGTERM the agent we started (by its PID) and wait for it."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def build_lab(prefix: str, state: Path) -> Lab:
+    """Create the namespaces and links; the caller removes the namespaces."""
+    lab = Lab(prefix, state, ixp=f"{prefix}-ixp", member=f"{prefix}-mem", nms=f"{prefix}-nms",
+              log_path=state / "agent.log")
+    for ns in (lab.ixp, lab.member, lab.nms):
+        netns.create(ns)
+        # No IPv6: router solicitations and MLD would move the counters we compare.
+        ns_run(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+               "net.ipv6.conf.default.disable_ipv6=1")
+    a = lab.ixp
+    # Member port ixp1 <-> the member router's eth0; both links are created inside our
+    # namespaces and one end is moved to another of ours.
+    ns_run(a, "ip", "link", "add", "ixp1", "type", "veth", "peer", "name", "eth0",
+           "netns", lab.member)
+    ns_run(a, "ip", "link", "add", "ixp2", "type", "veth", "peer", "name", "ixp2-far")
+    ns_run(a, "ip", "link", "add", "mgmt0", "type", "veth", "peer", "name", "eth0",
+           "netns", lab.nms)
+    ns_run(a, "ip", "link", "add", "br-ixp", "mtu", "1500", "type", "bridge")
+    for dev in ("ixp1", "ixp2"):
+        ns_run(a, "ip", "link", "set", dev, "master", "br-ixp")
+    for dev in ("ixp1", "ixp2", "ixp2-far", "mgmt0", "br-ixp"):
+        ns_run(a, "ip", "link", "set", dev, "up")
+    ns_run(a, "ip", "addr", "add", "203.0.113.1/24", "dev", "br-ixp")
+    ns_run(a, "ip", "addr", "add", f"{MGMT_IP}/24", "dev", "mgmt0")
+    ns_run(lab.member, "ip", "addr", "add", "203.0.113.10/24", "dev", "eth0")
+    ns_run(lab.member, "ip", "link", "set", "eth0", "up")
+    ns_run(lab.nms, "ip", "addr", "add", f"{NMS_IP}/24", "dev", "eth0")
+    ns_run(lab.nms, "ip", "link", "set", "eth0", "up")
+    (state / "run").mkdir(parents=True, exist_ok=True)
+    return lab
+
+
+def remove_lab(prefix: str) -> None:
+    """Remove every namespace with our prefix."""
+    for ns in netns.list_with_prefix(prefix):
+        with contextlib.suppress(Exception):
+            netns.remove(ns)
