@@ -1,0 +1,185 @@
+"""Start, reload, stop and check one unbound, by PID, inside the appliance's namespace.
+
+unbound runs in the foreground (``-d``) as a child we started in its own session, so it
+outlives the CLI or web request that started it; we find it again through the PID we recorded
+and confirm it by its command line (a PID can be reused by an unrelated process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from appliance.dns.paths import UnboundPaths
+from appliance.dns.render import RenderOptions, render_launch
+from appliance.util.atomic import atomic_write
+
+# Debian's dns-root-data: the root KSKs, updated with the package.
+SYSTEM_ROOT_KEY = Path("/usr/share/dns/root.key")
+
+
+class UnboundError(RuntimeError):
+    """unbound refused its configuration, did not start, or cannot be controlled."""
+
+
+def binary(name: str) -> str:
+    """Path of ``unbound``, ``unbound-checkconf`` or ``unbound-control``."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        raise UnboundError(f"{name} is not installed: install the Debian package unbound")
+    return path
+
+
+def _in_netns(netns: str | None, argv: list[str]) -> list[str]:
+    return ["ip", "netns", "exec", netns, *argv] if netns else argv
+
+
+def launch_text(paths: UnboundPaths, conf: Path | None = None) -> str:
+    """The launch file for ``paths`` (``conf`` overrides the included file, for checks)."""
+    return render_launch(str(conf or paths.conf), str(paths.data_dir), str(paths.pidfile),
+                         str(paths.control_socket))
+
+
+def prepare(paths: UnboundPaths, options: RenderOptions, *,
+            root_key: Path = SYSTEM_ROOT_KEY) -> None:
+    """Create the directories, the launch file, and (once) the trust anchor and root seed.
+
+    Both files are copied only when missing: afterwards unbound itself keeps them current
+    (RFC 5011 rollovers, zone transfers), and overwriting them would undo that.
+    """
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    text = launch_text(paths).encode()
+    current = paths.launch_conf.read_bytes() if paths.launch_conf.exists() else None
+    if current != text:
+        atomic_write(paths.launch_conf, text, 0o644)
+    seed = options.root_zone.seed
+    zonefile = paths.data_dir / options.root_zone.zonefile
+    if seed and not zonefile.exists():
+        try:
+            atomic_write(zonefile, Path(seed).read_bytes(), 0o644)
+        except OSError as exc:
+            raise UnboundError(f"cannot copy the root zone seed {seed}: {exc}") from None
+    if options.trust_anchor:
+        anchor = paths.data_dir / options.trust_anchor
+        if not anchor.exists():
+            if not root_key.exists():
+                raise UnboundError(f"{root_key} is missing: install the Debian package "
+                                   "dns-root-data (the DNSSEC root key)")
+            atomic_write(anchor, root_key.read_bytes(), 0o644)
+
+
+def checkconf(launch: Path, cwd: Path) -> None:
+    """``unbound-checkconf`` on a launch file; raises ``UnboundError`` with its words.
+
+    ``cwd`` is the instance's working directory: the checker opens relative zone files from
+    there, as unbound does after changing into it.
+    """
+    try:
+        res = subprocess.run([binary("unbound-checkconf"), str(launch)], capture_output=True,
+                             text=True, timeout=60, check=False, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise UnboundError("unbound-checkconf did not finish in 60 s") from None
+    if res.returncode != 0:
+        raise UnboundError((res.stderr or res.stdout).strip() or "unbound-checkconf failed")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _is_ours(pid: int, paths: UnboundPaths) -> bool:
+    cmd = _cmdline(pid)
+    return "unbound" in cmd and str(paths.launch_conf) in cmd
+
+
+def running_pid(paths: UnboundPaths) -> int | None:
+    """The PID of our unbound for ``paths`` if it is alive, else None."""
+    try:
+        pid = int(paths.started_pid.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it was our child and has exited
+    return pid if _is_ours(pid, paths) else None
+
+
+def control(paths: UnboundPaths, *args: str, timeout: float = 10) -> str:
+    """Run ``unbound-control`` over the unix socket; returns its output or raises."""
+    try:
+        res = subprocess.run([binary("unbound-control"), "-c", str(paths.launch_conf), *args],
+                             capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise UnboundError(f"unbound-control {' '.join(args)} timed out") from None
+    if res.returncode != 0:
+        raise UnboundError(f"unbound-control {' '.join(args)} failed: "
+                           f"{(res.stderr or res.stdout).strip()}")
+    return res.stdout
+
+
+def _log_tail(paths: UnboundPaths, lines: int = 8) -> str:
+    try:
+        return "\n".join(paths.log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) -> int:
+    """Start unbound in ``netns`` (None = this host) and wait until it answers control.
+
+    Returns its PID. ``ip netns exec`` executes unbound in place, so the PID is unbound's.
+    """
+    argv = _in_netns(netns, [binary("unbound"), "-d", "-c", str(paths.launch_conf)])
+    with open(paths.log_file, "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=paths.data_dir,
+                                start_new_session=True)  # outlives the CLI; stopped by PID
+    atomic_write(paths.started_pid, f"{proc.pid}\n".encode(), 0o644)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise UnboundError(f"unbound exited at start (code {proc.returncode}): "
+                               f"{_log_tail(paths)}")
+        try:
+            control(paths, "status", timeout=5)
+            return proc.pid
+        except UnboundError:
+            time.sleep(0.1)
+    stop(paths)
+    raise UnboundError(f"unbound did not become ready in {ready_timeout:.0f} s: "
+                       f"{_log_tail(paths)}")
+
+
+def reload(paths: UnboundPaths) -> None:
+    """Re-read the configuration (and the root zone file) without a restart."""
+    control(paths, "reload")
+
+
+def stop(paths: UnboundPaths, timeout: float = 5.0) -> bool:
+    """Stop our unbound for ``paths`` by PID; True if one was running."""
+    pid = running_pid(paths)
+    if pid is None:
+        paths.started_pid.unlink(missing_ok=True)
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _is_ours(pid, paths):
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+    if _is_ours(pid, paths):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    paths.started_pid.unlink(missing_ok=True)
+    return True

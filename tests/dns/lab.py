@@ -1,0 +1,97 @@
+"""A namespace lab with the resolver running on the fixture root, for the resolver tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from appliance.bridge.concern import BridgeConcern
+from appliance.config.concern import CoreConcern
+from appliance.config.model import IXPConfig
+from appliance.dns.concern import ResolverConcern, stop_resolver
+from appliance.dns.daemon import running_pid
+from appliance.dns.paths import UnboundPaths
+from appliance.dns.render import RenderOptions
+from appliance.lab import netns
+from appliance.lab.lab import LabState, lab_down, lab_up
+from appliance.pipeline.run import Outcome, Pipeline
+
+
+@dataclass
+class ResolverLab:
+    """What a test needs: the config, the lab, the state dir and the resolver concern."""
+
+    cfg: IXPConfig
+    data: dict
+    state: LabState
+    state_dir: Path
+    concern: ResolverConcern
+
+    @property
+    def paths(self) -> UnboundPaths:
+        """The resolver's files."""
+        return UnboundPaths(self.state_dir)
+
+    def pid(self) -> int | None:
+        """unbound's PID, if it runs."""
+        return running_pid(self.paths)
+
+    def apply(self, data: dict) -> Outcome:
+        """Run the pipeline (core, bridge, resolver) on changed config data."""
+        pipeline = Pipeline(self.state_dir, netns=self.state.appliance_netns,
+                            concerns=[CoreConcern(), BridgeConcern(), self.concern])
+        return pipeline.run(yaml.safe_dump(data), author="test")
+
+
+def dig(ns: str, server: str, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``dig`` from namespace ``ns``: short timeouts, one try, never anything but ``server``."""
+    return netns.run(ns, ["dig", f"@{server}", name, "+time=2", "+tries=1", *extra],
+                     check=False, timeout=20)
+
+
+def status_of(out: str) -> str:
+    """The rcode from dig's header line (NOERROR, REFUSED, SERVFAIL, ...)."""
+    for line in out.splitlines():
+        if "status:" in line:
+            return line.split("status:")[1].split(",")[0].strip()
+    return "no answer"
+
+
+def unbound_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-x", "unbound"], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+def in_root_netns(pid: int) -> bool:
+    """Whether ``pid`` runs in this (the host's) network namespace."""
+    return os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/self/ns/net")
+
+
+@contextlib.contextmanager
+def resolver_lab(data: dict, state_dir: Path, options: RenderOptions) -> Iterator[ResolverLab]:
+    """Bring the lab up, apply the config with the resolver; remove everything afterwards."""
+    from appliance.config.loader import load_config_text
+
+    cfg = load_config_text(yaml.safe_dump(data))
+    prefix = netns.unique_prefix("ixt")
+    state = lab_up(cfg, state_dir, prefixes_per_member=1, prefix=prefix)
+    lab = ResolverLab(cfg, data, state, state_dir, ResolverConcern(options))
+    pid: int | None = None
+    try:
+        out = lab.apply(data)
+        assert out.ok, out.error
+        pid = lab.pid()
+        yield lab
+    finally:
+        pid = lab.pid() or pid
+        stop_resolver(state_dir)
+        lab_down(state_dir)
+        for name in netns.list_with_prefix(prefix):
+            netns.remove(name)
+        assert pid is None or pid not in unbound_pids(), "unbound must be stopped"
