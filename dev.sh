@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 # Debian packages the appliance and its tests use (one place; the image has its own list).
 APT_PACKAGES=(
   python3 python3-venv iproute2 procps
-  bird2 nftables iputils-ping iperf3 util-linux
+  bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4
+  unbound dns-root-data dnsutils ldnsutils snmp mrtg
   chromium fonts-dejavu-core
 )
 

@@ -12,14 +12,17 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from appliance.bird.service import RouteServerService
 from appliance.config.committed import committed_config
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import Outcome, Pipeline
+from appliance.snmp.service import SnmpService
 from appliance.web import create_app
 from appliance.web.status import samples_path
 
@@ -75,20 +78,36 @@ def member_ports(state_dir: Path) -> set[str]:
     return {p.interface for m in cfg.members for p in m.ports}
 
 
+class Service(Protocol):
+    """What the runner starts and stops."""
+
+    name: str
+
+    def start(self) -> None:
+        """Start; return once running."""
+
+    def stop(self) -> None:
+        """Stop; safe to call twice."""
+
+
 class Runner:
     """Starts every service, waits for a stop signal, stops them in reverse order."""
 
     def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
-                 port: int = 8080, sample_interval: float = 60.0) -> None:
+                 port: int = 8080, sample_interval: float = 60.0,
+                 snmp_port: int = 1161) -> None:
         check_dev_listen(host)
         self.state_dir = state_dir
         self.pipeline = Pipeline(state_dir, netns=netns)
         self.web = WebService(state_dir, host, port, netns)
-        self.services: list[WebService | Collector] = [self.web]
+        self.services: list[Service] = []
         if ApplyContext(state_dir, netns).has_system:
+            self.services.append(RouteServerService(state_dir, netns))
             store = SampleStore(samples_path(state_dir))
             self.services.append(Collector(store, netns, lambda: member_ports(state_dir),
                                            sample_interval))
+        self.services.append(SnmpService(state_dir, netns=netns, host=host, port=snmp_port))
+        self.services.append(self.web)
         self.stopping = threading.Event()
 
     def restore(self) -> Outcome:

@@ -7,10 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from appliance.bird.service import ensure_running
 from appliance.cli.common import add_json, add_state_dir, target_netns
 from appliance.cli.output import emit_json, print_outcome
 from appliance.config.loader import load_config_file
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
+from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import Pipeline, default_author
 from appliance.runner import Runner, check_dev_listen
 from appliance.web import accounts, secrets_store
@@ -36,7 +38,12 @@ def _lab_up_and_apply(args: argparse.Namespace, config: Path, author: str) -> in
           f"{len(state.members)} member routers")
     outcome = Pipeline(args.state_dir, netns=state.appliance_netns).run(
         config.read_text("utf-8"), author=author, comment=f"lab up with {config.name}")
-    return print_outcome(outcome, False)
+    rc = print_outcome(outcome, False)
+    if rc == 0:
+        pid = ensure_running(ApplyContext(args.state_dir, state.appliance_netns))
+        if pid:
+            print(f"route server BIRD started in {state.appliance_netns} (PID {pid})")
+    return rc
 
 
 def cmd_lab_up(args: argparse.Namespace) -> int:

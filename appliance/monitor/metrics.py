@@ -10,8 +10,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from appliance.config.committed import committed_config
+from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.counters import read_counters
+from appliance.monitor.services import resolver_health, route_server_sessions
 
 
 class ApplianceCollector(Collector):
@@ -34,6 +36,7 @@ class ApplianceCollector(Collector):
         members = GaugeMetricFamily("ixp_members", "Member entries in the configuration")
         members.add_metric([], len(cfg.members))
         yield members
+        yield from _service_metrics(self.state_dir, cfg)
         port_member = {p.interface: f"AS{m.asn}" for m in cfg.members for p in m.ports}
         if self.netns is None:
             return  # a developer machine without a lab: no ports of ours to read
@@ -74,3 +77,25 @@ def render_metrics(state_dir: Path, netns: str | None) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ApplianceCollector(state_dir, netns))
     return generate_latest(registry)
+
+
+def _service_metrics(state_dir: Path, cfg: IXPConfig) -> Iterator[GaugeMetricFamily]:
+    rs = route_server_sessions(state_dir, cfg)
+    up = GaugeMetricFamily("ixp_service_up", "1 when the service runs", labels=["service"])
+    up.add_metric(["route_server"], 1 if rs["running"] else 0)
+    resolver = resolver_health(state_dir, cfg)
+    if resolver is not None:
+        up.add_metric(["resolver"], 1 if resolver.get("running") else 0)
+    yield up
+    labels = ["member", "asn", "neighbor", "family"]
+    session = GaugeMetricFamily("ixp_bgp_session_up", "1 when the route-server session is "
+                                "Established", labels=labels)
+    prefixes = GaugeMetricFamily("ixp_bgp_prefixes", "Routes per route-server session",
+                                 labels=[*labels, "kind"])
+    for s in rs["sessions"]:
+        key = [s["member"], str(s["asn"] or ""), s["neighbor"], s["family"]]
+        session.add_metric(key, 1 if s["up"] else 0)
+        for kind in ("accepted", "filtered", "exported"):
+            prefixes.add_metric([*key, kind], s[kind])
+    yield session
+    yield prefixes

@@ -1,13 +1,25 @@
-"""The concerns the pipeline runs, in apply order. Each issue adds its concern here."""
+"""The concerns the pipeline runs, in apply order. Each part of the box adds its concern here."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from appliance.pipeline.concern import Concern
 
 
-def default_concerns() -> list[Concern]:
-    """Every concern of the appliance, in the order they are applied."""
+def default_concerns(state_dir: Path | None = None) -> list[Concern]:
+    """Every concern of the appliance, in the order they are applied.
+
+    The bridge comes first (the route-server and resolver addresses live on it) and the SNMP
+    agent last (it only reads what the others made). ``state_dir`` gives concerns their data
+    (the route server's IRR cache).
+    """
+    from appliance.bird.concern import RouteServerConcern
     from appliance.bridge.concern import BridgeConcern
     from appliance.config.concern import CoreConcern
+    from appliance.dns.concern import ResolverConcern
+    from appliance.snmp.concern import SnmpConcern
 
-    return [CoreConcern(), BridgeConcern()]
+    route_server = (RouteServerConcern.from_state(state_dir) if state_dir is not None
+                    else RouteServerConcern())
+    return [CoreConcern(), BridgeConcern(), route_server, ResolverConcern(), SnmpConcern()]

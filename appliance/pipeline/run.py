@@ -83,7 +83,7 @@ class Pipeline:
         progress: ProgressFn | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
-        self.concerns = concerns if concerns is not None else default_concerns()
+        self.concerns = concerns if concerns is not None else default_concerns(self.state_dir)
         self.netns = netns
         self.store = RevisionStore(self.state_dir)
         self._progress = progress or (lambda _s, _st, _m: None)

@@ -8,16 +8,15 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     url_for,
 )
 
+from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data, load_config_text
 from appliance.pipeline.run import Pipeline
@@ -56,7 +55,9 @@ def review() -> Response | str:
     outcome = pipe.run(cfg, author=g.user, dry_run=True)
     plan = [str(c) for c in outcome.changes] if outcome.ok else [outcome.error or "refused"]
     return render_template("change_review.html", comment=change["comment"], plan=plan,
-                           ok=outcome.ok, diff=mask_secrets(pipe.diff(cfg)),
+                           ok=outcome.ok,
+                           diff=mask_secrets(pipe.diff(cfg), cfg,
+                                             committed_config(_state())),
                            back=change.get("back") or url_for("status.index"))
 
 
@@ -85,19 +86,12 @@ def discard() -> Response:
 @bp.get("/apply/<job_id>")
 def progress(job_id: str) -> str:
     """Live progress of the apply."""
-    job = jobs.get(job_id)
-    if job is None:
-        abort(404)
-    return render_template("apply_progress.html", job=job.as_dict(),
-                           poll_url=url_for("changes.progress_json", job_id=job_id),
-                           done_url=url_for("status.index"), done_label="Back to the status page",
-                           back_url=url_for("changes.review"))
+    return jobs.progress_page(job_id, poll_endpoint="changes.progress_json",
+                              done_label="Back to the status page",
+                              back_endpoint="changes.review")
 
 
 @bp.get("/apply/<job_id>.json")
 def progress_json(job_id: str) -> Response:
     """The same, for the page's script."""
-    job = jobs.get(job_id)
-    if job is None:
-        abort(404)
-    return jsonify(job.as_dict())
+    return jobs.progress_json(job_id)

@@ -7,6 +7,9 @@ import difflib
 import yaml
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
+from appliance.config.errors import ConfigError
+from appliance.config.loader import load_config_text
+from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.web.changes import propose
 from appliance.web.masking import mask_secrets
@@ -41,7 +44,15 @@ def diff() -> str:
     text = "".join(difflib.unified_diff(a.config.splitlines(keepends=True),
                                         b.config.splitlines(keepends=True),
                                         f"revision {a.id}", f"revision {b.id}"))
-    return render_template("history_diff.html", a=a, b=b, diff=mask_secrets(text))
+    return render_template("history_diff.html", a=a, b=b,
+                           diff=mask_secrets(text, _parsed(a.config), _parsed(b.config)))
+
+
+def _parsed(text: str) -> IXPConfig | None:
+    try:
+        return load_config_text(text)
+    except ConfigError:
+        return None
 
 
 @bp.post("/<int:rev_id>/rollback")

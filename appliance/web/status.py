@@ -13,6 +13,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
 from appliance.monitor.graphs import humanize
 from appliance.monitor.health import system_health
+from appliance.monitor.services import resolver_health, route_server_sessions
 
 bp = Blueprint("status", __name__)
 
@@ -64,6 +65,8 @@ def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
         "problems": list(store.problems),
         "system": system_health(state_dir),
         "ports": [],
+        "route_server": {"running": False, "sessions": []},
+        "resolver": None,
     }
     if latest is None:
         return data
@@ -83,6 +86,8 @@ def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
     }
     data["ports"] = _ports(state_dir, netns, {p.interface: f"AS{m.asn} {m.name}"
                                                for m in cfg.members for p in m.ports})
+    data["route_server"] = route_server_sessions(state_dir, cfg)
+    data["resolver"] = resolver_health(state_dir, cfg)
     sessions = {m["asn"]: m for m in (data["lab"] or {}).get("members", [])}
     for m in cfg.members:
         lab_m = sessions.get(m.asn, {})

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from appliance.lab.lab import lab_down
+from appliance.config.loader import load_config_text
+from appliance.lab import netns
+from appliance.lab.lab import LabState, lab_down, lab_up
+from appliance.pipeline.run import Pipeline
+from appliance.runner import Runner
 
 from ..conftest import ROOT
 
@@ -59,6 +66,38 @@ def shots(request):
         page.screenshot(path=str(path), full_page=True)
         return path
     return shot
+
+
+@contextlib.contextmanager
+def served_lab(state_dir: Path, lab_text: str, applied: dict,
+               sample_interval: float = 5.0) -> Iterator[tuple[LabState, str]]:
+    """A lab built from ``lab_text``, the box configured with ``applied`` and its services
+    running (web on a free loopback port); yields (lab state, web URL); always torn down."""
+    prefix = netns.unique_prefix("ixt")
+    state = lab_up(load_config_text(lab_text), state_dir, prefixes_per_member=2, prefix=prefix)
+    runner = None
+    try:
+        out = Pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(applied),
+                                                                  author="noc")
+        assert out.ok, out.error
+        runner = Runner(state_dir, netns=state.appliance_netns, port=0,
+                        sample_interval=sample_interval)
+        runner.start()
+        yield state, runner.web.url
+    finally:
+        if runner is not None:
+            runner.stop()
+        lab_down(state_dir)
+        for name in netns.list_with_prefix(prefix):
+            netns.remove(name)
+
+
+def log_in(page, url: str, name: str, password: str) -> None:
+    """Log in through the login form."""
+    page.goto(url)
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
 
 
 @pytest.fixture

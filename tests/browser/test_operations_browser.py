@@ -10,10 +10,9 @@ import yaml
 
 from appliance.config.loader import load_config_text
 from appliance.lab import netns
-from appliance.lab.lab import lab_down, lab_up
-from appliance.pipeline.run import Pipeline
-from appliance.runner import Runner
 from appliance.web.accounts import hash_password
+
+from .conftest import log_in, served_lab
 
 PASSWORD = "operations pass phrase"
 
@@ -22,22 +21,8 @@ PASSWORD = "operations pass phrase"
 def running_lab(root_required, tmp_path, example_text):
     data = yaml.safe_load(example_text)
     data["admin_users"] = [{"name": "noc", "password_hash": hash_password(PASSWORD)}]
-    text = yaml.safe_dump(data)
-    cfg = load_config_text(text)
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(cfg, tmp_path, prefixes_per_member=2, prefix=prefix)
-    runner = None
-    try:
-        assert Pipeline(tmp_path, netns=state.appliance_netns).run(text, author="noc").ok
-        runner = Runner(tmp_path, netns=state.appliance_netns, port=0, sample_interval=1.0)
-        runner.start()
-        yield cfg, state, runner.web.url
-    finally:
-        if runner is not None:
-            runner.stop()
-        lab_down(tmp_path)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
+    with served_lab(tmp_path, example_text, data, sample_interval=1.0) as (state, url):
+        yield load_config_text(example_text), state, url
 
 
 def test_dashboard_and_graphs(running_lab, browser_page, shots):
@@ -55,14 +40,20 @@ def test_dashboard_and_graphs(running_lab, browser_page, shots):
     time.sleep(2.5)  # let the collector take its next samples
 
     page = browser_page
-    page.goto(url)
-    page.fill("#name", "noc")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, url, "noc", PASSWORD)
     page.wait_for_selector("text=Hygiene drops")
-    rows = page.locator("table").first.locator("tbody tr")
+    rows = page.locator("#ports tbody tr")
     assert rows.count() == 5
     assert "up" in rows.first.inner_text()
+    # the route server's own view: ten sessions (five members, two families), all up
+    deadline = time.monotonic() + 60
+    while page.locator("#route-server tbody tr", has_text="Established").count() < 10 \
+            and time.monotonic() < deadline:
+        time.sleep(1)
+        page.reload()
+    sessions = page.locator("#route-server tbody tr")
+    assert sessions.count() == 10
+    assert sessions.filter(has_text="Established").count() == 10
     assert "bit/s" in page.inner_text("main"), "traffic now must show a rate"
     shots(page, "dashboard")
 

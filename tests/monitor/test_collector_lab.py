@@ -5,18 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from appliance.config.loader import load_config_text
 from appliance.lab import netns
-from appliance.lab.lab import lab_down, lab_up
 from appliance.monitor.collector import Collector
 from appliance.monitor.counters import read_counters
 from appliance.monitor.store import TOTAL, SampleStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
-from appliance.web.accounts import hash_password
 from appliance.web.status import samples_path
 
 from ..web.conftest import csrf
@@ -24,24 +19,7 @@ from ..web.conftest import csrf
 pytestmark = pytest.mark.netns
 
 
-@pytest.fixture
-def lab(root_required, tmp_path, example_text):
-    data = yaml.safe_load(example_text)
-    data["admin_users"] = [{"name": "alice", "password_hash": hash_password("monitor pass phrase")}]
-    text = yaml.safe_dump(data)
-    cfg = load_config_text(text)
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
-    try:
-        assert Pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
-        yield cfg, state, tmp_path
-    finally:
-        lab_down(tmp_path)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
-
-
-def _metric(text: str, name: str, labels: dict[str, str]) -> float:
+def metric(text: str, name: str, labels: dict[str, str]) -> float:
     for fam in text_string_to_metric_families(text):
         for sample in fam.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
@@ -59,7 +37,7 @@ def test_traffic_shows_everywhere(lab):
     app = create_app(state_dir, netns=state.appliance_netns)
     client = app.test_client()
     before = client.get("/metrics").get_data(as_text=True)
-    rx_before = _metric(before, "ixp_port_receive_bytes_total", {"port": "ixp1"})
+    rx_before = metric(before, "ixp_port_receive_bytes_total", {"port": "ixp1"})
 
     # member 1 sends 200 pings of 1000 bytes to member 2 across the bridge
     target = str(cfg.members[1].ipv4[0])
@@ -77,12 +55,12 @@ def test_traffic_shows_everywhere(lab):
 
     # metrics rose by at least the ping payload, and equal the kernel's counter at scrape time
     after = client.get("/metrics").get_data(as_text=True)
-    rx_after = _metric(after, "ixp_port_receive_bytes_total", {"port": "ixp1",
+    rx_after = metric(after, "ixp_port_receive_bytes_total", {"port": "ixp1",
                                                                "member": "AS64496"})
     assert rx_after - rx_before >= 200 * 1000 and rx_after >= first
-    assert _metric(after, "ixp_port_up", {"port": "ixp2"}) == 1
-    assert _metric(after, "ixp_config_revision", {}) == 1
-    assert _metric(after, "ixp_members", {}) == 5
+    assert metric(after, "ixp_port_up", {"port": "ixp2"}) == 1
+    assert metric(after, "ixp_config_revision", {}) == 1
+    assert metric(after, "ixp_members", {}) == 5
 
     # the dashboard shows the ports and the graph page draws them
     login = client.get("/login")

@@ -117,7 +117,7 @@ def get_config() -> Response | tuple[Response, int]:
         return _error(404, "no configuration is committed yet")
     data = cfg.model_dump(mode="json")
     if g.role != "admin":
-        data = yaml.safe_load(mask_secrets(yaml.safe_dump(data)))
+        data = yaml.safe_load(mask_secrets(yaml.safe_dump(data), cfg))
     return jsonify(data)
 
 
@@ -192,7 +192,7 @@ def get_revision(rev_id: int) -> Response | tuple[Response, int]:
     except RevisionNotFound as exc:
         return _error(404, str(exc))
     data = {**rev.summary(), "config": rev.config if g.role == "admin"
-            else mask_secrets(rev.config)}
+            else mask_secrets(rev.config, committed_config(_state()))}
     return jsonify(data)
 
 

@@ -10,13 +10,13 @@ from flask import (
     abort,
     current_app,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
 
+from appliance.config.committed import committed_config
 from appliance.config.loader import dump_config
 from appliance.pipeline.run import Pipeline
 from appliance.web import draft, secrets_store
@@ -75,6 +75,7 @@ def step(name: str) -> Response | str:
 def review() -> str:
     """The candidate configuration, every problem left, and what applying it will change."""
     cfg, issues = candidate.validate_candidate(_state())
+    running = committed_config(_state())
     by_step: dict[str, list[str]] = {}
     for issue in issues:
         section = issue.path.split(".")[0].split("[")[0]
@@ -91,8 +92,8 @@ def review() -> str:
     else:
         config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
     return render_template("wizard_review.html", steps=STEPS, issues=by_step, ok=cfg is not None,
-                           config_text=mask_secrets(config_text),
-                           diff=mask_secrets(diff) if diff else diff, plan=plan)
+                           config_text=mask_secrets(config_text, cfg, running),
+                           diff=mask_secrets(diff, cfg, running) if diff else diff, plan=plan)
 
 
 @bp.post("/apply")
@@ -116,19 +117,11 @@ def apply() -> Response:
 @bp.get("/apply/<job_id>")
 def progress(job_id: str) -> str:
     """Live progress of each pipeline stage."""
-    job = jobs.get(job_id)
-    if job is None:
-        abort(404)
-    return render_template("apply_progress.html", job=job.as_dict(),
-                           poll_url=url_for("wizard.progress_json", job_id=job_id),
-                           done_url=url_for("status.index"), done_label="Go to the status page",
-                           back_url=url_for("wizard.review"))
+    return jobs.progress_page(job_id, poll_endpoint="wizard.progress_json",
+                              done_label="Go to the status page", back_endpoint="wizard.review")
 
 
 @bp.get("/apply/<job_id>.json")
 def progress_json(job_id: str) -> Response:
     """The same, for the page's script."""
-    job = jobs.get(job_id)
-    if job is None:
-        abort(404)
-    return jsonify(job.as_dict())
+    return jobs.progress_json(job_id)

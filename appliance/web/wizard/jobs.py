@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import abort, jsonify, render_template, url_for
+
 from appliance.config.model import IXPConfig
 from appliance.pipeline.run import STAGES, Outcome, Pipeline
 
@@ -62,3 +64,23 @@ def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comme
 
     threading.Thread(target=work, name=f"apply-{job.id}", daemon=True).start()
     return job
+
+
+def progress_page(job_id: str, *, poll_endpoint: str, done_label: str,
+                  back_endpoint: str) -> str:
+    """The live progress page of job ``job_id`` (404 when unknown)."""
+    job = get(job_id)
+    if job is None:
+        abort(404)
+    return render_template("apply_progress.html", job=job.as_dict(),
+                           poll_url=url_for(poll_endpoint, job_id=job_id),
+                           done_url=url_for("status.index"), done_label=done_label,
+                           back_url=url_for(back_endpoint))
+
+
+def progress_json(job_id: str) -> Any:
+    """The job as JSON for the page's script (404 when unknown)."""
+    job = get(job_id)
+    if job is None:
+        abort(404)
+    return jsonify(job.as_dict())

@@ -1,0 +1,54 @@
+"""Service health for the dashboard and metrics: the route server's sessions, the resolver."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from appliance.bird.control import BirdControl, BirdError, BirdUnavailable
+from appliance.config.model import IXPConfig
+
+BIRD_SOCKET = "run/bird.ctl"
+
+
+def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
+    """Every BGP session of the route server with its member, state and route counts."""
+    ctl = state_dir / BIRD_SOCKET
+    if not ctl.exists():
+        return {"running": False, "sessions": []}
+    try:
+        with BirdControl(ctl) as bc:
+            protocols = bc.protocols()
+    except (BirdUnavailable, BirdError, OSError):
+        return {"running": False, "sessions": []}
+    by_address = {str(a): m for m in cfg.members for a in (*m.ipv4, *m.ipv6)}
+    sessions = []
+    for p in protocols:
+        if p.proto != "BGP":
+            continue
+        neighbor = p.details.get("Neighbor address", "").split("%")[0]
+        member = by_address.get(neighbor)
+        family = "ipv6" if neighbor and ipaddress.ip_address(neighbor).version == 6 else "ipv4"
+        sessions.append({
+            "protocol": p.name, "neighbor": neighbor, "family": family,
+            "asn": member.asn if member else None, "member": member.name if member else "",
+            "state": p.info.split()[0] if p.info else p.state, "up": p.established,
+            "since": p.since, "accepted": p.routes("imported"),
+            "filtered": p.routes("filtered"), "exported": p.routes("exported"),
+            "limit_hit": any(c.limit_hit for c in p.channels),
+        })
+    sessions.sort(key=lambda s: (s["asn"] or 0, s["family"]))
+    return {"running": True, "sessions": sessions}
+
+
+def resolver_health(state_dir: Path, cfg: IXPConfig) -> dict[str, Any] | None:
+    """Whether the resolver runs and how good its root copy is; None when it is not enabled."""
+    if not cfg.services.resolver.enabled:
+        return None
+    from appliance.dns.status import resolver_status
+
+    try:
+        return resolver_status(state_dir)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return {"running": False, "root_zone": {"state": "unknown", "message": str(exc)}}

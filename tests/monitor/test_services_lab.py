@@ -1,0 +1,55 @@
+"""Route-server sessions and service health on the dashboard and in /metrics, in the lab."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from appliance.bird import daemon
+from appliance.bird.service import ensure_running
+from appliance.monitor.services import route_server_sessions
+from appliance.pipeline.concern import ApplyContext
+from appliance.web import create_app
+
+from ..web.conftest import csrf
+from .test_collector_lab import metric
+
+pytestmark = pytest.mark.netns
+
+
+def test_sessions_and_services(lab):
+    cfg, state, state_dir = lab
+    ctx = ApplyContext(state_dir, state.appliance_netns)
+    pid = ensure_running(ctx)
+    try:
+        assert pid, "the route server should have been started"
+        deadline = time.monotonic() + 60
+        rs = {}
+        while time.monotonic() < deadline:
+            rs = route_server_sessions(state_dir, cfg)
+            if len(rs["sessions"]) == 10 and all(s["up"] for s in rs["sessions"]):
+                break
+            time.sleep(0.5)
+        assert rs["running"] and len(rs["sessions"]) == 10, rs
+        assert all(s["up"] for s in rs["sessions"]), rs["sessions"]
+        tel = next(s for s in rs["sessions"] if s["asn"] == 64496 and s["family"] == "ipv4")
+        assert tel["neighbor"] == "203.0.113.10" and tel["accepted"] == 1
+        assert tel["exported"] == 4  # one prefix from each of the four other members
+
+        client = create_app(state_dir, netns=state.appliance_netns).test_client()
+        text = client.get("/metrics").get_data(as_text=True)
+        assert metric(text, "ixp_service_up", {"service": "route_server"}) == 1
+        assert metric(text, "ixp_service_up", {"service": "resolver"}) == 1
+        assert metric(text, "ixp_bgp_session_up", {"asn": "64498", "family": "ipv6"}) == 1
+        assert metric(text, "ixp_bgp_prefixes", {"asn": "64498", "family": "ipv4",
+                                                 "kind": "accepted"}) == 1
+        login = client.get("/login")
+        client.post("/login", data={"name": "alice", "password": "monitor pass phrase",
+                                    "csrf_token": csrf(login.data)})
+        page = client.get("/").get_data(as_text=True)
+        assert 'Route server <span class="ok">running</span>' in page
+        assert page.count(">Established</span>") == 10
+    finally:
+        if pid:
+            daemon.stop_bird(pid)
