@@ -9,6 +9,7 @@ Access rules, enforced for every request in ``_gate``:
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         SECRET_KEY=secrets_store.session_key(state),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=False,  # the image serves HTTPS and sets this True
+        # Behind the image's HTTPS front the cookie must never travel in clear; the dev
+        # runner serves plain HTTP on loopback only.
+        SESSION_COOKIE_SECURE=os.environ.get("IXP_HTTPS") == "1",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )

@@ -120,3 +120,14 @@ def test_idle_session_expires(client):
 
 def test_wizard_is_closed_after_setup(client):
     assert client.get("/wizard/identity").headers["Location"] == "/"
+
+
+def test_cookies_are_secure_behind_https(configured, monkeypatch):
+    monkeypatch.setenv("IXP_HTTPS", "1")
+    c = create_app(configured).test_client()
+    page = c.get("/login", base_url="https://localhost")
+    resp = c.post("/login", data={"name": ADMIN, "password": PASSWORD,
+                                  "csrf_token": csrf(page.data)}, base_url="https://localhost",
+                  headers={"Referer": "https://localhost/login"})
+    assert resp.status_code == 302
+    assert "Secure" in resp.headers.get("Set-Cookie", "")
