@@ -196,3 +196,31 @@ def test_hash_password_makes_a_hash_the_model_accepts(tmp_path):
                             "--stdin"], input="short\n", capture_output=True, text=True,
                            timeout=30)
     assert short.returncode == 1 and "at least 12" in short.stderr
+
+
+def test_irr_import_feeds_the_route_server_filters(ixpctl, tmp_path):
+    state = str(tmp_path / "state")
+    ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", state)
+    rc, rows, _ = ixpctl("irr", "status", "--state-dir", state, "--json", json_out=True)
+    assert rc == 0 and not any(r["present"] for r in rows)
+    before = (tmp_path / "state" / "etc" / "bird" / "bird.conf").read_text()
+    data = {"AS-ISLANDTEL": {"source": "USB stick", "fetched_at": "2026-11-20T00:00:00Z",
+                             "asns": [64496],
+                             "ipv4": [{"prefix": "31.0.0.0/16", "exact": False,
+                                       "less-equal": 24}],
+                             "ipv6": [{"prefix": "2a0c:1::/32", "exact": False,
+                                       "less-equal": 48}]}}
+    f = tmp_path / "irr.json"
+    f.write_text(__import__("json").dumps(data))
+    rc, out, err = ixpctl("irr", "import", str(f), "--state-dir", state)
+    assert rc == 0, err
+    assert "imported 1 IRR object" in out and "re-applied" in out
+    after = (tmp_path / "state" / "etc" / "bird" / "bird.conf").read_text()
+    assert after != before and "31.0.0.0/16" in after
+    rc, rows, _ = ixpctl("irr", "status", "--state-dir", state, "--json", json_out=True)
+    tel = next(r for r in rows if r["asn"] == 64496)
+    assert tel["present"] and tel["ipv4"] == 1 and tel["age_seconds"] > 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    rc, out, err = ixpctl("irr", "import", str(bad), "--state-dir", state)
+    assert rc == 1 and "not an IRR data file" in err
