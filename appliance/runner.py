@@ -16,6 +16,7 @@ from typing import Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from appliance.bird.rpki_service import RpkiService
 from appliance.bird.service import RouteServerService
 from appliance.config.committed import committed_config
 from appliance.monitor.collector import Collector
@@ -102,6 +103,8 @@ class Runner:
         self.web = WebService(state_dir, host, port, netns)
         self.services: list[Service] = []
         if ApplyContext(state_dir, netns).has_system:
+            # stayrtr before BIRD: BIRD retries a refused RTR connection only after 90 s
+            self.services.append(RpkiService(state_dir, netns, committed_config(state_dir)))
             self.services.append(RouteServerService(state_dir, netns))
             store = SampleStore(samples_path(state_dir))
             self.services.append(Collector(store, netns, lambda: member_ports(state_dir),

@@ -9,7 +9,14 @@ import sys
 import traceback
 
 from appliance import __version__
-from appliance.cli import config_cmds, irr_cmds, lab_cmds, member_cmds, user_cmds
+from appliance.cli import (
+    config_cmds,
+    irr_cmds,
+    lab_cmds,
+    member_cmds,
+    rpki_cmds,
+    user_cmds,
+)
 from appliance.cli.output import emit_json, error
 from appliance.config.errors import ConfigError
 from appliance.config.revisions import RevisionNotFound
@@ -37,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab_cmds.register(sub)
     user_cmds.register(sub)
     irr_cmds.register(sub)
+    rpki_cmds.register(sub)
     return parser
 
 

@@ -1,0 +1,53 @@
+"""ixpctl rpki import|status: the VRP file the box's own stayrtr serves to the route server."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from appliance.bird.rpki_service import check_vrps, import_vrps, local_validator, vrp_path
+from appliance.cli.common import add_state_dir
+from appliance.cli.output import error
+from appliance.config.committed import committed_config
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Check and install a VRP export (rpki-client / Routinator JSON)."""
+    try:
+        count = import_vrps(args.state_dir, args.file)
+    except (OSError, ValueError) as exc:
+        error(f"{args.file}: {exc}; nothing was changed")
+        return 1
+    print(f"imported {count} ROAs; the box's stayrtr serves them (restart 'ixpctl up' or the "
+          "rpki service to load them now)")
+    cfg = committed_config(args.state_dir)
+    if cfg is not None and local_validator(cfg) is None:
+        print("note: route_server.rpki_validators has no entry on this box; add "
+              "{host: 127.0.0.1, port: 3323} so the route server uses these ROAs")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The imported file: how many ROAs, how old."""
+    path = vrp_path(args.state_dir)
+    if not path.exists():
+        print("no VRP file imported: 'ixpctl rpki import FILE'")
+        return 0
+    count = check_vrps(path.read_text("utf-8"))
+    age = (time.time() - path.stat().st_mtime) / 86400
+    print(f"{count} ROAs, imported {age:.1f} days ago ({path})")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add 'rpki' and its verbs."""
+    rpki = sub.add_parser("rpki", help="the VRP file the box's RTR server (stayrtr) serves")
+    rsub = rpki.add_subparsers(dest="rpki_verb", required=True, metavar="VERB")
+    p = rsub.add_parser("import", help="install a VRP export (rpki-client/Routinator JSON)")
+    p.add_argument("file", type=Path, help="the JSON export")
+    add_state_dir(p)
+    p.set_defaults(func=cmd_import)
+    p = rsub.add_parser("status", help="how many ROAs are imported and how old they are")
+    add_state_dir(p)
+    p.set_defaults(func=cmd_status)

@@ -1,0 +1,65 @@
+"""The box's own stayrtr serves an imported VRP file to the route server, in the lab."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from appliance.bird.control import BirdControl, BirdUnavailable
+from appliance.config.loader import load_config_text
+from appliance.lab import netns
+from appliance.lab.lab import lab_down, lab_up
+from appliance.pipeline.run import Pipeline
+from appliance.runner import Runner
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "bird" / "vrps.json"
+
+
+def test_rpki_import_refuses_garbage(tmp_path):
+    bad = tmp_path / "vrps.json"
+    bad.write_text('{"roas": []}')
+    res = subprocess.run([sys.executable, "-m", "appliance.cli", "rpki", "import", str(bad),
+                          "--state-dir", str(tmp_path / "state")], capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 1 and "no 'roas' list" in res.stderr
+    assert not (tmp_path / "state" / "rpki" / "vrps.json").exists()
+
+
+@pytest.mark.netns
+def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_text, tool):
+    tool("stayrtr", "stayrtr")
+    data = yaml.safe_load(example_text)
+    data["route_server"]["rpki_validators"] = [{"host": "127.0.0.1", "port": 3323}]
+    text = yaml.safe_dump(data)
+    res = subprocess.run([sys.executable, "-m", "appliance.cli", "rpki", "import", str(FIXTURE),
+                          "--state-dir", str(tmp_path)], capture_output=True, text=True,
+                         timeout=30)
+    assert res.returncode == 0 and "imported" in res.stdout, res.stderr
+    prefix = netns.unique_prefix("ixt")
+    state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
+    runner = None
+    try:
+        assert Pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
+        runner = Runner(tmp_path, netns=state.appliance_netns, port=0)
+        runner.start()
+        deadline = time.monotonic() + 60
+        roas = []
+        while time.monotonic() < deadline and not roas:
+            try:
+                with BirdControl(tmp_path / "run" / "bird.ctl") as bc:
+                    roas = bc.routes(table="rs_roa4")
+            except BirdUnavailable:
+                pass
+            time.sleep(0.5)
+        assert len(roas) >= 2, "the route server must load the imported ROAs"
+    finally:
+        if runner is not None:
+            runner.stop()
+        lab_down(tmp_path)
+        for name in netns.list_with_prefix(prefix):
+            netns.remove(name)
