@@ -51,10 +51,12 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     from appliance.web import (
         api,
         auth,
+        birdwatcher,
         changes,
         export,
         graphs,
         history,
+        lg,
         members,
         setup,
         status,
@@ -63,7 +65,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     )
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
-                      history.bp, users.bp, api.bp, export.bp, graphs.bp):
+                      history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
 
@@ -73,7 +75,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         g.user = g.role = None
         if request.routing_exception is not None:
             return None  # unknown path or method: Flask answers 404 / 405 itself
-        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.")):
+        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.", "birdwatcher.")):
             return None  # the API authenticates in its own before_request
         if not accounts.accounts(state):
             return redirect(url_for("setup.code"))

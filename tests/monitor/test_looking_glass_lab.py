@@ -1,0 +1,71 @@
+"""Looking glass and birdwatcher API on a lab: a bogon is shown filtered, with its reason."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from appliance.bird import daemon
+from appliance.bird.service import ensure_running
+from appliance.lab.lab import lab_dir
+from appliance.pipeline.concern import ApplyContext
+from appliance.web import create_app
+
+from ..web.conftest import csrf
+
+pytestmark = pytest.mark.netns
+
+
+def _announce_bogon(state_dir, state) -> None:
+    conf = lab_dir(state_dir) / "m1.conf"
+    line = "  route 31.0.0.0/24 blackhole;"
+    text = conf.read_text().replace(line, line + "\n  route 10.99.0.0/16 blackhole;")
+    conf.write_text(text)
+    subprocess.run(["birdc", "-s", state.members[0].socket, "configure"], check=True,
+                   capture_output=True, timeout=20)
+
+
+def test_looking_glass_shows_why(lab):
+    _cfg, state, state_dir = lab
+    pid = ensure_running(ApplyContext(state_dir, state.appliance_netns))
+    try:
+        _announce_bogon(state_dir, state)
+        client = create_app(state_dir, netns=state.appliance_netns).test_client()
+        v4 = "c64496_203_0_113_10"
+        deadline = time.monotonic() + 60
+        filtered = []
+        while time.monotonic() < deadline and not filtered:
+            resp = client.get(f"/birdwatcher/routes/filtered/{v4}")
+            filtered = resp.get_json().get("routes", []) if resp.status_code == 200 else []
+            time.sleep(0.5)
+        assert [r["network"] for r in filtered] == ["10.99.0.0/16"]
+        assert [64511, 1101, 1] in filtered[0]["bgp"]["large_communities"]
+
+        # birdwatcher shapes: protocols keyed by name, with route counts and the neighbor
+        protos = client.get("/birdwatcher/protocols/bgp").get_json()["protocols"]
+        assert protos[v4]["neighbor_as"] == 64496 and protos[v4]["routes"]["filtered"] == 1
+        assert client.get("/birdwatcher/status").get_json()["status"]["router_id"] == \
+            "203.0.113.1"
+        accepted = client.get(f"/birdwatcher/routes/protocol/{v4}").get_json()["routes"]
+        assert [r["network"] for r in accepted] == ["31.0.0.0/24"]
+        found = client.get("/birdwatcher/routes/prefix?prefix=10.99.1.1").get_json()["routes"]
+        assert [r["network"] for r in found] == ["10.99.0.0/16"]
+        assert client.get("/birdwatcher/routes/prefix?prefix=junk").status_code == 400
+        assert client.get("/birdwatcher/routes/filtered/nope").status_code == 404
+
+        # the page, after login: the reason in words
+        login = client.get("/login")
+        client.post("/login", data={"name": "alice", "password": "monitor pass phrase",
+                                    "csrf_token": csrf(login.data)})
+        page = client.get(f"/lg/session/{v4}").get_data(as_text=True)
+        assert "10.99.0.0/16" in page and "the prefix is a bogon" in page
+        search = client.get("/lg/search?q=31.1.0.0/24").get_data(as_text=True)
+        assert "31.1.0.0/24" in search and "64497" in search
+        assert client.get("/lg/search?q=nonsense").status_code == 400
+        index = client.get("/lg").get_data(as_text=True)
+        assert "AS64496 Island Telecom" in index
+    finally:
+        if pid:
+            daemon.stop_bird(pid)
