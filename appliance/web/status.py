@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> l
     from appliance.monitor.store import SampleStore
 
     try:
-        nics = {n.name: n for n in collect_nics(netns)}
+        nics = {n.name: n for n in _cached_nics(netns, collect_nics)}
         drops = drops_by_port(netns)
     except (OSError, ValueError, RuntimeError):  # namespace gone (lab stopped) or nft missing
         return []
@@ -48,6 +49,21 @@ def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> l
             "drops": drops.get(port, {}), "dropped": sum(drops.get(port, {}).values()),
         })
     return rows
+
+
+_NIC_CACHE: dict[str | None, tuple[float, list[Any]]] = {}
+NIC_CACHE_SECONDS = 30.0
+
+
+def _cached_nics(netns: str | None, read: Any) -> list[Any]:
+    # Listing NICs with driver and speed runs a helper inside the namespace (~0.3 s); the
+    # dashboard refreshes every 30 s and speed or driver rarely change, so reuse the answer.
+    now = time.monotonic()
+    hit = _NIC_CACHE.get(netns)
+    if hit is None or now - hit[0] > NIC_CACHE_SECONDS:
+        hit = (now, read(netns))
+        _NIC_CACHE[netns] = hit
+    return hit[1]
 
 
 def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
