@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Build the appliance disk image: Debian 12 + the appliance, as a raw GPT disk that boots with
+# legacy BIOS and UEFI, plus a zstd-compressed copy and SHA-256 sums.
+#
+# Usage (as root on Debian 12): ./build-image.sh [OUT_DIR]     (default: ./out)
+# Needs: mmdebstrap grub-pc-bin grub-efi-amd64-bin mtools dosfstools e2fsprogs fdisk zstd
+#        python3-venv (see dev.sh). Reaches only Debian's mirror and PyPI.
+# Environment:
+#   IXP_IMAGE_APT_CACHE  directory keeping downloaded .debs between builds (optional)
+#   IXP_IMAGE_WORK       scratch directory (default: a fresh one under /var/tmp)
+# Works only on files: no loop device, no mount, nothing of the host's disks is touched.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")" && pwd)
+out=$(realpath -m "${1:-$repo/out}")
+mirror=${IXP_IMAGE_MIRROR:-http://deb.debian.org}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { echo "build-image: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (mmdebstrap needs it to set file ownership)"
+for tool in mmdebstrap grub-mkimage mcopy mkfs.vfat mkfs.ext4 sfdisk zstd sha256sum; do
+    command -v "$tool" >/dev/null || die "missing $tool (install the packages listed in dev.sh)"
+done
+for dir in /usr/lib/grub/i386-pc /usr/lib/grub/x86_64-efi; do
+    [ -d "$dir" ] || die "missing $dir (apt-get install grub-pc-bin grub-efi-amd64-bin)"
+done
+
+work=${IXP_IMAGE_WORK:-$(mktemp -d /var/tmp/ixp-image-build.XXXXXX)}
+mkdir -p "$work" "$out"
+cleanup() { rm -rf "$work/rootfs" "$work/wheels"; [ -n "${IXP_IMAGE_WORK:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+start=$(date +%s)
+
+log "building the appliance wheel and its pinned dependencies"
+"$repo/image/build-wheels.sh" "$repo" "$work/wheels"
+
+log "bootstrapping Debian 12 with mmdebstrap"
+mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$repo/image/packages.txt")
+cache_args=()
+if [ -n "${IXP_IMAGE_APT_CACHE:-}" ]; then
+    # Reuse .debs from earlier builds (mmdebstrap's documented sync-in/sync-out pattern).
+    mkdir -p "$IXP_IMAGE_APT_CACHE"
+    # shellcheck disable=SC2016  # "$1" is for mmdebstrap's hook shell, not this one
+    cache_args=(--skip=download/empty --skip=essential/unlink
+        --setup-hook='mkdir -p "$1"/var/cache/apt/archives/'
+        --setup-hook="sync-in $IXP_IMAGE_APT_CACHE /var/cache/apt/archives/"
+        --customize-hook="sync-out /var/cache/apt/archives $IXP_IMAGE_APT_CACHE")
+fi
+rm -rf "$work/rootfs"
+# Lean: no manuals, info pages, locales or docs (copyright files stay), and no kernel modules a
+# route-server box cannot use (sound, cameras, Wi-Fi, Bluetooth, desktop GPUs, exotic file
+# systems, InfiniBand). Every wired NIC and storage driver stays: real servers need them.
+# (dpkg sees the kernel's files under /lib/modules, the path in the package, not /usr/lib.)
+# shellcheck disable=SC2016  # "$1" in hooks is for mmdebstrap's hook shell (the rootfs dir)
+mmdebstrap --mode=root --variant=minbase --format=directory \
+    --include="$(IFS=,; echo "${packages[*]}")" \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/sound/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/media/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/bluetooth/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/net/wireless/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/bluetooth/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/wireless/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/mac80211/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/gpu/drm/amd/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/gpu/drm/i915/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/gpu/drm/radeon/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/iio/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/staging/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/infiniband/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/isdn/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/target/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/nfc/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/input/joystick/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/input/touchscreen/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/input/tablet/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/gpu/drm/nouveau/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/ocfs2/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/gfs2/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/ceph/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/smb/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/afs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/coda/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/jfs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/reiserfs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/nilfs2/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/ubifs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/orangefs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/f2fs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/btrfs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/fs/xfs/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/ceph/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/rxrpc/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/nfc/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/ieee802154/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/net/mac802154/*' \
+    --setup-hook='mkdir -p "$1"/etc/initramfs-tools/conf.d' \
+    --setup-hook="cp $repo/image/initramfs.conf \"\$1\"/etc/initramfs-tools/conf.d/ixp.conf" \
+    --customize-hook="$repo/image/customize.sh \"\$1\" $repo $work/wheels" \
+    "${cache_args[@]}" \
+    bookworm "$work/rootfs" \
+    "deb $mirror/debian bookworm main" \
+    "deb $mirror/debian bookworm-updates main" \
+    "deb $mirror/debian-security bookworm-security main"
+
+# mmdebstrap empties /etc/machine-id after the hooks; "uninitialized" makes systemd treat the
+# box's first boot as a first boot (ConditionFirstBoot=yes units run, the id is committed).
+echo uninitialized > "$work/rootfs/etc/machine-id"
+
+log "assembling the GPT disk image"
+"$repo/image/assemble-disk.sh" "$work/rootfs" "$repo/image" "$out/ixp-appliance.img"
+
+log "compressing and checksumming"
+zstd -q -T0 -10 -f "$out/ixp-appliance.img" -o "$out/ixp-appliance.img.zst"
+(cd "$out" && sha256sum ixp-appliance.img ixp-appliance.img.zst > SHA256SUMS)
+
+took=$(( $(date +%s) - start ))
+raw=$(stat -c %s "$out/ixp-appliance.img")
+zst=$(stat -c %s "$out/ixp-appliance.img.zst")
+printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s\n' "$took" "$raw" "$zst" \
+    | tee "$out/build-stats.txt"
+log "image: $out/ixp-appliance.img ($((raw / 1048576)) MiB, $((zst / 1048576)) MiB compressed)"

@@ -1,0 +1,37 @@
+"""Fixtures of the disk-image tests: the image (built once per tree, cached) and timings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.image import vm
+
+# Build time, image size and boot-to-banner times: printed at the end, never asserted.
+TIMINGS: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker here too, so the suite runs with --strict-markers either way."""
+    config.addinivalue_line(
+        "markers", "image: builds the disk image and boots it under qemu (needs root; slow)")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what the image tests measured (and keep it beside the cached image)."""
+    if not TIMINGS:
+        return
+    line = json.dumps(TIMINGS, sort_keys=True)
+    terminalreporter.write_line(f"image timings: {line}")
+    vm.CACHE.mkdir(parents=True, exist_ok=True)
+    with open(vm.CACHE / "last-test-timings.json", "w") as f:
+        f.write(line + "\n")
+
+
+@pytest.fixture(scope="session")
+def image_build() -> vm.BuiltImage:
+    """The image of this work tree: reused from the cache if the tree is unchanged."""
+    vm.require_tools()
+    return vm.build_or_reuse(Path(__file__).resolve().parents[2])

@@ -1,0 +1,240 @@
+"""Build the appliance disk image (or reuse it) and boot it under qemu with TCG.
+
+Everything here works on files and processes of its own: a copy of the image, a qemu process
+with user-mode networking whose only port forward binds 127.0.0.1, killed by its PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pexpect
+
+# Where built images are kept between test runs (outside the repository): one per tree hash.
+CACHE = Path(os.environ.get("IXP_IMAGE_TEST_CACHE", "/var/cache/ixp-image-test"))
+# .debs between builds (build-image.sh's IXP_IMAGE_APT_CACHE); a fresh machine just fills it.
+APT_CACHE = Path(os.environ.get("IXP_IMAGE_APT_CACHE", "/var/cache/ixp-image-apt"))
+# What the image is made of: a change in any of these means a new image.
+INPUTS = ("build-image.sh", "image", "rootfs", "systemd", "appliance", "pyproject.toml",
+          "constraints.txt")
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+BUILD_TOOLS = {
+    "mmdebstrap": "mmdebstrap", "grub-mkimage": "grub2-common", "mcopy": "mtools",
+    "mkfs.vfat": "dosfstools", "mkfs.ext4": "e2fsprogs", "sfdisk": "fdisk", "zstd": "zstd",
+    "qemu-system-x86_64": "qemu-system-x86",
+}
+SECTOR = 512
+SETUP_CODE = r"Setup code: ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})"
+
+
+class MissingTool(AssertionError):
+    """A tool the image test needs is not installed: a failure, never a skip."""
+
+
+def require_tools() -> None:
+    """Fail loudly, naming the Debian packages, when a build or boot tool is missing."""
+    if os.geteuid() != 0:
+        raise MissingTool("the image test runs as root (mmdebstrap sets file ownership)")
+    missing = sorted({pkg for tool, pkg in BUILD_TOOLS.items() if not shutil.which(tool)})
+    for path, pkg in ((Path("/usr/lib/grub/i386-pc"), "grub-pc-bin"),
+                      (Path("/usr/lib/grub/x86_64-efi"), "grub-efi-amd64-bin"),
+                      (OVMF_CODE, "ovmf")):
+        if not path.exists():
+            missing.append(pkg)
+    if missing:
+        raise MissingTool("missing Debian packages for the image test: " + " ".join(missing)
+                          + " (apt-get install --no-install-recommends them; see dev.sh)")
+
+
+def tree_hash(repo: Path) -> str:
+    """Hash of every file (tracked or not, not ignored) the image is built from."""
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-files", "-z", "-co", "--exclude-standard", "--", *INPUTS],
+        check=True, capture_output=True).stdout.split(b"\0")
+    digest = hashlib.sha256()
+    for name in sorted(n for n in listed if n):
+        path = repo / os.fsdecode(name)
+        if path.is_file():
+            digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """A built image and what its build measured."""
+
+    path: Path
+    size: int
+    compressed_size: int
+    build_seconds: float
+    reused: bool
+
+
+def build_or_reuse(repo: Path) -> BuiltImage:
+    """Run build-image.sh unless an image of the same tree is cached; keep only the newest."""
+    key = tree_hash(repo)
+    out = CACHE / key
+    img = out / "ixp-appliance.img"
+    reused = img.exists() and (out / "build-stats.txt").exists()
+    if not reused:
+        if CACHE.exists():
+            for old in CACHE.iterdir():
+                if old.is_dir():
+                    shutil.rmtree(old)
+        out.mkdir(parents=True)
+        env = {**os.environ, "IXP_IMAGE_APT_CACHE": str(APT_CACHE)}
+        log = out / "build.log"
+        with log.open("wb") as f:
+            done = subprocess.run(["nice", "-n", "10", str(repo / "build-image.sh"), str(out)],
+                                  stdout=f, stderr=subprocess.STDOUT, env=env, check=False)
+        if done.returncode != 0:
+            tail = log.read_text(errors="replace")[-4000:]
+            shutil.rmtree(out)
+            raise AssertionError(f"build-image.sh failed ({done.returncode}):\n{tail}")
+    stats = dict(kv.split("=", 1) for kv in (out / "build-stats.txt").read_text().split())
+    return BuiltImage(path=img, size=img.stat().st_size,
+                      compressed_size=(out / "ixp-appliance.img.zst").stat().st_size,
+                      build_seconds=float(stats["build_seconds"]), reused=reused)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_disk(image: Path, dest: Path, size_bytes: int) -> Path:
+    """A sparse copy of the image, enlarged like a real disk bigger than the image."""
+    subprocess.run(["cp", "--sparse=always", str(image), str(dest)], check=True)
+    os.truncate(dest, size_bytes)
+    return dest
+
+
+class Vm:
+    """One qemu-system-x86_64 (TCG) with the serial console on a pexpect pipe."""
+
+    def __init__(self, disk: Path, workdir: Path, *, uefi: bool, name: str) -> None:
+        self.disk, self.workdir, self.uefi, self.name = disk, workdir, uefi, name
+        self.https_port = free_port()
+        self.monitor = workdir / f"{name}.monitor"
+        self.console_log = workdir / f"{name}.console.log"
+        self.child: pexpect.spawn | None = None
+        self.started = 0.0
+
+    def command(self) -> list[str]:
+        """qemu's argv: TCG (no KVM on these machines), user networking, 127.0.0.1 only."""
+        argv = ["nice", "-n", "10", "qemu-system-x86_64",
+                "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2", "-m", "1024",
+                "-nographic", "-serial", "stdio",
+                "-monitor", f"unix:{self.monitor},server,nowait",
+                "-drive", f"file={self.disk},format=raw,if=virtio",
+                "-netdev", f"user,id=mgmt,hostfwd=tcp:127.0.0.1:{self.https_port}-:443",
+                "-device", "virtio-net-pci,netdev=mgmt"]
+        if self.uefi:
+            vars_copy = self.workdir / f"{self.name}.OVMF_VARS.fd"
+            if not vars_copy.exists():
+                shutil.copy(OVMF_VARS, vars_copy)
+            argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                     "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+        return argv
+
+    def start(self) -> None:
+        """Power on; the console goes to <name>.console.log as well."""
+        argv = self.command()
+        self.started = time.monotonic()
+        self.child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", codec_errors="replace",
+                                   timeout=60, dimensions=(50, 200))
+        self.child.logfile_read = self.console_log.open("a")
+
+    def expect(self, pattern: str, timeout: float) -> str:
+        """Wait for a regex on the serial console; its first group (or the match)."""
+        assert self.child is not None
+        try:
+            self.child.expect(pattern, timeout=timeout)
+        except (pexpect.TIMEOUT, pexpect.EOF) as exc:
+            tail = self.console_log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{self.name}: no {pattern!r} on the console "
+                                 f"({type(exc).__name__}); last output:\n{tail}") from None
+        match = self.child.match
+        return match.group(1) if match.groups() else match.group(0)
+
+    def monitor_command(self, line: str) -> None:
+        """Send one line to qemu's human monitor (e.g. system_powerdown)."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.monitor))
+            s.sendall(line.encode() + b"\n")
+            time.sleep(0.5)
+
+    def power_off(self, timeout: float = 180) -> bool:
+        """ACPI power button, as a person would press it; True if the guest shut down cleanly."""
+        assert self.child is not None
+        clean = True
+        try:
+            self.monitor_command("system_powerdown")
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except (OSError, pexpect.TIMEOUT):
+            clean = False
+        self.kill()
+        return clean
+
+    def kill(self) -> None:
+        """Stop qemu (our own child, by PID) if it still runs."""
+        if self.child is not None and self.child.isalive():
+            self.child.terminate(force=True)
+        if self.child is not None:
+            self.child.close(force=True)
+
+
+def https_fingerprint(port: int, timeout: float = 10) -> str:
+    """SHA-256 of the certificate served on 127.0.0.1:PORT (self-signed: not verified)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
+            ctx.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der, "no certificate"
+    return hashlib.sha256(der).hexdigest()
+
+
+def partition_table(disk: Path) -> list[dict]:
+    """The disk's GPT as sfdisk reads it."""
+    import json
+    out = subprocess.run(["sfdisk", "--json", str(disk)], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)["partitiontable"]["partitions"]
+
+
+def ext4_size(disk: Path, start_sector: int) -> tuple[int, str]:
+    """Size in bytes and label of the ext4 file system starting at START_SECTOR."""
+    with disk.open("rb") as f:
+        f.seek(start_sector * SECTOR + 1024)
+        sb = f.read(1024)
+    magic = struct.unpack_from("<H", sb, 0x38)[0]
+    assert magic == 0xEF53, "no ext4 superblock there"
+    blocks_lo, log_block = struct.unpack_from("<I", sb, 4)[0], struct.unpack_from("<I", sb, 24)[0]
+    blocks_hi = struct.unpack_from("<I", sb, 0x150)[0]
+    label = sb[0x78:0x88].split(b"\0", 1)[0].decode()
+    return ((blocks_hi << 32) | blocks_lo) * (1024 << log_block), label
+
+
+@contextlib.contextmanager
+def running(vm: Vm):
+    """Start a VM and make sure it is gone afterwards, whatever happens."""
+    vm.start()
+    try:
+        yield vm
+    finally:
+        vm.kill()
