@@ -12,6 +12,8 @@ APT_PACKAGES=(
   bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4
   unbound dns-root-data dnsutils ldnsutils snmp mrtg
   chromium fonts-dejavu-core
+  mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk
+  zstd qemu-system-x86 ovmf git
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, abort, g, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
 from appliance.config.committed import committed_config
@@ -46,6 +47,11 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     )
     if test_config:
         app.config.update(test_config)
+    if os.environ.get("IXP_HTTPS") == "1":
+        # Behind the image's nginx every request comes from 127.0.0.1; take the client's
+        # address from the one header nginx sets (it overwrites any the client sent), so the
+        # login and setup-code throttles count per client, not for everyone at once.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
     csrf = CSRFProtect(app)
 
     from appliance.web import (

@@ -131,3 +131,21 @@ def test_cookies_are_secure_behind_https(configured, monkeypatch):
                   headers={"Referer": "https://localhost/login"})
     assert resp.status_code == 302
     assert "Secure" in resp.headers.get("Set-Cookie", "")
+
+
+def test_throttle_counts_each_client_behind_the_https_front(tmp_path, monkeypatch):
+    _reset_throttles()
+    monkeypatch.setenv("IXP_HTTPS", "1")
+    c = create_app(tmp_path).test_client()
+    token = csrf(c.get("/setup").data)
+    stranger = {"X-Forwarded-For": "192.0.2.66"}
+    for _ in range(5):
+        c.post("/setup", data={"code": "AAAA-AAAA-AAAA", "csrf_token": token}, headers=stranger)
+    blocked = c.post("/setup", data={"code": "AAAA-AAAA-AAAA", "csrf_token": token},
+                     headers=stranger)
+    assert b"Too many wrong codes" in blocked.data
+    operator = c.post("/setup", data={"code": secrets_store.setup_code(tmp_path),
+                                      "csrf_token": token},
+                      headers={"X-Forwarded-For": "192.0.2.10"})
+    assert operator.status_code == 302, "a stranger's guesses must not lock the operator out"
+    _reset_throttles()
