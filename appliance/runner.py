@@ -21,7 +21,7 @@ from appliance.bird.service import RouteServerService
 from appliance.config.committed import committed_config
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore
-from appliance.pipeline.concern import ApplyContext
+from appliance.pipeline.concern import IMAGE_MARKER, ApplyContext
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.snmp.service import SnmpService
 from appliance.web import create_app
@@ -109,7 +109,10 @@ class Runner:
             store = SampleStore(samples_path(state_dir))
             self.services.append(Collector(store, netns, lambda: member_ports(state_dir),
                                            sample_interval))
-        self.services.append(SnmpService(state_dir, netns=netns, host=host, port=snmp_port))
+        # On the image the agent listens where the configuration says (the management
+        # address, UDP 161); the dev runner keeps it on loopback beside the web UI.
+        snmp_host = None if IMAGE_MARKER.exists() else host
+        self.services.append(SnmpService(state_dir, netns=netns, host=snmp_host, port=snmp_port))
         self.services.append(self.web)
         self.stopping = threading.Event()
 

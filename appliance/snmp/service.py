@@ -40,11 +40,12 @@ class SnmpService:
     name = "snmp"
 
     def __init__(self, state_dir: Path, *, netns: str | None = None,
-                 host: str = "127.0.0.1", port: int = 1161,
+                 host: str | None = "127.0.0.1", port: int = 1161,
                  bird_socket: str | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.netns = netns
-        self.listen = [f"{host}:{port}"]
+        # None: the addresses the configuration gives (the management NIC, on the image)
+        self.listen = [f"{host}:{port}"] if host else []
         # The dev runner's BIRD listens here (appliance.bird.daemon); until it runs, the
         # agent serves BGP4-MIB without peers and logs once that BIRD cannot be asked.
         self.bird_socket = bird_socket or str(self.state_dir / "run" / "bird.ctl")
