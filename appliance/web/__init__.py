@@ -51,7 +51,10 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         # Behind the image's nginx every request comes from 127.0.0.1; take the client's
         # address from the one header nginx sets (it overwrites any the client sent), so the
         # login and setup-code throttles count per client, not for everyone at once.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+        # Only the address: trusting X-Forwarded-Proto would make requests look HTTPS and turn
+        # on Flask-WTF's strict Referer check, which our no-referrer policy would then fail.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=0,  # type: ignore[method-assign]
+                                x_host=0, x_port=0, x_prefix=0)
     csrf = CSRFProtect(app)
 
     from appliance.web import (

@@ -149,3 +149,16 @@ def test_throttle_counts_each_client_behind_the_https_front(tmp_path, monkeypatc
                       headers={"X-Forwarded-For": "192.0.2.10"})
     assert operator.status_code == 302, "a stranger's guesses must not lock the operator out"
     _reset_throttles()
+
+
+def test_forms_work_behind_the_https_front_without_a_referer(tmp_path, monkeypatch):
+    # nginx sends X-Forwarded-Proto: https and browsers send no Referer (no-referrer policy):
+    # the form must still be accepted.
+    _reset_throttles()
+    monkeypatch.setenv("IXP_HTTPS", "1")
+    c = create_app(tmp_path).test_client()
+    headers = {"X-Forwarded-For": "192.0.2.10", "X-Forwarded-Proto": "https"}
+    token = csrf(c.get("/setup", headers=headers).data)
+    resp = c.post("/setup", data={"code": secrets_store.setup_code(tmp_path),
+                                  "csrf_token": token}, headers=headers)
+    assert resp.status_code == 302
