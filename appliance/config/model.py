@@ -47,6 +47,7 @@ PATTERN_HINTS = {
     r"^https?://[^\s]+$": "use a web address starting with https:// or http://",
     r"^[A-Z0-9-]{2,20}$": "use an IRR source name in capitals, like RIPE or APNIC",
     r"^[!-~]+$": "use printable ASCII characters without spaces",
+    r"^[!#-\[\]-~]+$": "use printable ASCII characters without spaces, '\"' or '\\'",
     r"^[ -~]+$": "use printable ASCII characters only",
     r"^[A-Za-z0-9_.-]+$": "use letters, digits, '.', '-' or '_' only",
     r"^[a-z][a-z0-9_.-]*$": "use lower-case letters, digits, '.', '-' or '_', starting with a "
@@ -206,9 +207,10 @@ class Member(StrictModel):
     max_prefix: MaxPrefix = MaxPrefix()
     as_set: ASSet | None = None
     route_server: bool = True
-    md5_password: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[!-~]+$")] | None = (
-        None
-    )
+    # BIRD cannot quote '"' or '\\' inside a password string, so they are refused here.
+    md5_password: Annotated[
+        str, Field(min_length=1, max_length=80, pattern=r"^[!#-\[\]-~]+$")
+    ] | None = None
     quarantine: bool = False
     policy: MemberPolicy = MemberPolicy()
 

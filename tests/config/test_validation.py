@@ -85,6 +85,7 @@ BAD = [
     (("members", 0, "name"), "bad\nname", "members[0].name", "control characters"),
     (("members", 0, "as_set"), "AS SET!", "members[0].as_set", "not an AS-SET"),
     (("members", 0, "colour"), "blue", "members[0].colour", "not a known setting"),
+    (("members", 0, "md5_password"), 'pa"ss', "members[0].md5_password", "without spaces"),
     (("peering_lan", "ipv4_prefix"), "203.0.113.7/24", "peering_lan.ipv4_prefix",
      "host bits"),
     (("peering_lan", "ipv4_prefix"), "2001:db8::/64", "peering_lan.ipv4_prefix", "IPv6 prefix"),
