@@ -94,6 +94,9 @@ class Management(StrictModel):
     ntp: Annotated[list[HostOrIP], Field(max_length=8)] = ["0.debian.pool.ntp.org"]
     timezone: TimeZone = "UTC"
     allowed_networks: Annotated[list[IPNet], Field(max_length=64)] = []
+    # Management-plane isolation (nftables): web, SSH and SNMP only on this NIC, BGP only
+    # from members, DNS only from allowed networks. Turn off only to debug.
+    firewall: bool = True
 
 
 class PeeringLan(StrictModel):
@@ -192,6 +195,18 @@ class MaxPrefix(StrictModel):
     ipv6: Annotated[int, Field(ge=1, le=500_000)] = 100
 
 
+RootLetter = Literal["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"]
+
+
+class RootInstance(StrictModel):
+    """A root name server instance that a root operator hosts at the IXP."""
+
+    letter: RootLetter
+    # Service prefixes beyond the one covering the letter's own address, as the root
+    # operator lists them (for example a second anycast prefix).
+    prefixes: Annotated[list[IPNet], Field(max_length=16)] = []
+
+
 class Member(StrictModel):
     """An organisation connected to the IXP."""
 
@@ -213,6 +228,8 @@ class Member(StrictModel):
     ] | None = None
     quarantine: bool = False
     policy: MemberPolicy = MemberPolicy()
+    # Set for a root server instance: its session accepts only its operator's prefixes.
+    root_instance: RootInstance | None = None
 
 
 class HealthCheck(StrictModel):
@@ -242,10 +259,18 @@ class Resolver(StrictModel):
     allowed_networks: Annotated[list[IPNet], Field(max_length=64)] = []
 
 
+class LookingGlass(StrictModel):
+    """Who may use the looking glass."""
+
+    # True: members read it without an account (read-only, no configuration shown).
+    public: bool = False
+
+
 class Services(StrictModel):
     """Services the box offers to its members."""
 
     resolver: Resolver = Resolver()
+    looking_glass: LookingGlass = LookingGlass()
     anycast: Annotated[list[AnycastPrefix], Field(max_length=16)] = []
 
 

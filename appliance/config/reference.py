@@ -41,6 +41,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "management.dns": ("DNS servers for the box itself (empty: from DHCP).", "[192.0.2.53]"),
     "management.ntp": ("NTP servers (names or addresses).", "[0.debian.pool.ntp.org]"),
     "management.timezone": ("IANA time zone for logs and the UI.", "Pacific/Fiji"),
+    "management.firewall": ("Management-plane isolation: web, SSH and SNMP answer only on the "
+                            "management NIC, BGP only from member addresses, DNS only from "
+                            "allowed networks. Turn off only to debug.", "true"),
     "management.allowed_networks": ("Networks allowed to reach the management services "
                                     "(empty: any on the management NIC).", "[192.0.2.0/24]"),
     "peering_lan": ("The shared layer-2 segment every member connects to.", ""),
@@ -115,6 +118,13 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                "s3cret"),
     "members[].quarantine": ("New port in quarantine: only ARP/ND and BGP to the route server "
                              "pass until released.", "false"),
+    "members[].root_instance": ("Marks this member as a root name server instance hosted at "
+                                "the IXP: its session then accepts only its root operator's "
+                                "prefixes, and their NO_EXPORT is kept.", ""),
+    "members[].root_instance.letter": ("Which root server (a to m) this instance serves.", "l"),
+    "members[].root_instance.prefixes": ("Further service prefixes the root operator listed, "
+                                         "besides the one covering the letter's address.",
+                                         "[199.7.83.0/24]"),
     "members[].policy": ("Overrides of route_server.policy for this member; unset fields "
                          "follow the global policy.", ""),
     "members[].policy.ipv4_max_length": ("Longest IPv4 prefix accepted from this member.", "24"),
@@ -136,6 +146,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "services.resolver.local_root": ("Keep a local copy of the root zone (RFC 8806).", "true"),
     "services.resolver.allowed_networks": ("Clients allowed besides the peering LAN and "
                                            "management networks.", "[198.51.100.0/24]"),
+    "services.looking_glass": ("Who may use the looking glass.", ""),
+    "services.looking_glass.public": ("Let members read the looking glass without an account "
+                                      "(read-only; no configuration or secrets are shown).",
+                                      "true"),
     "services.anycast": ("Service prefixes announced to members only while healthy.", ""),
     "services.anycast[].prefix": ("The service prefix (outside the peering LAN).",
                                   "192.0.2.0/24"),
