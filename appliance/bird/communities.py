@@ -49,6 +49,8 @@ REJECT_REASONS: tuple[Reason, ...] = (
            "a blackhole request not covered by the member's registered prefixes (or disabled)"),
     Reason(13, "empty_as_path", "the AS path is empty"),
     Reason(14, "no_route_server_asn", "the AS path contains the route server's own ASN"),
+    Reason(15, "not_root_service_prefix",
+           "a hosted root instance may announce only its root server's service prefixes"),
 )
 
 INFO_TAGS: tuple[Reason, ...] = (

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from appliance.config.asn import asn_problem
 from appliance.config.errors import Issue
 from appliance.config.model import IXPConfig
+from appliance.dns.root_servers import root_letters_in
 
 Check = Callable[[IXPConfig], Iterator[Issue]]
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -200,6 +201,11 @@ def check_services(cfg: IXPConfig) -> Iterator[Issue]:
             if item.prefix.version == lan.version and item.prefix.overlaps(lan):
                 yield Issue(f"services.anycast[{j}].prefix", f"{item.prefix} overlaps the "
                             f"peering LAN {lan}; an anycast service prefix must be separate")
+        if letters := root_letters_in(item.prefix):
+            yield Issue(f"services.anycast[{j}].prefix", f"{item.prefix} holds the address of "
+                        f"the {', '.join(x.upper() for x in letters)} root server; the box never "
+                        "announces root prefixes (a root operator's instance is a member with "
+                        "root_instance set)")
         if any(item.prefix.version == s.version and item.prefix.overlaps(s) for s in seen):
             yield Issue(f"services.anycast[{j}].prefix", f"{item.prefix} overlaps another "
                         "anycast prefix; list each service prefix once")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from appliance.config.model import IXPConfig
+from appliance.dns.anycast_names import protocol_name  # noqa: F401 (re-exported)
 from appliance.dns.probe import ProbeResult, dig_probe
 
 log = logging.getLogger(__name__)
@@ -200,15 +201,6 @@ class HealthChecker:
             }
 
 
-def protocol_name(prefix: str) -> str:
-    """A BIRD protocol name for a service prefix, the same in bird.conf and the callback.
-
-    ``192.0.2.0/24`` → ``anycast_192_0_2_0_24``;
-    ``2001:db8:53::/48`` → ``anycast_2001_db8_53___48``.
-    """
-    return "anycast_" + "".join(c if c.isalnum() else "_" for c in prefix)
-
-
 def checkers_from_config(cfg: IXPConfig, on_change: AnnounceFn,
                          netns: str | None = None) -> list[HealthChecker]:
     """One checker per ``services.anycast`` prefix, probing the resolver addresses in it.
@@ -235,7 +227,7 @@ def checkers_from_config(cfg: IXPConfig, on_change: AnnounceFn,
     return out
 
 
-class AnycastService:
+class CheckerSet:
     """All checkers of a configuration, kept in step with it by the runner.
 
     ``update(cfg)`` after every applied revision: checkers whose prefix and check settings are

@@ -19,6 +19,8 @@ from appliance.bird import communities as comm
 from appliance.bird.bogons import Bogons
 from appliance.bird.irr import IrrData, IrrEntry, irr_object
 from appliance.config.model import IXPConfig, Member, RoutingPolicy
+from appliance.dns.anycast_names import gate_ifname, protocol_name
+from appliance.dns.root_servers import ROOT_SERVERS
 
 # Per-member session options the model does not carry yet (see docs/route-server.md).
 DEFAULT_BFD = False
@@ -59,6 +61,20 @@ class Session:
     bfd: bool
     ttl_security: bool
     disabled: bool
+    # A hosted root instance: the root server's address in this family (a prefix must cover
+    # it) and the further service prefixes its operator listed. None for an ordinary member.
+    root_address: str | None = None
+    root_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnycastRoute:
+    """A service prefix the route server originates while the anycast helper says so."""
+
+    protocol: str
+    afi: int
+    prefix: str
+    gate: str  # the interface whose admin state switches the announcement
 
 
 def _symbol(text: str) -> str:
@@ -145,8 +161,29 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets]) -> list[Session]:
                     bfd=bool(getattr(member, "bfd", DEFAULT_BFD)),
                     ttl_security=bool(getattr(member, "ttl_security", DEFAULT_TTL_SECURITY)),
                     disabled=member.quarantine,
+                    **_root_filter(member, afi),
                 ))
     return out
+
+
+def _root_filter(member: Member, afi: int) -> dict[str, object]:
+    if member.root_instance is None:
+        return {}
+    server = ROOT_SERVERS[member.root_instance.letter]
+    return {
+        "root_address": str(server.ipv4 if afi == 4 else server.ipv6),
+        "root_prefixes": tuple(str(p) for p in member.root_instance.prefixes
+                               if p.version == afi),
+    }
+
+
+def anycast_routes(cfg: IXPConfig) -> list[AnycastRoute]:
+    """The static routes for ``services.anycast`` (none while the resolver is off)."""
+    if not cfg.services.resolver.enabled:
+        return []
+    return [AnycastRoute(protocol_name(str(a.prefix)), a.prefix.version, str(a.prefix),
+                         gate_ifname(str(a.prefix)))
+            for a in cfg.services.anycast]
 
 
 def _peers(cfg: IXPConfig) -> list[int]:
@@ -192,4 +229,5 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None) -> s
         peers=_peers(cfg),
         any_bfd=any(s.bfd for s in sessions),
         any_rpki=bool(rs.rpki_validators),
+        anycast=anycast_routes(cfg),
     )

@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None = None) -> AgentOptions:
                    help="how long BGP session data from BIRD is reused (default 10)")
     a = p.parse_args(argv)
     mib = MibOptions(if_ttl=a.cache_seconds, host_ttl=a.cache_seconds,
-                     bgp_ttl=a.bgp_cache_seconds, bird_socket=a.bird_socket)
+                     bgp_ttl=a.bgp_cache_seconds, bird_socket=a.bird_socket,
+                     services_ttl=a.cache_seconds, state_dir=a.state_dir)
     return AgentOptions(a.config, a.state_dir, a.netns, a.listen, a.pid_file, mib)
 
 

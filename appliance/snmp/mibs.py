@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from appliance.snmp.bgp_model import BgpSource
@@ -11,6 +12,7 @@ from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.mib_bgp import bgp_sections
 from appliance.snmp.mib_host import host_section
 from appliance.snmp.mib_if import InterfaceSource, ifx_section, interfaces_section
+from appliance.snmp.mib_services import services_section
 from appliance.snmp.mib_system import engine_section, sys_descr, system_section, uptime_ticks_fn
 from appliance.snmp.oidstore import Section
 from appliance.snmp.settings import Settings
@@ -25,6 +27,8 @@ class MibOptions:
     bgp_ttl: float = 10.0
     bird_socket: str | None = None
     bgp_source: BgpSource | None = None  # overrides bird_socket (the shared BIRD client)
+    services_ttl: float = 10.0
+    state_dir: Path | None = None  # where the resolver and anycast helper keep their state
 
 
 def build_tree(settings: Settings, ifindex: IfIndexMap, started: float,
@@ -43,6 +47,8 @@ def build_tree(settings: Settings, ifindex: IfIndexMap, started: float,
         source = opts.bgp_source or BirdcSource(opts.bird_socket or "", settings.local_as,
                                                 settings.router_id)
         sections.extend(bgp_sections(source, opts.bgp_ttl))
+    if opts.state_dir is not None:
+        sections.append(services_section(opts.state_dir, opts.services_ttl))
     if mib_builder is not None:
         sections.append(engine_section(mib_builder))
     return sections

@@ -205,14 +205,14 @@ def test_probe_from_the_config_reaches_the_resolver(root_required, tool, tmp_pat
 @pytest.mark.netns
 def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
     tool("dig", "dnsutils")
-    from appliance.dns.anycast import AnycastService
+    from appliance.dns.anycast import CheckerSet
 
     data = example_data()
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
         "interval": 2, "timeout": 1, "rise": 1, "fall": 1}}]
     rec = Recorder()
     with resolver_lab(data, tmp_path, fixture_options()) as lab:
-        svc = AnycastService(rec, lab.state.appliance_netns)
+        svc = CheckerSet(rec, lab.state.appliance_netns)
         try:
             svc.update(lab.cfg)
             [first] = svc.checkers()
@@ -231,3 +231,64 @@ def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
             assert svc.checkers() == [] and first._thread is None
         finally:
             svc.stop()
+
+
+# -- the BIRD side and the validation (pure) -----------------------------------------------
+
+
+def test_gate_names_are_short_stable_and_distinct():
+    from appliance.dns.anycast_names import gate_ifname
+
+    names = {gate_ifname(p) for p in ("192.0.2.0/24", "192.0.2.0/25", "2001:db8:53::/48")}
+    assert len(names) == 3
+    assert all(len(n) <= 15 and n.startswith("ixpg") for n in names)
+    assert gate_ifname("192.0.2.0/24") == gate_ifname("192.0.2.0/24")
+
+
+def _rendered(data: dict) -> str:
+    from appliance.bird.bogons import load_bogons
+    from appliance.render.bird import render_bird
+
+    return render_bird(load(data), load_bogons())
+
+
+def test_bird_originates_each_prefix_via_its_gate():
+    from appliance.dns.anycast_names import gate_ifname
+
+    data = example_data()
+    data["services"]["anycast"] = [{"prefix": "192.0.2.0/24"}, {"prefix": "2001:db8:5353::/48"}]
+    text = _rendered(data)
+    assert f'route 192.0.2.0/24 via "{gate_ifname("192.0.2.0/24")}";' in text
+    assert f'route 2001:db8:5353::/48 via "{gate_ifname("2001:db8:5353::/48")}";' in text
+    assert text.count("bgp_path.prepend(RS_ASN);") == 2
+    assert "protocol static anycast_192_0_2_0_24" in text
+    # the resolver switched off: nothing to announce
+    data["services"]["resolver"]["enabled"] = False
+    assert "anycast_" not in _rendered(data)
+
+
+def test_bird_accepts_the_anycast_config(tool, tmp_path):
+    import subprocess
+
+    bird = tool("bird", "bird2")
+    data = example_data()
+    data["services"]["anycast"] = [{"prefix": "192.0.2.0/24"}, {"prefix": "2001:db8:5353::/48"}]
+    data["members"][0]["root_instance"] = {"letter": "k", "prefixes": ["193.0.16.0/24"]}
+    conf = tmp_path / "bird.conf"
+    conf.write_text(_rendered(data))
+    res = subprocess.run([bird, "-p", "-c", str(conf)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    text = conf.read_text()
+    assert "if !(193.0.14.129 ~ net || net = 193.0.16.0/24) then rs_reject(15);" in text
+    assert "if !(2001:7fd::1 ~ net) then rs_reject(15);" in text
+
+
+def test_the_box_never_announces_a_root_prefix():
+    from appliance.config.errors import ConfigError
+
+    data = example_data()
+    data["services"]["anycast"] = [{"prefix": "199.7.83.0/24"}]
+    with pytest.raises(ConfigError) as err:
+        load(data)
+    assert "services.anycast[0].prefix" in str(err.value)
+    assert "L root server" in str(err.value)

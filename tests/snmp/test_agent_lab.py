@@ -333,3 +333,35 @@ def test_host_resources(lab):
     assert all(k == "INTEGER" and 0 <= int(x) <= 100 for k, x in loads)
     descr = [v for oid, v in got.items() if oid.startswith(f"{hr}.3.2.1.3.")]
     assert len(descr) == os.cpu_count()
+
+
+def _extend(lab, column: int, token: str) -> tuple[str, str]:
+    """nsExtendOutput1Table column for ``token`` (a string index: length, then bytes)."""
+    got = walk(lab, "1.3.6.1.4.1.8072.1.3.2")
+    idx = ".".join(str(x) for x in (len(token), *token.encode()))
+    return got.get(f".1.3.6.1.4.1.8072.1.3.2.3.1.{column}.{idx}", ("", ""))
+
+
+def test_anycast_and_resolver_health_in_net_snmp_extend_mib(lab):
+    # What the anycast helper publishes is what a monitoring system reads, in the table of
+    # net-snmp's own "extend" checks (nsExtendOutput1Line / nsExtendResult by name).
+    from appliance.dns.anycast_service import write_status
+
+    up = {"name": "192.0.2.0/24", "prefixes": ["192.0.2.0/24"], "state": "up",
+          "announced": True, "callback_error": None}
+    down = {"name": "2001:db8:53::/48", "prefixes": ["2001:db8:53::/48"], "state": "down",
+            "announced": False, "callback_error": None}
+    write_status(lab.state, [up, down])
+    time.sleep(0.6)  # past the agent's cache (--cache-seconds 0.5 in the lab)
+    got = walk(lab, "1.3.6.1.4.1.8072.1.3.2")
+    assert got[".1.3.6.1.4.1.8072.1.3.2.1.0"] == ("INTEGER", "2")
+    assert _extend(lab, 1, "anycast:192.0.2.0/24") == ("STRING", '"up, announced"')
+    assert _extend(lab, 4, "anycast:192.0.2.0/24") == ("INTEGER", "0")
+    assert _extend(lab, 1, "anycast:2001:db8:53::/48") == ("STRING", '"down, withdrawn"')
+    assert _extend(lab, 4, "anycast:2001:db8:53::/48") == ("INTEGER", "2")
+    # the helper stopped: the row says "unknown" instead of a stale "up"
+    write_status(lab.state, [up], running=False)
+    time.sleep(0.6)
+    assert _extend(lab, 4, "anycast:192.0.2.0/24") == ("INTEGER", "3")
+    assert _extend(lab, 1, "anycast:192.0.2.0/24") == ("STRING",
+                                                        '"the anycast helper is not running"')

@@ -26,6 +26,8 @@ MEMBERS = {
     "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10},
                       "policy": {"max_prefix_action": "block"}}),
     "m5": (5, 10002, {"policy": {"next_hop": "same_as"}}),  # AS10002's second router
+    # A hosted L-root instance: only prefixes covering 199.7.83.42 / 2001:500:9f::42, or listed.
+    "m6": (6, 20144, {"root_instance": {"letter": "l", "prefixes": ["192.0.47.0/24"]}}),
 }
 ALL = tuple(MEMBERS)
 
@@ -71,6 +73,7 @@ def _r(*keys: str) -> frozenset[int]:
 
 
 P1 = (10001,)
+LROOT = (20144,)
 CASES: tuple[Case, ...] = (
     # ---- accepted, untouched ----
     Case("plain", "m1", Announce("31.1.1.0/24", P1), large_info=frozenset({2, 4})),
@@ -111,9 +114,9 @@ CASES: tuple[Case, ...] = (
          _r("next_hop")),
     # ---- announcement control ----
     Case("not_to_peer", "m1", Announce("31.1.20.0/24", P1, communities=((0, 10002),)),
-         to=("m3", "m4")),
+         to=("m3", "m4", "m6")),
     Case("not_to_peer_large", "m1", Announce("31.1.21.0/24", P1, large=((RS, 0, 10003),)),
-         to=("m2", "m4", "m5")),
+         to=("m2", "m4", "m5", "m6")),
     Case("not_to_any", "m1", Announce("31.1.22.0/24", P1, communities=((0, RS),)), to=()),
     Case("not_to_any_large", "m1", Announce("31.1.28.0/24", P1, large=((RS, 0, 0),)), to=()),
     Case("only_to_peer", "m1", Announce("31.1.23.0/24", P1, communities=((RS, 10003),)),
@@ -147,6 +150,17 @@ CASES: tuple[Case, ...] = (
     Case("gshut", "m1", Announce("31.1.40.0/24", P1, communities=((65535, 0),)),
          to=(), extra={"gshut_winner": "m3"}),
     Case("gshut_other", "m3", Announce("31.1.40.0/24", (10003,))),
+    # ---- hosted root instance (m6): its operator's prefixes only, NO_EXPORT kept ----
+    Case("root_prefix", "m6", Announce("199.7.83.0/24", LROOT, communities=(NO_EXPORT,)),
+         communities=frozenset({NO_EXPORT})),
+    Case("root_prefix_v6", "m6", Announce("2001:500:9f::/48", LROOT, communities=(NO_EXPORT,)),
+         communities=frozenset({NO_EXPORT})),
+    Case("root_listed_prefix", "m6", Announce("192.0.47.0/24", LROOT)),
+    Case("root_other_prefix", "m6", Announce("31.6.6.0/24", LROOT),
+         _r("not_root_service_prefix")),
+    Case("root_other_prefix_v6", "m6", Announce("2a0c:6:6::/48", LROOT),
+         _r("not_root_service_prefix")),
+    Case("root_too_specific", "m6", Announce("199.7.83.0/25", LROOT), _r("prefix_length")),
     # ---- m4 announces more than its IPv4 limit of 3 ----
     *(Case(f"over_limit_{i}", "m4", Announce(f"31.4.{i}.0/24", (10004,)), to=())
       for i in range(6)),

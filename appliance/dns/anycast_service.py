@@ -1,0 +1,113 @@
+"""The anycast helper as a service: health checks that switch the BIRD announcement.
+
+It follows the committed configuration by itself (a new revision starts, changes or stops
+checkers), flips each prefix's gate interface from the checker's decision, and publishes the
+state to ``<state_dir>/run/anycast.json`` for the web UI, /metrics and the SNMP agent, which may
+run in other processes (systemd units on the image).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from appliance.config.committed import committed_config
+from appliance.config.model import IXPConfig
+from appliance.dns.anycast import Action, CheckerSet
+from appliance.dns.anycast_links import set_gate
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "run/anycast.json"
+
+
+class AnycastService:
+    """Runs the checkers of the committed configuration until stopped."""
+
+    name = "anycast"
+
+    def __init__(self, state_dir: Path, netns: str | None, *, poll: float = 2.0) -> None:
+        self.state_dir = Path(state_dir)
+        self.netns = netns
+        self.poll = poll
+        self.checkers = CheckerSet(self._announce, netns)
+        self._cfg: IXPConfig | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _announce(self, action: Action, prefixes: tuple[str, ...]) -> None:
+        for prefix in prefixes:
+            set_gate(self.netns, prefix, action == "announce")
+
+    def sync(self) -> None:
+        """Follow the committed configuration and publish the state (one loop turn)."""
+        cfg = committed_config(self.state_dir)
+        if cfg is not None and cfg is not self._cfg:
+            self._cfg = cfg
+            self.checkers.update(cfg)
+            # a new revision may have re-created a gate (down): send every decision again
+            self.checkers.resync()
+        write_status(self.state_dir, self.checkers.statuses())
+
+    def run(self) -> None:
+        """Loop until :meth:`stop`."""
+        while not self._stop.is_set():
+            try:
+                self.sync()
+            except Exception:  # the helper must outlive a bad turn
+                log.exception("anycast helper: sync failed")
+            self._stop.wait(self.poll)
+
+    def start(self) -> None:
+        """Run in a background thread."""
+        self._stop.clear()
+        self.sync()
+        self._thread = threading.Thread(target=self.run, name="anycast", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop checking and withdraw: nobody vouches for the service any more."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        for hc in self.checkers.checkers():
+            for prefix in hc.prefixes:
+                try:
+                    set_gate(self.netns, prefix, False)
+                except Exception as exc:  # gone already (lab down, revision removed it)
+                    log.info("anycast helper: could not withdraw %s: %s", prefix, exc)
+        self.checkers.stop()
+        write_status(self.state_dir, [], running=False)
+
+
+def write_status(state_dir: Path, checkers: list[dict[str, object]], *,
+                 running: bool = True) -> None:
+    """Publish the state. Not fsynced: it is rewritten every few seconds and means nothing
+    after a power loss."""
+    path = Path(state_dir) / STATUS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"updated_at": time.time(), "running": running, "checkers": checkers}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(path)
+
+
+def read_status(state_dir: Path, *, stale_after: float = 30.0,
+                now: float | None = None) -> dict[str, object]:
+    """The published state; ``running`` is false when the helper stopped or went quiet."""
+    now = time.time() if now is None else now
+    try:
+        doc = json.loads((Path(state_dir) / STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return {"running": False, "updated_at": None, "checkers": []}
+    fresh = now - float(doc.get("updated_at") or 0) <= stale_after
+    doc["running"] = bool(doc.get("running")) and fresh
+    doc["updated_at"] = datetime.fromtimestamp(float(doc.get("updated_at") or 0),
+                                               UTC).isoformat(timespec="seconds")
+    return doc
