@@ -227,6 +227,8 @@ class Member(StrictModel):
         str, Field(min_length=1, max_length=80, pattern=r"^[!#-\[\]-~]+$")
     ] | None = None
     quarantine: bool = False
+    bfd: bool = False  # the member's router must run BFD too, or the session stays down
+    ttl_security: bool = False  # GTSM (RFC 5082): both sides must enable it
     policy: MemberPolicy = MemberPolicy()
     # Set for a root server instance: its session accepts only its operator's prefixes.
     root_instance: RootInstance | None = None
@@ -257,6 +259,11 @@ class Resolver(StrictModel):
     ipv6: Annotated[list[IPv6Addr], Field(max_length=4)] = []
     local_root: bool = True
     allowed_networks: Annotated[list[IPNet], Field(max_length=64)] = []
+    # Queries per second from one client address: a member's resolver farm behind one
+    # address stays well below; a reflection attack through the box does not.
+    ip_ratelimit: Annotated[int, Field(ge=1, le=1_000_000)] = 500
+    # Queries per second towards one zone's servers (random-subdomain floods).
+    ratelimit: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
 
 
 class LookingGlass(StrictModel):

@@ -118,6 +118,13 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                "s3cret"),
     "members[].quarantine": ("New port in quarantine: only ARP/ND and BGP to the route server "
                              "pass until released.", "false"),
+    "members[].bfd": ("Bidirectional Forwarding Detection on this member's sessions: a dead "
+                      "link is noticed in about a second instead of the BGP hold time. Only "
+                      "when the member's router runs BFD too, or the session stays down.",
+                      "false"),
+    "members[].ttl_security": ("GTSM (RFC 5082): accept BGP packets only with TTL 255, so "
+                               "nobody off the LAN can reach the session. Both sides must "
+                               "enable it.", "false"),
     "members[].root_instance": ("Marks this member as a root name server instance hosted at "
                                 "the IXP: its session then accepts only its root operator's "
                                 "prefixes, and their NO_EXPORT is kept.", ""),
@@ -146,6 +153,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "services.resolver.local_root": ("Keep a local copy of the root zone (RFC 8806).", "true"),
     "services.resolver.allowed_networks": ("Clients allowed besides the peering LAN and "
                                            "management networks.", "[198.51.100.0/24]"),
+    "services.resolver.ip_ratelimit": ("Queries per second answered for one client address; "
+                                       "more are dropped. Members' resolvers stay well below; "
+                                       "an attack reflected through the box does not.", "500"),
+    "services.resolver.ratelimit": ("Queries per second the resolver sends towards one zone's "
+                                    "servers (stops random-subdomain floods).", "1000"),
     "services.looking_glass": ("Who may use the looking glass.", ""),
     "services.looking_glass.public": ("Let members read the looking glass without an account "
                                       "(read-only; no configuration or secrets are shown).",

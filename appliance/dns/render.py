@@ -65,11 +65,9 @@ class RenderOptions:
     # None turns validation off: only for the tests' unsigned fixture root.
     trust_anchor: str | None = TRUST_ANCHOR_FILE
     port: int = 53
-    # Queries per second accepted from one client address; a member's resolver farm behind
-    # one address stays well below, a reflection attack using the box does not.
-    ip_ratelimit: int = 500
-    # Queries per second unbound sends towards one zone's servers (random-subdomain floods).
-    ratelimit: int = 1000
+    # Override services.resolver.ip_ratelimit / ratelimit (tests use tiny limits).
+    ip_ratelimit: int | None = None
+    ratelimit: int | None = None
     verbosity: int = 1
 
 
@@ -135,6 +133,8 @@ def render_unbound(cfg: IXPConfig, options: RenderOptions | None = None) -> str:
         interfaces=service_addresses(cfg),
         access=access_list(cfg),
         opts=opts,
+        ip_ratelimit=opts.ip_ratelimit or res.ip_ratelimit,
+        ratelimit=opts.ratelimit or res.ratelimit,
         local_root=res.local_root,
         root=opts.root_zone,
     )

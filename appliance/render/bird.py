@@ -22,10 +22,6 @@ from appliance.config.model import IXPConfig, Member, RoutingPolicy
 from appliance.dns.anycast_names import gate_ifname, protocol_name
 from appliance.dns.root_servers import ROOT_SERVERS
 
-# Per-member session options the model does not carry yet (see docs/route-server.md).
-DEFAULT_BFD = False
-DEFAULT_TTL_SECURITY = False
-
 _SAFE_TEXT = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
@@ -158,8 +154,8 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets]) -> list[Session]:
                     check_transit_free=(pol.reject_transit_free_asns
                                         and member.asn not in pol.transit_free_asns),
                     md5=_password(member),
-                    bfd=bool(getattr(member, "bfd", DEFAULT_BFD)),
-                    ttl_security=bool(getattr(member, "ttl_security", DEFAULT_TTL_SECURITY)),
+                    bfd=member.bfd,
+                    ttl_security=member.ttl_security,
                     disabled=member.quarantine,
                     **_root_filter(member, afi),
                 ))

@@ -152,13 +152,13 @@ def test_concern_reads_the_irr_cache_from_the_state_dir(tmp_path):
     assert b"IRR_AS_M1_P4" not in empty.content
 
 
-def test_bfd_and_gtsm_render_and_parse(tool, tmp_path, monkeypatch):
-    import appliance.render.bird as rb
-    monkeypatch.setattr(rb, "DEFAULT_BFD", True)
-    monkeypatch.setattr(rb, "DEFAULT_TTL_SECURITY", True)
-    text = render_bird(config([member(1, 10001), member(2, 10002)]), load_bogons())
+def test_bfd_and_gtsm_render_and_parse(tool, tmp_path):
+    plain = render_bird(config([member(1, 10001), member(2, 10002)]), load_bogons())
+    assert "bfd" not in plain and "ttl security" not in plain
+    text = render_bird(config([member(1, 10001, bfd=True, ttl_security=True),
+                               member(2, 10002, ttl_security=True)]), load_bogons())
     assert "protocol bfd {}" in text
-    assert text.count("bfd on;") == 4 and text.count("ttl security on;") == 4
+    assert text.count("bfd on;") == 2 and text.count("ttl security on;") == 4
     res = _bird_parse(tool("bird", "bird2"), text, tmp_path)
     assert res.returncode == 0, res.stderr
 

@@ -124,3 +124,13 @@ def test_listen_signature_changes_only_with_where_it_listens():
     assert base == listen_signature(render_unbound(variant(allowed=["198.51.100.0/24"])))
     assert base != listen_signature(render_unbound(variant(ipv6=False)))
     assert "interface: 203.0.113.53@53" in base
+
+
+def test_rate_limits_come_from_the_model():
+    from tests.dns.variants import example_data, load
+
+    data = example_data()
+    assert "ip-ratelimit: 500\n" in render_unbound(load(data))
+    data["services"]["resolver"].update(ip_ratelimit=50, ratelimit=200)
+    text = render_unbound(load(data))
+    assert "ip-ratelimit: 50\n" in text and "    ratelimit: 200\n" in text
