@@ -19,6 +19,11 @@ def as_bool(text: str) -> bool:
     return text in ("on", "true", "1", "yes")
 
 
+def as_flag(text: str) -> bool | None:
+    """A checkbox whose "off" is the model's default: unset rather than written as false."""
+    return True if as_bool(text) else None
+
+
 def as_optional(text: str) -> str | None:
     """Empty means not set."""
     return text.strip() or None

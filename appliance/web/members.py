@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from appliance.config.errors import ConfigError
+from appliance.dns.root_servers import ROOT_SERVERS
 from appliance.web import peeringdb
 from appliance.web.changes import propose
-from appliance.web.forms import FormField, as_bool, as_list, field_for_issue, form_to_data
+from appliance.web.forms import (
+    FormField,
+    as_bool,
+    as_flag,
+    as_list,
+    field_for_issue,
+    form_to_data,
+    prune,
+)
 from appliance.web.nics import free_nics, nic_rows
 from appliance.web.status import collect
 from appliance.web.wizard.candidate import base_data, validate_candidate
@@ -32,7 +42,46 @@ FIELDS: tuple[FormField, ...] = (
     FormField("as_set", "AS-SET", "For IRR filtering, e.g. AS-EXAMPLE."),
     FormField("route_server", "Peers with the route server", kind="checkbox", parse=as_bool),
     FormField("quarantine", "Start the port in quarantine", kind="checkbox", parse=as_bool),
+    FormField("bfd", "BFD on the route-server sessions",
+              "Only if the member's router runs BFD too, or the sessions stay down.",
+              kind="checkbox", parse=as_flag),
+    FormField("ttl_security", "GTSM (TTL security)", "Both sides must enable it.",
+              kind="checkbox", parse=as_flag),
+    FormField("root_instance.letter", "Root server instance",
+              "For a root operator's server hosted here: the route server then accepts only "
+              "that root server's prefixes from it, and keeps their NO_EXPORT.",
+              kind="select", choices=(("", "No: an ordinary member"), *(
+                  (r.letter, f"{r.letter.upper()}-root ({r.operator})")
+                  for r in ROOT_SERVERS.values()))),
 )
+
+
+def merge_member(existing: dict[str, Any], form_data: dict[str, Any]) -> dict[str, Any]:
+    """The edited member: what the form shows replaced, everything else kept.
+
+    The form does not show every setting (the BGP password, policy overrides, a root
+    instance's extra prefixes); saving it must not drop them.
+    """
+    out = copy.deepcopy(existing)
+    for f in FIELDS:
+        *parents, last = f.key.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    _merge_into(out, form_data)
+    if isinstance(out.get("root_instance"), dict) and not out["root_instance"].get("letter"):
+        out.pop("root_instance")  # not a root instance any more: its prefixes go too
+    return prune(out)
+
+
+def _merge_into(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = value
 
 
 def _state() -> Path:
@@ -77,6 +126,8 @@ def _edit(index: int | None) -> Response | str:
         else:
             member = form_to_data(FIELDS, values)
             member.setdefault("route_server", False)
+            if index is not None:
+                member = merge_member(members[index], member)
             pos = index if index is not None else len(members)
             members[pos:pos + (1 if index is not None else 0)] = [member]
             data["members"] = members

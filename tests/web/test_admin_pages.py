@@ -144,3 +144,34 @@ def test_unknown_pages_404(client):
     assert client.get("/members/99/edit").status_code == 404
     assert client.get("/nope").status_code == 404
 
+
+
+def test_editing_a_member_keeps_what_the_form_does_not_show(client, configured):
+    # The BGP password, policy overrides and a root instance's extra prefixes are not on the
+    # form; saving the form must not drop them (they live only in the config).
+    data = yaml.safe_load(RevisionStore(configured).latest().config)
+    data["members"][1]["md5_password"] = "kept-secret-1"
+    data["members"][1]["policy"] = {"rpki": "tag_only"}
+    data["members"][1]["root_instance"] = {"letter": "k", "prefixes": ["193.0.16.0/24"]}
+    from appliance.pipeline.run import Pipeline
+    assert Pipeline(configured).run(yaml.safe_dump(data), author="t").ok
+
+    page = client.get("/members/1/edit")
+    assert b'<option value="k" selected>K-root (RIPE NCC)</option>' in page.data
+    form = {**_form_of(page.data), "bfd": "on", "action": "save", "csrf_token": csrf(page.data)}
+    resp = client.post("/members/1/edit", data=form)
+    assert resp.status_code == 302, resp.data[:3000]
+    assert _apply_pending(client)["outcome"]["ok"]
+    m = yaml.safe_load(RevisionStore(configured).latest().config)["members"][1]
+    assert m["md5_password"] == "kept-secret-1" and m["policy"] == {"rpki": "tag_only"}
+    assert m["root_instance"] == {"letter": "k", "prefixes": ["193.0.16.0/24"]}
+    assert m["bfd"] is True and "ttl_security" not in m
+
+    # Choosing "an ordinary member" removes the root instance, prefixes included.
+    page = client.get("/members/1/edit")
+    form = {**_form_of(page.data), "root_instance.letter": "", "action": "save",
+            "csrf_token": csrf(page.data)}
+    assert client.post("/members/1/edit", data=form).status_code == 302
+    assert _apply_pending(client)["outcome"]["ok"]
+    m = yaml.safe_load(RevisionStore(configured).latest().config)["members"][1]
+    assert "root_instance" not in m and m["md5_password"] == "kept-secret-1"
