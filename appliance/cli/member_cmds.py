@@ -94,6 +94,11 @@ def cmd_add(args: argparse.Namespace) -> int:
         member["route_server"] = False
     if args.quarantine:
         member["quarantine"] = True
+    for flag in ("bfd", "ttl_security"):
+        if getattr(args, flag):
+            member[flag] = True
+    if args.root_instance:
+        member["root_instance"] = {"letter": args.root_instance.lower()}
     data.setdefault("members", []).append(member)
     return _change(args, data, args.comment or f"member add AS{args.asn} {args.name}")
 
@@ -150,6 +155,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-prefix-v6", type=int, default=None, help="IPv6 max-prefix")
     p.add_argument("--no-route-server", action="store_true", help="no route-server session")
     p.add_argument("--quarantine", action="store_true", help="start the port in quarantine")
+    p.add_argument("--bfd", action="store_true", help="BFD on the route-server sessions")
+    p.add_argument("--ttl-security", action="store_true", help="GTSM on the sessions")
+    p.add_argument("--root-instance", metavar="LETTER", default=None,
+                   help="a hosted root server instance (a-m): accept only its prefixes")
     _common_change(p)
     add_state_dir(p)
     add_json(p)

@@ -126,6 +126,23 @@ def test_member_verbs(ixpctl, tmp_path):
     assert rc == 1 and "no member with AS64999" in err
 
 
+def test_member_add_root_instance(ixpctl, tmp_path):
+    state = str(tmp_path / "state")
+    ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", state)
+    rc, _out, err = ixpctl("member", "add", "--state-dir", state, "--asn", "20144", "--name",
+                          "L-root instance", "--port", "ixp6", "--mac", "02:00:5e:10:00:06",
+                          "--ipv4", "203.0.113.60", "--root-instance", "L", "--bfd")
+    assert rc == 0, err
+    rc, data, _ = ixpctl("member", "show", "20144", "--state-dir", state, "--json",
+                         json_out=True)
+    assert data[0]["root_instance"] == {"letter": "l", "prefixes": []}
+    assert data[0]["bfd"] is True and data[0]["ttl_security"] is False
+    rc, _out, err = ixpctl("member", "add", "--state-dir", state, "--asn", "20145", "--name",
+                          "Bad", "--port", "ixp7", "--mac", "02:00:5e:10:00:07",
+                          "--root-instance", "z")
+    assert rc == 1 and "members[6].root_instance.letter" in err
+
+
 def test_member_list_from_file(ixpctl):
     rc, data, _ = ixpctl("member", "list", "-c", str(EXAMPLE), "--json", json_out=True)
     assert rc == 0 and len(data) == 5
