@@ -300,6 +300,8 @@ class SnmpUser(StrictModel):
     auth_password: _SECRET
     priv_protocol: Literal["AES-128"] = "AES-128"
     priv_password: _SECRET
+    # Empty: from anywhere the management firewall lets SNMP in.
+    allowed_networks: Annotated[list[IPNet], Field(max_length=32)] = []
 
 
 class Snmp(StrictModel):

@@ -187,6 +187,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                    "long-auth-phrase"),
     "snmp.users[].priv_protocol": ("Privacy protocol.", "AES-128"),
     "snmp.users[].priv_password": ("Privacy pass phrase (8+ characters).", "long-priv-phrase"),
+    "snmp.users[].allowed_networks": ("Source networks this user may poll from (empty: any "
+                                      "that reaches the management address).",
+                                      "[192.0.2.0/24]"),
     "admin_users": ("People who may log in to the web UI.", ""),
     "admin_users[].name": ("Login name.", "alice"),
     "admin_users[].password_hash": ("argon2id hash; 'ixpctl user hash-password' makes one.",

@@ -18,7 +18,8 @@ from pyasn1.codec.ber import decoder
 from pysnmp.proto import errind
 from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 
-from appliance.snmp.settings import Community, address_in
+from appliance.snmp import ber
+from appliance.snmp.settings import Community, User, address_in
 
 log = logging.getLogger("appliance.snmp.access")
 
@@ -44,13 +45,14 @@ def source_ip(transport_address: Any) -> str:
 class AccessPolicy:
     """The v2c rules, and the log of what was refused."""
 
-    def __init__(self, communities: Sequence[Community]) -> None:
+    def __init__(self, communities: Sequence[Community], users: Sequence[User] = ()) -> None:
         self._last_logged: dict[tuple[str, str], float] = {}
         self.refusals = 0
-        self.update(communities)
+        self.update(communities, users)
 
-    def update(self, communities: Sequence[Community]) -> None:
-        """Take the communities of a new configuration."""
+    def update(self, communities: Sequence[Community], users: Sequence[User] = ()) -> None:
+        """Take the communities and SNMPv3 users of a new configuration."""
+        self.user_networks = {u.name.encode(): u.allowed_networks for u in users}
         self.networks: dict[bytes, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
         self.position: dict[bytes, int] = {}
         for i, c in enumerate(communities, start=1):
@@ -80,6 +82,28 @@ class AccessPolicy:
             return False
         return True
 
+    def v3_allowed(self, datagram: bytes, source: str) -> bool:
+        """Whether an SNMPv3 message may reach pysnmp from ``source`` (its user's networks).
+
+        Engine discovery (no user name yet) is let through when some user may poll from
+        ``source``, so a refused source learns nothing, not even the engine ID.
+        """
+        user = v3_user_name(datagram)
+        if user is None:
+            return False  # not a well-formed v3 message: pysnmp would drop it anyway
+        if user == b"":
+            if any(not nets or address_in(source, nets) for nets in self.user_networks.values()):
+                return True
+            self.refuse(source, "SNMPv3 discovery from an address no user may poll from")
+            return False
+        nets = self.user_networks.get(user)
+        if nets and not address_in(source, nets):
+            name = user.decode("utf-8", "replace")
+            self.refuse(source, f"SNMPv3 user {name!r} is not allowed from this address "
+                        f"(allowed: {', '.join(str(n) for n in nets)})")
+            return False
+        return True  # unknown users are refused by USM itself, with their own log line
+
     # -- pysnmp observers ----------------------------------------------------------------
 
     def on_usm_failure(self, _engine: Any, _point: str, variables: dict[str, Any],
@@ -106,3 +130,31 @@ def _usm_user(raw: Any) -> str:
         return bytes(params["msgUserName"]).decode("utf-8", "replace")
     except Exception:  # logging must never fail a request path
         return "?"
+
+
+def v3_user_name(datagram: bytes) -> bytes | None:
+    """The USM user name of an SNMPv3 message (b"" for discovery), or None if malformed.
+
+    SNMPv3Message ::= SEQUENCE { msgVersion, msgGlobalData SEQUENCE, msgSecurityParameters
+    OCTET STRING (a BER UsmSecurityParameters SEQUENCE), msgData }; the user name is the
+    fourth field of the security parameters.
+    """
+    try:
+        tag, msg, _ = ber.read(datagram, 0)
+        if tag != ber.SEQUENCE:
+            return None
+        _version, pos = ber.read_int(msg, 0)
+        _tag, _global, pos = ber.read(msg, pos)
+        tag, sec, _ = ber.read(msg, pos)
+        if tag != ber.OCTET_STRING:
+            return None
+        tag, usm, _ = ber.read(sec, 0)
+        if tag != ber.SEQUENCE:
+            return None
+        pos = 0
+        for _ in range(3):  # engine ID, engine boots, engine time
+            _tag, _value, pos = ber.read(usm, pos)
+        tag, name, _ = ber.read(usm, pos)
+        return name if tag == ber.OCTET_STRING else None
+    except (ber.BerError, ValueError, IndexError):
+        return None

@@ -58,7 +58,7 @@ class Agent:
         snmp_dir.mkdir(parents=True, exist_ok=True)
         self.ifindex = IfIndexMap(snmp_dir / "ifindex.json")
         self.identity_path = snmp_dir / "engine.json"
-        self.policy = AccessPolicy(self.settings.communities)
+        self.policy = AccessPolicy(self.settings.communities, self.settings.users)
         self.collector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snmp-collect",
                                             initializer=enter_netns, initargs=(opts.netns,))
         self.instrum = TreeInstrumentation(ObjectTree([], self._run_collector))
@@ -133,14 +133,14 @@ class Agent:
             eng.remove_principals(self.engine, old)
             eng.add_principals(self.engine, new)
             self.settings = new
-            self.policy.update(new.communities)
+            self.policy.update(new.communities, new.users)
             self.instrum.tree = self._tree(new, self.engine)
             log.info("configuration reloaded")
             return
         self.stop_engine()
         await asyncio.sleep(0.2)  # let asyncio close the old sockets before binding again
         self.settings = new
-        self.policy.update(new.communities)
+        self.policy.update(new.communities, new.users)
         try:
             self.start_engine()
         except OSError as exc:

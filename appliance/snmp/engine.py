@@ -102,7 +102,8 @@ def _fast_transport(base: type, fast: V2cResponder) -> Any:
     class FastPathTransport(base):  # type: ignore[misc, valid-type]
         def datagram_received(self, datagram: bytes, transportAddress: Any) -> None:
             if peek_version(datagram) == 3:
-                super().datagram_received(datagram, transportAddress)
+                if fast.policy.v3_allowed(datagram, source_ip(transportAddress)):
+                    super().datagram_received(datagram, transportAddress)
                 return
             reply = fast.handle(datagram, source_ip(transportAddress))
             if reply is not None and self.transport is not None:

@@ -50,7 +50,9 @@ def agent_config(cfg: IXPConfig) -> dict[str, Any]:
                         for c in cfg.snmp.communities],
         "users": [{"name": u.name, "auth_protocol": u.auth_protocol,
                    "auth_password": u.auth_password, "priv_protocol": u.priv_protocol,
-                   "priv_password": u.priv_password} for u in cfg.snmp.users],
+                   "priv_password": u.priv_password,
+                   "allowed_networks": [str(n) for n in u.allowed_networks]}
+                  for u in cfg.snmp.users],
         "interfaces": interfaces,
         "bgp": {"local_as": cfg.route_server.asn, "router_id": str(cfg.route_server.router_id)},
     }

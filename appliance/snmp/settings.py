@@ -55,6 +55,7 @@ class User:
     auth_password: str
     priv_protocol: str
     priv_password: str
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,23 @@ def _community(d: dict[str, Any], i: int) -> Community:
     return Community(text, parsed)
 
 
+def _networks(items: Any, where: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                                               ...]:
+    if not isinstance(items, list):
+        raise SettingsError(f"{where} must be a list of networks")
+    try:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in items)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+
+
 def _user(d: dict[str, Any], i: int) -> User:
     where = f"users[{i}]"
     user = User(
         _req(d, "name", str, where), _req(d, "auth_protocol", str, where),
         _req(d, "auth_password", str, where), _req(d, "priv_protocol", str, where),
         _req(d, "priv_password", str, where),
+        _networks(d.get("allowed_networks", []), f"{where}.allowed_networks"),
     )
     if user.auth_protocol not in AUTH_PROTOCOLS:
         raise SettingsError(f"{where}.auth_protocol must be one of {', '.join(AUTH_PROTOCOLS)}")

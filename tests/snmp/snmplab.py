@@ -35,6 +35,9 @@ V3 = {"name": "librenms", "auth_protocol": "SHA-256", "auth_password": "auth-sec
       "priv_protocol": "AES-128", "priv_password": "priv-secret-1"}
 V3_512 = {"name": "mrtg512", "auth_protocol": "SHA-512", "auth_password": "auth-secret-2",
           "priv_protocol": "AES-128", "priv_password": "priv-secret-2"}
+V3_NMS_ONLY = {"name": "nmsonly", "auth_protocol": "SHA-256", "auth_password": "auth-secret-3",
+               "priv_protocol": "AES-128", "priv_password": "priv-secret-3",
+               "allowed_networks": [f"{NMS_IP}/32"]}
 
 # net-snmp output: ".1.3.6.1.2.1.1.5.0 = STRING: "x"" (with -On)
 LINE_RE = re.compile(r"^(\.[0-9.]+) = (?:([A-Za-z0-9-]+): )?(.*)$")
@@ -50,7 +53,7 @@ def lab_config(communities: list[dict] | None = None) -> IXPConfig:
             {"community": COMMUNITY, "allowed_networks": ["127.0.0.0/8"]},
             {"community": NMS_COMMUNITY, "allowed_networks": [f"{NMS_IP}/32"]},
         ],
-        "users": [V3, V3_512],
+        "users": [V3, V3_512, V3_NMS_ONLY],
     }
     return IXPConfig.model_validate(data)
 

@@ -20,6 +20,7 @@ from tests.snmp.snmplab import (
     PORT,
     V3,
     V3_512,
+    V3_NMS_ONLY,
     kernel_stats,
     lab_config,
     ns_run,
@@ -156,6 +157,21 @@ def test_source_outside_allowed_network_gets_nothing(lab):
     r = lab.v2c("snmpget", f"{SYS}.5.0", ns=lab.nms, host="192.0.2.1",
                 community=NMS_COMMUNITY)
     assert r.returncode == 0 and "rs1.eiix" in r.stdout, r.stderr
+
+
+def test_v3_user_only_from_its_networks(lab):
+    # "nmsonly" may poll from the NMS host only: from loopback it gets nothing, and says why.
+    r = lab.v3("snmpget", f"{SYS}.5.0", user=V3_NMS_ONLY)
+    assert r.returncode != 0 and "rs1.eiix" not in r.stdout
+    assert (f"refused SNMP request from 127.0.0.1: SNMPv3 user 'nmsonly' is not allowed from "
+            f"this address (allowed: {NMS_IP}/32)") in lab.log()
+    u = V3_NMS_ONLY
+    r = ns_run(lab.nms, "snmpget", "-v3", "-u", u["name"], "-l", "authPriv", "-a", "SHA-256",
+               "-A", u["auth_password"], "-x", "AES", "-X", u["priv_password"], "-t", "1",
+               "-r", "1", f"192.0.2.1:{PORT}", f"{SYS}.5.0", check=False)
+    assert r.returncode == 0 and "rs1.eiix" in r.stdout, r.stderr
+    # an unrestricted user still polls from loopback
+    assert lab.v3("snmpget", f"{SYS}.5.0").returncode == 0
 
 
 def test_nothing_is_writable(lab):
