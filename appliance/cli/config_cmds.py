@@ -59,6 +59,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return print_outcome(outcome, args.json)
 
 
+def read_anycast_status(state_dir: Path) -> dict[str, object]:
+    """The anycast helper's published state (imported late: the CLI starts fast)."""
+    from appliance.dns.anycast_service import read_status
+    return read_status(state_dir)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """The committed revision and the lab, if one runs."""
     store = RevisionStore(args.state_dir)
@@ -70,6 +76,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "revision": latest.summary() if latest else None,
         "lab": lab,
         "store_problems": store.problems,
+        "anycast": read_anycast_status(args.state_dir),
     }
     if latest is not None:
         try:
@@ -91,6 +98,15 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"IXP {ixp['name']}, {ixp['members']} members")
     for problem in store.problems:
         print(f"warning: {problem}")
+    anycast = data["anycast"]
+    assert isinstance(anycast, dict)
+    for chk in anycast["checkers"]:
+        if not anycast["running"]:
+            print(f"anycast {chk['name']}: the anycast helper is not running (withdrawn)")
+            continue
+        said = "announced" if chk["announced"] else "withdrawn"
+        last = (chk.get("last_result") or {}).get("detail", "-")
+        print(f"anycast {chk['name']}: {chk['state']}, {said} (last check: {last})")
     if lab is None:
         print("lab: not running")
     else:

@@ -241,3 +241,18 @@ def test_irr_import_feeds_the_route_server_filters(ixpctl, tmp_path):
     bad.write_text("{not json")
     rc, out, err = ixpctl("irr", "import", str(bad), "--state-dir", state)
     assert rc == 1 and "not an IRR data file" in err
+
+
+def test_status_shows_the_anycast_helper(ixpctl, tmp_path):
+    from appliance.dns.anycast_service import write_status
+
+    state = tmp_path / "state"
+    ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", str(state))
+    write_status(state, [{"name": "192.0.2.0/24", "prefixes": ["192.0.2.0/24"], "state": "down",
+                          "announced": False, "last_result": {"ok": False, "detail": "timeout",
+                                                              "rtt_ms": 2000.0}}])
+    rc, out, _ = ixpctl("status", "--state-dir", str(state))
+    assert rc == 0 and "anycast 192.0.2.0/24: down, withdrawn (last check: timeout)" in out
+    write_status(state, [], running=False)
+    rc, data, _ = ixpctl("status", "--state-dir", str(state), "--json", json_out=True)
+    assert data["anycast"]["running"] is False and data["anycast"]["checkers"] == []
