@@ -53,13 +53,15 @@ class HealthChecker:
 
     def __init__(self, name: str, prefixes: Sequence[str], probe: ProbeFn,
                  on_change: AnnounceFn, *, interval: float = 10, rise: int = 2,
-                 fall: int = 2, history: int = 20) -> None:
+                 fall: int = 2, history: int = 20,
+                 after_step: Callable[[], None] | None = None) -> None:
         if rise < 1 or fall < 1 or interval <= 0:
             raise ValueError("rise and fall must be at least 1 and interval positive")
         self.name = name
         self.prefixes = tuple(prefixes)
         self.probe = probe
         self.on_change = on_change
+        self.after_step = after_step  # e.g. publish the state at once
         self.interval, self.rise, self.fall = interval, rise, fall
         self.state: State = "unknown"
         self.successes = 0  # in a row
@@ -92,6 +94,8 @@ class HealthChecker:
                 self.failures_total += 1
             transition = self._maybe_transition(result)
         self._reconcile()
+        if self.after_step is not None:
+            self.after_step()
         return transition
 
     def _maybe_transition(self, result: ProbeResult) -> Transition | None:
@@ -202,7 +206,8 @@ class HealthChecker:
 
 
 def checkers_from_config(cfg: IXPConfig, on_change: AnnounceFn,
-                         netns: str | None = None) -> list[HealthChecker]:
+                         netns: str | None = None,
+                         after_step: Callable[[], None] | None = None) -> list[HealthChecker]:
     """One checker per ``services.anycast`` prefix, probing the resolver addresses in it.
 
     A prefix with no resolver address inside probes the resolver's first address instead
@@ -223,7 +228,8 @@ def checkers_from_config(cfg: IXPConfig, on_change: AnnounceFn,
             return dig_probe(server, name, timeout=timeout, netns=netns)
 
         out.append(HealthChecker(str(item.prefix), [str(item.prefix)], probe, on_change,
-                                 interval=chk.interval, rise=chk.rise, fall=chk.fall))
+                                 interval=chk.interval, rise=chk.rise, fall=chk.fall,
+                                 after_step=after_step))
     return out
 
 
@@ -234,9 +240,11 @@ class CheckerSet:
     unchanged keep running (and keep their state); others are stopped or started.
     """
 
-    def __init__(self, on_change: AnnounceFn, netns: str | None = None) -> None:
+    def __init__(self, on_change: AnnounceFn, netns: str | None = None,
+                 after_step: Callable[[], None] | None = None) -> None:
         self.on_change = on_change
         self.netns = netns
+        self.after_step = after_step
         self._checkers: dict[tuple[object, ...], HealthChecker] = {}
 
     @staticmethod
@@ -247,7 +255,8 @@ class CheckerSet:
         """Run exactly the checkers ``cfg`` asks for."""
         wanted: dict[tuple[object, ...], HealthChecker] = {}
         items = cfg.services.anycast if cfg.services.resolver.enabled else []
-        for item, hc in zip(items, checkers_from_config(cfg, self.on_change, self.netns),
+        for item, hc in zip(items, checkers_from_config(cfg, self.on_change, self.netns,
+                                                       self.after_step),
                             strict=True):
             key = self._key(hc, (item, cfg.services.resolver))
             wanted[key] = self._checkers.get(key, hc)

@@ -35,10 +35,11 @@ class AnycastService:
         self.state_dir = Path(state_dir)
         self.netns = netns
         self.poll = poll
-        self.checkers = CheckerSet(self._announce, netns)
+        self.checkers = CheckerSet(self._announce, netns, after_step=self.publish)
         self._cfg: IXPConfig | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._publish_lock = threading.Lock()
 
     def _announce(self, action: Action, prefixes: tuple[str, ...]) -> None:
         for prefix in prefixes:
@@ -52,7 +53,12 @@ class AnycastService:
             self.checkers.update(cfg)
             # a new revision may have re-created a gate (down): send every decision again
             self.checkers.resync()
-        write_status(self.state_dir, self.checkers.statuses())
+        self.publish()
+
+    def publish(self) -> None:
+        """Write the state for the UI, /metrics and SNMP (after every check, and each turn)."""
+        with self._publish_lock:
+            write_status(self.state_dir, self.checkers.statuses())
 
     def run(self) -> None:
         """Loop until :meth:`stop`."""
@@ -83,7 +89,8 @@ class AnycastService:
                 except Exception as exc:  # gone already (lab down, revision removed it)
                     log.info("anycast helper: could not withdraw %s: %s", prefix, exc)
         self.checkers.stop()
-        write_status(self.state_dir, [], running=False)
+        with self._publish_lock:
+            write_status(self.state_dir, [], running=False)
 
 
 def write_status(state_dir: Path, checkers: list[dict[str, object]], *,

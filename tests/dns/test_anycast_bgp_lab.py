@@ -172,6 +172,8 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
 
             # The route server never reset a member session on the way.
             assert lab.member_sessions() == sessions
+            wait_for("the transition published", lambda: len(read_status(tmp_path)[
+                "checkers"][0]["transitions"]) == 3, 5)
             [chk] = read_status(tmp_path)["checkers"]
             assert [(t["old"], t["new"]) for t in chk["transitions"]] == [
                 ("unknown", "up"), ("up", "down"), ("down", "up")]
