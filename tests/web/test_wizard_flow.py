@@ -21,8 +21,9 @@ GOOD = {
                     "mtu": "1500", "bridge": "br-ixp"},
     "route_server": {"asn": "65000", "ipv4": "203.0.113.1", "ipv6": "2001:db8:eeee::1",
                      "policy.rpki": "reject_invalid", "policy.irr": "reject"},
-    "services": {"resolver.enabled": "on", "resolver.ipv4": "203.0.113.53",
-                 "resolver.local_root": "on"},
+    "services": {"resolver.enabled": "on", "resolver.ipv4": "203.0.113.53 192.0.2.53",
+                 "resolver.local_root": "on", "anycast.0.prefix": "192.0.2.0/24",
+                 "looking_glass.public": "on"},
     "snmp": {"enabled": "on", "location": "Rack 1", "users.0.name": "librenms",
              "users.0.auth_password": "auth-pass-phrase", "users.0.priv_password":
              "priv-pass-phrase"},
@@ -72,6 +73,8 @@ def test_whole_wizard_with_mistakes(tmp_path):
     assert bad.status_code == 400 and b"not an AS number" in bad.data
     assert _submit(c, "route_server", GOOD["route_server"]).status_code == 302
 
+    bad = _submit(c, "services", {**GOOD["services"], "anycast.0.prefix": "203.0.113.0/25"})
+    assert bad.status_code == 400 and b"overlaps the peering LAN" in bad.data
     assert _submit(c, "services", GOOD["services"]).status_code == 302
     bad = _submit(c, "snmp", {**GOOD["snmp"], "users.0.auth_password": "short"})
     assert bad.status_code == 400 and b"at least 8 characters" in bad.data
@@ -101,6 +104,8 @@ def test_whole_wizard_with_mistakes(tmp_path):
     assert rev.author == ADMIN and rev.comment == "setup wizard"
     assert cfg["identity"]["short_name"] == "EIIX" and cfg["route_server"]["router_id"]
     assert cfg["admin_users"][0]["name"] == ADMIN and cfg["snmp"]["users"][0]["name"]
+    assert cfg["services"]["anycast"] == [{"prefix": "192.0.2.0/24"}]
+    assert cfg["services"]["looking_glass"] == {"public": True}
     assert setup_done(tmp_path)
     assert not (tmp_path / "web" / "setup-code").exists(), "the setup code must be retired"
     assert not (tmp_path / "web" / "wizard-draft.json").exists()

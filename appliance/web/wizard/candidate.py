@@ -98,7 +98,27 @@ def parse_step(step: Step, form: dict[str, str], state_dir: Path) -> tuple[dict[
             key = issue.path.replace("[", ".").replace("]", "")
             target = key if any(f.key == key for f in step.fields) else _nearest(step, key)
             errors.setdefault(target, issue.message[0].upper() + issue.message[1:] + ".")
+    if not errors:
+        _cross_field_errors(step, section, state_dir, errors)
     return section, errors
+
+
+def _cross_field_errors(step: Step, section: dict[str, Any], state_dir: Path,
+                        errors: dict[str, str]) -> None:
+    """Rules that relate this step to earlier answers (an anycast prefix overlapping the
+    peering LAN, a resolver address outside it), shown on the step rather than at the review.
+    Problems of other sections, or of sections not answered yet, wait for the review."""
+    candidate = candidate_data(state_dir)
+    candidate[step.section] = section
+    try:
+        config_from_data(candidate)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            if not issue.path.startswith(step.section + "."):
+                continue
+            key = issue.path[len(step.section) + 1:].replace("[", ".").replace("]", "")
+            target = key if any(f.key == key for f in step.fields) else _nearest(step, key)
+            errors.setdefault(target, issue.message[0].upper() + issue.message[1:] + ".")
 
 
 def _nearest(step: Step, key: str) -> str:

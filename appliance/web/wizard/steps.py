@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from appliance.web.forms import FormField, as_bool, as_list
+from appliance.web.forms import FormField, as_bool, as_flag, as_list
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,17 @@ STEPS: tuple[Step, ...] = (
          "zone so lookups stay on the island.", "services", (
         FormField("resolver.enabled", "Run a resolver for the members", kind="checkbox",
                   parse=as_bool),
-        FormField("resolver.ipv4", "Resolver IPv4 address(es)", "On the peering LAN.",
-                  parse=as_list),
+        FormField("resolver.ipv4", "Resolver IPv4 address(es)", "On the peering LAN, or inside "
+                  "the anycast prefix below.", parse=as_list),
         FormField("resolver.ipv6", "Resolver IPv6 address(es)", parse=as_list),
         FormField("resolver.local_root", "Keep a local copy of the root zone (RFC 8806)",
                   kind="checkbox", parse=as_bool),
+        FormField("anycast.0.prefix", "Anycast service prefix (optional)", "A prefix of its "
+                  "own, outside the peering LAN, that the route server announces to the members "
+                  "only while the resolver answers. Put a resolver address inside it.",
+                  placeholder="192.0.2.0/24"),
+        FormField("looking_glass.public", "Public looking glass", "Members can look up routes "
+                  "without an account (read-only).", kind="checkbox", parse=as_flag),
     )),
     Step("snmp", "Monitoring (SNMP)", "Lets LibreNMS, MRTG or IXP Manager graph the ports. "
          "SNMPv3 encrypts and authenticates; v2c is for older tools.", "snmp", (
