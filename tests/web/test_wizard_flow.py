@@ -151,3 +151,19 @@ def _current_values(html: bytes) -> dict[str, str]:
         if sel:
             out[m.group(1)] = sel.group(1)
     return {k: v.replace("&#39;", "'").replace("&amp;", "&") for k, v in out.items()}
+
+
+def test_management_nic_defaults_to_the_one_first_boot_chose(tmp_path, monkeypatch):
+    # On the image ixp-host-init records the management NIC; the wizard must offer it, not
+    # the model's "eth0", or the management firewall would refuse the whole setup.
+    from appliance.firewall import safety
+
+    recorded = tmp_path / "mgmt-interface"
+    recorded.write_text("enp1s0\n")
+    monkeypatch.setattr(safety, "RECORDED_MGMT_INTERFACE", recorded)
+    c = _start(tmp_path / "state")
+    page = c.get("/wizard/management")
+    assert b'name="interface" value="enp1s0"' in page.data
+    monkeypatch.setattr(safety, "RECORDED_MGMT_INTERFACE", tmp_path / "absent")
+    page = c.get("/wizard/management")
+    assert b'name="interface" value="eth0"' in page.data

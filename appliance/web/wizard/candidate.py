@@ -22,6 +22,7 @@ from appliance.config.model import (
     Snmp,
 )
 from appliance.config.revisions import RevisionStore
+from appliance.firewall import safety
 from appliance.web import draft
 from appliance.web.forms import get_path, prune, set_path
 from appliance.web.wizard.steps import Step
@@ -141,6 +142,11 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def candidate_data(state_dir: Path) -> dict[str, Any]:
     """Committed configuration + the wizard's sections + its admin account."""
     data = base_data(state_dir)
+    # On the image the management NIC is the one first boot chose (the model's "eth0" may
+    # not exist there, and the management firewall refuses a NIC that does not).
+    nic = safety.recorded_mgmt_interface(safety.RECORDED_MGMT_INTERFACE)
+    if nic and not (data.get("management") or {}).get("interface"):
+        data.setdefault("management", {})["interface"] = nic
     d = draft.load(state_dir)
     for section, values in d.get("data", {}).items():
         data[section] = _deep_merge(data.get(section, {}), values) \

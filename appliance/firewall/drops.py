@@ -1,0 +1,50 @@
+"""What the management firewall dropped, per reason, for the operator (CLI, UI, metrics)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from appliance.firewall import nft
+from appliance.firewall.render import REASONS
+
+
+@dataclass(frozen=True)
+class FirewallDrop:
+    """Packets (and bytes) dropped for one reason since the table was loaded."""
+
+    reason: str
+    packets: int
+    bytes: int
+
+    @property
+    def description(self) -> str:
+        """What the reason means, in words."""
+        return REASONS.get(self.reason, self.reason)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {**asdict(self), "description": self.description}
+
+
+def read_drops(netns: str | None) -> list[FirewallDrop]:
+    """Every drop counter of the management firewall in ``netns``, in ``REASONS`` order.
+
+    Empty when the table is not loaded. Counters restart from zero when a configuration change
+    reloads the table (an apply that does not change it keeps them).
+    """
+    found: dict[str, FirewallDrop] = {}
+    for c in nft.list_counters(netns):
+        comment = str(c.get("comment", ""))
+        if comment.startswith("reason="):
+            reason = comment.removeprefix("reason=")
+            found[reason] = FirewallDrop(reason, int(c.get("packets", 0)),
+                                         int(c.get("bytes", 0)))
+    order = list(REASONS)
+    return sorted(found.values(),
+                  key=lambda d: (order.index(d.reason) if d.reason in REASONS else len(order),
+                                 d.reason))
+
+
+def drops_by_reason(netns: str | None) -> dict[str, int]:
+    """{reason: packets}: the compact form for metrics and status lines."""
+    return {d.reason: d.packets for d in read_drops(netns)}

@@ -1,0 +1,91 @@
+"""The whole pipeline into the real lab (examples/small-island.yaml): the firewall is loaded in
+the lab's appliance namespace beside everything else, BGP sessions still come up through it,
+members reach the resolver, and the management plane stays unreachable from the LAN."""
+
+from __future__ import annotations
+
+import time
+
+import fwlab as fl
+import pytest
+
+from appliance.bird import daemon
+from appliance.bird.service import ensure_running
+from appliance.config.loader import load_config_text
+from appliance.firewall import nft
+from appliance.firewall.drops import drops_by_reason
+from appliance.lab import netns
+from appliance.lab.lab import lab_down, lab_status, lab_up
+from appliance.pipeline.concern import ApplyContext
+from appliance.pipeline.run import Pipeline
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+
+@pytest.fixture
+def lab(root_required, tmp_path, example_text):
+    cfg = load_config_text(example_text)
+    prefix = netns.unique_prefix("ixt")
+    state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
+    try:
+        out = Pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+        assert out.ok, out.error
+        yield cfg, state, tmp_path
+    finally:
+        lab_down(tmp_path)
+        for name in netns.list_with_prefix(prefix):
+            netns.remove(name)
+
+
+def _sessions_established(state_dir) -> bool:
+    status = lab_status(state_dir)
+    assert status is not None
+    return all(m["sessions"] and set(m["sessions"].values()) == {"Established"}
+               for m in status["members"])
+
+
+def test_bgp_comes_up_through_the_firewall(lab, example_text):
+    _cfg, state, state_dir = lab
+    app = state.appliance_netns
+    assert nft.table_loaded(app), "the default pipeline must load the management firewall"
+    # the route server, as the runner starts it (members connect to it and it to them)
+    pid = ensure_running(ApplyContext(state_dir, app))
+    assert pid, "the route server should have been started"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _sessions_established(state_dir):
+            time.sleep(0.5)
+        assert _sessions_established(state_dir), lab_status(state_dir)
+    finally:
+        daemon.stop_bird(pid)
+    drops = drops_by_reason(app)
+    assert drops["bgp_source"] == 0 and drops["invalid"] == 0, drops
+    # re-applying the same configuration leaves the running table (and its counters) alone
+    listing = nft.list_table(app)
+    again = Pipeline(state_dir, netns=app).run(example_text, author="t")
+    assert again.ok and "nothing to change" in again.message, again.message
+    assert nft.list_table(app) == listing
+
+
+def test_from_a_member_the_management_plane_is_unreachable(lab):
+    cfg, state, _ = lab
+    app, member = state.appliance_netns, state.members[0].netns
+    rs4, rs6 = str(cfg.route_server.ipv4), str(cfg.route_server.ipv6)
+    # real listeners for SSH, web and SNMP in the appliance namespace (the lab runs none)
+    with fl.listeners(app, tcp=fl.MGMT_TCP, udp=(fl.SNMP_PORT,)):
+        # the appliance itself reaches them over loopback: they do listen
+        local = fl.probe(app, [("tcp", rs4, 22, None), ("udp", rs4, fl.SNMP_PORT, None)])
+        assert set(local.values()) == {"ok"}, local
+        probes = [(proto, dst, port, None) for dst in (rs4, rs6)
+                  for proto, port in [*(("tcp", p) for p in fl.MGMT_TCP),
+                                      ("udp", fl.SNMP_PORT)]]
+        res = fl.probe(member, probes)
+    assert set(res.values()) == {"timeout"}, res
+    assert drops_by_reason(app)["lan_mgmt"] >= len(probes)
+    # while ping and the resolver (unbound, started by the pipeline) still answer members
+    ping = netns.run(member, ["ping", "-c", "1", "-W", "2", rs4], check=False)
+    assert ping.returncode == 0, ping.stdout
+    for server in (*cfg.services.resolver.ipv4, *cfg.services.resolver.ipv6):
+        dig = netns.run(member, ["dig", f"@{server}", ".", "SOA", "+time=2", "+tries=1"],
+                        check=False, timeout=20)
+        assert "status:" in dig.stdout, f"no answer from {server}: {dig.stdout}"
