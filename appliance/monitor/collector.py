@@ -1,4 +1,5 @@
-"""Sample the port counters at a fixed interval into the sample store (a background thread)."""
+"""Sample the port counters and the route server's per-session prefix counts at a fixed
+interval into the sample store (a background thread)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,46 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from appliance.config.committed import committed_config
 from appliance.monitor.counters import PortCounters, read_counters
-from appliance.monitor.store import SampleStore
+from appliance.monitor.services import session_counts
+from appliance.monitor.store import SampleStore, SessionCounts
 
 log = logging.getLogger(__name__)
 
 
 class Collector:
-    """Every ``interval`` seconds, read the counters of ``ports()`` in ``netns`` and store them."""
+    """Every ``interval`` seconds, read the counters of ``ports()`` in ``netns`` and the route
+    server's session counts, and store them."""
 
     name = "collector"
 
     def __init__(self, store: SampleStore, netns: str | None, ports: Callable[[], set[str]],
-                 interval: float = 60.0) -> None:
+                 interval: float = 60.0, *, state_dir: Path | None = None) -> None:
         self.store, self.netns, self.ports, self.interval = store, netns, ports, interval
+        # The store lives at <state dir>/monitor/samples.sqlite, so by default the route
+        # server (its control socket and the committed config) is found from there.
+        self.state_dir = state_dir if state_dir is not None else store.path.parent.parent
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
 
     def sample_once(self, now: int | None = None) -> list[PortCounters]:
-        """One sampling round."""
+        """One sampling round: port counters, then the route server's prefix counts."""
+        ts = int(now if now is not None else time.time())
         counters = read_counters(self.netns, self.ports())
-        self.store.add(int(now if now is not None else time.time()), counters)
+        self.store.add(ts, counters)
+        self.store.add_prefix_counts(ts, self.sample_sessions())
         self.rounds += 1
         return counters
+
+    def sample_sessions(self) -> list[SessionCounts]:
+        """The route server's sessions and their counts now; none when it is not running (the
+        graphs then show a gap, not zeros)."""
+        cfg = committed_config(self.state_dir)
+        return session_counts(self.state_dir, cfg) if cfg is not None else []
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -1,6 +1,7 @@
-"""Traffic graphs as server-rendered SVG: no JavaScript library, nothing fetched from outside.
+"""Traffic and prefix-count graphs as server-rendered SVG: no JavaScript library, nothing
+fetched from outside.
 
-Pure: the same rates give the same bytes.
+Pure: the same rates (or counts) give the same bytes.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from appliance.monitor.store import Rate
+from appliance.monitor.store import PrefixPoint, Rate
 
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -86,5 +87,85 @@ def svg_chart(rates: list[Rate], *, title: str, kind: str = "bits", width: int =
                  'stroke="#c2410c" stroke-width="2"/>')
     parts.append(f'<text x="{legend_x + 56}" y="15" font-size="11" fill="#1c2733">out '
                  f"(peak {escape(humanize(max(rx + tx, default=0.0), unit))})</text>")
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# (field, label, colour, dash): what a member sent, what the route server took and refused,
+# and what it gave back
+PREFIX_LINES = (
+    ("received", "received", "#5b6b7c", "4 3"),
+    ("accepted", "accepted", "#0b6e99", ""),
+    ("filtered", "filtered", "#b91c1c", ""),
+    ("exported", "exported", "#c2410c", ""),
+)
+
+
+def _count_label(value: float) -> str:
+    return f"{value / 1000:.3g}k" if value >= 10_000 else f"{value:.4g}"
+
+
+def svg_prefix_chart(segments: list[list[PrefixPoint]], *, title: str, since: int,
+                     until: int, width: int = 720, height: int = 220) -> str:
+    """A session's prefix counts from ``since`` to ``until`` as step lines (received dashed,
+    accepted, filtered, exported); a break between ``segments`` is a time nobody sampled."""
+    left, right, top, bottom = 78, 12, 40, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    points = [p for seg in segments for p in seg]
+    peak_seen = max((getattr(p, f) for p in points for f, *_ in PREFIX_LINES), default=0)
+    peak = max(_nice_max(float(peak_seen)), 4.0)  # whole numbers on the 4 grid lines
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}" class="chart prefixes">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="#1c2733">'
+        f"{escape(title)}</text>",
+    ]
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+                     'stroke="#dde3ea" stroke-width="1"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+                     f'fill="#5b6b7c">{_count_label(peak * i / 4)}</text>')
+    span = max(until - since, 1)
+
+    def x(ts: int) -> float:
+        return left + plot_w * (min(max(ts, since), until) - since) / span
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / peak
+
+    if points:
+        for field, _label, colour, dash in PREFIX_LINES:
+            for seg in segments:
+                coords: list[str] = []
+                for prev, cur in zip([None, *seg[:-1]], seg, strict=True):
+                    if prev is not None:  # a step: the old count holds until this point
+                        coords.append(f"{x(cur.ts):.1f},{y(getattr(prev, field)):.1f}")
+                    coords.append(f"{x(cur.ts):.1f},{y(getattr(cur, field)):.1f}")
+                if len(coords) == 1:  # one sample: a short tick, so it is visible
+                    cx, cy = coords[0].split(",")
+                    coords.append(f"{min(float(cx) + 3, left + plot_w):.1f},{cy}")
+                dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+                parts.append(f'<polyline class="{field}" points="{" ".join(coords)}" '
+                             f'fill="none" stroke="{colour}" stroke-width="1.5"{dash_attr}/>')
+    else:
+        parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" font-size="13" '
+                     'text-anchor="middle" fill="#5b6b7c">no counts in this range</text>')
+    for ts, anchor, xpos in ((since, "start", left), (until, "end", width - right)):
+        label = datetime.fromtimestamp(ts, UTC).strftime("%d %b %H:%M UTC")
+        parts.append(f'<text x="{xpos}" y="{height - 10}" font-size="11" '
+                     f'text-anchor="{anchor}" fill="#5b6b7c">{label}</text>')
+    legend_x = left  # a row of its own under the title: long member names fit
+    latest = points[-1] if points else None
+    for i, (field, label, colour, dash) in enumerate(PREFIX_LINES):
+        lx = legend_x + 110 * i
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(f'<line x1="{lx}" y1="28" x2="{lx + 12}" y2="28" stroke="{colour}" '
+                     f'stroke-width="2"{dash_attr}/>')
+        now = f" {getattr(latest, field)}" if latest else ""
+        parts.append(f'<text x="{lx + 16}" y="32" font-size="11" fill="#1c2733">'
+                     f"{label}{now}</text>")
     parts.append("</svg>")
     return "\n".join(parts)

@@ -12,9 +12,10 @@ from typing import Any
 
 from appliance.bird.communities import INFO_TAGS, LC_INFO, reject_reasons_of
 from appliance.bird.control import BirdControl
-from appliance.bird.replies import BirdError, Protocol, Route
+from appliance.bird.replies import BirdError, Protocol, Route, parse_routes
 
 BIRD_SOCKET = "run/bird.ctl"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 NOT_FOUND = 8001  # BIRD's "Network not found": no route for that prefix in that table
 
 
@@ -25,6 +26,28 @@ def _routes(bc: BirdControl, **query: Any) -> list[Route]:
         if exc.code == NOT_FOUND:
             return []
         raise
+
+
+def _filtered_overlapping(bc: BirdControl, net: IPNetwork) -> list[Route]:
+    """Filtered routes (in any member's table) that cover ``net`` or lie inside it.
+
+    BIRD's "show route for" does not search filtered routes, and asking every session for
+    its filtered routes walks every member table whole (some 20 s at 500 members x 100
+    prefixes). Instead: "in NET" for NET and its more-specifics, and one exact lookup per
+    shorter prefix length for the routes that cover it, each across all tables at once.
+    """
+    # net is an ip_network, so the text below is digits, dots, colons and a slash only
+    commands = [f"show route in {net} table all filtered all"]
+    commands += [f"show route {net.supernet(new_prefix=length)} table all filtered all"
+                 for length in range(net.prefixlen - 1, -1, -1)]
+    routes: list[Route] = []
+    for command in commands:
+        try:
+            routes += parse_routes(bc.command(command))
+        except BirdError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+    return [r for r in routes if not r.table.startswith("master")]
 
 
 class LookingGlass:
@@ -58,22 +81,14 @@ class LookingGlass:
 
     def lookup(self, query: str) -> list[dict[str, Any]]:
         """Every route for a prefix or address: the route server's choice and alternatives,
-        and what each member sent that was filtered."""
+        and what each member sent that was filtered and overlaps it."""
         net = ipaddress.ip_network(query, strict=False)
         master = "master4" if net.version == 4 else "master6"
         found: list[dict[str, Any]] = []
         with self._client() as bc:
             found += [self.describe(r) for r in _routes(bc, table=master, prefix=str(net))]
-            for p in bc.protocols():
-                if p.proto != "BGP":
-                    continue
-                for ch in p.channels:
-                    if ch.name != f"ipv{net.version}":
-                        continue
-                    # BIRD's "show route for" does not search filtered routes: match here
-                    for r in _routes(bc, table=ch.table, protocol=p.name, filtered=True):
-                        if ipaddress.ip_network(r.prefix, strict=False).overlaps(net):
-                            found.append({**self.describe(r), "filtered": True})
+            for r in _filtered_overlapping(bc, net):
+                found.append({**self.describe(r), "filtered": True})
         return found
 
     def describe(self, route: Route) -> dict[str, Any]:

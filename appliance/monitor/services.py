@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.bird.control import BirdControl, BirdError, BirdUnavailable
 from appliance.config.model import IXPConfig
+from appliance.monitor.store import SessionCounts
 
 BIRD_SOCKET = "run/bird.ctl"
 
@@ -40,6 +41,18 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
         })
     sessions.sort(key=lambda s: (s["asn"] or 0, s["family"]))
     return {"running": True, "sessions": sessions}
+
+
+def session_counts(state_dir: Path, cfg: IXPConfig) -> list[SessionCounts]:
+    """Each route-server session's prefix counts now (empty when BIRD does not answer).
+
+    "received" is accepted plus filtered: BIRD counts a route it keeps but filtered only
+    under "filtered", not under "imported".
+    """
+    return [SessionCounts(s["protocol"], s["asn"], s["family"], s["neighbor"], s["member"],
+                          s["accepted"] + s["filtered"], s["accepted"], s["filtered"],
+                          s["exported"])
+            for s in route_server_sessions(state_dir, cfg)["sessions"]]
 
 
 def resolver_health(state_dir: Path, cfg: IXPConfig) -> dict[str, Any] | None:

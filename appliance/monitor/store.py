@@ -3,6 +3,14 @@
 Counters are stored as read (not rates); a rate is the difference of two samples, so a coarse
 series (one sample per 5 minutes) gives exact 5-minute averages. A counter that went down was
 reset (interface recreated) and that interval is left out rather than shown as a spike.
+
+Route counts of the route server's sessions (prefixes received, accepted, filtered, exported)
+are kept beside them with the same retention. They are levels, not counters, and rarely
+change, so a row is written only when a count changed or, as a heartbeat, when the session's
+last row is PREFIX_HEARTBEAT (fine) or PREFIX_COARSE_HEARTBEAT (coarse) old: a quiet
+session costs a row per 5 minutes instead of one per sampling round. A series is read as
+steps; where rows are further apart than twice the heartbeat the collector was not
+sampling, and the series is cut there instead of claiming the count held.
 """
 
 from __future__ import annotations
@@ -29,6 +37,67 @@ CREATE TABLE IF NOT EXISTS {t} (
 """
 
 
+PREFIX_HEARTBEAT = 300
+PREFIX_COARSE_HEARTBEAT = 3600
+
+_PREFIX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+  session TEXT PRIMARY KEY, asn INTEGER, family TEXT NOT NULL, neighbor TEXT NOT NULL,
+  member TEXT NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_asn ON sessions (asn);
+CREATE TABLE IF NOT EXISTS prefixes_fine (
+  ts INTEGER NOT NULL, session TEXT NOT NULL,
+  received INTEGER, accepted INTEGER, filtered INTEGER, exported INTEGER,
+  PRIMARY KEY (session, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS prefixes_coarse (
+  ts INTEGER NOT NULL, session TEXT NOT NULL,
+  received INTEGER, accepted INTEGER, filtered INTEGER, exported INTEGER,
+  PRIMARY KEY (session, ts)) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class SessionCounts:
+    """The route counts of one route-server session (one member address and family)."""
+
+    session: str  # BIRD's protocol name: stable for a member address
+    asn: int | None  # None when the neighbor is not (any more) in the configuration
+    family: str  # "ipv4" or "ipv6"
+    neighbor: str
+    member: str
+    received: int  # accepted + filtered: everything the member sent
+    accepted: int
+    filtered: int
+    exported: int  # what the route server sent to the member
+
+    def values(self) -> tuple[int, int, int, int]:
+        """The four counts, in the store's column order."""
+        return (self.received, self.accepted, self.filtered, self.exported)
+
+
+@dataclass(frozen=True)
+class PrefixPoint:
+    """A session's counts from ``ts`` on (until the next point of the series)."""
+
+    ts: int
+    received: int
+    accepted: int
+    filtered: int
+    exported: int
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session the store has counts for."""
+
+    session: str
+    asn: int | None
+    family: str
+    neighbor: str
+    member: str
+    last_seen: int
+
+
 @dataclass(frozen=True)
 class Rate:
     """Average rates between two samples (per second), stamped with the later one."""
@@ -51,6 +120,9 @@ class SampleStore:
             db.execute("PRAGMA journal_mode=WAL")
             for table in ("fine", "coarse"):
                 db.execute(_SCHEMA.format(t=table))
+            db.executescript(_PREFIX_SCHEMA)
+        # The last row written per session and table: (ts, counts); loaded on first use.
+        self._last_rows: dict[str, dict[str, tuple[int, tuple[int, ...]]]] | None = None
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
@@ -110,4 +182,106 @@ class SampleStore:
         """How many samples each table holds (for the bound tests and the benchmark)."""
         with self._connect() as db:
             return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in ("fine", "coarse")}
+
+    def _load_last_rows(self, db: sqlite3.Connection) -> dict[str, dict[str, tuple[int, tuple[
+            int, ...]]]]:
+        out: dict[str, dict[str, tuple[int, tuple[int, ...]]]] = {}
+        for table in ("prefixes_fine", "prefixes_coarse"):
+            rows = db.execute(
+                f"SELECT p.session, p.ts, p.received, p.accepted, p.filtered, p.exported "
+                f"FROM {table} p JOIN (SELECT session, MAX(ts) AS m FROM {table} "
+                "GROUP BY session) l ON p.session = l.session AND p.ts = l.m")
+            out[table] = {r[0]: (r[1], tuple(r[2:])) for r in rows}
+        return out
+
+    def add_prefix_counts(self, ts: int, counts: Iterable[SessionCounts]) -> int:
+        """Record one round of session counts (only what changed, plus heartbeats), prune
+        what is too old; returns how many rows were written."""
+        counts = list(counts)
+        written = 0
+        with self._lock, self._connect() as db:
+            if self._last_rows is None:
+                self._last_rows = self._load_last_rows(db)
+            fine, coarse = self._last_rows["prefixes_fine"], self._last_rows["prefixes_coarse"]
+            fine_rows, coarse_rows = [], []
+            for c in counts:
+                values = c.values()
+                last = fine.get(c.session)
+                if last is None or last[1] != values or ts - last[0] >= PREFIX_HEARTBEAT:
+                    fine_rows.append((ts, c.session, *values))
+                    fine[c.session] = (ts, values)
+                last = coarse.get(c.session)
+                # at most one coarse row per 5-minute bucket, as for the traffic counters
+                if last is None or (last[0] // COARSE_STEP < ts // COARSE_STEP and (
+                        last[1] != values or ts - last[0] >= PREFIX_COARSE_HEARTBEAT)):
+                    coarse_rows.append((ts, c.session, *values))
+                    coarse[c.session] = (ts, values)
+            db.executemany("INSERT OR REPLACE INTO prefixes_fine VALUES (?,?,?,?,?,?)",
+                           fine_rows)
+            db.executemany("INSERT OR REPLACE INTO prefixes_coarse VALUES (?,?,?,?,?,?)",
+                           coarse_rows)
+            db.executemany(
+                "INSERT INTO sessions VALUES (?,?,?,?,?,?) ON CONFLICT (session) DO UPDATE "
+                "SET asn = excluded.asn, family = excluded.family, neighbor = excluded.neighbor,"
+                " member = excluded.member, last_seen = excluded.last_seen",
+                [(c.session, c.asn, c.family, c.neighbor, c.member, ts) for c in counts])
+            db.execute("DELETE FROM prefixes_fine WHERE ts < ?", (ts - FINE_KEEP,))
+            db.execute("DELETE FROM prefixes_coarse WHERE ts < ?", (ts - COARSE_KEEP,))
+            db.execute("DELETE FROM sessions WHERE last_seen < ?", (ts - COARSE_KEEP,))
+            written = len(fine_rows) + len(coarse_rows)
+        return written
+
+    def sessions(self, asn: int | None = None) -> list[SessionInfo]:
+        """Sessions with counts (of one member when ``asn`` is given), by ASN and family."""
+        with self._connect() as db:
+            if asn is None:
+                rows = db.execute("SELECT * FROM sessions").fetchall()
+            else:
+                rows = db.execute("SELECT * FROM sessions WHERE asn = ?", (asn,)).fetchall()
+        infos = [SessionInfo(*r) for r in rows]
+        return sorted(infos, key=lambda i: (i.asn or 0, i.family, i.neighbor, i.session))
+
+    def prefix_series(self, session: str, since: int,
+                      until: int | None = None) -> list[list[PrefixPoint]]:
+        """A session's counts between ``since`` and ``until`` as step series: each inner list
+        is a stretch the collector sampled without a break; the last point of each stretch
+        repeats the counts at the time they were last seen."""
+        with self._connect() as db:
+            seen = db.execute("SELECT last_seen FROM sessions WHERE session = ?",
+                              (session,)).fetchone()
+            if seen is None:
+                return []
+            if until is None:
+                until = seen[0]
+            coarse = until - since > FINE_KEEP
+            table = "prefixes_coarse" if coarse else "prefixes_fine"
+            cols = "ts, received, accepted, filtered, exported"
+            # the row before the range gives the counts at its start
+            before = db.execute(f"SELECT {cols} FROM {table} WHERE session = ? AND ts < ? "
+                                "ORDER BY ts DESC LIMIT 1", (session, since)).fetchone()
+            rows = db.execute(f"SELECT {cols} FROM {table} WHERE session = ? AND ts >= ? AND "
+                              "ts <= ? ORDER BY ts", (session, since, until)).fetchall()
+        heartbeat = PREFIX_COARSE_HEARTBEAT if coarse else PREFIX_HEARTBEAT
+        points = [PrefixPoint(*r) for r in rows]
+        end = min(seen[0], until)
+        following = points[0].ts if points else end
+        if before is not None and end >= since and following - before[0] <= 2 * heartbeat:
+            points.insert(0, PrefixPoint(since, *before[1:]))
+        segments: list[list[PrefixPoint]] = []
+        for p in points:
+            if segments and p.ts - segments[-1][-1].ts <= 2 * heartbeat:
+                segments[-1].append(p)
+            else:
+                segments.append([p])
+        if segments and end > segments[-1][-1].ts and end - segments[-1][-1].ts <= 2 * heartbeat:
+            last = segments[-1][-1]
+            segments[-1].append(PrefixPoint(end, last.received, last.accepted, last.filtered,
+                                            last.exported))
+        return segments
+
+    def prefix_row_counts(self) -> dict[str, int]:
+        """How many rows the prefix tables hold (for the bound tests and the benchmark)."""
+        with self._connect() as db:
+            return {t: db.execute(f"SELECT COUNT(*) FROM prefixes_{t}").fetchone()[0]
                     for t in ("fine", "coarse")}

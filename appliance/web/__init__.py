@@ -2,7 +2,8 @@
 
 Access rules, enforced for every request in ``_gate``:
 - until somebody can log in, every page leads to /setup (one-time code, then an admin account);
-- after that, everything but the login page needs a session;
+- after that, everything but the login page needs a session (the looking glass too, unless
+  the committed config makes it public: services.looking_glass.public);
 - until a configuration with an admin is committed, a logged-in user is kept in the wizard;
   once it is, the wizard is closed.
 """
@@ -22,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from appliance import __version__
 from appliance.config.committed import committed_config
 from appliance.web import accounts, secrets_store
+from appliance.web.lg_access import looking_glass_is_public
 
 _ALWAYS_OPEN = {"static", "status.healthz", "export.participants", "export.member_export_api",
                 "graphs.metrics"}
@@ -84,7 +86,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         g.user = g.role = None
         if request.routing_exception is not None:
             return None  # unknown path or method: Flask answers 404 / 405 itself
-        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.", "birdwatcher.")):
+        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.")):
             return None  # the API authenticates in its own before_request
         if not accounts.accounts(state):
             return redirect(url_for("setup.code"))
@@ -92,6 +94,12 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
             return None
         account = auth.current_user()
         if account is None:
+            # The looking glass (pages and birdwatcher API) is open to anyone only when the
+            # committed config says services.looking_glass.public (see web/lg_access.py).
+            if endpoint.startswith(("lg.", "birdwatcher.")) and looking_glass_is_public(state):
+                return None
+            if endpoint.startswith("birdwatcher."):  # JSON clients get a status, not a page
+                return jsonify({"error": "log in first (the looking glass is not public)"}), 401
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         g.user, g.role = account.name, account.role
         if g.role != "admin" and request.method == "POST" and endpoint != "auth.logout":

@@ -1,5 +1,9 @@
 """A birdwatcher-compatible JSON API (read-only), so an IXP that later runs Alice-LG can point
-it at the box. Served under /birdwatcher/ in birdwatcher's shapes (protocols keyed by name)."""
+it at the box. Served under /birdwatcher/ in birdwatcher's shapes (protocols keyed by name).
+
+Like the looking-glass pages it needs a login unless services.looking_glass.public is true
+(web/lg_access.py); Alice-LG cannot log in, so an exchange that uses it makes the glass public.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,16 @@ from appliance.bird.control import BirdControl, BirdError, BirdUnavailable
 from appliance.bird.replies import Protocol
 from appliance.config.committed import committed_config
 from appliance.monitor.looking_glass import BIRD_SOCKET, LookingGlass
+from appliance.web.lg_access import limit_anonymous
 
 bp = Blueprint("birdwatcher", __name__, url_prefix="/birdwatcher")
 TTL = timedelta(minutes=5)
+
+
+@bp.before_request
+def _limit() -> Response | None:
+    # Runs after the app's gate: only anonymous readers of a public looking glass count.
+    return limit_anonymous(as_json=True)
 
 
 def _envelope(**payload: Any) -> Response:

@@ -1,4 +1,5 @@
-"""Traffic graphs per port and in total, and the Prometheus metrics endpoint."""
+"""Traffic graphs per port and in total, prefix counts per route-server session, a page per
+member with both, and the Prometheus metrics endpoint."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import time
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
-from appliance.monitor.graphs import svg_chart
+from appliance.config.committed import committed_config
+from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
-from appliance.monitor.store import TOTAL, SampleStore
+from appliance.monitor.store import TOTAL, SampleStore, SessionInfo
 from appliance.web.status import samples_path
 
 bp = Blueprint("graphs", __name__)
 RANGES = {"2h": 2 * 3600, "2d": 2 * 86400, "60d": 60 * 86400}
+KINDS = ("bits", "packets", "prefixes")
 
 
 def _store() -> SampleStore | None:
@@ -21,22 +24,70 @@ def _store() -> SampleStore | None:
     return SampleStore(path) if path.exists() else None
 
 
-@bp.get("/graphs")
-def index() -> str:
-    """Total and per-port traffic over the chosen range (bits and packets)."""
+def _range() -> tuple[str, int, int]:
     span = request.args.get("range", "2h")
     if span not in RANGES:
         abort(404)
+    now = int(time.time())
+    return span, now - RANGES[span], now
+
+
+def family_label(family: str) -> str:
+    """'ipv4' → 'IPv4'."""
+    return {"ipv4": "IPv4", "ipv6": "IPv6"}.get(family, family)
+
+
+def prefix_chart(store: SampleStore, info: SessionInfo, since: int, until: int, *,
+                 with_member: bool) -> Markup:
+    """The SVG of one session's prefix counts (titled with the member when ``with_member``)."""
+    title = f"{family_label(info.family)} session {info.neighbor}"
+    if with_member:  # short enough that a long member name still fits the chart's width
+        who = f"AS{info.asn} {info.member}".strip() if info.asn else info.session
+        title = f"{who} · {title}"
+    return Markup(svg_prefix_chart(store.prefix_series(info.session, since, until),
+                                   title=title, since=since, until=until))
+
+
+@bp.get("/graphs")
+def index() -> str:
+    """Total and per-port traffic (bits or packets), or every session's prefix counts, over
+    the chosen range."""
+    span, since, now = _range()
     kind = request.args.get("kind", "bits")
-    if kind not in ("bits", "packets"):
+    if kind not in KINDS:
         abort(404)
     store = _store()
-    since = int(time.time()) - RANGES[span]
     charts = []
-    for port in ([TOTAL] + [p for p in store.ports() if p != TOTAL]) if store else []:
-        title = "All member ports" if port == TOTAL else f"Port {port}"
-        charts.append(Markup(svg_chart(store.rates(port, since), title=title, kind=kind)))
-    return render_template("graphs.html", charts=charts, span=span, kind=kind, ranges=RANGES)
+    if store is not None and kind == "prefixes":
+        for info in store.sessions():
+            charts.append((info.asn, prefix_chart(store, info, since, now, with_member=True)))
+    elif store is not None:
+        for port in [TOTAL] + [p for p in store.ports() if p != TOTAL]:
+            title = "All member ports" if port == TOTAL else f"Port {port}"
+            charts.append((None, Markup(svg_chart(store.rates(port, since), title=title,
+                                                  kind=kind))))
+    return render_template("graphs.html", charts=charts, span=span, kind=kind, ranges=RANGES,
+                           kinds=KINDS)
+
+
+@bp.get("/graphs/member/<int:asn>")
+def member(asn: int) -> str:
+    """One member: traffic of each of its ports and the prefix counts of its sessions."""
+    span, since, now = _range()
+    cfg = committed_config(current_app.config["STATE_DIR"])
+    entry = next((m for m in cfg.members if m.asn == asn), None) if cfg else None
+    store = _store()
+    sessions = store.sessions(asn) if store else []
+    if entry is None and not sessions:
+        abort(404)
+    name = entry.name if entry else sessions[0].member
+    traffic, prefixes = [], []
+    if store is not None:
+        for port in [p.interface for p in entry.ports] if entry else []:
+            traffic.append(Markup(svg_chart(store.rates(port, since), title=f"Port {port}")))
+        prefixes = [prefix_chart(store, s, since, now, with_member=False) for s in sessions]
+    return render_template("graphs_member.html", asn=asn, name=name, traffic=traffic,
+                           prefixes=prefixes, span=span, ranges=RANGES)
 
 
 @bp.get("/metrics")

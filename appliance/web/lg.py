@@ -4,16 +4,28 @@ and the route server's view of any prefix or address."""
 from __future__ import annotations
 
 import ipaddress
+import time
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
 
 from appliance.bird.control import BirdError, BirdUnavailable
 from appliance.config.committed import committed_config
 from appliance.monitor.looking_glass import LookingGlass
 from appliance.monitor.services import route_server_sessions
+from appliance.monitor.store import SampleStore
+from appliance.web.graphs import RANGES, prefix_chart
+from appliance.web.lg_access import limit_anonymous
+from appliance.web.status import samples_path
 
 bp = Blueprint("lg", __name__, url_prefix="/lg")
+
+
+@bp.before_request
+def _limit() -> Response | None:
+    # Runs after the app's gate: only anonymous readers of a public looking glass count.
+    return limit_anonymous(as_json=False)
 
 
 def _glass() -> LookingGlass:
@@ -63,4 +75,17 @@ def session(name: str) -> str | tuple[str, int]:
         return render_template("lg_index.html", rs=None, query="", results=None,
                                error=f"the route server does not answer: {exc}"), 503
     return render_template("lg_session.html", proto=proto, accepted=accepted,
-                           filtered=filtered)
+                           filtered=filtered, chart=_prefix_chart(name))
+
+
+def _prefix_chart(name: str) -> Markup | None:
+    """The session's prefix counts over the last two days, when the collector has any."""
+    path = samples_path(current_app.config["STATE_DIR"])
+    if not path.exists():
+        return None
+    store = SampleStore(path)
+    info = next((s for s in store.sessions() if s.session == name), None)
+    if info is None:
+        return None
+    now = int(time.time())
+    return prefix_chart(store, info, now - RANGES["2d"], now, with_member=False)

@@ -1,4 +1,5 @@
-"""Looking glass and birdwatcher API on a lab: a bogon is shown filtered, with its reason."""
+"""Looking glass and birdwatcher API on a lab: a bogon is shown filtered, with its reason.
+(The public mode, without login, is in test_prefix_counts_lab.py.)"""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def test_looking_glass_shows_why(lab):
         _announce_bogon(state_dir, state)
         client = create_app(state_dir, netns=state.appliance_netns).test_client()
         v4 = "c64496_203_0_113_10"
+        # the glass is not public by default: anonymous API clients are refused, users read
+        assert client.get(f"/birdwatcher/routes/filtered/{v4}").status_code == 401
+        login = client.get("/login")
+        client.post("/login", data={"name": "alice", "password": "monitor pass phrase",
+                                    "csrf_token": csrf(login.data)})
         deadline = time.monotonic() + 60
         filtered = []
         while time.monotonic() < deadline and not filtered:
@@ -52,13 +58,17 @@ def test_looking_glass_shows_why(lab):
         assert [r["network"] for r in accepted] == ["31.0.0.0/24"]
         found = client.get("/birdwatcher/routes/prefix?prefix=10.99.1.1").get_json()["routes"]
         assert [r["network"] for r in found] == ["10.99.0.0/16"]
+        # a shorter query finds the filtered route inside it; nothing else matches
+        wide = client.get("/birdwatcher/routes/prefix?prefix=10.0.0.0/8").get_json()["routes"]
+        assert [r["network"] for r in wide] == ["10.99.0.0/16"]
+        assert client.get("/birdwatcher/routes/prefix?prefix=10.98.0.0/16").get_json()[
+            "routes"] == []
+        v6 = client.get("/birdwatcher/routes/prefix?prefix=2001:db8:ffff::1")
+        assert v6.status_code == 200 and v6.get_json()["routes"] == []
         assert client.get("/birdwatcher/routes/prefix?prefix=junk").status_code == 400
         assert client.get("/birdwatcher/routes/filtered/nope").status_code == 404
 
-        # the page, after login: the reason in words
-        login = client.get("/login")
-        client.post("/login", data={"name": "alice", "password": "monitor pass phrase",
-                                    "csrf_token": csrf(login.data)})
+        # the page: the reason in words
         page = client.get(f"/lg/session/{v4}").get_data(as_text=True)
         assert "10.99.0.0/16" in page and "the prefix is a bogon" in page
         search = client.get("/lg/search?q=31.1.0.0/24").get_data(as_text=True)
