@@ -14,6 +14,7 @@ from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.counters import read_counters
 from appliance.monitor.services import resolver_health, route_server_sessions
+from appliance.pipeline.concern import ApplyContext
 
 
 class ApplianceCollector(Collector):
@@ -38,7 +39,7 @@ class ApplianceCollector(Collector):
         yield members
         yield from _service_metrics(self.state_dir, cfg)
         port_member = {p.interface: f"AS{m.asn}" for m in cfg.members for p in m.ports}
-        if self.netns is None:
+        if not ApplyContext(self.state_dir, self.netns).has_system:
             return  # a developer machine without a lab: no ports of ours to read
         labels = ["port", "member"]
         fams = {
@@ -70,6 +71,13 @@ class ApplianceCollector(Collector):
         for d in read_drops(self.netns):
             drops.add_metric([d.port, port_member.get(d.port, ""), d.reason], d.packets)
         yield drops
+        from appliance.firewall.drops import read_drops as read_firewall_drops
+
+        fw = CounterMetricFamily("ixp_firewall_dropped_packets", "Packets to the box dropped "
+                                 "by the management firewall", labels=["reason"])
+        for f in read_firewall_drops(self.netns):
+            fw.add_metric([f.reason], f.packets)
+        yield fw
 
 
 def render_metrics(state_dir: Path, netns: str | None) -> bytes:
@@ -99,3 +107,33 @@ def _service_metrics(state_dir: Path, cfg: IXPConfig) -> Iterator[GaugeMetricFam
             prefixes.add_metric([*key, kind], s[kind])
     yield session
     yield prefixes
+    if cfg.services.anycast and cfg.services.resolver.enabled:
+        yield from _anycast_metrics(state_dir)
+
+
+def _anycast_metrics(state_dir: Path) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    from appliance.dns.anycast_service import read_status
+
+    doc = read_status(state_dir)
+    helper = GaugeMetricFamily("ixp_anycast_helper_up", "1 when the anycast helper runs and "
+                               "publishes its state")
+    helper.add_metric([], 1 if doc["running"] else 0)
+    yield helper
+    healthy = GaugeMetricFamily("ixp_anycast_healthy", "1 when the service behind the prefix "
+                                "passes its health checks", labels=["prefix"])
+    announced = GaugeMetricFamily("ixp_anycast_announced", "1 while the prefix is announced "
+                                  "to the members", labels=["prefix"])
+    counters = {key: CounterMetricFamily(f"ixp_anycast_{key}", text, labels=["prefix"])
+                for key, text in (("checks", "Health checks made"),
+                                  ("check_failures", "Health checks failed"),
+                                  ("transitions", "Changes between healthy and not"))}
+    for chk in doc["checkers"] if doc["running"] else []:
+        key = [str(chk["name"])]
+        healthy.add_metric(key, 1 if chk.get("state") == "up" else 0)
+        announced.add_metric(key, 1 if chk.get("announced") else 0)
+        counters["checks"].add_metric(key, float(chk.get("checks_total", 0)))
+        counters["check_failures"].add_metric(key, float(chk.get("failures_total", 0)))
+        counters["transitions"].add_metric(key, float(chk.get("transitions_total", 0)))
+    yield healthy
+    yield announced
+    yield from counters.values()

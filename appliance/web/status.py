@@ -83,6 +83,7 @@ def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
         "ports": [],
         "route_server": {"running": False, "sessions": []},
         "resolver": None,
+        "anycast": None,
     }
     if latest is None:
         return data
@@ -104,6 +105,9 @@ def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
                                                for m in cfg.members for p in m.ports})
     data["route_server"] = route_server_sessions(state_dir, cfg)
     data["resolver"] = resolver_health(state_dir, cfg)
+    if cfg.services.anycast and cfg.services.resolver.enabled:
+        from appliance.dns.anycast_service import read_status
+        data["anycast"] = read_status(state_dir)
     sessions = {m["asn"]: m for m in (data["lab"] or {}).get("members", [])}
     for m in cfg.members:
         lab_m = sessions.get(m.asn, {})

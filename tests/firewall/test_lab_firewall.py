@@ -82,6 +82,12 @@ def test_from_a_member_the_management_plane_is_unreachable(lab):
         res = fl.probe(member, probes)
     assert set(res.values()) == {"timeout"}, res
     assert drops_by_reason(app)["lan_mgmt"] >= len(probes)
+    # the same counter is what Prometheus scrapes
+    from appliance.monitor.metrics import render_metrics
+    metrics = render_metrics(lab[2], app).decode()
+    line = next(x for x in metrics.splitlines()
+                if x.startswith('ixp_firewall_dropped_packets_total{reason="lan_mgmt"}'))
+    assert float(line.split()[-1]) >= len(probes)
     # while ping and the resolver (unbound, started by the pipeline) still answer members
     ping = netns.run(member, ["ping", "-c", "1", "-W", "2", rs4], check=False)
     assert ping.returncode == 0, ping.stdout

@@ -63,3 +63,34 @@ def test_ixpctl_up_serves_and_stops_on_sigterm(configured):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_anycast_state_on_the_dashboard_and_in_metrics(client, configured):
+    # The anycast helper (another process on the image) publishes its state; the dashboard
+    # and /metrics show it, and say so plainly when the helper is not running.
+    import yaml
+
+    from appliance.config.revisions import RevisionStore
+    from appliance.dns.anycast_service import write_status
+    from appliance.pipeline.run import Pipeline
+
+    data = yaml.safe_load(RevisionStore(configured).latest().config)
+    data["services"]["anycast"] = [{"prefix": "192.0.2.0/24"}]
+    assert Pipeline(configured).run(yaml.safe_dump(data), author="t").ok
+    write_status(configured, [{
+        "name": "192.0.2.0/24", "prefixes": ["192.0.2.0/24"], "state": "down",
+        "announced": False, "callback_error": None, "checks_total": 7, "failures_total": 3,
+        "transitions_total": 2, "last_check_at": "2026-11-23T22:00:00+00:00",
+        "last_result": {"ok": False, "detail": "timeout", "rtt_ms": 2000.0},
+        "transitions": [{"at": "2026-11-23T21:59:40+00:00", "old": "up", "new": "down",
+                         "reason": "2 failed checks in a row (timeout)"}]}])
+    page = client.get("/").data.decode()
+    assert "192.0.2.0/24" in page and "withdrawn" in page
+    assert "up → down at 2026-11-23T21:59:40+00:00: 2 failed checks in a row (timeout)" in page
+    metrics = client.get("/metrics").data.decode()
+    assert "ixp_anycast_helper_up 1.0" in metrics
+    assert 'ixp_anycast_announced{prefix="192.0.2.0/24"} 0.0' in metrics
+    assert 'ixp_anycast_check_failures_total{prefix="192.0.2.0/24"} 3.0' in metrics
+    write_status(configured, [], running=False)
+    assert "helper not running" in client.get("/").data.decode()
+    assert "ixp_anycast_helper_up 0.0" in client.get("/metrics").data.decode()
