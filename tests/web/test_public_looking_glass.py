@@ -61,6 +61,8 @@ def test_public_glass_is_open_and_shows_no_configuration(public_box):
     for absent in ("Log out", 'href="/members"', 'href="/users"', 'href="/history"',
                    'href="/graphs"', SECRET, NOC, "csrf_token"):
         assert absent not in text, absent
+    # a way around the glass and to the operators' login, nothing more
+    assert 'href="/lg"' in text and 'href="/login"' in text
     # the same security headers as every other page
     assert page.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
