@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from appliance.bird.rpki_service import RpkiService
 from appliance.bird.service import RouteServerService
 from appliance.config.committed import committed_config
+from appliance.dns.anycast_service import AnycastService
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore
 from appliance.pipeline.concern import IMAGE_MARKER, ApplyContext
@@ -106,6 +107,8 @@ class Runner:
             # stayrtr before BIRD: BIRD retries a refused RTR connection only after 90 s
             self.services.append(RpkiService(state_dir, netns, committed_config(state_dir)))
             self.services.append(RouteServerService(state_dir, netns))
+            # the anycast helper after BIRD: it switches BIRD's announcements
+            self.services.append(AnycastService(state_dir, netns))
             store = SampleStore(samples_path(state_dir))
             self.services.append(Collector(store, netns, lambda: member_ports(state_dir),
                                            sample_interval))

@@ -20,10 +20,10 @@ ln -sf /opt/ixp-appliance/venv/bin/ixpctl "$root/usr/local/bin/ixpctl"
 # Our files over Debian's, then our units (enabled below).
 cp -a --no-preserve=ownership "$repo/rootfs/." "$root/"
 rm -f "$root/README.md"
-install -m 0644 "$repo"/systemd/*.service "$root/etc/systemd/system/"
+install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.path "$root/etc/systemd/system/"
 chmod 0755 "$root"/usr/local/sbin/*
 
-# The pipeline starts BIRD, unbound and stayrtr itself from the committed revision (see
+# Our own units run BIRD, unbound and stayrtr on the committed revision's files (see
 # systemd/README.md), so Debian's default daemons with their sample configs stay off; so does
 # Debian's nginx (ixp-https.service runs it with our config).
 for unit in bird.service unbound.service stayrtr.service nginx.service \
@@ -33,7 +33,9 @@ done
 in_root systemctl mask ssh.socket >/dev/null 2>&1 || true
 in_root systemctl enable systemd-networkd.service ssh.service \
     ixp-factory-reset.service ixp-grow-data.service ixp-host-init.service \
-    ixp-state-init.service ixp-web.service ixp-https.service ixp-banner.service
+    ixp-state-init.service ixp-restore.service ixp-web.service ixp-https.service \
+    ixp-banner.service ixp-bird.service ixp-bird.path ixp-unbound.service ixp-anycast.service \
+    ixp-stayrtr.service ixp-snmp.service ixp-snmp.path ixp-collector.service
 
 # Generated on the box at first boot, never baked in: SSH host keys (ixp-host-init), the
 # machine id (build-image.sh marks it "uninitialized" after mmdebstrap empties it).

@@ -1,7 +1,9 @@
-"""Start and stop a BIRD daemon for the dev runner and the tests (systemd does it on the image).
+"""Start and stop the route server's BIRD: through systemd on the image, spawned elsewhere.
 
-BIRD always runs inside the context's namespace on a developer machine; the PID is returned so
-the caller stops exactly the process it started.
+On the image ``ixp-bird.service`` runs ``ixpctl run bird`` (:func:`exec_foreground`), and a
+start or stop asked for by the pipeline or the runner goes to systemd
+(:mod:`appliance.util.launcher`). On a developer machine BIRD always runs inside the context's
+namespace; the PID is returned so the caller stops exactly the process it started.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from appliance.bird.control import BirdControl, BirdUnavailable
 from appliance.lab import netns
 from appliance.pipeline.concern import ApplyContext
 from appliance.util.atomic import atomic_write
+from appliance.util.launcher import Launcher
 
 CONF = "bird/bird.conf"
 SOCKET = "bird.ctl"
@@ -81,21 +84,71 @@ def _wait_answering(proc: subprocess.Popen[bytes], ctl: Path, log: Path, wait: f
     raise BirdStartError(f"bird did not answer on {ctl} within {wait:g} s")
 
 
-def start_bird(ctx: ApplyContext, *, wait: float = 15) -> int:
-    """Start the route server's BIRD on the installed config, in ``ctx.netns``; return its PID.
-
-    Refuses to run in the host's namespace on a developer machine.
-    """
-    ctx.require_system_target()
+def _prepare(ctx: ApplyContext) -> Path:
+    """Check the installed config, record it as the one BIRD runs; return its path."""
     conf = ctx.etc_dir / CONF
     if not conf.exists():
         raise BirdStartError(f"{conf} is not installed yet: apply a configuration first")
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    # The health gate compares later changes with the config BIRD was started on.
+    atomic_write(ctx.run_dir / RUNNING_COPY, conf.read_bytes(), 0o600)
+    return conf
+
+
+def foreground_argv(ctx: ApplyContext) -> list[str]:
+    """``bird -f`` on the installed config and the state dir's control socket and PID file."""
+    return [bird_binary(), "-f", "-c", str(ctx.etc_dir / CONF), "-s", str(ctx.run_dir / SOCKET),
+            "-P", str(ctx.run_dir / PIDFILE)]
+
+
+def exec_foreground(ctx: ApplyContext) -> None:
+    """Become BIRD in the foreground (``ixpctl run bird``, i.e. ``ixp-bird.service``).
+
+    Replaces this process, so systemd supervises BIRD itself (its PID is the unit's main PID).
+    """
+    _prepare(ctx)
+    with contextlib.suppress(FileNotFoundError):
+        (ctx.run_dir / SOCKET).unlink()  # stale from the last boot (the data partition keeps it)
+    argv = foreground_argv(ctx)
+    if ctx.netns is not None:
+        argv = netns.command(ctx.netns, argv)
+    os.execvp(argv[0], argv)
+
+
+def _wait_supervised(ctl: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            with BirdControl(ctl, timeout=2) as bc:
+                bc.status()
+            return
+        except (BirdUnavailable, OSError):
+            time.sleep(0.1)
+    raise BirdStartError(f"ixp-bird.service started but BIRD did not answer on {ctl} within "
+                         f"{wait:g} s (journalctl -u ixp-bird)")
+
+
+def start_bird(ctx: ApplyContext, *, wait: float = 15) -> int | None:
+    """Start the route server's BIRD on the installed config, in ``ctx.netns``.
+
+    Returns the PID of the BIRD this call spawned, or None when systemd started it (on the
+    image: systemd supervises it, so it is not the caller's to stop). Refuses to run in the
+    host's namespace on a developer machine.
+    """
+    ctx.require_system_target()
+    launcher = Launcher(ctx.state_dir, ctx.netns)
+    if launcher.systemd:
+        if not (ctx.etc_dir / CONF).exists():
+            raise BirdStartError(f"{ctx.etc_dir / CONF} is not installed yet: apply a "
+                                 "configuration first")
+        launcher.start("bird", lambda: None)
+        if not launcher.deferred:
+            _wait_supervised(ctx.run_dir / SOCKET, wait)
+        return None
     running = _pid_from_file(ctx.run_dir / PIDFILE)
     if running is not None and _is_bird(running):
         raise BirdStartError(f"BIRD is already running for this state directory (PID {running})")
-    # The health gate compares later changes with the config BIRD was started on.
-    atomic_write(ctx.run_dir / RUNNING_COPY, conf.read_bytes(), 0o600)
+    conf = _prepare(ctx)
     return spawn_bird(conf, ctx.run_dir / SOCKET, ctx.run_dir / PIDFILE,
                       netns_name=ctx.netns, log=ctx.run_dir / "bird.log", wait=wait)
 
@@ -123,12 +176,20 @@ def stop_bird(pid: int, *, timeout: float = 10) -> None:
 
 
 def stop(ctx: ApplyContext, *, timeout: float = 10) -> bool:
-    """Stop the route server's BIRD recorded in ``ctx.run_dir/bird.pid``; False if none ran."""
+    """Stop the route server's BIRD (on the image: its unit); False if none ran."""
+    def kill() -> bool:
+        pid = _pid_from_file(ctx.run_dir / PIDFILE)
+        if pid is None or not _is_bird(pid):
+            return False
+        stop_bird(pid, timeout=timeout)
+        return True
+    return Launcher(ctx.state_dir, ctx.netns).stop("bird", kill)
+
+
+def running_pid(ctx: ApplyContext) -> int | None:
+    """The PID of the state dir's BIRD if one runs (from its PID file), else None."""
     pid = _pid_from_file(ctx.run_dir / PIDFILE)
-    if pid is None or not _is_bird(pid):
-        return False
-    stop_bird(pid, timeout=timeout)
-    return True
+    return pid if pid is not None and _is_bird(pid) else None
 
 
 def _pid_from_file(path: Path) -> int | None:

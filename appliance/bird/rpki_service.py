@@ -3,6 +3,9 @@
 The operator exports validated ROAs elsewhere (rpki-client or Routinator JSON) and imports the
 file; the route server's RPKI validator entry pointing at this box's loopback (127.0.0.1:3323
 by default) then gets its data from here.
+
+On the image ``ixp-stayrtr.service`` runs it (``ixpctl run stayrtr``, :func:`exec_foreground`);
+the dev runner spawns it (:class:`RpkiService`). Both go through :mod:`appliance.util.launcher`.
 """
 
 from __future__ import annotations
@@ -13,16 +16,20 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.bird.rtr import stayrtr_argv
+from appliance.config.committed import committed_config
 from appliance.config.model import IXPConfig
 from appliance.lab import netns as lab_netns
 from appliance.pipeline.concern import ApplyContext
 from appliance.util.atomic import atomic_write
+from appliance.util.launcher import Launcher
 
 VRP_FILE = "rpki/vrps.json"
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
+METRICS = "127.0.0.1:9847"
 
 
 def vrp_path(state_dir: Path) -> Path:
@@ -59,6 +66,66 @@ def local_validator(cfg: IXPConfig) -> str | None:
     return None
 
 
+def serving(state_dir: Path, cfg: IXPConfig | None) -> tuple[str | None, str]:
+    """Where stayrtr should listen for ``cfg`` (None: it has nothing to do), and why."""
+    if cfg is None:
+        return None, "no configuration committed yet"
+    bind = local_validator(cfg)
+    if bind is None:
+        return None, "no RPKI validator on this box (route_server.rpki_validators)"
+    if not vrp_path(state_dir).exists():
+        return None, f"no VRP file imported yet ({vrp_path(state_dir)}; ixpctl rpki import)"
+    return bind, f"serving {vrp_path(state_dir)} on {bind}"
+
+
+def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
+                   alive: Callable[[], bool] = lambda: True) -> bool:
+    """Wait until something listens on ``bind``'s TCP port (in ``netns``); True if it does."""
+    port = bind.rsplit(":", 1)[1]
+    argv = ["ss", "-ltnH", f"sport = :{port}"]
+    if netns:
+        argv = lab_netns.command(netns, argv)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+        if out.stdout.strip():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def exec_foreground(state_dir: Path, netns: str | None) -> str:
+    """Become stayrtr for the committed configuration (``ixpctl run stayrtr``).
+
+    Returns (without exec) the reason when there is nothing to serve, so the unit ends
+    cleanly instead of failing the boot.
+    """
+    bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
+    if bind is None:
+        return why
+    argv = stayrtr_argv(vrp_path(Path(state_dir)), bind=bind, metrics=METRICS)
+    if netns:
+        argv = lab_netns.command(netns, argv)
+    os.execvp(argv[0], argv)
+    return why  # not reached: exec replaced this process
+
+
+def sync(state_dir: Path, netns: str | None) -> str:
+    """Make the image's stayrtr follow the committed config and VRP file (restart or stop).
+
+    Off the image the dev runner owns stayrtr: this says so and changes nothing.
+    """
+    launcher = Launcher(Path(state_dir), netns)
+    if not launcher.systemd:
+        return "restart 'ixpctl up' to serve it"
+    bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
+    if bind is None:
+        launcher.stop("stayrtr", lambda: False)
+        return f"stayrtr stopped: {why}"
+    launcher.restart("stayrtr", lambda: None, lambda: None)
+    return f"ixp-stayrtr.service restarted: {why}"
+
+
 class RpkiService:
     """Runs stayrtr while the runner runs, when a local validator is configured and VRPs exist."""
 
@@ -74,28 +141,21 @@ class RpkiService:
         vrps = vrp_path(self.ctx.state_dir)
         if not self.bind or not vrps.exists() or not self.ctx.has_system:
             return
-        argv = stayrtr_argv(vrps, bind=self.bind, metrics="127.0.0.1:9847")
+        Launcher(self.ctx.state_dir, self.ctx.netns).start("stayrtr", self._spawn)
+
+    def _spawn(self) -> None:
+        assert self.bind is not None
+        argv = stayrtr_argv(vrp_path(self.ctx.state_dir), bind=self.bind, metrics=METRICS)
         if self.ctx.netns:
             argv = lab_netns.command(self.ctx.netns, argv)
         self.ctx.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.ctx.run_dir / "stayrtr.log", "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_listening()
-
-    def _wait_listening(self, timeout: float = 15.0) -> None:
         # BIRD retries a refused RTR connection only after 90 s, so BIRD must not start
         # before stayrtr accepts connections.
-        port = self.bind.rsplit(":", 1)[1] if self.bind else ""
-        argv = ["ss", "-ltnH", f"sport = :{port}"]
-        if self.ctx.netns:
-            argv = lab_netns.command(self.ctx.netns, argv)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc and self.proc.poll() is None:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
-            if out.stdout.strip():
-                return
-            time.sleep(0.1)
+        proc = self.proc
+        wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None)
 
     def stop(self) -> None:
         """Stop the stayrtr this service started."""

@@ -15,6 +15,7 @@ from appliance.cli import (
     lab_cmds,
     member_cmds,
     rpki_cmds,
+    run_cmds,
     user_cmds,
 )
 from appliance.cli.output import emit_json, error
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_cmds.register(sub)
     irr_cmds.register(sub)
     rpki_cmds.register(sub)
+    run_cmds.register(sub)
     return parser
 
 

@@ -6,7 +6,13 @@ import argparse
 import time
 from pathlib import Path
 
-from appliance.bird.rpki_service import check_vrps, import_vrps, local_validator, vrp_path
+from appliance.bird.rpki_service import (
+    check_vrps,
+    import_vrps,
+    local_validator,
+    sync,
+    vrp_path,
+)
 from appliance.cli.common import add_state_dir
 from appliance.cli.output import error
 from appliance.config.committed import committed_config
@@ -19,8 +25,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         error(f"{args.file}: {exc}; nothing was changed")
         return 1
-    print(f"imported {count} ROAs; the box's stayrtr serves them (restart 'ixpctl up' or the "
-          "rpki service to load them now)")
+    # On the image systemd (re)starts ixp-stayrtr; on a dev machine the runner owns it.
+    print(f"imported {count} ROAs; {sync(args.state_dir, None)}")
     cfg = committed_config(args.state_dir)
     if cfg is not None and local_validator(cfg) is None:
         print("note: route_server.rpki_validators has no entry on this box; add "

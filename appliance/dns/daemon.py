@@ -3,6 +3,10 @@
 unbound runs in the foreground (``-d``) as a child we started in its own session, so it
 outlives the CLI or web request that started it; we find it again through the PID we recorded
 and confirm it by its command line (a PID can be reused by an unrelated process).
+
+On the image ``ixp-unbound.service`` runs it instead (``ixpctl run unbound``, i.e.
+:func:`exec_foreground`), and start and stop go through systemd
+(:mod:`appliance.util.launcher`); reloads stay with ``unbound-control`` everywhere.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.dns.paths import UnboundPaths
 from appliance.dns.render import RenderOptions, render_launch
 from appliance.util.atomic import atomic_write
+from appliance.util.launcher import Launcher
 
 # Debian's dns-root-data: the root KSKs, updated with the package.
 SYSTEM_ROOT_KEY = Path("/usr/share/dns/root.key")
@@ -132,12 +138,56 @@ def _log_tail(paths: UnboundPaths, lines: int = 8) -> str:
         return ""
 
 
-def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) -> int:
+def foreground_argv(paths: UnboundPaths, netns: str | None) -> list[str]:
+    """``unbound -d`` on the launch file, in ``netns`` (None = this host)."""
+    return _in_netns(netns, [binary("unbound"), "-d", "-c", str(paths.launch_conf)])
+
+
+def exec_foreground(paths: UnboundPaths, options: RenderOptions, netns: str | None) -> None:
+    """Become unbound in the foreground (``ixpctl run unbound``, i.e. ``ixp-unbound.service``).
+
+    Writes the launch file first and records this PID, which exec keeps: unbound's own.
+    """
+    if not paths.conf.exists():
+        raise UnboundError(f"{paths.conf} is not installed: enable the resolver and apply")
+    prepare(paths, options)
+    atomic_write(paths.started_pid, f"{os.getpid()}\n".encode(), 0o644)
+    os.chdir(paths.data_dir)  # relative zone files, as unbound itself expects
+    argv = foreground_argv(paths, netns)
+    os.execvp(argv[0], argv)
+
+
+def _wait_ready(paths: UnboundPaths, alive: Callable[[], bool], ready_timeout: float) -> None:
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise UnboundError(f"unbound exited at start: {_log_tail(paths)}")
+        try:
+            control(paths, "status", timeout=5)
+            return
+        except UnboundError:
+            time.sleep(0.1)
+    raise UnboundError(f"unbound did not become ready in {ready_timeout:.0f} s: "
+                       f"{_log_tail(paths)}")
+
+
+def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) -> int | None:
     """Start unbound in ``netns`` (None = this host) and wait until it answers control.
 
-    Returns its PID. ``ip netns exec`` executes unbound in place, so the PID is unbound's.
+    Returns the PID of the unbound this call spawned (``ip netns exec`` executes unbound in
+    place, so the PID is unbound's), or None when systemd started it (on the image).
     """
-    argv = _in_netns(netns, [binary("unbound"), "-d", "-c", str(paths.launch_conf)])
+    launcher = Launcher(paths.state_dir, netns)
+    if launcher.systemd:
+        launcher.start("unbound", lambda: None)
+        if not launcher.deferred:
+            _wait_ready(paths, lambda: launcher.active("unbound"), ready_timeout)
+        return None
+    return _spawn(paths, netns, ready_timeout)
+
+
+def _spawn(paths: UnboundPaths, netns: str | None, ready_timeout: float) -> int:
+    argv = foreground_argv(paths, netns)
     with open(paths.log_file, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=paths.data_dir,
@@ -153,7 +203,7 @@ def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) 
             return proc.pid
         except UnboundError:
             time.sleep(0.1)
-    stop(paths)
+    _kill(paths, 5.0)
     raise UnboundError(f"unbound did not become ready in {ready_timeout:.0f} s: "
                        f"{_log_tail(paths)}")
 
@@ -163,8 +213,12 @@ def reload(paths: UnboundPaths) -> None:
     control(paths, "reload")
 
 
-def stop(paths: UnboundPaths, timeout: float = 5.0) -> bool:
-    """Stop our unbound for ``paths`` by PID; True if one was running."""
+def stop(paths: UnboundPaths, timeout: float = 5.0, *, netns: str | None = None) -> bool:
+    """Stop our unbound for ``paths`` (on the image: its unit); True if one was running."""
+    return Launcher(paths.state_dir, netns).stop("unbound", lambda: _kill(paths, timeout))
+
+
+def _kill(paths: UnboundPaths, timeout: float) -> bool:
     pid = running_pid(paths)
     if pid is None:
         paths.started_pid.unlink(missing_ok=True)

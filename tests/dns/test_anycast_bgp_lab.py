@@ -159,7 +159,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
             withdrawn_after = time.monotonic() - stopped
             # published for the UI and SNMP within a poll of the helper
             wait_for("the state published", lambda: read_status(tmp_path)["checkers"][0][
-                "announced"] is False, 5)
+                "announced"] is False, 30)
             status = read_status(tmp_path)
             assert status["running"] and status["checkers"][0]["state"] == "down"
 
@@ -173,7 +173,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
             # The route server never reset a member session on the way.
             assert lab.member_sessions() == sessions
             wait_for("the transition published", lambda: len(read_status(tmp_path)[
-                "checkers"][0]["transitions"]) == 3, 5)
+                "checkers"][0]["transitions"]) == 3, 30)
             [chk] = read_status(tmp_path)["checkers"]
             assert [(t["old"], t["new"]) for t in chk["transitions"]] == [
                 ("unknown", "up"), ("up", "down"), ("down", "up")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -36,6 +37,10 @@ BUILD_TOOLS = {
 }
 SECTOR = 512
 SETUP_CODE = r"Setup code: ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})"
+# The box's two NICs, told apart by MAC: management (first, so ixp-host-init picks it) and a
+# peering-LAN port for a member (its own user-mode network with no way out: restrict=on).
+MGMT_MAC = "52:54:00:12:34:56"
+LAN_MAC = "52:54:00:12:34:57"
 
 
 class MissingTool(AssertionError):
@@ -141,7 +146,9 @@ class Vm:
                 "-monitor", f"unix:{self.monitor},server,nowait",
                 "-drive", f"file={self.disk},format=raw,if=virtio",
                 "-netdev", f"user,id=mgmt,hostfwd=tcp:127.0.0.1:{self.https_port}-:443",
-                "-device", "virtio-net-pci,netdev=mgmt"]
+                "-device", f"virtio-net-pci,netdev=mgmt,mac={MGMT_MAC}",
+                "-netdev", "user,id=lan,restrict=on,net=10.255.255.0/24",
+                "-device", f"virtio-net-pci,netdev=lan,mac={LAN_MAC}"]
         if self.uefi:
             vars_copy = self.workdir / f"{self.name}.OVMF_VARS.fd"
             if not vars_copy.exists():
@@ -160,6 +167,11 @@ class Vm:
 
     def expect(self, pattern: str, timeout: float) -> str:
         """Wait for a regex on the serial console; its first group (or the match)."""
+        match = self.expect_match(pattern, timeout)
+        return match.group(1) if match.groups() else match.group(0)
+
+    def expect_match(self, pattern: str, timeout: float) -> re.Match[str]:
+        """Wait for a regex on the serial console; the match with all its groups."""
         assert self.child is not None
         try:
             self.child.expect(pattern, timeout=timeout)
@@ -167,8 +179,7 @@ class Vm:
             tail = self.console_log.read_text(errors="replace")[-3000:]
             raise AssertionError(f"{self.name}: no {pattern!r} on the console "
                                  f"({type(exc).__name__}); last output:\n{tail}") from None
-        match = self.child.match
-        return match.group(1) if match.groups() else match.group(0)
+        return self.child.match
 
     def monitor_command(self, line: str) -> None:
         """Send one line to qemu's human monitor (e.g. system_powerdown)."""

@@ -1,0 +1,236 @@
+"""ixpctl run SERVICE, restore and services: one service per process, as systemd runs them.
+
+On the image every daemon is its own unit (``systemd/ixp-*.service``) running ``ixpctl run
+<service>`` in the foreground; ``ixpctl restore`` (``ixp-restore.service``) re-applies the last
+committed revision before they start; ``ixpctl services`` says what runs (the console banner
+shows it). ``ixpctl up`` stays the development runner: every service in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from appliance.bird import daemon as bird_daemon
+from appliance.bird import rpki_service
+from appliance.bird.service import answering, running_config
+from appliance.cli.common import add_json, add_state_dir
+from appliance.cli.output import emit_json, error
+from appliance.config.revisions import RevisionStore
+from appliance.pipeline.concern import ApplyContext
+from appliance.pipeline.run import Pipeline
+from appliance.runner import Service
+from appliance.util.launcher import UNITS, Launcher
+
+RUN_SERVICES = ("bird", "unbound", "stayrtr", "snmp", "collector", "web", "anycast")
+
+
+def serve_until_signal(svc: Service) -> int:
+    """Start ``svc``, block until SIGTERM or SIGINT (systemd stops units with SIGTERM), stop."""
+    stopping = threading.Event()
+
+    def handler(_sig: int, _frame: FrameType | None) -> None:
+        stopping.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    svc.start()
+    print(f"{svc.name} running", flush=True)
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        svc.stop()
+    return 0
+
+
+def _run_bird(args: argparse.Namespace) -> int:
+    from appliance.config.committed import committed_config
+
+    bind, _why = rpki_service.serving(args.state_dir, committed_config(args.state_dir))
+    # BIRD retries a refused RTR connection only after 90 s: give the box's stayrtr (started
+    # just before, ixp-stayrtr.service) a moment to listen first.
+    if bind is not None and not rpki_service.wait_listening(bind, args.netns):
+        print(f"stayrtr does not listen on {bind} yet; starting BIRD anyway", flush=True)
+    bird_daemon.exec_foreground(ApplyContext(args.state_dir, args.netns))
+    return 1  # not reached: exec
+
+
+def _run_unbound(args: argparse.Namespace) -> int:
+    from appliance.dns import daemon as unbound_daemon
+    from appliance.dns.paths import UnboundPaths
+    from appliance.dns.render import RenderOptions
+
+    try:
+        unbound_daemon.exec_foreground(UnboundPaths(args.state_dir), RenderOptions(),
+                                       args.netns)
+    except unbound_daemon.UnboundError as exc:
+        error(str(exc))
+    return 1
+
+
+def _run_stayrtr(args: argparse.Namespace) -> int:
+    why = rpki_service.exec_foreground(args.state_dir, args.netns)
+    # Nothing to serve is not a failure: the unit ends cleanly and the boot stays "running".
+    print(f"stayrtr not started: {why}", flush=True)
+    return 0
+
+
+def _run_snmp(args: argparse.Namespace) -> int:
+    from appliance.snmp.render import AGENT_FILE
+    from appliance.snmp.service import agent_command
+
+    config = args.state_dir / "etc" / AGENT_FILE
+    if not config.exists():
+        error(f"{config} is not rendered yet: apply a configuration first")
+        return 1
+    (args.state_dir / "run").mkdir(parents=True, exist_ok=True)
+    argv = agent_command(args.state_dir, netns=args.netns, listen=args.listen,
+                         bird_socket=str(args.state_dir / "run" / bird_daemon.SOCKET))
+    os.execv(argv[0], argv)
+    return 1  # not reached: exec
+
+
+def _run_collector(args: argparse.Namespace) -> int:
+    from appliance.monitor.collector import Collector
+    from appliance.monitor.store import SampleStore
+    from appliance.runner import member_ports
+    from appliance.web.status import samples_path
+
+    state_dir = args.state_dir
+    collector = Collector(SampleStore(samples_path(state_dir)), args.netns,
+                          lambda: member_ports(state_dir), args.interval)
+    return serve_until_signal(collector)
+
+
+def _run_web(args: argparse.Namespace) -> int:
+    from appliance.cli.lab_cmds import _listen
+    from appliance.runner import WebService
+
+    try:
+        host, port = _listen(args.listen)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(str(exc)) from None
+    web = WebService(args.state_dir, host, port, args.netns)
+    return serve_until_signal(web)
+
+
+def _run_anycast(args: argparse.Namespace) -> int:
+    from appliance.dns.anycast_service import AnycastService
+    return serve_until_signal(AnycastService(args.state_dir, args.netns))
+
+
+RUNNERS = {"bird": _run_bird, "unbound": _run_unbound, "stayrtr": _run_stayrtr,
+           "snmp": _run_snmp, "collector": _run_collector, "web": _run_web,
+           "anycast": _run_anycast}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one service in the foreground until SIGTERM (what each ixp-*.service runs)."""
+    # The journal shows each line as it comes, not when a buffer fills.
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    return RUNNERS[args.service](args)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Re-apply the last committed revision (files, bridge, firewall, daemons) at boot."""
+    ctx = ApplyContext(args.state_dir, args.netns)
+    ctl = ctx.run_dir / bird_daemon.SOCKET
+    if ctl.exists() and not answering(ctx):
+        # Left from the last boot (run/ lives on the data partition): a change applied now
+        # must not try to reconfigure a BIRD that is gone; it loads the file when it starts.
+        ctl.unlink(missing_ok=True)
+    outcome = Pipeline(args.state_dir, netns=args.netns).reapply_latest(author="boot")
+    if outcome.ok:
+        print(outcome.message)
+        return 0
+    error(outcome.error or "the committed revision could not be re-applied")
+    return 1
+
+
+def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
+    """Each service's state: systemd's word on the image, else whether its process runs."""
+    launcher = Launcher(state_dir, netns)
+    if launcher.systemd:
+        import subprocess
+
+        from appliance.util.launcher import systemctl_argv
+        states = {}
+        for name in UNITS:
+            res = subprocess.run(systemctl_argv("is-active", name), capture_output=True,
+                                 text=True, timeout=30, check=False)
+            states[name] = res.stdout.strip() or "unknown"
+        return states
+    from appliance.dns.daemon import running_pid as unbound_pid
+    from appliance.dns.paths import UnboundPaths
+    from appliance.snmp.concern import running_agent_pid
+
+    ctx = ApplyContext(state_dir, netns)
+    def word(pid: int | None) -> str:
+        return "active" if pid is not None else "inactive"
+    return {"bird": word(bird_daemon.running_pid(ctx)),
+            "unbound": word(unbound_pid(UnboundPaths(state_dir))),
+            "snmp": word(running_agent_pid(ctx.run_dir))}
+
+
+def cmd_services(args: argparse.Namespace) -> int:
+    """What runs, and whether BIRD runs the installed configuration of the committed revision."""
+    states = service_states(args.state_dir, args.netns)
+    report = running_config(ApplyContext(args.state_dir, args.netns))
+    latest = RevisionStore(args.state_dir).latest()
+    revision = latest.id if latest else None
+    if args.json:
+        emit_json({"services": states, "revision": revision, "route_server": report.as_dict()})
+        return 0
+    print("Services: " + ", ".join(f"{name} {state}" for name, state in states.items()))
+    if revision is None:
+        print("Route server: no configuration committed yet")
+    elif report.ok:
+        print(f"Route server: BIRD runs the installed configuration of revision {revision}: "
+              f"{len(report.running)} protocols, {report.bgp_sessions} BGP sessions, "
+              f"{report.established} established")
+    else:
+        print(f"Route server: problem: {'; '.join(report.problems)}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add 'run', 'restore' and 'services'."""
+    p = sub.add_parser("run", help="run one service in the foreground (what systemd runs)")
+    p.add_argument("service", choices=RUN_SERVICES)
+    p.add_argument("--netns", default=None, help="run it in this network namespace (lab)")
+    p.add_argument("--listen", default=None, action="append",
+                   help="web: HOST:PORT (default 127.0.0.1:8080); snmp: ADDRESS:PORT instead "
+                   "of the configured addresses (repeatable)")
+    p.add_argument("--interval", type=float, default=60.0,
+                   help="collector: seconds between samples (default 60)")
+    add_state_dir(p)
+    p.set_defaults(func=_cmd_run_checked)
+
+    p = sub.add_parser("restore", help="re-apply the last committed revision (boot)")
+    p.add_argument("--netns", default=None, help="the appliance namespace (lab)")
+    add_state_dir(p)
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("services", help="which services run; does BIRD run the committed config")
+    p.add_argument("--netns", default=None, help="the appliance namespace (lab)")
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_services)
+
+
+def _cmd_run_checked(args: argparse.Namespace) -> int:
+    # --listen means one address for the web UI, a list for the SNMP agent.
+    if args.service == "web":
+        if args.listen and len(args.listen) > 1:
+            raise ValueError("web: give --listen once")
+        args.listen = args.listen[0] if args.listen else "127.0.0.1:8080"
+    elif args.service != "snmp" and args.listen:
+        raise ValueError(f"--listen is for web and snmp, not {args.service}")
+    return cmd_run(args)

@@ -1,0 +1,73 @@
+"""The image's unit files: systemd parses them, and the boot order is the designed one."""
+
+from __future__ import annotations
+
+import configparser
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+UNITS = Path(__file__).resolve().parents[2] / "systemd"
+STATE = "/var/lib/ixp-appliance"
+
+
+def unit(name: str) -> configparser.RawConfigParser:
+    """A unit file as sections and keys (repeated keys: the last one; enough for these)."""
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(UNITS / name)
+    return parser
+
+
+def test_systemd_analyze_accepts_every_unit() -> None:
+    """systemd's own checker: only the programs that exist on the image alone may be missing."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is missing (Debian package systemd)")
+    files = sorted(str(p) for p in UNITS.iterdir() if p.suffix in (".service", ".path"))
+    done = subprocess.run([analyze, "verify", *files], capture_output=True, text=True,
+                          timeout=120, check=False)
+    problems = [line for line in (done.stdout + done.stderr).splitlines()
+                if line.strip() and "is not executable: No such file or directory" not in line]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", ["ixp-bird.service", "ixp-unbound.service",
+                                  "ixp-stayrtr.service", "ixp-snmp.service",
+                                  "ixp-collector.service", "ixp-web.service",
+                                  "ixp-anycast.service"])
+def test_daemons_restart_on_failure_after_the_restore(name: str) -> None:
+    """Every daemon restarts on failure and starts only after the revision was restored."""
+    u = unit(name)
+    assert u.get("Service", "Restart") == "on-failure"
+    assert "ixp-restore.service" in u.get("Unit", "After").split()
+    assert f"ixpctl run {name.removeprefix('ixp-').removesuffix('.service')} " \
+        f"--state-dir {STATE}" in u.get("Service", "ExecStart")
+
+
+def test_units_without_a_config_are_skipped_not_failed() -> None:
+    """Before the wizard nothing is installed: conditions keep the boot "running"."""
+    for name, path in (("ixp-bird.service", "etc/bird/bird.conf"),
+                       ("ixp-unbound.service", "etc/unbound/unbound.conf"),
+                       ("ixp-snmp.service", "etc/snmp/agent.json"),
+                       ("ixp-stayrtr.service", "rpki/vrps.json"),
+                       ("ixp-restore.service", "revisions")):
+        text = (UNITS / name).read_text()
+        assert f"ConditionPathExists={STATE}/{path}\n" in text, name
+    for name, path in (("ixp-bird.path", "etc/bird/bird.conf"),
+                       ("ixp-snmp.path", "etc/snmp/agent.json")):
+        assert unit(name).get("Path", "PathExists") == f"{STATE}/{path}"
+
+
+def test_restore_never_waits_for_the_daemons_it_asks_for() -> None:
+    """The daemons are ordered after ixp-restore, so its starts must only be queued."""
+    u = unit("ixp-restore.service")
+    assert u.get("Service", "Type") == "oneshot"
+    assert u.get("Service", "Environment") == "IXP_BOOT_RESTORE=1"
+    for name in UNITS.iterdir():
+        if name.suffix == ".service" and name.name != "ixp-restore.service":
+            wants = unit(name.name).get("Unit", "Wants", fallback="")
+            assert "ixp-restore.service" not in wants.split(), \
+                f"{name.name} would pull the restore in again after the wizard's first apply"
