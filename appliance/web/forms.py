@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,15 @@ def prune(value: Any) -> Any:
         items = [prune(v) for v in value]
         return [v for v in items if v not in (None, {}, [])]
     return value
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``top`` laid over it, nested dicts merged key by key."""
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k),
+                                                                              dict) else v
+    return out
 
 
 def form_to_data(fields: tuple[FormField, ...], form: dict[str, str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from appliance.web.forms import (
     as_bool,
     as_flag,
     as_list,
+    deep_merge,
     field_for_issue,
     form_to_data,
     prune,
@@ -70,18 +71,10 @@ def merge_member(existing: dict[str, Any], form_data: dict[str, Any]) -> dict[st
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(last, None)
-    _merge_into(out, form_data)
+    out = deep_merge(out, form_data)
     if isinstance(out.get("root_instance"), dict) and not out["root_instance"].get("letter"):
         out.pop("root_instance")  # not a root instance any more: its prefixes go too
     return prune(out)
-
-
-def _merge_into(target: dict[str, Any], extra: dict[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge_into(target[key], value)
-        else:
-            target[key] = value
 
 
 def _state() -> Path:

@@ -24,7 +24,7 @@ from appliance.config.model import (
 from appliance.config.revisions import RevisionStore
 from appliance.firewall import safety
 from appliance.web import draft
-from appliance.web.forms import get_path, prune, set_path
+from appliance.web.forms import deep_merge, get_path, prune, set_path
 from appliance.web.wizard.steps import Step
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
@@ -81,7 +81,7 @@ def parse_step(step: Step, form: dict[str, str], state_dir: Path) -> tuple[dict[
                                                                            dict[str, str]]:
     """Validate one step's form; returns (section data, errors by field key)."""
     section: dict[str, Any] = copy.deepcopy(base_data(state_dir).get(step.section, {}))
-    section = _deep_merge(section, draft.load(state_dir).get("data", {}).get(step.section, {}))
+    section = deep_merge(section, draft.load(state_dir).get("data", {}).get(step.section, {}))
     errors: dict[str, str] = {}
     for f in step.fields:
         raw = form.get(f.key, "")
@@ -131,14 +131,6 @@ def _nearest(step: Step, key: str) -> str:
     return ""
 
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for k, v in top.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k),
-                                                                               dict) else v
-    return out
-
-
 def candidate_data(state_dir: Path) -> dict[str, Any]:
     """Committed configuration + the wizard's sections + its admin account."""
     data = base_data(state_dir)
@@ -149,7 +141,7 @@ def candidate_data(state_dir: Path) -> dict[str, Any]:
         data.setdefault("management", {})["interface"] = nic
     d = draft.load(state_dir)
     for section, values in d.get("data", {}).items():
-        data[section] = _deep_merge(data.get(section, {}), values) \
+        data[section] = deep_merge(data.get(section, {}), values) \
             if section != "snmp" else values
     admin = d.get("admin")
     if admin:
