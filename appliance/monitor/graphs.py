@@ -32,6 +32,27 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
+def _frame(title: str, css_class: str, width: int, height: int, left: int, right: int,
+           top: int, plot_h: int, grid_labels: list[str]) -> list[str]:
+    """The opening of a chart: the svg element, its title, and five grid lines with labels
+    (``grid_labels`` from the bottom line up, already escaped)."""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}" class="{css_class}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="#1c2733">'
+        f"{escape(title)}</text>",
+    ]
+    for i, label in enumerate(grid_labels):
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+                     'stroke="#dde3ea" stroke-width="1"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+                     f'fill="#5b6b7c">{label}</text>')
+    return parts
+
+
 def svg_chart(rates: list[Rate], *, title: str, kind: str = "bits", width: int = 720,
               height: int = 220) -> str:
     """In (filled) and out (line) over time; ``kind`` is 'bits' or 'packets'."""
@@ -44,20 +65,8 @@ def svg_chart(rates: list[Rate], *, title: str, kind: str = "bits", width: int =
     rx = [r.rx_bps if kind == "bits" else r.rx_pps for r in rates]
     tx = [r.tx_bps if kind == "bits" else r.tx_pps for r in rates]
     peak = _nice_max(max(rx + tx, default=0.0))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" class="chart">',
-        f"<title>{escape(title)}</title>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-        f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="#1c2733">'
-        f"{escape(title)}</text>",
-    ]
-    for i in range(5):
-        y = top + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                     'stroke="#dde3ea" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-                     f'fill="#5b6b7c">{escape(humanize(peak * i / 4, unit))}</text>')
+    parts = _frame(title, "chart", width, height, left, right, top, plot_h,
+                   [escape(humanize(peak * i / 4, unit)) for i in range(5)])
     if len(rates) >= 2:
         t0, t1 = rates[0].ts, rates[-1].ts
         span = max(t1 - t0, 1)
@@ -114,20 +123,8 @@ def svg_prefix_chart(segments: list[list[PrefixPoint]], *, title: str, since: in
     points = [p for seg in segments for p in seg]
     peak_seen = max((getattr(p, f) for p in points for f, *_ in PREFIX_LINES), default=0)
     peak = max(_nice_max(float(peak_seen)), 4.0)  # whole numbers on the 4 grid lines
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" class="chart prefixes">',
-        f"<title>{escape(title)}</title>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-        f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="#1c2733">'
-        f"{escape(title)}</text>",
-    ]
-    for i in range(5):
-        y = top + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                     'stroke="#dde3ea" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-                     f'fill="#5b6b7c">{_count_label(peak * i / 4)}</text>')
+    parts = _frame(title, "chart prefixes", width, height, left, right, top, plot_h,
+                   [_count_label(peak * i / 4) for i in range(5)])
     span = max(until - since, 1)
 
     def x(ts: int) -> float:
