@@ -64,6 +64,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         auth,
         birdwatcher,
         changes,
+        docs,
         export,
         graphs,
         history,
@@ -76,7 +77,8 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     )
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
-                      history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp):
+                      history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
+                      docs.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
 
