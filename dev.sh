@@ -11,7 +11,7 @@ APT_PACKAGES=(
   python3 python3-venv iproute2 procps
   bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4
   unbound dns-root-data dnsutils ldnsutils snmp mrtg
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core nodejs npm
   mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk
   zstd qemu-system-x86 ovmf git
 )
@@ -62,10 +62,26 @@ install_python_packages() {
   echo "$want" > "$stamp"
 }
 
+# axe-core (the accessibility checker the browser tests inject into every page), from npm into
+# .venv/npm; the stamp holds the version, so it is fetched once.
+AXE_CORE_VERSION=4.10.3
+install_axe_core() {
+  local stamp=.venv/npm/.installed
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$AXE_CORE_VERSION" ] \
+      && [ -f .venv/npm/node_modules/axe-core/axe.min.js ]; then
+    return 0
+  fi
+  log "installing axe-core $AXE_CORE_VERSION from npm into .venv/npm"
+  mkdir -p .venv/npm
+  npm install -q --prefix .venv/npm --no-audit --no-fund --no-save "axe-core@$AXE_CORE_VERSION"
+  echo "$AXE_CORE_VERSION" > "$stamp"
+}
+
 setup() {
   need_root "$@"
   install_debian_packages
   install_python_packages
+  install_axe_core
 }
 
 case "${1:-}" in

@@ -15,18 +15,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, jsonify, redirect, request, url_for
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
 from appliance.config.committed import committed_config
-from appliance.web import accounts, secrets_store
+from appliance.web import accounts, filters, secrets_store
 from appliance.web.lg_access import looking_glass_is_public
 
-_ALWAYS_OPEN = {"static", "status.healthz", "export.participants", "export.member_export_api",
-                "graphs.metrics"}
+_ALWAYS_OPEN = {"static", "favicon", "status.healthz", "export.participants",
+                "export.member_export_api", "graphs.metrics"}
+
+# Titles of the error pages (English here, in one place, for a later translation).
+ERROR_TITLES = {400: "The request was not understood", 403: "Not allowed",
+                404: "Page not found", 405: "Not allowed this way", 409: "That cannot be done now",
+                429: "Too many attempts", 500: "Something went wrong on the box"}
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
@@ -81,13 +86,25 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
                       docs.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
+    filters.register(app)
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """Browsers ask for /favicon.ico; the icon is an SVG in static/."""
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.before_request
     def _gate():
         endpoint = request.endpoint or ""
         g.user = g.role = None
         if request.routing_exception is not None:
-            return None  # unknown path or method: Flask answers 404 / 405 itself
+            # unknown path or method: Flask answers 404 / 405 itself, in a page that shows the
+            # navigation to whoever is logged in
+            if accounts.accounts(state):
+                account = auth.current_user()
+                if account is not None:
+                    g.user, g.role = account.name, account.role
+            return None
         if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.")):
             return None  # the API authenticates in its own before_request
         if not accounts.accounts(state):
@@ -115,13 +132,28 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     @app.errorhandler(HTTPException)
     def _errors(exc: HTTPException):
-        if request.path.startswith("/api/"):
+        code = exc.code or 500
+        if code < 400:
+            return exc  # a routing redirect (e.g. a missing trailing slash)
+        wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) \
+            == "application/json"
+        if request.path.startswith(("/api/", "/birdwatcher/")) or \
+                request.path.endswith(".json") or wants_json:
             resp = jsonify({"error": exc.description or exc.name})
-            resp.status_code = exc.code or 500
-            if exc.code == 405 and exc.valid_methods:
-                resp.headers["Allow"] = ", ".join(exc.valid_methods)
-            return resp
-        return exc
+        else:
+            # the default descriptions are werkzeug's; the ones our code passes to abort() are
+            # written for the person reading the page
+            try:
+                body = render_template("error.html", code=code,
+                                       title=ERROR_TITLES.get(code, exc.name),
+                                       description=exc.description)
+            except Exception:  # the page of last resort must not fail itself
+                body = f"{code} {exc.name}"
+            resp = app.make_response(body)
+        resp.status_code = code
+        if code == 405 and exc.valid_methods:
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)
+        return resp
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ from appliance import __version__
 from appliance.config.committed import committed_config
 from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
-from appliance.monitor.graphs import humanize
 from appliance.monitor.health import system_health
 from appliance.monitor.services import resolver_health, route_server_sessions
 
@@ -121,12 +121,17 @@ def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
     return data
 
 
+REFRESH_SECONDS = 30
+
+
 @bp.get("/")
 def index() -> str:
-    """The status page."""
+    """The status page (static/dashboard.js refreshes it in place every REFRESH_SECONDS)."""
     return render_template("status.html", s=collect(current_app.config["STATE_DIR"],
                                                     current_app.config.get("NETNS")),
-                           humanize=humanize)
+                           now=datetime.now(UTC),
+                           refresh_seconds=current_app.config.get("DASHBOARD_REFRESH_SECONDS",
+                                                                  REFRESH_SECONDS))
 
 
 @bp.get("/healthz")

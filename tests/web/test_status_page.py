@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -86,7 +87,8 @@ def test_anycast_state_on_the_dashboard_and_in_metrics(client, configured):
                          "reason": "2 failed checks in a row (timeout)"}]}])
     page = client.get("/").data.decode()
     assert "192.0.2.0/24" in page and "withdrawn" in page
-    assert "up → down at 2026-11-23T21:59:40+00:00: 2 failed checks in a row (timeout)" in page
+    # times in the box's time zone (the example says Pacific/Fiji, UTC+12)
+    assert "up → down at 2026-11-24 09:59:40 +12: 2 failed checks in a row (timeout)" in page
     metrics = client.get("/metrics").data.decode()
     assert "ixp_anycast_helper_up 1.0" in metrics
     assert 'ixp_anycast_announced{prefix="192.0.2.0/24"} 0.0' in metrics
@@ -94,3 +96,22 @@ def test_anycast_state_on_the_dashboard_and_in_metrics(client, configured):
     write_status(configured, [], running=False)
     assert "helper not running" in client.get("/").data.decode()
     assert "ixp_anycast_helper_up 0.0" in client.get("/metrics").data.decode()
+
+
+def test_dashboard_refreshes_in_place_without_meta_refresh(client):
+    page = client.get("/").data.decode()
+    assert 'http-equiv="refresh"' not in page  # axe-core's one critical finding
+    assert "<h1>Status</h1>" in page
+    assert '<script src="/static/dashboard.js" defer></script>' in page
+    assert "<script>" not in page  # nothing inline: the CSP allows only the box's own files
+    assert 'id="live" data-refresh-seconds="30"' in page
+    assert 'id="live-news" class="sr-only" role="status" aria-live="polite"' in page
+    script = client.get("/static/dashboard.js")
+    assert script.status_code == 200 and b"fetch(" in script.data
+    assert b"getElementById(\"live\")" in script.data
+
+
+def test_dashboard_shows_times_in_the_box_time_zone(client):
+    page = client.get("/").data.decode()
+    assert "+00:00" not in re.sub(r"<[^>]*>", "", page), "no UTC ISO strings on the dashboard"
+    assert re.search(r"#1</strong> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+12 · t · first light", page)

@@ -10,20 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.pipeline.run import Outcome, Pipeline
-from appliance.web import accounts, auth
+from appliance.web import accounts, apidocs, auth
 from appliance.web.api import openapi, tokens
 from appliance.web.masking import mask_secrets
 from appliance.web.status import collect
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-_OPEN = {"api.openapi_document"}
+_OPEN = {"api.openapi_document", "api.docs"}
 
 
 def _state() -> Path:
@@ -101,6 +101,20 @@ def _body() -> Any:
 def openapi_document() -> Response:
     """This API's OpenAPI 3.1 document."""
     return jsonify(openapi.document())
+
+
+@bp.get("/docs")
+def docs() -> str:
+    """The API reference as a page, rendered here from the OpenAPI document."""
+    if accounts.accounts(_state()):
+        account = auth.current_user()  # logged in: the page gets the usual navigation
+        if account is not None:
+            g.user, g.role = account.name, account.role
+    doc = openapi.document()
+    schemas = apidocs.schemas(doc)
+    return render_template("api_docs.html", info=doc["info"], openapi=doc["openapi"],
+                           ops=apidocs.operations(doc), schemas=schemas,
+                           type_link=apidocs.type_linker({s.name for s in schemas}))
 
 
 @bp.get("/status")
