@@ -18,6 +18,7 @@ from appliance.cli import (
     run_cmds,
     user_cmds,
 )
+from appliance.cli.common import resolve_state_dir
 from appliance.cli.output import emit_json, error
 from appliance.config.errors import ConfigError
 from appliance.config.revisions import RevisionNotFound
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        resolve_state_dir(args)
         return int(args.func(args))
     except ConfigError as exc:
         if getattr(args, "json", False):

@@ -4,20 +4,58 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from appliance.lab.lab import LabState
+from appliance.lab.registry import running_state_dirs
+from appliance.pipeline.concern import IMAGE_MARKER
 from appliance.pipeline.run import Pipeline
 
-DEFAULT_STATE_DIR = "/var/lib/ixp-appliance"
+DEFAULT_STATE_DIR = Path("/var/lib/ixp-appliance")
+
+
+def absolute_path(value: str) -> Path:
+    """An argparse type: the path made absolute against the current directory.
+
+    Resolved here, at the edge, because the daemons and checkers the pipeline runs work in
+    other directories (a relative state dir once made unbound-checkconf miss its file).
+    """
+    return Path(os.path.abspath(os.path.expanduser(value)))
 
 
 def add_state_dir(p: argparse.ArgumentParser) -> None:
-    """--state-dir, defaulting to $IXP_STATE_DIR or the image's location."""
-    p.add_argument("--state-dir", type=Path,
-                   default=Path(os.environ.get("IXP_STATE_DIR", DEFAULT_STATE_DIR)),
-                   help="where revisions, rendered files and runtime state live "
-                   f"(default: $IXP_STATE_DIR or {DEFAULT_STATE_DIR})")
+    """--state-dir; without it, see ``default_state_dir``."""
+    p.add_argument("--state-dir", type=absolute_path, default=None,
+                   help="where revisions, rendered files and runtime state live (default: "
+                   f"$IXP_STATE_DIR, else the running demo's or lab's, else {DEFAULT_STATE_DIR})")
+
+
+def default_state_dir() -> Path:
+    """The state dir a verb uses when none is given.
+
+    ``$IXP_STATE_DIR`` first; on the image, the image's; else the one lab or demo running on
+    this machine (so ``ixpctl setup-code`` finds the demo's code); else the image's location.
+    """
+    env = os.environ.get("IXP_STATE_DIR")
+    if env:
+        return absolute_path(env)
+    if IMAGE_MARKER.exists():
+        return DEFAULT_STATE_DIR
+    running = running_state_dirs()
+    if len(running) == 1:
+        print(f"(using the running lab's state dir {running[0]})", file=sys.stderr)
+        return running[0]
+    if len(running) > 1:
+        raise ValueError("several labs are running (" + ", ".join(map(str, running)) +
+                         "): say which with --state-dir")
+    return DEFAULT_STATE_DIR
+
+
+def resolve_state_dir(args: argparse.Namespace) -> None:
+    """Fill in ``args.state_dir`` for verbs that take one and were given none."""
+    if hasattr(args, "state_dir") and args.state_dir is None:
+        args.state_dir = default_state_dir()
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

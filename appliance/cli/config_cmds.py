@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from appliance import __version__
-from appliance.cli.common import add_json, add_state_dir, pipeline_for
+from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
 from appliance.cli.output import emit_json, error, print_outcome
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_file
@@ -190,17 +190,18 @@ def cmd_version(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's verbs to the parser."""
     p = sub.add_parser("validate", help="check a config file and list every problem")
-    p.add_argument("-c", "--config", type=Path, required=True, help="YAML config file")
+    p.add_argument("-c", "--config", type=absolute_path, required=True, help="YAML config file")
     add_json(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("render", help="write the rendered files of a config to a directory")
-    p.add_argument("-c", "--config", type=Path, required=True, help="YAML config file")
-    p.add_argument("-o", "--output", type=Path, required=True, help="directory to write into")
+    p.add_argument("-c", "--config", type=absolute_path, required=True, help="YAML config file")
+    p.add_argument("-o", "--output", type=absolute_path, required=True,
+                   help="directory to write into")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("apply", help="validate, render, verify, apply and commit a config")
-    p.add_argument("-c", "--config", type=Path, required=True, help="YAML config file")
+    p.add_argument("-c", "--config", type=absolute_path, required=True, help="YAML config file")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--comment", default="", help="why (kept in the history)")
     p.add_argument("--author", default=None, help="who (default: the login name)")
@@ -239,7 +240,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export the configuration in another format")
     esub = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
     e = esub.add_parser("ixf", help="IX-F Member Export JSON 1.0")
-    e.add_argument("-c", "--config", type=Path, default=None,
+    e.add_argument("-c", "--config", type=absolute_path, default=None,
                    help="a config file (default: the committed configuration)")
     add_state_dir(e)
     e.set_defaults(func=cmd_export_ixf)

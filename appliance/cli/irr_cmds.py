@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 from appliance.bird.concern import IRR_CACHE
 from appliance.bird.irr import IrrData, irr_object, parse_irr_cache
 from appliance.bird.irr_fetch import age_seconds, load_cache, refresh, save_cache
-from appliance.cli.common import add_json, add_state_dir, pipeline_for
+from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
 from appliance.cli.output import emit_json, error, print_outcome
 from appliance.config.committed import committed_config
 from appliance.pipeline.run import default_author
@@ -98,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(p)
     p.set_defaults(func=cmd_status)
     p = isub.add_parser("import", help="import an IRR data file (offline) and re-apply")
-    p.add_argument("file", type=Path, help="JSON in the format of <state>/irr/cache.json")
+    p.add_argument("file", type=absolute_path, help="JSON in the format of <state>/irr/cache.json")
     add_state_dir(p)
     p.add_argument("--netns", default=None, help="apply inside this network namespace")
     p.set_defaults(func=cmd_import)

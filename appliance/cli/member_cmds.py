@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from appliance.cli.common import add_json, add_state_dir, pipeline_for
+from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
 from appliance.cli.output import emit_json, error, print_outcome
 from appliance.config.errors import ConfigError, Issue
 from appliance.config.loader import load_config_file, load_config_text
@@ -128,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     msub = member.add_subparsers(dest="member_verb", required=True, metavar="VERB")
 
     p = msub.add_parser("list", help="list members")
-    p.add_argument("-c", "--config", type=Path, default=None,
+    p.add_argument("-c", "--config", type=absolute_path, default=None,
                    help="read this file instead of the committed config")
     add_state_dir(p)
     add_json(p)
@@ -136,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = msub.add_parser("show", help="show one member")
     p.add_argument("asn", type=int, help="the member's AS number")
-    p.add_argument("-c", "--config", type=Path, default=None,
+    p.add_argument("-c", "--config", type=absolute_path, default=None,
                    help="read this file instead of the committed config")
     add_state_dir(p)
     add_json(p)

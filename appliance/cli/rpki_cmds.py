@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from appliance.bird.rpki_service import (
     check_vrps,
@@ -13,7 +12,7 @@ from appliance.bird.rpki_service import (
     sync,
     vrp_path,
 )
-from appliance.cli.common import add_state_dir
+from appliance.cli.common import absolute_path, add_state_dir
 from appliance.cli.output import error
 from appliance.config.committed import committed_config
 
@@ -51,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rpki = sub.add_parser("rpki", help="the VRP file the box's RTR server (stayrtr) serves")
     rsub = rpki.add_subparsers(dest="rpki_verb", required=True, metavar="VERB")
     p = rsub.add_parser("import", help="install a VRP export (rpki-client/Routinator JSON)")
-    p.add_argument("file", type=Path, help="the JSON export")
+    p.add_argument("file", type=absolute_path, help="the JSON export")
     add_state_dir(p)
     p.set_defaults(func=cmd_import)
     p = rsub.add_parser("status", help="how many ROAs are imported and how old they are")

@@ -34,6 +34,11 @@ def cmd_setup_code(args: argparse.Namespace) -> int:
     """Print the one-time setup code the wizard asks for (root only on the box)."""
     from appliance.web import accounts, secrets_store
 
+    if not args.state_dir.is_dir():
+        # never make a state dir just to print a code nobody's wizard will ask for
+        print(f"error: no appliance state in {args.state_dir}: start the demo "
+              "(./dev.sh demo) or give --state-dir", file=sys.stderr)
+        return 1
     if accounts.setup_done(args.state_dir):
         print("setup is done: the wizard is closed; log in with an admin account")
         return 1

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
-from appliance.config.model import IXPConfig
+from appliance.config.model import IXPConfig, Member
 from appliance.lab import netns
 from appliance.lab.member_router import render_member_bird
 from appliance.util.atomic import atomic_write
@@ -43,6 +43,12 @@ class LabMember:
     port: str
     socket: str
     pid: int | None = None
+    slot: int = -1  # place in the lab (m<slot+1>); -1 in files written before slots existed
+    wiring: str = ""  # MAC and addresses the router was wired with (a change re-wires it)
+
+    def __post_init__(self) -> None:
+        if self.slot < 0:
+            self.slot = int(self.netns.rsplit("-m", 1)[1]) - 1
 
 
 @dataclass
@@ -103,9 +109,12 @@ def _stop_pid(pid: int, marker: str, timeout: float = 5.0) -> None:
         os.waitpid(pid, 0)
 
 
-def _wire_member(state: LabState, cfg: IXPConfig, index: int) -> None:
-    member = cfg.members[index]
-    lm = state.members[index]
+def wiring(member: Member) -> str:
+    """What a member router is wired with; a change of it means re-wiring the router."""
+    return " ".join([*member.macs[:1], *map(str, member.ipv4), *map(str, member.ipv6)])
+
+
+def _wire_member(state: LabState, cfg: IXPConfig, member: Member, lm: LabMember) -> None:
     lan = cfg.peering_lan
     with IPRoute(netns=state.appliance_netns) as ipr:
         ipr.link("add", ifname=lm.port, kind="veth",
@@ -123,14 +132,15 @@ def _wire_member(state: LabState, cfg: IXPConfig, index: int) -> None:
                 ipr.addr("add", index=idx, address=str(addr6),
                          prefixlen=lan.ipv6_prefix.prefixlen, flags=0x02)
         ipr.link("set", index=idx, state="up")
+    lm.wiring = wiring(member)
 
 
-def _start_router(state_dir: Path, state: LabState, cfg: IXPConfig, index: int) -> int:
-    lm = state.members[index]
+def _start_router(state_dir: Path, state: LabState, cfg: IXPConfig, index: int,
+                  lm: LabMember) -> int:
     base = lab_dir(state_dir)
-    conf = base / f"m{index + 1}.conf"
-    conf.write_text(render_member_bird(cfg, index, state.prefixes_per_member))
-    log = open(base / f"m{index + 1}.log", "ab")  # noqa: SIM115 (owned by the child)
+    conf = base / f"m{lm.slot + 1}.conf"
+    conf.write_text(render_member_bird(cfg, index, state.prefixes_per_member, slot=lm.slot))
+    log = open(base / f"m{lm.slot + 1}.log", "ab")  # noqa: SIM115 (owned by the child)
     proc = subprocess.Popen(
         netns.command(lm.netns, ["bird", "-f", "-c", str(conf), "-s", lm.socket]),
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -138,6 +148,12 @@ def _start_router(state_dir: Path, state: LabState, cfg: IXPConfig, index: int) 
     )
     log.close()
     return proc.pid
+
+
+def _check_lab_ports(cfg: IXPConfig) -> None:
+    for i, m in enumerate(cfg.members):
+        if len(m.ports) != 1 or m.ports[0].vlan is not None:
+            raise LabError(f"members[{i}].ports: the lab models one untagged port per member")
 
 
 def lab_up(cfg: IXPConfig, state_dir: str | Path, *, prefixes_per_member: int = 5,
@@ -149,15 +165,13 @@ def lab_up(cfg: IXPConfig, state_dir: str | Path, *, prefixes_per_member: int = 
     if existing is not None:
         raise LabError(f"a lab is already recorded in {state_dir} ({existing.prefix}); "
                        "run 'ixpctl lab down' first")
-    for i, m in enumerate(cfg.members):
-        if len(m.ports) != 1 or m.ports[0].vlan is not None:
-            raise LabError(f"members[{i}].ports: the lab models one untagged port per member")
+    _check_lab_ports(cfg)
     prefix = prefix or netns.unique_prefix("ixl")
     base = lab_dir(state_dir)
     base.mkdir(parents=True, exist_ok=True)
     state = LabState(prefix, f"{prefix}-ixp", prefixes_per_member, [
         LabMember(m.asn, m.name, f"{prefix}-m{i + 1}", m.ports[0].interface,
-                  str(base / f"m{i + 1}.ctl"))
+                  str(base / f"m{i + 1}.ctl"), slot=i)
         for i, m in enumerate(cfg.members)
     ])
     state.save(state_dir)  # recorded first: a crash from here on is cleaned by lab_down
@@ -165,14 +179,92 @@ def lab_up(cfg: IXPConfig, state_dir: str | Path, *, prefixes_per_member: int = 
         netns.create(state.appliance_netns)
         for i, lm in enumerate(state.members):
             netns.create(lm.netns)
-            _wire_member(state, cfg, i)
+            _wire_member(state, cfg, cfg.members[i], lm)
         for i, lm in enumerate(state.members):
-            lm.pid = _start_router(state_dir, state, cfg, i)
+            lm.pid = _start_router(state_dir, state, cfg, i, lm)
             state.save(state_dir)
     except Exception:
         lab_down(state_dir)
         raise
     return state
+
+
+@dataclass
+class LabPlan:
+    """How the lab's member routers must change to match a config."""
+
+    add: list[int] = field(default_factory=list)  # indexes into cfg.members
+    remove: list[LabMember] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove)
+
+
+def plan_members(state: LabState, cfg: IXPConfig, existing_links: set[str]) -> LabPlan:
+    """Which member routers to add and remove so the lab has one per member of ``cfg``. Pure.
+
+    A member is matched to the router on its port; a router whose member left, or whose
+    member changed ASN, MAC or addresses, is removed (and added again when the member
+    stays). A port that exists but is not one the lab made is never the lab's to replace.
+    """
+    by_port = {lm.port: lm for lm in state.members}
+    plan = LabPlan()
+    wanted: set[str] = set()
+    for i, m in enumerate(cfg.members):
+        if len(m.ports) != 1 or m.ports[0].vlan is not None:
+            continue  # verify refuses it; nothing to plan
+        port = m.ports[0].interface
+        wanted.add(port)
+        lm = by_port.get(port)
+        if lm is None:
+            if port not in existing_links:
+                plan.add.append(i)
+        elif lm.asn != m.asn or (lm.wiring and lm.wiring != wiring(m)):
+            plan.remove.append(lm)
+            plan.add.append(i)
+    plan.remove.extend(lm for lm in state.members if lm.port not in wanted)
+    return plan
+
+
+def _next_slot(state: LabState) -> int:
+    return max((lm.slot for lm in state.members), default=-1) + 1
+
+
+def sync_members(state_dir: str | Path, cfg: IXPConfig) -> LabPlan:
+    """Add and remove member routers (namespace, veth port, BIRD) so the lab matches ``cfg``.
+
+    Idempotent: a second call finds nothing to do. Each router is recorded in ``lab.json``
+    before it is made, so ``lab down`` removes it even after a crash half-way.
+    """
+    netns.require_root()
+    state_dir = Path(state_dir)
+    state = LabState.load(state_dir)
+    if state is None:
+        raise LabError(f"no lab is recorded in {state_dir}")
+    _check_lab_ports(cfg)
+    with IPRoute(netns=state.appliance_netns) as ipr:
+        links = {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+    plan = plan_members(state, cfg, links - {lm.port for lm in state.members})
+    for lm in plan.remove:
+        if lm.pid:
+            _stop_pid(lm.pid, lm.socket)
+        netns.remove(lm.netns)  # its end of the veth pair takes the port with it
+        state.members.remove(lm)
+        state.save(state_dir)
+    base = lab_dir(state_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    for i in plan.add:
+        m = cfg.members[i]
+        slot = _next_slot(state)
+        lm = LabMember(m.asn, m.name, f"{state.prefix}-m{slot + 1}", m.ports[0].interface,
+                       str(base / f"m{slot + 1}.ctl"), slot=slot)
+        state.members.append(lm)
+        state.save(state_dir)
+        netns.create(lm.netns)
+        _wire_member(state, cfg, m, lm)
+        lm.pid = _start_router(state_dir, state, cfg, i, lm)
+        state.save(state_dir)
+    return plan
 
 
 def lab_down(state_dir: str | Path) -> list[str]:

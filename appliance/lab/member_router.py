@@ -45,15 +45,21 @@ def router_id(member: Member, index: int) -> str:
     return str(ipaddress.IPv4Address(0x0A000000 + index + 1))
 
 
-def render_member_bird(cfg: IXPConfig, index: int, prefixes: int) -> str:
-    """The BIRD config of member ``index``'s lab router (pure)."""
+def render_member_bird(cfg: IXPConfig, index: int, prefixes: int,
+                       slot: int | None = None) -> str:
+    """The BIRD config of member ``index``'s lab router (pure).
+
+    ``slot`` is the router's place in the lab (default: ``index``): its prefixes and made-up
+    router ID follow the slot, so a member added later never announces another's prefixes.
+    """
     member = cfg.members[index]
-    v4, v6 = member_prefixes(index, prefixes)
+    slot = index if slot is None else slot
+    v4, v6 = member_prefixes(slot, prefixes)
     rs = cfg.route_server
     return _template().render(
         asn=member.asn,
         name=member.name.replace('"', "'"),
-        router_id=router_id(member, index),
+        router_id=router_id(member, slot),
         prefixes4=v4 if member.ipv4 else [],
         prefixes6=v6 if member.ipv6 else [],
         rs_asn=rs.asn,

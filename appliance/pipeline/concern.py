@@ -61,6 +61,9 @@ class ApplyContext:
     netns: str | None = None  # the appliance namespace in the lab; None = this host
     dry_run: bool = False
     log: Callable[[str], None] = field(default=lambda _msg: None)
+    # Interfaces an earlier concern's plan will create before the later ones apply (the lab
+    # makes a new member's port): a later plan counts them as present.
+    planned_links: set[str] = field(default_factory=set)
 
     @property
     def etc_dir(self) -> Path:

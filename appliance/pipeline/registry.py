@@ -13,7 +13,8 @@ def default_concerns(state_dir: Path | None = None) -> list[Concern]:
     The bridge comes first (the route-server and resolver addresses live on it), then the
     anycast interfaces (BIRD routes via them, unbound binds to them), and the SNMP
     agent last (it only reads what the others made). ``state_dir`` gives concerns their data
-    (the route server's IRR cache).
+    (the route server's IRR cache); in a lab recorded there, the lab's member routers come
+    just before the bridge.
     """
     from appliance.bird.concern import RouteServerConcern
     from appliance.bridge.concern import BridgeConcern
@@ -21,10 +22,15 @@ def default_concerns(state_dir: Path | None = None) -> list[Concern]:
     from appliance.dns.anycast_concern import AnycastConcern
     from appliance.dns.concern import ResolverConcern
     from appliance.firewall.concern import FirewallConcern
+    from appliance.lab.concern import LabConcern, lab_recorded
     from appliance.snmp.concern import SnmpConcern
 
     route_server = (RouteServerConcern.from_state(state_dir) if state_dir is not None
                     else RouteServerConcern())
     # the management firewall before anything listens, so no service is ever unprotected
-    return [CoreConcern(), FirewallConcern(), BridgeConcern(), AnycastConcern(), route_server,
-            ResolverConcern(), SnmpConcern()]
+    concerns: list[Concern] = [CoreConcern(), FirewallConcern(), BridgeConcern(),
+                               AnycastConcern(), route_server, ResolverConcern(), SnmpConcern()]
+    if state_dir is not None and lab_recorded(state_dir):
+        # in the lab, a member's port and router exist before the bridge takes the port
+        concerns.insert(2, LabConcern())
+    return concerns
