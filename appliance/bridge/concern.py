@@ -49,7 +49,7 @@ class BridgeConcern(Concern):
         if not ctx.has_system:
             return []  # config only: a developer machine's own interfaces are never ours
         changes = [Change(self.name, op.action, op.target, op.detail)
-                   for op in plan_bridge(cfg, ctx.netns)]
+                   for op in plan_bridge(cfg, ctx.netns, ctx.planned_links)]
         if not nft.table_loaded(ctx.netns):
             changes.append(Change(self.name, "add", f"nft table {FAMILY} {TABLE}",
                                   "hygiene ruleset"))

@@ -10,7 +10,7 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyroute2 import IPRoute
@@ -132,11 +132,23 @@ def read_current(cfg: IXPConfig, netns: str | None) -> Current:
         return read_state(ipr, cfg.peering_lan.bridge)
 
 
-def plan_bridge(cfg: IXPConfig, netns: str | None) -> list[Op]:
-    """The netlink writes that ``reconcile`` would perform now (reads only)."""
+def plan_bridge(cfg: IXPConfig, netns: str | None,
+                planned: frozenset[str] | set[str] = frozenset()) -> list[Op]:
+    """The netlink writes that ``reconcile`` would perform now (reads only).
+
+    ``planned`` names interfaces that an earlier step of the same apply creates (the lab's
+    port for a new member): they are planned as ports joining, not refused as missing.
+    """
+    desired = desired_state(cfg)
+    later = [p for p in desired.ports if (p.parent or p.ifname) in planned]
+    if later:
+        names = {p.ifname for p in later}
+        desired = replace(desired, ports=tuple(p for p in desired.ports if p not in later),
+                          fdb=frozenset(e for e in desired.fdb if e[0] not in names))
     with open_netlink(netns) as ipr:
-        return make_plan(desired_state(cfg), read_state(ipr, cfg.peering_lan.bridge),
-                         where(netns))
+        ops = make_plan(desired, read_state(ipr, cfg.peering_lan.bridge), where(netns))
+    return ops + [Op("add", "port", f"port {p.ifname}", f"joins the bridge once created, "
+                     f"locked to the MAC of {p.member}") for p in later]
 
 
 def reconcile(cfg: IXPConfig, netns: str | None) -> list[Op]:
