@@ -33,8 +33,11 @@ class BirdcSource:
         """The current sessions; none (and one log line) while BIRD cannot be asked."""
         try:
             out = subprocess.run([self.birdc, "-s", self.socket_path, "show", "protocols",
-                                  "all"], capture_output=True, text=True, timeout=self.timeout,
+                                  "all"], capture_output=True, timeout=self.timeout,
                                  check=True).stdout
+            # BIRD passes description bytes through as written (UTF-8): never the locale's
+            # codec, and one odd byte must not cost every session.
+            out = out.decode("utf-8", "replace")
         except (OSError, subprocess.SubprocessError) as exc:
             if not self._warned:
                 log.warning("cannot read BGP sessions from BIRD (%s): %s", self.socket_path, exc)

@@ -18,7 +18,8 @@ from datetime import datetime
 from pysnmp.proto import rfc1902
 
 from appliance.snmp.bgp_model import BGP_STATES, BgpPeer, BgpSnapshot, BgpSource
-from appliance.snmp.oidstore import Row, Section
+from appliance.snmp.oidstore import Row, Section, each_item, table_cells
+from appliance.snmp.text import SNMP_ADMIN_STRING, display_string
 
 BGP4 = (1, 3, 6, 1, 2, 1, 15)
 BGP_PEER_ENTRY = (*BGP4, 3, 1)
@@ -27,6 +28,8 @@ V2_PEER_ENTRY = (*BGP4V2, 1, 2, 1)
 V2_TIMES_ENTRY = (*BGP4V2, 1, 4, 1)
 AS_TRANS = 23456  # RFC 6793: what a 2-octet field shows for a 4-octet AS
 M32 = 1 << 32
+BGP4_NAME = "BGP4-MIB"
+BGP4V2_NAME = "BGP4V2-MIB"
 
 
 def _as16(asn: int | None) -> int:
@@ -40,8 +43,12 @@ def _ip4(text: str | None) -> rfc1902.IpAddress:
         return rfc1902.IpAddress("0.0.0.0")
 
 
-def _state(peer: BgpPeer) -> int:
-    return BGP_STATES.index(peer.state) + 1
+def _label(peer: BgpPeer) -> str:
+    return f"{peer.name} ({peer.remote_address})"
+
+
+def _state(peer: BgpPeer) -> rfc1902.Integer32:
+    return rfc1902.Integer32(BGP_STATES.index(peer.state) + 1)
 
 
 def _established_seconds(peer: BgpPeer, now: datetime) -> int:
@@ -54,48 +61,48 @@ def _established_seconds(peer: BgpPeer, now: datetime) -> int:
 def bgp4_rows(snap: BgpSnapshot, now: datetime | None = None) -> list[Row]:
     """bgpVersion, bgpLocalAs, bgpIdentifier and bgpPeerTable (IPv4 sessions only)."""
     now = now or datetime.now()
-    out: list[Row] = [
-        ((*BGP4, 1, 0), rfc1902.OctetString(b"\x10")),  # bit 3 set: version 4
-        ((*BGP4, 2, 0), rfc1902.Integer32(_as16(snap.local_as))),
-        ((*BGP4, 4, 0), _ip4(snap.router_id)),
-    ]
-    for p in snap.peers:
+    out = table_cells(BGP4_NAME, BGP4, (0,), {
+        1: (rfc1902.OctetString, b"\x10"),  # bit 3 set: version 4
+        2: (rfc1902.Integer32, _as16(snap.local_as)),
+        4: (_ip4, snap.router_id),
+    })
+
+    def row(p: BgpPeer) -> list[Row]:
         try:
             addr = ipaddress.IPv4Address(p.remote_address)
         except ValueError:
-            continue  # IPv6 sessions are in BGP4V2 only: BGP4-MIB indexes by IpAddress
-        i = tuple(addr.packed)
+            return []  # IPv6 sessions are in BGP4V2 only: BGP4-MIB indexes by IpAddress
         established = _established_seconds(p, now)
-        cols = {
-            1: _ip4(p.remote_id),
-            2: rfc1902.Integer32(_state(p)),
-            3: rfc1902.Integer32(2 if p.admin_up else 1),  # start(2) / stop(1)
-            4: rfc1902.Integer32(4 if p.state == "established" else 0),
-            5: _ip4(p.local_address),
-            7: rfc1902.IpAddress(str(addr)),
-            9: rfc1902.Integer32(_as16(p.remote_as)),
-            10: rfc1902.Counter32(p.in_updates % M32),
-            11: rfc1902.Counter32(p.out_updates % M32),
-            12: rfc1902.Counter32(p.in_updates % M32),
-            13: rfc1902.Counter32(p.out_updates % M32),
-            14: rfc1902.OctetString(b"\x00\x00"),
-            16: rfc1902.Gauge32(established),
-            18: rfc1902.Integer32(p.hold_time),
-            19: rfc1902.Integer32(p.keepalive),
-        }
-        out.extend(((*BGP_PEER_ENTRY, c, *i), v) for c, v in cols.items())
-    return out
+        return table_cells(BGP4_NAME, BGP_PEER_ENTRY, tuple(addr.packed), {
+            1: (_ip4, p.remote_id),
+            2: (_state, p),
+            3: (rfc1902.Integer32, 2 if p.admin_up else 1),  # start(2) / stop(1)
+            4: (rfc1902.Integer32, 4 if p.state == "established" else 0),
+            5: (_ip4, p.local_address),
+            7: (rfc1902.IpAddress, str(addr)),
+            9: (rfc1902.Integer32, _as16(p.remote_as)),
+            10: (rfc1902.Counter32, p.in_updates % M32),
+            11: (rfc1902.Counter32, p.out_updates % M32),
+            12: (rfc1902.Counter32, p.in_updates % M32),
+            13: (rfc1902.Counter32, p.out_updates % M32),
+            14: (rfc1902.OctetString, b"\x00\x00"),
+            16: (rfc1902.Gauge32, established),
+            18: (rfc1902.Integer32, p.hold_time),
+            19: (rfc1902.Integer32, p.keepalive),
+        })
+
+    return out + each_item(BGP4_NAME, snap.peers, row, _label)
 
 
 def bgp4v2_rows(snap: BgpSnapshot, now: datetime | None = None) -> list[Row]:
     """bgp4V2PeerTable and bgp4V2PeerEventTimesTable for IPv4 and IPv6 sessions."""
     now = now or datetime.now()
-    out: list[Row] = []
-    for p in snap.peers:
+
+    def row(p: BgpPeer) -> list[Row]:
         try:
             addr = ipaddress.ip_address(p.remote_address)
         except ValueError:
-            continue
+            return []
         kind = 1 if addr.version == 4 else 2  # InetAddressType ipv4(1) / ipv6(2)
         i = (1, kind, *addr.packed)
         local = b""
@@ -104,24 +111,26 @@ def bgp4v2_rows(snap: BgpSnapshot, now: datetime | None = None) -> list[Row]:
                 local = ipaddress.ip_address(p.local_address).packed
             except ValueError:
                 local = b""
-        cols = {
-            1: rfc1902.Unsigned32(1),
-            2: rfc1902.Integer32(kind if local else 0),
-            3: rfc1902.OctetString(local),
-            4: rfc1902.Integer32(kind),
-            5: rfc1902.OctetString(addr.packed),
-            7: rfc1902.Unsigned32(p.local_as or snap.local_as or 0),
-            8: rfc1902.OctetString(_ip4(snap.router_id).asOctets()),
-            10: rfc1902.Unsigned32(p.remote_as),
-            11: rfc1902.OctetString(_ip4(p.remote_id).asOctets()),
-            12: rfc1902.Integer32(2 if p.admin_up else 1),  # running(2) / halted(1)
-            13: rfc1902.Integer32(_state(p)),
-            14: rfc1902.OctetString(p.description[:255]),
-        }
-        out.extend(((*V2_PEER_ENTRY, c, *i), v) for c, v in cols.items())
-        out.append(((*V2_TIMES_ENTRY, 1, *i), rfc1902.Gauge32(_established_seconds(p, now))))
-        out.append(((*V2_TIMES_ENTRY, 2, *i), rfc1902.Gauge32(0)))
-    return out
+        out = table_cells(BGP4V2_NAME, V2_PEER_ENTRY, i, {
+            1: (rfc1902.Unsigned32, 1),
+            2: (rfc1902.Integer32, kind if local else 0),
+            3: (rfc1902.OctetString, local),
+            4: (rfc1902.Integer32, kind),
+            5: (rfc1902.OctetString, addr.packed),
+            7: (rfc1902.Unsigned32, p.local_as or snap.local_as or 0),
+            8: (rfc1902.OctetString, _ip4(snap.router_id).asOctets()),
+            10: (rfc1902.Unsigned32, p.remote_as),
+            11: (rfc1902.OctetString, _ip4(p.remote_id).asOctets()),
+            12: (rfc1902.Integer32, 2 if p.admin_up else 1),  # running(2) / halted(1)
+            13: (_state, p),
+            14: (display_string, p.description, SNMP_ADMIN_STRING),
+        })
+        return out + table_cells(BGP4V2_NAME, V2_TIMES_ENTRY, i, {
+            1: (rfc1902.Gauge32, _established_seconds(p, now)),
+            2: (rfc1902.Gauge32, 0),
+        })
+
+    return each_item(BGP4V2_NAME, snap.peers, row, _label)
 
 
 class _Cached:
@@ -143,5 +152,5 @@ class _Cached:
 def bgp_sections(source: BgpSource, ttl: float = 10.0) -> list[Section]:
     """The BGP4-MIB and BGP4V2-MIB sections, fed from ``source``."""
     cache = _Cached(source, ttl / 2)
-    return [Section(BGP4, lambda: bgp4_rows(cache.get()), ttl=ttl, name="BGP4-MIB"),
-            Section(BGP4V2, lambda: bgp4v2_rows(cache.get()), ttl=ttl, name="BGP4V2-MIB")]
+    return [Section(BGP4, lambda: bgp4_rows(cache.get()), ttl=ttl, name=BGP4_NAME),
+            Section(BGP4V2, lambda: bgp4v2_rows(cache.get()), ttl=ttl, name=BGP4V2_NAME)]

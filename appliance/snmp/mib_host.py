@@ -13,9 +13,11 @@ import time
 import psutil
 from pysnmp.proto import rfc1902
 
-from appliance.snmp.oidstore import Row, Section
+from appliance.snmp.oidstore import Row, Section, each_item, table_cells
+from appliance.snmp.text import HR_DEVICE_DESCR, display_string
 
 HOST = (1, 3, 6, 1, 2, 1, 25)
+NAME = "HOST-RESOURCES-MIB"
 HR_SYSTEM = (*HOST, 1)
 HR_STORAGE = (*HOST, 2)
 HR_STORAGE_ENTRY = (*HR_STORAGE, 3, 1)
@@ -80,39 +82,47 @@ class HostSource:
         """Every HOST-RESOURCES object we serve."""
         uptime = int((time.time() - psutil.boot_time()) * 100) % (1 << 32)
         kb = psutil.virtual_memory().total // 1024
-        out: list[Row] = [
-            ((*HR_SYSTEM, 1, 0), rfc1902.TimeTicks(uptime)),
-            ((*HR_SYSTEM, 5, 0), rfc1902.Gauge32(len(psutil.users()))),
-            ((*HR_SYSTEM, 6, 0), rfc1902.Gauge32(len(psutil.pids()))),
-            ((*HR_SYSTEM, 7, 0), rfc1902.Integer32(0)),  # no fixed limit
-            ((*HR_STORAGE, 2, 0), rfc1902.Integer32(min(kb, I32_MAX))),
+        out = [
+            *table_cells(NAME, HR_SYSTEM, (0,), {
+                1: (rfc1902.TimeTicks, uptime),
+                5: (rfc1902.Gauge32, len(psutil.users())),
+                6: (rfc1902.Gauge32, len(psutil.pids())),
+                7: (rfc1902.Integer32, 0),  # no fixed limit
+            }),
+            *table_cells(NAME, HR_STORAGE, (0,), {2: (rfc1902.Integer32, min(kb, I32_MAX))}),
         ]
-        for index, kind, descr, unit, size, used in storage_rows():
-            i = (index,)
-            out += [
-                ((*HR_STORAGE_ENTRY, 1, *i), rfc1902.Integer32(index)),
-                ((*HR_STORAGE_ENTRY, 2, *i), rfc1902.ObjectIdentifier(kind)),
-                ((*HR_STORAGE_ENTRY, 3, *i), rfc1902.OctetString(descr)),
-                ((*HR_STORAGE_ENTRY, 4, *i), rfc1902.Integer32(unit)),
-                ((*HR_STORAGE_ENTRY, 5, *i), rfc1902.Integer32(min(size, I32_MAX))),
-                ((*HR_STORAGE_ENTRY, 6, *i), rfc1902.Integer32(min(used, I32_MAX))),
-                ((*HR_STORAGE_ENTRY, 7, *i), rfc1902.Counter32(0)),
-            ]
+
+        def storage(s: tuple[int, tuple[int, ...], str, int, int, int]) -> list[Row]:
+            index, kind, descr, unit, size, used = s
+            return table_cells(NAME, HR_STORAGE_ENTRY, (index,), {
+                1: (rfc1902.Integer32, index),
+                2: (rfc1902.ObjectIdentifier, kind),
+                3: (display_string, descr),  # a mount point: any bytes the kernel allows
+                4: (rfc1902.Integer32, unit),
+                5: (rfc1902.Integer32, min(size, I32_MAX)),
+                6: (rfc1902.Integer32, min(used, I32_MAX)),
+                7: (rfc1902.Counter32, 0),
+            })
+
+        out += each_item(NAME, storage_rows(), storage, lambda s: s[2])
         loads = psutil.cpu_percent(percpu=True)
         model = _cpu_model()
-        for n, load in enumerate(loads):
+
+        def processor(n: int) -> list[Row]:
             i = (CPU_BASE + n,)
-            out += [
-                ((*HR_DEVICE_ENTRY, 1, *i), rfc1902.Integer32(i[0])),
-                ((*HR_DEVICE_ENTRY, 2, *i), rfc1902.ObjectIdentifier(DEVICE_PROCESSOR)),
-                ((*HR_DEVICE_ENTRY, 3, *i), rfc1902.OctetString(model)),
-                ((*HR_DEVICE_ENTRY, 4, *i), rfc1902.ObjectIdentifier((0, 0))),
-                ((*HR_DEVICE_ENTRY, 5, *i), rfc1902.Integer32(2)),  # running
-                ((*HR_DEVICE_ENTRY, 6, *i), rfc1902.Counter32(0)),
-                ((*HR_PROCESSOR_ENTRY, 1, *i), rfc1902.ObjectIdentifier((0, 0))),
-                ((*HR_PROCESSOR_ENTRY, 2, *i), rfc1902.Integer32(round(load))),
-            ]
-        return out
+            return [*table_cells(NAME, HR_DEVICE_ENTRY, i, {
+                1: (rfc1902.Integer32, i[0]),
+                2: (rfc1902.ObjectIdentifier, DEVICE_PROCESSOR),
+                3: (display_string, model, HR_DEVICE_DESCR),
+                4: (rfc1902.ObjectIdentifier, (0, 0)),
+                5: (rfc1902.Integer32, 2),  # running
+                6: (rfc1902.Counter32, 0),
+            }), *table_cells(NAME, HR_PROCESSOR_ENTRY, i, {
+                1: (rfc1902.ObjectIdentifier, (0, 0)),
+                2: (rfc1902.Integer32, round(loads[n])),
+            })]
+
+        return out + each_item(NAME, range(len(loads)), processor, lambda n: f"cpu{n}")
 
 
 def _cpu_model() -> str:
@@ -120,7 +130,7 @@ def _cpu_model() -> str:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()[:255]
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return "processor"
@@ -129,4 +139,4 @@ def _cpu_model() -> str:
 def host_section(ttl: float = 5.0) -> Section:
     """The HOST-RESOURCES-MIB subtree."""
     source = HostSource()
-    return Section(HOST, source.rows, ttl=ttl, name="HOST-RESOURCES-MIB")
+    return Section(HOST, source.rows, ttl=ttl, name=NAME)

@@ -17,13 +17,16 @@ from pysnmp.proto import rfc1902
 
 from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.netlink import Link, read_links
-from appliance.snmp.oidstore import Row, Section
+from appliance.snmp.oidstore import Row, Section, each_item, table_cells
 from appliance.snmp.settings import Interface
+from appliance.snmp.text import IF_ALIAS, display_string
 
 INTERFACES = (1, 3, 6, 1, 2, 1, 2)  # ifNumber (.1) and ifTable (.2)
 IF_ENTRY = (*INTERFACES, 2, 1)
 IFX_ENTRY = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
 IFX_TABLE = IFX_ENTRY[:-1]
+TABLE_NAME = "IF-MIB::ifTable"
+XTABLE_NAME = "IF-MIB::ifXTable"
 
 IFTYPE_ETHERNET = 6
 IFTYPE_LOOPBACK = 24
@@ -114,6 +117,10 @@ class InterfaceSource:
         return rows
 
 
+def _label(r: IfRow) -> str:
+    return f"{r.index} ({r.link.name})"
+
+
 def _speed(link: Link) -> tuple[int, int]:
     """(ifSpeed bits/s capped at 2^32-1, ifHighSpeed Mb/s)."""
     mbps = link.speed_mbps or 0
@@ -123,70 +130,69 @@ def _speed(link: Link) -> tuple[int, int]:
 def interfaces_section(source: InterfaceSource, ttl: float = 5.0) -> Section:
     """ifNumber and ifTable."""
 
+    def row(r: IfRow) -> list[Row]:
+        s, link = r.link.stats, r.link
+        speed, _ = _speed(link)
+        mcast = s.get("multicast", 0)
+        return table_cells(TABLE_NAME, IF_ENTRY, (r.index,), {
+            1: (rfc1902.Integer32, r.index),
+            2: (display_string, link.name),
+            3: (rfc1902.Integer32, if_type(link)),
+            4: (rfc1902.Integer32, link.mtu),
+            5: (rfc1902.Gauge32, speed),
+            6: (rfc1902.OctetString, link.mac),
+            7: (rfc1902.Integer32, 1 if link.admin_up else 2),
+            8: (rfc1902.Integer32, oper_status(link)),
+            9: (rfc1902.TimeTicks, r.last_change),
+            10: (rfc1902.Counter32, s.get("rx_bytes", 0) % M32),
+            11: (rfc1902.Counter32, max(s.get("rx_packets", 0) - mcast, 0) % M32),
+            13: (rfc1902.Counter32, s.get("rx_dropped", 0) % M32),
+            14: (rfc1902.Counter32, s.get("rx_errors", 0) % M32),
+            15: (rfc1902.Counter32, 0),
+            16: (rfc1902.Counter32, s.get("tx_bytes", 0) % M32),
+            17: (rfc1902.Counter32, s.get("tx_packets", 0) % M32),
+            19: (rfc1902.Counter32, s.get("tx_dropped", 0) % M32),
+            20: (rfc1902.Counter32, s.get("tx_errors", 0) % M32),
+        })
+
     def collect() -> list[Row]:
         rows = source.rows()
         out: list[Row] = [((*INTERFACES, 1, 0), rfc1902.Integer32(len(rows)))]
-        for r in rows:
-            s, link, i = r.link.stats, r.link, (r.index,)
-            speed, _ = _speed(link)
-            mcast = s.get("multicast", 0)
-            cols = {
-                1: rfc1902.Integer32(r.index),
-                2: rfc1902.OctetString(link.name),
-                3: rfc1902.Integer32(if_type(link)),
-                4: rfc1902.Integer32(link.mtu),
-                5: rfc1902.Gauge32(speed),
-                6: rfc1902.OctetString(link.mac),
-                7: rfc1902.Integer32(1 if link.admin_up else 2),
-                8: rfc1902.Integer32(oper_status(link)),
-                9: rfc1902.TimeTicks(r.last_change),
-                10: rfc1902.Counter32(s.get("rx_bytes", 0) % M32),
-                11: rfc1902.Counter32(max(s.get("rx_packets", 0) - mcast, 0) % M32),
-                13: rfc1902.Counter32(s.get("rx_dropped", 0) % M32),
-                14: rfc1902.Counter32(s.get("rx_errors", 0) % M32),
-                15: rfc1902.Counter32(0),
-                16: rfc1902.Counter32(s.get("tx_bytes", 0) % M32),
-                17: rfc1902.Counter32(s.get("tx_packets", 0) % M32),
-                19: rfc1902.Counter32(s.get("tx_dropped", 0) % M32),
-                20: rfc1902.Counter32(s.get("tx_errors", 0) % M32),
-            }
-            out.extend(((*IF_ENTRY, c, *i), v) for c, v in cols.items())
-        return out
+        return out + each_item(TABLE_NAME, rows, row, _label)
 
-    return Section(INTERFACES, collect, ttl=ttl, name="IF-MIB::ifTable")
+    return Section(INTERFACES, collect, ttl=ttl, name=TABLE_NAME)
 
 
 def ifx_section(source: InterfaceSource, ttl: float = 5.0) -> Section:
     """ifXTable: names, aliases, 64-bit counters, ifHighSpeed."""
 
-    def collect() -> list[Row]:
-        out: list[Row] = []
-        for r in source.rows():
-            s, link, i = r.link.stats, r.link, (r.index,)
-            _, high = _speed(link)
-            mcast = s.get("multicast", 0)
-            cols = {
-                1: rfc1902.OctetString(link.name),
-                2: rfc1902.Counter32(mcast % M32),
-                3: rfc1902.Counter32(0),
-                4: rfc1902.Counter32(0),
-                5: rfc1902.Counter32(0),
-                6: rfc1902.Counter64(s.get("rx_bytes", 0)),
-                7: rfc1902.Counter64(max(s.get("rx_packets", 0) - mcast, 0)),
-                8: rfc1902.Counter64(mcast),
-                9: rfc1902.Counter64(0),
-                10: rfc1902.Counter64(s.get("tx_bytes", 0)),
-                11: rfc1902.Counter64(s.get("tx_packets", 0)),
-                12: rfc1902.Counter64(0),
-                13: rfc1902.Counter64(0),
-                14: rfc1902.Integer32(2),  # ifLinkUpDownTrapEnable: disabled (no traps)
-                15: rfc1902.Gauge32(high),
-                16: rfc1902.Integer32(2),  # ifPromiscuousMode: false
-                17: rfc1902.Integer32(1 if link.kind is None else 2),  # connector: NICs only
-                18: rfc1902.OctetString(r.conf.alias[:64]),
-                19: rfc1902.TimeTicks(0),  # counters never restart while the agent runs
-            }
-            out.extend(((*IFX_ENTRY, c, *i), v) for c, v in cols.items())
-        return out
+    def row(r: IfRow) -> list[Row]:
+        s, link = r.link.stats, r.link
+        _, high = _speed(link)
+        mcast = s.get("multicast", 0)
+        return table_cells(XTABLE_NAME, IFX_ENTRY, (r.index,), {
+            1: (display_string, link.name),
+            2: (rfc1902.Counter32, mcast % M32),
+            3: (rfc1902.Counter32, 0),
+            4: (rfc1902.Counter32, 0),
+            5: (rfc1902.Counter32, 0),
+            6: (rfc1902.Counter64, s.get("rx_bytes", 0)),
+            7: (rfc1902.Counter64, max(s.get("rx_packets", 0) - mcast, 0)),
+            8: (rfc1902.Counter64, mcast),
+            9: (rfc1902.Counter64, 0),
+            10: (rfc1902.Counter64, s.get("tx_bytes", 0)),
+            11: (rfc1902.Counter64, s.get("tx_packets", 0)),
+            12: (rfc1902.Counter64, 0),
+            13: (rfc1902.Counter64, 0),
+            14: (rfc1902.Integer32, 2),  # ifLinkUpDownTrapEnable: disabled (no traps)
+            15: (rfc1902.Gauge32, high),
+            16: (rfc1902.Integer32, 2),  # ifPromiscuousMode: false
+            17: (rfc1902.Integer32, 1 if link.kind is None else 2),  # connector: NICs only
+            18: (display_string, r.conf.alias, IF_ALIAS),
+            19: (rfc1902.TimeTicks, 0),  # counters never restart while the agent runs
+        })
 
-    return Section(IFX_TABLE, collect, ttl=ttl, name="IF-MIB::ifXTable")
+    def collect() -> list[Row]:
+        return each_item(XTABLE_NAME, source.rows(), row, _label)
+
+    return Section(IFX_TABLE, collect, ttl=ttl, name=XTABLE_NAME)

@@ -19,9 +19,11 @@ from pysnmp.proto import rfc1902
 from appliance.dns.anycast_service import read_status
 from appliance.dns.paths import UnboundPaths
 from appliance.dns.status import resolver_status
-from appliance.snmp.oidstore import Oid, Row, Section
+from appliance.snmp.oidstore import Oid, Row, Section, each_item, table_cells
+from appliance.snmp.text import OCTET_STRING, display_string
 
 NS_EXTEND_OBJECTS: Oid = (1, 3, 6, 1, 4, 1, 8072, 1, 3, 2)
+NAME = "NET-SNMP-EXTEND-MIB::nsExtendObjects"
 NUM_ENTRIES: Oid = (*NS_EXTEND_OBJECTS, 1, 0)
 OUTPUT1_ENTRY: Oid = (*NS_EXTEND_OBJECTS, 3, 1)
 OUTPUT2_ENTRY: Oid = (*NS_EXTEND_OBJECTS, 4, 1)
@@ -90,19 +92,21 @@ def service_rows(state_dir: Path) -> list[ServiceRow]:
 def services_section(state_dir: Path, ttl: float = 10.0) -> Section:
     """``nsExtendNumEntries``, ``nsExtendOutput1Table`` and ``nsExtendOutput2Table``."""
 
+    def one(row: ServiceRow) -> list[Row]:
+        idx = _index(row.token)
+        return [*table_cells(NAME, OUTPUT1_ENTRY, idx, {
+            LINE1: (display_string, row.line),  # DisplayString
+            FULL: (display_string, row.line, OCTET_STRING),  # OCTET STRING
+            NUM_LINES: (rfc1902.Integer32, 1),
+            RESULT: (rfc1902.Integer32, row.result),
+        }), *table_cells(NAME, OUTPUT2_ENTRY, (*idx, 1), {
+            # nsExtendOutLine (DisplayString): the same single line, numbered 1
+            1: (display_string, row.line),
+        })]
+
     def collect() -> list[Row]:
         rows = service_rows(state_dir)
         out: list[Row] = [(NUM_ENTRIES, rfc1902.Integer32(len(rows)))]
-        for row in rows:
-            idx = _index(row.token)
-            out += [
-                ((*OUTPUT1_ENTRY, LINE1, *idx), rfc1902.OctetString(row.line)),
-                ((*OUTPUT1_ENTRY, FULL, *idx), rfc1902.OctetString(row.line)),
-                ((*OUTPUT1_ENTRY, NUM_LINES, *idx), rfc1902.Integer32(1)),
-                ((*OUTPUT1_ENTRY, RESULT, *idx), rfc1902.Integer32(row.result)),
-                # nsExtendOutLine: the same single line, numbered 1
-                ((*OUTPUT2_ENTRY, 1, *idx, 1), rfc1902.OctetString(row.line)),
-            ]
-        return out
+        return out + each_item(NAME, rows, one, lambda r: r.token)
 
-    return Section(NS_EXTEND_OBJECTS, collect, ttl=ttl, name="NET-SNMP-EXTEND-MIB::nsExtendObjects")
+    return Section(NS_EXTEND_OBJECTS, collect, ttl=ttl, name=NAME)

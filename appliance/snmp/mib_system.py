@@ -9,10 +9,12 @@ from typing import Any
 
 from pysnmp.proto import rfc1902
 
-from appliance.snmp.oidstore import Oid, Row, Section
+from appliance.snmp.oidstore import Oid, Row, Section, table_cells
+from appliance.snmp.text import display_string
 
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 SNMP_ENGINE = (1, 3, 6, 1, 6, 3, 10, 2, 1)
+SYSTEM_NAME = "SNMPv2-MIB::system"
 # NET-SNMP-MIB::linux. The project has no private enterprise number yet; this value makes
 # LibreNMS, Observium and Cacti treat the box as the Linux server it is, with no plugins.
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10)
@@ -27,7 +29,7 @@ def sys_descr(version: str = "") -> str:
     text = f"{u.sysname} {u.nodename} {u.release} {u.version} {u.machine}"
     if version:
         text += f" - starter IXP appliance {version}"
-    return text[:255]
+    return text  # cut to sysDescr's 255 octets where it is served
 
 
 def system_section(descr: str, name: str, contact: str, location: str,
@@ -37,18 +39,18 @@ def system_section(descr: str, name: str, contact: str, location: str,
 
     def collect() -> list[Row]:
         uptime = int((time.monotonic() - t0) * 100) % (1 << 32)
-        return [
-            ((*SYSTEM, 1, 0), rfc1902.OctetString(descr)),
-            ((*SYSTEM, 2, 0), rfc1902.ObjectIdentifier(SYS_OBJECT_ID)),
-            ((*SYSTEM, 3, 0), rfc1902.TimeTicks(uptime)),
-            ((*SYSTEM, 4, 0), rfc1902.OctetString(contact)),
-            ((*SYSTEM, 5, 0), rfc1902.OctetString(name)),
-            ((*SYSTEM, 6, 0), rfc1902.OctetString(location)),
-            ((*SYSTEM, 7, 0), rfc1902.Integer32(SYS_SERVICES)),
-        ]
+        return table_cells(SYSTEM_NAME, SYSTEM, (0,), {
+            1: (display_string, descr),
+            2: (rfc1902.ObjectIdentifier, SYS_OBJECT_ID),
+            3: (rfc1902.TimeTicks, uptime),
+            4: (display_string, contact),
+            5: (display_string, name),
+            6: (display_string, location),
+            7: (rfc1902.Integer32, SYS_SERVICES),
+        })
 
     # ttl 0: sysUpTime must be exact, and the group is seven cheap values.
-    return Section(SYSTEM, collect, ttl=0.0, name="SNMPv2-MIB::system")
+    return Section(SYSTEM, collect, ttl=0.0, name=SYSTEM_NAME)
 
 
 def uptime_ticks_fn(started: float) -> Callable[[], int]:

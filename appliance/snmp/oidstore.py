@@ -11,14 +11,62 @@ import bisect
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 Oid = tuple[int, ...]
 Row = tuple[Oid, Any]  # value: a pysnmp (pyasn1) SNMP type instance
+# One cell: the function that makes the SNMP value and its arguments, e.g.
+# ``(rfc1902.Integer32, mtu)`` or ``(display_string, alias, IF_ALIAS)``.
+Cell = tuple[Any, ...]
+T = TypeVar("T")
+
+_reported: set[tuple[str, str, str]] = set()
+_REPORTED_MAX = 1000
+
+
+def _report(table: str, where: str, exc: BaseException) -> None:
+    # A snapshot is rebuilt every few seconds: say each distinct problem once, not each time.
+    key = (table, where, f"{type(exc).__name__}: {exc}")
+    if key in _reported:
+        log.debug("%s: %s still cannot be built: %s", *key)
+        return
+    if len(_reported) >= _REPORTED_MAX:
+        _reported.clear()
+    _reported.add(key)
+    log.error("%s: %s cannot be built, left out (the rest is served): %s", *key,
+              exc_info=exc)
+
+
+def table_cells(table: str, entry: Oid, index: Oid, cells: Mapping[int, Cell]) -> list[Row]:
+    """The rows ``entry.column.index`` of one table row; a cell that fails is logged and left
+    out, so one bad value costs that value, not the row or the table."""
+    out: list[Row] = []
+    for column, (make, *args) in cells.items():
+        try:
+            out.append(((*entry, column, *index), make(*args)))
+        except Exception as exc:
+            _report(table, f"column {column} of row {'.'.join(map(str, index))}", exc)
+    return out
+
+
+def each_item(table: str, items: Iterable[T], build: Callable[[T], Iterable[Row]],
+              label: Callable[[T], str] = repr) -> list[Row]:
+    """``build(item)`` for every item; an item whose rows fail is logged and left out."""
+    out: list[Row] = []
+    for item in items:
+        try:
+            out.extend(build(item))
+        except Exception as exc:
+            try:
+                name = label(item)
+            except Exception:
+                name = "?"
+            _report(table, f"row {name}", exc)
+    return out
 
 # What runs a blocking collector: the agent sends them to a worker thread, tests call directly.
 Runner = Callable[[Callable[[], list[Row]]], list[Row]]

@@ -17,7 +17,11 @@ def port_ifname(interface: str, vlan: int | None) -> str:
 
 
 def member_alias(asn: int, name: str) -> str:
-    """ifAlias of a member port: what graphs show (IF-MIB allows 64 characters)."""
+    """ifAlias of a member port: what graphs show.
+
+    At most 64 characters here; the agent serves it as UTF-8 cut to IF-MIB's 64 octets at a
+    character boundary (``appliance.snmp.text``).
+    """
     return f"AS{asn} {name}"[:64]
 
 

@@ -7,6 +7,12 @@ import time
 from pathlib import Path
 
 from appliance.lab import netns
+from tests.snmp.snmplab import KORERO
+
+# Two sessions carry descriptions outside Latin-1 (issue 13): one short, one longer than
+# SnmpAdminString's 255 bytes with its 255th byte inside a character.
+KORERO_DESCR = f"AS64497 {KORERO}"
+LONG_DESCR = "AS64498 " + " · ".join([KORERO] * 9)
 
 RS_ASN = 64511
 RS_V4, RS_V6 = "203.0.113.1", "2001:db8:eeee::1"
@@ -32,12 +38,12 @@ protocol bgp as64496_v6 from mbr {{
   ipv6 {{ import all; export all; }};
 }}
 protocol bgp as64497_v4 from mbr {{
-  description "Lagoon Broadband";
+  description "{KORERO_DESCR}";
   neighbor 203.0.113.11 as 64497;
   ipv4 {{ import all; export all; }};
 }}
 protocol bgp as64498_v4 from mbr {{
-  description "Reef Networks";
+  description "{LONG_DESCR}";
   disabled;
   neighbor 203.0.113.12 as 64498;
   ipv4 {{ import all; export all; }};
@@ -66,7 +72,7 @@ def start_bird(ns: str, workdir: Path, name: str, conf: str) -> tuple[subprocess
     """Run ``bird -f`` inside namespace ``ns``; returns the process and its control socket."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / f"{name}.conf"
-    cfg.write_text(conf)
+    cfg.write_text(conf, encoding="utf-8")
     sock = workdir / f"{name}.ctl"
     log = (workdir / f"{name}.log").open("ab")
     proc = subprocess.Popen(netns.command(ns, ["bird", "-f", "-c", str(cfg), "-s", str(sock),
@@ -82,8 +88,8 @@ def start_bird(ns: str, workdir: Path, name: str, conf: str) -> tuple[subprocess
 
 def birdc(sock: Path, *cmd: str) -> str:
     """A birdc command's output."""
-    return subprocess.run(["birdc", "-s", str(sock), *cmd], capture_output=True, text=True,
-                          timeout=10, check=True).stdout
+    return subprocess.run(["birdc", "-s", str(sock), *cmd], capture_output=True,
+                          encoding="utf-8", timeout=10, check=True).stdout
 
 
 def wait_established(sock: Path, protocols: list[str], timeout: float = 60) -> None:

@@ -1,4 +1,4 @@
-"""Module-scoped SNMP lab: the agent starts once per test module."""
+"""Module-scoped SNMP labs: the agent starts once per test module."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from appliance.lab import netns
-from tests.snmp.snmplab import Lab, build_lab, lab_config, remove_lab
+from tests.snmp.snmplab import KORERO, LONG_LOCATION, LONG_NAME, Lab, lab_config, running_lab
 
 
 def _need(tool: str, package: str) -> None:
@@ -16,21 +15,25 @@ def _need(tool: str, package: str) -> None:
         pytest.fail(f"{tool} is missing: install the Debian package {package}")
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Lab:
-    """Namespaces + a running agent configured from the example with SNMP on."""
+def _preflight() -> None:
     if os.geteuid() != 0:
         pytest.fail("the SNMP lab creates network namespaces and must run as root")
     for tool in ("snmpget", "snmpwalk", "snmpbulkwalk", "snmptable", "snmpset"):
         _need(tool, "snmp")
-    prefix = netns.unique_prefix("ixt")
-    state = tmp_path_factory.mktemp("snmp-state")
-    try:
-        lab = build_lab(prefix, state)
-        lab.write_config(lab_config())
-        lab.start()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Lab:
+    """Namespaces + a running agent configured from the example with SNMP on."""
+    _preflight()
+    with running_lab(tmp_path_factory.mktemp("snmp-state"), lab_config()) as lab:
         yield lab
-    finally:
-        if "lab" in locals():
-            lab.stop()
-        remove_lab(prefix)
+
+
+@pytest.fixture(scope="module")
+def utf8_lab(tmp_path_factory) -> Lab:
+    """The same lab with member names and a location outside Latin-1 (issue 13)."""
+    _preflight()
+    cfg = lab_config(member_names={64496: KORERO, 64497: LONG_NAME}, location=LONG_LOCATION)
+    with running_lab(tmp_path_factory.mktemp("snmp-utf8"), cfg) as lab:
+        yield lab

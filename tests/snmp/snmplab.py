@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +43,60 @@ V3_NMS_ONLY = {"name": "nmsonly", "auth_protocol": "SHA-256", "auth_password": "
 # net-snmp output: ".1.3.6.1.2.1.1.5.0 = STRING: "x"" (with -On)
 LINE_RE = re.compile(r"^(\.[0-9.]+) = (?:([A-Za-z0-9-]+): )?(.*)$")
 
+# Names outside Latin-1 (macrons are common in Pacific names), as issue 13 reported them.
+KORERO = "Kōrero Café ☕ Ñandú"
+# "AS64497 " + this is 77 characters; its 64th byte is inside "ā", so a byte cut breaks it.
+LONG_NAME = "Ngāti Whātua Ōrākei Kōrero Café ☕ Ñandú — Tāmaki Makaurau"
+# 196 characters (the model allows 200), about 370 bytes: cut inside "ā" at byte 255.
+LONG_LOCATION = "Rarotonga (Kūki ʻĀirani) — " + "ā" * 169
 
-def lab_config(communities: list[dict] | None = None) -> IXPConfig:
-    """The shipped example with SNMP on, the management NIC called mgmt0."""
+
+def fitting_prefix(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 form has at most ``limit`` bytes."""
+    out = ""
+    for ch in text:
+        if len((out + ch).encode("utf-8")) > limit:
+            break
+        out += ch
+    return out
+
+
+def parse_octets(text: str) -> dict[str, bytes]:
+    """OID -> raw octets of every string value in net-snmp's ``-On -Ox`` output.
+
+    ``-Ox`` prints every OCTET STRING in hex, so the bytes are exactly what the agent sent
+    (whatever the client's locale); long values continue on the following lines.
+    """
+    out: dict[str, bytes] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        m = LINE_RE.match(line)
+        if m:
+            current = None
+            kind, value = m.group(2) or "", m.group(3)
+            if kind == "Hex-STRING":
+                current = m.group(1)
+                out[current] = bytes.fromhex(value)
+            elif kind == "STRING" or value == '""':
+                out[m.group(1)] = value.strip('"').encode()  # empty or plain ASCII
+        elif current is not None and line.strip():
+            out[current] += bytes.fromhex(line)
+    return out
+
+
+def lab_config(communities: list[dict] | None = None, *,
+               member_names: dict[int, str] | None = None,
+               location: str = "Example Town exchange, rack 1") -> IXPConfig:
+    """The shipped example with SNMP on, the management NIC called mgmt0.
+
+    ``member_names`` renames members by ASN (their ports' ifAlias is ``AS<asn> <name>``).
+    """
     data = yaml.safe_load(EXAMPLE.read_text())
     data["management"]["interface"] = "mgmt0"
+    for m in data["members"]:
+        m["name"] = (member_names or {}).get(m["asn"], m["name"])
     data["snmp"] = {
-        "enabled": True, "port": PORT, "location": "Example Town exchange, rack 1",
+        "enabled": True, "port": PORT, "location": location,
         "communities": communities if communities is not None else [
             {"community": COMMUNITY, "allowed_networks": ["127.0.0.0/8"]},
             {"community": NMS_COMMUNITY, "allowed_networks": [f"{NMS_IP}/32"]},
@@ -193,6 +241,22 @@ def build_lab(prefix: str, state: Path) -> Lab:
     ns_run(lab.nms, "ip", "link", "set", "eth0", "up")
     (state / "run").mkdir(parents=True, exist_ok=True)
     return lab
+
+
+@contextlib.contextmanager
+def running_lab(state: Path, cfg: IXPConfig, prefix_stem: str = "ixt") -> Iterator[Lab]:
+    """Namespaces and an agent configured from ``cfg``; everything removed afterwards."""
+    prefix = netns.unique_prefix(prefix_stem)
+    lab: Lab | None = None
+    try:
+        lab = build_lab(prefix, state)
+        lab.write_config(cfg)
+        lab.start()
+        yield lab
+    finally:
+        if lab is not None:
+            lab.stop()
+        remove_lab(prefix)
 
 
 def remove_lab(prefix: str) -> None:

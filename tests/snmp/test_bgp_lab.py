@@ -11,7 +11,16 @@ import pytest
 from appliance.lab import netns
 from appliance.snmp.birdc_parse import parse_show_protocols_all
 from tests.snmp import birdlab
-from tests.snmp.snmplab import PORT, Lab, lab_config, ns_run, parse_lines, remove_lab
+from tests.snmp.snmplab import (
+    PORT,
+    Lab,
+    fitting_prefix,
+    lab_config,
+    ns_run,
+    parse_lines,
+    parse_octets,
+    remove_lab,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -120,6 +129,29 @@ def test_bgp4v2_shows_the_ipv6_session(bgp_lab):
     assert got[f"{V2_PEER}.13.{v4}"] == ("INTEGER", "6")
     times = ".1.3.6.1.4.1.7336.4.2.1.1.4.1.1"
     assert got[f"{times}.{idx}"][0] == "Gauge32"
+
+
+V2_COLUMNS = (1, 2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 14)
+
+
+@pytest.mark.parametrize("tool", ["snmpbulkwalk", "snmpwalk"])
+def test_bgp4v2_peer_table_complete_with_utf8_descriptions(bgp_lab, tool):
+    # Issue 13: one description outside Latin-1 used to empty the whole BGP4V2 peer table.
+    r = bgp_lab.v2c(tool, V2_PEER[1:], opts=("-Ox",))
+    assert r.returncode == 0, r.stderr
+    values, octets = parse_lines(r.stdout), parse_octets(r.stdout)
+    peers = {f"1.1.{birdlab.MEMBER_V4}": "Island Telecom",
+             "1.1.203.0.113.11": birdlab.KORERO_DESCR,
+             "1.1.203.0.113.12": fitting_prefix(birdlab.LONG_DESCR, 255)}
+    for idx, descr in peers.items():
+        missing = [c for c in V2_COLUMNS if f"{V2_PEER}.{c}.{idx}" not in values]
+        assert not missing, (idx, missing)
+        assert octets[f"{V2_PEER}.14.{idx}"].decode("utf-8") == descr
+    assert len(octets[f"{V2_PEER}.14.1.1.203.0.113.12"]) <= 255
+    with pytest.raises(UnicodeDecodeError):  # the long one really is cut inside a character
+        birdlab.LONG_DESCR.encode("utf-8")[:255].decode("utf-8")
+    v6 = ".".join(str(b) for b in ipaddress.IPv6Address(birdlab.MEMBER_V6).packed)
+    assert f"{V2_PEER}.13.1.2.{v6}" in values
 
 
 def test_full_walk_with_bgp_has_no_errors(bgp_lab):
