@@ -22,6 +22,7 @@ from appliance.config.loader import config_from_data, load_config_text
 from appliance.pipeline.run import Pipeline
 from appliance.web import pending
 from appliance.web.masking import mask_secrets
+from appliance.web.summary import field_errors, review_context
 from appliance.web.wizard import jobs
 
 bp = Blueprint("changes", __name__, url_prefix="/changes")
@@ -31,11 +32,29 @@ def _state() -> Path:
     return current_app.config["STATE_DIR"]
 
 
-def propose(data: dict[str, Any], comment: str, back: str) -> Response:
-    """Check a candidate; keep it for review (or raise ``ConfigError`` with every problem)."""
+def propose(data: dict[str, Any], comment: str, back: str, edit: str = "") -> Response:
+    """Check a candidate; keep it for review (or raise ``ConfigError`` with every problem).
+
+    ``edit`` is the form that made the change: the review's "Edit" reopens it.
+    """
     config_from_data(data)
-    pending.save(_state(), g.user, data, comment, back)
+    pending.save(_state(), g.user, data, comment, back, edit)
     return redirect(url_for("changes.review"))
+
+
+def plan_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Dry-run a valid candidate through the whole pipeline (render, verify, plan).
+
+    Returns (field path, message) for each problem the running system has with it, e.g.
+    ``("members[5].ports[0].interface", "interface ixp6 does not exist in ...")``, so a form
+    can show it next to its field; empty when the change can be applied.
+    """
+    pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
+    outcome = pipe.run(config_from_data(data), author=g.user or "web", dry_run=True)
+    if outcome.ok:
+        return []
+    found = [(i.path, i.message) for i in outcome.issues]
+    return found or field_errors(outcome.error or "refused")
 
 
 @bp.get("/review")
@@ -53,11 +72,10 @@ def review() -> Response | str:
         flash(f"The prepared change no longer fits: {exc}", "error")
         return redirect(change.get("back") or url_for("status.index"))
     outcome = pipe.run(cfg, author=g.user, dry_run=True)
-    plan = [str(c) for c in outcome.changes] if outcome.ok else [outcome.error or "refused"]
-    return render_template("change_review.html", comment=change["comment"], plan=plan,
-                           ok=outcome.ok,
-                           diff=mask_secrets(pipe.diff(cfg), cfg,
-                                             committed_config(_state())),
+    running = committed_config(_state())
+    ctx = review_context(cfg, running, outcome, mask_secrets(pipe.diff(cfg), cfg, running))
+    return render_template("change_review.html", comment=change["comment"], **ctx,
+                           edit=change.get("edit") or "",
                            back=change.get("back") or url_for("status.index"))
 
 

@@ -1,7 +1,97 @@
-"""The operator guide (``docs/``) served by the box itself, so help works offline."""
+"""The operator guide (``docs/``) served by the box itself, so help works offline.
+
+Pages are the Markdown files of the docs folder rendered to HTML at ``/help/<name>.md``, so the
+relative links between them (``lab.md#the-lab``, ``img/wizard/review.png``, ``../README.md``)
+work as they do on GitHub. Only files inside the docs folder are ever read.
+
+Where the docs are: ``DOCS_DIR`` in the app config, else ``$IXP_DOCS_DIR``, else
+``/usr/share/doc/ixp-appliance`` (where build-image.sh puts them on the image), else the
+repository's ``docs/`` (development).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import os
+import re
+from pathlib import Path
+
+import markdown
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_file
+from markupsafe import Markup
 
 bp = Blueprint("docs", __name__, url_prefix="/help")
+
+IMAGE_DOCS = Path("/usr/share/doc/ixp-appliance")
+REPO_DOCS = Path(__file__).resolve().parents[2] / "docs"
+_ASSETS = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+           ".svg": "image/svg+xml", ".gif": "image/gif", ".webp": "image/webp"}
+
+
+def docs_dir() -> Path:
+    """The folder the guide is served from (see the module docstring)."""
+    configured = current_app.config.get("DOCS_DIR") or os.environ.get("IXP_DOCS_DIR")
+    if configured:
+        return Path(configured)
+    if (IMAGE_DOCS / "setup-wizard.md").is_file():
+        return IMAGE_DOCS
+    return REPO_DOCS
+
+
+def resolve(name: str) -> Path | None:
+    """The file ``name`` inside the docs folder, or None (missing, or outside the folder)."""
+    root = docs_dir().resolve()
+    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        return None
+    try:
+        path = (root / name).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+def render_markdown(text: str) -> Markup:
+    """A guide page as HTML (headings get GitHub-style ids, so #anchors work)."""
+    html = markdown.markdown(
+        text, extensions=["tables", "fenced_code", "sane_lists", "toc"],
+        extension_configs={"toc": {"slugify": _slug}}, output_format="html")
+    return Markup(html)  # the docs are the project's own, shipped with it
+
+
+def _slug(value: str, separator: str) -> str:
+    # GitHub's anchors: lower case, punctuation dropped, spaces → '-' ("3. The steps" →
+    # "3-the-steps"), so links written for GitHub work here too.
+    value = re.sub(r"[^\w\- ]", "", value.strip().lower())
+    return value.replace(" ", separator)
+
+
+def serve(name: str, url_prefix: str) -> Response | str:
+    """A page (``*.md``; the suffix may be left out) or an image of the guide, else 404."""
+    if "." not in name.rsplit("/", 1)[-1]:
+        name += ".md"
+    path = resolve(name)
+    if path is None:
+        abort(404)
+    suffix = path.suffix.lower()
+    if suffix in _ASSETS:
+        return send_file(path, mimetype=_ASSETS[suffix])
+    if suffix != ".md":
+        abort(404)
+    text = path.read_text("utf-8", "replace")
+    title = next((line.lstrip("# ").strip() for line in text.splitlines()
+                  if line.startswith("# ")), name)
+    return render_template("help_page.html", title=title, body=render_markdown(text),
+                           index_url=f"{url_prefix}/README.md")
+
+
+@bp.get("/")
+def index() -> Response:
+    """The guide's table of contents."""
+    return redirect("/help/README.md")
+
+
+@bp.get("/<path:name>")
+def page(name: str) -> Response | str:
+    """One page or image of the guide."""
+    return serve(name, "/help")

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+import yaml
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
+from appliance.config.model import IXPConfig
 from appliance.dns.root_servers import ROOT_SERVERS
-from appliance.web import peeringdb
-from appliance.web.changes import propose
+from appliance.lab.lab import LabState
+from appliance.web import irr_status, peeringdb, pending
+from appliance.web.changes import plan_problems, propose
 from appliance.web.forms import (
     FormField,
     as_bool,
@@ -24,6 +40,7 @@ from appliance.web.forms import (
 )
 from appliance.web.nics import free_nics, nic_rows
 from appliance.web.status import collect
+from appliance.web.wizard import jobs
 from appliance.web.wizard.candidate import base_data, validate_candidate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -40,7 +57,9 @@ FIELDS: tuple[FormField, ...] = (
     FormField("ipv6", "IPv6 address(es) on the peering LAN", parse=as_list),
     FormField("max_prefix.ipv4", "IPv4 max-prefix", kind="number"),
     FormField("max_prefix.ipv6", "IPv6 max-prefix", kind="number"),
-    FormField("as_set", "AS-SET", "For IRR filtering, e.g. AS-EXAMPLE."),
+    FormField("as_set", "AS-SET", "The name under which the member lists its networks in the "
+              "IRR, e.g. AS-EXAMPLE; the route server accepts only prefixes listed there. Empty: "
+              "what is registered for its ASN."),
     FormField("route_server", "Peers with the route server", kind="checkbox", parse=as_bool),
     FormField("quarantine", "Start the port in quarantine", kind="checkbox", parse=as_bool),
     FormField("bfd", "BFD on the route-server sessions",
@@ -100,7 +119,22 @@ def _values(member: dict[str, Any]) -> dict[str, str]:
 @bp.get("")
 def index() -> str:
     """All members with their ports, addresses and (in the lab) sessions."""
-    return render_template("members.html", s=collect(_state()))
+    return render_template("members.html", s=collect(_state()),
+                           irr_bgpq4=irr_status.shutil.which("bgpq4") is not None)
+
+
+def _pending_member(index: int | None, count: int) -> dict[str, Any] | None:
+    """The member as the pending change has it (for the review's "Edit"), if any."""
+    change = pending.load(_state(), g.user)
+    if change is None:
+        return None
+    try:
+        data = yaml.safe_load(change["config"])
+        members = data.get("members") or []
+        pos = index if index is not None else count
+        return members[pos] if 0 <= pos < len(members) else None
+    except (yaml.YAMLError, AttributeError, TypeError, KeyError):
+        return None
 
 
 def _edit(index: int | None) -> Response | str:
@@ -111,7 +145,16 @@ def _edit(index: int | None) -> Response | str:
     errors: dict[str, str] = {}
     general: list[str] = []
     notice = None
-    values = _values(members[index] if index is not None else {"route_server": True})
+    cfg, _ = validate_candidate(_state())
+    if index is not None:
+        values = _values(members[index])
+    else:
+        values = _values({"route_server": True})
+        values.update(next_free_addresses(cfg))
+    if request.method == "GET" and request.args.get("pending"):
+        again = _pending_member(index, len(members))
+        if again is not None:
+            values = _values(again)
     if request.method == "POST":
         values = {f.key: request.form.get(f.key, "") for f in FIELDS}
         if request.form.get("action") == "lookup":
@@ -125,23 +168,139 @@ def _edit(index: int | None) -> Response | str:
             members[pos:pos + (1 if index is not None else 0)] = [member]
             data["members"] = members
             verb = "edit" if index is not None else "add"
+            edit_url = (url_for("members.edit", index=index, pending=1) if index is not None
+                        else url_for("members.new", pending=1))
             try:
-                return propose(data, f"member {verb} AS{member.get('asn')} {member.get('name')}",
-                               url_for("members.index"))
-            except ConfigError as exc:
-                prefix = f"members[{pos}]"
-                for issue in exc.issues:
-                    if issue.path == prefix or issue.path.startswith(prefix + "."):
-                        key = field_for_issue(FIELDS, issue.path[len(prefix) + 1:])
-                        errors.setdefault(key, issue.message[0].upper() + issue.message[1:] + ".")
-                    else:
-                        general.append(str(issue))
+                problems = [(i.path, i.message) for i in _config_issues(data)]
+                if not problems:
+                    problems = plan_problems(data)
+                if not problems:
+                    return propose(data, f"member {verb} AS{member.get('asn')} "
+                                   f"{member.get('name')}", url_for("members.index"), edit_url)
+            except ConfigError as exc:  # pragma: no cover - _config_issues caught it first
+                problems = [(i.path, i.message) for i in exc.issues]
+            _place_problems(problems, f"members[{pos}]", errors, general)
+            _suggest_max_prefix(values, data)
     status = 400 if errors or general else 200
-    cfg, _ = validate_candidate(_state())
-    free = free_nics(nic_rows(_state(), current_app.config.get("NETNS"), cfg))
+    rows = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
+    current = values.get("ports", "")
+    own = _values(members[index]).get("ports", "") if index is not None else ""
+    ports = port_choices(rows, cfg, LabState.load(_state()) is not None, own, current)
+    gap = [x for x in irr_status.gaps(_state(), committed_config(_state()))
+           if index is not None and x.asn == members[index].get("asn")]
     return render_template("member_form.html", fields=FIELDS, values=values, errors=errors,
-                           general=general, index=index, notice=notice, free_nics=free,
+                           general=general, index=index, notice=notice,
+                           free_nics=free_nics(rows), port_choices=ports, irr_gap=gap,
                            peeringdb=peeringdb.available(_state())), status
+
+
+def _config_issues(data: dict[str, Any]) -> list[Any]:
+    from appliance.config.loader import config_from_data
+    try:
+        config_from_data(data)
+    except ConfigError as exc:
+        return list(exc.issues)
+    return []
+
+
+def _place_problems(problems: list[tuple[str, str]], prefix: str, errors: dict[str, str],
+                    general: list[str]) -> None:
+    """Put each problem next to its field when its path is this member's, else on top."""
+    for path, message in problems:
+        text = message[0].upper() + message[1:] if message else message
+        text = text if text.endswith(".") else text + "."
+        if path == prefix or path.startswith(prefix + "."):
+            key = field_for_issue(FIELDS, path[len(prefix) + 1:])
+            if key:
+                errors.setdefault(key, text)
+                continue
+        general.append(f"{path}: {message}" if path else message)
+
+
+def _suggest_max_prefix(values: dict[str, str], data: dict[str, Any]) -> None:
+    """Fill empty max-prefix fields from PeeringDB when the dump knows the ASN."""
+    if values.get("max_prefix.ipv4") and values.get("max_prefix.ipv6"):
+        return
+    try:
+        asn = int(values.get("asn", "").upper().removeprefix("AS"))
+    except ValueError:
+        return
+    ix_id = (data.get("identity") or {}).get("peeringdb_ix_id")
+    found = peeringdb.lookup(_state(), asn, ix_id) if peeringdb.available(_state()) else None
+    for fam, n in ((found or {}).get("max_prefix") or {}).items():
+        if not values.get(f"max_prefix.{fam}"):
+            values[f"max_prefix.{fam}"] = str(n)
+
+
+def next_free_addresses(cfg: IXPConfig | None) -> dict[str, str]:
+    """The next free IPv4 and IPv6 address of the peering LAN for a new member.
+
+    Not used by a member, the route server (address or router id) or the resolver, and not
+    the network or broadcast address; the one after the highest member address when free,
+    else the lowest free one.
+    """
+    if cfg is None:
+        return {}
+    lan = cfg.peering_lan
+    used: set[Any] = set()
+    for m in cfg.members:
+        used.update(ipaddress.ip_address(a) for a in (*m.ipv4, *m.ipv6))
+    member_addrs = set(used)
+    rs = cfg.route_server
+    used.update(ipaddress.ip_address(a) for a in (rs.ipv4, rs.ipv6, rs.router_id) if a)
+    res = cfg.services.resolver
+    used.update(ipaddress.ip_address(a) for a in (*res.ipv4, *res.ipv6))
+    out: dict[str, str] = {}
+    for key, net in (("ipv4", lan.ipv4_prefix), ("ipv6", lan.ipv6_prefix)):
+        if net is None:
+            continue
+        net = ipaddress.ip_network(net)
+        last = net.broadcast_address if net.version == 4 else net[-1]
+        mine = sorted(a for a in member_addrs if a.version == net.version and a in net)
+        starts = [mine[-1] + 1] if mine and mine[-1] + 1 < last else []
+        starts.append(net.network_address + 1)
+        for start in starts:
+            found = _first_free(start, last, used)
+            if found is not None:
+                out[key] = str(found)
+                break
+    return out
+
+
+def _first_free(start: Any, last: Any, used: set[Any], limit: int = 65536) -> Any:
+    addr = start
+    for _ in range(limit):
+        if addr >= last:
+            return None
+        if addr not in used:
+            return addr
+        addr += 1
+    return None
+
+
+def port_choices(rows: list[dict[str, Any]], cfg: IXPConfig | None, lab: bool, own: str,
+                 current: str) -> list[tuple[str, str]]:
+    """What the port select offers: this member's port, the free NICs and, in a lab, a new
+    lab port (the lab creates it and a member router). Empty: show a text field instead."""
+    choices: list[tuple[str, str]] = []
+    if own:
+        choices.append((own, f"{own} — this member's port now"))
+    for r in rows:
+        if r["name"] in free_nics([r]) and r["name"] != own:
+            link = "link up" if r.get("carrier") else "no link"
+            mac = f", {r['mac']}" if r.get("mac") else ""
+            choices.append((r["name"], f"{r['name']} — free NIC ({link}{mac})"))
+    if lab:
+        taken = {r["name"] for r in rows}
+        taken |= {p.interface for m in (cfg.members if cfg else []) for p in m.ports}
+        n = 1
+        while f"ixp{n}" in taken:
+            n += 1
+        choices.append((f"ixp{n}", f"ixp{n} — new lab port (the lab creates it and a member "
+                        "router)"))
+    if choices and current and current not in {v for v, _ in choices}:
+        choices.insert(0, (current, f"{current} — as typed (not a free NIC of this box)"))
+    return choices
 
 
 def _apply_lookup(values: dict[str, str], data: dict[str, Any]) -> str:
@@ -162,6 +321,54 @@ def _apply_lookup(values: dict[str, str], data: dict[str, Any]) -> str:
         if found.get("max_prefix", {}).get(fam):
             values[f"max_prefix.{fam}"] = str(found["max_prefix"][fam])
     return f"Filled in from PeeringDB: {found.get('name')}. Check the values before saving."
+
+
+@bp.app_context_processor
+def _irr_context() -> dict[str, Any]:
+    """``irr_warnings()`` for every template (the dashboard includes _irr_warning.html)."""
+    def irr_warnings() -> list[irr_status.IrrGap]:
+        if not getattr(g, "user", None):
+            return []
+        return irr_status.gaps(_state(), committed_config(_state()))
+    return {"irr_warnings": irr_warnings}
+
+
+def _reapply(why: str) -> Response:
+    cfg = committed_config(_state())
+    if cfg is None:
+        return redirect(url_for("members.index"))
+    job = jobs.start(_state(), current_app.config.get("NETNS"), cfg, g.user, why)
+    return redirect(url_for("changes.progress", job_id=job.id))
+
+
+@bp.post("/irr/import")
+def irr_import() -> Response:
+    """Load an IRR data file (the ``ixpctl irr import`` format), then re-apply."""
+    upload = request.files.get("irr_file")
+    name = (upload.filename if upload else "") or "the file"
+    try:
+        n = irr_status.import_bytes(_state(), upload.read() if upload else b"", name)
+    except irr_status.IrrLoadError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("members.index") + "#irr")
+    flash(f"Imported IRR data for {n} object(s); the route server now uses it.", "info")
+    return _reapply(f"IRR data imported from {name}")
+
+
+@bp.post("/irr/fetch")
+def irr_fetch() -> Response:
+    """Fetch every member's IRR data with bgpq4 (online only), then re-apply."""
+    cfg = committed_config(_state())
+    if cfg is None:
+        return redirect(url_for("members.index"))
+    try:
+        n, failed = irr_status.fetch(_state(), cfg)
+    except irr_status.IrrLoadError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("members.index") + "#irr")
+    flash(f"Fetched IRR data for {n} object(s)."
+          + (f" Not fetched: {', '.join(sorted(failed))}." if failed else ""), "info")
+    return _reapply("IRR data refreshed")
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -17,10 +17,15 @@ def _path(state_dir: Path, user: str) -> Path:
     return state_dir / "web" / "pending" / f"{safe}.json"
 
 
-def save(state_dir: Path, user: str, data: dict[str, Any], comment: str, back: str) -> None:
-    """Keep ``data`` (the whole candidate configuration) for ``user``'s review."""
+def save(state_dir: Path, user: str, data: dict[str, Any], comment: str, back: str,
+         edit: str = "") -> None:
+    """Keep ``data`` (the whole candidate configuration) for ``user``'s review.
+
+    ``back`` is where Discard leads; ``edit`` (optional) is the form that made the change,
+    which the review's "Edit" button reopens with the candidate's values.
+    """
     payload = {"config": yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-               "comment": comment, "back": back}
+               "comment": comment, "back": back, "edit": edit}
     atomic_write(_path(state_dir, user), json.dumps(payload).encode("utf-8"), 0o600)
 
 

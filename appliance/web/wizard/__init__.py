@@ -3,12 +3,15 @@ review → apply. Every step is checked by the same model the CLI uses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -19,9 +22,10 @@ from flask import (
 from appliance.config.committed import committed_config
 from appliance.config.loader import dump_config
 from appliance.pipeline.run import Pipeline
-from appliance.web import draft, secrets_store
+from appliance.web import docs, draft, irr_status, secrets_store
 from appliance.web.masking import mask_secrets
 from appliance.web.nics import nic_rows
+from appliance.web.summary import review_context
 from appliance.web.wizard import candidate, jobs
 from appliance.web.wizard.steps import STEP_BY_NAME, STEPS, next_step, previous_step
 
@@ -81,19 +85,62 @@ def review() -> str:
         section = issue.path.split(".")[0].split("[")[0]
         owner = next((s.name for s in STEPS if s.section == section), "")
         by_step.setdefault(owner, []).append(str(issue))
-    diff = plan = None
-    config_text = ""
+    ctx: dict[str, Any] = {"summary": [], "plan": [], "problems": [], "files": [],
+                           "ok": False}
     if cfg is not None:
         pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
         config_text = dump_config(cfg)
-        diff = pipe.diff(cfg)
         outcome = pipe.run(cfg, author=g.user, dry_run=True)
-        plan = [str(c) for c in outcome.changes] if outcome.ok else [outcome.error or "refused"]
+        ctx = review_context(cfg, running, outcome,
+                             mask_secrets(pipe.diff(cfg), cfg, running))
+        for path, msg in ctx["problems"]:
+            section = path.split(".")[0].split("[")[0]
+            owner = next((s.name for s in STEPS if s.section == section), "")
+            if owner:
+                by_step.setdefault(owner, []).append(f"{path}: {msg}")
     else:
         config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
-    return render_template("wizard_review.html", steps=STEPS, issues=by_step, ok=cfg is not None,
-                           config_text=mask_secrets(config_text, cfg, running),
-                           diff=mask_secrets(diff, cfg, running) if diff else diff, plan=plan)
+    return render_template("wizard_review.html", steps=STEPS, issues=by_step,
+                           valid=cfg is not None,
+                           config_text=mask_secrets(config_text, cfg, running), **ctx,
+                           irr=irr_status.wizard_notice(_state(), cfg))
+
+
+@bp.get("/help/<path:name>")
+def help_page(name: str) -> Response | str:
+    """The guide, reachable while the wizard keeps a new admin inside it."""
+    return docs.serve(name, "/wizard/help")
+
+
+@bp.post("/irr/import")
+def irr_import() -> Response:
+    """Load an IRR data file from the review (the format ``ixpctl irr import`` takes)."""
+    upload = request.files.get("irr_file")
+    try:
+        n = irr_status.import_bytes(_state(), upload.read() if upload else b"",
+                                    (upload.filename if upload else "") or "the file")
+        flash(f"Imported IRR data for {n} object(s); the route server uses it from the "
+              "first apply.", "info")
+    except irr_status.IrrLoadError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("wizard.review") + "#irr")
+
+
+@bp.post("/irr/fetch")
+def irr_fetch() -> Response:
+    """Fetch the candidate's members' IRR data with bgpq4 (online only)."""
+    cfg, _issues = candidate.validate_candidate(_state())
+    if cfg is None:
+        flash("Finish the steps first: the members' AS-SETs come from the configuration.",
+              "error")
+        return redirect(url_for("wizard.review"))
+    try:
+        n, failed = irr_status.fetch(_state(), cfg)
+        flash(f"Fetched IRR data for {n} object(s)."
+              + (f" Not fetched: {', '.join(sorted(failed))}." if failed else ""), "info")
+    except irr_status.IrrLoadError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("wizard.review") + "#irr")
 
 
 @bp.post("/apply")
