@@ -25,7 +25,7 @@ from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.model import IXPConfig
 from appliance.dns.root_servers import ROOT_SERVERS
-from appliance.lab.lab import LabState
+from appliance.lab.lab import LabError, LabState
 from appliance.web import irr_status, peeringdb, pending
 from appliance.web.changes import plan_problems, propose
 from appliance.web.forms import (
@@ -185,13 +185,21 @@ def _edit(index: int | None) -> Response | str:
     rows = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
     current = values.get("ports", "")
     own = _values(members[index]).get("ports", "") if index is not None else ""
-    ports = port_choices(rows, cfg, LabState.load(_state()) is not None, own, current)
+    ports = port_choices(rows, cfg, _in_lab(), own, current)
     gap = [x for x in irr_status.gaps(_state(), committed_config(_state()))
            if index is not None and x.asn == members[index].get("asn")]
     return render_template("member_form.html", fields=FIELDS, values=values, errors=errors,
                            general=general, index=index, notice=notice,
                            free_nics=free_nics(rows), port_choices=ports, irr_gap=gap,
                            peeringdb=peeringdb.available(_state())), status
+
+
+def _in_lab() -> bool:
+    """Whether a lab is recorded for this state dir (adding a member then adds its port)."""
+    try:
+        return LabState.load(_state()) is not None
+    except LabError:
+        return False
 
 
 def _config_issues(data: dict[str, Any]) -> list[Any]:
