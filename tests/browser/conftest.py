@@ -23,6 +23,10 @@ from appliance.runner import Runner
 from ..conftest import ROOT
 
 ARTIFACTS = Path(os.environ.get("IXP_ARTIFACTS", ROOT / "artifacts"))
+# axe-core, the accessibility checker; dev.sh's setup installs it from npm (install_axe_core).
+AXE_JS = Path(os.environ.get("IXP_AXE_JS",
+                             ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
+SERIOUS = ("serious", "critical")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -68,6 +72,31 @@ def shots(request):
     return shot
 
 
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The text of axe.min.js (a test that checks accessibility fails without it)."""
+    if not AXE_JS.exists():
+        pytest.fail(f"axe-core is missing ({AXE_JS}): run 'sudo ./dev.sh setup', which installs "
+                    "it from npm")
+    return AXE_JS.read_text()
+
+
+def axe_violations(page, axe_source: str, impacts: tuple[str, ...] = SERIOUS) -> list[dict]:
+    """Run axe-core on the page as it is now; its violations of the given impacts, each with
+    the rule id, impact, help text and the first few offending elements.
+
+    The script is evaluated through the DevTools protocol, so the page's own
+    Content-Security-Policy stays in force (and is tested with it)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    found = page.evaluate("""async () => {
+        const r = await window.axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""")
+    return [v for v in found if v["impact"] in impacts]
+
+
 @contextlib.contextmanager
 def served_lab(state_dir: Path, lab_text: str, applied: dict,
                sample_interval: float = 5.0) -> Iterator[tuple[LabState, str]]:
@@ -103,9 +132,18 @@ def log_in(page, url: str, name: str, password: str) -> None:
 @pytest.fixture
 def demo(root_required, tmp_path):
     """`ixpctl demo` on a lab; yields (url, setup code, state dir); always torn down."""
+    with running_demo(tmp_path) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_demo(state_dir: Path, *extra: str) -> Iterator[tuple[str, str, Path]]:
+    """`ixpctl demo` (with ``extra`` options) on a lab; yields (url, setup code, state dir);
+    always torn down."""
+    tmp_path = state_dir
     proc = subprocess.Popen(
         [sys.executable, "-m", "appliance.cli", "demo", "--state-dir", str(tmp_path),
-         "--listen", "127.0.0.1:0", "--prefixes", "2"],
+         "--listen", "127.0.0.1:0", "--prefixes", "2", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = code = None
     seen = ""
