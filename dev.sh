@@ -11,7 +11,7 @@ APT_PACKAGES=(
   python3 python3-venv iproute2 procps
   bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4
   unbound dns-root-data dnsutils ldnsutils snmp mrtg
-  chromium fonts-dejavu-core nodejs npm
+  chromium fonts-dejavu-core
   mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk
   zstd qemu-system-x86 ovmf git
 )
@@ -27,6 +27,9 @@ need_root() {
 
 install_debian_packages() {
   local missing=()
+  # npm for axe-core: Debian's nodejs and npm only when no Node.js is installed already (a
+  # machine with Node.js from elsewhere has its own npm, which Debian's npm conflicts with).
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$pkg")
