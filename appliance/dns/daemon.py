@@ -188,6 +188,10 @@ def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) 
 
 def _spawn(paths: UnboundPaths, netns: str | None, ready_timeout: float) -> int:
     argv = foreground_argv(paths, netns)
+    if running_pid(paths) is None:
+        # An unbound that was killed (a lab torn down, kill -9) leaves its control socket, and
+        # the next one refuses to start on it ("Address already in use").
+        paths.control_socket.unlink(missing_ok=True)
     with open(paths.log_file, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=paths.data_dir,

@@ -82,7 +82,8 @@ class Pipeline:
         netns: str | None = None,
         progress: ProgressFn | None = None,
     ) -> None:
-        self.state_dir = Path(state_dir)
+        # absolute: the tools verify and apply run work in other directories
+        self.state_dir = Path(state_dir).absolute()
         self.concerns = concerns if concerns is not None else default_concerns(self.state_dir)
         self.netns = netns
         self.store = RevisionStore(self.state_dir)
