@@ -103,6 +103,7 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
     --setup-hook='mkdir -p "$1"/etc/initramfs-tools/conf.d' \
     --setup-hook="cp $repo/image/initramfs.conf \"\$1\"/etc/initramfs-tools/conf.d/ixp.conf" \
     --customize-hook="$repo/image/customize.sh \"\$1\" $repo $work/wheels" \
+    --customize-hook="mkdir -p \"\$1\"/usr/share/doc/ixp-appliance && cp -a --no-preserve=ownership $repo/docs/. \"\$1\"/usr/share/doc/ixp-appliance/" \
     "${cache_args[@]}" \
     bookworm "$work/rootfs" \
     "deb $mirror/debian bookworm main" \

@@ -42,6 +42,8 @@ class FormField:
     choices: tuple[tuple[str, str], ...] = ()
     placeholder: str = ""
     required: bool = False
+    # One plain sentence per choice of a select, shown under it: ((value, sentence), ...).
+    choice_help: tuple[tuple[str, str], ...] = ()
 
 
 def set_path(data: dict[str, Any], key: str, value: Any) -> None:

@@ -167,3 +167,31 @@ def test_management_nic_defaults_to_the_one_first_boot_chose(tmp_path, monkeypat
     monkeypatch.setattr(safety, "RECORDED_MGMT_INTERFACE", tmp_path / "absent")
     page = c.get("/wizard/management")
     assert b'name="interface" value="eth0"' in page.data
+
+
+def test_time_zone_is_chosen_from_a_list(tmp_path):
+    c = _start(tmp_path)
+    page = c.get("/wizard/management").data.decode()
+    assert '<select id="f-timezone" name="timezone"' in page
+    assert '<option value="UTC" selected>UTC</option>' in page
+    assert '<option value="Pacific/Fiji" >Pacific/Fiji</option>' in page
+    assert _submit(c, "management", GOOD["management"]).status_code == 302
+    page = c.get("/wizard/management").data.decode()
+    assert '<option value="Pacific/Fiji" selected>' in page, "the current value is chosen"
+    bad = _submit(c, "management", {**GOOD["management"], "timezone": "Mars/Olympus"})
+    assert bad.status_code == 400 and b"Mars/Olympus" in bad.data, "kept, and refused"
+
+
+def test_management_nic_is_chosen_from_the_detected_ones():
+    from appliance.web.wizard import management_choices
+    rows = [{"name": "enp1s0", "kind": None, "role": "free", "carrier": True,
+             "mac": "52:54:00:12:34:56"},
+            {"name": "ixp1", "kind": "veth", "role": "member"},
+            {"name": "br-ixp", "kind": "bridge", "role": "peering-lan"},
+            {"name": "enp2s0", "kind": None, "role": "management", "carrier": False}]
+    assert management_choices(rows, "enp2s0") == [
+        ("enp1s0", "enp1s0 (link up, 52:54:00:12:34:56)"),
+        ("enp2s0", "enp2s0 (no link; the management NIC now)")]
+    # the model's default "eth0" is not on this box: it is offered, marked, never hidden
+    assert management_choices(rows, "eth0")[0] == ("eth0", "eth0 (not found on this box)")
+    assert management_choices([], "eth0") == [], "nothing detected: a text field"

@@ -27,7 +27,13 @@ from appliance.web.masking import mask_secrets
 from appliance.web.nics import nic_rows
 from appliance.web.summary import review_context
 from appliance.web.wizard import candidate, jobs
-from appliance.web.wizard.steps import STEP_BY_NAME, STEPS, next_step, previous_step
+from appliance.web.wizard.steps import (
+    STEP_BY_NAME,
+    STEPS,
+    TIME_ZONES,
+    next_step,
+    previous_step,
+)
 
 bp = Blueprint("wizard", __name__, url_prefix="/wizard")
 
@@ -67,12 +73,35 @@ def step(name: str) -> Response | str:
     placeholders = candidate.suggest(_state()) if name == "route_server" else {}
     position = [s.name for s in STEPS].index(name)
     nics = []
+    choices: dict[str, list[tuple[str, str]]] = {}
     if name in ("management", "peering_lan"):
         cfg, _ = candidate.validate_candidate(_state())
         nics = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
+    if name == "management":
+        choices["interface"] = management_choices(nics, values.get("interface", ""))
+        tz = values.get("timezone", "")
+        if tz and tz not in {v for v, _ in TIME_ZONES}:
+            choices["timezone"] = [(tz, tz), *TIME_ZONES]
     return render_template("wizard_step.html", step=st, steps=STEPS, position=position,
                            values=values, errors=errors, placeholders=placeholders, nics=nics,
+                           choices=choices,
                            has_previous=previous_step(name) is not None), 400 if errors else 200
+
+
+def management_choices(rows: list[dict[str, Any]], current: str) -> list[tuple[str, str]]:
+    """The NICs the management network can use (not the bridge, not a member's port), with
+    the current choice kept even when it was not detected. Empty: show a text field."""
+    out: list[tuple[str, str]] = []
+    for r in rows:
+        if r.get("kind") not in (None, "veth") or r.get("role") not in ("free", "management"):
+            continue
+        link = "link up" if r.get("carrier") else "no link"
+        mac = f", {r['mac']}" if r.get("mac") else ""
+        now = "; the management NIC now" if r.get("role") == "management" else ""
+        out.append((r["name"], f"{r['name']} ({link}{mac}{now})"))
+    if out and current and current not in {v for v, _ in out}:
+        out.insert(0, (current, f"{current} (not found on this box)"))
+    return out
 
 
 @bp.get("/review")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
 
 from appliance.web.forms import FormField, as_bool, as_flag, as_list
@@ -16,6 +17,16 @@ class Step:
     intro: str
     section: str
     fields: tuple[FormField, ...] = field(default_factory=tuple)
+    help_anchor: str = ""  # its section of docs/setup-wizard.md
+
+
+def _time_zones() -> tuple[tuple[str, str], ...]:
+    """Every IANA time zone this system knows, UTC first."""
+    zones = sorted(z for z in zoneinfo.available_timezones() if z != "UTC")
+    return (("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones))
+
+
+TIME_ZONES = _time_zones()
 
 
 STEPS: tuple[Step, ...] = (
@@ -30,7 +41,7 @@ STEPS: tuple[Step, ...] = (
         FormField("contact_email", "Contact e-mail", "Where members and other IXPs reach you.",
                   kind="email", required=True),
         FormField("url", "Web site", placeholder="https://"),
-    )),
+    ), "your-exchange"),
     Step("management", "Management network", "The NIC you are using now to reach this page. "
          "The web UI, SSH and SNMP listen only here, never on the peering LAN.", "management", (
         FormField("interface", "Management NIC", "The port cabled to your office network."),
@@ -41,8 +52,9 @@ STEPS: tuple[Step, ...] = (
         FormField("dns", "DNS servers", "Separated by spaces; empty means from DHCP.",
                   parse=as_list),
         FormField("ntp", "NTP servers", "Separated by spaces.", parse=as_list),
-        FormField("timezone", "Time zone", "For example UTC or Pacific/Fiji."),
-    )),
+        FormField("timezone", "Time zone", "Region/City, for example Pacific/Fiji; logs and "
+                  "graphs show this local time.", kind="select", choices=TIME_ZONES),
+    ), "management-network"),
     Step("peering_lan", "Peering LAN", "The shared network every member connects to. Your RIR "
          "assigns its prefixes; members get one address each from them.", "peering_lan", (
         FormField("ipv4_prefix", "IPv4 prefix", "For example 203.0.113.0/24.", required=True),
@@ -50,7 +62,7 @@ STEPS: tuple[Step, ...] = (
         FormField("mtu", "MTU", "1500 unless every member agreed on jumbo frames.",
                   kind="number"),
         FormField("bridge", "Bridge name", "The name of the switch inside the box."),
-    )),
+    ), "peering-lan"),
     Step("route_server", "Route server", "Each member opens one BGP session to the route server "
          "and reaches everyone. The filters below protect the Internet from mistakes.",
          "route_server", (
@@ -59,15 +71,29 @@ STEPS: tuple[Step, ...] = (
         FormField("ipv4", "IPv4 address", "On the peering LAN; usually its first address."),
         FormField("ipv6", "IPv6 address", "On the peering LAN; usually ::1 of its prefix."),
         FormField("router_id", "Router id", "Usually the route server's IPv4 address."),
-        FormField("policy.rpki", "RPKI", "Routes whose origin is proven wrong are dropped.",
+        FormField("policy.rpki", "RPKI", "RPKI is a signed record in which the owner of "
+                  "addresses says which AS may announce them.",
                   kind="select", choices=(("reject_invalid", "Reject RPKI-invalid routes "
                                            "(recommended)"),
-                                          ("tag_only", "Only tag them"), ("off", "Off"))),
-        FormField("policy.irr", "IRR filtering", "Only prefixes the member registered in its "
-                  "AS-SET are accepted.", kind="select",
+                                          ("tag_only", "Only tag them"), ("off", "Off")),
+                  choice_help=(
+                      ("reject_invalid", "Reject: a route that the owner's record says comes "
+                       "from the wrong AS is dropped, so a typo or a hijack does not spread."),
+                      ("tag_only", "Only tag: such routes still reach every member, marked "
+                       "with a community so each member can decide."),
+                      ("off", "Off: the route server does not look at RPKI at all."))),
+        FormField("policy.irr", "IRR filtering", "The IRR is a public register in which each "
+                  "network lists, under its AS-SET, the prefixes it may announce.", kind="select",
                   choices=(("reject", "Reject unregistered routes (recommended)"),
-                           ("tag_only", "Only tag them"), ("off", "Off"))),
-    )),
+                           ("tag_only", "Only tag them"), ("off", "Off")),
+                  choice_help=(
+                      ("reject", "Reject: a member's route is accepted only if it registered "
+                       "the prefix; this needs IRR data on the box (until it is loaded, routes "
+                       "are accepted unchecked)."),
+                      ("tag_only", "Only tag: unregistered routes still reach every member, "
+                       "marked so each member can decide."),
+                      ("off", "Off: members' routes are not compared with the IRR at all."))),
+    ), "route-server"),
     Step("services", "Services", "A DNS resolver for the members, with a local copy of the root "
          "zone so lookups stay on the island.", "services", (
         FormField("resolver.enabled", "Run a resolver for the members", kind="checkbox",
@@ -83,7 +109,7 @@ STEPS: tuple[Step, ...] = (
                   placeholder="192.0.2.0/24"),
         FormField("looking_glass.public", "Public looking glass", "Members can look up routes "
                   "without an account (read-only).", kind="checkbox", parse=as_flag),
-    )),
+    ), "services"),
     Step("snmp", "Monitoring (SNMP)", "Lets LibreNMS, MRTG or IXP Manager graph the ports. "
          "SNMPv3 encrypts and authenticates; v2c is for older tools.", "snmp", (
         FormField("enabled", "Run the SNMP agent", kind="checkbox", parse=as_bool),
@@ -97,7 +123,7 @@ STEPS: tuple[Step, ...] = (
                   "Not 'public'; only usable from the network below."),
         FormField("communities.0.allowed_networks", "v2c allowed from", "e.g. 192.0.2.0/24.",
                   parse=as_list),
-    )),
+    ), "monitoring-snmp"),
 )
 
 STEP_BY_NAME = {s.name: s for s in STEPS}
