@@ -1,9 +1,11 @@
-// Polls the apply job and updates each stage; reloads the page when the job is done so the
-// server renders the result. Local file: the box may have no internet.
+// Polls the apply job and updates each stage; when the job is done the heading turns from
+// "Applying…" into "Applied" (or "Not applied") and the page reloads so the server renders the
+// result. Local file: the box may have no internet.
 (function () {
   var box = document.getElementById("apply");
   if (!box) return;
   var url = box.getAttribute("data-poll");
+  var heading = document.getElementById("apply-heading");
   function tick() {
     fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
       .then(function (job) {
@@ -14,8 +16,14 @@
           li.querySelector(".state").textContent = job.stages[name].state;
           li.querySelector(".msg").textContent = job.stages[name].message;
         });
-        if (job.done) { window.location.reload(); } else { setTimeout(tick, 400); }
+        if (job.done) {
+          var ok = job.outcome && job.outcome.ok;
+          var text = box.getAttribute(ok ? "data-applied" : "data-failed");
+          if (heading) heading.textContent = text;
+          document.title = text + " · " + document.title.split(" · ").slice(1).join(" · ");
+          window.location.reload();
+        } else { setTimeout(tick, 400); }
       }).catch(function () { setTimeout(tick, 1000); });
   }
-  if (!document.querySelector("#result .success, #result .alert")) tick();
+  if (box.getAttribute("data-done") !== "yes") tick();
 })();

@@ -1,0 +1,41 @@
+"""The progress page says "Applying…" while the job runs and "Applied" once it is done."""
+
+from __future__ import annotations
+
+import time
+
+from appliance.web.wizard import jobs
+
+from .conftest import csrf
+from .test_admin_pages import NEW_MEMBER
+
+
+def test_applying_turns_into_applied(client):
+    page = client.get("/members/new")
+    client.post("/members/new", data={**NEW_MEMBER, "action": "save",
+                                       "csrf_token": csrf(page.data)})
+    review = client.get("/changes/review")
+    url = client.post("/changes/apply", data={"csrf_token": csrf(review.data)}).headers["Location"]
+    job_id = url.rsplit("/", 1)[1]
+    running = jobs.Job("still-running")
+    with jobs._lock:
+        jobs._jobs[running.id] = running
+    html = client.get("/changes/apply/still-running").data.decode()
+    assert "<title>Applying… ·" in html and "Applying the configuration…" in html
+    assert 'data-done=""' in html and 'data-applied="Applied"' in html
+    deadline = time.monotonic() + 30
+    while not client.get(url + ".json").get_json()["done"]:
+        assert time.monotonic() < deadline, "apply did not finish"
+        time.sleep(0.05)
+    done = client.get(f"/changes/apply/{job_id}").data.decode()
+    assert '<h1 id="apply-heading">Applied</h1>' in done and "<title>Applied ·" in done
+    assert 'data-done="yes"' in done and "Applying" not in done
+
+
+def test_failed_apply_says_not_applied(client):
+    job = jobs.Job("failed-one", done=True, outcome={"ok": False, "error": "verify failed",
+                                                      "issues": [], "message": ""})
+    with jobs._lock:
+        jobs._jobs[job.id] = job
+    html = client.get("/changes/apply/failed-one").data.decode()
+    assert '<h1 id="apply-heading">Not applied</h1>' in html and "verify failed" in html
