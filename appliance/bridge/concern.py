@@ -5,13 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from appliance.bridge import nft
-from appliance.bridge.hygiene import FAMILY, STORM_BURST, STORM_PPS, TABLE, render_hygiene
+from appliance.bridge.hygiene import (
+    FAMILY,
+    STORM_BURST,
+    STORM_PPS,
+    TABLE,
+    RunningTable,
+    render_hygiene,
+)
 from appliance.bridge.plan import Op
 from appliance.bridge.reconcile import plan_bridge, reconcile
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
 
 NFT_FILE = "nft/hygiene.nft"
+# The in-place update actually loaded (run dir: it depends on what was loaded before).
+NFT_UPDATE_FILE = "nft/hygiene-update.nft"
 
 
 class BridgeConcern(Concern):
@@ -26,12 +35,14 @@ class BridgeConcern(Concern):
         self.last_writes: list[Op] = []
         self.last_ruleset_loaded = False
 
+    def _render(self, cfg: IXPConfig, running: RunningTable | None = None) -> str:
+        lan = cfg.peering_lan
+        return render_hygiene(cfg, storm_pps=lan.storm_pps or self.storm_pps,
+                              storm_burst=lan.storm_burst or self.storm_burst, running=running)
+
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """The hygiene ruleset file. Pure."""
-        lan = cfg.peering_lan
-        text = render_hygiene(cfg, storm_pps=lan.storm_pps or self.storm_pps,
-                              storm_burst=lan.storm_burst or self.storm_burst)
-        return [RenderedFile(NFT_FILE, text.encode("utf-8"))]
+        return [RenderedFile(NFT_FILE, self._render(cfg).encode("utf-8"))]
 
     def verify(self, cfg: IXPConfig, staged: Path) -> None:
         """``nft -c`` on the staged ruleset, in a throw-away namespace."""
@@ -64,9 +75,25 @@ class BridgeConcern(Concern):
         # The ruleset goes first: it matches ports by name, so a port that joins the bridge
         # below is filtered from its first frame.
         if NFT_FILE in changed_files or not nft.table_loaded(ctx.netns):
-            nft.load_file(ctx.netns, ctx.etc_dir / NFT_FILE)
+            self._load_ruleset(cfg, ctx)
             self.last_ruleset_loaded = True
-            ctx.log(f"bridge: loaded {NFT_FILE}")
         self.last_writes = reconcile(cfg, ctx.netns)
         for op in self.last_writes:
             ctx.log(f"bridge: {op}")
+
+    def _load_ruleset(self, cfg: IXPConfig, ctx: ApplyContext) -> None:
+        """Load the installed rules; into a loaded table in place, so its counters keep on."""
+        running = nft.read_table(ctx.netns)
+        if running is not None and running.updatable:
+            path = ctx.run_dir / NFT_UPDATE_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self._render(cfg, running), encoding="utf-8")
+            try:
+                nft.load_file(ctx.netns, path)
+                ctx.log(f"bridge: loaded {NFT_FILE} in place (drop counters kept)")
+                return
+            except nft.NftError as exc:  # e.g. a base chain someone changed by hand
+                ctx.log(f"bridge: cannot update the ruleset in place ({exc}); replacing it")
+        nft.load_file(ctx.netns, ctx.etc_dir / NFT_FILE)
+        ctx.log(f"bridge: loaded {NFT_FILE}" + ("" if running is None else
+                                                " (drop counters restart from 0)"))

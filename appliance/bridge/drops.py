@@ -10,7 +10,7 @@ from appliance.bridge.hygiene import REASONS
 
 @dataclass(frozen=True)
 class DropCount:
-    """Frames (and bytes) one port had dropped for one reason since the ruleset was loaded.
+    """Frames (and bytes) one port had dropped for one reason since its counter was made.
 
     ``bytes`` counts from after the 14-byte Ethernet header (what nftables' bridge family
     sees), so it is ``packets * 14`` less than the frames' size on the wire.
@@ -42,8 +42,10 @@ def parse_comment(comment: str) -> tuple[str, str] | None:
 def read_drops(netns: str | None) -> list[DropCount]:
     """Every hygiene counter in ``netns``, by port then reason (empty if none loaded).
 
-    Counters restart from zero whenever the ruleset is reloaded (a configuration change that
-    alters it); consumers computing rates should treat a decrease as a reset.
+    A configuration change that alters the ruleset keeps the counters (it is loaded in place,
+    see ``hygiene``). A counter starts from zero when it is new: a new port, a port put into
+    quarantine (its two quarantine counters), a port that left and came back, and after a
+    reboot. Consumers computing rates should still treat a decrease as a reset.
     """
     out: list[DropCount] = []
     for c in nft.list_counters(netns):

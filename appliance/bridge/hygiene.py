@@ -7,12 +7,20 @@ addresses (LLDP, LACP...) never reach prerouting, so the input hook checks those
 
 The file replaces only our own table, in one transaction: ``table`` + ``delete table`` +
 definition. Other tables (the host's firewall, other concerns) are never touched.
+
+When the table is already loaded, an apply loads the same rules *in place* instead, so the
+drop counters keep counting (issue 13): ``flush table`` (every rule goes), ``delete`` of each
+chain, set or counter the new ruleset does not have, then the definition. Named counters that
+exist already are left as they are by the definition (nft adds only what is missing), so not
+one packet is lost or counted twice, and it is still one atomic transaction. What the table
+holds now comes in as data (``RunningTable``), so rendering stays pure.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from appliance.bridge.desired import PortSpec, member_ports
@@ -73,6 +81,33 @@ class PortRules:
         return f"port_{self.token}"
 
 
+# nft JSON object kinds we can delete by handle -> the word ``delete`` needs (a map is a set).
+DELETABLE = {"chain": "chain", "set": "set", "map": "set", "counter": "counter",
+             "quota": "quota", "limit": "limit"}
+
+
+@dataclass(frozen=True)
+class RunningObject:
+    """One chain, set or stateful object in our loaded table (from ``nft -j list table``)."""
+
+    kind: str  # nft's JSON key: chain, set, map, counter, quota, limit, ...
+    name: str
+    handle: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RunningTable:
+    """What our table holds now: read just before an apply, rendered against (pure)."""
+
+    objects: tuple[RunningObject, ...] = ()
+
+    @property
+    def updatable(self) -> bool:
+        """Whether every object is of a kind an in-place update can remove if it must."""
+        return all(o.kind in DELETABLE for o in self.objects)
+
+
 def nft_token(ifname: str) -> str:
     """An nft identifier for an interface name (nft names allow letters, digits, _ . - /)."""
     token = re.sub(r"[^A-Za-z0-9_.-]", "_", ifname)
@@ -98,12 +133,40 @@ def _q(text: str) -> str:
     return '"' + text.replace('"', "") + '"'
 
 
-def _counter_decls(pr: PortRules) -> list[str]:
+def _counters(pr: PortRules) -> list[tuple[str, str]]:
+    """(name, comment) of the port's named counters."""
     reasons = [r for r in REASONS if not r.startswith("quarantine")]
     if pr.port.quarantine:
         reasons += ["quarantine", "quarantine_to"]
-    return [f"\tcounter {pr.counter(r)} {{ comment {_q(f'port={pr.port.ifname} reason={r}')} }}"
-            for r in reasons]
+    return [(pr.counter(r), f"port={pr.port.ifname} reason={r}") for r in reasons]
+
+
+def _counter_decls(pr: PortRules) -> list[str]:
+    return [f"\tcounter {name} {{ comment {_q(comment)} }}" for name, comment in _counters(pr)]
+
+
+def _chains(ports: Sequence[PortRules]) -> set[str]:
+    """Every chain ``render_hygiene`` defines for ``ports``."""
+    chains = {"prerouting", "input", *(pr.chain for pr in ports)}
+    quarantined = [f"to_{pr.token}" for pr in ports if pr.port.quarantine]
+    return chains | ({"forward", *quarantined} if quarantined else set())
+
+
+def _update_in_place(ports: Sequence[PortRules], running: RunningTable) -> list[str]:
+    """The lines that empty the loaded table of everything but the counters that stay."""
+    chains = _chains(ports)
+    # A counter stays only if it still counts the same thing (same name *and* port/reason).
+    counters = dict(c for pr in ports for c in _counters(pr))
+    out = [f"flush table {FAMILY} {TABLE}"]
+    for o in running.objects:
+        if o.kind == "chain" and o.name in chains:
+            continue
+        if o.kind == "counter" and counters.get(o.name) == o.comment:
+            continue
+        # By handle: names of objects we did not make may not be valid nft words.
+        out.append(f"delete {DELETABLE[o.kind]} {FAMILY} {TABLE} handle {o.handle}"
+                   f"  # {o.kind} {o.name}: not in the new ruleset")
+    return out
 
 
 def _drop(pr: PortRules, reason: str, match: str) -> str:
@@ -185,16 +248,24 @@ def _vmap(key: str, entries: list[tuple[str, str]]) -> str:
 
 
 def render_hygiene(cfg: IXPConfig, *, storm_pps: int = STORM_PPS,
-                   storm_burst: int = STORM_BURST) -> str:
-    """The whole ruleset file for ``cfg`` (same input, same text)."""
+                   storm_burst: int = STORM_BURST, running: RunningTable | None = None) -> str:
+    """The whole ruleset file for ``cfg`` (same input, same text).
+
+    Without ``running``: the file that replaces our table (``delete table``), counters from
+    zero. With ``running`` (what the loaded table holds, see ``RunningTable``): the same rules
+    as an in-place update that keeps the counters of every port and reason that stays.
+    """
     ports = port_rules(cfg)
     quarantined = [pr for pr in ports if pr.port.quarantine]
+    if running is not None and not running.updatable:
+        raise ValueError("the loaded table holds objects an update cannot remove; replace it")
     out = [
         "#!/usr/sbin/nft -f",
         "# Peering LAN hygiene, generated by the IXP appliance from its configuration.",
         "# Do not edit: the next apply replaces it. Only this table is replaced.",
         f"table {FAMILY} {TABLE}",
-        f"delete table {FAMILY} {TABLE}",
+        *([f"delete table {FAMILY} {TABLE}"] if running is None
+          else _update_in_place(ports, running)),
         f"table {FAMILY} {TABLE} {{",
     ]
     for pr in ports:

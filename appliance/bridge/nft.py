@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from appliance.bridge.hygiene import FAMILY, TABLE
+from appliance.bridge.hygiene import FAMILY, TABLE, RunningObject, RunningTable
 from appliance.lab import netns as labns
 
 
@@ -71,3 +71,19 @@ def list_counters(netns: str | None) -> list[dict[str, Any]]:
         return []
     data = json.loads(proc.stdout or "{}")
     return [item["counter"] for item in data.get("nftables", []) if "counter" in item]
+
+
+def read_table(netns: str | None) -> RunningTable | None:
+    """What our table holds now (chains, sets, named objects), or None if it is not loaded."""
+    proc = _run(_in_netns(netns, [nft_binary(), "-j", "list", "table", FAMILY, TABLE]))
+    if proc.returncode != 0:
+        return None
+    objects = []
+    for item in json.loads(proc.stdout or "{}").get("nftables", []):
+        for kind, body in item.items():
+            if kind in ("metainfo", "table", "rule"):  # rules go with ``flush table``
+                continue
+            objects.append(RunningObject(kind, str(body.get("name", "")),
+                                         int(body.get("handle", -1)),
+                                         str(body.get("comment", ""))))
+    return RunningTable(tuple(objects))

@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 
 import bridgelab as bl
+import pytest
 
 from appliance.bridge.concern import NFT_FILE, BridgeConcern
 from appliance.bridge.desired import bridge_mac, desired_state, lan_addresses
 from appliance.bridge.drops import parse_comment
-from appliance.bridge.hygiene import REASONS, nft_token, port_rules, render_hygiene
+from appliance.bridge.hygiene import (
+    REASONS,
+    RunningObject,
+    RunningTable,
+    nft_token,
+    port_rules,
+    render_hygiene,
+)
 from appliance.config.loader import config_from_data
 
 
@@ -106,3 +114,41 @@ def test_service_addresses_on_the_lan_go_on_the_bridge_anycast_ones_do_not():
     }
     cfg = config_from_data(data)
     assert lan_addresses(cfg) == {f"{bl.RS4}/24", "203.0.113.53/24"}
+
+
+def test_in_place_update_keeps_only_what_still_counts_the_same():
+    # What the loaded table holds (as nft -j lists it): ixp1 and a departed ixp9, whose chain
+    # and counter must go; ixp2's counter whose port/reason changed must be made afresh.
+    running = RunningTable((
+        RunningObject("chain", "prerouting", 1), RunningObject("chain", "port_ixp1", 2),
+        RunningObject("chain", "port_ixp9", 3), RunningObject("chain", "forward", 4),
+        RunningObject("counter", "ixp1/src_mac", 10, "port=ixp1 reason=src_mac"),
+        RunningObject("counter", "ixp9/src_mac", 11, "port=ixp9 reason=src_mac"),
+        RunningObject("counter", "ixp2/bpdu", 12, "port=other reason=bpdu"),
+        RunningObject("set", "someone_elses", 20),
+    ))
+    cfg = _cfg()
+    text = render_hygiene(cfg, running=running)
+    assert text == render_hygiene(cfg, running=running)  # pure: same data, same text
+    lines = [x.split("  #")[0] for x in text.splitlines() if x and not x.startswith("#")]
+    head = lines[:lines.index("table bridge ixp_hygiene {")]
+    assert head == ["table bridge ixp_hygiene", "flush table bridge ixp_hygiene",
+                    "delete chain bridge ixp_hygiene handle 3",
+                    "delete chain bridge ixp_hygiene handle 4",
+                    "delete counter bridge ixp_hygiene handle 11",
+                    "delete counter bridge ixp_hygiene handle 12",
+                    "delete set bridge ixp_hygiene handle 20"]
+    assert "delete table" not in text
+    # The definition is the same as in the replacing file: only the head differs.
+    plain = render_hygiene(cfg)
+    assert text[text.index("table bridge ixp_hygiene {"):] == \
+        plain[plain.index("table bridge ixp_hygiene {"):]
+    # The installed file stays the replacing one (it does not depend on what is loaded).
+    assert BridgeConcern().render(cfg)[0].content.decode() == plain
+
+
+def test_in_place_update_refuses_objects_it_cannot_remove():
+    running = RunningTable((RunningObject("flowtable", "ft", 1),))
+    assert not running.updatable
+    with pytest.raises(ValueError, match="replace it"):
+        render_hygiene(_cfg(), running=running)
