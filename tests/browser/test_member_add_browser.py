@@ -33,18 +33,39 @@ def test_add_member_and_see_its_session(lab_without_last_member, browser_page, s
     page.click("text=Add member")
     page.fill("#f-asn", str(member["asn"]))
     page.fill("#f-name", member["name"])
-    page.fill("#f-ports", member["ports"][0])
+    # the port is chosen from the free NICs (the lab's fifth router is cabled to one)
+    offered = page.eval_on_selector_all("#f-ports option", "os => os.map(o => o.value)")
+    assert member["ports"][0] in offered, offered
+    assert not {"ixp1", "ixp2", "ixp3", "ixp4"} & set(offered), "other members' ports"
+    page.select_option("#f-ports", member["ports"][0])
+    # the next free peering-LAN addresses are suggested
+    assert page.input_value("#f-ipv4") == member["ipv4"][0]
     page.fill("#f-macs", member["macs"][0])
-    page.fill("#f-ipv4", member["ipv4"][0])
     page.fill("#f-ipv6", member["ipv6"][0])
     page.fill("#f-max_prefix-ipv4", "5")
     shots(page, "member-form")
     page.click("button[value=save]")
     page.wait_for_selector("text=Review the change")
-    assert f"member add AS{member['asn']}" in page.inner_text("main")
+    main = page.inner_text("main")
+    assert f"member add AS{member['asn']}" in main
+    # the review says what happens in words; the diffs are there but folded
+    assert f"AS{member['asn']} {member['name']} joins the exchange: port " \
+        f"{member['ports'][0]}" in main
+    assert "The route server opens 2 BGP sessions" in main
+    assert page.locator("details.review-file[open]").count() == 0
+    assert not page.locator("details.review-file pre").first.is_visible()
     shots(page, "member-review")
-    page.click("button.primary")
+    # Edit goes back to the form with what was entered; saving again returns to the review
+    page.click("a:has-text('Edit')")
+    assert page.input_value("#f-name") == member["name"]
+    assert page.input_value("#f-max_prefix-ipv4") == "5"
+    page.click("button[value=save]")
+    page.wait_for_selector("text=Review the change")
+    page.locator("details.review-file summary").first.click()
+    assert page.locator("details.review-file pre").first.is_visible()
+    page.dblclick("button.primary")  # a double click applies once
     page.wait_for_selector("#result .success", timeout=60_000)
+    assert page.inner_text("#apply-heading") == "Applied"
     shots(page, "member-applied")
 
     # the member router was already trying; once the route server knows it, both sessions
