@@ -32,6 +32,15 @@ _ALWAYS_OPEN = {"static", "favicon", "status.healthz", "export.participants",
 ERROR_TITLES = {400: "The request was not understood", 403: "Not allowed",
                 404: "Page not found", 405: "Not allowed this way", 409: "That cannot be done now",
                 429: "Too many attempts", 500: "Something went wrong on the box"}
+# What to do about it, when the code that refused did not say more itself.
+ERROR_TEXTS = {400: "The form or the address was not as the box expected. Go back, reload the "
+                    "page and try again.",
+               403: "Your account may look but not change anything.",
+               404: "There is no page at this address. Check the address, or start again from "
+                    "the status page.",
+               405: "This address does not take this kind of request.",
+               500: "The box could not answer this request. The log of the web service "
+                    "(journalctl -u ixp-web) says why; nothing was changed."}
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
@@ -141,12 +150,14 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
                 request.path.endswith(".json") or wants_json:
             resp = jsonify({"error": exc.description or exc.name})
         else:
-            # the default descriptions are werkzeug's; the ones our code passes to abort() are
-            # written for the person reading the page
+            # werkzeug's default descriptions are for developers; what our own code passes
+            # to abort() is written for the person reading the page
+            own = exc.description != type(exc).description
             try:
                 body = render_template("error.html", code=code,
                                        title=ERROR_TITLES.get(code, exc.name),
-                                       description=exc.description)
+                                       description=exc.description if own else
+                                       ERROR_TEXTS.get(code, exc.description))
             except Exception:  # the page of last resort must not fail itself
                 body = f"{code} {exc.name}"
             resp = app.make_response(body)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from .conftest import ARTIFACTS, axe_violations, running_demo
+from .docs_shots import DOCS_PAGES, docs_copies
 
 PASSWORD = "every page pass phrase"
 
@@ -36,6 +38,7 @@ class Walk:
     def __init__(self, page, axe_source: str, shots) -> None:
         self.page, self.axe_source, self.shots = page, axe_source, shots
         self.results: dict[str, list[dict]] = {}
+        self.screenshots: dict[str, Path] = {}
         self.csp_errors: list[str] = []
         page.on("console", self._console)
 
@@ -48,7 +51,7 @@ class Walk:
         self.page.wait_for_load_state("load")
         assert self.page.locator("h1").count() >= 1, f"{name}: the page has no h1"
         self.results[name] = axe_violations(self.page, self.axe_source)
-        self.shots(self.page, name)
+        self.screenshots[name] = self.shots(self.page, name)
 
 
 def _wait_for_sessions(page, url: str, want: int) -> None:
@@ -164,6 +167,13 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     page.click("text=Log out")
     page.wait_for_selector("#password")
     walk.check("login")
+
+    # small copies for docs/img/pages/ (docs/admin-ui.md shows them)
+    spare = page.context.new_page()
+    made = docs_copies(spare, walk.screenshots, next(iter(walk.screenshots.values())).parent
+                       / "docs")
+    spare.close()
+    assert len(made) == len(DOCS_PAGES)
 
     report = ARTIFACTS / "axe-every-page.json"
     report.write_text(json.dumps(walk.results, indent=1))

@@ -98,6 +98,7 @@ def test_error_pages_are_styled_for_people_and_json_for_the_api(client, configur
     assert page.status_code == 404 and page.mimetype == "text/html"
     text = page.data.decode()
     assert "<h1>Page not found</h1>" in text and "/static/app.css" in text
+    assert "There is no page at this address." in text  # our words, not werkzeug's
     assert 'href="/members"' in text, "a logged-in reader keeps the navigation"
     api = client.get("/api/v1/nope")
     assert api.status_code == 404 and api.get_json()["error"]
