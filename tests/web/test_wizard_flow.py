@@ -195,3 +195,18 @@ def test_management_nic_is_chosen_from_the_detected_ones():
     # the model's default "eth0" is not on this box: it is offered, marked, never hidden
     assert management_choices(rows, "eth0")[0] == ("eth0", "eth0 (not found on this box)")
     assert management_choices([], "eth0") == [], "nothing detected: a text field"
+
+
+def test_management_step_offers_the_detected_nics(tmp_path, monkeypatch):
+    import appliance.web.wizard as wizard_view
+    rows = [{"name": "enp1s0", "kind": None, "role": "free", "carrier": True, "mac": "m1"},
+            {"name": "enp2s0", "kind": None, "role": "free", "carrier": False}]
+    monkeypatch.setattr(wizard_view, "nic_rows", lambda *a: rows)
+    c = _start(tmp_path)
+    page = c.get("/wizard/management").data.decode()
+    assert '<select id="f-interface" name="interface"' in page
+    assert '<option value="eth0" selected>eth0 (not found on this box)</option>' in page
+    assert '<option value="enp1s0" >enp1s0 (link up, m1)</option>' in page
+    assert _submit(c, "management", {**GOOD["management"], "interface": "enp1s0"}
+                   ).status_code == 302
+    assert '<option value="enp1s0" selected>' in c.get("/wizard/management").data.decode()
