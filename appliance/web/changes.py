@@ -20,7 +20,7 @@ from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data, load_config_text
 from appliance.pipeline.run import Pipeline
-from appliance.web import pending
+from appliance.web import irr_status, pending
 from appliance.web.masking import mask_secrets
 from appliance.web.summary import field_errors, review_context
 from appliance.web.wizard import jobs
@@ -74,6 +74,8 @@ def review() -> Response | str:
     outcome = pipe.run(cfg, author=g.user, dry_run=True)
     running = committed_config(_state())
     ctx = review_context(cfg, running, outcome, mask_secrets(pipe.diff(cfg), cfg, running))
+    if ctx["summary"]:
+        ctx["summary"] += irr_status.new_member_gaps(_state(), running, cfg)
     return render_template("change_review.html", comment=change["comment"], **ctx,
                            edit=change.get("edit") or "",
                            back=change.get("back") or url_for("status.index"))

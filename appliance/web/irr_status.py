@@ -75,6 +75,15 @@ def gaps(state_dir: Path, cfg: IXPConfig | None, *, now: datetime | None = None,
     return out
 
 
+def new_member_gaps(state_dir: Path, running: IXPConfig | None,
+                    candidate: IXPConfig) -> list[str]:
+    """For a review: one sentence per member the change adds who has no IRR data yet."""
+    before = {m.asn for m in running.members} if running else set()
+    return [f"AS{x.asn} {x.name} has {x.problem} ({x.object}) yet: until it is loaded "
+            "(Members → IRR data), its routes are accepted without an IRR check."
+            for x in gaps(state_dir, candidate) if x.asn not in before]
+
+
 def wizard_notice(state_dir: Path, cfg: IXPConfig | None) -> dict[str, object] | None:
     """For the wizard's review: when IRR is set to reject and data is missing, what to say."""
     if cfg is None or cfg.route_server.policy.irr != "reject":

@@ -33,7 +33,7 @@ def test_add_member_and_see_its_session(lab_without_last_member, browser_page, s
     page.click("text=Add member")
     page.fill("#f-asn", str(member["asn"]))
     page.fill("#f-name", member["name"])
-    # the port is chosen from the free NICs (the lab's fifth router is cabled to one)
+    # the port is chosen from a list: the free NICs, and in a lab a new lab port
     offered = page.eval_on_selector_all("#f-ports option", "os => os.map(o => o.value)")
     assert member["ports"][0] in offered, offered
     assert not {"ixp1", "ixp2", "ixp3", "ixp4"} & set(offered), "other members' ports"

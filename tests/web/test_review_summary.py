@@ -106,6 +106,7 @@ def test_member_review_in_words_with_edit(client):
     assert "What will happen" in review
     assert f"AS64501 {NAME} joins the exchange: port ixp6" in review
     assert "review.css" in review
+    assert f"AS64501 {NAME} has no IRR data (AS-CORAL) yet: until it is loaded" in review
     # the raw diffs are there, folded (closed) and classed for colour
     assert '<details class="review-file">' in review and "<details open" not in review
     assert '<span class="d-add">+  name: ' in review
