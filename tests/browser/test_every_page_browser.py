@@ -22,7 +22,7 @@ PASSWORD = "every page pass phrase"
 OTHER_HELPER_PAGES = {"wizard-identity", "wizard-management", "wizard-peering_lan",
                       "wizard-route_server", "wizard-services", "wizard-snmp", "wizard-review",
                       "wizard-progress", "members", "member-form-new", "member-form-edit",
-                      "change-review"}
+                      "change-review", "help", "help-admin-ui"}
 
 
 @pytest.fixture
@@ -156,6 +156,11 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     page.click("text=API reference")
     page.wait_for_selector("#schemas")
     walk.check("api-docs")
+    # the operator guide served by the box, and this UI's page of it (with these screenshots)
+    page.goto(url + "help/")
+    walk.check("help")
+    page.goto(url + "help/admin-ui.md")
+    walk.check("help-admin-ui")
     missing = page.goto(url + "no-such-page")
     assert missing.status == 404
     walk.check("not-found")
