@@ -39,3 +39,40 @@ def test_failed_apply_says_not_applied(client):
         jobs._jobs[job.id] = job
     html = client.get("/changes/apply/failed-one").data.decode()
     assert '<h1 id="apply-heading">Not applied</h1>' in html and "verify failed" in html
+
+
+def test_a_second_apply_while_one_runs_joins_it(monkeypatch, tmp_path, example_text):
+    import threading
+
+    from appliance.config.loader import load_config_text
+    from appliance.pipeline.run import Outcome
+
+    release = threading.Event()
+    runs = []
+
+    class SlowPipeline:
+        def __init__(self, *a, **kw):
+            pass
+
+        def run(self, cfg, **kw):
+            runs.append(cfg)
+            release.wait(10)
+            return Outcome(True, "commit", message="done")
+
+    monkeypatch.setattr(jobs, "Pipeline", SlowPipeline)
+    cfg = load_config_text(example_text)
+    first = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
+    second = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
+    other = jobs.start(tmp_path, None, cfg, "someone-else", "c")
+    assert second is first and other is not first
+    release.set()
+    deadline = time.monotonic() + 10
+    while not (first.done and other.done):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert len(runs) == 2, "one apply per person, not per click"
+    third = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
+    assert third is not first, "after it finished, a new apply starts"
+    while not third.done:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)

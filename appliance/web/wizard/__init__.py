@@ -122,11 +122,15 @@ def review() -> str:
         outcome = pipe.run(cfg, author=g.user, dry_run=True)
         ctx = review_context(cfg, running, outcome,
                              mask_secrets(pipe.diff(cfg), cfg, running))
+        left = []
         for path, msg in ctx["problems"]:
             section = path.split(".")[0].split("[")[0]
             owner = next((s.name for s in STEPS if s.section == section), "")
             if owner:
                 by_step.setdefault(owner, []).append(f"{path}: {msg}")
+            else:
+                left.append((path, msg))
+        ctx["problems"] = left
     else:
         config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
     return render_template("wizard_review.html", steps=STEPS, issues=by_step,

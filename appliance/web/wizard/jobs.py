@@ -23,6 +23,7 @@ class Job:
         default_factory=lambda: {s: {"state": "waiting", "message": ""} for s in STAGES})
     done: bool = False
     outcome: dict[str, Any] | None = None
+    owner: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the page."""
@@ -39,11 +40,24 @@ def get(job_id: str) -> Job | None:
         return _jobs.get(job_id)
 
 
+def active(author: str) -> Job | None:
+    """``author``'s apply that is still running, if any (a second click joins it)."""
+    with _lock:
+        return next((j for j in _jobs.values() if j.owner == author and not j.done), None)
+
+
 def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comment: str,
           on_success: Any = None) -> Job:
-    """Start applying ``cfg`` in a thread; returns at once."""
-    job = Job(secrets.token_urlsafe(12))
+    """Start applying ``cfg`` in a thread; returns at once.
+
+    While ``author`` has an apply running, that job is returned instead of a second one, so a
+    double click (or a resent form) applies once.
+    """
     with _lock:
+        running = next((j for j in _jobs.values() if j.owner == author and not j.done), None)
+        if running is not None:
+            return running
+        job = Job(secrets.token_urlsafe(12), owner=author)
         _jobs[job.id] = job
 
     def progress(stage: str, state: str, message: str) -> None:
