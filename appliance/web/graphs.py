@@ -4,6 +4,7 @@ member with both, and the Prometheus metrics endpoint."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
@@ -11,7 +12,8 @@ from markupsafe import Markup
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
-from appliance.monitor.store import TOTAL, SampleStore, SessionInfo
+from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo
+from appliance.web.filters import localtime
 from appliance.web.status import samples_path
 
 bp = Blueprint("graphs", __name__)
@@ -37,6 +39,26 @@ def family_label(family: str) -> str:
     return {"ipv4": "IPv4", "ipv6": "IPv6"}.get(family, family)
 
 
+CHART_TIME = "%d %b %H:%M"
+
+
+def in_box_zone(svg: str, *stamps: int) -> str:
+    """The chart ``svg`` with its time labels (UTC, as appliance.monitor.graphs draws them)
+    for the Unix times ``stamps`` shown in the box's time zone instead."""
+    for ts in stamps:
+        utc = datetime.fromtimestamp(ts, UTC).strftime(f"{CHART_TIME} UTC")
+        svg = svg.replace(f">{utc}<", f">{localtime(ts, f'{CHART_TIME} %Z')}<")
+    return svg
+
+
+def traffic_chart(rates: list[Rate], *, title: str, kind: str = "bits") -> Markup:
+    """The SVG of one port's traffic, times in the box's zone."""
+    stamps = [rates[0].ts, rates[-1].ts] if rates else []
+    if len(rates) == 1:  # svg_chart draws one interval over the minute before it
+        stamps = [rates[0].ts - 60, rates[0].ts]
+    return Markup(in_box_zone(svg_chart(rates, title=title, kind=kind), *stamps))
+
+
 def prefix_chart(store: SampleStore, info: SessionInfo, since: int, until: int, *,
                  with_member: bool) -> Markup:
     """The SVG of one session's prefix counts (titled with the member when ``with_member``)."""
@@ -44,8 +66,9 @@ def prefix_chart(store: SampleStore, info: SessionInfo, since: int, until: int, 
     if with_member:  # short enough that a long member name still fits the chart's width
         who = f"AS{info.asn} {info.member}".strip() if info.asn else info.session
         title = f"{who} · {title}"
-    return Markup(svg_prefix_chart(store.prefix_series(info.session, since, until),
-                                   title=title, since=since, until=until))
+    return Markup(in_box_zone(svg_prefix_chart(store.prefix_series(info.session, since, until),
+                                               title=title, since=since, until=until),
+                              since, until))
 
 
 @bp.get("/graphs")
@@ -64,8 +87,8 @@ def index() -> str:
     elif store is not None:
         for port in [TOTAL] + [p for p in store.ports() if p != TOTAL]:
             title = "All member ports" if port == TOTAL else f"Port {port}"
-            charts.append((None, Markup(svg_chart(store.rates(port, since), title=title,
-                                                  kind=kind))))
+            charts.append((None, traffic_chart(store.rates(port, since), title=title,
+                                               kind=kind)))
     return render_template("graphs.html", charts=charts, span=span, kind=kind, ranges=RANGES,
                            kinds=KINDS)
 
@@ -84,7 +107,7 @@ def member(asn: int) -> str:
     traffic, prefixes = [], []
     if store is not None:
         for port in [p.interface for p in entry.ports] if entry else []:
-            traffic.append(Markup(svg_chart(store.rates(port, since), title=f"Port {port}")))
+            traffic.append(traffic_chart(store.rates(port, since), title=f"Port {port}"))
         prefixes = [prefix_chart(store, s, since, now, with_member=False) for s in sessions]
     return render_template("graphs_member.html", asn=asn, name=name, traffic=traffic,
                            prefixes=prefixes, span=span, ranges=RANGES)

@@ -157,3 +157,16 @@ def _logged_in(state, name: str = ADMIN):
                                   "csrf_token": csrf(login.data)})
     assert resp.status_code == 302
     return c
+
+
+def test_chart_times_in_the_box_time_zone(configured):
+    from appliance.monitor.store import Rate
+    from appliance.web.graphs import traffic_chart
+
+    t0 = int(datetime(2026, 11, 23, 21, 0, tzinfo=UTC).timestamp())
+    rates = [Rate(t0, 1e6, 2e6, 100, 200), Rate(t0 + 3600, 3e6, 1e6, 300, 100)]
+    with create_app(configured).test_request_context("/graphs"):
+        svg = str(traffic_chart(rates, title="Port ixp1"))
+        one = str(traffic_chart(rates[:1], title="Port ixp1"))
+    assert ">24 Nov 09:00 +12<" in svg and ">24 Nov 10:00 +12<" in svg
+    assert " UTC<" not in svg and " UTC<" not in one
