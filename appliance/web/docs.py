@@ -51,12 +51,27 @@ def resolve(name: str) -> Path | None:
     return path
 
 
-def render_markdown(text: str) -> Markup:
-    """A guide page as HTML (headings get GitHub-style ids, so #anchors work)."""
+_LINK = re.compile(r'<a href="(?P<href>[^"#:]+)(?P<anchor>#[^"]*)?">(?P<text>.*?)</a>', re.S)
+
+
+def render_markdown(text: str, page: str = "README.md") -> Markup:
+    """A guide page as HTML (headings get GitHub-style ids, so #anchors work).
+
+    Relative links that lead outside the docs folder (to the source tree, which the box does
+    not serve) become plain text, so no link on the box ends in "not found".
+    """
     html = markdown.markdown(
         text, extensions=["tables", "fenced_code", "sane_lists", "toc"],
         extension_configs={"toc": {"slugify": _slug}}, output_format="html")
-    return Markup(html)  # the docs are the project's own, shipped with it
+    folder = page.rpartition("/")[0]
+
+    def keep_or_unlink(m: re.Match[str]) -> str:
+        target = f"{folder}/{m.group('href')}" if folder else m.group("href")
+        if resolve(target) is not None or resolve(target + ".md") is not None:
+            return m.group(0)
+        return f'<span class="offline-link" title="not on this box">{m.group("text")}</span>'
+
+    return Markup(_LINK.sub(keep_or_unlink, html))  # the docs are the project's own
 
 
 def _slug(value: str, separator: str) -> str:
@@ -81,7 +96,7 @@ def serve(name: str, url_prefix: str) -> Response | str:
     text = path.read_text("utf-8", "replace")
     title = next((line.lstrip("# ").strip() for line in text.splitlines()
                   if line.startswith("# ")), name)
-    return render_template("help_page.html", title=title, body=render_markdown(text),
+    return render_template("help_page.html", title=title, body=render_markdown(text, name),
                            index_url=f"{url_prefix}/README.md")
 
 

@@ -334,10 +334,12 @@ def _apply_lookup(values: dict[str, str], data: dict[str, Any]) -> str:
 @bp.app_context_processor
 def _irr_context() -> dict[str, Any]:
     """``irr_warnings()`` for every template (the dashboard includes _irr_warning.html)."""
-    def irr_warnings() -> list[irr_status.IrrGap]:
+    def irr_warnings(asn: int | None = None) -> list[irr_status.IrrGap]:
+        """Members (or just ``asn``) filtered "reject" without IRR data; none when anonymous."""
         if not getattr(g, "user", None):
             return []
-        return irr_status.gaps(_state(), committed_config(_state()))
+        found = irr_status.gaps(_state(), committed_config(_state()))
+        return [x for x in found if asn is None or x.asn == asn]
     return {"irr_warnings": irr_warnings}
 
 

@@ -94,3 +94,10 @@ def test_docs_ship_on_the_image():
     assert "/usr/share/doc/ixp-appliance" in script and "$repo/docs/." in script
     from appliance.web import docs
     assert docs.IMAGE_DOCS.as_posix() == "/usr/share/doc/ixp-appliance"
+
+
+def test_links_out_of_the_docs_become_text(client):
+    html = client.get("/help/install.md").data.decode()
+    assert 'href="../systemd/README.md"' not in html
+    assert 'class="offline-link"' in html
+    assert 'href="setup-wizard.md"' in client.get("/help/README.md").data.decode()
