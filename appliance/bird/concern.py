@@ -61,7 +61,7 @@ class RouteServerConcern(Concern):
         if ctx.dry_run or daemon.CONF not in changed_files:
             return
         conf = ctx.etc_dir / daemon.CONF
-        ctl = ctx.run_dir / daemon.SOCKET
+        ctl = daemon.control_socket(ctx)
         if not ctl.exists():
             ctx.log(f"BIRD is not running ({ctl} missing); it will load {conf} when started")
             return

@@ -26,11 +26,17 @@ from appliance.bird.replies import (
     parse_status,
     raise_for_error,
 )
+from appliance.util.sockets import socket_path
 
 # The last line of any reply: a 0xxx, 8xxx or 9xxx code followed by a space.
 _END = re.compile(rb"(?m)^[089]\d{3} [^\n]*\n")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+
+
+def route_server_socket(state_dir: Path) -> Path:
+    """The route server BIRD's control socket for a state dir (short enough for the kernel)."""
+    return socket_path(Path(state_dir) / "run" / "bird.ctl")
 
 class BirdUnavailable(ConnectionError):
     """The control socket is missing, refused the connection or stopped answering."""

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from appliance.bird.control import BirdControl, BirdUnavailable
+from appliance.bird.control import BirdControl, BirdUnavailable, route_server_socket
 from appliance.lab import netns
 from appliance.pipeline.concern import ApplyContext
 from appliance.util.atomic import atomic_write
@@ -24,6 +24,11 @@ from appliance.util.launcher import Launcher
 
 CONF = "bird/bird.conf"
 SOCKET = "bird.ctl"
+
+
+def control_socket(ctx: ApplyContext) -> Path:
+    """The route server's control socket for ``ctx`` (short enough for the kernel)."""
+    return route_server_socket(ctx.state_dir)
 PIDFILE = "bird.pid"
 RUNNING_COPY = "bird.conf.running"  # in run_dir: the config BIRD runs, for the health gate
 
@@ -97,7 +102,7 @@ def _prepare(ctx: ApplyContext) -> Path:
 
 def foreground_argv(ctx: ApplyContext) -> list[str]:
     """``bird -f`` on the installed config and the state dir's control socket and PID file."""
-    return [bird_binary(), "-f", "-c", str(ctx.etc_dir / CONF), "-s", str(ctx.run_dir / SOCKET),
+    return [bird_binary(), "-f", "-c", str(ctx.etc_dir / CONF), "-s", str(control_socket(ctx)),
             "-P", str(ctx.run_dir / PIDFILE)]
 
 
@@ -108,7 +113,7 @@ def exec_foreground(ctx: ApplyContext) -> None:
     """
     _prepare(ctx)
     with contextlib.suppress(FileNotFoundError):
-        (ctx.run_dir / SOCKET).unlink()  # stale from the last boot (the data partition keeps it)
+        (control_socket(ctx)).unlink()  # stale from the last boot (the data partition keeps it)
     argv = foreground_argv(ctx)
     if ctx.netns is not None:
         argv = netns.command(ctx.netns, argv)
@@ -143,13 +148,13 @@ def start_bird(ctx: ApplyContext, *, wait: float = 15) -> int | None:
                                  "configuration first")
         launcher.start("bird", lambda: None)
         if not launcher.deferred:
-            _wait_supervised(ctx.run_dir / SOCKET, wait)
+            _wait_supervised(control_socket(ctx), wait)
         return None
     running = _pid_from_file(ctx.run_dir / PIDFILE)
     if running is not None and _is_bird(running):
         raise BirdStartError(f"BIRD is already running for this state directory (PID {running})")
     conf = _prepare(ctx)
-    return spawn_bird(conf, ctx.run_dir / SOCKET, ctx.run_dir / PIDFILE,
+    return spawn_bird(conf, control_socket(ctx), ctx.run_dir / PIDFILE,
                       netns_name=ctx.netns, log=ctx.run_dir / "bird.log", wait=wait)
 
 

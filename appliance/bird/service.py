@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def answering(ctx: ApplyContext) -> bool:
     """Whether a BIRD answers on the state dir's control socket."""
-    ctl = ctx.run_dir / daemon.SOCKET
+    ctl = daemon.control_socket(ctx)
     if not ctl.exists():
         return False
     try:
@@ -143,7 +143,7 @@ def running_config(ctx: ApplyContext) -> RunningConfig:
         report.problems.append(f"BIRD was started with {report.config_argument or 'no -c'}, "
                                f"not {conf}")
     try:
-        with BirdControl(ctx.run_dir / daemon.SOCKET, timeout=10) as bc:
+        with BirdControl(daemon.control_socket(ctx), timeout=10) as bc:
             status = bc.status()
             protocols = bc.protocols()
     except (BirdUnavailable, BirdError, OSError) as exc:

@@ -19,6 +19,7 @@ from types import FrameType
 
 from appliance.bird import daemon as bird_daemon
 from appliance.bird import rpki_service
+from appliance.bird.control import route_server_socket
 from appliance.bird.service import answering, running_config
 from appliance.cli.common import add_json, add_state_dir
 from appliance.cli.output import emit_json, error
@@ -91,7 +92,7 @@ def _run_snmp(args: argparse.Namespace) -> int:
         return 1
     (args.state_dir / "run").mkdir(parents=True, exist_ok=True)
     argv = agent_command(args.state_dir, netns=args.netns, listen=args.listen,
-                         bird_socket=str(args.state_dir / "run" / bird_daemon.SOCKET))
+                         bird_socket=str(route_server_socket(args.state_dir)))
     os.execv(argv[0], argv)
     return 1  # not reached: exec
 
@@ -141,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     """Re-apply the last committed revision (files, bridge, firewall, daemons) at boot."""
     ctx = ApplyContext(args.state_dir, args.netns)
-    ctl = ctx.run_dir / bird_daemon.SOCKET
+    ctl = route_server_socket(ctx.state_dir)
     if ctl.exists() and not answering(ctx):
         # Left from the last boot (run/ lives on the data partition): a change applied now
         # must not try to reconfigure a BIRD that is gone; it loads the file when it starts.

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.util.sockets import socket_path
+
 CONF = "unbound/unbound.conf"  # relative to etc/, as rendered
 
 
@@ -57,8 +59,8 @@ class UnboundPaths:
 
     @property
     def control_socket(self) -> Path:
-        """unbound-control's unix socket."""
-        return self.run_dir / "control.sock"
+        """unbound-control's unix socket (a short stand-in when the state dir is deep)."""
+        return socket_path(self.run_dir / "control.sock")
 
     @property
     def log_file(self) -> Path:

@@ -24,6 +24,7 @@ from appliance.config.model import IXPConfig, Member
 from appliance.lab import netns
 from appliance.lab.member_router import render_member_bird
 from appliance.util.atomic import atomic_write
+from appliance.util.sockets import socket_path
 
 LAB_FILE = "lab.json"
 MEMBER_IFNAME = "eth0"
@@ -171,7 +172,7 @@ def lab_up(cfg: IXPConfig, state_dir: str | Path, *, prefixes_per_member: int = 
     base.mkdir(parents=True, exist_ok=True)
     state = LabState(prefix, f"{prefix}-ixp", prefixes_per_member, [
         LabMember(m.asn, m.name, f"{prefix}-m{i + 1}", m.ports[0].interface,
-                  str(base / f"m{i + 1}.ctl"), slot=i)
+                  str(socket_path(base / f"m{i + 1}.ctl")), slot=i)
         for i, m in enumerate(cfg.members)
     ])
     state.save(state_dir)  # recorded first: a crash from here on is cleaned by lab_down
@@ -257,7 +258,7 @@ def sync_members(state_dir: str | Path, cfg: IXPConfig) -> LabPlan:
         m = cfg.members[i]
         slot = _next_slot(state)
         lm = LabMember(m.asn, m.name, f"{state.prefix}-m{slot + 1}", m.ports[0].interface,
-                       str(base / f"m{slot + 1}.ctl"), slot=slot)
+                       str(socket_path(base / f"m{slot + 1}.ctl")), slot=slot)
         state.members.append(lm)
         state.save(state_dir)
         netns.create(lm.netns)

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bird.communities import INFO_TAGS, LC_INFO, reject_reasons_of
-from appliance.bird.control import BirdControl
+from appliance.bird.control import BirdControl, route_server_socket
 from appliance.bird.replies import BirdError, Protocol, Route, parse_routes
 
-BIRD_SOCKET = "run/bird.ctl"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 NOT_FOUND = 8001  # BIRD's "Network not found": no route for that prefix in that table
 
@@ -54,7 +53,7 @@ class LookingGlass:
     """Queries against one route server's BIRD."""
 
     def __init__(self, state_dir: Path, rs_asn: int) -> None:
-        self.ctl = Path(state_dir) / BIRD_SOCKET
+        self.ctl = route_server_socket(state_dir)
         self.rs_asn = rs_asn
 
     def _client(self) -> BirdControl:

@@ -6,16 +6,14 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from appliance.bird.control import BirdControl, BirdError, BirdUnavailable
+from appliance.bird.control import BirdControl, BirdError, BirdUnavailable, route_server_socket
 from appliance.config.model import IXPConfig
 from appliance.monitor.store import SessionCounts
-
-BIRD_SOCKET = "run/bird.ctl"
 
 
 def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
     """Every BGP session of the route server with its member, state and route counts."""
-    ctl = state_dir / BIRD_SOCKET
+    ctl = route_server_socket(state_dir)
     if not ctl.exists():
         return {"running": False, "sessions": []}
     try:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from appliance.bird.control import route_server_socket
 from appliance.snmp.agent import PID_FILE
 from appliance.snmp.render import AGENT_FILE
 
@@ -48,7 +49,7 @@ class SnmpService:
         self.listen = [f"{host}:{port}"] if host else []
         # The dev runner's BIRD listens here (appliance.bird.daemon); until it runs, the
         # agent serves BGP4-MIB without peers and logs once that BIRD cannot be asked.
-        self.bird_socket = bird_socket or str(self.state_dir / "run" / "bird.ctl")
+        self.bird_socket = bird_socket or str(route_server_socket(self.state_dir))
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from appliance import __version__
-from appliance.bird.control import BirdControl, BirdError, BirdUnavailable
+from appliance.bird.control import BirdControl, BirdError, BirdUnavailable, route_server_socket
 from appliance.bird.replies import Protocol
 from appliance.config.committed import committed_config
-from appliance.monitor.looking_glass import BIRD_SOCKET, LookingGlass
+from appliance.monitor.looking_glass import LookingGlass
 from appliance.web.lg_access import limit_anonymous
 
 bp = Blueprint("birdwatcher", __name__, url_prefix="/birdwatcher")
@@ -74,7 +74,7 @@ def _unavailable(exc: Exception) -> tuple[Response, int]:
 @bp.get("/status")
 def status() -> Response:
     """BIRD's status."""
-    with BirdControl(current_app.config["STATE_DIR"] / BIRD_SOCKET) as bc:
+    with BirdControl(route_server_socket(current_app.config["STATE_DIR"])) as bc:
         s = bc.status()
     return _envelope(status={"current_server": s.server_time, "last_reboot": s.last_reboot,
                              "last_reconfig": s.last_reconfiguration,
