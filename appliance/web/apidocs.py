@@ -3,6 +3,7 @@ template (no Swagger UI, nothing from elsewhere: the box is often offline)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,9 +84,9 @@ def type_of(schema: dict[str, Any] | None) -> str:
     if "allOf" in schema and len(schema["allOf"]) == 1:
         return type_of(schema["allOf"][0])
     if "const" in schema:
-        return repr(schema["const"])
+        return json.dumps(schema["const"])
     if "enum" in schema:
-        return "one of " + ", ".join(repr(v) for v in schema["enum"])
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
     kind = schema.get("type", "any")
     if isinstance(kind, list):
         return " or ".join(str(k) for k in kind)
@@ -130,13 +131,15 @@ def operations(doc: dict[str, Any]) -> list[Operation]:
 
 
 def _default(prop: dict[str, Any]) -> str:
+    """The default as JSON; an object's defaults are its schema's own."""
     if "default" not in prop:
         return ""
     value = prop["default"]
     if value in ([], {}):
         return "empty"
-    return repr(value) if isinstance(value, str) else str(value).lower() \
-        if isinstance(value, bool) else str(value)
+    if isinstance(value, dict):
+        return "its own defaults"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def schemas(doc: dict[str, Any]) -> list[Schema]:

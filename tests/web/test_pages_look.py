@@ -170,3 +170,23 @@ def test_chart_times_in_the_box_time_zone(configured):
         one = str(traffic_chart(rates[:1], title="Port ixp1"))
     assert ">24 Nov 09:00 +12<" in svg and ">24 Nov 10:00 +12<" in svg
     assert " UTC<" not in svg and " UTC<" not in one
+
+
+def test_api_reference_describes_types_and_defaults():
+    from appliance.web.apidocs import operations, schemas, type_of
+
+    assert type_of({"$ref": "#/components/schemas/Member"}) == "Member"
+    assert type_of({"type": "array", "items": {"$ref": "#/components/schemas/Port"}}) \
+        == "list of Port"
+    assert type_of({"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "null"}]}) \
+        == "string (ipv4) or null"
+    assert type_of({"enum": ["auto", "none"]}) == 'one of "auto", "none"'
+    doc = openapi.document()
+    management = next(s for s in schemas(doc) if s.name == "Management")
+    timezone = next(p for p in management.properties if p.name == "timezone")
+    assert (timezone.type, timezone.required, timezone.default) == ("string", False, '"UTC"')
+    ops = {o.operation_id: o for o in operations(doc)}
+    assert ops["ixfMemberExport"].public and not ops["addMember"].public
+    assert ops["addMember"].body == "Member"
+    assert ("422", "refused: the issues say why; nothing was changed", "Outcome") \
+        in ops["addMember"].responses
