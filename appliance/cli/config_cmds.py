@@ -9,7 +9,7 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
-from appliance.cli.output import emit_json, error, print_outcome
+from appliance.cli.output import emit_json, error, print_outcome, print_summary
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_file
 from appliance.config.revisions import RevisionStore
@@ -54,6 +54,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     """Run the pipeline on a config file."""
     load_config_file(args.config)  # refuse early, with the file's own errors
     text = args.config.read_text("utf-8")
+    if not args.json:
+        print_summary(args.state_dir, text)
     outcome = pipeline_for(args).run(text, author=args.author or default_author(),
                                      comment=args.comment, dry_run=args.dry_run)
     return print_outcome(outcome, args.json)

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
-from appliance.cli.output import emit_json, error, print_outcome
+from appliance.cli.output import emit_json, error, print_outcome, print_summary
 from appliance.config.errors import ConfigError, Issue
 from appliance.config.loader import load_config_file, load_config_text
 from appliance.config.model import IXPConfig, Member
@@ -61,6 +61,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _change(args: argparse.Namespace, data: dict[str, Any], comment: str) -> int:
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    if not args.json:
+        print_summary(args.state_dir, text)
     outcome = pipeline_for(args).run(text, author=args.author or default_author(),
                                      comment=comment, dry_run=args.dry_run)
     return print_outcome(outcome, args.json)

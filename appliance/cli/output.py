@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
+from appliance.config.errors import ConfigError
+from appliance.config.loader import load_config_text
+from appliance.config.revisions import RevisionStore
+from appliance.config.summary import summarize
 from appliance.pipeline.run import Outcome
 
 
@@ -37,3 +42,22 @@ def print_outcome(outcome: Outcome, as_json: bool) -> int:
         return 0
     error(outcome.error or "failed")
     return 1
+
+
+def print_summary(state_dir: Path, candidate_text: str) -> None:
+    """Say in words what applying ``candidate_text`` over the committed revision does.
+
+    The same sentences as the web UI's review; a candidate with errors prints nothing here
+    (the pipeline reports them, with their fields).
+    """
+    try:
+        candidate = load_config_text(candidate_text)
+        latest = RevisionStore(state_dir).latest()
+        running = load_config_text(latest.config) if latest is not None else None
+    except ConfigError:
+        return
+    lines = summarize(running, candidate)
+    if lines:
+        print("What this does:")
+        for line in lines:
+            print(f"  - {line}")

@@ -256,3 +256,16 @@ def test_status_shows_the_anycast_helper(ixpctl, tmp_path):
     write_status(state, [], running=False)
     rc, data, _ = ixpctl("status", "--state-dir", str(state), "--json", json_out=True)
     assert data["anycast"]["running"] is False and data["anycast"]["checkers"] == []
+
+
+def test_member_add_says_in_words_what_it_does(ixpctl, tmp_path):
+    state = str(tmp_path)
+    ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", state)
+    rc, out, err = ixpctl("member", "add", "--state-dir", state, "--asn", "64501", "--name",
+                          "Kōrero Café ☕ Ñandú", "--port", "ixp6", "--mac",
+                          "02:00:5e:10:00:06", "--ipv4", "203.0.113.15", "--dry-run")
+    assert rc == 0, err
+    words = out.split("Plan:")[0]
+    assert "What this does:" in words
+    assert "AS64501 Kōrero Café ☕ Ñandú joins the exchange: port ixp6" in words
+    assert "locks ixp6 to the MAC address 02:00:5e:10:00:06" in words
