@@ -99,15 +99,26 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     # the dashboard; it refreshes in place (no reload, the reader keeps their place)
     page.click("text=Go to the status page")
     page.wait_for_selector("text=Recent changes")
+    # a stale part and a stale state: both replaced, the state change announced
     page.evaluate("() => { window.__notReloaded = true; "
                   "document.querySelector('#live').insertAdjacentHTML('afterbegin', "
-                  "'<p id=\"stale\">stale</p>'); }")
+                  "'<p id=\"stale\">stale</p>'); "
+                  "document.querySelector('#route-server td[data-announce]').textContent = "
+                  "'Idle'; }")
     page.click("#refresh-now")
     page.wait_for_selector("#live[data-refreshed]")
     assert page.evaluate("() => window.__notReloaded === true"), "the page was reloaded"
     assert page.locator("#stale").count() == 0, "the status was not replaced"
-    assert "Recent changes" in page.inner_text("#live")
+    assert "Idle" not in page.inner_text("#route-server")
     assert page.inner_text("#live-news").startswith("The status changed")
+    # parts that did not change stay the same elements (an alert is not read out again)
+    stamp = page.get_attribute("#live", "data-refreshed")
+    page.evaluate("() => { document.querySelector('#live > section:last-of-type').__kept = 1; }")
+    page.click("#refresh-now")
+    page.wait_for_function(f"() => document.querySelector('#live').dataset.refreshed != {stamp}")
+    assert page.evaluate("() => document.querySelector('#live > section:last-of-type').__kept "
+                         "=== 1"), "an unchanged part was replaced"
+    assert "Recent changes" in page.inner_text("#live")
     assert "+00:00" not in page.inner_text("main"), "times must be in the box's time zone"
     walk.check("status")
 
