@@ -194,6 +194,13 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     report = ARTIFACTS / "axe-every-page.json"
     report.write_text(json.dumps(walk.results, indent=1))
     assert not walk.csp_errors, walk.csp_errors
+    # the policy is in force in this browser (axe came in through DevTools, not past it), and
+    # a blocked script would have been noticed above: an inline one is refused and reported
+    with page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        page.evaluate("() => { const s = document.createElement('script'); "
+                      "s.textContent = 'window.__inline = 1'; document.body.appendChild(s); }")
+    assert page.evaluate("() => window.__inline === undefined")
+    assert len(walk.csp_errors) == 1
     ours = {n: v for n, v in walk.results.items() if v and n not in OTHER_HELPER_PAGES}
     theirs = {n: v for n, v in walk.results.items() if v and n in OTHER_HELPER_PAGES}
     assert not ours and not theirs, (
