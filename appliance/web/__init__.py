@@ -114,8 +114,10 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
                 if account is not None:
                     g.user, g.role = account.name, account.role
             return None
-        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.")):
-            return None  # the API authenticates in its own before_request
+        if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.", "docs.")):
+            # the API authenticates in its own before_request; the guide (/help) is the
+            # project's public documentation, needed most before anyone can log in
+            return None
         if not accounts.accounts(state):
             return redirect(url_for("setup.code"))
         if endpoint == "auth.login":
