@@ -13,7 +13,8 @@ drop counters keep counting (issue 13): ``flush table`` (every rule goes), ``del
 chain, set or counter the new ruleset does not have, then the definition. Named counters that
 exist already are left as they are by the definition (nft adds only what is missing), so not
 one packet is lost or counted twice, and it is still one atomic transaction. What the table
-holds now comes in as data (``RunningTable``), so rendering stays pure.
+holds now comes in as data (``RunningTable``), so rendering stays pure. The generic part is
+``appliance.util.nft`` (shared with the management firewall).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from dataclasses import dataclass
 
 from appliance.bridge.desired import PortSpec, member_ports
 from appliance.config.model import IXPConfig
+from appliance.util.nft import DELETABLE, RunningObject, RunningTable, update_head
+
+__all__ = ["DELETABLE", "FAMILY", "REASONS", "STORM_BURST", "STORM_PPS", "TABLE", "PortRules",
+           "RunningObject", "RunningTable", "nft_token", "port_rules", "render_hygiene"]
 
 TABLE = "ixp_hygiene"
 FAMILY = "bridge"
@@ -81,33 +86,6 @@ class PortRules:
         return f"port_{self.token}"
 
 
-# nft JSON object kinds we can delete by handle -> the word ``delete`` needs (a map is a set).
-DELETABLE = {"chain": "chain", "set": "set", "map": "set", "counter": "counter",
-             "quota": "quota", "limit": "limit"}
-
-
-@dataclass(frozen=True)
-class RunningObject:
-    """One chain, set or stateful object in our loaded table (from ``nft -j list table``)."""
-
-    kind: str  # nft's JSON key: chain, set, map, counter, quota, limit, ...
-    name: str
-    handle: int
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class RunningTable:
-    """What our table holds now: read just before an apply, rendered against (pure)."""
-
-    objects: tuple[RunningObject, ...] = ()
-
-    @property
-    def updatable(self) -> bool:
-        """Whether every object is of a kind an in-place update can remove if it must."""
-        return all(o.kind in DELETABLE for o in self.objects)
-
-
 def nft_token(ifname: str) -> str:
     """An nft identifier for an interface name (nft names allow letters, digits, _ . - /)."""
     token = re.sub(r"[^A-Za-z0-9_.-]", "_", ifname)
@@ -154,19 +132,8 @@ def _chains(ports: Sequence[PortRules]) -> set[str]:
 
 def _update_in_place(ports: Sequence[PortRules], running: RunningTable) -> list[str]:
     """The lines that empty the loaded table of everything but the counters that stay."""
-    chains = _chains(ports)
-    # A counter stays only if it still counts the same thing (same name *and* port/reason).
-    counters = dict(c for pr in ports for c in _counters(pr))
-    out = [f"flush table {FAMILY} {TABLE}"]
-    for o in running.objects:
-        if o.kind == "chain" and o.name in chains:
-            continue
-        if o.kind == "counter" and counters.get(o.name) == o.comment:
-            continue
-        # By handle: names of objects we did not make may not be valid nft words.
-        out.append(f"delete {DELETABLE[o.kind]} {FAMILY} {TABLE} handle {o.handle}"
-                   f"  # {o.kind} {o.name}: not in the new ruleset")
-    return out
+    return update_head(FAMILY, TABLE, running, chains=_chains(ports),
+                       counters=dict(c for pr in ports for c in _counters(pr)))
 
 
 def _drop(pr: PortRules, reason: str, match: str) -> str:

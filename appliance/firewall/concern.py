@@ -6,11 +6,20 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.firewall import nft
-from appliance.firewall.render import FAMILY, TABLE, render_firewall, ruleset_digest
+from appliance.firewall.render import (
+    FAMILY,
+    TABLE,
+    can_update_in_place,
+    render_firewall,
+    ruleset_digest,
+)
 from appliance.firewall.safety import check_host_interface
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
+from appliance.util.nft import load_keeping_counters
 
 NFT_FILE = "nft/mgmt-firewall.nft"
+# The in-place update actually loaded (run dir: it depends on what was loaded before).
+NFT_UPDATE_FILE = "nft/mgmt-firewall-update.nft"
 TARGET = f"nft table {FAMILY} {TABLE}"
 
 
@@ -23,6 +32,8 @@ class FirewallConcern(Concern):
     def __init__(self) -> None:
         # What the last apply did ("loaded", "removed" or None), for the log and the tests.
         self.last_action: str | None = None
+        # Whether the last load updated the running table in place (its counters kept).
+        self.last_in_place = False
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """The ruleset file; none when ``management.firewall`` is false (the old one goes)."""
@@ -69,17 +80,23 @@ class FirewallConcern(Concern):
         if not loaded:
             return [Change(self.name, "add", TARGET, "management-plane firewall")]
         if digest != want:
-            return [Change(self.name, "change", TARGET, "reload (atomic replace)")]
+            running = nft.read_table(ctx.netns)
+            kept = running is not None and can_update_in_place(running)
+            return [Change(self.name, "change", TARGET,
+                           "reload in place, atomic (drop counters kept)" if kept else
+                           "reload (atomic replace, drop counters restart from 0)")]
         return []
 
     def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
         """Load the installed ruleset unless the running table is already this rendering.
 
         A no-op apply loads nothing: the running table's digest comment is compared with the
-        rendering's, so its counters keep counting. ``management.firewall: false`` removes
-        the table (and only ours).
+        rendering's. A change loads the rules into the running table in place, so its drop
+        counters keep counting; if nft refuses that, the installed file replaces the table
+        (logged). ``management.firewall: false`` removes the table (and only ours).
         """
         self.last_action = None
+        self.last_in_place = False
         if not ctx.has_system:
             return
         ctx.require_system_target()
@@ -98,7 +115,13 @@ class FirewallConcern(Concern):
         _loaded, digest = self._running_digest(ctx)
         if digest == want:
             return
-        # One nft transaction: add table, delete it, define it anew; never a moment without.
-        nft.load_file(ctx.netns, path)
+        # One nft transaction either way, never a moment without rules: in place (flush,
+        # delete what goes, define) or the installed file (add table, delete it, define).
+        running = nft.read_table(ctx.netns)
+        update = (render_firewall(cfg, running)
+                  if running is not None and can_update_in_place(running) else None)
+        self.last_in_place = load_keeping_counters(
+            ctx.netns, running=running, update_text=update,
+            update_path=ctx.run_dir / NFT_UPDATE_FILE, full_path=path, log=ctx.log,
+            what="firewall", name=NFT_FILE)
         self.last_action = "loaded"
-        ctx.log(f"firewall: loaded {NFT_FILE}")

@@ -10,7 +10,7 @@ from appliance.firewall.render import REASONS
 
 @dataclass(frozen=True)
 class FirewallDrop:
-    """Packets (and bytes) dropped for one reason since the table was loaded."""
+    """Packets (and bytes) dropped for one reason since its counter was made."""
 
     reason: str
     packets: int
@@ -29,8 +29,10 @@ class FirewallDrop:
 def read_drops(netns: str | None) -> list[FirewallDrop]:
     """Every drop counter of the management firewall in ``netns``, in ``REASONS`` order.
 
-    Empty when the table is not loaded. Counters restart from zero when a configuration change
-    reloads the table (an apply that does not change it keeps them).
+    Empty when the table is not loaded. A configuration change that alters the rules keeps
+    the counters (the table is updated in place, see ``render``); they restart from zero when
+    the table is loaded anew (first load, after a reboot or removal, or when nft refused the
+    in-place update). Consumers computing rates should still treat a decrease as a reset.
     """
     found: dict[str, FirewallDrop] = {}
     for c in nft.list_counters(netns):

@@ -23,6 +23,7 @@ from appliance.firewall.render import (
     ruleset_digest,
 )
 from appliance.firewall.safety import LockoutRefused, check_host_interface
+from appliance.util.nft import RunningObject, RunningTable
 
 
 def _cfg(**kw: object):
@@ -191,3 +192,53 @@ def test_a_missing_management_nic_is_refused_naming_the_field(tmp_path):
     check_host_interface(cfg, sys_net=sys_net, recorded=recorded)
     (sys_net / "mgmt0").rmdir()
     check_host_interface(_cfg(firewall=False), sys_net=sys_net, recorded=recorded)
+
+
+def test_in_place_update_keeps_only_what_still_counts_the_same():
+    # What the loaded table holds (as nft -j lists it): our chains, a dns chain this config
+    # no longer has, a counter whose meaning changed, one for a retired reason, and sets,
+    # which always go (re-declaring a set would merge the old elements with the new).
+    running = RunningTable((
+        RunningObject("counter", "invalid", 1, "reason=invalid"),
+        RunningObject("counter", "lan_mgmt", 2, "reason=lan_mgmt"),
+        RunningObject("counter", "lan_other", 3, "reason=something else"),
+        RunningObject("counter", "retired", 4, "reason=retired"),
+        RunningObject("set", "bgp_peers4", 5),
+        RunningObject("chain", "input", 6), RunningObject("chain", "mgmt", 7),
+        RunningObject("chain", "dns", 8), RunningObject("chain", "old", 9),
+    ))
+    data = fl.config_data()
+    data["services"] = {}  # no resolver: no dns chain
+    cfg = config_from_data(data)
+    text = render_firewall(cfg, running)
+    assert text == render_firewall(cfg, running)  # pure: same data, same text
+    lines = [x.split("  #")[0] for x in text.splitlines() if x and not x.startswith("#")]
+    head = lines[:lines.index("table inet ixp_mgmt {")]
+    assert head == ["table inet ixp_mgmt", "flush table inet ixp_mgmt",
+                    "delete counter inet ixp_mgmt handle 3",
+                    "delete counter inet ixp_mgmt handle 4",
+                    "delete set inet ixp_mgmt handle 5",
+                    "delete chain inet ixp_mgmt handle 8",
+                    "delete chain inet ixp_mgmt handle 9"]
+    assert "delete table" not in text
+    # The definition (and so the digest) is the installed file's: only the head differs.
+    plain = render_firewall(cfg)
+    assert text[text.index("table inet ixp_mgmt {"):] == \
+        plain[plain.index("table inet ixp_mgmt {"):]
+    assert ruleset_digest(text) == ruleset_digest(plain) is not None
+    assert FirewallConcern().render(cfg)[0].content.decode() == plain
+
+
+def test_the_digest_is_on_a_rule_not_on_the_table():
+    # An in-place update replaces every rule but cannot change the table's comment.
+    text = render_firewall(_cfg())
+    assert _chain(text, "input")[1].startswith('iif lo accept comment "ixp-appliance sha256=')
+    assert not re.search(r"^\tcomment ", text, re.M)
+
+
+def test_in_place_update_refuses_what_it_cannot_change():
+    with pytest.raises(ValueError, match="replace it"):
+        render_firewall(_cfg(), RunningTable((RunningObject("flowtable", "ft", 1),)))
+    # a table comment (older versions kept the digest there) cannot be removed in place
+    with pytest.raises(ValueError, match="replace it"):
+        render_firewall(_cfg(), RunningTable((), comment="ixp-appliance sha256=" + "0" * 64))
