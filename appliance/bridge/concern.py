@@ -17,6 +17,7 @@ from appliance.bridge.plan import Op
 from appliance.bridge.reconcile import plan_bridge, reconcile
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
+from appliance.util.nft import load_keeping_counters
 
 NFT_FILE = "nft/hygiene.nft"
 # The in-place update actually loaded (run dir: it depends on what was loaded before).
@@ -84,16 +85,9 @@ class BridgeConcern(Concern):
     def _load_ruleset(self, cfg: IXPConfig, ctx: ApplyContext) -> None:
         """Load the installed rules; into a loaded table in place, so its counters keep on."""
         running = nft.read_table(ctx.netns)
-        if running is not None and running.updatable:
-            path = ctx.run_dir / NFT_UPDATE_FILE
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self._render(cfg, running), encoding="utf-8")
-            try:
-                nft.load_file(ctx.netns, path)
-                ctx.log(f"bridge: loaded {NFT_FILE} in place (drop counters kept)")
-                return
-            except nft.NftError as exc:  # e.g. a base chain someone changed by hand
-                ctx.log(f"bridge: cannot update the ruleset in place ({exc}); replacing it")
-        nft.load_file(ctx.netns, ctx.etc_dir / NFT_FILE)
-        ctx.log(f"bridge: loaded {NFT_FILE}" + ("" if running is None else
-                                                " (drop counters restart from 0)"))
+        update = self._render(cfg, running) if running is not None and running.updatable \
+            else None
+        load_keeping_counters(ctx.netns, running=running, update_text=update,
+                              update_path=ctx.run_dir / NFT_UPDATE_FILE,
+                              full_path=ctx.etc_dir / NFT_FILE, log=ctx.log, what="bridge",
+                              name=NFT_FILE)

@@ -3,7 +3,8 @@
 ``summarize`` compares the running configuration with a candidate and says what happens:
 "AS64501 Coral Cloud joins the exchange on port ixp6 ...", "The route server opens 2 BGP
 sessions for it". ``describe_change`` rewords one technical plan line of the pipeline
-("~ [firewall] nft table inet ixp_mgmt (reload (atomic replace))") for a beginner.
+("~ [firewall] nft table inet ixp_mgmt (reload in place, atomic (drop counters kept))")
+for a beginner.
 Both are pure: no file, process or network is touched. Secrets are never shown, only that
 they change.
 """
@@ -346,7 +347,10 @@ def describe_change(change: PlanLine) -> str:
         text = {"add": "The management firewall is loaded",
                 "change": "The management firewall is reloaded",
                 "remove": "The management firewall is removed"}.get(action, verb)
-        detail = "atomic replace: no moment without rules" if "atomic" in detail else detail
+        if "counters kept" in detail:
+            detail = "updated in place in one step: no moment without rules, drop counts kept"
+        elif "atomic" in detail:
+            detail = "replaced in one step: no moment without rules"
     elif target.startswith("port "):
         text = f"Port {target[5:]} {'joins the peering LAN' if action == 'add' else verb}"
     elif target.startswith("fdb "):

@@ -73,6 +73,10 @@ def test_first_setup_is_described(example_text):
 def test_plan_lines_reworded():
     fw = Change("firewall", "change", "nft table inet ixp_mgmt", "reload (atomic replace)")
     assert describe_change(fw).startswith("The management firewall is reloaded")
+    assert "replaced in one step" in describe_change(fw)
+    kept = Change("firewall", "change", "nft table inet ixp_mgmt",
+                  "reload in place, atomic (drop counters kept)")
+    assert "drop counts kept" in describe_change(kept)
     assert describe_change(Change("bridge", "add", "fdb 02:00:5e:10:00:06 on ixp6",
                                   "static")) == "The switch locks ixp6 to MAC 02:00:5e:10:00:06."
     assert describe_change(Change("lab", "add", "lab port ixp6")) == \
