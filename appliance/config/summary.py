@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from appliance.config.model import IXPConfig, Member
-
-_SECRET_WORDS = ("password", "community", "hash", "secret")
+from appliance.config.secrets import is_secret
 
 RPKI_WORDS = {"reject_invalid": "RPKI-invalid routes are rejected",
               "tag_only": "RPKI-invalid routes are only tagged, not rejected",
@@ -86,10 +85,6 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: data}
-
-
-def _is_secret(key: str) -> bool:
-    return any(w in key.rsplit(".", 1)[-1] for w in _SECRET_WORDS)
 
 
 def _who(m: Member) -> str:
@@ -169,7 +164,7 @@ def _member_changed(cfg: IXPConfig, old: Member, new: Member) -> list[str]:
         if a.get(key) == b.get(key) or key in ("asn", "route_server"):
             continue
         label = _MEMBER_LABELS.get(key, key)
-        if _is_secret(key):
+        if is_secret(key):
             bits.append(f"the {label} changes")
         else:
             bits.append(f"{label} {_show(a.get(key))} → {_show(b.get(key))}")
@@ -224,7 +219,7 @@ def _members(old: IXPConfig | None, new: IXPConfig) -> list[str]:
 
 def _setting(key: str, before: Any, after: Any) -> str:
     label = _LABELS.get(key, key.replace("_", " "))
-    if _is_secret(key):
+    if is_secret(key):
         return f"The {label} changes (not shown)."
     if key == "route_server.policy.rpki":
         return f"RPKI filtering: {RPKI_WORDS.get(after, after)} (was: "\

@@ -12,7 +12,7 @@ from appliance.config.loader import load_config_text
 from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.web.changes import propose
-from appliance.web.masking import mask_secrets
+from appliance.web.masking import mask_config_text
 
 bp = Blueprint("history", __name__, url_prefix="/history")
 
@@ -41,11 +41,14 @@ def diff() -> str:
         abort(404)
     if b is None:
         abort(404)
-    text = "".join(difflib.unified_diff(a.config.splitlines(keepends=True),
-                                        b.config.splitlines(keepends=True),
-                                        f"revision {a.id}", f"revision {b.id}"))
-    return render_template("history_diff.html", a=a, b=b,
-                           diff=mask_secrets(text, _parsed(a.config), _parsed(b.config)))
+    # Mask each revision on its parsed data before diffing: a secret folded over lines of
+    # YAML would slip through masking the diff's lines.
+    configs = (_parsed(a.config), _parsed(b.config))
+    text = "".join(difflib.unified_diff(
+        mask_config_text(a.config, *configs).splitlines(keepends=True),
+        mask_config_text(b.config, *configs).splitlines(keepends=True),
+        f"revision {a.id}", f"revision {b.id}"))
+    return render_template("history_diff.html", a=a, b=b, diff=text)
 
 
 def _parsed(text: str) -> IXPConfig | None:

@@ -1,31 +1,26 @@
 """Hide secrets in configuration text and diffs shown on screen.
 
-Rendered files carry secrets in many forms (YAML, the SNMP agent's JSON, BIRD's ``password``
-lines), so besides hiding known keys, every secret value of the configurations involved is
-replaced wherever it appears.
+What is secret is decided by ``appliance.config.secrets`` alone. Configuration text is masked
+on its parsed data (so a folded or quoted YAML value cannot slip through); rendered files carry
+secrets in other forms (the SNMP agent's JSON, BIRD's ``password`` lines), so there, besides
+hiding known keys, every secret value of the configurations involved is replaced wherever it
+appears.
 """
 
 from __future__ import annotations
 
 import re
 
+import yaml
+
 from appliance.config.model import IXPConfig
+from appliance.config.secrets import HIDDEN, SECRET_FIELDS, mask_data, secret_values
 
-_SECRET_LINE = re.compile(r"^(?P<head>.*?\b(?:password_hash|auth_password|priv_password|"
-                          r"md5_password|community):)\s*\S.*$", re.M)
+__all__ = ["HIDDEN", "mask_config_text", "mask_secrets", "secret_values"]
+
+_SECRET_LINE = re.compile(r"^(?P<head>.*?\b(?:" + "|".join(sorted(SECRET_FIELDS)) +
+                          r"):)\s*\S.*$", re.M)
 _ARGON2 = re.compile(r"\$argon2id\$[^\s\"',]+")
-HIDDEN = "(hidden)"
-
-
-def secret_values(cfg: IXPConfig | None) -> set[str]:
-    """Every secret a configuration holds."""
-    if cfg is None:
-        return set()
-    found = {u.password_hash for u in cfg.admin_users}
-    found |= {s for u in cfg.snmp.users for s in (u.auth_password, u.priv_password)}
-    found |= {c.community for c in cfg.snmp.communities}
-    found |= {m.md5_password for m in cfg.members if m.md5_password}
-    return found
 
 
 def mask_secrets(text: str, *configs: IXPConfig | None) -> str:
@@ -37,3 +32,16 @@ def mask_secrets(text: str, *configs: IXPConfig | None) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, HIDDEN)
     return text
+
+
+def mask_config_text(text: str, *configs: IXPConfig | None) -> str:
+    """Configuration YAML with every secret hidden, masked on the parsed data and written
+    again; text that is not a YAML mapping is masked as plain text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        return mask_secrets(text, *configs)
+    out = yaml.safe_dump(mask_data(data), sort_keys=False, allow_unicode=True, width=100)
+    return mask_secrets(out, *configs)  # belt and braces: a secret copied into a comment field

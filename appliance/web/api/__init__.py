@@ -16,10 +16,11 @@ from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionNotFound, RevisionStore
+from appliance.config.secrets import mask_data
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.web import accounts, apidocs, auth
 from appliance.web.api import openapi, tokens
-from appliance.web.masking import mask_secrets
+from appliance.web.masking import mask_config_text
 from appliance.web.status import collect
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -123,16 +124,18 @@ def status() -> Response:
     return jsonify(collect(_state(), current_app.config.get("NETNS")))
 
 
+def _for_reader(data: Any) -> Any:
+    """Configuration data as the current user may see it: secrets hidden unless admin."""
+    return data if g.role == "admin" else mask_data(data)
+
+
 @bp.get("/config")
 def get_config() -> Response | tuple[Response, int]:
     """The committed configuration, every default filled in (secrets hidden from viewers)."""
     cfg = committed_config(_state())
     if cfg is None:
         return _error(404, "no configuration is committed yet")
-    data = cfg.model_dump(mode="json")
-    if g.role != "admin":
-        data = yaml.safe_load(mask_secrets(yaml.safe_dump(data), cfg))
-    return jsonify(data)
+    return jsonify(_for_reader(cfg.model_dump(mode="json")))
 
 
 @bp.put("/config")
@@ -155,7 +158,7 @@ def validate_config() -> Response | tuple[Response, int]:
 def list_members() -> Response:
     """Every member entry."""
     cfg = committed_config(_state())
-    return jsonify([m.model_dump(mode="json") for m in cfg.members] if cfg else [])
+    return jsonify(_for_reader([m.model_dump(mode="json") for m in cfg.members] if cfg else []))
 
 
 @bp.get("/members/<int:asn>")
@@ -165,7 +168,7 @@ def get_member(asn: int) -> Response | tuple[Response, int]:
     found = cfg.member_by_asn(asn) if cfg else []
     if not found:
         return _error(404, f"no member with AS{asn}")
-    return jsonify([m.model_dump(mode="json") for m in found])
+    return jsonify(_for_reader([m.model_dump(mode="json") for m in found]))
 
 
 @bp.post("/members")
@@ -206,7 +209,7 @@ def get_revision(rev_id: int) -> Response | tuple[Response, int]:
     except RevisionNotFound as exc:
         return _error(404, str(exc))
     data = {**rev.summary(), "config": rev.config if g.role == "admin"
-            else mask_secrets(rev.config, committed_config(_state()))}
+            else mask_config_text(rev.config, committed_config(_state()))}
     return jsonify(data)
 
 

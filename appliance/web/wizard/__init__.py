@@ -23,7 +23,7 @@ from appliance.config.committed import committed_config
 from appliance.config.loader import dump_config
 from appliance.pipeline.run import Pipeline
 from appliance.web import docs, draft, irr_status, secrets_store
-from appliance.web.masking import mask_secrets
+from appliance.web.masking import mask_config_text, mask_secrets
 from appliance.web.nics import nic_rows
 from appliance.web.summary import review_context
 from appliance.web.wizard import candidate, jobs
@@ -135,7 +135,7 @@ def review() -> str:
         config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
     return render_template("wizard_review.html", steps=STEPS, issues=by_step,
                            valid=cfg is not None,
-                           config_text=mask_secrets(config_text, cfg, running), **ctx,
+                           config_text=mask_config_text(config_text, cfg, running), **ctx,
                            irr=irr_status.wizard_notice(_state(), cfg))
 
 
