@@ -42,7 +42,9 @@ def bgpq4_argv(obj: str, what: str, sources: Sequence[str], host: str | None = N
     if sources:
         argv += ["-S", ",".join(sources)]
     argv += {"asns": ["-t"], "ipv4": ["-4"], "ipv6": ["-6"]}[what]
-    return [*argv, obj]
+    # "--" ends the options (bgpq4 uses getopt): the object is never read as one, even if a
+    # name starting with "-" got past the model's check.
+    return [*argv, "--", obj]
 
 
 def fetch_entry(obj: str, sources: Sequence[str], *, now: str, run: Runner = subprocess.run,

@@ -32,7 +32,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "identity.peeringdb_ix_id": ("The exchange's PeeringDB ix id, if it has one.", "456"),
     "management": ("The management NIC: web UI, SSH and SNMP listen only here.", ""),
     "management.interface": ("NIC used for management; never a member port.", "eth0"),
-    "management.hostname": ("Host name of the box.", "rs1.ix.example.net"),
+    "management.hostname": ("Host name of the box: letters, digits and '-', labels joined "
+                            "by '.'.", "rs1.ix.example.net"),
     "management.ipv4": ("'dhcp', or a static address with prefix length.", "192.0.2.10/24"),
     "management.ipv4_gateway": ("Default gateway with a static ipv4.", "192.0.2.1"),
     "management.ipv6": ("'auto' (SLAAC), 'none', or a static address with prefix length.",
@@ -111,10 +112,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].max_prefix": ("Most prefixes the route server accepts from this member.", ""),
     "members[].max_prefix.ipv4": ("IPv4 max-prefix.", "100"),
     "members[].max_prefix.ipv6": ("IPv6 max-prefix.", "100"),
-    "members[].as_set": ("The member's IRR AS-SET (or its ASN) for prefix filtering.",
-                         "AS-ISLANDTEL"),
+    "members[].as_set": ("The member's IRR AS-SET (or its ASN) for prefix filtering; starts "
+                         "with a letter (AS-..., ASnnn, or SOURCE::...).", "AS-ISLANDTEL"),
     "members[].route_server": ("Whether the member peers with the route server.", "true"),
-    "members[].md5_password": ("TCP MD5 password of the BGP session, if the member wants one.",
+    "members[].md5_password": ("TCP MD5 password of the BGP session, if the member wants one "
+                               "(shown to admins only).",
                                "s3cret"),
     "members[].quarantine": ("New port in quarantine: only ARP/ND and BGP to the route server "
                              "pass until released.", "false"),

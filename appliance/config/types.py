@@ -17,11 +17,14 @@ from pydantic import BeforeValidator, Field
 
 ASN_MAX = 4_294_967_295
 
-_IFNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$")
-_HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_MAC_RE = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
+# Each pattern is used with fullmatch: "$" would also match before a trailing newline.
+_IFNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}")
+_HOSTNAME_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_MAC_RE = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
+# Starts with a letter, always: the name is handed to bgpq4, where "-..." would be an option.
 _AS_SET_RE = re.compile(
-    r"^(?:[A-Z0-9-]+::)?(?:AS\d+:)?AS-[A-Z0-9_-]+(?::AS-[A-Z0-9_-]+)*$|^(?:[A-Z0-9-]+::)?AS\d+$"
+    r"(?:[A-Z][A-Z0-9-]*::)?(?:AS\d+:)?AS-[A-Z0-9_-]+(?::AS-[A-Z0-9_-]+)*"
+    r"|(?:[A-Z][A-Z0-9-]*::)?AS\d+"
 )
 
 
@@ -161,7 +164,7 @@ def parse_ipv6_interface(value: object) -> ipaddress.IPv6Interface | str:
 def parse_mac(value: object) -> str:
     """A unicast Ethernet MAC address, normalised to lower case with colons."""
     text = _text(value, "a MAC address").lower()
-    if not _MAC_RE.match(text):
+    if not _MAC_RE.fullmatch(text):
         raise ValueError(f"'{text}' is not a MAC address; write it like 02:00:5e:10:00:01")
     hexdigits = re.sub(r"[:-]", "", text)
     mac = ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
@@ -175,7 +178,7 @@ def parse_mac(value: object) -> str:
 def parse_ifname(value: object) -> str:
     """A Linux interface name: 1 to 15 characters, no spaces or slashes."""
     text = _text(value, "an interface name")
-    if not _IFNAME_RE.match(text):
+    if not _IFNAME_RE.fullmatch(text):
         raise ValueError(
             f"'{text}' is not a valid interface name (1 to 15 letters, digits, '.', '-', '_')"
         )
@@ -186,7 +189,7 @@ def parse_hostname(value: object) -> str:
     """An RFC 1123 host name (may be dotted)."""
     text = _text(value, "a host name").rstrip(".")
     labels = text.split(".")
-    if not text or len(text) > 253 or not all(_HOSTNAME_LABEL_RE.match(x) for x in labels):
+    if not text or len(text) > 253 or not all(_HOSTNAME_LABEL_RE.fullmatch(x) for x in labels):
         raise ValueError(f"'{text}' is not a valid host name (letters, digits and '-' only)")
     return text.lower()
 
@@ -209,7 +212,7 @@ def parse_timezone(value: object) -> str:
     """An IANA time zone name such as Europe/Paris or Pacific/Fiji."""
     text = _text(value, "a time zone")
     zones = _zones()
-    if text in zones or text == "UTC" or (not zones and re.match(r"^[A-Za-z_+/-]+$", text)):
+    if text in zones or text == "UTC" or (not zones and re.fullmatch(r"[A-Za-z_+/-]+", text)):
         return text
     raise ValueError(f"'{text}' is not a known time zone; use a name like UTC or Pacific/Fiji")
 
@@ -217,9 +220,10 @@ def parse_timezone(value: object) -> str:
 def parse_as_set(value: object) -> str:
     """An IRR AS-SET (AS-EXAMPLE, AS64500:AS-CUSTOMERS, RIPE::AS-EXAMPLE) or a single ASxxx."""
     text = _text(value, "an AS-SET name").upper()
-    if not _AS_SET_RE.match(text):
+    if not _AS_SET_RE.fullmatch(text):
         raise ValueError(
-            f"'{text}' is not an AS-SET; write it like AS-EXAMPLE or AS64500:AS-CUSTOMERS"
+            f"'{text}' is not an AS-SET; write it like AS-EXAMPLE or AS64500:AS-CUSTOMERS "
+            "(it starts with a letter)"
         )
     return text
 

@@ -46,7 +46,7 @@ def test_bgpq4_prefix_entries():
 
 def test_bgpq4_arguments():
     assert bgpq4_argv("AS-M1", "ipv6", ["RIPE", "APNIC"]) == [
-        "bgpq4", "-j", "-l", "irr", "-S", "RIPE,APNIC", "-6", "AS-M1"]
+        "bgpq4", "-j", "-l", "irr", "-S", "RIPE,APNIC", "-6", "--", "AS-M1"]
     assert "-t" in bgpq4_argv("AS64500", "asns", [])
 
 
