@@ -56,17 +56,27 @@ def oid_body(oid: tuple[int, ...]) -> bytes:
     return bytes(out)
 
 
+# RFC 2578 3.5: at most 128 sub-identifiers, each an unsigned 32-bit number. Bounding them
+# here keeps one hostile packet (a 60 kB arc) from costing the agent seconds of big-int work.
+MAX_ARCS = 128
+MAX_ARC = 0xFFFFFFFF
+
+
 def decode_oid(body: bytes) -> tuple[int, ...]:
-    """An OBJECT IDENTIFIER's arcs from its content octets."""
+    """An OBJECT IDENTIFIER's arcs from its content octets (RFC 2578 bounds enforced)."""
     if not body:
         raise BerError("empty OID")
     arcs: list[int] = []
     value = 0
     for b in body:
         value = (value << 7) | (b & 0x7F)
+        if value > (MAX_ARC if arcs else MAX_ARC + 80):  # the first holds two (2 * 40 + arc)
+            raise BerError("OID sub-identifier larger than 32 bits")
         if not b & 0x80:
             arcs.append(value)
             value = 0
+            if len(arcs) > MAX_ARCS - 1:  # the first carries two arcs
+                raise BerError(f"OID longer than {MAX_ARCS} sub-identifiers")
     if body[-1] & 0x80:
         raise BerError("truncated OID")
     first = arcs[0]

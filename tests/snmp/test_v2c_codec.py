@@ -119,3 +119,26 @@ def test_peek_version_and_oid_round_trip():
     assert peek_version(b"junk") is None
     for oid in [(1, 3, 6, 1), (2, 999, 1), (1, 3, 6, 1, 4, 1, 4294967295, 0)]:
         assert ber.decode_oid(ber.oid_body(oid)) == oid
+
+
+def test_oids_beyond_rfc2578_bounds_are_refused():
+    # a 60 kB sub-identifier once cost the agent 0.6 s of big-integer work per packet
+    huge = bytes([0x2B]) + b"\xff" * 60_000 + b"\x7f"
+    with pytest.raises(ber.BerError, match="32 bits"):
+        ber.decode_oid(huge)
+    with pytest.raises(ber.BerError, match="32 bits"):
+        ber.decode_oid(ber.oid_body((1, 3, 4294967296)))
+    longest = (1, 3, *([1] * 126))
+    assert ber.decode_oid(ber.oid_body(longest)) == longest
+    with pytest.raises(ber.BerError, match="128 sub-identifiers"):
+        ber.decode_oid(ber.oid_body((*longest, 1)))
+    assert ber.decode_oid(ber.oid_body((2, 4294967295))) == (2, 4294967295)
+
+
+def test_a_request_with_a_huge_oid_arc_gets_no_answer():
+    r, _ = responder()
+    assert r.handle(request(pdu_of(P.GetRequestPDU, [(*ROOT, 1, 0)])), "127.0.0.1") is not None
+    # a well-formed message whose OID has a 4 kB sub-identifier: dropped, never decoded
+    forged = request(pdu_of(P.GetRequestPDU, [(*ROOT, 1 << 30000)]))
+    assert len(forged) > 3000
+    assert r.handle(forged, "127.0.0.1") is None
