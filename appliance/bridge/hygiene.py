@@ -54,6 +54,8 @@ REASONS: dict[str, str] = {
     "icmp_redirect": "ICMP (IPv4) redirect",
     "arp_spoof": "ARP whose sender is not one of the member's addresses (ARP spoofing)",
     "nd_spoof": "ICMPv6 neighbour advertisement for an address that is not the member's",
+    "ipv4_multicast": "IPv4 multicast (IGMP, OSPF, PIM, VRRP, mDNS, ...)",
+    "ipv6_multicast": "IPv6 multicast other than neighbour solicitation/advertisement (MLD, ...)",
     "storm_bcast": "broadcast above the storm-control rate",
     "storm_mcast": "multicast above the storm-control rate",
     "quarantine": "port in quarantine: only ARP, ND and BGP to the route server may pass",
@@ -62,6 +64,15 @@ REASONS: dict[str, str] = {
 
 _LINK_LOCAL = "ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00"
 _MULTICAST = "ether daddr & 01:00:00:00:00:00 == 01:00:00:00:00:00"
+# IXP rules (AMS-IX, LINX, France-IX; MANRS action 3) allow as non-unicast only ARP broadcast
+# and IPv6 neighbour discovery. What the bridge floods is decided by the destination MAC, so
+# that is what is checked: an IPv4 frame to a group MAC other than broadcast, and an IPv6 frame
+# to any group MAC (IPv6 has no broadcast) unless it is a neighbour solicitation or
+# advertisement (RS, RA and redirects are dropped above under their own reasons).
+_IPV4_MULTICAST = f"ether type ip {_MULTICAST} ether daddr != ff:ff:ff:ff:ff:ff"
+_IPV6_MULTICAST = (f"ether type ip6 {_MULTICAST} meta l4proto != ipv6-icmp",
+                   f"ether type ip6 {_MULTICAST} "
+                   "icmpv6 type != { nd-neighbor-solicit, nd-neighbor-advert }")
 # Bulk member-to-member traffic (unicast TCP, and UDP other than DHCP) cannot match any drop
 # rule below the source check, so it leaves the chain here: the throughput cost of hygiene
 # stays a few rule evaluations per packet. Not for ports in quarantine.
@@ -189,6 +200,8 @@ def _port_chain(pr: PortRules, cfg: IXPConfig, storm_pps: int, storm_burst: int)
         _drop(pr, "arp_spoof", _arp_spoof(pr.port)),
         _drop(pr, "arp_spoof", f"arp saddr ether != {{ {macs} }}"),
         _drop(pr, "nd_spoof", _nd_spoof(pr.port)),
+        _drop(pr, "ipv4_multicast", _IPV4_MULTICAST),
+        *(_drop(pr, "ipv6_multicast", match) for match in _IPV6_MULTICAST),
         _drop(pr, "storm_bcast", f"ether daddr ff:ff:ff:ff:ff:ff {limit}"),
         _drop(pr, "storm_mcast", f"{_MULTICAST} ether daddr != ff:ff:ff:ff:ff:ff {limit}"),
     ]

@@ -63,4 +63,6 @@ def test_drop_statistics_per_port_and_reason(ns_factory, tmp_path):
     assert ethertype.as_dict()["description"] == REASONS["ethertype"]
     assert [d.reason for d in drops if d.port == "ixp2"] == [
         r for r in REASONS if not r.startswith("quarantine")]  # in the documented order
-    assert all(d.packets == 0 for d in drops if d.port == "ixp2")
+    # ixp2 sent nothing but its kernel's own MLD reports (for its solicited-node groups),
+    # which the LAN does not carry: they count as ipv6_multicast.
+    assert {d.reason for d in drops if d.port == "ixp2" and d.packets} <= {"ipv6_multicast"}
