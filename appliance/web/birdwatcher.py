@@ -10,14 +10,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from appliance import __version__
 from appliance.bird.control import BirdControl, BirdError, BirdUnavailable, route_server_socket
 from appliance.bird.replies import Protocol
 from appliance.config.committed import committed_config
 from appliance.monitor.looking_glass import LookingGlass
-from appliance.web.lg_access import limit_anonymous
+from appliance.web.lg import glass_of
+from appliance.web.lg_access import (
+    QueryRefused,
+    cached,
+    check_query,
+    limit_anonymous,
+    unavailable_message,
+)
 
 bp = Blueprint("birdwatcher", __name__, url_prefix="/birdwatcher")
 TTL = timedelta(minutes=5)
@@ -42,7 +49,7 @@ def _glass() -> LookingGlass:
     cfg = committed_config(current_app.config["STATE_DIR"])
     if cfg is None:
         abort(404)
-    return LookingGlass(current_app.config["STATE_DIR"], cfg.route_server.asn)
+    return glass_of(current_app.config["STATE_DIR"], cfg)
 
 
 def _route(r: dict[str, Any]) -> dict[str, Any]:
@@ -68,14 +75,17 @@ def _protocol(p: Protocol) -> dict[str, Any]:
 @bp.errorhandler(BirdUnavailable)
 @bp.errorhandler(BirdError)
 def _unavailable(exc: Exception) -> tuple[Response, int]:
-    return jsonify({"error": f"the route server does not answer: {exc}"}), 503
+    return jsonify({"error": unavailable_message(exc)}), 503
 
 
 @bp.get("/status")
 def status() -> Response:
     """BIRD's status."""
-    with BirdControl(route_server_socket(current_app.config["STATE_DIR"])) as bc:
-        s = bc.status()
+    def read() -> Any:
+        with BirdControl(route_server_socket(current_app.config["STATE_DIR"])) as bc:
+            return bc.status()
+
+    s = cached(("status",), read)
     return _envelope(status={"current_server": s.server_time, "last_reboot": s.last_reboot,
                              "last_reconfig": s.last_reconfiguration,
                              "version": s.version, "message": s.message,
@@ -85,15 +95,22 @@ def status() -> Response:
 @bp.get("/protocols/bgp")
 def protocols_bgp() -> Response:
     """Every BGP session, keyed by protocol name."""
-    return _envelope(protocols={p.name: _protocol(p) for p in _glass().sessions()})
+    glass = _glass()
+    return _envelope(protocols={p.name: _protocol(p)
+                                for p in cached(("sessions",), glass.sessions)})
 
 
 def _session_routes(name: str, *, filtered: bool) -> Response:
     glass = _glass()
-    proto = glass.session(name)
-    if proto is None:
+
+    def read() -> list[dict[str, Any]] | None:
+        proto = glass.session(name)
+        return None if proto is None else glass.routes_of(proto, filtered=filtered)
+
+    routes = cached(("routes", name, filtered), read)
+    if routes is None:
         abort(404)
-    return _envelope(routes=[_route(r) for r in glass.routes_of(proto, filtered=filtered)])
+    return _envelope(routes=[_route(r) for r in routes])
 
 
 @bp.get("/routes/protocol/<name>")
@@ -113,7 +130,9 @@ def routes_prefix() -> Response | tuple[Response, int]:
     """Routes for ?prefix= across the route server."""
     query = request.args.get("prefix", "")
     try:
-        routes = _glass().lookup(query)
-    except ValueError:
-        return jsonify({"error": f"'{query}' is not an IP prefix"}), 400
+        net = check_query(query, anonymous=g.get("user") is None)
+    except QueryRefused as exc:
+        return jsonify({"error": str(exc)}), 400
+    glass = _glass()
+    routes = cached(("lookup", str(net)), lambda: glass.lookup(str(net)))
     return _envelope(routes=[_route(r) for r in routes])

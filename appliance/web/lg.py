@@ -3,20 +3,27 @@ and the route server's view of any prefix or address."""
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from markupsafe import Markup
 
 from appliance.bird.control import BirdError, BirdUnavailable
 from appliance.config.committed import committed_config
+from appliance.config.model import IXPConfig
 from appliance.monitor.looking_glass import LookingGlass
 from appliance.monitor.services import route_server_sessions
 from appliance.monitor.store import SampleStore
 from appliance.web.graphs import RANGES, prefix_chart
-from appliance.web.lg_access import limit_anonymous
+from appliance.web.lg_access import (
+    QueryRefused,
+    cached,
+    check_query,
+    limit_anonymous,
+    unavailable_message,
+)
 from appliance.web.status import samples_path
 
 bp = Blueprint("lg", __name__, url_prefix="/lg")
@@ -32,7 +39,14 @@ def _glass() -> LookingGlass:
     cfg = committed_config(current_app.config["STATE_DIR"])
     if cfg is None:
         abort(404)
-    return LookingGlass(current_app.config["STATE_DIR"], cfg.route_server.asn)
+    return glass_of(current_app.config["STATE_DIR"], cfg)
+
+
+def glass_of(state: Path, cfg: IXPConfig) -> LookingGlass:
+    """The looking glass of the committed configuration's route server."""
+    policy = cfg.route_server.policy
+    return LookingGlass(state, cfg.route_server.asn,
+                        min_lengths=(policy.ipv4_min_length, policy.ipv6_min_length))
 
 
 @bp.get("")
@@ -40,7 +54,8 @@ def index() -> str:
     """Sessions, each linking to its routes, and the prefix search."""
     state: Path = current_app.config["STATE_DIR"]
     cfg = committed_config(state)
-    rs = route_server_sessions(state, cfg) if cfg else {"running": False, "sessions": []}
+    rs = cached(("index",), lambda: route_server_sessions(state, cfg)) if cfg \
+        else {"running": False, "sessions": []}
     return render_template("lg_index.html", rs=rs, query="", results=None, error=None)
 
 
@@ -49,15 +64,16 @@ def search() -> str | tuple[str, int]:
     """Routes for a prefix or an address."""
     query = request.args.get("q", "").strip()
     try:
-        ipaddress.ip_network(query, strict=False)
-    except ValueError:
+        net = check_query(query, anonymous=g.get("user") is None)
+    except QueryRefused as exc:
         return render_template("lg_index.html", rs=None, query=query, results=None,
-                               error=f"'{query}' is not an IP prefix or address"), 400
+                               error=str(exc)), 400
+    glass = _glass()
     try:
-        results = _glass().lookup(query)
+        results = cached(("lookup", str(net)), lambda: glass.lookup(str(net)))
     except (BirdUnavailable, BirdError, OSError) as exc:
         return render_template("lg_index.html", rs=None, query=query, results=None,
-                               error=f"the route server does not answer: {exc}"), 503
+                               error=unavailable_message(exc)), 503
     return render_template("lg_index.html", rs=None, query=query, results=results, error=None)
 
 
@@ -65,15 +81,22 @@ def search() -> str | tuple[str, int]:
 def session(name: str) -> str | tuple[str, int]:
     """One member session's accepted and filtered routes."""
     glass = _glass()
-    try:
+
+    def read() -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]] | None:
         proto = glass.session(name)
         if proto is None:
-            abort(404)
-        accepted = glass.routes_of(proto, filtered=False)
-        filtered = glass.routes_of(proto, filtered=True)
+            return None
+        return (proto, glass.routes_of(proto, filtered=False),
+                glass.routes_of(proto, filtered=True))
+
+    try:
+        found = cached(("session", name), read)
     except (BirdUnavailable, BirdError, OSError) as exc:
         return render_template("lg_index.html", rs=None, query="", results=None,
-                               error=f"the route server does not answer: {exc}"), 503
+                               error=unavailable_message(exc)), 503
+    if found is None:
+        abort(404)
+    proto, accepted, filtered = found
     return render_template("lg_session.html", proto=proto, accepted=accepted,
                            filtered=filtered, chart=_prefix_chart(name))
 
