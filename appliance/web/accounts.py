@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,14 @@ _HASHER = PasswordHasher()
 # A dummy hash to verify against for unknown users, so timing does not reveal which exist.
 _DUMMY = _HASHER.hash("not a real password, only for constant timing")
 MIN_PASSWORD = 12
+# Each argon2 check takes 64 MiB for a moment: bound how many run at once, so a burst of logins
+# cannot exhaust the box's memory (the box has few cores; more at once would not be faster).
+MAX_PASSWORD_CHECKS = 2
+_CHECK_SLOTS = threading.BoundedSemaphore(MAX_PASSWORD_CHECKS)
+
+
+class ChecksBusy(RuntimeError):
+    """Every password check slot is taken; the caller should refuse at once (429)."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +62,21 @@ def setup_done(state_dir: Path) -> bool:
 
 
 def verify(state_dir: Path, name: str, password: str) -> Account | None:
-    """The account if ``password`` is right, else None (same work either way)."""
+    """The account if ``password`` is right, else None (same work either way).
+
+    Raises ``ChecksBusy`` without checking anything when ``MAX_PASSWORD_CHECKS`` checks are
+    already running: waiting for a slot would pile up requests (and their memory) instead.
+    """
     account = next((a for a in accounts(state_dir) if a.name == name), None)
+    slots = _CHECK_SLOTS  # the one acquired is the one released, even if a test swaps it
+    if not slots.acquire(blocking=False):
+        raise ChecksBusy("other password checks are running")
     try:
         _HASHER.verify(account.password_hash if account else _DUMMY, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
+    finally:
+        slots.release()
     return account
 
 

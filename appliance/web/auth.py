@@ -1,7 +1,14 @@
-"""Log in and out; sessions expire when idle and after a fixed time."""
+"""Log in and out; sessions expire when idle and after a fixed time.
+
+Password guessing is throttled per client address (``SOURCE_LIMIT`` attempts in 5 minutes, any
+names) and per address and user name (5), never per user name alone: a stranger's guesses
+must not lock an admin out. Each attempt is counted before the password is checked, and at
+most ``accounts.MAX_PASSWORD_CHECKS`` checks run at once; a login beyond that gets 429 at once.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from urllib.parse import urlsplit
 
@@ -10,6 +17,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,7 +32,10 @@ bp = Blueprint("auth", __name__)
 
 IDLE_SECONDS = 30 * 60
 MAX_SECONDS = 12 * 3600
-throttle = FailureThrottle(limit=5, window=300)
+SOURCE_LIMIT = 20  # attempts per client address, whatever the names
+MAX_NAME = 64  # no account name is longer (config: admin_users[].name)
+throttle = FailureThrottle(limit=5, window=300)  # per address and user name
+source_throttle = FailureThrottle(limit=SOURCE_LIMIT, window=300)  # per address
 
 
 def start_session(name: str) -> None:
@@ -63,28 +74,53 @@ def _safe_next(target: str | None) -> str:
     return url_for("status.index")
 
 
+def _pair_key(source: str, name: str) -> str:
+    # A digest, not the name: the key stays short whatever was typed.
+    return f"{source}|{hashlib.sha256(name.encode()).hexdigest()[:24]}"
+
+
+def _refused(error: str, name: str, wait: int) -> Response:
+    resp = make_response(render_template("login.html", error=error, name=name[:MAX_NAME]), 429)
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> Response | str | tuple[str, int]:
     """The login form."""
     state_dir = current_app.config["STATE_DIR"]
     if not accounts.accounts(state_dir):
         return redirect(url_for("setup.code"))
-    error = None
-    name = ""
-    if request.method == "POST":
-        name = request.form.get("name", "").strip()
-        keys = (f"ip:{request.remote_addr}", f"user:{name}")
-        wait = throttle.retry_after(*keys)
+    if request.method == "GET":
+        return render_template("login.html", error=None, name="")
+    name = request.form.get("name", "").strip()
+    source = request.remote_addr or "unknown"
+    pair = _pair_key(source, name)
+    # Counted first, in one step each: concurrent guesses cannot all pass a check made before
+    # any of them failed.
+    wait = source_throttle.attempt(source)
+    if not wait:
+        wait = throttle.attempt(pair)
         if wait:
-            error = f"Too many failed attempts; try again in {wait} seconds."
-        elif accounts.verify(state_dir, name, request.form.get("password", "")):
-            throttle.succeeded(*keys)
-            start_session(name)
-            return redirect(_safe_next(request.args.get("next")))
-        else:
-            throttle.failed(*keys)
-            error = "Wrong user name or password."
-    return render_template("login.html", error=error, name=name), 401 if error else 200
+            source_throttle.forgive(source)
+    if wait:
+        return _refused(f"Too many failed attempts; try again in {wait} seconds.", name, wait)
+    account = None
+    if len(name) <= MAX_NAME:  # a longer name is no account's: no need to check a password
+        try:
+            account = accounts.verify(state_dir, name, request.form.get("password", ""))
+        except accounts.ChecksBusy:
+            source_throttle.forgive(source)  # nothing was checked: not a failure
+            throttle.forgive(pair)
+            return _refused("The box is checking other logins right now; try again in a "
+                            "moment.", name, 1)
+    if account is None:
+        return render_template("login.html", error="Wrong user name or password.",
+                               name=name[:MAX_NAME]), 401
+    source_throttle.forgive(source)  # a right password is not a guess
+    throttle.succeeded(pair)
+    start_session(name)
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")

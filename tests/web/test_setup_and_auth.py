@@ -11,8 +11,8 @@ from .conftest import ADMIN, PASSWORD, csrf
 
 
 def _reset_throttles():
-    setup_bp.throttle._failures.clear()
-    auth.throttle._failures.clear()
+    for t in (setup_bp.throttle, auth.throttle, auth.source_throttle):
+        t.clear()
 
 
 def test_setup_code_is_required_and_checked(tmp_path):
@@ -108,7 +108,8 @@ def test_login_guessing_is_throttled(configured):
     for _ in range(5):
         c.post("/login", data={"name": ADMIN, "password": "guess", "csrf_token": token})
     resp = c.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": token})
-    assert resp.status_code == 401 and b"Too many failed attempts" in resp.data
+    assert resp.status_code == 429 and b"Too many failed attempts" in resp.data
+    assert int(resp.headers["Retry-After"]) > 0
     _reset_throttles()
 
 
