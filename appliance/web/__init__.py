@@ -22,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
 from appliance.config.committed import committed_config
-from appliance.web import accounts, filters, secrets_store
+from appliance.web import accounts, filters, limits, secrets_store
 from appliance.web.lg_access import looking_glass_is_public
 
 _ALWAYS_OPEN = {"static", "favicon", "status.healthz", "export.participants",
@@ -31,7 +31,8 @@ _ALWAYS_OPEN = {"static", "favicon", "status.healthz", "export.participants",
 # Titles of the error pages (English here, in one place, for a later translation).
 ERROR_TITLES = {400: "The request was not understood", 403: "Not allowed",
                 404: "Page not found", 405: "Not allowed this way", 409: "That cannot be done now",
-                429: "Too many attempts", 500: "Something went wrong on the box"}
+                413: "Too much sent at once", 429: "Too many attempts",
+                500: "Something went wrong on the box"}
 # What to do about it, when the code that refused did not say more itself.
 ERROR_TEXTS = {400: "The form or the address was not as the box expected. Go back, reload the "
                     "page and try again.",
@@ -71,6 +72,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         # on Flask-WTF's strict Referer check, which our no-referrer policy would then fail.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=0,  # type: ignore[method-assign]
                                 x_host=0, x_port=0, x_prefix=0)
+    limits.register(app)  # before the CSRF check, which reads the body
     csrf = CSRFProtect(app)
 
     from appliance.web import (

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+)
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
@@ -18,7 +27,7 @@ from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.config.secrets import mask_data
 from appliance.pipeline.run import Outcome, Pipeline
-from appliance.web import accounts, apidocs, auth
+from appliance.web import accounts, apidocs, auth, limits
 from appliance.web.api import openapi, tokens
 from appliance.web.masking import mask_config_text
 from appliance.web.status import collect
@@ -95,7 +104,14 @@ def _committed() -> dict[str, Any] | None:
 
 
 def _body() -> Any:
-    return request.get_json(silent=True)
+    # Not JSON at all: None, which validation then refuses with what is missing (422). Too
+    # deeply nested: 400 at once (the parser would overflow; nothing deeper is meaningful).
+    if not request.is_json:
+        return None
+    try:
+        return limits.parse_json(request.get_data(cache=True))
+    except limits.BodyError as exc:
+        abort(400, str(exc))
 
 
 @bp.get("/openapi.json")

@@ -52,6 +52,8 @@ def _resp(desc: str, ref: str) -> dict[str, Any]:
 
 ERRORS = {"401": _resp("no or a wrong token", "Error"),
           "403": _resp("the token's user may not change anything", "Error")}
+BODY_ERRORS = {"400": _resp("the JSON body nests more than 64 levels deep", "Error"),
+               "413": _resp("the body is larger than 16 MiB", "Error")}
 CHANGE_ERRORS = {**ERRORS, "409": _resp("another change is being applied", "Error"),
                  "422": _resp("refused: the issues say why; nothing was changed", "Outcome")}
 DRY_RUN = {"name": "dry_run", "in": "query", "required": False,
@@ -95,7 +97,7 @@ def document() -> dict[str, Any]:
                         "requestBody": {"required": True, "content": _json("IXPConfig")},
                         "responses": {"200": _resp("applied (or planned)", "Outcome"),
                                       "500": _resp("apply failed and was rolled back", "Outcome"),
-                                      **CHANGE_ERRORS}}},
+                                      **CHANGE_ERRORS, **BODY_ERRORS}}},
             "/api/v1/config/validate": {
                 "post": {"operationId": "validateConfig", "summary": "check a configuration",
                          "requestBody": {"required": True, "content": _json("IXPConfig")},
@@ -104,7 +106,8 @@ def document() -> dict[str, Any]:
                                                    "type": "object"}}}},
                                        "422": {"description": "not valid: every issue",
                                                "content": {"application/json": {"schema": {
-                                                   "type": "object"}}}}, **ERRORS}}},
+                                                   "type": "object"}}}}, **ERRORS,
+                                       **BODY_ERRORS}}},
             "/api/v1/members": {
                 "get": {"operationId": "listMembers", "summary": "all members",
                         "responses": {"200": {"description": "members", "content": arr_members},
@@ -115,7 +118,7 @@ def document() -> dict[str, Any]:
                          "responses": {"200": _resp("added (or planned)", "Outcome"),
                                        "500": _resp("apply failed and was rolled back",
                                                     "Outcome"),
-                                       **CHANGE_ERRORS}}},
+                                       **CHANGE_ERRORS, **BODY_ERRORS}}},
             "/api/v1/members/{asn}": {
                 "get": {"operationId": "getMember", "summary": "a member's entries",
                         "parameters": [ASN],
