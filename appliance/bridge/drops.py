@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from appliance.bridge import nft
-from appliance.bridge.hygiene import REASONS
+from appliance.bridge.hygiene import REASONS, TAG_BYTES, TAGGED
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,9 @@ class DropCount:
     """Frames (and bytes) one port had dropped for one reason since its counter was made.
 
     ``bytes`` counts from after the 14-byte Ethernet header (what nftables' bridge family
-    sees), so it is ``packets * 14`` less than the frames' size on the wire.
+    sees), so it is ``packets * 14`` less than the frames' size on the wire. An 802.1Q tag
+    counts (``ethertype``): the kernel keeps it out of the length nft counts, so its 4 bytes
+    are added back from the port's hidden ``tagged`` counter.
     """
 
     port: str
@@ -31,11 +33,24 @@ class DropCount:
         return {**asdict(self), "description": self.description}
 
 
+def _fields(comment: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in comment.split() if "=" in part)
+
+
 def parse_comment(comment: str) -> tuple[str, str] | None:
     """``port=ixp1 reason=src_mac`` -> ("ixp1", "src_mac"); None for other counters."""
-    fields = dict(part.split("=", 1) for part in comment.split() if "=" in part)
+    fields = _fields(comment)
     if "port" in fields and "reason" in fields:
         return fields["port"], fields["reason"]
+    return None
+
+
+def parse_tag_comment(comment: str) -> tuple[str, str] | None:
+    """``port=ixp1 tagged=ethertype`` (a port's hidden counter of tagged frames) ->
+    ("ixp1", "ethertype"): the reason those frames are counted in; None for other counters."""
+    fields = _fields(comment)
+    if "port" in fields and TAGGED in fields:
+        return fields["port"], fields[TAGGED]
     return None
 
 
@@ -47,12 +62,19 @@ def read_drops(netns: str | None) -> list[DropCount]:
     quarantine (its two quarantine counters), a port that left and came back, and after a
     reboot. Consumers computing rates should still treat a decrease as a reset.
     """
+    counters = nft.list_counters(netns)
+    tagged: dict[tuple[str, str], int] = {}
+    for c in counters:
+        tag_key = parse_tag_comment(c.get("comment", ""))
+        if tag_key is not None:
+            tagged[tag_key] = tagged.get(tag_key, 0) + int(c.get("packets", 0))
     out: list[DropCount] = []
-    for c in nft.list_counters(netns):
+    for c in counters:
         key = parse_comment(c.get("comment", ""))
         if key is not None:
+            extra = TAG_BYTES * tagged.get(key, 0)  # the tags nft did not count
             out.append(DropCount(key[0], key[1], int(c.get("packets", 0)),
-                                 int(c.get("bytes", 0))))
+                                 int(c.get("bytes", 0)) + extra))
     return sorted(out, key=lambda d: (d.port, list(REASONS).index(d.reason)
                                       if d.reason in REASONS else 99))
 

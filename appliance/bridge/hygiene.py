@@ -28,8 +28,9 @@ from appliance.bridge.desired import PortSpec, member_ports
 from appliance.config.model import IXPConfig
 from appliance.util.nft import DELETABLE, RunningObject, RunningTable, update_head
 
-__all__ = ["DELETABLE", "FAMILY", "REASONS", "STORM_BURST", "STORM_PPS", "TABLE", "PortRules",
-           "RunningObject", "RunningTable", "nft_token", "port_rules", "render_hygiene"]
+__all__ = ["DELETABLE", "FAMILY", "REASONS", "STORM_BURST", "STORM_PPS", "TABLE", "TAGGED",
+           "TAG_BYTES", "PortRules", "RunningObject", "RunningTable", "nft_token", "port_rules",
+           "render_hygiene"]
 
 TABLE = "ixp_hygiene"
 FAMILY = "bridge"
@@ -45,7 +46,8 @@ REASONS: dict[str, str] = {
     "src_mac": "source MAC address is not one of the member's registered MACs",
     "bpdu": "spanning-tree BPDU (STP/RSTP/MSTP)",
     "link_local": "IEEE 802.1 link-local frame (LLDP, LACP, pause, 802.1X)",
-    "ethertype": "ethertype other than IPv4, ARP or IPv6 (LLC/SNAP, CDP, VLAN tags, ...)",
+    "ethertype": "802.1Q/802.1ad-tagged frame, or ethertype other than IPv4, ARP or IPv6 "
+                 "(LLC/SNAP, CDP, ...)",
     "ra": "ICMPv6 router advertisement",
     "rs": "ICMPv6 router solicitation",
     "redirect6": "ICMPv6 redirect",
@@ -63,6 +65,17 @@ REASONS: dict[str, str] = {
 }
 
 _LINK_LOCAL = "ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00"
+# 802.1Q/802.1ad: before any hook, the kernel moves a frame's outer tag into packet metadata, and
+# ``meta l4proto`` (the fast path) then sees the inner packet as plain TCP/UDP. ``ether type``
+# reads the tag back from the metadata, so this matches every tagged frame, on any kernel. It
+# is the first rule of each port chain: nothing is accepted before it, and no other counter
+# ever sees a tagged frame. On a VLAN port (``eth1.101``) the kernel's 802.1Q device has taken
+# the member's own tag off already, so a tag seen here is a second one (QinQ): dropped too.
+_TAG = "ether type { 8021q, 8021ad }"
+# The hidden counter beside ``ethertype`` for tagged frames: nft counts a frame's length
+# without the tag the kernel took into metadata, so drops.py adds TAG_BYTES per tagged frame.
+TAGGED = "tagged"
+TAG_BYTES = 4
 _MULTICAST = "ether daddr & 01:00:00:00:00:00 == 01:00:00:00:00:00"
 # IXP rules (AMS-IX, LINX, France-IX; MANRS action 3) allow as non-unicast only ARP broadcast
 # and IPv6 neighbour discovery. What the bridge floods is decided by the destination MAC, so
@@ -90,6 +103,11 @@ class PortRules:
     def counter(self, reason: str) -> str:
         """The named counter for ``reason`` on this port, e.g. ``ixp1/src_mac``."""
         return f"{self.token}/{reason}"
+
+    @property
+    def tag_counter(self) -> str:
+        """The hidden counter of tagged frames dropped (also counted in ``ethertype``)."""
+        return f"{self.token}/{TAGGED}"
 
     @property
     def chain(self) -> str:
@@ -127,7 +145,8 @@ def _counters(pr: PortRules) -> list[tuple[str, str]]:
     reasons = [r for r in REASONS if not r.startswith("quarantine")]
     if pr.port.quarantine:
         reasons += ["quarantine", "quarantine_to"]
-    return [(pr.counter(r), f"port={pr.port.ifname} reason={r}") for r in reasons]
+    return [*((pr.counter(r), f"port={pr.port.ifname} reason={r}") for r in reasons),
+            (pr.tag_counter, f"port={pr.port.ifname} {TAGGED}=ethertype")]
 
 
 def _counter_decls(pr: PortRules) -> list[str]:
@@ -149,6 +168,11 @@ def _update_in_place(ports: Sequence[PortRules], running: RunningTable) -> list[
 
 def _drop(pr: PortRules, reason: str, match: str) -> str:
     return f"\t\t{match + ' ' if match else ''}counter name {_q(pr.counter(reason))} drop"
+
+
+def _drop_tagged(pr: PortRules) -> str:
+    return (f"\t\t{_TAG} counter name {_q(pr.counter('ethertype'))} "
+            f"counter name {_q(pr.tag_counter)} drop")
 
 
 def _quarantine_rules(pr: PortRules, cfg: IXPConfig) -> list[str]:
@@ -186,6 +210,10 @@ def _port_chain(pr: PortRules, cfg: IXPConfig, storm_pps: int, storm_burst: int)
     lines = [
         f"\tchain {pr.chain} {{",
         f"\t\t# {pr.port.ifname}: {pr.port.member} ({pr.port.field})",
+        *([] if pr.port.vid is None else
+          [f"\t\t# VLAN {pr.port.vid} on {pr.port.parent}: its 802.1Q device delivers only "
+           f"that VLAN here, untagged"]),
+        _drop_tagged(pr),
         _drop(pr, "src_mac", f"ether saddr != {{ {macs} }}"),
         *([] if pr.port.quarantine else [_FAST_PATH]),
         _drop(pr, "bpdu", "ether daddr { 01:80:c2:00:00:00, 01:00:0c:cc:cc:cd }"),

@@ -11,8 +11,10 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyroute2.netns import create_socket
 
@@ -273,3 +275,35 @@ def _ifname_attr(msg: bytes) -> str | None:
         off += (alen + 3) & ~3
     return None
 
+
+
+@contextmanager
+def applied_lan(state_dir: Path, count: int = 3) -> Iterator[tuple[str, list[MemberNS]]]:
+    """A peering LAN with ``count`` members, applied through the pipeline (bridge concern only).
+
+    The namespaces get a unique prefix and are removed when the block ends, even on failure.
+    """
+    from appliance.bridge.concern import BridgeConcern  # here: bridgelab is imported early
+    from appliance.pipeline.run import Pipeline
+
+    labns.require_root()
+    prefix = labns.unique_prefix("ixt")
+    made: list[str] = []
+
+    def make(suffix: str) -> str:
+        made.append(f"{prefix}-{suffix}")
+        labns.create(made[-1])
+        return made[-1]
+
+    try:
+        members = [member_data(i) for i in range(1, count + 1)]
+        app, ms = build(make, members)
+        out = Pipeline(state_dir, concerns=[BridgeConcern()], netns=app).run(
+            config(members), author="test")
+        assert out.ok, out.error
+        yield app, ms
+    finally:
+        for name in reversed(made):
+            labns.remove(name)
+        for name in labns.list_with_prefix(prefix):
+            labns.remove(name)

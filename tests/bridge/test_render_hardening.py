@@ -8,7 +8,9 @@ from pathlib import Path
 
 import bridgelab as bl
 
+from appliance.bridge import drops
 from appliance.bridge.hygiene import REASONS, render_hygiene
+from appliance.bridge.nft import check_file
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "peering-lan.md"
 
@@ -53,3 +55,81 @@ def test_multicast_other_than_nd_is_dropped_per_port_before_storm_control():
     for port in ("ixp1", "ixp2"):
         for reason in ("ipv4_multicast", "ipv6_multicast"):
             assert f'counter {port}/{reason} {{ comment "port={port} reason={reason}" }}' in text
+
+
+def _vlan_cfg():
+    """Member 1 untagged on ixp1, member 2 on VLAN 101 of trunk0, member 3 in quarantine."""
+    vlan_member = bl.member_data(2)
+    vlan_member["ports"] = [{"interface": "trunk0", "vlan": 101}]
+    return bl.config([bl.member_data(1), vlan_member, bl.member_data(3, quarantine=True)])
+
+
+def _port_chains(text: str) -> list[str]:
+    return re.findall(r"^\tchain (port_\S+) \{", text, re.M)
+
+
+def test_tagged_frames_are_dropped_first_on_every_port_before_any_accept():
+    text = render_hygiene(_vlan_cfg())
+    chains = _port_chains(text)
+    assert chains == ["port_ixp1", "port_trunk0.101", "port_ixp3"]
+    for chain in chains:
+        token = chain.removeprefix("port_")
+        rules = _chain(text, chain)
+        # The very first rule: nothing (not the fast path, not quarantine's ARP/ND/BGP
+        # accepts) can let a tagged frame by, and no other counter sees one.
+        assert rules[0] == (f'ether type {{ 8021q, 8021ad }} counter name "{token}/ethertype" '
+                            f'counter name "{token}/tagged" drop'), (chain, rules[0])
+        accepts = [i for i, r in enumerate(rules) if r.endswith("accept")]
+        assert accepts and min(accepts) > 0
+        assert f'counter {token}/tagged {{ comment "port={token} tagged=ethertype" }}' in text
+    # The fast path is there on the untagged and the VLAN port, after the tag check.
+    for chain in ("port_ixp1", "port_trunk0.101"):
+        assert any("meta l4proto { tcp, udp }" in r for r in _chain(text, chain)[1:3])
+
+
+def test_vlan_port_accepts_only_its_own_vlan():
+    text = render_hygiene(_vlan_cfg())
+    # Member 2's frames are checked only as they come out of trunk0.101, the 802.1Q device
+    # the kernel gives VLAN 101 of trunk0 (and only it), untagged. The trunk itself is no
+    # port: untagged frames and other VLANs on it never reach the bridge or this chain.
+    dispatch = re.search(r"prerouting \{.*?iifname vmap \{ (.*?) \}", text, re.S)
+    assert dispatch is not None
+    ports = re.findall(r'"([^"]+)" : jump ([\w.-]+)', dispatch.group(1))
+    assert ports == [("ixp1", "port_ixp1"), ("trunk0.101", "port_trunk0.101"),
+                     ("ixp3", "port_ixp3")]
+    assert '"trunk0"' not in text
+    rules = _chain(text, "port_trunk0.101")
+    # A tag still on a frame here is a second one (QinQ inside VLAN 101): dropped first.
+    assert rules[0].startswith("ether type { 8021q, 8021ad } ")
+    assert not any("vlan id" in r and "accept" in r for r in rules)
+    body = text[text.index("chain port_trunk0.101 {"):]
+    assert "# VLAN 101 on trunk0:" in body[:body.index("\n\t}")]
+
+
+def test_the_vlan_ruleset_passes_nft_check(tmp_path):
+    path = tmp_path / "hygiene.nft"
+    path.write_text(render_hygiene(_vlan_cfg()))
+    check_file(path)  # raises NftError with nft's own message if refused
+
+
+def test_dropped_tagged_frames_count_their_tag_bytes(monkeypatch):
+    # As nft lists them: 3 LLC frames of 60 bytes and 2 tagged frames of 100 bytes after the
+    # MAC header, of which nft counted 96 each (the kernel holds the tag in metadata).
+    counters = [
+        {"name": "ixp1/ethertype", "comment": "port=ixp1 reason=ethertype",
+         "packets": 5, "bytes": 3 * 60 + 2 * 96},
+        {"name": "ixp1/tagged", "comment": "port=ixp1 tagged=ethertype",
+         "packets": 2, "bytes": 2 * 96},
+        {"name": "ixp1/src_mac", "comment": "port=ixp1 reason=src_mac",
+         "packets": 1, "bytes": 50},
+        {"name": "ixp2/tagged", "comment": "port=ixp2 tagged=ethertype", "packets": 7,
+         "bytes": 700},
+        {"name": "ixp2/ethertype", "comment": "port=ixp2 reason=ethertype", "packets": 7,
+         "bytes": 700},
+    ]
+    monkeypatch.setattr(drops.nft, "list_counters", lambda netns: counters)
+    got = {(d.port, d.reason): (d.packets, d.bytes) for d in drops.read_drops("ns")}
+    assert got == {("ixp1", "ethertype"): (5, 3 * 60 + 2 * 100), ("ixp1", "src_mac"): (1, 50),
+                   ("ixp2", "ethertype"): (7, 728)}  # the hidden counter is no reason
+    assert drops.parse_tag_comment("port=ixp1 tagged=ethertype") == ("ixp1", "ethertype")
+    assert drops.parse_tag_comment("port=ixp1 reason=ethertype") is None
