@@ -273,11 +273,20 @@ class LookingGlass(StrictModel):
     public: bool = False
 
 
+class Metrics(StrictModel):
+    """Who may read /metrics without logging in (a Prometheus scraper has no account)."""
+
+    # Scrapers' source networks; besides them: logged-in users, API tokens, and anyone when
+    # the looking glass is public.
+    allowed_networks: Annotated[list[IPNet], Field(max_length=32)] = []
+
+
 class Services(StrictModel):
     """Services the box offers to its members."""
 
     resolver: Resolver = Resolver()
     looking_glass: LookingGlass = LookingGlass()
+    metrics: Metrics = Metrics()
     anycast: Annotated[list[AnycastPrefix], Field(max_length=16)] = []
 
 
@@ -342,6 +351,10 @@ class IXPConfig(StrictModel):
         if not overrides:
             return self.route_server.policy
         return self.route_server.policy.model_copy(update=overrides)
+
+    def has_admin(self) -> bool:
+        """Whether somebody may log in and change things (an admin user with role admin)."""
+        return any(u.role == "admin" for u in self.admin_users)
 
     def member_by_asn(self, asn: int) -> list[Member]:
         """Every member entry with this ASN (a member may connect more than one router)."""

@@ -164,6 +164,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "services.looking_glass.public": ("Let members read the looking glass without an account "
                                       "(read-only; no configuration or secrets are shown).",
                                       "true"),
+    "services.metrics": ("Who may read /metrics without logging in.", ""),
+    "services.metrics.allowed_networks": ("Source networks of Prometheus scrapers, let in "
+                                          "without a login or token (a public looking glass "
+                                          "opens /metrics to anyone anyway).",
+                                          "[192.0.2.0/28]"),
     "services.anycast": ("Service prefixes announced to members only while healthy.", ""),
     "services.anycast[].prefix": ("The service prefix (outside the peering LAN).",
                                   "192.0.2.0/24"),
@@ -192,7 +197,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "snmp.users[].allowed_networks": ("Source networks this user may poll from (empty: any "
                                       "that reaches the management address).",
                                       "[192.0.2.0/24]"),
-    "admin_users": ("People who may log in to the web UI.", ""),
+    "admin_users": ("People who may log in to the web UI. Once a committed revision has an "
+                    "admin, a configuration without one (role admin) is refused.", ""),
     "admin_users[].name": ("Login name.", "alice"),
     "admin_users[].password_hash": ("argon2id hash; 'ixpctl user hash-password' makes one.",
                                     "$argon2id$v=19$..."),

@@ -95,6 +95,24 @@ class Pipeline:
         """Parse and check a candidate; raise ``ConfigError`` listing every problem."""
         return candidate if isinstance(candidate, IXPConfig) else load_config_text(candidate)
 
+    def _keeps_an_admin(self, cfg: IXPConfig) -> None:
+        """Refuse a candidate without an admin once the committed config has one: nobody could
+        log in any more, and the first-boot setup would open again to whoever comes first."""
+        if cfg.has_admin():
+            return
+        latest = self.store.latest()
+        if latest is None:
+            return  # first configuration (the CLI before the wizard): setup is still open
+        try:
+            running = load_config_text(latest.config)
+        except ConfigError:
+            return  # an unreadable old revision is refused elsewhere; not a lockout to judge
+        if running.has_admin():
+            raise ConfigError([Issue("admin_users", (
+                f"revision {latest.id} has an admin and this configuration has none, so nobody "
+                "could log in to change it and the setup would open again; keep at least one "
+                "admin_users entry with role admin (copy it from the running revision)"))])
+
     def render(self, cfg: IXPConfig) -> Rendered:
         """Every concern's files (pure), and which concern owns each path."""
         files: dict[str, RenderedFile] = {}
@@ -156,6 +174,7 @@ class Pipeline:
         self._step("validate", "running")
         try:
             cfg = self.validate(candidate)
+            self._keeps_an_admin(cfg)  # under the state lock: no change slips in between
         except ConfigError as exc:
             self._step("validate", "failed", f"{len(exc.issues)} problem(s)")
             return Outcome(False, "validate", issues=exc.issues,
