@@ -1,4 +1,5 @@
-"""Log in and out; sessions expire when idle and after a fixed time.
+"""Log in and out; sessions expire when idle and after a fixed time, and end for good on
+logout or a password change (the server keeps each open session: web/sessions.py).
 
 Password guessing is throttled per client address (``SOURCE_LIMIT`` attempts in 5 minutes, any
 names) and per address and user name (5), never per user name alone: a stranger's guesses
@@ -25,7 +26,7 @@ from flask import (
     url_for,
 )
 
-from appliance.web import accounts
+from appliance.web import accounts, sessions
 from appliance.web.throttle import FailureThrottle
 
 bp = Blueprint("auth", __name__)
@@ -39,15 +40,22 @@ source_throttle = FailureThrottle(limit=SOURCE_LIMIT, window=300)  # per address
 
 
 def start_session(name: str) -> None:
-    """Log ``name`` in with a fresh session (no fixation: the old one is dropped)."""
+    """Log ``name`` in with a fresh session (no fixation: the old one is dropped), recorded on
+    the server so that logout and a password change can end it (web/sessions.py)."""
+    state_dir = current_app.config["STATE_DIR"]
+    account = next((a for a in accounts.accounts(state_dir) if a.name == name), None)
+    if account is None:
+        raise LookupError(f"no account {name!r} to log in")
     session.clear()
     now = int(time.time())
-    session.update(user=name, login_at=now, seen_at=now)
+    sid = sessions.open_session(state_dir, name, account.password_hash)
+    session.update(user=name, sid=sid, login_at=now, seen_at=now)
     session.permanent = True
 
 
 def current_user() -> accounts.Account | None:
-    """The logged-in account, or None when not logged in or the session has expired."""
+    """The logged-in account, or None when not logged in or the session has ended (expired,
+    logged out, password changed, user removed)."""
     name = session.get("user")
     if not name:
         return None
@@ -57,10 +65,17 @@ def current_user() -> accounts.Account | None:
         session.clear()
         flash("Your session expired; please log in again.", "info")
         return None
-    account = next((a for a in accounts.accounts(current_app.config["STATE_DIR"])
-                    if a.name == name), None)
+    state_dir = current_app.config["STATE_DIR"]
+    account = next((a for a in accounts.accounts(state_dir) if a.name == name), None)
     if account is None:
         session.clear()  # the user was removed
+        return None
+    sid = session.get("sid")
+    if not isinstance(sid, str) or not sessions.is_open(state_dir, sid, name,
+                                                        account.password_hash):
+        session.clear()
+        flash("Your session has ended (logged out, or the password changed); please log in "
+              "again.", "info")
         return None
     session["seen_at"] = now
     return account
@@ -125,7 +140,10 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
+    """End the session, also on the server: a copy of the cookie is worthless afterwards."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        sessions.end(current_app.config["STATE_DIR"], sid)
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -52,17 +53,30 @@ def index() -> Response | str:
             return propose(data, f"user add {name} ({role})", url_for("users.index"))
     return render_template("users.html", users=accounts.committed_accounts(state), errors=errors,
                            name=name, role=role, tokens=tokens.load(state),
-                           new_token=None), 400 if errors else 200
+                           new_token=None, now=datetime.now(UTC), token_days=tokens.LIFETIMES,
+                           default_days=tokens.DEFAULT_DAYS), 400 if errors else 200
 
 
 @bp.post("/tokens")
-def new_token() -> str:
+def new_token() -> str | tuple[str, int]:
     """Make an API token for the logged-in user; its secret is shown this once."""
     state = current_app.config["STATE_DIR"]
     label = request.form.get("label", "").strip()[:60] or "API token"
-    secret = tokens.create(state, label, g.user)
-    return render_template("users.html", users=accounts.committed_accounts(state), errors={},
-                           name="", role="admin", tokens=tokens.load(state), new_token=secret)
+    scope = request.form.get("scope", "admin")
+    days = request.form.get("days", str(tokens.DEFAULT_DAYS))
+    errors: dict[str, str] = {}
+    if scope not in tokens.SCOPES:
+        errors["token_scope"] = "Choose read (look only) or admin (may change things)."
+    if days not in {str(d) for d in tokens.LIFETIMES}:
+        errors["token_days"] = ("Choose how long the token lasts: "
+                          + ", ".join(f"{d} days" for d in tokens.LIFETIMES) + ".")
+    secret = None if errors else tokens.create(state, label, g.user, scope=scope,
+                                               days=int(days))
+    page = render_template("users.html", users=accounts.committed_accounts(state),
+                           errors=errors, name="", role="admin", tokens=tokens.load(state),
+                           new_token=secret, now=datetime.now(UTC),
+                           token_days=tokens.LIFETIMES, default_days=tokens.DEFAULT_DAYS)
+    return (page, 400) if errors else page
 
 
 @bp.post("/tokens/<token_id>/revoke")

@@ -1,7 +1,8 @@
 """The JSON API under /api/v1: what the admin UI does, for scripts. Described by OpenAPI.
 
 Reads accept a bearer token or a logged-in browser session; changes need a bearer token (so no
-cross-site request can make one with a browser's cookie) whose user is an admin.
+cross-site request can make one with a browser's cookie) of scope admin whose user is an admin.
+An expired token gets 401, a read-only one 403 on any change (web/api/tokens.py).
 """
 
 from __future__ import annotations
@@ -52,11 +53,17 @@ def _authenticate() -> tuple[Response, int] | None:
     if not accounts.setup_done(_state()):
         return _error(401, "the box is not set up yet: finish the setup wizard first")
     header = request.headers.get("Authorization", "")
+    token = None
     if header.startswith("Bearer "):
-        user = tokens.check(_state(), header[7:].strip())
-        account = next((a for a in accounts.committed_accounts(_state()) if a.name == user), None)
+        try:
+            token = tokens.authenticate(_state(), header[7:].strip())
+        except tokens.TokenRefused as exc:
+            return _error(401, str(exc))
+        account = next((a for a in accounts.committed_accounts(_state())
+                        if a.name == token.user), None)
         if account is None:
-            return _error(401, "the token is not valid; make one on the Users page")
+            return _error(401, f"the token's user {token.user} no longer exists; make a token "
+                               "on the Users page")
     elif request.method == "GET":
         account = auth.current_user()
         if account is None:
@@ -66,6 +73,9 @@ def _authenticate() -> tuple[Response, int] | None:
     g.user, g.role = account.name, account.role
     if request.method != "GET" and g.role != "admin":
         return _error(403, f"user {g.user} may look but not change anything")
+    if request.method != "GET" and token is not None and token.scope != "admin":
+        return _error(403, f"the token '{token.name}' is read-only (scope {token.scope}); make "
+                           "an admin-scope token on the Users page to change things")
     return None
 
 

@@ -50,8 +50,9 @@ def _resp(desc: str, ref: str) -> dict[str, Any]:
     return {"description": desc, "content": _json(ref)}
 
 
-ERRORS = {"401": _resp("no or a wrong token", "Error"),
-          "403": _resp("the token's user may not change anything", "Error")}
+ERRORS = {"401": _resp("no token, a wrong one or an expired one", "Error"),
+          "403": _resp("the token's user may not change anything, or the token is read-only",
+                       "Error")}
 BODY_ERRORS = {"400": _resp("the JSON body nests more than 64 levels deep", "Error"),
                "413": _resp("the body is larger than 16 MiB", "Error")}
 CHANGE_ERRORS = {**ERRORS, "409": _resp("another change is being applied", "Error"),
