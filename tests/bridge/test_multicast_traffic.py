@@ -215,24 +215,32 @@ def test_each_multicast_kind_is_counted_under_its_reason(lan):
         sender.close()
 
 
-def test_members_still_reach_each_other_over_ipv6_after_nd(lan, tool):
-    """ND really works end to end: B forgets A, then TCP over IPv6 (as BGP runs) connects."""
-    tool("ip", "iproute2")
-    _app, (a, b, _c) = lan
-    for m in (a, b):
-        bl.sh(m.ns, "ip", "-6", "neigh", "flush", "dev", "eth0")
-    server = bl.ns_socket(b.ns, socket.AF_INET6, socket.SOCK_STREAM)
-    client = bl.ns_socket(a.ns, socket.AF_INET6, socket.SOCK_STREAM)
+def _tcp6_connects(client_ns: str, server_ns: str, server_ip: str, port: int) -> str:
+    """Connect over TCP/IPv6 from ``client_ns`` to ``server_ip``; the peer address seen."""
+    server = bl.ns_socket(server_ns, socket.AF_INET6, socket.SOCK_STREAM)
+    client = bl.ns_socket(client_ns, socket.AF_INET6, socket.SOCK_STREAM)
     try:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((b.ipv6, 1179))
+        server.bind((server_ip, port))
         server.listen(1)
         server.settimeout(10)
         client.settimeout(10)
-        client.connect((b.ipv6, 1179))  # needs A's NS to reach B and B's NA to reach A
+        client.connect((server_ip, port))
         conn, peer = server.accept()
         conn.close()
-        assert peer[0] == a.ipv6
+        return peer[0]
     finally:
         client.close()
         server.close()
+
+
+def test_bgp_over_ipv6_still_connects_after_nd(lan, tool):
+    """ND really works end to end: with every neighbour cache flushed, TCP over IPv6 (as BGP
+    runs) connects member to member and member to the route server's port 179."""
+    tool("ip", "iproute2")
+    app, (a, b, _c) = lan
+    for ns, dev in ((a.ns, "eth0"), (b.ns, "eth0")):
+        bl.sh(ns, "ip", "-6", "neigh", "flush", "dev", dev)
+    # Needs A's solicitation to reach B (solicited-node multicast) and B's advertisement back.
+    assert _tcp6_connects(a.ns, b.ns, b.ipv6, 1179) == a.ipv6
+    assert _tcp6_connects(b.ns, app, bl.RS6, 179) == b.ipv6
