@@ -3,8 +3,10 @@ member with both, and the Prometheus metrics endpoint."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
@@ -13,6 +15,8 @@ from appliance.config.committed import committed_config
 from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
 from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo
+from appliance.web import accounts, auth
+from appliance.web.api import tokens
 from appliance.web.filters import localtime
 from appliance.web.status import samples_path
 
@@ -113,8 +117,42 @@ def member(asn: int) -> str:
                            prefixes=prefixes, span=span, ranges=RANGES)
 
 
+def _may_scrape(state: Path) -> bool:
+    """Whether this request may read /metrics: with a public looking glass anyone may (the
+    figures are the glass's and the ports'); otherwise a logged-in user, an API token, or a
+    client in services.metrics.allowed_networks. Before setup nobody may."""
+    cfg = committed_config(state)
+    if cfg is not None and cfg.services.looking_glass.public:
+        return True
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        try:
+            token = tokens.authenticate(state, header[7:].strip())
+        except tokens.TokenRefused:
+            return False
+        return any(a.name == token.user for a in accounts.committed_accounts(state))
+    if accounts.accounts(state) and auth.current_user() is not None:
+        return True
+    if cfg is None or not cfg.services.metrics.allowed_networks:
+        return False
+    try:
+        client = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if client.version == 6 and client.ipv4_mapped is not None:  # type: ignore[union-attr]
+        client = client.ipv4_mapped  # type: ignore[union-attr]
+    return any(client in net for net in cfg.services.metrics.allowed_networks)
+
+
 @bp.get("/metrics")
-def metrics() -> Response:
-    """Prometheus exposition (read-only; on the image only the management network reaches it)."""
-    body = render_metrics(current_app.config["STATE_DIR"], current_app.config.get("NETNS"))
+def metrics() -> Response | tuple[Response, int]:
+    """Prometheus exposition (read-only): see ``_may_scrape`` for who may read it."""
+    state = current_app.config["STATE_DIR"]
+    if not _may_scrape(state):
+        resp = Response("log in, send 'Authorization: Bearer <token>' (a token from the Users "
+                        "page), or list the scraper's network in "
+                        "services.metrics.allowed_networks\n", 401, mimetype="text/plain")
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return resp
+    body = render_metrics(state, current_app.config.get("NETNS"))
     return Response(body, mimetype="text/plain; version=0.0.4")

@@ -12,6 +12,7 @@ from appliance.monitor.collector import Collector
 from appliance.monitor.counters import read_counters
 from appliance.monitor.store import TOTAL, SampleStore
 from appliance.web import create_app
+from appliance.web.api import tokens
 from appliance.web.status import samples_path
 
 from ..web.conftest import csrf
@@ -36,7 +37,9 @@ def test_traffic_shows_everywhere(lab):
     collector.sample_once(now=now - 60)
     app = create_app(state_dir, netns=state.appliance_netns)
     client = app.test_client()
-    before = client.get("/metrics").get_data(as_text=True)
+    # /metrics needs a token (or a login) while the looking glass is private
+    auth = {"Authorization": "Bearer " + tokens.create(state_dir, "prometheus", "alice")}
+    before = client.get("/metrics", headers=auth).get_data(as_text=True)
     rx_before = metric(before, "ixp_port_receive_bytes_total", {"port": "ixp1"})
 
     # member 1 sends 200 pings of 1000 bytes to member 2 across the bridge
@@ -54,7 +57,7 @@ def test_traffic_shows_everywhere(lab):
     assert store.rates(TOTAL, now - 3600)[-1].rx_bps >= rate.rx_bps
 
     # metrics rose by at least the ping payload, and equal the kernel's counter at scrape time
-    after = client.get("/metrics").get_data(as_text=True)
+    after = client.get("/metrics", headers=auth).get_data(as_text=True)
     rx_after = metric(after, "ixp_port_receive_bytes_total", {"port": "ixp1",
                                                                "member": "AS64496"})
     assert rx_after - rx_before >= 200 * 1000 and rx_after >= first

@@ -11,6 +11,7 @@ from appliance.bird.service import ensure_running
 from appliance.monitor.services import route_server_sessions
 from appliance.pipeline.concern import ApplyContext
 from appliance.web import create_app
+from appliance.web.api import tokens
 
 from ..web.conftest import csrf
 from .test_collector_lab import metric
@@ -38,7 +39,9 @@ def test_sessions_and_services(lab):
         assert tel["exported"] == 4  # one prefix from each of the four other members
 
         client = create_app(state_dir, netns=state.appliance_netns).test_client()
-        text = client.get("/metrics").get_data(as_text=True)
+        # /metrics needs a token (or a login) while the looking glass is private
+        auth = {"Authorization": "Bearer " + tokens.create(state_dir, "prometheus", "alice")}
+        text = client.get("/metrics", headers=auth).get_data(as_text=True)
         assert metric(text, "ixp_service_up", {"service": "route_server"}) == 1
         assert metric(text, "ixp_service_up", {"service": "resolver"}) == 1
         assert metric(text, "ixp_bgp_session_up", {"asn": "64498", "family": "ipv6"}) == 1
