@@ -30,7 +30,7 @@ from appliance.util.sockets import socket_path
 
 # The last line of any reply: a 0xxx, 8xxx or 9xxx code followed by a space.
 _END = re.compile(rb"(?m)^[089]\d{3} [^\n]*\n")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 
@@ -44,7 +44,7 @@ class BirdUnavailable(ConnectionError):
 
 def _name(value: str) -> str:
     # Names go into a command line; refuse anything that could change its meaning.
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a BIRD protocol or table name")
     return value
 
@@ -143,7 +143,7 @@ class BirdControl:
         """``show route [for P] [table T] [protocol P] [filtered] all``."""
         cmd = "show route"
         if prefix:
-            if not re.match(r"^[0-9A-Fa-f:.]+(/\d+)?$", prefix):
+            if not re.fullmatch(r"[0-9A-Fa-f:.]+(/\d+)?", prefix):
                 raise ValueError(f"{prefix!r} is not a prefix")
             cmd += f" for {prefix}"
         if table:
