@@ -32,12 +32,17 @@ def configured(tmp_path, example_text):
     return tmp_path
 
 
+def logged_in(state_dir, name: str = ADMIN, password: str = PASSWORD):
+    """A test client of a fresh app on ``state_dir``, logged in through the login form."""
+    c = create_app(state_dir).test_client()
+    page = c.get("/login")
+    resp = c.post("/login", data={"name": name, "password": password,
+                                  "csrf_token": csrf(page.data)})
+    assert resp.status_code == 302, f"login as {name} failed: HTTP {resp.status_code}"
+    return c
+
+
 @pytest.fixture
 def client(configured):
     """A logged-in test client."""
-    c = create_app(configured).test_client()
-    page = c.get("/login")
-    resp = c.post("/login", data={"name": ADMIN, "password": PASSWORD,
-                                  "csrf_token": csrf(page.data)})
-    assert resp.status_code == 302
-    return c
+    return logged_in(configured)

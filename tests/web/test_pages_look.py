@@ -16,7 +16,7 @@ from appliance.web import create_app
 from appliance.web.api import openapi
 from appliance.web.filters import DROP_REASONS, box_timezone, drop_reason, human, localtime
 
-from .conftest import ADMIN, PASSWORD, csrf
+from .conftest import ADMIN, PASSWORD, csrf, logged_in
 
 FIJI = ZoneInfo("Pacific/Fiji")
 
@@ -151,12 +151,7 @@ def _hash() -> str:
 
 
 def _logged_in(state, name: str = ADMIN):
-    c = create_app(state).test_client()
-    login = c.get("/login")
-    resp = c.post("/login", data={"name": name, "password": PASSWORD,
-                                  "csrf_token": csrf(login.data)})
-    assert resp.status_code == 302
-    return c
+    return logged_in(state, name)
 
 
 def test_chart_times_in_the_box_time_zone(configured):

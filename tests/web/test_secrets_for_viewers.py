@@ -11,10 +11,9 @@ from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionStore
 from appliance.config.secrets import HIDDEN, is_secret, mask_data
 from appliance.pipeline.run import Pipeline
-from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.masking import mask_config_text, mask_secrets
-from tests.web.conftest import ADMIN, PASSWORD, csrf
+from tests.web.conftest import ADMIN, PASSWORD, logged_in
 
 VIEWER, VIEWER_PASSWORD = "bob", "viewer pass phrase 42"
 MD5 = "m5-s3cret-pw"
@@ -48,12 +47,7 @@ def secret_state(tmp_path, example_text):
 
 
 def _login(state, name, password):
-    c = create_app(state).test_client()
-    page = c.get("/login")
-    resp = c.post("/login", data={"name": name, "password": password,
-                                  "csrf_token": csrf(page.data)})
-    assert resp.status_code == 302
-    return c
+    return logged_in(state, name, password)
 
 
 def _leaks(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from appliance.web import auth, create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
 
-from .conftest import ADMIN, PASSWORD, csrf
+from .conftest import ADMIN, csrf, logged_in
 
 MEMBER = {"asn": 64501, "name": "Coral Cloud", "ports": ["ixp6"], "macs": ["02:00:5e:10:00:06"],
           "ipv4": ["203.0.113.15"], "ipv6": ["2001:db8:eeee::15"]}
@@ -23,12 +23,7 @@ MEMBER = {"asn": 64501, "name": "Coral Cloud", "ports": ["ixp6"], "macs": ["02:0
 
 def _logged_in(state_dir):
     auth.source_throttle.clear()
-    c = create_app(state_dir).test_client()
-    page = c.get("/login")
-    resp = c.post("/login", data={"name": ADMIN, "password": PASSWORD,
-                                  "csrf_token": csrf(page.data)})
-    assert resp.status_code == 302
-    return c
+    return logged_in(state_dir)
 
 
 def _cookie(c) -> str:
