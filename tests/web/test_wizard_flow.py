@@ -68,7 +68,7 @@ def test_whole_wizard_with_mistakes(tmp_path):
     assert _submit(c, "peering_lan", GOOD["peering_lan"]).status_code == 302
 
     page = c.get("/wizard/route_server")
-    assert b'placeholder="203.0.113.1"' in page.data, "route server address is suggested"
+    assert b'value="203.0.113.1"' in page.data, "route server address is filled in"
     bad = _submit(c, "route_server", {**GOOD["route_server"], "asn": "not-a-number"})
     assert bad.status_code == 400 and b"not an AS number" in bad.data
     assert _submit(c, "route_server", GOOD["route_server"]).status_code == 302

@@ -70,7 +70,13 @@ def step(name: str) -> Response | str:
             nxt = next_step(name)
             return redirect(url_for("wizard.step", name=nxt) if nxt else url_for("wizard.review"))
     values = candidate.form_values(st, _state())
-    placeholders = candidate.suggest(_state()) if name == "route_server" else {}
+    placeholders: dict[str, str] = {}
+    if name == "route_server" and request.method == "GET":
+        # Real values, not grey placeholders that look filled in but are sent empty: a
+        # beginner who types only the ASN gets the addresses the LAN suggests.
+        for key, suggested in candidate.suggest(_state()).items():
+            if not values.get(key):
+                values[key] = suggested
     position = [s.name for s in STEPS].index(name)
     nics = []
     choices: dict[str, list[tuple[str, str]]] = {}
