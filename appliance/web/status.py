@@ -15,6 +15,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
 from appliance.monitor.health import system_health
 from appliance.monitor.services import resolver_health, route_server_sessions
+from appliance.pipeline.concern import ApplyContext
 
 bp = Blueprint("status", __name__)
 
@@ -26,7 +27,9 @@ def samples_path(state_dir: Path) -> Path:
 
 def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> list[dict[str, Any]]:
     """Member ports with link, speed, traffic now and hygiene drops by reason."""
-    if netns is None or not port_member:
+    if not port_member or not ApplyContext(state_dir, netns).has_system:
+        # a developer machine without a lab: its own NICs are not the exchange's ports (on
+        # the image, netns is None and the host's NICs are the ports)
         return []
     from appliance.bridge.drops import drops_by_port
     from appliance.bridge.inventory import collect as collect_nics
