@@ -286,6 +286,20 @@ def _first_free(start: Any, last: Any, used: set[Any], limit: int = 65536) -> An
     return None
 
 
+def nic_facts(row: dict[str, Any]) -> str:
+    """What tells two NICs apart at the rack: link, speed, MAC and driver."""
+    facts = ["link up" if row.get("carrier") else "no link"]
+    if row.get("carrier") and row.get("speed_mbps"):
+        mbps = int(row["speed_mbps"])
+        facts.append(f"{mbps // 1000} Gbit/s" if mbps >= 1000 and mbps % 1000 == 0
+                     else f"{mbps} Mbit/s")
+    if row.get("mac"):
+        facts.append(str(row["mac"]))
+    if row.get("driver"):
+        facts.append(str(row["driver"]))
+    return ", ".join(facts)
+
+
 def port_choices(rows: list[dict[str, Any]], cfg: IXPConfig | None, lab: bool, own: str,
                  current: str) -> list[tuple[str, str]]:
     """What the port select offers: this member's port, the free NICs and, in a lab, a new
@@ -295,9 +309,7 @@ def port_choices(rows: list[dict[str, Any]], cfg: IXPConfig | None, lab: bool, o
         choices.append((own, f"{own} — this member's port now"))
     for r in rows:
         if r["name"] in free_nics([r]) and r["name"] != own:
-            link = "link up" if r.get("carrier") else "no link"
-            mac = f", {r['mac']}" if r.get("mac") else ""
-            choices.append((r["name"], f"{r['name']} — free NIC ({link}{mac})"))
+            choices.append((r["name"], f"{r['name']} — free NIC ({nic_facts(r)})"))
     if lab:
         taken = {r["name"] for r in rows}
         taken |= {p.interface for m in (cfg.members if cfg else []) for p in m.ports}

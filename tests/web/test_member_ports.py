@@ -101,3 +101,18 @@ def test_max_prefix_suggested_from_peeringdb(client, configured):
     resp = client.post("/members/new", data=form)
     assert resp.status_code == 400  # the MAC is missing
     assert 'name="max_prefix.ipv4" value="20"' in resp.data.decode()
+
+
+def test_a_free_nic_is_offered_with_what_tells_it_apart_at_the_rack(example_text):
+    # issue 14 item 7: link, speed, MAC and driver, so the volunteer finds the cable
+    cfg = load_config_text(example_text)
+    rows = [{"name": "enp3s0", "kind": None, "role": "free", "mac": "3c:ec:ef:00:00:01",
+             "carrier": True, "speed_mbps": 10000, "driver": "ixgbe"},
+            {"name": "enp4s0", "kind": None, "role": "free", "mac": "3c:ec:ef:00:00:02",
+             "carrier": False, "speed_mbps": 1000, "driver": "igb"},
+            {"name": "enp5s0", "kind": None, "role": "free", "carrier": True,
+             "speed_mbps": 2500}]
+    labels = dict(port_choices(rows, cfg, lab=False, own="", current=""))
+    assert labels["enp3s0"] == "enp3s0 — free NIC (link up, 10 Gbit/s, 3c:ec:ef:00:00:01, ixgbe)"
+    assert labels["enp4s0"] == "enp4s0 — free NIC (no link, 3c:ec:ef:00:00:02, igb)"
+    assert labels["enp5s0"] == "enp5s0 — free NIC (link up, 2500 Mbit/s)"
