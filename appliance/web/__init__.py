@@ -80,6 +80,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         auth,
         birdwatcher,
         changes,
+        data,
         docs,
         export,
         graphs,
@@ -94,7 +95,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
                       history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
-                      docs.bp):
+                      docs.bp, data.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
     filters.register(app)

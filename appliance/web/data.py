@@ -1,0 +1,99 @@
+"""The Data page: the offline data sets (IRR, RPKI VRPs, root zone copy, PeeringDB dump).
+
+The box is often offline, so each set can be uploaded here (admins only). An upload is checked
+by the code that already reads that set (see :mod:`appliance.web.offline_data`); a bad file
+is refused with the reason and changes nothing. After an upload, what uses the data follows:
+IRR data re-applies the committed config, VRPs restart this box's stayrtr, a root zone copy
+makes a running resolver reload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from appliance.config.committed import committed_config
+from appliance.util.lock import LockBusy
+from appliance.web import offline_data
+from appliance.web.wizard import jobs
+
+bp = Blueprint("data", __name__, url_prefix="/data")
+
+
+def _state() -> Path:
+    return Path(current_app.config["STATE_DIR"])
+
+
+def _anchors() -> list[Path] | None:
+    # Tests sign their own root zone; the box uses unbound's trust anchor.
+    anchor = current_app.config.get("ROOT_ZONE_TRUST_ANCHOR")
+    return [Path(anchor)] if anchor else None
+
+
+@bp.get("")
+def index() -> str:
+    """Each offline data set: loaded or not, age, size; and what is not active without it."""
+    state = _state()
+    return render_template("data.html", sets=offline_data.data_sets(state),
+                           missing=offline_data.missing_protections(state,
+                                                                    committed_config(state)))
+
+
+@bp.post("/<kind>")
+def upload(kind: str) -> Response:
+    """Take an upload of one data set (``kind`` is irr, rpki, rootzone or peeringdb)."""
+    if kind not in offline_data.KINDS:
+        abort(404)
+    upload_file = request.files.get("file")
+    name = (upload_file.filename if upload_file else "") or "the file"
+    raw = upload_file.read() if upload_file else b""
+    state = _state()
+    try:
+        if kind == "irr":
+            message = offline_data.import_irr(state, raw, name)
+        elif kind == "rpki":
+            message = offline_data.import_rpki(state, raw, name,
+                                               current_app.config.get("NETNS"))
+        elif kind == "rootzone":
+            message = offline_data.import_root_zone(state, raw, name, _anchors())
+        else:
+            message = offline_data.import_peeringdb(state, raw, name)
+    except offline_data.DataLoadError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("data.index") + f"#{kind}")
+    except LockBusy as exc:
+        flash(f"{exc}; nothing was changed, upload again in a moment.", "error")
+        return redirect(url_for("data.index") + f"#{kind}")
+    flash(message, "info")
+    cfg = committed_config(state)
+    if kind == "irr" and cfg is not None:
+        # the route server's filters are rendered from the IRR data: re-apply to use it
+        job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user,
+                         f"IRR data imported from {name}")
+        return redirect(url_for("changes.progress", job_id=job.id))
+    return redirect(url_for("data.index") + f"#{kind}")
+
+
+@bp.app_context_processor
+def _data_context() -> dict[str, Any]:
+    """``missing_protections()`` for every template (the dashboard's _data_warning.html)."""
+    def missing_protections() -> list[offline_data.MissingProtection]:
+        """What is not active for lack of data; none when nobody is logged in."""
+        if not getattr(g, "user", None):
+            return []
+        state = _state()
+        return offline_data.missing_protections(state, committed_config(state))
+    return {"missing_protections": missing_protections}

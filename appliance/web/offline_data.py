@@ -1,0 +1,339 @@
+"""The box's offline data sets (IRR data, RPKI VRPs, the root zone copy, the PeeringDB dump).
+
+Each set is loaded by the code that already reads it (``irr_status.import_bytes``,
+``rpki_service.import_vrps``, ``rootzone.read_facts`` / ``root_zone_status``, and the dump
+format ``peeringdb`` reads); this module only says how each stands, takes an upload, and says
+which protections are not active for lack of data (:func:`missing_protections`).
+
+Every upload is checked completely before anything is written, and then written with
+``atomic_write`` under the state lock: a bad file changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.bird import rpki_service
+from appliance.bird.irr_fetch import load_cache
+from appliance.config.model import IXPConfig
+from appliance.dns import daemon as dns_daemon
+from appliance.dns.paths import UnboundPaths
+from appliance.dns.render import ROOT_ZONE_FILE
+from appliance.dns.rootzone import read_facts, root_zone_status
+from appliance.util.atomic import atomic_write
+from appliance.util.lock import state_lock
+from appliance.web import irr_status, peeringdb
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # the real root zone is ~2 MB, a full VRP export ~30 MB
+SYSTEM_ROOT_KEY = Path("/usr/share/dns/root.key")
+LOCK_TIMEOUT = 10.0
+
+KINDS = ("irr", "rpki", "rootzone", "peeringdb")
+
+
+class DataLoadError(ValueError):
+    """An uploaded data file was refused; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """How one offline data set stands, for the Data page."""
+
+    kind: str
+    title: str
+    loaded: bool
+    updated: float | None  # epoch seconds the file last changed
+    entries: int | None
+    unit: str  # what ``entries`` counts ("VRPs", "IRR objects", ...)
+    detail: str  # one sentence about its state
+
+
+@dataclass(frozen=True)
+class MissingProtection:
+    """A protection that is configured but not active because its data is missing."""
+
+    kind: str  # which data set would fix it (a key of KINDS)
+    title: str
+    message: str
+
+
+# --- where each set lives, and how it stands -----------------------------------------------
+
+
+def rootzone_path(state_dir: Path) -> Path:
+    """The resolver's local root zone copy (the file unbound serves and rewrites)."""
+    return UnboundPaths(Path(state_dir)).data_dir / ROOT_ZONE_FILE
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def irr_count(state_dir: Path) -> int:
+    """How many IRR objects the route server's cache holds (0 when none or unreadable)."""
+    try:
+        return len(load_cache(irr_status.cache_path(state_dir)).entries)
+    except (OSError, ValueError):
+        return 0
+
+
+def vrp_count(state_dir: Path) -> int:
+    """How many VRPs the imported file holds (0 when none or unreadable)."""
+    try:
+        return rpki_service.check_vrps(rpki_service.vrp_path(state_dir).read_text("utf-8"))
+    except (OSError, ValueError):
+        return 0
+
+
+def _peeringdb_nets(data: object) -> int:
+    if not isinstance(data, dict):
+        return 0
+    return len(peeringdb._rows(data, "net"))  # the reader's own table access
+
+
+def peeringdb_count(state_dir: Path) -> int:
+    """How many networks the PeeringDB dump lists (0 when none or unreadable)."""
+    try:
+        return _peeringdb_nets(json.loads(peeringdb.dump_path(state_dir).read_text("utf-8")))
+    except (OSError, ValueError):
+        return 0
+
+
+def data_sets(state_dir: Path, *, now: float | None = None) -> list[DataSet]:
+    """The four offline data sets, each with whether it is loaded, its age and its size."""
+    state_dir = Path(state_dir)
+    now = time.time() if now is None else now
+    out: list[DataSet] = []
+    irr_file = irr_status.cache_path(state_dir)
+    n = irr_count(state_dir)
+    out.append(DataSet("irr", "IRR data", n > 0, _mtime(irr_file), n, "IRR objects",
+                       "The route server checks members' routes against it." if n else
+                       "None loaded: members filtered \"reject\" are not IRR-checked."))
+    vrps = rpki_service.vrp_path(state_dir)
+    n = vrp_count(state_dir)
+    out.append(DataSet("rpki", "RPKI VRPs", n > 0, _mtime(vrps), n, "VRPs",
+                       "This box's RTR server (stayrtr) serves them to the route server." if n
+                       else "None imported: RPKI needs these or a validator on the network."))
+    zone = root_zone_status(rootzone_path(state_dir), now=now)
+    out.append(DataSet("rootzone", "Root zone copy", zone.state != "missing",
+                       _mtime(rootzone_path(state_dir)), zone.serial, "serial", zone.message))
+    n = peeringdb_count(state_dir)
+    out.append(DataSet("peeringdb", "PeeringDB dump", n > 0,
+                       _mtime(peeringdb.dump_path(state_dir)), n, "networks",
+                       "The member form fills in names, addresses and limits from it." if n
+                       else "None loaded: the member form cannot look members up."))
+    return out
+
+
+# --- which protections are not active for lack of data ------------------------------------
+
+
+def _answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
+                        probe: Callable[[str, int], bool] = _answers,
+                        now: float | None = None) -> list[MissingProtection]:
+    """The protections the committed config asks for that are not active for lack of data.
+
+    IRR: members filtered "reject" without IRR data (``irr_status.gaps``). RPKI: a policy
+    other than "off" but no VRPs from this box's stayrtr and no validator elsewhere answering
+    (``probe`` connects to it). Resolver: enabled with a local root but no usable root copy.
+    """
+    if cfg is None:
+        return []
+    state_dir = Path(state_dir)
+    out: list[MissingProtection] = []
+    irr = irr_status.gaps(state_dir, cfg)
+    if irr:
+        out.append(MissingProtection(
+            "irr", "IRR filtering",
+            f"{len(irr)} member(s) are filtered \"reject\" but have no (or old) IRR data, so "
+            "their routes are accepted without an IRR check."))
+    policies = {cfg.route_server.policy.rpki} | {cfg.effective_policy(m).rpki
+                                                 for m in cfg.members if m.route_server}
+    if policies - {"off"}:
+        local = rpki_service.local_validator(cfg)
+        remote = [v for v in cfg.route_server.rpki_validators
+                  if v.host not in rpki_service.LOCAL_HOSTS]
+        has_vrps = vrp_count(state_dir) > 0
+        if (local is not None and has_vrps) or any(probe(v.host, v.port) for v in remote):
+            pass  # something serves the route server VRPs
+        elif not cfg.route_server.rpki_validators:
+            out.append(MissingProtection(
+                "rpki", "RPKI",
+                "The RPKI policy checks routes, but no RPKI validator is configured "
+                "(route_server.rpki_validators), so no route is RPKI-checked. Import VRPs and "
+                "add {host: 127.0.0.1, port: 3323}."
+                + (" VRPs are imported but unused." if has_vrps else "")))
+        else:
+            why = [] if local is None else ["no VRPs are imported for this box's RTR server"]
+            why += [f"the validator {v.host}:{v.port} does not answer" for v in remote]
+            out.append(MissingProtection(
+                "rpki", "RPKI", "The RPKI policy checks routes, but " + " and ".join(why)
+                + ", so no route is RPKI-checked."))
+    res = cfg.services.resolver
+    if res.enabled and res.local_root:
+        zone = root_zone_status(rootzone_path(state_dir),
+                                now=time.time() if now is None else now)
+        if zone.state in ("missing", "expired"):
+            out.append(MissingProtection(
+                "rootzone", "Resolver without internet",
+                "The resolver has no usable local root zone copy, so without internet it "
+                f"answers nothing that is not cached. {zone.message}"))
+    return out
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+def _check_size(raw: bytes, filename: str, what: str) -> None:
+    if not raw:
+        raise DataLoadError(f"Choose a file first ({what}).")
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise DataLoadError(f"{filename}: the file is larger than "
+                            f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB; nothing was changed.")
+
+
+def _was(before: int, after: int, unit: str) -> str:
+    return f"{after:,} {unit} loaded (was {before:,})"
+
+
+def import_irr(state_dir: Path, raw: bytes, filename: str) -> str:
+    """Merge an IRR file (``ixpctl irr import`` format) into the cache; says what changed."""
+    with state_lock(Path(state_dir), timeout=LOCK_TIMEOUT):
+        before = irr_count(state_dir)
+        try:
+            n = irr_status.import_bytes(Path(state_dir), raw, filename)
+        except irr_status.IrrLoadError as exc:
+            raise DataLoadError(str(exc)) from None
+        after = irr_count(state_dir)
+    return f"IRR data for {n:,} object(s) imported from {filename}: " \
+           + _was(before, after, "IRR objects")
+
+
+def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -> str:
+    """Install a VRP export as ``ixpctl rpki import`` does, then sync stayrtr."""
+    _check_size(raw, filename, "a VRP JSON export from rpki-client or Routinator")
+    state_dir = Path(state_dir)
+    with state_lock(state_dir, timeout=LOCK_TIMEOUT):
+        before = vrp_count(state_dir)
+        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+            tmp.write(raw)
+            tmp.flush()
+            try:
+                after = rpki_service.import_vrps(state_dir, Path(tmp.name))
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise DataLoadError(f"{filename}: not a VRP file ({exc}); nothing was "
+                                    "changed.") from None
+        synced = rpki_service.sync(state_dir, netns)
+    return f"{_was(before, after, 'VRPs')} from {filename}; {synced}."
+
+
+def check_root_zone(raw: bytes, filename: str, anchors: list[Path],
+                    *, now: float | None = None) -> int:
+    """Validate a root zone file; returns its SOA serial or raises ``DataLoadError``.
+
+    It must have the root's SOA, DNSSEC signatures that have not expired and a ZONEMD
+    digest; with ``ldns-verify-zone`` installed, every signature and the digest are verified
+    against the trust anchor(s) too (unbound checks them again when it loads the zone).
+    """
+    _check_size(raw, filename, "the root zone, e.g. from https://www.internic.net/domain/root.zone")
+    try:
+        lines = raw.decode("ascii").splitlines()
+    except UnicodeDecodeError:
+        raise DataLoadError(f"{filename}: not a zone file (it is not plain text); nothing "
+                            "was changed.") from None
+    facts = read_facts(lines)
+    if facts.serial is None:
+        raise DataLoadError(f"{filename}: no SOA record, so it is not a zone file; nothing "
+                            "was changed.")
+    types = {p[p.index("IN") + 1] for p in (ln.split(";", 1)[0].split() for ln in lines)
+             if "IN" in p and len(p) > p.index("IN") + 1}
+    if "RRSIG" not in types or "ZONEMD" not in types:
+        raise DataLoadError(f"{filename}: the zone is not DNSSEC-signed with a ZONEMD digest, "
+                            "so the resolver would refuse it; upload the root zone exactly as "
+                            "IANA publishes it. Nothing was changed.")
+    now = time.time() if now is None else now
+    if facts.signatures_expire is not None and facts.signatures_expire <= now:
+        raise DataLoadError(f"{filename}: its DNSSEC signatures have expired (serial "
+                            f"{facts.serial}); get a fresh copy. Nothing was changed.")
+    tool = shutil.which("ldns-verify-zone")
+    if tool is not None:
+        with tempfile.NamedTemporaryFile(suffix=".zone") as tmp:
+            tmp.write(raw)
+            tmp.flush()
+            argv = [tool, "-Z", "-V", "1"]
+            for a in anchors:
+                argv += ["-k", str(a)]
+            res = subprocess.run([*argv, tmp.name], capture_output=True, text=True,
+                                 timeout=120, check=False)
+        if res.returncode != 0:
+            why = (res.stderr or res.stdout).strip().splitlines()
+            raise DataLoadError(f"{filename}: the DNSSEC signatures or the ZONEMD digest do "
+                                f"not verify ({why[0] if why else 'ldns-verify-zone failed'})"
+                                "; nothing was changed.")
+    return facts.serial
+
+
+def trust_anchors(state_dir: Path) -> list[Path]:
+    """The root trust anchor unbound uses (its RFC 5011 copy, else dns-root-data's)."""
+    own = UnboundPaths(Path(state_dir)).data_dir / "root.key"
+    return [own if own.is_file() else SYSTEM_ROOT_KEY]
+
+
+def import_root_zone(state_dir: Path, raw: bytes, filename: str,
+                     anchors: list[Path] | None = None) -> str:
+    """Validate and install a root zone copy, then make a running resolver reload it."""
+    state_dir = Path(state_dir)
+    serial = check_root_zone(raw, filename, trust_anchors(state_dir) if anchors is None
+                             else anchors)
+    path = rootzone_path(state_dir)
+    with state_lock(state_dir, timeout=LOCK_TIMEOUT):
+        before = root_zone_status(path, now=time.time()).serial
+        atomic_write(path, raw, 0o644)
+        paths = UnboundPaths(state_dir)
+        tail = "the resolver is not running; it uses the copy when it starts"
+        if dns_daemon.running_pid(paths) is not None:
+            try:
+                dns_daemon.reload(paths)
+                tail = "the resolver reloaded it"
+            except dns_daemon.UnboundError as exc:
+                tail = f"the resolver did not reload ({exc}); restart it"
+    was = f"serial {before}" if before is not None else "none"
+    return f"Root zone serial {serial} loaded from {filename} (was {was}); {tail}."
+
+
+def import_peeringdb(state_dir: Path, raw: bytes, filename: str) -> str:
+    """Check and install a PeeringDB dump (API format, with a ``net`` table)."""
+    _check_size(raw, filename, "a PeeringDB dump in the API's JSON format")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DataLoadError(f"{filename}: not JSON ({exc}); nothing was changed.") from None
+    nets = _peeringdb_nets(data)
+    if not nets:
+        raise DataLoadError(f"{filename}: no networks in it (it needs PeeringDB's "
+                            "{\"net\": {\"data\": [...]}} table, as the API or a full dump "
+                            "has it); nothing was changed.")
+    state_dir = Path(state_dir)
+    with state_lock(state_dir, timeout=LOCK_TIMEOUT):
+        before = peeringdb_count(state_dir)
+        atomic_write(peeringdb.dump_path(state_dir), raw, 0o644)
+    return f"PeeringDB dump from {filename}: " + _was(before, nets, "networks") + "."

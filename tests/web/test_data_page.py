@@ -1,0 +1,241 @@
+"""The Data page: each offline data set can be uploaded from the web (never from the Internet
+here), a bad file is refused with the reason and keeps the old data, viewers cannot upload,
+and the dashboard says which protections are not active for lack of data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+import yaml
+
+from appliance.bird import rpki_service
+from appliance.bird.irr import irr_object
+from appliance.config.committed import committed_config
+from appliance.pipeline.run import Pipeline
+from appliance.web import create_app, irr_status, offline_data, peeringdb
+from appliance.web.accounts import hash_password
+
+from ..conftest import ROOT
+from .conftest import ADMIN, PASSWORD, csrf, logged_in
+
+FIX = ROOT / "tests" / "fixtures"
+VRPS = FIX / "bird" / "vrps.json"
+PDB = FIX / "peeringdb" / "peeringdb.json"
+UNSIGNED_ROOT = FIX / "dns" / "root.zone"
+VIEWER, VIEWER_PASSWORD = "bob", "viewer pass phrase"
+
+
+@pytest.fixture
+def state(tmp_path, example_text):
+    """The example config with a validator on this box (stayrtr) and an admin and a viewer."""
+    data = yaml.safe_load(example_text)
+    data["route_server"]["rpki_validators"] = [{"host": "127.0.0.1", "port": 3323}]
+    data["admin_users"] = [
+        {"name": ADMIN, "password_hash": hash_password(PASSWORD)},
+        {"name": VIEWER, "password_hash": hash_password(VIEWER_PASSWORD), "role": "viewer"}]
+    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="first light")
+    assert out.ok, out.error
+    return tmp_path
+
+
+@pytest.fixture
+def synced(monkeypatch):
+    """Record the stayrtr syncs an upload asks for (no daemon is started by a test)."""
+    calls: list[Path] = []
+
+    def fake_sync(state_dir: Path, netns: str | None) -> str:
+        calls.append(Path(state_dir))
+        return "stayrtr restarted (test)"
+    monkeypatch.setattr(rpki_service, "sync", fake_sync)
+    return calls
+
+
+def _post(client, kind: str, raw: bytes, name: str, **kw):
+    page = client.get("/data")
+    return client.post(f"/data/{kind}", data={"csrf_token": csrf(page.data),
+                                              "file": (BytesIO(raw), name)},
+                       content_type="multipart/form-data", **kw)
+
+
+def _wait(client, url: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job = client.get(url + ".json").get_json()
+        if job["done"]:
+            return job
+        time.sleep(0.05)
+    raise AssertionError("the re-apply did not finish")
+
+
+def _signed_root(tmp_path: Path) -> tuple[bytes, Path]:
+    from tests.dns.signing import sign_fixture
+    signed = sign_fixture(tmp_path / "sign")
+    anchor = tmp_path / "sign" / "anchor.key"
+    anchor.write_text(signed.anchor)
+    return signed.zone.read_bytes(), anchor
+
+
+def test_page_lists_every_set_and_is_in_the_nav(state):
+    c = logged_in(state)
+    html = c.get("/data").data.decode()
+    for title in ("IRR data", "RPKI VRPs", "Root zone copy", "PeeringDB dump"):
+        assert title in html
+    assert html.count('enctype="multipart/form-data"') == 4
+    assert html.count('name="csrf_token"') >= 4 + 1  # four uploads and the logout form
+    assert 'href="/data"' in c.get("/").data.decode()
+    assert html.count("not loaded") == 4
+
+
+def test_vrp_upload_and_bad_vrp_kept(state, synced):
+    c = logged_in(state)
+    resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json", follow_redirects=True)
+    n = rpki_service.check_vrps(VRPS.read_text())
+    assert f"{n:,} VRPs loaded (was 0) from vrps.json" in resp.data.decode()
+    assert synced == [state], "stayrtr follows the new file"
+    before = rpki_service.vrp_path(state).read_bytes()
+    bad = _post(c, "rpki", b'{"roas": [{"prefix": "192.0.2.0/24"}]}', "broken.json",
+                follow_redirects=True)
+    assert b"broken.json: not a VRP file (roas[0] needs &#39;prefix&#39; and &#39;asn&#39;)" \
+        in bad.data and b"nothing was changed" in bad.data
+    assert rpki_service.vrp_path(state).read_bytes() == before
+    assert synced == [state], "a refused file restarts nothing"
+    empty = _post(c, "rpki", b"", "", follow_redirects=True)
+    assert b"Choose a file first" in empty.data
+
+
+def test_irr_upload_reapplies_and_bad_irr_kept(state):
+    c = logged_in(state)
+    sample = next(iter(json.loads((FIX / "bird" / "irr" / "irr-cache.json")
+                                  .read_text()).values()))
+    objects = sorted({irr_object(m) for m in committed_config(state).members})
+    raw = json.dumps({o: sample for o in objects}).encode()
+    bad = _post(c, "irr", b"[1, 2", "irr.json", follow_redirects=True)
+    assert b"irr.json: not an IRR data file" in bad.data
+    assert not irr_status.cache_path(state).exists()
+    resp = _post(c, "irr", raw, "irr.json")
+    assert "/changes/apply/" in resp.headers["Location"], "the route server is re-applied"
+    assert _wait(c, resp.headers["Location"])["outcome"]["ok"]
+    page = c.get("/data").data.decode()
+    assert f"{len(objects)} IRR objects loaded (was 0)" in page
+    assert offline_data.irr_count(state) == len(objects)
+    assert not [m for m in offline_data.missing_protections(state, committed_config(state))
+                if m.kind == "irr"]
+
+
+def test_peeringdb_upload_and_bad_dump_kept(state):
+    c = logged_in(state)
+    resp = _post(c, "peeringdb", PDB.read_bytes(), "pdb.json", follow_redirects=True)
+    nets = len(json.loads(PDB.read_text())["net"]["data"])
+    assert f"PeeringDB dump from pdb.json: {nets} networks loaded (was 0)." in \
+        resp.data.decode()
+    assert peeringdb.lookup(state, 64501, None)["name"] == "Coral Cloud"
+    bad = _post(c, "peeringdb", b'{"net": {"data": []}}', "empty.json", follow_redirects=True)
+    assert b"empty.json: no networks in it" in bad.data
+    notjson = _post(c, "peeringdb", b"\xff\xfe", "x.json", follow_redirects=True)
+    assert b"x.json: not JSON" in notjson.data
+    assert peeringdb.dump_path(state).read_bytes() == PDB.read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("ldns-signzone") is None or
+                    shutil.which("ldns-verify-zone") is None,
+                    reason="ldnsutils (ldns-signzone, ldns-verify-zone) is not installed")
+def test_root_zone_upload_validated_and_warning_goes(state, tmp_path):
+    raw, anchor = _signed_root(tmp_path)
+    app = create_app(state, {"ROOT_ZONE_TRUST_ANCHOR": str(anchor)})
+    c = app.test_client()
+    login = c.get("/login")
+    c.post("/login", data={"name": ADMIN, "password": PASSWORD,
+                           "csrf_token": csrf(login.data)})
+    dash = c.get("/").data.decode()
+    assert "Not active for lack of data" in dash and "Resolver without internet" in dash
+
+    unsigned = _post(c, "rootzone", UNSIGNED_ROOT.read_bytes(), "root.zone",
+                     follow_redirects=True)
+    assert b"root.zone: the zone is not DNSSEC-signed with a ZONEMD digest" in unsigned.data
+    assert not offline_data.rootzone_path(state).exists()
+    tampered = raw.replace(b"192.0.2.80", b"192.0.2.81")
+    assert tampered != raw
+    bad = _post(c, "rootzone", tampered, "root.zone", follow_redirects=True)
+    assert b"the DNSSEC signatures or the ZONEMD digest do not verify" in bad.data
+    assert not offline_data.rootzone_path(state).exists(), "a bad zone replaces nothing"
+
+    ok = _post(c, "rootzone", raw, "root.zone", follow_redirects=True)
+    assert b"Root zone serial 2026112301 loaded from root.zone (was none)" in ok.data
+    assert offline_data.rootzone_path(state).read_bytes() == raw
+    assert "Resolver without internet" not in c.get("/").data.decode()
+
+    # another trust anchor (the real root's key): the same zone does not verify
+    other = create_app(state, {"ROOT_ZONE_TRUST_ANCHOR": "/usr/share/dns/root.key"})
+    c2 = other.test_client()
+    login = c2.get("/login")
+    c2.post("/login", data={"name": ADMIN, "password": PASSWORD,
+                            "csrf_token": csrf(login.data)})
+    wrong = _post(c2, "rootzone", raw, "root.zone", follow_redirects=True)
+    assert b"do not verify" in wrong.data
+
+
+def test_rpki_warning_appears_and_goes(state, synced):
+    c = logged_in(state)
+    dash = c.get("/").data.decode()
+    assert "Not active for lack of data" in dash
+    assert "no VRPs are imported for this box&#39;s RTR server" in dash
+    _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    dash = c.get("/").data.decode()
+    assert "RTR server" not in dash and "<strong>RPKI</strong>" not in dash
+
+
+def test_rpki_gap_kinds(configured):
+    cfg = committed_config(configured)
+    none = offline_data.missing_protections(configured, cfg)
+    assert any(m.kind == "rpki" and "no RPKI validator is configured" in m.message
+               for m in none)
+    data = cfg.model_dump(mode="json")
+    data["route_server"]["rpki_validators"] = [{"host": "192.0.2.9", "port": 3323}]
+    remote = type(cfg).model_validate(data)
+    asked: list[tuple[str, int]] = []
+
+    def down(host: str, port: int) -> bool:
+        asked.append((host, port))
+        return False
+    gone = offline_data.missing_protections(configured, remote, probe=down)
+    assert asked == [("192.0.2.9", 3323)]
+    assert any("the validator 192.0.2.9:3323 does not answer" in m.message for m in gone)
+    up = offline_data.missing_protections(configured, remote, probe=lambda h, p: True)
+    assert not [m for m in up if m.kind == "rpki"]
+    data["route_server"]["policy"]["rpki"] = "off"
+    for m in data["members"]:
+        (m.get("policy") or {}).pop("rpki", None)
+    off = offline_data.missing_protections(configured, type(cfg).model_validate(data),
+                                           probe=down)
+    assert not [m for m in off if m.kind == "rpki"]
+
+
+def test_viewer_sees_but_cannot_upload(state, synced):
+    c = logged_in(state, VIEWER, VIEWER_PASSWORD)
+    page = c.get("/data")
+    assert page.status_code == 200 and b"RPKI VRPs" in page.data
+    assert b'enctype="multipart/form-data"' not in page.data
+    denied = c.post("/data/rpki", data={"csrf_token": csrf(page.data),
+                                        "file": (BytesIO(VRPS.read_bytes()), "vrps.json")},
+                    content_type="multipart/form-data")
+    assert denied.status_code == 403
+    assert not rpki_service.vrp_path(state).exists() and synced == []
+
+
+def test_unknown_kind_is_404(state):
+    c = logged_in(state)
+    page = c.get("/data")
+    assert c.post("/data/nonsense", data={"csrf_token": csrf(page.data)}).status_code == 404
+
+
+def test_upload_needs_csrf(state, synced):
+    c = logged_in(state)
+    resp = c.post("/data/rpki", data={"file": (BytesIO(VRPS.read_bytes()), "vrps.json")},
+                  content_type="multipart/form-data")
+    assert resp.status_code == 400
+    assert not rpki_service.vrp_path(state).exists()
