@@ -239,3 +239,15 @@ def test_upload_needs_csrf(state, synced):
                   content_type="multipart/form-data")
     assert resp.status_code == 400
     assert not rpki_service.vrp_path(state).exists()
+
+
+def test_upload_while_a_change_holds_the_lock_changes_nothing(state, synced, monkeypatch):
+    from appliance.util.lock import state_lock
+    c = logged_in(state)
+    monkeypatch.setattr(offline_data, "LOCK_TIMEOUT", 0.2)
+    with state_lock(state):
+        resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json", follow_redirects=True)
+    assert b"another change is being applied" in resp.data and b"nothing was changed" in resp.data
+    assert not rpki_service.vrp_path(state).exists() and synced == []
+    again = _post(c, "rpki", VRPS.read_bytes(), "vrps.json", follow_redirects=True)
+    assert b"VRPs loaded (was 0)" in again.data
