@@ -179,8 +179,9 @@ def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
             out.append(MissingProtection(
                 "rpki", "RPKI",
                 "The RPKI policy checks routes, but no RPKI validator is configured "
-                "(route_server.rpki_validators), so no route is RPKI-checked. Import VRPs and "
-                "add {host: 127.0.0.1, port: 3323}."
+                "(route_server.rpki_validators), so no route is RPKI-checked. Import VRPs "
+                "below and add the box's own validator (host 127.0.0.1, port 3323) to "
+                "route_server.rpki_validators."
                 + (" VRPs are imported but unused." if has_vrps else "")))
         else:
             why = [] if local is None else ["no VRPs are imported for this box's RTR server"]
