@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -23,10 +24,12 @@ from pathlib import Path
 from appliance.dns.paths import UnboundPaths
 from appliance.dns.render import RenderOptions, render_launch
 from appliance.util.atomic import atomic_write
-from appliance.util.launcher import Launcher
+from appliance.util.launcher import Launcher, systemd_manages
 
 # Debian's dns-root-data: the root KSKs, updated with the package.
 SYSTEM_ROOT_KEY = Path("/usr/share/dns/root.key")
+# On the image unbound drops root to this user (Debian's unbound package creates it).
+IMAGE_USER = "unbound"
 
 
 class UnboundError(RuntimeError):
@@ -45,10 +48,33 @@ def _in_netns(netns: str | None, argv: list[str]) -> list[str]:
     return ["ip", "netns", "exec", netns, *argv] if netns else argv
 
 
+def image_user(paths: UnboundPaths) -> str | None:
+    """The user unbound runs as: ``unbound`` for the image's own instance, else None (root).
+
+    Only where systemd runs it: the lab and the tests use temporary directories that user
+    cannot enter.
+    """
+    if not systemd_manages(paths.state_dir, None):
+        return None
+    try:
+        pwd.getpwnam(IMAGE_USER)
+    except KeyError:
+        return None
+    return IMAGE_USER
+
+
 def launch_text(paths: UnboundPaths, conf: Path | None = None) -> str:
     """The launch file for ``paths`` (``conf`` overrides the included file, for checks)."""
     return render_launch(str(conf or paths.conf), str(paths.data_dir), str(paths.pidfile),
-                         str(paths.control_socket))
+                         str(paths.control_socket), image_user(paths))
+
+
+def _give_working_dir(paths: UnboundPaths, user: str) -> None:
+    # unbound rewrites the trust anchor (RFC 5011) and the root zone copy there as that user.
+    pw = pwd.getpwnam(user)
+    for entry in (paths.data_dir, *paths.data_dir.iterdir()):
+        if not entry.is_symlink():
+            os.chown(entry, pw.pw_uid, pw.pw_gid)
 
 
 def prepare(paths: UnboundPaths, options: RenderOptions, *,
@@ -78,6 +104,9 @@ def prepare(paths: UnboundPaths, options: RenderOptions, *,
                 raise UnboundError(f"{root_key} is missing: install the Debian package "
                                    "dns-root-data (the DNSSEC root key)")
             atomic_write(anchor, root_key.read_bytes(), 0o644)
+    user = image_user(paths)
+    if user is not None:
+        _give_working_dir(paths, user)
 
 
 def checkconf(launch: Path, cwd: Path) -> None:
@@ -151,6 +180,10 @@ def exec_foreground(paths: UnboundPaths, options: RenderOptions, netns: str | No
     if not paths.conf.exists():
         raise UnboundError(f"{paths.conf} is not installed: enable the resolver and apply")
     prepare(paths, options)
+    if image_user(paths) is not None:
+        # unbound, no longer root when it exits, cannot remove its socket from this root-owned
+        # directory, and refuses to start on a leftover one.
+        paths.control_socket.unlink(missing_ok=True)
     atomic_write(paths.started_pid, f"{os.getpid()}\n".encode(), 0o644)
     os.chdir(paths.data_dir)  # relative zone files, as unbound itself expects
     argv = foreground_argv(paths, netns)

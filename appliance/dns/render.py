@@ -140,7 +140,12 @@ def render_unbound(cfg: IXPConfig, options: RenderOptions | None = None) -> str:
     )
 
 
-def render_launch(conf: str, directory: str, pidfile: str, control_socket: str) -> str:
-    """The launch file: the absolute paths of one instance, then the rendered file. Pure."""
+def render_launch(conf: str, directory: str, pidfile: str, control_socket: str,
+                  username: str | None = None) -> str:
+    """The launch file: the absolute paths of one instance, then the rendered file. Pure.
+
+    ``username`` (the image only) makes unbound drop root to that user after binding.
+    """
     return _env().get_template("launch.conf.j2").render(
-        conf=conf, directory=directory, pidfile=pidfile, control_socket=control_socket)
+        conf=conf, directory=directory, pidfile=pidfile, control_socket=control_socket,
+        username=username)

@@ -247,6 +247,34 @@ def check_route_server(box: vm.Vm, label: str, revision: int) -> None:
         line.strip() for line in match.group(0).splitlines() if line.strip())
 
 
+# unbound drops root itself; the rest are confined by their units (BIRD still runs as root).
+DROPPED_ROOT = {"unbound": "unbound"}
+CONFINED = ("bird", "unbound", "stayrtr", "snmp", "collector", "anycast")
+# systemd-analyze security levels: the daemons must not be EXPOSED or UNSAFE (>= 7.0); the web
+# app keeps root's capabilities to apply changes, but must not be UNSAFE (>= 9.0) either.
+MAX_EXPOSURE = 7.0
+MAX_EXPOSURE_WEB = 9.0
+
+
+def check_least_privilege(box: vm.Vm, label: str) -> None:
+    """The banner right after the services: who each daemon runs as, and its unit's score."""
+    # Up to the line's end: pexpect matches whatever has arrived so far.
+    runs = box.expect(r"Runs as: ([^\r\n]*)[\r\n]", timeout=120)
+    users = dict(item.rsplit(" ", 1) for item in runs.strip().split(", "))
+    for daemon, user in DROPPED_ROOT.items():
+        assert users.get(daemon) == user, f"{label}: {daemon} runs as {users.get(daemon)!r}"
+    line = box.expect(r"Sandbox: ([^\r\n]*)[\r\n]", timeout=120)
+    scores: dict[str, float] = {}
+    for item in line.strip().split(", "):
+        name, score, _level = item.split(" ")
+        scores[name] = float(score)
+    for daemon in CONFINED:
+        assert scores[daemon] < MAX_EXPOSURE, f"{label}: {daemon} exposure {scores[daemon]}"
+    assert scores["web"] < MAX_EXPOSURE_WEB, f"{label}: web exposure {scores['web']}"
+    TIMINGS[f"runs_as_{label}"] = runs.strip()
+    TIMINGS[f"sandbox_{label}"] = line.strip()
+
+
 def test_image_is_lean_gpt(image_build: vm.BuiltImage) -> None:
     """Four partitions in the documented order; the image stays small."""
     TIMINGS.update(image_bytes=image_build.size, compressed_bytes=image_build.compressed_size,
@@ -306,6 +334,7 @@ def test_uefi_setup_then_reboot_restores_the_revision(image_build: vm.BuiltImage
         complete_setup(box.https_port, code)
         TIMINGS["setup_over_https_seconds"] = round(time.monotonic() - started, 1)
         check_route_server(box, "uefi_setup", revision=2)
+        check_least_privilege(box, "uefi_setup")
         expect_running(box, "uefi_setup")
         assert box.power_off(), "the box did not shut down on the ACPI power button"
 
@@ -323,6 +352,7 @@ def test_uefi_setup_then_reboot_restores_the_revision(image_build: vm.BuiltImage
         TIMINGS["boot_to_banner_seconds_uefi_second"] = round(
             time.monotonic() - box.started, 1)
         check_route_server(box, "uefi_second", revision=2)
+        check_least_privilege(box, "uefi_second")
         expect_running(box, "uefi_second")
         assert vm.https_fingerprint(box.https_port) == fingerprint, \
             "the HTTPS certificate changed across a reboot: state was lost"
