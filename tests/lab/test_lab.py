@@ -52,12 +52,14 @@ def lab(root_required, tmp_path, example_text):
     cfg = load_config_text(example_text)
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=3, prefix=prefix)
-    out = Pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
-    assert out.ok, out.error
-    yield cfg, state, tmp_path
-    lab_down(tmp_path)
-    for name in netns.list_with_prefix(prefix):
-        netns.remove(name)
+    try:  # torn down even when applying fails before the test starts
+        out = Pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+        assert out.ok, out.error
+        yield cfg, state, tmp_path
+    finally:
+        lab_down(tmp_path)
+        for name in netns.list_with_prefix(prefix):
+            netns.remove(name)
     ours = {m.pid for m in state.members}
     assert not ours & _bird_pids(), "lab down must stop every member router"
 
