@@ -31,10 +31,8 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, LLC, SNAP, STP, Dot3, Ether
 from scapy.packet import Raw
 
-from appliance.bridge.concern import BridgeConcern
 from appliance.bridge.drops import drops_by_port
 from appliance.lab import netns as labns
-from appliance.pipeline.run import Pipeline
 
 pytestmark = pytest.mark.netns
 
@@ -44,29 +42,11 @@ SPOOF = "02:66:66:66:66:66"
 
 @pytest.fixture(scope="module")
 def lan(tmp_path_factory) -> Iterator[tuple[str, list[bl.MemberNS]]]:
-    """A applied peering LAN with three members, shared by this module's tests."""
+    """An applied peering LAN with three members, shared by this module's tests."""
     if os.geteuid() != 0:
         pytest.fail("this test creates network namespaces and must run as root")
-    prefix = labns.unique_prefix("ixt")
-    made: list[str] = []
-
-    def make(suffix: str) -> str:
-        made.append(f"{prefix}-{suffix}")
-        labns.create(made[-1])
-        return made[-1]
-
-    try:
-        members = [bl.member_data(i) for i in (1, 2, 3)]
-        app, ms = bl.build(make, members)
-        out = Pipeline(tmp_path_factory.mktemp("state"), concerns=[BridgeConcern()],
-                       netns=app).run(bl.config(members), author="test")
-        assert out.ok, out.error
-        yield app, ms
-    finally:
-        for name in reversed(made):
-            labns.remove(name)
-        for name in labns.list_with_prefix(prefix):
-            labns.remove(name)
+    with bl.applied_lan(tmp_path_factory.mktemp("state")) as lan:
+        yield lan
 
 
 def _ll(mac: str) -> str:
