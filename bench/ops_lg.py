@@ -44,6 +44,7 @@ from appliance.config.loader import config_from_data, dump_config  # noqa: E402
 from appliance.config.model import IXPConfig  # noqa: E402
 from appliance.lab import netns  # noqa: E402
 from appliance.monitor.collector import Collector  # noqa: E402
+from appliance.monitor.looking_glass import search_root  # noqa: E402
 from appliance.monitor.store import SampleStore  # noqa: E402
 from appliance.pipeline.run import Pipeline  # noqa: E402
 from appliance.render.bird import render_bird, session_name  # noqa: E402
@@ -223,13 +224,12 @@ def main(argv: list[str]) -> None:
 
             session_cmds = [f"show route table {table} protocol {name} all",
                              f"show route table {table} protocol {name} filtered all"]
-            # what LookingGlass.lookup sends: the main table's answer, then the filtered
-            # routes inside the prefix and those covering it, across all tables
+            # what LookingGlass.lookup sends: the main table's answer, then one walk of the
+            # filtered routes under the prefix's root at the policy's minimum length
             net = ipaddress.ip_network(prefix)
+            min4 = bench_config(n, p).route_server.policy.ipv4_min_length
             lookup_cmds = [f"show route for {prefix} table master4 all",
-                           f"show route in {prefix} table all filtered all",
-                           *[f"show route {net.supernet(new_prefix=k)} table all filtered all"
-                             for k in range(net.prefixlen - 1, -1, -1)]]
+                           f"show route in {search_root(net, min4)} table all filtered all"]
             cases = [
                 ("/lg (all sessions)", get("/lg"), "show protocols all",
                  raw("show protocols all")),
