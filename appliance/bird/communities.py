@@ -51,6 +51,7 @@ REJECT_REASONS: tuple[Reason, ...] = (
     Reason(14, "no_route_server_asn", "the AS path contains the route server's own ASN"),
     Reason(15, "not_root_service_prefix",
            "a hosted root instance may announce only its root server's service prefixes"),
+    Reason(16, "as_set", "the AS path contains an AS_SET (an aggregate hides who originated it)"),
 )
 
 INFO_TAGS: tuple[Reason, ...] = (

@@ -20,6 +20,21 @@ class Announce:
     large: tuple[tuple[int, int, int], ...] = ()
     via: str | None = None  # third-party next hop; default: the member's own address
     med: int | None = None
+    # An AS_SET after ``path`` and a sequence after that: only tests.bird.raw_bgp sends these.
+    as_set: tuple[int, ...] = ()
+    after_set: tuple[int, ...] = ()
+
+    def raw(self) -> dict[str, object]:
+        """The route as tests.bird.raw_bgp takes it."""
+        segments: list[tuple[str, list[int]]] = [("seq", list(self.path))]
+        if self.as_set:
+            segments.append(("set", list(self.as_set)))
+        if self.after_set:
+            segments.append(("seq", list(self.after_set)))
+        out: dict[str, object] = {"prefix": self.prefix, "segments": segments}
+        if self.via:
+            out["next_hop"] = self.via
+        return out
 
     def static(self) -> str:
         """The ``route`` line of BIRD's static protocol."""

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from appliance.render.bird import session_name
 from tests.bird.configs import LAN4, LAN6
 from tests.bird.member_conf import member_conf
 from tests.bird.netlab import NetLab, Node, open_lab, wait_for
-from tests.bird.scenarios.plan import MEMBERS, RS, announcements, lab_config
+from tests.bird.scenarios.plan import MEMBERS, RAW, RS, announcements, lab_config
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bird"
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "tests" / "fixtures" / "bird"
 
 
 @dataclass
@@ -44,8 +46,25 @@ class ScenarioLab:
 
 
 def _sessions(key: str) -> list[str]:
-    i, asn, _ = MEMBERS[key]
-    return [session_name(asn, str(LAN4[i + 9])), session_name(asn, str(LAN6[i + 9]))]
+    i, asn, extra = MEMBERS[key]
+    out = [session_name(asn, str(LAN4[i + 9]))]
+    if extra.get("ipv6", True):
+        out.append(session_name(asn, str(LAN6[i + 9])))
+    return out
+
+
+def _raw_settled(rs: Node) -> bool:
+    """Every raw speaker's session is up and the RS holds all it announced."""
+    try:
+        with rs.control() as bc:
+            for key in RAW:
+                p = bc.protocol(_sessions(key)[0])
+                if not p.established or (p.routes("imported") + p.routes("filtered")
+                                         < len(announcements(key))):
+                    return False
+    except (BirdUnavailable, BirdError):
+        return False
+    return True
 
 
 def _counts(lab: NetLab, rs: Node) -> dict[str, tuple[int, int, int, int]] | None:
@@ -55,6 +74,8 @@ def _counts(lab: NetLab, rs: Node) -> dict[str, tuple[int, int, int, int]] | Non
         with rs.control() as bc:
             protos = {p.name: p for p in bc.protocols()}
         for key, node in lab.members.items():
+            if key in RAW:
+                continue
             with node.control() as mc:
                 mine = {p.name: p for p in mc.protocols()}
             for sess, local in zip(_sessions(key), ("rs4", "rs6"), strict=True):
@@ -153,8 +174,9 @@ def scenario_lab(tmp_path_factory):
     try:
         lan4, lan6 = LAN4.prefixlen, LAN6.prefixlen
         rs = lab.make_rs(str(LAN4[1]), str(LAN6[1]), lan4, lan6)
-        for key, (i, _asn, _extra) in MEMBERS.items():
-            lab.add_member(key, [str(LAN4[i + 9])], [str(LAN6[i + 9])], lan4, lan6)
+        for key, (i, _asn, extra) in MEMBERS.items():
+            lab.add_member(key, [str(LAN4[i + 9])],
+                           [str(LAN6[i + 9])] if extra.get("ipv6", True) else [], lan4, lan6)
 
         # stayrtr serves the fixture VRPs on the RS namespace's loopback.
         rtr = subprocess.Popen(
@@ -181,7 +203,20 @@ def scenario_lab(tmp_path_factory):
                     bc.routes(table="rs_roa6"))
         wait_for("the RS to load the fixture ROAs from stayrtr", roas_loaded, timeout=60)
 
+        for key in RAW:
+            i, asn, _extra = MEMBERS[key]
+            spec = {"local": str(LAN4[i + 9]), "peer": str(LAN4[1]), "asn": asn,
+                    "routes": [a.raw() for a in announcements(key)]}
+            node = lab.members[key]
+            lab.extra_procs.append(subprocess.Popen(
+                netns.command(node.ns, [sys.executable, "-m", "tests.bird.raw_bgp",
+                                        json.dumps(spec)]),
+                cwd=ROOT, stdout=subprocess.DEVNULL,
+                stderr=open(node.dir / "raw_bgp.log", "wb"),  # noqa: SIM115
+                start_new_session=True))
         for key, node in lab.members.items():
+            if key in RAW:
+                continue
             i, asn, extra = MEMBERS[key]
             lab.start_bird(node, member_conf(
                 asn=asn, router_id=str(LAN4[i + 9]), rs_asn=RS,
@@ -193,10 +228,13 @@ def scenario_lab(tmp_path_factory):
         wait_for("all sessions up and routes settled",
                  lambda: _settled(lab, rs_node, state),
                  timeout=90, poll=1.0)
+        wait_for("the raw BGP speakers' routes at the RS", lambda: _raw_settled(rs_node),
+                 timeout=60)
         received, rs_routes = {}, {}
         for key, node in lab.members.items():
-            with node.control() as mc:
-                received[key] = mc.routes(protocol="rs4") + mc.routes(protocol="rs6")
+            if key not in RAW:
+                with node.control() as mc:
+                    received[key] = mc.routes(protocol="rs4") + mc.routes(protocol="rs6")
             with rs_node.control() as bc:
                 rs_routes[key] = [r for s in _sessions(key) for r in bc.session_routes(s)]
         yield ScenarioLab(lab, rs_node, ctx, received, rs_routes)

@@ -28,8 +28,11 @@ MEMBERS = {
     "m5": (5, 10002, {"policy": {"next_hop": "same_as"}}),  # AS10002's second router
     # A hosted L-root instance: only prefixes covering 199.7.83.42 / 2001:500:9f::42, or listed.
     "m6": (6, 20144, {"root_instance": {"letter": "l", "prefixes": ["192.0.47.0/24"]}}),
+    # Not a BIRD: tests.bird.raw_bgp, for paths BIRD cannot originate (AS_SET). IPv4 only.
+    "m7": (7, 10007, {"ipv6": []}),
 }
-ALL = tuple(MEMBERS)
+RAW = frozenset({"m7"})
+ALL = tuple(k for k in MEMBERS if k not in RAW)  # the members whose received routes are read
 
 
 def addr(key: str) -> str:
@@ -73,6 +76,7 @@ def _r(*keys: str) -> frozenset[int]:
 
 
 P1 = (10001,)
+P7 = (10007,)
 LROOT = (20144,)
 CASES: tuple[Case, ...] = (
     # ---- accepted, untouched ----
@@ -102,6 +106,12 @@ CASES: tuple[Case, ...] = (
     Case("irr_prefix", "m1", Announce("31.9.0.0/24", P1), _r("irr_prefix")),
     Case("med_untouched", "m1", Announce("31.1.14.0/24", P1, med=50), extra={"med": 50}),
     Case("forged_reject_tag", "m1", Announce("31.1.13.0/24", P1, large=((RS, 1101, 9),))),
+    # ---- AS_SET in the path (m7 is a raw BGP speaker) ----
+    Case("raw_plain", "m7", Announce("31.7.1.0/24", P7), large_info=frozenset({2, 6})),
+    Case("as_set_aggregate", "m7", Announce("31.7.2.0/24", P7, as_set=(10071, 10072)),
+         _r("as_set")),
+    Case("as_set_single_mid_path", "m7",
+         Announce("31.7.3.0/24", P7, as_set=(10071,), after_set=(10073,)), _r("as_set")),
     # ---- tag-only policies (m2) ----
     Case("rpki_invalid_tag_only", "m2", Announce("31.1.9.0/24", (10002,)),
          large_info=frozenset({3, 4})),
