@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 # Large-community functions (the middle number).
 LC_DO_NOT_ANNOUNCE = 0  # (RS, 0, peer); (RS, 0, 0) = to nobody
-LC_ANNOUNCE_ONLY = 1  # (RS, 1, peer)
+LC_ANNOUNCE_ONLY = 1  # (RS, 1, peer): with (RS, 0, 0), only to the peers so tagged
 LC_PREPEND = {1: 101, 2: 102, 3: 103}  # (RS, 10x, peer); peer 0 = to everybody
 LC_BLACKHOLE = 666  # (RS, 666, 0), same meaning as BLACKHOLE 65535:666
 LC_INFO = 1000  # (RS, 1000, n): informational tags added by the route server
