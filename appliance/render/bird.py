@@ -53,6 +53,9 @@ class Session:
     limit: int
     irr: IrrSets | None
     check_transit_free: bool
+    # The member is itself transit-free: its own ASN (and prepends of it) is not a leak, any
+    # other listed ASN in the path still is.
+    own_transit_free: bool
     md5: str | None
     bfd: bool
     ttl_security: bool
@@ -151,8 +154,8 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets]) -> list[Session]:
                     next_hops=hops,
                     limit=member.max_prefix.ipv4 if afi == 4 else member.max_prefix.ipv6,
                     irr=irr_sets.get(irr_object(member)),
-                    check_transit_free=(pol.reject_transit_free_asns
-                                        and member.asn not in pol.transit_free_asns),
+                    check_transit_free=pol.reject_transit_free_asns,
+                    own_transit_free=member.asn in pol.transit_free_asns,
                     md5=_password(member),
                     bfd=member.bfd,
                     ttl_security=member.ttl_security,

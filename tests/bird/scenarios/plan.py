@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from appliance.bird.communities import REJECT
+from appliance.config.model import DEFAULT_TRANSIT_FREE_ASNS
 from tests.bird.configs import LAN4, config, member
 from tests.bird.member_conf import Announce
 
 RS = 65000
+TRANSIT_FREE_MEMBER = 10003  # m3 plays a transit-free network
 NO_EXPORT = (65535, 65281)
 BLACKHOLE = (65535, 666)
 
@@ -22,7 +24,8 @@ MEMBERS = {
     "m1": (1, 10001, {"as_set": "AS-M1"}),
     "m2": (2, 10002, {"as_set": "AS-M2",
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
-    "m3": (3, 10003, {"md5_password": "s3cret-m3"}),  # the session only comes up with TCP-MD5
+    # The session only comes up with TCP-MD5. AS10003 is on the lab's transit-free list.
+    "m3": (3, 10003, {"md5_password": "s3cret-m3", "policy": {"graceful_shutdown": False}}),
     "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10},
                       "policy": {"max_prefix_action": "block"}}),
     "m5": (5, 10002, {"policy": {"next_hop": "same_as"}}),  # AS10002's second router
@@ -43,7 +46,8 @@ def addr(key: str) -> str:
 def lab_config():
     """The IXP configuration the route server of the lab is rendered from."""
     return config([member(i, asn, **extra) for i, asn, extra in MEMBERS.values()], rs_asn=RS,
-                  rpki_validators=[{"host": "127.0.0.1", "port": 3323}])
+                  rpki_validators=[{"host": "127.0.0.1", "port": 3323}],
+                  policy={"transit_free_asns": [*DEFAULT_TRANSIT_FREE_ASNS, TRANSIT_FREE_MEMBER]})
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,14 @@ CASES: tuple[Case, ...] = (
     Case("next_hop", "m1", Announce("31.1.6.0/24", P1, via=str(LAN4[99])), _r("next_hop")),
     Case("transit_free", "m1", Announce("31.1.7.0/24", (10001, 174, 10011)),
          _r("transit_free_asn")),
+    Case("transit_free_other_listed", "m1", Announce("31.1.15.0/24", (10001, 10003, 10011)),
+         _r("transit_free_asn")),
+    Case("transit_free_member_prepends", "m3", Announce("31.3.2.0/24", (10003, 10003, 10033))),
+    Case("transit_free_member_leaks", "m3", Announce("31.3.3.0/24", (10003, 3356, 10033)),
+         _r("transit_free_asn")),
+    Case("bogon_teredo", "m1", Announce("2001:0:1::/48", P1), _r("bogon_prefix", "irr_prefix")),
+    Case("bogon_amt", "m1", Announce("2001:3::/32", P1), _r("bogon_prefix", "irr_prefix")),
+    Case("bogon_orchid2", "m1", Announce("2001:20::/28", P1), _r("bogon_prefix", "irr_prefix")),
     Case("rpki_valid", "m1", Announce("31.1.8.0/24", P1), large_info=frozenset({1, 4})),
     Case("rpki_invalid", "m1", Announce("31.1.9.0/24", P1), _r("rpki_invalid")),
     Case("rpki_invalid_v6", "m1", Announce("2a0c:1:9::/48", P1), _r("rpki_invalid")),
@@ -181,6 +193,10 @@ CASES: tuple[Case, ...] = (
     Case("gshut", "m1", Announce("31.1.40.0/24", P1, communities=((65535, 0),)),
          to=(), extra={"gshut_winner": "m3"}),
     Case("gshut_other", "m3", Announce("31.1.40.0/24", (10003,))),
+    # m3's policy does not honour graceful shutdown, so 65535:0 is removed, not passed on
+    Case("gshut_off_removed", "m3",
+         Announce("31.3.40.0/24", (10003,), communities=((65535, 0), (10003, 5))),
+         communities=frozenset({(10003, 5)})),
     # ---- hosted root instance (m6): its operator's prefixes only, NO_EXPORT kept ----
     Case("root_prefix", "m6", Announce("199.7.83.0/24", LROOT, communities=(NO_EXPORT,)),
          communities=frozenset({NO_EXPORT})),
