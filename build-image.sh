@@ -113,6 +113,9 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
 # mmdebstrap empties /etc/machine-id after the hooks; "uninitialized" makes systemd treat the
 # box's first boot as a first boot (ConditionFirstBoot=yes units run, the id is committed).
 echo uninitialized > "$work/rootfs/etc/machine-id"
+# The box's own resolver list is systemd-resolved's (DHCP's servers, or the wizard's): never
+# the build machine's file that mmdebstrap leaves behind. No stub listener (resolved.conf.d).
+ln -sfn ../run/systemd/resolve/resolv.conf "$work/rootfs/etc/resolv.conf"
 
 log "assembling the GPT disk image"
 "$repo/image/assemble-disk.sh" "$work/rootfs" "$repo/image" "$out/ixp-appliance.img"

@@ -31,7 +31,8 @@ for unit in bird.service unbound.service stayrtr.service nginx.service \
     if [ -e "$root/lib/systemd/system/$unit" ]; then in_root systemctl disable "$unit" || true; fi
 done
 in_root systemctl mask ssh.socket >/dev/null 2>&1 || true
-in_root systemctl enable systemd-networkd.service ssh.service \
+in_root systemctl enable systemd-networkd.service systemd-resolved.service \
+    systemd-timesyncd.service ssh.service \
     ixp-factory-reset.service ixp-grow-data.service ixp-host-init.service \
     ixp-state-init.service ixp-restore.service ixp-web.service ixp-https.service \
     ixp-banner.service ixp-bird.service ixp-bird.path ixp-unbound.service ixp-anycast.service \

@@ -13,6 +13,7 @@ from appliance.cli import (
     config_cmds,
     irr_cmds,
     lab_cmds,
+    management_cmds,
     member_cmds,
     rpki_cmds,
     run_cmds,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     irr_cmds.register(sub)
     rpki_cmds.register(sub)
     run_cmds.register(sub)
+    management_cmds.register(sub)
     return parser
 
 

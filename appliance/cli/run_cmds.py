@@ -22,6 +22,7 @@ from appliance.bird import rpki_service
 from appliance.bird.control import route_server_socket
 from appliance.bird.service import answering, running_config
 from appliance.cli.common import add_json, add_state_dir
+from appliance.cli.management_cmds import revert_unconfirmed
 from appliance.cli.output import emit_json, error
 from appliance.config.revisions import RevisionStore
 from appliance.pipeline.concern import ApplyContext
@@ -147,7 +148,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
         # Left from the last boot (run/ lives on the data partition): a change applied now
         # must not try to reconfigure a BIRD that is gone; it loads the file when it starts.
         ctl.unlink(missing_ok=True)
-    outcome = Pipeline(args.state_dir, netns=args.netns).reapply_latest(author="boot")
+    pipeline = Pipeline(args.state_dir, netns=args.netns)
+    # Powered off during a management-address trial: nobody confirmed it, so it goes back.
+    reverted = revert_unconfirmed(pipeline)
+    if reverted is not None and not reverted.ok:
+        error(reverted.error or "the unconfirmed management address could not be reverted")
+    outcome = pipeline.reapply_latest(author="boot")
     if outcome.ok:
         print(outcome.message)
         return 0

@@ -93,6 +93,9 @@ class Management(StrictModel):
     dns: Annotated[list[IPAddr], Field(max_length=8)] = []
     ntp: Annotated[list[HostOrIP], Field(max_length=8)] = ["0.debian.pool.ntp.org"]
     timezone: TimeZone = "UTC"
+    # A new address or NIC is applied on trial: unless confirmed from the new address within
+    # this time, the box goes back to the last confirmed one by itself (no lockout).
+    trial_seconds: Annotated[int, Field(ge=30, le=3600)] = 120
     allowed_networks: Annotated[list[IPNet], Field(max_length=64)] = []
     # Management-plane isolation (nftables): web, SSH and SNMP only on this NIC, BGP only
     # from members, DNS only from allowed networks. Turn off only to debug.

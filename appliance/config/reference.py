@@ -42,6 +42,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "management.dns": ("DNS servers for the box itself (empty: from DHCP).", "[192.0.2.53]"),
     "management.ntp": ("NTP servers (names or addresses).", "[0.debian.pool.ntp.org]"),
     "management.timezone": ("IANA time zone for logs and the UI.", "Pacific/Fiji"),
+    "management.trial_seconds": ("A changed management address or NIC is applied on trial: "
+                                 "unless it is confirmed from the new address within this many "
+                                 "seconds, the box returns to the last confirmed one.", "300"),
     "management.firewall": ("Management-plane isolation: web, SSH and SNMP answer only on the "
                             "management NIC, BGP only from member addresses, DNS only from "
                             "allowed networks. Turn off only to debug.", "true"),

@@ -174,6 +174,13 @@ def check_management(cfg: IXPConfig) -> Iterator[Issue]:
         if lan6 is not None and mg.ipv6.network.overlaps(lan6):
             yield Issue("management.ipv6", f"{mg.ipv6} overlaps the peering LAN {lan6}; "
                         "management needs its own network")
+        gw6 = mg.ipv6_gateway
+        if gw6 is not None and not gw6.is_link_local and gw6 not in mg.ipv6.network:
+            yield Issue("management.ipv6_gateway", f"{gw6} is neither in the management "
+                        f"network {mg.ipv6.network} nor link-local (fe80::/10)")
+    elif mg.ipv6_gateway is not None:
+        yield Issue("management.ipv6_gateway", "a gateway is only used with a static ipv6 "
+                    "address; remove it or set management.ipv6 to an address")
 
 
 def check_services(cfg: IXPConfig) -> Iterator[Issue]:

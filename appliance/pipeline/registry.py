@@ -23,14 +23,17 @@ def default_concerns(state_dir: Path | None = None) -> list[Concern]:
     from appliance.dns.concern import ResolverConcern
     from appliance.firewall.concern import FirewallConcern
     from appliance.lab.concern import LabConcern, lab_recorded
+    from appliance.management.concern import ManagementConcern
     from appliance.snmp.concern import SnmpConcern
 
     route_server = (RouteServerConcern.from_state(state_dir) if state_dir is not None
                     else RouteServerConcern())
     # the management firewall before anything listens, so no service is ever unprotected
-    concerns: list[Concern] = [CoreConcern(), FirewallConcern(), BridgeConcern(),
+    # then the box's own addresses, name and clock (applied on the image only)
+    concerns: list[Concern] = [CoreConcern(), FirewallConcern(), ManagementConcern(),
+                               BridgeConcern(),
                                AnycastConcern(), route_server, ResolverConcern(), SnmpConcern()]
     if state_dir is not None and lab_recorded(state_dir):
         # in the lab, a member's port and router exist before the bridge takes the port
-        concerns.insert(2, LabConcern())
+        concerns.insert(3, LabConcern())
     return concerns

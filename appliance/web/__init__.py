@@ -86,6 +86,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         graphs,
         history,
         lg,
+        management,
         members,
         setup,
         status,
@@ -95,7 +96,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
                       history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
-                      docs.bp, data.bp):
+                      docs.bp, data.bp, management.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
     filters.register(app)
@@ -174,7 +175,9 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     @app.context_processor
     def _globals() -> dict[str, Any]:
         cfg = committed_config(state)
-        return {"version": __version__, "ixp_name": cfg.identity.name if cfg else None}
+        notice = management.trial_notice(state) if g.get("user") else None
+        return {"version": __version__, "ixp_name": cfg.identity.name if cfg else None,
+                "management_trial": notice}
 
     @app.after_request
     def _security_headers(resp):  # noqa: ANN001 (Flask hook)

@@ -43,12 +43,18 @@ STEPS: tuple[Step, ...] = (
         FormField("url", "Web site", placeholder="https://"),
     ), "your-exchange"),
     Step("management", "Management network", "The NIC you are using now to reach this page. "
-         "The web UI, SSH and SNMP listen only here, never on the peering LAN.", "management", (
+         "The web UI, SSH and SNMP listen only here, never on the peering LAN. A fixed address "
+         "is tried first: you confirm it from the new address, or the box goes back to the "
+         "old one by itself.", "management", (
         FormField("interface", "Management NIC", "The port cabled to your office network."),
         FormField("hostname", "Host name", "For example rs1.ix.example.net."),
         FormField("ipv4", "IPv4 address", "'dhcp', or a fixed address with its length, e.g. "
                   "192.0.2.10/24.", placeholder="dhcp"),
         FormField("ipv4_gateway", "IPv4 gateway", "Only with a fixed address."),
+        FormField("ipv6", "IPv6 address", "'auto' (from your router's advertisements), "
+                  "'none', or a fixed address with its length, e.g. 2001:db8:1::10/64.",
+                  placeholder="auto"),
+        FormField("ipv6_gateway", "IPv6 gateway", "Only with a fixed address; often fe80::1."),
         FormField("dns", "DNS servers", "Separated by spaces; empty means from DHCP.",
                   parse=as_list),
         FormField("ntp", "NTP servers", "Separated by spaces.", parse=as_list),

@@ -1,0 +1,1 @@
+"""The box's own management plane: host name, management addresses, DNS, NTP, time zone."""
