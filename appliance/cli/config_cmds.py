@@ -15,6 +15,7 @@ from appliance.config.loader import load_config_file
 from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
 from appliance.pipeline import staging
+from appliance.pipeline.concern import IMAGE_MARKER
 from appliance.pipeline.run import Pipeline, default_author
 
 
@@ -110,7 +111,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         last = (chk.get("last_result") or {}).get("detail", "-")
         print(f"anycast {chk['name']}: {chk['state']}, {said} (last check: {last})")
     if lab is None:
-        print("lab: not running")
+        if not IMAGE_MARKER.exists():  # the image never runs a lab: nothing to say there
+            print("lab: not running")
     else:
         print(f"lab {lab['prefix']}: appliance namespace {lab['appliance_netns']}")
         for m in lab["members"]:  # type: ignore[union-attr]

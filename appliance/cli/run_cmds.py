@@ -202,9 +202,23 @@ def cmd_services(args: argparse.Namespace) -> int:
         print(f"Route server: BIRD runs the installed configuration of revision {revision}: "
               f"{len(report.running)} protocols, {report.bgp_sessions} BGP sessions, "
               f"{report.established} established")
+    elif states.get("bird") in ("activating", "reloading") or (
+            not report.answering and _booting(args.state_dir, args.netns)):
+        # the units start one after the other at boot: not a problem until the boot is over
+        print("Route server: starting (BIRD is not up yet)")
     else:
         print(f"Route server: problem: {'; '.join(report.problems)}")
     return 0
+
+
+def _booting(state_dir: Path, netns: str | None) -> bool:
+    """Whether systemd is still starting the box (always False outside systemd)."""
+    if not Launcher(state_dir, netns).systemd:
+        return False
+    import subprocess
+    res = subprocess.run(["systemctl", "is-system-running"], capture_output=True, text=True,
+                         timeout=30, check=False)
+    return res.stdout.strip() in ("initializing", "starting")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
