@@ -52,6 +52,8 @@ REJECT_REASONS: tuple[Reason, ...] = (
     Reason(15, "not_root_service_prefix",
            "a hosted root instance may announce only its root server's service prefixes"),
     Reason(16, "as_set", "the AS path contains an AS_SET (an aggregate hides who originated it)"),
+    Reason(17, "never_via_route_servers",
+           "the AS path contains a network that PeeringDB says is never reached via route servers"),
 )
 
 INFO_TAGS: tuple[Reason, ...] = (

@@ -10,6 +10,7 @@ from appliance.bird.bogons import Bogons, load_bogons
 from appliance.bird.control import BirdControl, BirdUnavailable
 from appliance.bird.irr import IrrData
 from appliance.bird.irr_fetch import load_cache
+from appliance.bird.peeringdb import NeverViaRs, dump_path, load_never_via_rs
 from appliance.bird.safe_apply import GateSettings, HealthCheck, safe_configure
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Concern, RenderedFile, VerifyError
@@ -25,20 +26,24 @@ class RouteServerConcern(Concern):
     name = "route_server"
 
     def __init__(self, *, irr: IrrData | None = None, bogons: Bogons | None = None,
-                 gate: GateSettings | None = None, check: HealthCheck | None = None) -> None:
+                 gate: GateSettings | None = None, check: HealthCheck | None = None,
+                 never_via_rs: NeverViaRs | None = None) -> None:
         self.irr = irr or IrrData()
+        self.never_via_rs = never_via_rs or NeverViaRs()
         self.bogons = bogons
         self.gate = gate or GateSettings()
         self.check = check
 
     @classmethod
     def from_state(cls, state_dir: Path, **kwargs: object) -> RouteServerConcern:
-        """The concern with the IRR data cached (or imported) under ``state_dir/irr/``."""
-        return cls(irr=load_cache(state_dir / IRR_CACHE), **kwargs)  # type: ignore[arg-type]
+        """The concern with the IRR data cached (or imported) under ``state_dir/irr/`` and the
+        never-via-route-servers list of the PeeringDB dump under ``state_dir/peeringdb/``."""
+        return cls(irr=load_cache(state_dir / IRR_CACHE),  # type: ignore[arg-type]
+                   never_via_rs=load_never_via_rs(dump_path(state_dir)), **kwargs)
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """``bird/bird.conf``; group-readable only, as it may hold BGP passwords."""
-        text = render_bird(cfg, self.bogons or load_bogons(), self.irr)
+        text = render_bird(cfg, self.bogons or load_bogons(), self.irr, self.never_via_rs)
         return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640)]
 
     def verify(self, cfg: IXPConfig, staged: Path) -> None:

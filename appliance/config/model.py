@@ -136,6 +136,8 @@ class RoutingPolicy(StrictModel):
     transit_free_asns: Annotated[list[ASN], Field(max_length=200)] = list(
         DEFAULT_TRANSIT_FREE_ASNS
     )
+    # Networks PeeringDB flags info_never_via_route_servers (from the dump on the box).
+    reject_never_via_route_servers: bool = True
     rpki: RpkiPolicy = "reject_invalid"
     irr: IrrPolicy = "reject"
     max_prefix_action: MaxPrefixAction = "restart"

@@ -88,6 +88,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                                      "networks (route leaks).", "true"),
     "route_server.policy.transit_free_asns": ("The transit-free ASNs for the rule above.",
                                               "[174, 3356]"),
+    "route_server.policy.reject_never_via_route_servers": ("Refuse paths through networks "
+                                                           "that PeeringDB flags 'never via "
+                                                           "route servers' (needs the PeeringDB "
+                                                           "dump on the Data page).", "true"),
     "route_server.policy.rpki": ("'reject_invalid', 'tag_only' or 'off'.", "reject_invalid"),
     "route_server.policy.irr": ("'reject' routes not in the member's AS-SET, 'tag_only', or "
                                 "'off'.", "reject"),

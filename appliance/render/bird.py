@@ -18,6 +18,7 @@ import jinja2
 from appliance.bird import communities as comm
 from appliance.bird.bogons import Bogons
 from appliance.bird.irr import IrrData, IrrEntry, irr_object
+from appliance.bird.peeringdb import NeverViaRs
 from appliance.config.model import IXPConfig, Member, RoutingPolicy
 from appliance.dns.anycast_names import gate_ifname, protocol_name
 from appliance.dns.root_servers import ROOT_SERVERS
@@ -56,6 +57,7 @@ class Session:
     # The member is itself transit-free: its own ASN (and prepends of it) is not a leak, any
     # other listed ASN in the path still is.
     own_transit_free: bool
+    own_never_via_rs: bool  # PeeringDB flags the member itself; its own ASN is not a leak
     md5: str | None
     bfd: bool
     ttl_security: bool
@@ -123,7 +125,8 @@ def _irr_sets(cfg: IXPConfig, irr: IrrData) -> dict[str, IrrSets]:
     return sets
 
 
-def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets]) -> list[Session]:
+def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
+              never_asns: frozenset[int]) -> list[Session]:
     rs = cfg.route_server
     out: list[Session] = []
     for member in cfg.members:
@@ -156,6 +159,7 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets]) -> list[Session]:
                     irr=irr_sets.get(irr_object(member)),
                     check_transit_free=pol.reject_transit_free_asns,
                     own_transit_free=member.asn in pol.transit_free_asns,
+                    own_never_via_rs=member.asn in never_asns,
                     md5=_password(member),
                     bfd=member.bfd,
                     ttl_security=member.ttl_security,
@@ -209,11 +213,13 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None) -> str:
+def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
+                never_via_rs: NeverViaRs | None = None) -> str:
     """The route server's ``bird.conf`` for ``cfg`` (pure)."""
     rs = cfg.route_server
+    never = never_via_rs or NeverViaRs()
     irr_sets = _irr_sets(cfg, irr or IrrData())
-    sessions = _sessions(cfg, irr_sets)
+    sessions = _sessions(cfg, irr_sets, frozenset(never.asns))
     asn_ranges = [(r.first, r.last) for r in bogons.asn_ranges(cfg.lab)]
     return _env().get_template("main.j2").render(
         cfg=cfg,
@@ -223,6 +229,8 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None) -> s
         bogons=bogons,
         bogon_asns=_asn_set(asn_ranges),
         transit_free=", ".join(str(a) for a in sorted(set(rs.policy.transit_free_asns))),
+        never_via_rs=never,
+        never_problem=_text(never.problem or "no dump loaded"),
         irr_sets=[irr_sets[k] for k in sorted(irr_sets)],
         sessions=sessions,
         peers=_peers(cfg),

@@ -1,4 +1,5 @@
-"""One route-server lab shared by every scenario test: RS + stayrtr + five member BIRDs."""
+"""One route-server lab shared by every scenario test: RS + stayrtr + member BIRDs + a raw
+BGP speaker; IRR data and the PeeringDB never-via-route-servers list from tests/fixtures/bird."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from appliance.bird.concern import RouteServerConcern
 from appliance.bird.control import BirdUnavailable
 from appliance.bird.daemon import start_bird
 from appliance.bird.irr import parse_irr_cache
+from appliance.bird.peeringdb import load_never_via_rs
 from appliance.bird.replies import BirdError, Route
 from appliance.bird.rtr import stayrtr_argv
 from appliance.lab import netns
@@ -191,7 +193,9 @@ def scenario_lab(tmp_path_factory):
 
         ctx = ApplyContext(rs.dir / "state", netns=rs.ns)
         (ctx.etc_dir / "bird").mkdir(parents=True)
-        for f in RouteServerConcern(irr=irr).render(cfg):
+        never = load_never_via_rs(FIXTURES / "peeringdb.json")
+        assert never.asns == (10002, 10066), "the PeeringDB fixture must load"
+        for f in RouteServerConcern(irr=irr, never_via_rs=never).render(cfg):
             (ctx.etc_dir / f.path).write_bytes(f.content)
         rs.pid = start_bird(ctx)
         lab.pids.append(rs.pid)

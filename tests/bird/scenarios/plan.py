@@ -108,6 +108,10 @@ CASES: tuple[Case, ...] = (
     Case("transit_free_member_prepends", "m3", Announce("31.3.2.0/24", (10003, 10003, 10033))),
     Case("transit_free_member_leaks", "m3", Announce("31.3.3.0/24", (10003, 3356, 10033)),
          _r("transit_free_asn")),
+    # PeeringDB flags AS10066 (and AS10002, a member: its own ASN is no leak) never via RS
+    Case("never_via_route_servers", "m1", Announce("31.1.16.0/24", (10001, 10066, 10011)),
+         _r("never_via_route_servers")),
+    Case("never_via_rs_member_itself", "m2", Announce("31.2.3.0/24", (10002, 10002))),
     Case("bogon_teredo", "m1", Announce("2001:0:1::/48", P1), _r("bogon_prefix", "irr_prefix")),
     Case("bogon_amt", "m1", Announce("2001:3::/32", P1), _r("bogon_prefix", "irr_prefix")),
     Case("bogon_orchid2", "m1", Announce("2001:20::/28", P1), _r("bogon_prefix", "irr_prefix")),
