@@ -54,6 +54,8 @@ REJECT_REASONS: tuple[Reason, ...] = (
     Reason(16, "as_set", "the AS path contains an AS_SET (an aggregate hides who originated it)"),
     Reason(17, "never_via_route_servers",
            "the AS path contains a network that PeeringDB says is never reached via route servers"),
+    Reason(18, "denied_prefix", "the IXP's operator refuses this prefix (deny list)"),
+    Reason(19, "denied_asn", "the IXP's operator refuses an ASN in this path (deny list)"),
 )
 
 INFO_TAGS: tuple[Reason, ...] = (

@@ -120,6 +120,15 @@ IrrPolicy = Literal["reject", "tag_only", "off"]
 MaxPrefixAction = Literal["block", "restart", "disable"]
 
 
+class DenyList(StrictModel):
+    """Prefixes and ASNs the operator refuses outright ("stop that leak now")."""
+
+    # A prefix is refused with every more-specific of it.
+    prefixes: Annotated[list[IPNet], Field(max_length=2000)] = []
+    # Refused anywhere in the AS path.
+    asns: Annotated[list[ASN], Field(max_length=2000)] = []
+
+
 class RoutingPolicy(StrictModel):
     """Route-server import policy; the defaults are the MANRS-grade ones."""
 
@@ -143,6 +152,8 @@ class RoutingPolicy(StrictModel):
     max_prefix_action: MaxPrefixAction = "restart"
     blackhole: bool = True
     graceful_shutdown: bool = True
+    # Applies to every member; a member's own deny list (members[].deny) adds to it.
+    deny: DenyList = DenyList()
 
 
 class MemberPolicy(StrictModel):
@@ -235,6 +246,8 @@ class Member(StrictModel):
     bfd: bool = False  # the member's router must run BFD too, or the session stays down
     ttl_security: bool = False  # GTSM (RFC 5082): both sides must enable it
     policy: MemberPolicy = MemberPolicy()
+    # Refused from this member only, on top of route_server.policy.deny.
+    deny: DenyList = DenyList()
     # Set for a root server instance: its session accepts only its operator's prefixes.
     root_instance: RootInstance | None = None
 

@@ -100,6 +100,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                               "restart"),
     "route_server.policy.blackhole": ("Accept RFC 7999 BLACKHOLE-tagged more-specifics.", "true"),
     "route_server.policy.graceful_shutdown": ("Honour RFC 8326 GRACEFUL_SHUTDOWN.", "true"),
+    "route_server.policy.deny": ("The operator's deny list for every member: refused with "
+                                 "reasons of their own (see docs/route-server.md).", ""),
+    "route_server.policy.deny.prefixes": ("Prefixes refused with all their more-specifics.",
+                                          "[198.51.100.0/24]"),
+    "route_server.policy.deny.asns": ("ASNs refused anywhere in the AS path.", "[64511]"),
     "route_server.rpki_validators": ("RTR servers (stayrtr on the box, or your own).", ""),
     "route_server.rpki_validators[].host": ("Validator name or address.", "127.0.0.1"),
     "route_server.rpki_validators[].port": ("RTR port.", "323"),
@@ -134,6 +139,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].ttl_security": ("GTSM (RFC 5082): accept BGP packets only with TTL 255, so "
                                "nobody off the LAN can reach the session. Both sides must "
                                "enable it.", "false"),
+    "members[].deny": ("This member's own deny list, added to route_server.policy.deny.", ""),
+    "members[].deny.prefixes": ("Prefixes refused from this member, with their "
+                                "more-specifics.", "[198.51.100.0/24]"),
+    "members[].deny.asns": ("ASNs refused anywhere in this member's paths.", "[64511]"),
     "members[].root_instance": ("Marks this member as a root name server instance hosted at "
                                 "the IXP: its session then accepts only its root operator's "
                                 "prefixes, and their NO_EXPORT is kept.", ""),

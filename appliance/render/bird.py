@@ -58,6 +58,9 @@ class Session:
     # other listed ASN in the path still is.
     own_transit_free: bool
     own_never_via_rs: bool  # PeeringDB flags the member itself; its own ASN is not a leak
+    # The member's own deny list (this family's prefixes); the global one is a constant.
+    deny_prefixes: tuple[str, ...]
+    deny_asns: tuple[int, ...]
     md5: str | None
     bfd: bool
     ttl_security: bool
@@ -160,6 +163,9 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
                     check_transit_free=pol.reject_transit_free_asns,
                     own_transit_free=member.asn in pol.transit_free_asns,
                     own_never_via_rs=member.asn in never_asns,
+                    deny_prefixes=tuple(str(p) for p in member.deny.prefixes
+                                        if p.version == afi),
+                    deny_asns=tuple(sorted(set(member.deny.asns))),
                     md5=_password(member),
                     bfd=member.bfd,
                     ttl_security=member.ttl_security,
@@ -230,6 +236,9 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
         bogon_asns=_asn_set(asn_ranges),
         transit_free=", ".join(str(a) for a in sorted(set(rs.policy.transit_free_asns))),
         never_via_rs=never,
+        deny4=[str(p) for p in rs.policy.deny.prefixes if p.version == 4],
+        deny6=[str(p) for p in rs.policy.deny.prefixes if p.version == 6],
+        deny_asns=[str(a) for a in sorted(set(rs.policy.deny.asns))],
         never_problem=_text(never.problem or "no dump loaded"),
         irr_sets=[irr_sets[k] for k in sorted(irr_sets)],
         sessions=sessions,

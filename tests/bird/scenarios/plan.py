@@ -21,7 +21,8 @@ BLACKHOLE = (65535, 666)
 
 # Member key -> (index in configs.member, ASN, extra model fields)
 MEMBERS = {
-    "m1": (1, 10001, {"as_set": "AS-M1"}),
+    "m1": (1, 10001, {"as_set": "AS-M1",
+                      "deny": {"prefixes": ["31.1.18.0/23"], "asns": [10089]}}),
     "m2": (2, 10002, {"as_set": "AS-M2",
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
     # The session only comes up with TCP-MD5. AS10003 is on the lab's transit-free list.
@@ -47,7 +48,9 @@ def lab_config():
     """The IXP configuration the route server of the lab is rendered from."""
     return config([member(i, asn, **extra) for i, asn, extra in MEMBERS.values()], rs_asn=RS,
                   rpki_validators=[{"host": "127.0.0.1", "port": 3323}],
-                  policy={"transit_free_asns": [*DEFAULT_TRANSIT_FREE_ASNS, TRANSIT_FREE_MEMBER]})
+                  policy={"transit_free_asns": [*DEFAULT_TRANSIT_FREE_ASNS, TRANSIT_FREE_MEMBER],
+                          "deny": {"prefixes": ["31.1.17.0/24", "2a0c:1:17::/48"],
+                                   "asns": [10088]}})
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,15 @@ CASES: tuple[Case, ...] = (
     Case("never_via_route_servers", "m1", Announce("31.1.16.0/24", (10001, 10066, 10011)),
          _r("never_via_route_servers")),
     Case("never_via_rs_member_itself", "m2", Announce("31.2.3.0/24", (10002, 10002))),
+    # ---- the operator's deny lists: global, and m1's own (31.1.18.0/23, AS10089) ----
+    Case("denied_prefix", "m1", Announce("31.1.17.0/24", P1), _r("denied_prefix")),
+    Case("denied_prefix_v6", "m1", Announce("2a0c:1:17::/48", P1), _r("denied_prefix")),
+    Case("denied_prefix_member", "m1", Announce("31.1.19.0/24", P1), _r("denied_prefix")),
+    Case("denied_asn", "m1", Announce("31.1.38.0/24", (10001, 10088, 10011)), _r("denied_asn")),
+    Case("denied_asn_member", "m1", Announce("31.1.39.0/24", (10001, 10089, 10011)),
+         _r("denied_asn")),
+    Case("member_deny_list_is_its_own", "m2", Announce("31.1.18.0/24", (10002, 10089)),
+         large_info=frozenset({5})),
     Case("bogon_teredo", "m1", Announce("2001:0:1::/48", P1), _r("bogon_prefix", "irr_prefix")),
     Case("bogon_amt", "m1", Announce("2001:3::/32", P1), _r("bogon_prefix", "irr_prefix")),
     Case("bogon_orchid2", "m1", Announce("2001:20::/28", P1), _r("bogon_prefix", "irr_prefix")),
