@@ -14,11 +14,13 @@ LC_DO_NOT_ANNOUNCE = 0  # (RS, 0, peer); (RS, 0, 0) = to nobody
 LC_ANNOUNCE_ONLY = 1  # (RS, 1, peer): with (RS, 0, 0), only to the peers so tagged
 LC_PREPEND = {1: 101, 2: 102, 3: 103}  # (RS, 10x, peer); peer 0 = to everybody
 LC_BLACKHOLE = 666  # (RS, 666, 0), same meaning as BLACKHOLE 65535:666
+LC_ADD_NO_EXPORT = 65281  # (RS, 65281, peer): add NO_EXPORT towards peer; peer 0 = everybody
 LC_INFO = 1000  # (RS, 1000, n): informational tags added by the route server
 LC_REJECT = 1101  # (RS, 1101, n): why a route was filtered
 
 # Standard communities with a fixed first half.
 STD_PREPEND = {1: 65501, 2: 65502, 3: 65503}  # (6550x, peer); peer = RS = to everybody
+STD_ADD_NO_EXPORT = 65281  # (65281, peer): add NO_EXPORT towards peer; peer = RS = everybody
 BLACKHOLE = (65535, 666)  # RFC 7999
 GRACEFUL_SHUTDOWN = (65535, 0)  # RFC 8326
 NO_EXPORT = (65535, 65281)
