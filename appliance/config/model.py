@@ -150,6 +150,9 @@ class RoutingPolicy(StrictModel):
     rpki: RpkiPolicy = "reject_invalid"
     irr: IrrPolicy = "reject"
     max_prefix_action: MaxPrefixAction = "restart"
+    # With action restart: seconds the session stays down after a trip before the member may
+    # connect again (the same fixed wait after every error, never BIRD's growing one).
+    max_prefix_restart_after: Annotated[int, Field(ge=5, le=86_400)] = 900
     blackhole: bool = True
     graceful_shutdown: bool = True
     # Applies to every member; a member's own deny list (members[].deny) adds to it.
@@ -167,6 +170,7 @@ class MemberPolicy(StrictModel):
     rpki: RpkiPolicy | None = None
     irr: IrrPolicy | None = None
     max_prefix_action: MaxPrefixAction | None = None
+    max_prefix_restart_after: Annotated[int, Field(ge=5, le=86_400)] | None = None
     blackhole: bool | None = None
     graceful_shutdown: bool | None = None
 

@@ -98,6 +98,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "route_server.policy.max_prefix_action": ("What happens when a member sends more than its "
                                               "max-prefix: 'block', 'restart' or 'disable'.",
                                               "restart"),
+    "route_server.policy.max_prefix_restart_after": ("With max_prefix_action 'restart': "
+                                                     "seconds a session stays down after a "
+                                                     "trip (and after any other session "
+                                                     "error) before the member may connect "
+                                                     "again.", "900"),
     "route_server.policy.blackhole": ("Accept RFC 7999 BLACKHOLE-tagged more-specifics.", "true"),
     "route_server.policy.graceful_shutdown": ("Honour RFC 8326 GRACEFUL_SHUTDOWN.", "true"),
     "route_server.policy.deny": ("The operator's deny list for every member: refused with "
@@ -160,6 +165,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].policy.rpki": ("RPKI handling for this member.", "tag_only"),
     "members[].policy.irr": ("IRR handling for this member.", "tag_only"),
     "members[].policy.max_prefix_action": ("Max-prefix action for this member.", "block"),
+    "members[].policy.max_prefix_restart_after": ("Max-prefix restart hold time for this "
+                                                  "member, in seconds.", "300"),
     "members[].policy.blackhole": ("Blackhole acceptance for this member.", "false"),
     "members[].policy.graceful_shutdown": ("Graceful shutdown for this member.", "true"),
     "services": ("Services the box offers to its members.", ""),
