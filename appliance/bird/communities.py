@@ -69,6 +69,7 @@ INFO_TAGS: tuple[Reason, ...] = (
     Reason(6, "irr_unknown", "no IRR data for the member yet; IRR was not checked"),
     Reason(7, "blackhole", "a blackhole route accepted from the member (NO_EXPORT added)"),
     Reason(8, "graceful_shutdown", "GRACEFUL_SHUTDOWN: LOCAL_PREF set to 0 on the route server"),
+    Reason(9, "irr_by_roa", "not in the member's AS-SET, accepted as a ROA makes it RPKI Valid"),
 )
 
 REJECT = {r.key: r.code for r in REJECT_REASONS}

@@ -149,6 +149,9 @@ class RoutingPolicy(StrictModel):
     reject_never_via_route_servers: bool = True
     rpki: RpkiPolicy = "reject_invalid"
     irr: IrrPolicy = "reject"
+    # A route whose prefix and origin a ROA makes RPKI Valid counts as registered for the IRR
+    # check (arouteserver's use_rpki_roas_as_route_objects); off, as there, by default.
+    roas_as_route_objects: bool = False
     max_prefix_action: MaxPrefixAction = "restart"
     # With action restart: seconds the session stays down after a trip before the member may
     # connect again (the same fixed wait after every error, never BIRD's growing one).
@@ -169,6 +172,7 @@ class MemberPolicy(StrictModel):
     next_hop: NextHopPolicy | None = None
     rpki: RpkiPolicy | None = None
     irr: IrrPolicy | None = None
+    roas_as_route_objects: bool | None = None
     max_prefix_action: MaxPrefixAction | None = None
     max_prefix_restart_after: Annotated[int, Field(ge=5, le=86_400)] | None = None
     blackhole: bool | None = None

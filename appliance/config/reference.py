@@ -95,6 +95,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "route_server.policy.rpki": ("'reject_invalid', 'tag_only' or 'off'.", "reject_invalid"),
     "route_server.policy.irr": ("'reject' routes not in the member's AS-SET, 'tag_only', or "
                                 "'off'.", "reject"),
+    "route_server.policy.roas_as_route_objects": ("Count a route that RPKI finds Valid as "
+                                                  "registered for the IRR check, so a member "
+                                                  "with a ROA but no IRR route object is not "
+                                                  "refused.", "true"),
     "route_server.policy.max_prefix_action": ("What happens when a member sends more than its "
                                               "max-prefix: 'block', 'restart' or 'disable'.",
                                               "restart"),
@@ -164,6 +168,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].policy.next_hop": ("Next-hop check for this member.", "same_as"),
     "members[].policy.rpki": ("RPKI handling for this member.", "tag_only"),
     "members[].policy.irr": ("IRR handling for this member.", "tag_only"),
+    "members[].policy.roas_as_route_objects": ("ROAs as route objects for this member.",
+                                               "true"),
     "members[].policy.max_prefix_action": ("Max-prefix action for this member.", "block"),
     "members[].policy.max_prefix_restart_after": ("Max-prefix restart hold time for this "
                                                   "member, in seconds.", "300"),

@@ -21,7 +21,7 @@ BLACKHOLE = (65535, 666)
 
 # Member key -> (index in configs.member, ASN, extra model fields)
 MEMBERS = {
-    "m1": (1, 10001, {"as_set": "AS-M1",
+    "m1": (1, 10001, {"as_set": "AS-M1", "policy": {"roas_as_route_objects": True},
                       "deny": {"prefixes": ["31.1.18.0/23"], "asns": [10089]}}),
     "m2": (2, 10002, {"as_set": "AS-M2",
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
@@ -132,6 +132,10 @@ CASES: tuple[Case, ...] = (
     Case("rpki_invalid_v6", "m1", Announce("2a0c:1:9::/48", P1), _r("rpki_invalid")),
     Case("irr_origin", "m1", Announce("31.1.10.0/24", (10001, 10077)), _r("irr_origin")),
     Case("irr_prefix", "m1", Announce("31.9.0.0/24", P1), _r("irr_prefix")),
+    # m1 counts ROAs as route objects: 31.9.9.0/24 is in no IRR entry, but a ROA covers it
+    Case("roa_as_route_object", "m1", Announce("31.9.9.0/24", P1), large_info=frozenset({1, 9})),
+    Case("roa_as_route_object_not_for_blackholes", "m1",
+         Announce("31.9.9.1/32", P1, communities=(BLACKHOLE,)), _r("blackhole_not_authorised")),
     Case("med_untouched", "m1", Announce("31.1.14.0/24", P1, med=50), extra={"med": 50}),
     Case("forged_reject_tag", "m1", Announce("31.1.13.0/24", P1, large=((RS, 1101, 9),))),
     # ---- AS_SET in the path (m7 is a raw BGP speaker) ----
