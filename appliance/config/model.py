@@ -253,6 +253,12 @@ class Member(StrictModel):
     quarantine: bool = False
     bfd: bool = False  # the member's router must run BFD too, or the session stays down
     ttl_security: bool = False  # GTSM (RFC 5082): both sides must enable it
+    # The route server connects too (default: it only waits), for routers that never connect.
+    active_session: bool = False
+    # Put the route server's ASN first in paths sent to this member, for routers that insist
+    # on the neighbour's ASN first (arouteserver's prepend_rs_as); the RS stays transparent
+    # for everybody else.
+    prepend_rs_asn: bool = False
     policy: MemberPolicy = MemberPolicy()
     # Refused from this member only, on top of route_server.policy.deny.
     deny: DenyList = DenyList()

@@ -159,6 +159,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].root_instance.prefixes": ("Further service prefixes the root operator listed, "
                                          "besides the one covering the letter's address.",
                                          "[199.7.83.0/24]"),
+    "members[].active_session": ("The route server opens this member's sessions too, "
+                                 "instead of only waiting for the member's router.", "false"),
+    "members[].prepend_rs_asn": ("Prepend the route server's ASN to paths sent to this "
+                                 "member, for routers that require the neighbour's ASN "
+                                 "first.", "false"),
     "members[].policy": ("Overrides of route_server.policy for this member; unset fields "
                          "follow the global policy.", ""),
     "members[].policy.ipv4_max_length": ("Longest IPv4 prefix accepted from this member.", "24"),

@@ -65,6 +65,8 @@ class Session:
     bfd: bool
     ttl_security: bool
     disabled: bool
+    active: bool
+    prepend_rs_asn: bool
     # A hosted root instance: the root server's address in this family (a prefix must cover
     # it) and the further service prefixes its operator listed. None for an ordinary member.
     root_address: str | None = None
@@ -170,6 +172,8 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
                     bfd=member.bfd,
                     ttl_security=member.ttl_security,
                     disabled=member.quarantine,
+                    active=member.active_session,
+                    prepend_rs_asn=member.prepend_rs_asn,
                     **_root_filter(member, afi),
                 ))
     return out

@@ -49,7 +49,7 @@ class Announce:
 
 def member_conf(*, asn: int, router_id: str, rs_asn: int, local4: str | None, rs4: str | None,
                 local6: str | None, rs6: str | None, routes: list[Announce],
-                password: str | None = None) -> str:
+                password: str | None = None, passive: bool = False) -> str:
     """A member router: static routes out to the route server, everything in."""
     v4 = [r for r in routes if ":" not in r.prefix]
     v6 = [r for r in routes if ":" in r.prefix]
@@ -68,6 +68,7 @@ def member_conf(*, asn: int, router_id: str, rs_asn: int, local4: str | None, rs
         "  local role rs_client;",
         "  hold time 9; keepalive time 3; connect retry time 1; error wait time 1, 5;",
         *([f'  password "{password}";'] if password else []),
+        *(["  passive on;"] if passive else []),  # only an active route server reaches it
         "}",
     ]
     if local4 and rs4:

@@ -226,7 +226,8 @@ def scenario_lab(tmp_path_factory):
                 asn=asn, router_id=str(LAN4[i + 9]), rs_asn=RS,
                 local4=str(LAN4[i + 9]), rs4=str(LAN4[1]), local6=str(LAN6[i + 9]),
                 rs6=str(LAN6[1]), routes=announcements(key),
-                password=extra.get("md5_password")))
+                password=extra.get("md5_password"),
+                passive=bool(extra.get("active_session"))))
 
         state: dict[str, object] = {}
         wait_for("all sessions up and routes settled",

@@ -27,15 +27,18 @@ MEMBERS = {
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
     # The session only comes up with TCP-MD5. AS10003 is on the lab's transit-free list.
     "m3": (3, 10003, {"md5_password": "s3cret-m3", "policy": {"graceful_shutdown": False}}),
-    "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10},
+    # m4's router only waits (passive): its sessions come up because the RS connects.
+    "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10}, "active_session": True,
                       "policy": {"max_prefix_action": "block"}}),
-    "m5": (5, 10002, {"policy": {"next_hop": "same_as"}}),  # AS10002's second router
+    # AS10002's second router; it wants the RS's ASN first in the paths it receives.
+    "m5": (5, 10002, {"policy": {"next_hop": "same_as"}, "prepend_rs_asn": True}),
     # A hosted L-root instance: only prefixes covering 199.7.83.42 / 2001:500:9f::42, or listed.
     "m6": (6, 20144, {"root_instance": {"letter": "l", "prefixes": ["192.0.47.0/24"]}}),
     # Not a BIRD: tests.bird.raw_bgp, for paths BIRD cannot originate (AS_SET). IPv4 only.
     "m7": (7, 10007, {"ipv6": []}),
 }
 RAW = frozenset({"m7"})
+PREPEND_RS = frozenset({"m5"})  # these receive every path with RS first
 ALL = tuple(k for k in MEMBERS if k not in RAW)  # the members whose received routes are read
 
 

@@ -11,7 +11,15 @@ import pytest
 
 from appliance.bird.communities import LC_INFO, LC_REJECT, reject_reasons_of
 from tests.bird.configs import LAN4, LAN6
-from tests.bird.scenarios.plan import ALL, CASES, MAX_PREFIX_MEMBER, MEMBERS, RS, Case
+from tests.bird.scenarios.plan import (
+    ALL,
+    CASES,
+    MAX_PREFIX_MEMBER,
+    MEMBERS,
+    PREPEND_RS,
+    RS,
+    Case,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -48,8 +56,8 @@ def test_members_receive_exactly_what_policy_allows(scenario_lab, case):
             continue
         assert len(got) == 1, f"{key} must receive {case.ann.prefix} from {case.by}"
         route = got[0]
-        path = case.extra.get("path_for", {}).get(key, case.path or case.ann.path)
-        assert route.as_path == tuple(path)
+        path = tuple(case.extra.get("path_for", {}).get(key, case.path or case.ann.path))
+        assert route.as_path == ((RS, *path) if key in PREPEND_RS else path)
         want = case.extra.get("communities_for", {}).get(key, case.communities)
         assert set(route.communities) == set(want)
         own = {lc for lc in route.large_communities if lc[0] == RS}
@@ -96,3 +104,12 @@ def test_md5_protected_session_is_established(scenario_lab):
         for sess in ("c10003_185_1_0_12", "c10003_2001_7f8_ffff__c"):
             assert bc.protocol(sess).established
     assert 'password "s3cret-m3";' in (scenario_lab.ctx.etc_dir / "bird/bird.conf").read_text()
+
+
+def test_active_session_reaches_a_router_that_only_waits(scenario_lab):
+    # m4's router is passive: its sessions are up only because the route server connects.
+    conf = (scenario_lab.ctx.etc_dir / "bird/bird.conf").read_text()
+    assert conf.count("passive off;") == 2
+    with scenario_lab.rs.control() as bc:
+        for sess in ("c10004_185_1_0_13", "c10004_2001_7f8_ffff__d"):
+            assert bc.protocol(sess).established
