@@ -87,14 +87,15 @@ class ManagementConcern(Concern):
                                   f"{self.host.hostname()} → {mgmt.hostname}"))
         if self.host.network_file() != render_network(mgmt):
             new, known = address_plan(mgmt), self._baseline(cfg, ctx)
-            if new == known:
-                detail = new.describe()
-            else:
-                where = ", ".join(f"https://{a}/" for a in new.static_addresses()) or \
-                    "the address it gets by DHCP"
-                detail = (f"{new.describe()}; ON TRIAL: confirm from {where} within "
-                          f"{mgmt.trial_seconds} s, or it goes back to {known.describe()}")
-            changes.append(Change(self.name, "change", "management network", detail))
+            notice = ""
+            if new != known:
+                where = ", ".join(f"https://{a}/management" for a in new.static_addresses()) \
+                    or "the Management page, on the address DHCP gives the box"
+                notice = (f"The new management network is applied ON TRIAL: this page stops "
+                          f"answering; open {where} and confirm within {mgmt.trial_seconds} s, "
+                          f"or the box goes back to {known.describe()} by itself.")
+            changes.append(Change(self.name, "change", "management network", new.describe(),
+                                  notice=notice))
         if self.host.timesyncd_file() != render_timesyncd(mgmt):
             changes.append(Change(self.name, "change", "NTP servers",
                                   " ".join(mgmt.ntp) or "none"))

@@ -38,6 +38,8 @@ class Change:
     target: str
     detail: str = ""
     path: str = ""  # for file changes: the rendered file's relative path
+    # What the operator must do about it, shown prominently in the review (e.g. a trial)
+    notice: str = ""
 
     def __str__(self) -> str:
         sign = {"add": "+", "change": "~", "remove": "-"}[self.action]

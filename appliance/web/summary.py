@@ -98,6 +98,7 @@ def review_context(cfg: Any, running: Any, outcome: Any, diff: str) -> dict[str,
     return {
         "summary": sentences(running, cfg) if outcome.ok else [],
         "plan": plan_lines(outcome.changes) if outcome.ok else [],
+        "notices": [c.notice for c in outcome.changes if c.notice] if outcome.ok else [],
         "problems": [] if outcome.ok else (
             [(i.path, i.message) for i in outcome.issues]
             or field_errors(outcome.error or "refused")),

@@ -130,9 +130,19 @@ def make_disk(image: Path, dest: Path, size_bytes: int) -> Path:
 class Vm:
     """One qemu-system-x86_64 (TCG) with the serial console on a pexpect pipe."""
 
-    def __init__(self, disk: Path, workdir: Path, *, uefi: bool, name: str) -> None:
+    def __init__(self, disk: Path, workdir: Path, *, uefi: bool, name: str,
+                 memory_mb: int = 1024, no_internet: bool = False,
+                 lan_tap: tuple[str, str] | None = None,
+                 extra_https: tuple[str, ...] = ()) -> None:
+        """``lan_tap`` (namespace, tap name): the peering-LAN NIC is that tap, inside a test
+        namespace, instead of a closed user-mode network. ``extra_https``: more guest
+        addresses whose 443 is forwarded (to ``https_ports[address]``), e.g. a static
+        management address the test gives the box. ``no_internet``: the management network
+        reaches nothing but the forwards (qemu's restrict=on)."""
         self.disk, self.workdir, self.uefi, self.name = disk, workdir, uefi, name
+        self.memory_mb, self.no_internet, self.lan_tap = memory_mb, no_internet, lan_tap
         self.https_port = free_port()
+        self.https_ports = {addr: free_port() for addr in extra_https}
         self.monitor = workdir / f"{name}.monitor"
         self.console_log = workdir / f"{name}.console.log"
         self.child: pexpect.spawn | None = None
@@ -140,14 +150,21 @@ class Vm:
 
     def command(self) -> list[str]:
         """qemu's argv: TCG (no KVM on these machines), user networking, 127.0.0.1 only."""
+        forwards = f"hostfwd=tcp:127.0.0.1:{self.https_port}-:443"
+        for addr, port in self.https_ports.items():
+            forwards += f",hostfwd=tcp:127.0.0.1:{port}-{addr}:443"
+        restrict = ",restrict=on" if self.no_internet else ""
+        lan = (f"tap,id=lan,fd={TAP_FD}" if self.lan_tap
+               else "user,id=lan,restrict=on,net=10.255.255.0/24")
         argv = ["nice", "-n", "10", "qemu-system-x86_64",
-                "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2", "-m", "1024",
+                "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2",
+                "-m", str(self.memory_mb),
                 "-nographic", "-serial", "stdio",
                 "-monitor", f"unix:{self.monitor},server,nowait",
                 "-drive", f"file={self.disk},format=raw,if=virtio",
-                "-netdev", f"user,id=mgmt,hostfwd=tcp:127.0.0.1:{self.https_port}-:443",
+                "-netdev", f"user,id=mgmt{restrict},{forwards}",
                 "-device", f"virtio-net-pci,netdev=mgmt,mac={MGMT_MAC}",
-                "-netdev", "user,id=lan,restrict=on,net=10.255.255.0/24",
+                "-netdev", lan,
                 "-device", f"virtio-net-pci,netdev=lan,mac={LAN_MAC}"]
         if self.uefi:
             vars_copy = self.workdir / f"{self.name}.OVMF_VARS.fd"
@@ -161,8 +178,9 @@ class Vm:
         """Power on; the console goes to <name>.console.log as well."""
         argv = self.command()
         self.started = time.monotonic()
+        pre = open_tap_in(*self.lan_tap) if self.lan_tap else None
         self.child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", codec_errors="replace",
-                                   timeout=60, dimensions=(50, 200))
+                                   timeout=60, dimensions=(50, 200), preexec_fn=pre)
         self.child.logfile_read = self.console_log.open("a")
 
     def expect(self, pattern: str, timeout: float) -> str:
@@ -206,6 +224,36 @@ class Vm:
             self.child.terminate(force=True)
         if self.child is not None:
             self.child.close(force=True)
+
+
+# qemu takes the peering-LAN tap as this inherited descriptor (-netdev tap,fd=...).
+TAP_FD = 100
+_CLONE_NEWNET = 0x40000000
+_TUNSETIFF = 0x400454CA
+_IFF_TAP, _IFF_NO_PI = 0x0002, 0x1000
+
+
+def open_tap_in(namespace: str, tap: str):
+    """A pre-exec hook for qemu's child: attach to ``tap`` inside test namespace
+    ``namespace`` as descriptor ``TAP_FD``, then return to this network namespace (qemu's
+    user-mode forwards stay on this host's 127.0.0.1). Nothing outside the namespace is made.
+    """
+    def attach() -> None:
+        import ctypes
+        import fcntl
+        libc = ctypes.CDLL(None, use_errno=True)
+        home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        there = os.open(f"/run/netns/{namespace}", os.O_RDONLY)
+        if libc.setns(there, _CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into {namespace}")
+        fd = os.open("/dev/net/tun", os.O_RDWR)
+        fcntl.ioctl(fd, _TUNSETIFF, struct.pack("16sH", tap.encode(), _IFF_TAP | _IFF_NO_PI))
+        if libc.setns(home, _CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns back")
+        os.dup2(fd, TAP_FD)  # inheritable: qemu finds it after exec
+        for extra in (fd, home, there):
+            os.close(extra)
+    return attach
 
 
 def https_fingerprint(port: int, timeout: float = 10) -> str:

@@ -150,8 +150,9 @@ def test_static_address_goes_on_trial_and_reverts_unless_confirmed(box):
                       trial_seconds=60)
     outcome = pipeline.run(static, author="admin")
     assert outcome.ok, outcome.error
-    detail = next(c.detail for c in outcome.changes if c.target == "management network")
-    assert "ON TRIAL" in detail and "https://10.0.2.20/" in detail
+    notice = next(c.notice for c in outcome.changes if c.target == "management network")
+    assert "ON TRIAL" in notice and "https://10.0.2.20/management" in notice
+    assert "within 60 s" in notice
     pending = trial.pending(pipeline.state_dir)
     assert pending is not None and pending.new == address_plan(static.management)
     assert 55 <= pending.seconds_left() <= 60

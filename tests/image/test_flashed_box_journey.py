@@ -1,0 +1,435 @@
+"""The flashed box as a volunteer meets it: 1 GB, no internet, only a browser and the console.
+
+The image boots under qemu (UEFI) with 1 GB of memory. Its management NIC is a user-mode
+network that reaches nothing (restrict=on) but the HTTPS forwards on 127.0.0.1; its second NIC
+is a tap inside a test namespace, where a member's BIRD runs. Everything else is done in
+headless Chromium over HTTPS with the setup code read from the serial console:
+
+1. the wizard, with a fixed management address, host name, DNS, NTP and time zone: the box
+   moves to the new address at once, and the change is confirmed from there (a second tab);
+2. every management setting read back on the box (its Management page and its banner);
+3. a second address change left unconfirmed: the box comes back to the confirmed one by itself;
+4. IRR data and RPKI VRPs uploaded on the Data page;
+5. the member added on the Members page, its port picked from the NIC list by MAC;
+6. then, from the member's side: both BGP sessions Established, the announcement outside its
+   IRR data refused with the reason in words in the looking glass, the resolver answering it,
+   the web UI not reachable from the peering LAN, and traffic on the Ports card after pings;
+7. a reboot: the same revision comes back by itself with the same host name and certificate.
+
+Times, memory per service (from the box's own Status page) and the boot peak are recorded in
+the image timings. The setup code, the banner and HTTPS are the only ways in, as for an operator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.lab import netns
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.image import vm
+from tests.image.conftest import TIMINGS
+from tests.image.test_image_boot import (
+    BANNER_TIMEOUT,
+    DISK_BYTES,
+    boot_to_banner,
+    check_least_privilege,
+    expect_running,
+)
+
+pytestmark = [pytest.mark.image, pytest.mark.timeout(4200)]
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+PASSWORD = "island exchange first light"
+DHCP_ADDRESS = "10.0.2.15"  # what qemu's user-mode DHCP gives the first client
+STATIC = "10.0.2.20"  # the fixed management address the wizard sets
+UNCONFIRMED = "10.0.2.21"  # the change nobody confirms
+HOSTNAME = "rs1.itix.example.net"
+MEMBER_ASN = 327700  # public: documentation ASNs are refused outside a lab configuration
+MEMBER_NAME = "Coral Cloud Ñadi"  # a non-ASCII name, as members have
+MEMBER_MAC = "02:00:5e:10:00:01"
+MEMBER4, MEMBER6 = "203.0.113.10", "2001:db8:eeee::10"
+RS4, RS6, RESOLVER = "203.0.113.1", "2001:db8:eeee::1", "203.0.113.53"
+REGISTERED4, REGISTERED6 = "45.65.0.0/22", "2a0c:1::/48"
+UNREGISTERED4 = "45.66.0.0/24"  # announced, but not in the member's IRR data
+
+MEMBER_BIRD = f"""
+log stderr all;
+router id {MEMBER4};
+protocol device {{}}
+protocol static s4 {{ ipv4; route {REGISTERED4} blackhole; route {UNREGISTERED4} blackhole; }}
+protocol static s6 {{ ipv6; route {REGISTERED6} blackhole; }}
+template bgp rs {{ local as {MEMBER_ASN}; hold time 30; keepalive time 10; connect retry time 3;
+                   error wait time 1, 10; }}
+protocol bgp rs4 from rs {{ neighbor {RS4} as 65000; source address {MEMBER4};
+  ipv4 {{ import all; export where proto = "s4"; }}; }}
+protocol bgp rs6 from rs {{ neighbor {RS6} as 65000; source address {MEMBER6};
+  ipv6 {{ import all; export where proto = "s6"; }}; }}
+"""
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str,
+             every: float = 3.0) -> object:
+    """Poll ``check`` until it returns something true; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # a page still loading, a box rebooting
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout:g} s (last: {last!r})")
+
+
+class Member:
+    """The member's side of the cable: a namespace with the tap and a BIRD on it."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.prefix = netns.unique_prefix("ixj")
+        self.ns = f"{self.prefix}-m1"
+        self.workdir = workdir
+        self.bird_pid: int | None = None
+
+    def run(self, *argv: str, timeout: float = 60, check: bool = True):
+        """A command inside the member's namespace."""
+        return netns.run(self.ns, list(argv), timeout=timeout, check=check)
+
+    def create(self) -> None:
+        netns.create(self.ns)
+        self.run("ip", "link", "set", "lo", "up")
+        self.run("ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
+        self.run("ip", "link", "set", "tap0", "address", MEMBER_MAC, "up")
+        self.run("ip", "addr", "add", f"{MEMBER4}/24", "dev", "tap0")
+        self.run("ip", "-6", "addr", "add", f"{MEMBER6}/64", "dev", "tap0", "nodad")
+
+    def start_bird(self) -> None:
+        conf = self.workdir / "member-bird.conf"
+        conf.write_text(MEMBER_BIRD)
+        pidfile = self.workdir / "member-bird.pid"
+        sock = Path("/run") / f"{self.prefix}.ctl"  # short: unix socket paths are limited
+        self.run("bird", "-c", str(conf), "-s", str(sock), "-P", str(pidfile))
+        self.bird_pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(),
+                                     30, "the member's BIRD pid file"))
+        self.sock = sock
+
+    def birdc(self, command: str) -> str:
+        return self.run("birdc", "-s", str(self.sock), command, check=False).stdout
+
+    def remove(self) -> None:
+        if self.bird_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.bird_pid, 15)
+        for name in netns.list_with_prefix(self.prefix):
+            netns.remove(name)
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.unlink()
+
+
+@contextlib.contextmanager
+def member_namespace(workdir: Path) -> Iterator[Member]:
+    """The member namespace with its tap, removed afterwards whatever happens."""
+    member = Member(workdir)
+    try:
+        member.create()
+        yield member
+    finally:
+        member.remove()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium; the box's certificate is its own, so it is not verified
+    (the banner's fingerprint is what an operator compares)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      ignore_https_errors=True)
+        context.set_default_timeout(120_000)  # TCG: a page can take a while
+        try:
+            yield context
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    """A screenshot beside the other artefacts (what the volunteer saw)."""
+    folder = Path(__file__).parents[2] / "artifacts" / "screenshots" / "flashed_box_journey"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def select_by_mac(page, selector: str, mac: str) -> str:
+    """Pick the option whose label shows ``mac`` (how a volunteer tells NICs apart)."""
+    value = page.eval_on_selector(
+        selector, "(s, mac) => { const o = [...s.options].find(o => o.text.includes(mac));"
+                  " return o ? o.value : ''; }", mac)
+    assert value, f"{selector} offers no NIC with MAC {mac}: " + page.inner_text(selector)
+    page.select_option(selector, value)
+    return value
+
+
+def fill_step(page, values: dict[str, str]) -> None:
+    """Fill a wizard step and press Next; it must move on (errors are shown otherwise)."""
+    for key, value in values.items():
+        fid = "#f-" + key.replace(".", "-")
+        kind = page.eval_on_selector(fid, "e => e.tagName + ':' + (e.type || '')")
+        if kind.startswith("SELECT"):
+            page.select_option(fid, value)
+        elif kind == "INPUT:checkbox":
+            page.set_checked(fid, value == "on")
+        else:
+            page.fill(fid, value)
+    before = page.url
+    page.click("button[value=next]")
+    page.wait_for_load_state()
+    assert page.url != before, f"{before} refused: " + " | ".join(
+        page.locator(".error").all_inner_texts())
+
+
+def wizard(page, base: str, code: str) -> None:
+    """Setup code, admin account, every wizard step, review, Apply (the last click)."""
+    page.goto(base + "/")
+    assert page.url.endswith("/setup"), page.url
+    page.fill("#code", code)
+    page.click("button[type=submit]")
+    page.fill("#name", "admin")
+    page.fill("#password", PASSWORD)
+    page.fill("#password2", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.url.endswith("/wizard/identity"), page.url
+    fill_step(page, {"name": "Image Test Internet Exchange", "short_name": "ITIX",
+                     "country": "FJ", "city": "Suva", "contact_email": "noc@itix.example.net"})
+    select_by_mac(page, "#f-interface", vm.MGMT_MAC)
+    shot(page, "01-management")
+    fill_step(page, {"hostname": HOSTNAME, "ipv4": f"{STATIC}/24", "ipv4_gateway": "10.0.2.2",
+                     "dns": "10.0.2.3", "ntp": "10.0.2.2", "timezone": "Pacific/Fiji"})
+    fill_step(page, {"ipv4_prefix": "203.0.113.0/24", "ipv6_prefix": "2001:db8:eeee::/64"})
+    # The route server's addresses and router id come filled in (not grey placeholders).
+    assert page.input_value("#f-router_id") == RS4
+    assert page.input_value("#f-ipv4") == RS4 and page.input_value("#f-ipv6") == RS6
+    fill_step(page, {"asn": "65000", "policy.rpki": "tag_only", "policy.irr": "reject"})
+    fill_step(page, {"resolver.enabled": "on", "resolver.ipv4": RESOLVER})
+    fill_step(page, {"enabled": "on", "location": "qemu", "users.0.name": "librenms",
+                     "users.0.auth_password": "auth-pass-phrase",
+                     "users.0.priv_password": "priv-pass-phrase"})
+    assert page.url.endswith("/wizard/review"), page.url
+    assert "Everything checks out" in page.inner_text("main")
+    shot(page, "02-review")
+    page.click("button.primary")  # Apply: the box moves to the new address during it
+
+
+def confirm_trial(context, port: int, address: str) -> object:
+    """A second tab on the new address: log in if asked, press "Keep" on the Management page."""
+    page = context.new_page()
+    base = f"https://127.0.0.1:{port}"
+
+    def trial_shown() -> bool:
+        page.goto(base + "/management")
+        if "/login" in page.url:
+            page.fill("#name", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(base + "/management")
+        return page.locator("#confirm-trial").count() == 1
+    wait_for(trial_shown, 400, f"the trial's confirm button on https://{address}/management")
+    text = page.inner_text("#trial")
+    assert f"https://{address}/management" in text and address in text
+    shot(page, "03-trial")
+    page.click("#confirm-trial")
+    assert "Confirmed: the box keeps" in page.inner_text("main")
+    assert page.locator("#trial").count() == 0
+    return page
+
+
+def management_row(page, name: str) -> tuple[str, str]:
+    """(configured, running) of one row of the Management page."""
+    row = page.locator("#management-state tr", has_text=name).first
+    cells = row.locator("td").all_inner_texts()
+    return cells[0], cells[1]
+
+
+def wait_job_success(page, timeout: float = 900) -> None:
+    """The apply progress page ends with "Applied"."""
+    page.wait_for_selector("#result .success", timeout=timeout * 1000)
+    assert page.inner_text("#apply-heading") == "Applied"
+
+
+def status_json(page, base: str) -> dict:
+    """What the Status page shows, as the API gives it to the logged-in browser."""
+    return json.loads(page.goto(base + "/api/v1/status").text())
+
+
+def test_flashed_box_journey(image_build: vm.BuiltImage, tmp_path: Path) -> None:
+    disk = vm.make_disk(image_build.path, tmp_path / "journey.img", DISK_BYTES)
+    with member_namespace(tmp_path) as member, chromium() as context:
+        box = vm.Vm(disk, tmp_path, uefi=True, name="journey", memory_mb=1024,
+                    no_internet=True, lan_tap=(member.ns, "tap0"),
+                    extra_https=(STATIC, UNCONFIRMED))
+        try:
+            journey(box, member, context)
+        finally:
+            box.kill()
+            disk.unlink(missing_ok=True)
+
+
+def journey(box: vm.Vm, member: Member, context) -> None:
+    code = boot_to_banner(box, "journey")
+    first = box.expect(r"Open https://([0-9.]+)/ in a browser", timeout=60)
+    # the banner shows the DHCP address (the one reachable) before the cable fallback
+    assert first == DHCP_ADDRESS, f"the banner's first address is {first}"
+    started = time.monotonic()
+
+    # 1. the wizard over HTTPS on the DHCP address; Apply moves the box to the static one
+    page = context.new_page()
+    wizard(page, f"https://127.0.0.1:{box.https_port}", code)
+    static_port = box.https_ports[STATIC]
+    new = confirm_trial(context, static_port, STATIC)
+    TIMINGS["journey_wizard_to_confirmed_seconds"] = round(time.monotonic() - started, 1)
+    page.close()
+    base = f"https://127.0.0.1:{static_port}"
+
+    # 2. every management setting, as the box runs it
+    new.goto(base + "/management")
+    wait_for(lambda: (new.reload() or True) and HOSTNAME in management_row(new, "Host name")[1],
+             120, "the host name applied on the box")
+    assert STATIC in management_row(new, "Network")[1]
+    assert "10.0.2.3" in management_row(new, "DNS servers")[1]
+    assert "10.0.2.2" in management_row(new, "NTP servers")[1]
+    assert "Pacific/Fiji" in management_row(new, "Time zone")[1]
+    shot(new, "04-management")
+    box.expect(rf"IXP appliance {re.escape(HOSTNAME)}", timeout=BANNER_TIMEOUT)
+    box.expect(rf"Open https://{re.escape(STATIC)}/ in a browser", timeout=120)
+    # the peering LAN cannot reach the web UI (management firewall)
+    reach = member.run("timeout", "5", "bash", "-c", f"exec 3<>/dev/tcp/{RS4}/443",
+                       check=False)
+    assert reach.returncode != 0, "the web UI answers on the peering LAN"
+
+    # 3. an address change nobody confirms goes back by itself (a short trial here)
+    new.goto(base + "/management")
+    new.fill("#f-ipv4", f"{UNCONFIRMED}/24")
+    new.fill("#f-trial_seconds", "60")
+    new.click("button:has-text('Review the change')")
+    # the review says, before Apply, that this goes on trial and where to confirm it
+    assert f"https://{UNCONFIRMED}/management" in new.inner_text("#review-notice")
+    new.click("button.primary")
+    reverted_at = time.monotonic()
+
+    def back_on_static() -> bool:
+        js = json.loads(new.goto(base + "/management/status.json").text())
+        return js["trial"] is None and js["confirmed"].split(": ", 1)[1].startswith(STATIC)
+    wait_for(back_on_static, 600, f"the box back on {STATIC} after the unconfirmed trial",
+             every=5)
+    TIMINGS["journey_unconfirmed_back_seconds"] = round(time.monotonic() - reverted_at, 1)
+    new.goto(base + "/history")
+    assert "was not confirmed from the new address in time" in new.inner_text("main")
+
+    # 4. offline data through the Data page
+    irr = {f"AS{MEMBER_ASN}": {"asns": [MEMBER_ASN], "source": "journey",
+                               "ipv4": [{"prefix": REGISTERED4, "exact": True}],
+                               "ipv6": [{"prefix": REGISTERED6, "exact": True}]}}
+    irr_file = box.workdir / "irr.json"
+    irr_file.write_text(json.dumps(irr))
+    new.goto(base + "/data")
+    new.set_input_files("#file-irr", str(irr_file))
+    new.click("button:has-text('Upload IRR data')")
+    if "/changes/apply/" in new.url:
+        wait_job_success(new)
+    new.goto(base + "/data")
+    new.set_input_files("#file-rpki", str(FIXTURES / "bird" / "vrps.json"))
+    new.click("button:has-text('Upload RPKI')")
+    assert "VRPs loaded" in new.inner_text("main"), new.inner_text("main")[:2000]
+    shot(new, "05-data")
+
+    # 5. the member, its port picked from the NIC list by the MAC on the tap's side
+    new.goto(base + "/members/new")
+    new.fill("#f-asn", str(MEMBER_ASN))
+    new.fill("#f-name", MEMBER_NAME)
+    select_by_mac(new, "#f-ports", vm.LAN_MAC)
+    new.fill("#f-macs", MEMBER_MAC)
+    new.fill("#f-ipv4", MEMBER4)
+    new.fill("#f-ipv6", MEMBER6)
+    new.fill("#f-max_prefix-ipv4", "100")
+    new.fill("#f-max_prefix-ipv6", "100")
+    new.click("button[value=save]")
+    new.wait_for_selector("text=Review the change")
+    new.dblclick("button.primary")  # a double click applies once
+    wait_job_success(new)
+    member.start_bird()
+    added_at = time.monotonic()
+
+    # 6. the member's view: sessions, the IRR refusal in words, DNS, traffic on its port
+    def established() -> bool:
+        out = member.birdc("show protocols")
+        return len(re.findall(r"\brs[46]\s+BGP\s+\S+\s+up\s+\S+\s+Established", out)) == 2
+    wait_for(established, 600, "both BGP sessions of the member Established", every=5)
+    TIMINGS["journey_member_established_seconds"] = round(time.monotonic() - added_at, 1)
+    pinger = subprocess.Popen(netns.command(member.ns, ["ping", "-q", "-i", "0.2", "-s", "1200",
+                                                        "-w", "240", RS4]),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        new.goto(base + "/lg")
+        new.click(f"a:has-text('AS{MEMBER_ASN}') >> nth=0")
+        wait_for(lambda: (new.reload() or True) and UNREGISTERED4 in new.inner_text("#filtered"),
+                 300, "the unregistered prefix in the looking glass's filtered list")
+        refused = new.locator("#filtered tr", has_text=UNREGISTERED4).inner_text()
+        assert "not registered for the member's AS-SET" in refused, refused
+        shot(new, "06-looking-glass")
+        assert REGISTERED4 in new.inner_text("#accepted"), "the registered prefix is refused"
+        answer = member.run("dig", f"@{RESOLVER}", "-x", "10.1.2.3", "+time=3", "+tries=3",
+                            check=False).stdout
+        assert "status: NXDOMAIN" in answer, f"the resolver did not answer the member: {answer}"
+
+        def port_has_traffic() -> bool:
+            new.goto(base + "/status")
+            row = new.locator("#ports tr", has_text=MEMBER_NAME)
+            if row.count() == 0:
+                return False
+            cells = row.first.locator("td").all_inner_texts()
+            return cells[2].strip() == "up" and cells[4].strip() not in ("", "–", "0 bit/s")
+        wait_for(port_has_traffic, 400, "traffic on the member's port in the Ports card",
+                 every=10)
+        shot(new, "07-status")
+        record_memory(status_json(new, base))
+    finally:
+        pinger.kill()
+        pinger.wait()
+    assert box.power_off(), "the box did not shut down on the ACPI power button"
+
+    # 7. a reboot brings the same revision back by itself, on the confirmed address
+    box.start()
+    box.expect(rf"IXP appliance {re.escape(HOSTNAME)}", timeout=BANNER_TIMEOUT)
+    expect_running(box, "journey_second")
+    check_least_privilege(box, "journey_second")
+    wait_for(established, 600, "the member's sessions back after the reboot", every=5)
+    TIMINGS["journey_reboot_established_seconds"] = round(time.monotonic() - box.started, 1)
+    record_memory(status_json(new, base), "after_reboot")
+    assert box.power_off()
+
+
+def record_memory(status: dict, label: str = "") -> None:
+    """Memory per appliance service and the boot peak, from the box's own cgroups."""
+    mem = status["system"]["services_memory"]
+    assert mem and mem["units"], "the box reports no memory per service"
+    mib = 1024 * 1024
+    suffix = f"_{label}" if label else ""
+    TIMINGS[f"journey_rss_mib{suffix}"] = {n: round(u["current"] / mib, 1)
+                                           for n, u in sorted(mem["units"].items())}
+    TIMINGS[f"journey_appliance_total_mib{suffix}"] = round(mem["total_current"] / mib, 1)
+    if mem.get("system_peak"):
+        TIMINGS[f"journey_system_peak_mib{suffix}"] = round(mem["system_peak"] / mib, 1)
