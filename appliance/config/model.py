@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
 from appliance.config.types import (
     ASN,
@@ -259,11 +259,21 @@ class Member(StrictModel):
     # on the neighbour's ASN first (arouteserver's prepend_rs_as); the RS stays transparent
     # for everybody else.
     prepend_rs_asn: bool = False
+    # RFC 8950: IPv4 routes also travel over this member's IPv6 sessions, with IPv6 next hops.
+    extended_next_hop: bool = False
     policy: MemberPolicy = MemberPolicy()
     # Refused from this member only, on top of route_server.policy.deny.
     deny: DenyList = DenyList()
     # Set for a root server instance: its session accepts only its operator's prefixes.
     root_instance: RootInstance | None = None
+
+    @model_validator(mode="after")
+    def _extended_next_hop_needs_ipv6(self) -> Member:
+        if self.extended_next_hop and not self.ipv6:
+            raise ValueError("extended_next_hop carries IPv4 routes over the member's IPv6 "
+                             "session: give the member an ipv6 address, or set "
+                             "extended_next_hop to false")
+        return self
 
 
 class HealthCheck(StrictModel):

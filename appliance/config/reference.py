@@ -164,6 +164,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].prepend_rs_asn": ("Prepend the route server's ASN to paths sent to this "
                                  "member, for routers that require the neighbour's ASN "
                                  "first.", "false"),
+    "members[].extended_next_hop": ("RFC 8950: the member's IPv6 sessions carry IPv4 routes "
+                                    "too, with IPv6 next hops (its router must enable it as "
+                                    "well). Needs an IPv6 address.", "false"),
     "members[].policy": ("Overrides of route_server.policy for this member; unset fields "
                          "follow the global policy.", ""),
     "members[].policy.ipv4_max_length": ("Longest IPv4 prefix accepted from this member.", "24"),

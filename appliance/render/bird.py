@@ -39,9 +39,14 @@ class IrrSets:
 
 @dataclass(frozen=True)
 class Session:
-    """One BGP session: a member router's address in one address family."""
+    """One BGP channel of a member router's session, with its own table, pipe and filter.
+
+    Usually one per session (``name == protocol``); an IPv6 session with RFC 8950 also has
+    an IPv4 channel, ``<protocol>_v4``, whose next hops are the router's IPv6 address.
+    """
 
     name: str
+    protocol: str
     afi: int
     address: str
     local: str
@@ -67,6 +72,8 @@ class Session:
     disabled: bool
     active: bool
     prepend_rs_asn: bool
+    # The IPv4 channel of an IPv6 session (RFC 8950 extended next hop).
+    extended_next_hop: bool = False
     # A hosted root instance: the root server's address in this family (a prefix must cover
     # it) and the further service prefixes its operator listed. None for an ordinary member.
     root_address: str | None = None
@@ -139,18 +146,29 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
             continue
         pol = cfg.effective_policy(member)
         same_as = [m for m in cfg.members if m.asn == member.asn]
-        families = ((4, member.ipv4, rs.ipv4), (6, member.ipv6, rs.ipv6))
-        for afi, addresses, local in families:
+        families = {4: (member.ipv4, rs.ipv4), 6: (member.ipv6, rs.ipv6)}
+        # (route family, session address family): RFC 8950 adds IPv4 over IPv6 sessions.
+        units = [(afi, afi) for afi in (4, 6)]
+        if member.extended_next_hop:
+            units.append((4, 6))
+        for afi, session_afi in units:
+            addresses, local = families[session_afi]
             if local is None:
                 continue
             for addr in addresses:
+                # Next hops are addresses of the session's family (the IPv6 address for
+                # IPv4 routes over an IPv6 session).
                 if pol.next_hop == "strict":
                     hops = (str(addr),)
                 else:
                     hops = tuple(sorted({str(a) for m in same_as
-                                         for a in (m.ipv4 if afi == 4 else m.ipv6)}))
+                                         for a in (m.ipv4 if session_afi == 4 else m.ipv6)}))
+                protocol = session_name(member.asn, str(addr))
+                enh = afi != session_afi
                 out.append(Session(
-                    name=session_name(member.asn, str(addr)),
+                    name=f"{protocol}_v4" if enh else protocol,
+                    protocol=protocol,
+                    extended_next_hop=enh,
                     afi=afi,
                     address=str(addr),
                     local=str(local),

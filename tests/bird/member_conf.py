@@ -49,8 +49,14 @@ class Announce:
 
 def member_conf(*, asn: int, router_id: str, rs_asn: int, local4: str | None, rs4: str | None,
                 local6: str | None, rs6: str | None, routes: list[Announce],
-                password: str | None = None, passive: bool = False) -> str:
-    """A member router: static routes out to the route server, everything in."""
+                password: str | None = None, passive: bool = False,
+                extended_next_hop: bool = False, add_paths: bool = False) -> str:
+    """A member router: static routes out to the route server, everything in.
+
+    ``extended_next_hop``: the IPv6 session carries IPv4 routes too (RFC 8950), with this
+    router's IPv6 address as their next hop. ``add_paths``: receive every path (RFC 7911).
+    """
+    rx = " add paths rx;" if add_paths else ""
     v4 = [r for r in routes if ":" not in r.prefix]
     v6 = [r for r in routes if ":" in r.prefix]
     lines = [
@@ -75,12 +81,15 @@ def member_conf(*, asn: int, router_id: str, rs_asn: int, local4: str | None, rs
         lines += [
             f"protocol bgp rs4 from rs_tpl {{ local {local4} as {asn}; "
             f"neighbor {rs4} as {rs_asn};",
-            '  ipv4 { import all; export where proto = "ann4"; }; }',
+            f'  ipv4 {{ import all; export where proto = "ann4";{rx} }}; }}',
         ]
     if local6 and rs6:
         lines += [
             f"protocol bgp rs6 from rs_tpl {{ local {local6} as {asn}; "
             f"neighbor {rs6} as {rs_asn};",
-            '  ipv6 { import all; export where proto = "ann6"; }; }',
+            f'  ipv6 {{ import all; export where proto = "ann6";{rx} }};',
+            *([f'  ipv4 {{ extended next hop on; import all; export where proto = "ann4";{rx} }};']
+              if extended_next_hop else []),
+            "}",
         ]
     return "\n".join(lines) + "\n"

@@ -173,3 +173,17 @@ def test_adding_irr_data_leaves_other_members_filters_alone():
         return text.split("filter rs_in_c10001_185_1_0_10\n", 1)[1].split("\n}\n", 1)[0]
     assert filt(before) == filt(after)
     assert "IRR_AS_ZZZ_P4" in filt(after)
+
+
+def test_extended_next_hop_needs_an_ipv6_address():
+    with pytest.raises(ValueError, match="extended_next_hop carries IPv4 routes"):
+        config([member(1, 10001, ipv6=[], extended_next_hop=True)])
+
+
+def test_extended_next_hop_adds_an_ipv4_channel_checked_against_the_ipv6_address():
+    text = render_bird(config([member(1, 10001, extended_next_hop=True)]), load_bogons())
+    v6 = session_name(10001, "2001:7f8:ffff::a")
+    assert f"ipv4 table t_{v6}_v4;" in text and f"import filter rs_in_{v6}_v4;" in text
+    assert text.count("extended next hop on;") == 1
+    enh_filter = text.split(f"filter rs_in_{v6}_v4")[1].split("\n}\n")[0]
+    assert "bgp_next_hop = 2001:7f8:ffff::a" in enh_filter

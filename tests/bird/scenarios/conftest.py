@@ -47,11 +47,28 @@ class ScenarioLab:
         return self.lab.members[key]
 
 
-def _sessions(key: str) -> list[str]:
+def _pairs(key: str) -> list[tuple[str, str]]:
+    """The member's sessions: (the RS's protocol name, the member router's)."""
     i, asn, extra = MEMBERS[key]
-    out = [session_name(asn, str(LAN4[i + 9]))]
+    out = []
+    if extra.get("ipv4", True):
+        out.append((session_name(asn, str(LAN4[i + 9])), "rs4"))
     if extra.get("ipv6", True):
-        out.append(session_name(asn, str(LAN6[i + 9])))
+        out.append((session_name(asn, str(LAN6[i + 9])), "rs6"))
+    return out
+
+
+def _sessions(key: str) -> list[str]:
+    return [rs for rs, _ in _pairs(key)]
+
+
+def _tables(key: str) -> list[tuple[str, str]]:
+    """(session, table) for every channel of the member's sessions at the RS."""
+    i, asn, extra = MEMBERS[key]
+    out = [(s, f"t_{s}") for s in _sessions(key)]
+    if extra.get("extended_next_hop"):  # IPv4 over the IPv6 session has a table of its own
+        v6 = session_name(asn, str(LAN6[i + 9]))
+        out.append((v6, f"t_{v6}_v4"))
     return out
 
 
@@ -80,7 +97,7 @@ def _counts(lab: NetLab, rs: Node) -> dict[str, tuple[int, int, int, int]] | Non
                 continue
             with node.control() as mc:
                 mine = {p.name: p for p in mc.protocols()}
-            for sess, local in zip(_sessions(key), ("rs4", "rs6"), strict=True):
+            for sess, local in _pairs(key):
                 p, m = protos.get(sess), mine.get(local)
                 if p is None or m is None or not (p.established and m.established):
                     return None
@@ -224,10 +241,13 @@ def scenario_lab(tmp_path_factory):
             i, asn, extra = MEMBERS[key]
             lab.start_bird(node, member_conf(
                 asn=asn, router_id=str(LAN4[i + 9]), rs_asn=RS,
-                local4=str(LAN4[i + 9]), rs4=str(LAN4[1]), local6=str(LAN6[i + 9]),
+                local4=str(LAN4[i + 9]) if extra.get("ipv4", True) else None,
+                rs4=str(LAN4[1]), local6=str(LAN6[i + 9]),
                 rs6=str(LAN6[1]), routes=announcements(key),
                 password=extra.get("md5_password"),
-                passive=bool(extra.get("active_session"))))
+                passive=bool(extra.get("active_session")),
+                extended_next_hop=bool(extra.get("extended_next_hop")),
+                add_paths=bool(extra.get("add_paths_tx"))))
 
         state: dict[str, object] = {}
         wait_for("all sessions up and routes settled",
@@ -239,9 +259,11 @@ def scenario_lab(tmp_path_factory):
         for key, node in lab.members.items():
             if key not in RAW:
                 with node.control() as mc:
-                    received[key] = mc.routes(protocol="rs4") + mc.routes(protocol="rs6")
+                    received[key] = [r for _, local in _pairs(key)
+                                     for r in mc.routes(protocol=local)]
             with rs_node.control() as bc:
-                rs_routes[key] = [r for s in _sessions(key) for r in bc.session_routes(s)]
+                rs_routes[key] = [r for s, t in _tables(key)
+                                  for r in bc.session_routes(s, table=t)]
         yield ScenarioLab(lab, rs_node, ctx, received, rs_routes)
         if os.environ.get("IXP_RECORD_BIRD_FIXTURES"):
             _record(lab, rs_node)  # after the tests: recording reconfigures and restarts

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from appliance.bird.communities import REJECT
 from appliance.config.model import DEFAULT_TRANSIT_FREE_ASNS
-from tests.bird.configs import LAN4, config, member
+from tests.bird.configs import LAN4, LAN6, config, member
 from tests.bird.member_conf import Announce
 
 RS = 65000
@@ -36,8 +36,12 @@ MEMBERS = {
     "m6": (6, 20144, {"root_instance": {"letter": "l", "prefixes": ["192.0.47.0/24"]}}),
     # Not a BIRD: tests.bird.raw_bgp, for paths BIRD cannot originate (AS_SET). IPv4 only.
     "m7": (7, 10007, {"ipv6": []}),
+    # RFC 8950: one IPv6 session each, carrying IPv4 routes too (IPv6 next hops allowed).
+    "m8": (8, 10008, {"ipv4": [], "extended_next_hop": True}),
+    "m9": (9, 10009, {"ipv4": [], "extended_next_hop": True}),
 }
 RAW = frozenset({"m7"})
+EXTENDED_NEXT_HOP = frozenset({"m8", "m9"})
 PREPEND_RS = frozenset({"m5"})  # these receive every path with RS first
 ALL = tuple(k for k in MEMBERS if k not in RAW)  # the members whose received routes are read
 
@@ -87,6 +91,7 @@ def _r(*keys: str) -> frozenset[int]:
 
 P1 = (10001,)
 P7 = (10007,)
+P8 = (10008,)
 LROOT = (20144,)
 CASES: tuple[Case, ...] = (
     # ---- accepted, untouched ----
@@ -147,6 +152,12 @@ CASES: tuple[Case, ...] = (
          _r("as_set")),
     Case("as_set_single_mid_path", "m7",
          Announce("31.7.3.0/24", P7, as_set=(10071,), after_set=(10073,)), _r("as_set")),
+    # ---- RFC 8950: an IPv4 route with an IPv6 next hop reaches only the members whose
+    # session can carry one (m9); the next-hop check applies to m8's IPv6 address ----
+    Case("rfc8950", "m8", Announce("31.8.1.0/24", P8), to=("m9",), nh=str(LAN6[8 + 9]),
+         large_info=frozenset({2, 6})),
+    Case("rfc8950_next_hop_not_own", "m8", Announce("31.8.2.0/24", P8, via=str(LAN6[9 + 9])),
+         _r("next_hop")),
     # ---- tag-only policies (m2) ----
     Case("rpki_invalid_tag_only", "m2", Announce("31.1.9.0/24", (10002,)),
          large_info=frozenset({3, 4})),
@@ -159,9 +170,9 @@ CASES: tuple[Case, ...] = (
          _r("next_hop")),
     # ---- announcement control ----
     Case("not_to_peer", "m1", Announce("31.1.20.0/24", P1, communities=((0, 10002),)),
-         to=("m3", "m4", "m6")),
+         to=("m3", "m4", "m6", "m8", "m9")),
     Case("not_to_peer_large", "m1", Announce("31.1.21.0/24", P1, large=((RS, 0, 10003),)),
-         to=("m2", "m4", "m5", "m6")),
+         to=("m2", "m4", "m5", "m6", "m8", "m9")),
     Case("not_to_any", "m1", Announce("31.1.22.0/24", P1, communities=((0, RS),)), to=()),
     Case("not_to_any_large", "m1", Announce("31.1.28.0/24", P1, large=((RS, 0, 0),)), to=()),
     # Announce only to a peer, as AMS-IX, DE-CIX and arouteserver document it: block

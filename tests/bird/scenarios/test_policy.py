@@ -14,6 +14,7 @@ from tests.bird.configs import LAN4, LAN6
 from tests.bird.scenarios.plan import (
     ALL,
     CASES,
+    EXTENDED_NEXT_HOP,
     MAX_PREFIX_MEMBER,
     MEMBERS,
     PREPEND_RS,
@@ -104,6 +105,21 @@ def test_md5_protected_session_is_established(scenario_lab):
         for sess in ("c10003_185_1_0_12", "c10003_2001_7f8_ffff__c"):
             assert bc.protocol(sess).established
     assert 'password "s3cret-m3";' in (scenario_lab.ctx.etc_dir / "bird/bird.conf").read_text()
+
+
+def test_rfc8950_route_reaches_no_ipv4_session(scenario_lab):
+    # BIRD would send it to an IPv4 session with the RS's own address as next hop; the plan's
+    # cases match next hops, so look for the prefix with any next hop here.
+    at_rs = next(r for r in scenario_lab.rs_routes["m8"] if r.prefix == "31.8.1.0/24")
+    assert at_rs.next_hop == str(LAN6[8 + 9])
+    for key in ALL:
+        if key not in EXTENDED_NEXT_HOP:
+            assert not [r for r in scenario_lab.received[key] if r.prefix == "31.8.1.0/24"], key
+    # m9 receives the other members' IPv4 routes over its IPv6 session, IPv4 next hops kept.
+    plain = [r for r in scenario_lab.received["m9"] if r.prefix == "31.1.1.0/24"]
+    assert [r.next_hop for r in plain] == [str(LAN4[1 + 9])]
+    conf = (scenario_lab.ctx.etc_dir / "bird/bird.conf").read_text()
+    assert conf.count("extended next hop on;") == 2
 
 
 def test_active_session_reaches_a_router_that_only_waits(scenario_lab):
