@@ -194,6 +194,10 @@ class RouteServer(StrictModel):
     ipv4: IPv4Addr | None = None
     ipv6: IPv6Addr | None = None
     policy: RoutingPolicy = RoutingPolicy()
+    # Next hops of accepted blackhole routes (addresses on the peering LAN); None: the
+    # member's own next hop stays.
+    blackhole_ipv4: IPv4Addr | None = None
+    blackhole_ipv6: IPv6Addr | None = None
     rpki_validators: Annotated[list[RpkiValidator], Field(max_length=8)] = []
     irr_sources: Annotated[
         list[Annotated[str, Field(pattern=r"^[A-Z0-9-]{2,20}$")]], Field(max_length=20)
@@ -261,6 +265,11 @@ class Member(StrictModel):
     prepend_rs_asn: bool = False
     # RFC 8950: IPv4 routes also travel over this member's IPv6 sessions, with IPv6 next hops.
     extended_next_hop: bool = False
+    # Added to blackhole routes sent to this member ("A:B" or large "A:B:C"): the community
+    # its own routers already drop traffic for (its RTBH trigger).
+    blackhole_community: Annotated[
+        str, Field(max_length=32, pattern=r"^\d{1,10}:\d{1,10}(:\d{1,10})?$")
+    ] | None = None
     policy: MemberPolicy = MemberPolicy()
     # Refused from this member only, on top of route_server.policy.deny.
     deny: DenyList = DenyList()
@@ -274,6 +283,23 @@ class Member(StrictModel):
                              "session: give the member an ipv6 address, or set "
                              "extended_next_hop to false")
         return self
+
+    @model_validator(mode="after")
+    def _blackhole_community_fits(self) -> Member:
+        if self.blackhole_community is not None:
+            parts = [int(p) for p in self.blackhole_community.split(":")]
+            limit = 2**16 if len(parts) == 2 else 2**32
+            if any(p >= limit for p in parts):
+                raise ValueError(f"blackhole_community {self.blackhole_community}: each part "
+                                 f"of a {'standard' if len(parts) == 2 else 'large'} community "
+                                 f"must be below {limit}")
+        return self
+
+    def blackhole_community_parts(self) -> tuple[int, ...] | None:
+        """``blackhole_community`` as numbers: two (standard) or three (large); or None."""
+        if self.blackhole_community is None:
+            return None
+        return tuple(int(p) for p in self.blackhole_community.split(":"))
 
 
 class HealthCheck(StrictModel):

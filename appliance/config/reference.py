@@ -114,6 +114,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "route_server.policy.deny.prefixes": ("Prefixes refused with all their more-specifics.",
                                           "[198.51.100.0/24]"),
     "route_server.policy.deny.asns": ("ASNs refused anywhere in the AS path.", "[64511]"),
+    "route_server.blackhole_ipv4": ("Next hop given to every accepted IPv4 blackhole route: "
+                                    "an unused address on the peering LAN. Unset: the "
+                                    "member's own next hop stays.", "203.0.113.66"),
+    "route_server.blackhole_ipv6": ("The same for IPv6 blackhole routes.",
+                                    "2001:db8:eeee::66"),
     "route_server.rpki_validators": ("RTR servers (stayrtr on the box, or your own).", ""),
     "route_server.rpki_validators[].host": ("Validator name or address.", "127.0.0.1"),
     "route_server.rpki_validators[].port": ("RTR port.", "323"),
@@ -167,6 +172,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].extended_next_hop": ("RFC 8950: the member's IPv6 sessions carry IPv4 routes "
                                     "too, with IPv6 next hops (its router must enable it as "
                                     "well). Needs an IPv6 address.", "false"),
+    "members[].blackhole_community": ("A community added to the blackhole routes this member "
+                                      "receives: the one its own routers drop traffic for "
+                                      "(its RTBH trigger), standard A:B or large A:B:C.",
+                                      "64500:666"),
     "members[].policy": ("Overrides of route_server.policy for this member; unset fields "
                          "follow the global policy.", ""),
     "members[].policy.ipv4_max_length": ("Longest IPv4 prefix accepted from this member.", "24"),

@@ -74,6 +74,8 @@ class Session:
     prepend_rs_asn: bool
     # The IPv4 channel of an IPv6 session (RFC 8950 extended next hop).
     extended_next_hop: bool = False
+    blackhole_next_hop: str | None = None  # the IXP's blackhole address for this family
+    blackhole_community: tuple[int, ...] | None = None  # added towards this member
     # A hosted root instance: the root server's address in this family (a prefix must cover
     # it) and the further service prefixes its operator listed. None for an ordinary member.
     root_address: str | None = None
@@ -140,6 +142,7 @@ def _irr_sets(cfg: IXPConfig, irr: IrrData) -> dict[str, IrrSets]:
 def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
               never_asns: frozenset[int]) -> list[Session]:
     rs = cfg.route_server
+    blackhole = _blackhole_next_hops(cfg)
     out: list[Session] = []
     for member in cfg.members:
         if not member.route_server:
@@ -192,8 +195,23 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
                     disabled=member.quarantine,
                     active=member.active_session,
                     prepend_rs_asn=member.prepend_rs_asn,
+                    blackhole_next_hop=blackhole[afi],
+                    blackhole_community=member.blackhole_community_parts(),
                     **_root_filter(member, afi),
                 ))
+    return out
+
+
+def _blackhole_next_hops(cfg: IXPConfig) -> dict[int, str | None]:
+    # A next hop off the LAN would make every member's router refuse the route.
+    rs, lan = cfg.route_server, cfg.peering_lan
+    out: dict[int, str | None] = {}
+    for afi, field, addr, net in ((4, "blackhole_ipv4", rs.blackhole_ipv4, lan.ipv4_prefix),
+                                  (6, "blackhole_ipv6", rs.blackhole_ipv6, lan.ipv6_prefix)):
+        if addr is not None and (net is None or addr not in net):
+            raise ValueError(f"route_server.{field} {addr} is not on the peering LAN "
+                             f"({net or 'no IPv6 prefix'}): choose an address inside it")
+        out[afi] = str(addr) if addr is not None else None
     return out
 
 

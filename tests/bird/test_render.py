@@ -187,3 +187,19 @@ def test_extended_next_hop_adds_an_ipv4_channel_checked_against_the_ipv6_address
     assert text.count("extended next hop on;") == 1
     enh_filter = text.split(f"filter rs_in_{v6}_v4")[1].split("\n}\n")[0]
     assert "bgp_next_hop = 2001:7f8:ffff::a" in enh_filter
+
+
+def test_blackhole_address_must_be_on_the_peering_lan():
+    cfg = config([member(1, 10001)], blackhole_ipv4="192.0.2.66")
+    with pytest.raises(ValueError, match=r"route_server.blackhole_ipv4 192.0.2.66 is not on"):
+        render_bird(cfg, load_bogons())
+
+
+def test_member_blackhole_community_standard_or_large():
+    cfg = config([member(1, 10001, blackhole_community="10001:666"),
+                  member(2, 10002, blackhole_community="4200000002:666:0")])
+    text = render_bird(cfg, load_bogons())
+    assert "bgp_community.add((10001, 666));" in text
+    assert "bgp_large_community.add((4200000002, 666, 0));" in text
+    with pytest.raises(ValueError, match="blackhole_community 70000:666"):
+        config([member(1, 10001, blackhole_community="70000:666")])

@@ -18,6 +18,9 @@ RS = 65000
 TRANSIT_FREE_MEMBER = 10003  # m3 plays a transit-free network
 NO_EXPORT = (65535, 65281)
 BLACKHOLE = (65535, 666)
+BLACKHOLE_V4 = str(LAN4[66])  # the IXP's blackhole addresses (route_server.blackhole_ipv4/6)
+BLACKHOLE_V6 = str(LAN6[0x66])
+M3_RTBH = (10003, 666)
 
 # Member key -> (index in configs.member, ASN, extra model fields)
 MEMBERS = {
@@ -26,7 +29,9 @@ MEMBERS = {
     "m2": (2, 10002, {"as_set": "AS-M2",
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
     # The session only comes up with TCP-MD5. AS10003 is on the lab's transit-free list.
-    "m3": (3, 10003, {"md5_password": "s3cret-m3", "policy": {"graceful_shutdown": False}}),
+    # m3's routers blackhole what carries 10003:666 (its RTBH community).
+    "m3": (3, 10003, {"md5_password": "s3cret-m3", "policy": {"graceful_shutdown": False},
+                      "blackhole_community": "10003:666"}),
     # m4's router only waits (passive): its sessions come up because the RS connects.
     "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10}, "active_session": True,
                       "policy": {"max_prefix_action": "block"}}),
@@ -55,6 +60,7 @@ def lab_config():
     """The IXP configuration the route server of the lab is rendered from."""
     return config([member(i, asn, **extra) for i, asn, extra in MEMBERS.values()], rs_asn=RS,
                   rpki_validators=[{"host": "127.0.0.1", "port": 3323}],
+                  blackhole_ipv4=BLACKHOLE_V4, blackhole_ipv6=BLACKHOLE_V6,
                   policy={"transit_free_asns": [*DEFAULT_TRANSIT_FREE_ASNS, TRANSIT_FREE_MEMBER],
                           "deny": {"prefixes": ["31.1.17.0/24", "2a0c:1:17::/48"],
                                    "asns": [10088]}})
@@ -224,12 +230,16 @@ CASES: tuple[Case, ...] = (
          Announce("31.1.31.0/24", P1, communities=((10001, 42),), large=((10001, 7, 7),)),
          communities=frozenset({(10001, 42)})),
     # ---- blackhole (RFC 7999) ----
+    # Accepted blackholes go to the IXP's blackhole address; m3 also gets its own RTBH community
     Case("blackhole", "m1", Announce("31.1.30.1/32", P1, communities=(BLACKHOLE,)),
-         communities=frozenset({BLACKHOLE, NO_EXPORT}), large_info=frozenset({7})),
+         communities=frozenset({BLACKHOLE, NO_EXPORT}), large_info=frozenset({7}),
+         nh=BLACKHOLE_V4, extra={"communities_for": {"m3": {BLACKHOLE, NO_EXPORT, M3_RTBH}}}),
     Case("blackhole_large", "m1", Announce("31.1.30.2/32", P1, large=((RS, 666, 0),)),
-         communities=frozenset({BLACKHOLE, NO_EXPORT})),
+         communities=frozenset({BLACKHOLE, NO_EXPORT}), nh=BLACKHOLE_V4,
+         extra={"communities_for": {"m3": {BLACKHOLE, NO_EXPORT, M3_RTBH}}}),
     Case("blackhole_v6", "m1", Announce("2a0c:1:30::1/128", P1, communities=(BLACKHOLE,)),
-         communities=frozenset({BLACKHOLE, NO_EXPORT})),
+         communities=frozenset({BLACKHOLE, NO_EXPORT}), nh=BLACKHOLE_V6,
+         extra={"communities_for": {"m3": {BLACKHOLE, NO_EXPORT, M3_RTBH}}}),
     Case("blackhole_not_registered", "m1",
          Announce("31.9.1.1/32", P1, communities=(BLACKHOLE,)), _r("blackhole_not_authorised")),
     Case("blackhole_without_irr", "m3",
