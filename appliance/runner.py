@@ -12,21 +12,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from werkzeug.serving import BaseWSGIServer, make_server
+# The services are imported where they are made: ``ixpctl run collector`` and ``run web``
+# take one class each from here, and the others' modules would stay resident in them.
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
-from appliance.bird.rpki_service import RpkiService
-from appliance.bird.service import RouteServerService
-from appliance.config.committed import committed_config
-from appliance.dns.anycast_service import AnycastService
-from appliance.monitor.collector import Collector
-from appliance.monitor.store import SampleStore
-from appliance.pipeline.concern import IMAGE_MARKER, ApplyContext
-from appliance.pipeline.run import Outcome, Pipeline
-from appliance.snmp.service import SnmpService
-from appliance.web import create_app
-from appliance.web.status import samples_path
+    from appliance.pipeline.run import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +42,10 @@ class WebService:
 
     def start(self) -> None:
         """Bind and serve in a background thread."""
+        from werkzeug.serving import make_server
+
+        from appliance.web import create_app
+
         self._server = make_server(self.host, self.port,
                                    create_app(self.state_dir, netns=self.netns),
                                    threaded=True)
@@ -74,6 +71,8 @@ def check_dev_listen(host: str) -> None:
 
 def member_ports(state_dir: Path) -> set[str]:
     """The member ports of the committed configuration (what the collector samples)."""
+    from appliance.config.committed import committed_config
+
     cfg = committed_config(state_dir)
     if cfg is None:
         return set()
@@ -98,6 +97,16 @@ class Runner:
     def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
                  port: int = 8080, sample_interval: float = 60.0,
                  snmp_port: int = 1161) -> None:
+        from appliance.bird.rpki_service import RpkiService
+        from appliance.bird.service import RouteServerService
+        from appliance.config.committed import committed_config
+        from appliance.dns.anycast_service import AnycastService
+        from appliance.monitor.collector import Collector
+        from appliance.monitor.store import SampleStore, samples_path
+        from appliance.pipeline.concern import IMAGE_MARKER, ApplyContext
+        from appliance.pipeline.run import Pipeline
+        from appliance.snmp.service import SnmpService
+
         check_dev_listen(host)
         self.state_dir = state_dir
         self.pipeline = Pipeline(state_dir, netns=netns)

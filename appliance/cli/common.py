@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from appliance.lab.lab import LabState
-from appliance.lab.registry import running_state_dirs
-from appliance.pipeline.concern import IMAGE_MARKER
-from appliance.pipeline.run import Pipeline
+# Imported where used: every ixpctl verb, so every service unit, loads this module.
+if TYPE_CHECKING:
+    from appliance.pipeline.run import Pipeline
 
 DEFAULT_STATE_DIR = Path("/var/lib/ixp-appliance")
 
@@ -37,6 +37,9 @@ def default_state_dir() -> Path:
     ``$IXP_STATE_DIR`` first; on the image, the image's; else the one lab or demo running on
     this machine (so ``ixpctl setup-code`` finds the demo's code); else the image's location.
     """
+    from appliance.lab.registry import running_state_dirs
+    from appliance.pipeline.concern import IMAGE_MARKER
+
     env = os.environ.get("IXP_STATE_DIR")
     if env:
         return absolute_path(env)
@@ -58,6 +61,20 @@ def resolve_state_dir(args: argparse.Namespace) -> None:
         args.state_dir = default_state_dir()
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """An argparse type: HOST:PORT for the development web server (loopback only)."""
+    from appliance.runner import check_dev_listen
+
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r}: write it as HOST:PORT, e.g. 127.0.0.1:8080")
+    try:
+        check_dev_listen(host)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return host, int(port)
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     """--json for machine-readable output."""
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -65,6 +82,8 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 def target_netns(args: argparse.Namespace) -> str | None:
     """The namespace changes go to: --netns, else the lab's appliance namespace, else none."""
+    from appliance.lab.lab import LabState
+
     explicit = getattr(args, "netns", None)
     if explicit:
         return explicit
@@ -74,4 +93,6 @@ def target_netns(args: argparse.Namespace) -> str | None:
 
 def pipeline_for(args: argparse.Namespace) -> Pipeline:
     """A pipeline on the state dir, aimed at the right namespace."""
+    from appliance.pipeline.run import Pipeline
+
     return Pipeline(args.state_dir, netns=target_netns(args))

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from appliance.bird.service import ensure_running
-from appliance.cli.common import absolute_path, add_json, add_state_dir, target_netns
+from appliance.cli.common import (
+    absolute_path,
+    add_json,
+    add_state_dir,
+    parse_listen,
+    target_netns,
+)
 from appliance.cli.output import emit_json, print_outcome
 from appliance.config.loader import load_config_text
 from appliance.config.revisions import RevisionStore
@@ -17,21 +23,10 @@ from appliance.lab import registry
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import Pipeline, default_author
-from appliance.runner import Runner, check_dev_listen
+from appliance.runner import Runner
 from appliance.web import accounts, secrets_store
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "small-island.yaml"
-
-
-def _listen(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"{value!r}: write it as HOST:PORT, e.g. 127.0.0.1:8080")
-    try:
-        check_dev_listen(host)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return host, int(port)
 
 
 def _lab_up_and_apply(args: argparse.Namespace, config_text: str, author: str,
@@ -192,7 +187,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_lab_status)
 
     p = sub.add_parser("up", help="run every appliance service in the foreground")
-    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080),
+    p.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 8080),
                    help="web UI address (default 127.0.0.1:8080; loopback only)")
     p.add_argument("--netns", default=None, help="the appliance namespace (default: the lab's)")
     add_state_dir(p)
@@ -206,7 +201,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="forget the earlier demo's state (admin, members, settings) and start "
                    "from the example")
     p.add_argument("--prefixes", type=int, default=5, help="prefixes each member announces")
-    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8080),
+    p.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 8080),
                    help="web UI address (default 127.0.0.1:8080; loopback only)")
     p.add_argument("--sample-interval", type=float, default=10.0,
                    help="seconds between traffic samples (default 10 in the demo)")

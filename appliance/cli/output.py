@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from appliance.config.errors import ConfigError
-from appliance.config.loader import load_config_text
-from appliance.config.revisions import RevisionStore
-from appliance.config.summary import summarize
-from appliance.pipeline.run import Outcome
+# Imported where used: every ixpctl verb, so every service unit, loads this module.
+if TYPE_CHECKING:
+    from appliance.pipeline.run import Outcome
 
 
 def emit_json(data: Any) -> None:
@@ -50,6 +48,11 @@ def print_summary(state_dir: Path, candidate_text: str) -> None:
     The same sentences as the web UI's review; a candidate with errors prints nothing here
     (the pipeline reports them, with their fields).
     """
+    from appliance.config.errors import ConfigError
+    from appliance.config.loader import load_config_text
+    from appliance.config.revisions import RevisionStore
+    from appliance.config.summary import summarize
+
     try:
         candidate = load_config_text(candidate_text)
         latest = RevisionStore(state_dir).latest()

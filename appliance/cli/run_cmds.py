@@ -16,19 +16,16 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from appliance.bird import daemon as bird_daemon
-from appliance.bird import rpki_service
-from appliance.bird.control import route_server_socket
-from appliance.bird.service import answering, running_config
 from appliance.cli.common import add_json, add_state_dir
-from appliance.cli.management_cmds import revert_unconfirmed
 from appliance.cli.output import emit_json, error
-from appliance.config.revisions import RevisionStore
-from appliance.pipeline.concern import ApplyContext
-from appliance.pipeline.run import Pipeline
-from appliance.runner import Service
-from appliance.util.launcher import UNITS, Launcher
+
+# Each runner imports only what its service needs, where it needs it: every unit's process
+# is one of these, and the others' modules (Flask, pysnmp, pyroute2, the model) would stay
+# resident in all of them, or, for the daemons that exec, swell the wrapper (issue 14).
+if TYPE_CHECKING:
+    from appliance.runner import Service
 
 RUN_SERVICES = ("bird", "unbound", "stayrtr", "snmp", "collector", "web", "anycast")
 
@@ -52,7 +49,10 @@ def serve_until_signal(svc: Service) -> int:
 
 
 def _run_bird(args: argparse.Namespace) -> int:
+    from appliance.bird import daemon as bird_daemon
+    from appliance.bird import rpki_service
     from appliance.config.committed import committed_config
+    from appliance.pipeline.concern import ApplyContext
 
     bind, _why = rpki_service.serving(args.state_dir, committed_config(args.state_dir))
     # BIRD retries a refused RTR connection only after 90 s: give the box's stayrtr (started
@@ -77,6 +77,8 @@ def _run_unbound(args: argparse.Namespace) -> int:
 
 
 def _run_stayrtr(args: argparse.Namespace) -> int:
+    from appliance.bird import rpki_service
+
     why = rpki_service.exec_foreground(args.state_dir, args.netns)
     # Nothing to serve is not a failure: the unit ends cleanly and the boot stays "running".
     print(f"stayrtr not started: {why}", flush=True)
@@ -84,7 +86,8 @@ def _run_stayrtr(args: argparse.Namespace) -> int:
 
 
 def _run_snmp(args: argparse.Namespace) -> int:
-    from appliance.snmp.render import AGENT_FILE
+    from appliance.bird.control import route_server_socket
+    from appliance.snmp.paths import AGENT_FILE
     from appliance.snmp.service import agent_command
 
     config = args.state_dir / "etc" / AGENT_FILE
@@ -100,9 +103,8 @@ def _run_snmp(args: argparse.Namespace) -> int:
 
 def _run_collector(args: argparse.Namespace) -> int:
     from appliance.monitor.collector import Collector
-    from appliance.monitor.store import SampleStore
+    from appliance.monitor.store import SampleStore, samples_path
     from appliance.runner import member_ports
-    from appliance.web.status import samples_path
 
     state_dir = args.state_dir
     collector = Collector(SampleStore(samples_path(state_dir)), args.netns,
@@ -111,11 +113,11 @@ def _run_collector(args: argparse.Namespace) -> int:
 
 
 def _run_web(args: argparse.Namespace) -> int:
-    from appliance.cli.lab_cmds import _listen
+    from appliance.cli.common import parse_listen
     from appliance.runner import WebService
 
     try:
-        host, port = _listen(args.listen)
+        host, port = parse_listen(args.listen)
     except argparse.ArgumentTypeError as exc:
         raise ValueError(str(exc)) from None
     web = WebService(args.state_dir, host, port, args.netns)
@@ -142,6 +144,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """Re-apply the last committed revision (files, bridge, firewall, daemons) at boot."""
+    from appliance.bird.control import route_server_socket
+    from appliance.bird.service import answering
+    from appliance.cli.management_cmds import revert_unconfirmed
+    from appliance.pipeline.concern import ApplyContext
+    from appliance.pipeline.run import Pipeline
+
     ctx = ApplyContext(args.state_dir, args.netns)
     ctl = route_server_socket(ctx.state_dir)
     if ctl.exists() and not answering(ctx):
@@ -163,6 +171,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
     """Each service's state: systemd's word on the image, else whether its process runs."""
+    from appliance.bird import daemon as bird_daemon
+    from appliance.pipeline.concern import ApplyContext
+    from appliance.util.launcher import UNITS, Launcher
+
     launcher = Launcher(state_dir, netns)
     if launcher.systemd:
         import subprocess
@@ -188,6 +200,10 @@ def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
 
 def cmd_services(args: argparse.Namespace) -> int:
     """What runs, and whether BIRD runs the installed configuration of the committed revision."""
+    from appliance.bird.service import running_config
+    from appliance.config.revisions import RevisionStore
+    from appliance.pipeline.concern import ApplyContext
+
     states = service_states(args.state_dir, args.netns)
     report = running_config(ApplyContext(args.state_dir, args.netns))
     latest = RevisionStore(args.state_dir).latest()
@@ -213,6 +229,8 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 def _booting(state_dir: Path, netns: str | None) -> bool:
     """Whether systemd is still starting the box (always False outside systemd)."""
+    from appliance.util.launcher import Launcher
+
     if not Launcher(state_dir, netns).systemd:
         return False
     import subprocess

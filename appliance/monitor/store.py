@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS prefixes_coarse (
 """
 
 
+def samples_path(state_dir: Path) -> Path:
+    """Where the collector keeps its samples (the web UI reads them from there)."""
+    return state_dir / "monitor" / "samples.sqlite"
+
+
 @dataclass(frozen=True)
 class SessionCounts:
     """The route counts of one route-server session (one member address and family)."""

@@ -32,8 +32,6 @@ from appliance.snmp.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("appliance.snmp")
 
-PID_FILE = "snmp-agent.pid"
-
 
 @dataclass
 class AgentOptions:

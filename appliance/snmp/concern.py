@@ -8,8 +8,8 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
-from appliance.snmp.agent import PID_FILE
-from appliance.snmp.render import AGENT_FILE, render_agent_config
+from appliance.snmp.paths import AGENT_FILE, PID_FILE
+from appliance.snmp.render import render_agent_config
 from appliance.snmp.settings import SettingsError, load_settings
 
 

@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 from appliance.config.model import IXPConfig
-
-AGENT_FILE = "snmp/agent.json"
+from appliance.snmp.paths import AGENT_FILE as AGENT_FILE  # re-exported: its old home
 
 
 def port_ifname(interface: str, vlan: int | None) -> str:

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 from appliance.bird.control import route_server_socket
-from appliance.snmp.agent import PID_FILE
-from appliance.snmp.render import AGENT_FILE
+from appliance.snmp.paths import AGENT_FILE, PID_FILE
 
 log = logging.getLogger(__name__)
 
