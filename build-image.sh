@@ -47,8 +47,9 @@ if [ -n "${IXP_IMAGE_APT_CACHE:-}" ]; then
         --customize-hook="sync-out /var/cache/apt/archives $IXP_IMAGE_APT_CACHE")
 fi
 rm -rf "$work/rootfs"
-# Lean: no manuals, info pages, locales or docs (copyright files stay), and no kernel modules a
-# route-server box cannot use (sound, cameras, Wi-Fi, Bluetooth, desktop GPUs, exotic file
+# Lean: no manuals, info pages, locales or docs (copyright files stay), no kernel test modules,
+# no stayrtr debugging tools (rtrdump, rtrmon), merged /usr set up by mmdebstrap's hook rather
+# than the usrmerge package (which needs Perl), and no kernel modules a route-server box cannot use (sound, cameras, Wi-Fi, Bluetooth, desktop GPUs, exotic file
 # systems, InfiniBand). Every wired NIC and storage driver stays: real servers need them.
 # (dpkg sees the kernel's files under /lib/modules, the path in the package, not /usr/lib.)
 # shellcheck disable=SC2016  # "$1" in hooks is for mmdebstrap's hook shell (the rootfs dir)
@@ -100,6 +101,10 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
     --dpkgopt='path-exclude=/lib/modules/*/kernel/net/nfc/*' \
     --dpkgopt='path-exclude=/lib/modules/*/kernel/net/ieee802154/*' \
     --dpkgopt='path-exclude=/lib/modules/*/kernel/net/mac802154/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/lib/test_*' \
+    --dpkgopt='path-exclude=/usr/bin/rtrdump' \
+    --dpkgopt='path-exclude=/usr/bin/rtrmon' \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --setup-hook='mkdir -p "$1"/etc/initramfs-tools/conf.d' \
     --setup-hook="cp $repo/image/initramfs.conf \"\$1\"/etc/initramfs-tools/conf.d/ixp.conf" \
     --customize-hook="$repo/image/customize.sh \"\$1\" $repo $work/wheels" \
@@ -117,6 +122,11 @@ echo uninitialized > "$work/rootfs/etc/machine-id"
 # the build machine's file that mmdebstrap leaves behind. No stub listener (resolved.conf.d).
 ln -sfn ../run/systemd/resolve/resolv.conf "$work/rootfs/etc/resolv.conf"
 
+# What the system actually takes (the root partition has headroom for updates).
+root_mib=$(du -sxm "$work/rootfs" | cut -f1)
+chroot "$work/rootfs" dpkg-query -W -f '${Package} ${Installed-Size}\n' | sort > "$out/packages.list"
+ls "$work"/rootfs/opt/ixp-appliance/venv/lib/python3*/site-packages > "$out/venv.list"
+
 log "assembling the GPT disk image"
 "$repo/image/assemble-disk.sh" "$work/rootfs" "$repo/image" "$out/ixp-appliance.img"
 
@@ -127,6 +137,7 @@ zstd -q -T0 -10 -f "$out/ixp-appliance.img" -o "$out/ixp-appliance.img.zst"
 took=$(( $(date +%s) - start ))
 raw=$(stat -c %s "$out/ixp-appliance.img")
 zst=$(stat -c %s "$out/ixp-appliance.img.zst")
-printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s\n' "$took" "$raw" "$zst" \
+printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s root_used_mib=%s\n' \
+    "$took" "$raw" "$zst" "$root_mib" \
     | tee "$out/build-stats.txt"
 log "image: $out/ixp-appliance.img ($((raw / 1048576)) MiB, $((zst / 1048576)) MiB compressed)"

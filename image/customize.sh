@@ -14,6 +14,13 @@ in_root /opt/ixp-appliance/venv/bin/pip install -q --disable-pip-version-check -
     --no-index --find-links /tmp/wheels -c /tmp/wheels/constraints.txt ixp-appliance
 rm -rf "$root/tmp/wheels"
 ln -sf /opt/ixp-appliance/venv/bin/ixpctl "$root/usr/local/bin/ixpctl"
+# The box never installs Python packages itself (updates are whole images): pip and setuptools
+# leave the venv, and python3-venv with its bundled wheels leaves the system.
+in_root /opt/ixp-appliance/venv/bin/python -m pip uninstall -q -y pip setuptools wheel \
+    >/dev/null 2>&1 || true
+rm -f "$root"/opt/ixp-appliance/venv/bin/pip*
+in_root dpkg --purge python3-venv python3.11-venv python3-pip-whl python3-setuptools-whl \
+    >/dev/null
 # pip compiled the bytecode: keep it. Without it every ixpctl start on a slow box compiles
 # pydantic and Flask again (and cannot store the result on a read-only or busy system).
 

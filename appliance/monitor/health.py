@@ -46,6 +46,18 @@ def service_memory(slice_dir: Path = SYSTEM_SLICE) -> dict[str, Any]:
             "system_peak": _read_int(slice_dir / "memory.peak")}
 
 
+def oom_kills(vmstat: Path = Path("/proc/vmstat")) -> int | None:
+    """Processes the kernel killed for lack of memory since boot (None if unknown)."""
+    try:
+        for line in vmstat.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def system_health(state_dir: Path) -> dict[str, Any]:
     """CPU, memory, disk of the state dir, temperatures where the hardware reports them."""
     mem = psutil.virtual_memory()
@@ -73,6 +85,7 @@ def system_health(state_dir: Path) -> dict[str, Any]:
         "system_disk_total": system_disk.total,
         "separate_system_disk": system_disk.total != disk.total,
         "services_memory": service_memory(),
+        "oom_kills": oom_kills(),
         "temperatures": temps,
         "uptime_seconds": int(time.time() - psutil.boot_time()),
     }

@@ -40,7 +40,8 @@ bp = Blueprint("management", __name__, url_prefix="/management")
 
 FIELDS: tuple[FormField, ...] = (*STEP_BY_NAME["management"].fields, FormField(
     "trial_seconds", "Trial time (seconds)", "How long a new address waits for your "
-    "confirmation from it before the box goes back to the old one.", kind="number"))
+    "confirmation from it before the box goes back to the old one.", kind="number",
+    placeholder="120"))
 
 
 def _state() -> Path:
@@ -65,7 +66,10 @@ def reached_at() -> str | None:
 
 
 def _values(data: dict[str, Any]) -> dict[str, str]:
-    section = data.get("management") or {}
+    """The form's values: the running settings with their defaults spelled out."""
+    cfg = committed_config(_state())
+    section = cfg.management.model_dump(mode="json") if cfg is not None else (
+        data.get("management") or {})
     out = {}
     for f in FIELDS:
         value = get_path(section, f.key)

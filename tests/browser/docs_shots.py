@@ -12,7 +12,7 @@ DOCS_PAGES: dict[str, int] = {
     "member-form-edit": 1100, "change-review": 1100, "graphs-traffic": 1200,
     "graphs-prefixes": 1200, "member-page": 1200, "lg-index": 1000, "lg-session": 1200,
     "history": 800, "history-diff": 900, "users": 1010, "api-docs": 1100, "not-found": 600,
-    "login": 600, "data": 1000,
+    "login": 600, "data": 1000, "management": 900,
 }
 SCALE = 0.6
 WIDTH = 1280

@@ -278,7 +278,17 @@ def check_least_privilege(box: vm.Vm, label: str) -> None:
 def test_image_is_lean_gpt(image_build: vm.BuiltImage) -> None:
     """Four partitions in the documented order; the image stays small."""
     TIMINGS.update(image_bytes=image_build.size, compressed_bytes=image_build.compressed_size,
-                   build_seconds=image_build.build_seconds, build_reused=image_build.reused)
+                   build_seconds=image_build.build_seconds, build_reused=image_build.reused,
+                   root_used_mib=image_build.root_used_mib,
+                   packages=len(image_build.packages))
+    # What made the image heavy once and is not needed on the box (docs/install.md).
+    for unwanted in ("perl", "perl-modules-5.36", "libperl5.36", "usrmerge", "snmp",
+                     "python3-pip-whl", "python3-setuptools-whl"):
+        assert unwanted not in image_build.packages, f"the image carries {unwanted}"
+    venv = (image_build.path.parent / "venv.list").read_text().split()
+    assert "appliance" in venv and not [n for n in venv if n.startswith(("pip", "setuptools"))]
+    # the management plane's tools (appliance/management)
+    assert {"systemd-timesyncd", "systemd-resolved", "tzdata"} <= set(image_build.packages)
     parts = vm.partition_table(image_build.path)
     assert [p.get("name") for p in parts] == ["bios-boot", "efi", "ixp-root", "ixp-data"]
     assert parts[0]["type"] == "21686148-6453-6F6E-6744-6D6F76654966"

@@ -84,6 +84,8 @@ class BuiltImage:
     compressed_size: int
     build_seconds: float
     reused: bool
+    root_used_mib: int
+    packages: dict[str, int]  # Debian package -> installed size in KiB
 
 
 def build_or_reuse(repo: Path) -> BuiltImage:
@@ -110,7 +112,11 @@ def build_or_reuse(repo: Path) -> BuiltImage:
     stats = dict(kv.split("=", 1) for kv in (out / "build-stats.txt").read_text().split())
     return BuiltImage(path=img, size=img.stat().st_size,
                       compressed_size=(out / "ixp-appliance.img.zst").stat().st_size,
-                      build_seconds=float(stats["build_seconds"]), reused=reused)
+                      build_seconds=float(stats["build_seconds"]), reused=reused,
+                      root_used_mib=int(stats["root_used_mib"]),
+                      packages={name: int(size) for name, size in (
+                          line.split() for line in
+                          (out / "packages.list").read_text().splitlines() if line.strip())})
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.monitor.health import service_memory
+from appliance.monitor.health import oom_kills, service_memory
 
 
 def _unit(root: Path, name: str, current: str, peak: str | None) -> None:
@@ -31,3 +31,11 @@ def test_reads_each_ixp_unit_and_the_slice_peak(tmp_path: Path):
 
 def test_nothing_off_systemd(tmp_path: Path):
     assert service_memory(tmp_path / "missing") == {}
+
+
+def test_oom_kills_from_vmstat(tmp_path: Path):
+    vmstat = tmp_path / "vmstat"
+    vmstat.write_text("nr_free_pages 1000\noom_kill 2\n")
+    assert oom_kills(vmstat) == 2
+    assert oom_kills(tmp_path / "none") is None
+    assert isinstance(oom_kills(), int)  # this kernel has the counter (Linux 4.13+)
