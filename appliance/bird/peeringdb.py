@@ -1,4 +1,5 @@
-"""What the route server takes from the PeeringDB dump on the box: the never-via-RS networks.
+"""What the route server takes from the PeeringDB dump on the box: the never-via-RS networks,
+and the max-prefix numbers networks publish (for members without a max_prefix of their own).
 
 PeeringDB's ``info_never_via_route_servers`` flag says a network never reaches anybody through
 a route server, so a path through it seen at ours is a leak. The dump is the file the Data page
@@ -9,7 +10,7 @@ it is loaded once here and handed to the pure renderer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ class NeverViaRs:
     asns: tuple[int, ...] = ()
     as_of: str | None = None  # the dump file's time (UTC, ISO 8601); None: no dump loaded
     problem: str | None = None  # why a dump that exists could not be read
+    # ASN -> (info_prefixes4, info_prefixes6), each None when the network gives none
+    prefixes: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 def dump_path(state_dir: Path) -> Path:
@@ -38,12 +41,21 @@ def parse_never_via_rs(data: Any, as_of: str | None = None) -> NeverViaRs:
     asns = {r["asn"] for r in rows or []
             if isinstance(r, dict) and r.get("info_never_via_route_servers") is True
             and isinstance(r.get("asn"), int) and 0 < r["asn"] < 2**32}
+    prefixes = {r["asn"]: (_count(r.get("info_prefixes4")), _count(r.get("info_prefixes6")))
+                for r in rows or [] if isinstance(r, dict) and isinstance(r.get("asn"), int)}
     # PeeringDB's cached API files say when they were generated; that beats the file's time.
     meta = data.get("meta")
     generated = meta.get("generated") if isinstance(meta, dict) else None
     if isinstance(generated, int | float) and generated > 0:
         as_of = _iso(datetime.fromtimestamp(generated, UTC))
-    return NeverViaRs(tuple(sorted(asns)), as_of)
+    return NeverViaRs(tuple(sorted(asns)), as_of,
+                      prefixes={a: c for a, c in prefixes.items() if c != (None, None)})
+
+
+def _count(value: Any) -> int | None:
+    # PeeringDB writes 0 (or nothing) for "not given".
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+        else None
 
 
 def _iso(when: datetime) -> str:

@@ -136,8 +136,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].ipv6": ("The member's IPv6 address(es) on the peering LAN.",
                        "['2001:db8:eeee::10']"),
     "members[].max_prefix": ("Most prefixes the route server accepts from this member.", ""),
-    "members[].max_prefix.ipv4": ("IPv4 max-prefix.", "100"),
-    "members[].max_prefix.ipv6": ("IPv6 max-prefix.", "100"),
+    "members[].max_prefix.ipv4": ("IPv4 max-prefix. Left at the default (100), the number the "
+                                  "network publishes in PeeringDB (info_prefixes4) is used "
+                                  "when the box's PeeringDB dump has its ASN.", "100"),
+    "members[].max_prefix.ipv6": ("IPv6 max-prefix; left at the default (100), PeeringDB's "
+                                  "info_prefixes6 when the dump has the ASN.", "100"),
     "members[].as_set": ("The member's IRR AS-SET (or its ASN) for prefix filtering; starts "
                          "with a letter (AS-..., ASnnn, or SOURCE::...).", "AS-ISLANDTEL"),
     "members[].route_server": ("Whether the member peers with the route server.", "true"),

@@ -6,7 +6,9 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from appliance.bird import max_prefix_trips
 from appliance.bird.control import BirdControl, BirdError, BirdUnavailable, route_server_socket
+from appliance.bird.replies import Protocol
 from appliance.config.model import IXPConfig
 from appliance.monitor.store import SessionCounts
 
@@ -23,6 +25,7 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
         return {"running": False, "sessions": []}
     by_address = {str(a): m for m in cfg.members for a in (*m.ipv4, *m.ipv6)}
     sessions = []
+    seen: list[tuple[Protocol, int | None, str, str]] = []
     for p in protocols:
         if p.proto != "BGP":
             continue
@@ -37,8 +40,15 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
             "filtered": p.routes("filtered"), "exported": p.routes("exported"),
             "limit_hit": any(c.limit_hit for c in p.channels),
         })
+        seen.append((p, member.asn if member else None, member.name if member else "", family))
     sessions.sort(key=lambda s: (s["asn"] or 0, s["family"]))
-    return {"running": True, "sessions": sessions}
+    max_prefix_trips.record(state_dir, seen)
+    trips = max_prefix_trips.load_trips(state_dir)
+    for s in sessions:
+        mine = [t for t in trips if t.get("session") == s["protocol"]]
+        s["trips"] = len(mine)
+        s["last_trip"] = mine[-1].get("time") if mine else None
+    return {"running": True, "sessions": sessions, "max_prefix_trips": trips}
 
 
 def session_counts(state_dir: Path, cfg: IXPConfig) -> list[SessionCounts]:

@@ -19,7 +19,7 @@ from appliance.bird import communities as comm
 from appliance.bird.bogons import Bogons
 from appliance.bird.irr import IrrData, IrrEntry, irr_object
 from appliance.bird.peeringdb import NeverViaRs
-from appliance.config.model import IXPConfig, Member, RoutingPolicy
+from appliance.config.model import IXPConfig, MaxPrefix, Member, RoutingPolicy
 from appliance.dns.anycast_names import gate_ifname, protocol_name
 from appliance.dns.root_servers import ROOT_SERVERS
 
@@ -139,8 +139,28 @@ def _irr_sets(cfg: IXPConfig, irr: IrrData) -> dict[str, IrrSets]:
     return sets
 
 
+def max_prefix(member: Member, afi: int,
+               peeringdb: dict[int, tuple[int | None, int | None]] | None = None) -> int:
+    """The receive limit of ``member`` in family ``afi``.
+
+    The member's own ``max_prefix`` when it differs from the default; otherwise what the
+    network publishes in PeeringDB (``info_prefixes4/6``, PeeringDB's "recommended maximum"),
+    when the dump has its ASN; otherwise the default. A value equal to the default counts as
+    unset, since configurations are stored without their default values.
+    """
+    fam = "ipv4" if afi == 4 else "ipv6"
+    own = getattr(member.max_prefix, fam)
+    default = MaxPrefix.model_fields[fam].default
+    published = (peeringdb or {}).get(member.asn, (None, None))[0 if afi == 4 else 1]
+    if own != default or published is None:
+        return own
+    bound = next(m.le for m in MaxPrefix.model_fields[fam].metadata if hasattr(m, "le"))
+    return min(published, bound)
+
+
 def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
-              never_asns: frozenset[int]) -> list[Session]:
+              never_asns: frozenset[int],
+              pdb_prefixes: dict[int, tuple[int | None, int | None]]) -> list[Session]:
     rs = cfg.route_server
     blackhole = _blackhole_next_hops(cfg)
     out: list[Session] = []
@@ -181,7 +201,7 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
                     min_len=pol.ipv4_min_length if afi == 4 else pol.ipv6_min_length,
                     max_len=pol.ipv4_max_length if afi == 4 else pol.ipv6_max_length,
                     next_hops=hops,
-                    limit=member.max_prefix.ipv4 if afi == 4 else member.max_prefix.ipv6,
+                    limit=max_prefix(member, afi, pdb_prefixes),
                     irr=irr_sets.get(irr_object(member)),
                     check_transit_free=pol.reject_transit_free_asns,
                     own_transit_free=member.asn in pol.transit_free_asns,
@@ -265,7 +285,7 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
     rs = cfg.route_server
     never = never_via_rs or NeverViaRs()
     irr_sets = _irr_sets(cfg, irr or IrrData())
-    sessions = _sessions(cfg, irr_sets, frozenset(never.asns))
+    sessions = _sessions(cfg, irr_sets, frozenset(never.asns), never.prefixes)
     asn_ranges = [(r.first, r.last) for r in bogons.asn_ranges(cfg.lab)]
     return _env().get_template("main.j2").render(
         cfg=cfg,

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from appliance.bird import max_prefix_trips as mpt
 from appliance.bird.bogons import load_bogons
 from appliance.bird.control import BirdUnavailable
 from appliance.bird.replies import BirdError
@@ -62,6 +63,11 @@ def test_restart_waits_the_hold_time_then_recovers(tmp_path):
                 p.info + " " + p.details.get("Last error", "")).lower()
         wait_for("the max-prefix limit to trip", tripped, timeout=60)
         seen = time.monotonic()
+        # The status code records the trip from the session's state, once.
+        state = tmp_path / "state"
+        trip = mpt.record(state, [(_session(rs, name), ASN, "Member 1", "ipv4")])
+        assert [(t.session, t.action, t.limit) for t in trip] == [(name, "down", LIMIT)]
+        assert mpt.record(state, [(_session(rs, name), ASN, "Member 1", "ipv4")]) == []
         (node.dir / "bird.conf").write_text(_member_conf(LIMIT))
         with node.control() as mc:
             mc.configure(node.dir / "bird.conf")
@@ -80,5 +86,7 @@ def test_restart_waits_the_hold_time_then_recovers(tmp_path):
         time.sleep(2)
         p = _session(rs, name)
         assert p is not None and p.established, "within the limit the session stays up"
+        assert mpt.record(state, [(p, ASN, "Member 1", "ipv4")]) == []
+        assert len(mpt.load_trips(state)) == 1
     finally:
         lab.close()

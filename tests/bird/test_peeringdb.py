@@ -8,7 +8,7 @@ import pytest
 
 from appliance.bird.bogons import load_bogons
 from appliance.bird.peeringdb import dump_path, load_never_via_rs, parse_never_via_rs
-from appliance.render.bird import render_bird
+from appliance.render.bird import max_prefix, render_bird
 from tests.bird.configs import config, member
 
 
@@ -61,3 +61,22 @@ def test_bird_conf_names_the_list_and_its_age():
     # the flagged member's own ASN is taken out of its own check only
     assert text.count("delete(filter(bgp_path, NEVER_VIA_RS_ASNS), 64500)") == 2
     assert "no never-via-route-servers list" in render_bird(cfg, load_bogons())
+
+
+def test_max_prefix_from_peeringdb_when_the_member_has_none():
+    dump = parse_never_via_rs({"net": [{"asn": 10001, "info_prefixes4": 5000,
+                                        "info_prefixes6": 0},
+                                       {"asn": 10002, "info_prefixes4": 9_000_000,
+                                        "info_prefixes6": 70}]})
+    assert dump.prefixes == {10001: (5000, None), 10002: (9_000_000, 70)}
+    cfg = config([member(1, 10001), member(2, 10002, max_prefix={"ipv4": 20}),
+                  member(3, 10003)])
+    m1, m2, m3 = cfg.members
+    assert (max_prefix(m1, 4, dump.prefixes), max_prefix(m1, 6, dump.prefixes)) == (5000, 100)
+    # the member's own value wins; PeeringDB fills the family it left unset
+    assert (max_prefix(m2, 4, dump.prefixes), max_prefix(m2, 6, dump.prefixes)) == (20, 70)
+    assert max_prefix(m3, 4, dump.prefixes) == 100  # not in the dump: the default
+    text = render_bird(cfg, load_bogons(), never_via_rs=dump)
+    assert "receive limit 5000 action" in text and "receive limit 70 action" in text
+    big = config([member(2, 10002)]).members[0]
+    assert max_prefix(big, 4, dump.prefixes) == 2_000_000  # capped at the model's bound
