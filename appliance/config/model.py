@@ -265,6 +265,9 @@ class Member(StrictModel):
     prepend_rs_asn: bool = False
     # RFC 8950: IPv4 routes also travel over this member's IPv6 sessions, with IPv6 next hops.
     extended_next_hop: bool = False
+    # RFC 7911: send this member every path it may receive, not only the best one; its
+    # router must enable ADD-PATH receive too.
+    add_paths_tx: bool = False
     # Added to blackhole routes sent to this member ("A:B" or large "A:B:C"): the community
     # its own routers already drop traffic for (its RTBH trigger).
     blackhole_community: Annotated[

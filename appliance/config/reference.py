@@ -175,6 +175,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].extended_next_hop": ("RFC 8950: the member's IPv6 sessions carry IPv4 routes "
                                     "too, with IPv6 next hops (its router must enable it as "
                                     "well). Needs an IPv6 address.", "false"),
+    "members[].add_paths_tx": ("ADD-PATH (RFC 7911): send this member every path the route "
+                               "server has for a prefix, not only the best; its router must "
+                               "enable ADD-PATH receive.", "false"),
     "members[].blackhole_community": ("A community added to the blackhole routes this member "
                                       "receives: the one its own routers drop traffic for "
                                       "(its RTBH trigger), standard A:B or large A:B:C.",

@@ -74,6 +74,7 @@ class Session:
     prepend_rs_asn: bool
     # The IPv4 channel of an IPv6 session (RFC 8950 extended next hop).
     extended_next_hop: bool = False
+    add_paths_tx: bool = False
     blackhole_next_hop: str | None = None  # the IXP's blackhole address for this family
     blackhole_community: tuple[int, ...] | None = None  # added towards this member
     # A hosted root instance: the root server's address in this family (a prefix must cover
@@ -215,6 +216,7 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
                     disabled=member.quarantine,
                     active=member.active_session,
                     prepend_rs_asn=member.prepend_rs_asn,
+                    add_paths_tx=member.add_paths_tx,
                     blackhole_next_hop=blackhole[afi],
                     blackhole_community=member.blackhole_community_parts(),
                     **_root_filter(member, afi),

@@ -26,7 +26,8 @@ M3_RTBH = (10003, 666)
 MEMBERS = {
     "m1": (1, 10001, {"as_set": "AS-M1", "policy": {"roas_as_route_objects": True},
                       "deny": {"prefixes": ["31.1.18.0/23"], "asns": [10089]}}),
-    "m2": (2, 10002, {"as_set": "AS-M2",
+    # m2 asks for ADD-PATH (RFC 7911): it receives every path, not only the best.
+    "m2": (2, 10002, {"as_set": "AS-M2", "add_paths_tx": True,
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
     # The session only comes up with TCP-MD5. AS10003 is on the lab's transit-free list.
     # m3's routers blackhole what carries 10003:666 (its RTBH community).
@@ -47,6 +48,7 @@ MEMBERS = {
 }
 RAW = frozenset({"m7"})
 EXTENDED_NEXT_HOP = frozenset({"m8", "m9"})
+ADD_PATHS = frozenset({"m2"})
 PREPEND_RS = frozenset({"m5"})  # these receive every path with RS first
 ALL = tuple(k for k in MEMBERS if k not in RAW)  # the members whose received routes are read
 
@@ -246,8 +248,9 @@ CASES: tuple[Case, ...] = (
          Announce("31.3.1.1/32", (10003,), communities=(BLACKHOLE,)),
          _r("blackhole_not_authorised")),
     # ---- graceful shutdown (RFC 8326): m1's copy loses to m3's ----
+    # (only m2, which takes every path with ADD-PATH, receives the losing copy too)
     Case("gshut", "m1", Announce("31.1.40.0/24", P1, communities=((65535, 0),)),
-         to=(), extra={"gshut_winner": "m3"}),
+         to=("m2",), communities=frozenset({(65535, 0)}), extra={"gshut_winner": "m3"}),
     Case("gshut_other", "m3", Announce("31.1.40.0/24", (10003,))),
     # m3's policy does not honour graceful shutdown, so 65535:0 is removed, not passed on
     Case("gshut_off_removed", "m3",

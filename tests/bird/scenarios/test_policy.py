@@ -12,6 +12,7 @@ import pytest
 from appliance.bird.communities import LC_INFO, LC_REJECT, reject_reasons_of
 from tests.bird.configs import LAN4, LAN6
 from tests.bird.scenarios.plan import (
+    ADD_PATHS,
     ALL,
     CASES,
     EXTENDED_NEXT_HOP,
@@ -120,6 +121,18 @@ def test_rfc8950_route_reaches_no_ipv4_session(scenario_lab):
     assert [r.next_hop for r in plain] == [str(LAN4[1 + 9])]
     conf = (scenario_lab.ctx.etc_dir / "bird/bird.conf").read_text()
     assert conf.count("extended next hop on;") == 2
+
+
+def test_add_paths_member_receives_every_path(scenario_lab):
+    # 31.1.40.0/24 comes from m1 (graceful shutdown, so it loses) and from m3.
+    def hops(key: str) -> set[str]:
+        return {r.next_hop for r in scenario_lab.received[key] if r.prefix == "31.1.40.0/24"}
+    both = {str(LAN4[MEMBERS[k][0] + 9]) for k in ("m1", "m3")}
+    for key in ADD_PATHS:
+        assert hops(key) == both, key
+    assert hops("m4") == {str(LAN4[MEMBERS["m3"][0] + 9])}  # no ADD-PATH: the best path only
+    conf = (scenario_lab.ctx.etc_dir / "bird/bird.conf").read_text()
+    assert conf.count("add paths tx;") == 2  # m2's IPv4 and IPv6 sessions
 
 
 def test_active_session_reaches_a_router_that_only_waits(scenario_lab):
