@@ -56,6 +56,7 @@ REASONS: dict[str, str] = {
     "icmp_redirect": "ICMP (IPv4) redirect",
     "arp_spoof": "ARP whose sender is not one of the member's addresses (ARP spoofing)",
     "nd_spoof": "ICMPv6 neighbour advertisement for an address that is not the member's",
+    "ipv4_broadcast": "IPv4 to the broadcast MAC other than DHCP (only ARP may be broadcast)",
     "ipv4_multicast": "IPv4 multicast (IGMP, OSPF, PIM, VRRP, mDNS, ...)",
     "ipv6_multicast": "IPv6 multicast other than neighbour solicitation/advertisement (MLD, ...)",
     "storm_bcast": "broadcast above the storm-control rate",
@@ -228,6 +229,8 @@ def _port_chain(pr: PortRules, cfg: IXPConfig, storm_pps: int, storm_burst: int)
         _drop(pr, "arp_spoof", _arp_spoof(pr.port)),
         _drop(pr, "arp_spoof", f"arp saddr ether != {{ {macs} }}"),
         _drop(pr, "nd_spoof", _nd_spoof(pr.port)),
+        # after DHCP (its own reason): NetBIOS, discovery and subnet-broadcast pings go here
+        _drop(pr, "ipv4_broadcast", "ether type ip ether daddr ff:ff:ff:ff:ff:ff"),
         _drop(pr, "ipv4_multicast", _IPV4_MULTICAST),
         *(_drop(pr, "ipv6_multicast", match) for match in _IPV6_MULTICAST),
         _drop(pr, "storm_bcast", f"ether daddr ff:ff:ff:ff:ff:ff {limit}"),

@@ -30,6 +30,7 @@ DROP_REASONS: dict[str, str] = {
     "icmp_redirect": "IPv4 ICMP redirect",
     "arp_spoof": "ARP for an address that is not the member's",
     "nd_spoof": "IPv6 neighbour advertisement for an address that is not the member's",
+    "ipv4_broadcast": "IPv4 broadcast other than DHCP, such as NetBIOS or discovery protocols",
     "ipv4_multicast": "IPv4 multicast such as IGMP, OSPF, PIM, VRRP or mDNS",
     "ipv6_multicast": "IPv6 multicast other than neighbour discovery, such as MLD",
     "storm_bcast": "broadcast above the storm-control rate",

@@ -235,11 +235,12 @@ def test_members_ping_each_other_and_the_route_server(lan, tool):
 
 
 def _storm_frame(c: bl.MemberNS, reason: str, i: int) -> bytes:
-    """Frame ``i`` of a storm: IPv4 broadcast, or (the only multicast the LAN carries) ND
-    solicitations, each for another address so that every frame differs."""
+    """Frame ``i`` of a storm: ARP requests (the only broadcast the LAN carries), or (the
+    only multicast it carries) ND solicitations, each for another address so that every frame
+    differs."""
     if reason == "storm_bcast":
-        return bytes(Ether(src=c.mac, dst=BCAST) / IP(src=c.ipv4, dst="255.255.255.255", ttl=1)
-                     / UDP(sport=5353, dport=5353) / Raw(f"{reason} {i}".encode()))
+        return bytes(Ether(src=c.mac, dst=BCAST)
+                     / ARP(op=1, hwsrc=c.mac, psrc=c.ipv4, pdst=f"198.18.{i // 256}.{i % 256}"))
     target = f"2001:db8:eeee::1:{i:x}"
     group, group_mac = _solicited_node(target)
     return bytes(Ether(src=c.mac, dst=group_mac) / IPv6(src=c.ipv6, dst=group, hlim=255)

@@ -90,7 +90,15 @@ def _multicast(a: bl.MemberNS) -> list[tuple[str, str, bytes]]:
             pkt = pkt / IPv6ExtHdrHopByHop(options=[RouterAlert()])
         return "ipv6_multicast", what, bytes(pkt / body / Raw(f"marker {what}".encode()))
 
+    def b4(dst: str, what: str, body) -> tuple[str, str, bytes]:
+        pkt = Ether(src=a.mac, dst=BCAST) / IP(src=a.ipv4, dst=dst) / body \
+            / Raw(f"marker {what}".encode())
+        return "ipv4_broadcast", what, bytes(pkt)
+
     return [
+        b4("255.255.255.255", "netbios name query", UDP(sport=137, dport=137)),
+        b4("203.0.113.255", "ping to the subnet broadcast", ICMP()),
+        b4("255.255.255.255", "udp discovery", UDP(sport=40001, dport=1900)),
         v4("224.0.0.5", "ospf hello", OSPF_Hdr(src=a.ipv4) / OSPF_Hello()),
         v4("224.0.0.251", "igmpv2 report", IGMP(type=0x16, gaddr="224.0.0.251"),
            options=[IPOption_Router_Alert()]),
@@ -153,8 +161,8 @@ def test_multicast_is_dropped_and_counted_arp_nd_and_unicast_pass(lan):
             sender.send(frame)
         for _, frame, _ in good:
             sender.send(frame)
-        expected = {"ipv4_multicast": sum(r == "ipv4_multicast" for r, _, _ in bad),
-                    "ipv6_multicast": sum(r == "ipv6_multicast" for r, _, _ in bad)}
+        expected = {reason: sum(r == reason for r, _, _ in bad)
+                    for reason in ("ipv4_broadcast", "ipv4_multicast", "ipv6_multicast")}
 
         def grown() -> dict[str, int]:
             now = _port_drops(app, a.port)
@@ -171,6 +179,7 @@ def test_multicast_is_dropped_and_counted_arp_nd_and_unicast_pass(lan):
         # Counted under its own reason and nothing else: no other counter of A moved.
         assert {r: n for r, n in grown().items() if n and r not in expected} == {}
         assert grown()["ipv4_multicast"] == expected["ipv4_multicast"]
+        assert grown()["ipv4_broadcast"] == expected["ipv4_broadcast"]
         arrived = sniff_b.drain() + sniff_c.drain()
         for reason, what, _frame in bad:
             marker = f"marker {what}".encode()
