@@ -3,8 +3,8 @@
 The box is often offline, so each set can be uploaded here (admins only). An upload is checked
 by the code that already reads that set (see :mod:`appliance.web.offline_data`); a bad file
 is refused with the reason and changes nothing. After an upload, what uses the data follows:
-IRR data re-applies the committed config, VRPs restart this box's stayrtr, a root zone copy
-makes a running resolver reload.
+IRR data and a PeeringDB dump re-apply the committed config, VRPs restart this box's stayrtr,
+a root zone copy makes a running resolver reload.
 """
 
 from __future__ import annotations
@@ -79,10 +79,12 @@ def upload(kind: str) -> Response:
         return redirect(url_for("data.index") + f"#{kind}")
     flash(message, "info")
     cfg = committed_config(state)
-    if kind == "irr" and cfg is not None:
-        # the route server's filters are rendered from the IRR data: re-apply to use it
+    if kind in ("irr", "peeringdb") and cfg is not None:
+        # The route server's filters are rendered from the IRR data and the PeeringDB dump
+        # (never-via-route-servers, published max-prefix): re-apply to use them now.
+        what = "IRR data" if kind == "irr" else "PeeringDB dump"
         job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user,
-                         f"IRR data imported from {name}")
+                         f"{what} imported from {name}")
         return redirect(url_for("changes.progress", job_id=job.id))
     return redirect(url_for("data.index") + f"#{kind}")
 

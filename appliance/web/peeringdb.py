@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from appliance.bird import peeringdb as bird_peeringdb
+
 
 def dump_path(state_dir: Path) -> Path:
-    """Where the dump is expected."""
-    return state_dir / "peeringdb" / "peeringdb.json"
+    """Where the dump is expected (the file the route server reads too)."""
+    return bird_peeringdb.dump_path(state_dir)
 
 
 def available(state_dir: Path) -> bool:

@@ -129,16 +129,29 @@ def test_irr_upload_reapplies_and_bad_irr_kept(state):
 
 def test_peeringdb_upload_and_bad_dump_kept(state):
     c = logged_in(state)
-    resp = _post(c, "peeringdb", PDB.read_bytes(), "pdb.json", follow_redirects=True)
+    resp = _post(c, "peeringdb", PDB.read_bytes(), "pdb.json")
+    assert "/changes/apply/" in resp.headers["Location"], "the route server is re-applied"
+    assert _wait(c, resp.headers["Location"])["outcome"]["ok"]
     nets = len(json.loads(PDB.read_text())["net"]["data"])
-    assert f"PeeringDB dump from pdb.json: {nets} networks loaded (was 0)." in \
-        resp.data.decode()
+    assert f"{nets} networks" in c.get("/data").data.decode()
     assert peeringdb.lookup(state, 64501, None)["name"] == "Coral Cloud"
     bad = _post(c, "peeringdb", b'{"net": {"data": []}}', "empty.json", follow_redirects=True)
     assert b"empty.json: no networks in it" in bad.data
     notjson = _post(c, "peeringdb", b"\xff\xfe", "x.json", follow_redirects=True)
     assert b"x.json: not JSON" in notjson.data
     assert peeringdb.dump_path(state).read_bytes() == PDB.read_bytes()
+
+
+def test_peeringdb_upload_puts_never_via_rs_in_force_at_once(state):
+    # The never-via-route-servers list is rendered into bird.conf: the upload re-applies.
+    conf = state / "etc" / "bird" / "bird.conf"
+    assert "no never-via-route-servers list" in conf.read_text()
+    dump = {"net": {"data": [{"asn": 64999, "name": "Never", "info_never_via_route_servers":
+                              True}]}}
+    c = logged_in(state)
+    resp = _post(c, "peeringdb", json.dumps(dump).encode(), "pdb.json")
+    assert _wait(c, resp.headers["Location"])["outcome"]["ok"]
+    assert "define NEVER_VIA_RS_ASNS = [ 64999 ];" in conf.read_text()
 
 
 def test_root_zone_upload_validated_and_warning_goes(state, tmp_path):
