@@ -126,6 +126,28 @@ def encode_value(value: Any) -> bytes:
     return tlv(ident, int_body(int(value)))
 
 
+# Application tags (RFC 2578) -> pysnmp type names: what the agent stores as BER comes back
+# as the type that encodes to the same bytes (Gauge32 and Unsigned32 are one on the wire).
+_TYPES = {INTEGER: "Integer32", OCTET_STRING: "OctetString", OID: "ObjectIdentifier",
+          NULL: "Null", 0x40: "IpAddress", 0x41: "Counter32", 0x42: "Gauge32",
+          0x43: "TimeTicks", 0x44: "Opaque", 0x46: "Counter64"}
+
+
+def decode_value(data: bytes) -> Any:
+    """The pysnmp (pyasn1) value ``encode_value`` made ``data`` from (for the pysnmp path)."""
+    from pysnmp.proto import rfc1902  # only the SNMPv3 path needs pysnmp objects
+
+    tag, body, _ = read(data, 0)
+    kind = getattr(rfc1902, _TYPES[tag])
+    if tag in (OCTET_STRING, 0x40, 0x44):
+        return kind(body)
+    if tag == OID:
+        return kind(decode_oid(body))
+    if tag == NULL:
+        return kind("")
+    return kind(int.from_bytes(body, "big", signed=True))
+
+
 def varbind(oid: tuple[int, ...], value_ber: bytes) -> bytes:
     """One VarBind: SEQUENCE { name, value }."""
     return tlv(SEQUENCE, tlv(OID, oid_body(oid)) + value_ber)

@@ -116,16 +116,16 @@ class V2cResponder:
         return names, vbs
 
     def _get(self, oid: tuple[int, ...]) -> bytes:
-        status, value = self.tree.get(oid)
+        status, value = self.tree.get_ber(oid)
         if status == "ok":
-            return ber.varbind(oid, ber.encode_value(value))
+            return ber.varbind(oid, value)
         return ber.varbind(oid, NO_SUCH_OBJECT if status == "noSuchObject" else NO_SUCH_INSTANCE)
 
     def _next(self, oid: tuple[int, ...]) -> bytes:
-        row = self.tree.next(oid)
+        row = self.tree.next_ber(oid)
         if row is None:
             return ber.varbind(oid, END_OF_MIB)
-        return ber.varbind(row[0], ber.encode_value(row[1]))
+        return ber.varbind(row[0], row[1])
 
     def _bulk(self, names: list[tuple[int, ...]], non_repeaters: int,
               max_repetitions: int) -> list[bytes]:
@@ -138,11 +138,11 @@ class V2cResponder:
         for _ in range(reps):
             done = True
             for i, oid in enumerate(current):
-                row = self.tree.next(oid)
+                row = self.tree.next_ber(oid)
                 if row is None:
                     out.append(ber.varbind(oid, END_OF_MIB))
                 else:
-                    out.append(ber.varbind(row[0], ber.encode_value(row[1])))
+                    out.append(ber.varbind(row[0], row[1]))
                     current[i] = row[0]
                     done = False
             if done:

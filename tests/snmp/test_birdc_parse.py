@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from appliance.snmp.ber import decode_value
 from appliance.snmp.bgp_model import BgpSnapshot
 from appliance.snmp.birdc_parse import parse_show_protocols_all, parse_since
 from appliance.snmp.mib_bgp import BGP4, BGP_PEER_ENTRY, V2_PEER_ENTRY, bgp4_rows, bgp4v2_rows
@@ -47,17 +48,22 @@ def test_since_formats():
     assert parse_since("garbage", now) is None
 
 
+def decoded(rows) -> dict:
+    """The rows' values as pysnmp objects (the builders keep them BER-encoded)."""
+    return {oid: decode_value(value) for oid, value in rows}
+
+
 def test_mib_rows_from_fixture():
     snap = BgpSnapshot(64511, "203.0.113.1", list(peers().values()))
     now = datetime(2026, 11, 23, 20, 22, 27)
-    rows = dict(bgp4_rows(snap, now))
+    rows = decoded(bgp4_rows(snap, now))
     assert int(rows[(*BGP4, 2, 0)]) == 64511
     ip = (203, 0, 113, 10)
     assert int(rows[(*BGP_PEER_ENTRY, 2, *ip)]) == 6
     assert int(rows[(*BGP_PEER_ENTRY, 16, *ip)]) == 60
     assert int(rows[(*BGP_PEER_ENTRY, 3, 203, 0, 113, 12)]) == 1  # disabled: stop
     assert not any(oid[len(BGP_PEER_ENTRY) + 1:][:1] == (32,) for oid in rows)  # no IPv6
-    v2 = dict(bgp4v2_rows(snap, now))
+    v2 = decoded(bgp4v2_rows(snap, now))
     v6 = (1, 2, 0x20, 0x01, 0x0D, 0xB8, 0xEE, 0xEE) + (0,) * 9 + (0x10,)
     assert int(v2[(*V2_PEER_ENTRY, 13, *v6)]) == 6
     assert int(v2[(*V2_PEER_ENTRY, 10, *v6)]) == 64496
@@ -67,8 +73,8 @@ def test_four_octet_as_shows_as_trans_in_bgp4_mib():
     p = peers()["as64496_v4"]
     from dataclasses import replace
     snap = BgpSnapshot(4200000000, "203.0.113.1", [replace(p, remote_as=4200000001)])
-    rows = dict(bgp4_rows(snap))
+    rows = decoded(bgp4_rows(snap))
     assert int(rows[(*BGP4, 2, 0)]) == 23456
     assert int(rows[(*BGP_PEER_ENTRY, 9, 203, 0, 113, 10)]) == 23456
-    v2 = dict(bgp4v2_rows(snap))
+    v2 = decoded(bgp4v2_rows(snap))
     assert int(v2[(*V2_PEER_ENTRY, 10, 1, 1, 203, 0, 113, 10)]) == 4200000001

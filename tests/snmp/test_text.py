@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from appliance.snmp.ber import decode_value
 from appliance.snmp.bgp_model import BgpPeer, BgpSnapshot
 from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.mib_bgp import V2_PEER_ENTRY, bgp4v2_rows
@@ -79,7 +80,8 @@ def test_bgp4v2_keeps_other_peers_when_one_is_bad():
     peers = [BgpPeer("a", "203.0.113.10", 64496, "established", True, description=KORERO),
              BgpPeer("b", "203.0.113.11", 64497, "no-such-state", True, description="B"),
              BgpPeer("c", "2001:db8::12", 64498, "idle", True, description="C ☕")]
-    rows = dict(bgp4v2_rows(BgpSnapshot(64511, "203.0.113.1", peers)))
+    rows = {oid: decode_value(v) for oid, v in bgp4v2_rows(BgpSnapshot(64511, "203.0.113.1",
+                                                                       peers))}
 
     def descr(*index: int) -> bytes:
         return rows[(*V2_PEER_ENTRY, 14, 1, *index)].asOctets()
