@@ -44,7 +44,9 @@ class RouteServerConcern(Concern):
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """``bird/bird.conf``; group-readable only, as it may hold BGP passwords."""
         text = render_bird(cfg, self.bogons or load_bogons(), self.irr, self.never_via_rs)
-        return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640)]
+        # readable by BIRD once it has dropped root (-u bird), for "configure"; not by others:
+        # it holds the members' MD5 passwords
+        return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640, group=daemon.USER)]
 
     def verify(self, cfg: IXPConfig, staged: Path) -> None:
         """``bird -p`` on the staged file: BIRD's own parser decides."""

@@ -100,10 +100,54 @@ def _prepare(ctx: ApplyContext) -> Path:
     return conf
 
 
-def foreground_argv(ctx: ApplyContext) -> list[str]:
-    """``bird -f`` on the installed config and the state dir's control socket and PID file."""
-    return [bird_binary(), "-f", "-c", str(ctx.etc_dir / CONF), "-s", str(control_socket(ctx)),
+# The unprivileged user BIRD switches to on the image (Debian's bird2 package makes it).
+USER = "bird"
+
+
+def drop_to() -> str | None:
+    """The user BIRD should run as here: ``bird`` on the image, if it exists; else None.
+
+    In a lab BIRD stays root inside its namespace: test state dirs live under paths the
+    ``bird`` user cannot enter.
+    """
+    import pwd
+
+    from appliance.pipeline.concern import IMAGE_MARKER
+    if not IMAGE_MARKER.exists():
+        return None
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        return None
+    return USER
+
+
+def own_files_for(ctx: ApplyContext, user: str) -> None:
+    """What BIRD touches after it dropped root: its config readable, its PID file writable.
+
+    BIRD writes the PID file only after the switch, in a directory that stays root's, so the
+    file is made for it beforehand. A config installed by an older release may still have
+    root's group.
+    """
+    import pwd
+
+    from appliance.pipeline.staging import set_group
+    set_group(ctx.etc_dir / CONF, user)
+    entry = pwd.getpwnam(user)
+    pidfile = ctx.run_dir / PIDFILE
+    pidfile.touch(mode=0o644)
+    os.chown(pidfile, entry.pw_uid, entry.pw_gid)
+
+
+def foreground_argv(ctx: ApplyContext, user: str | None = None) -> list[str]:
+    """``bird -f`` on the installed config and the state dir's control socket and PID file.
+
+    With ``user``, BIRD creates its socket and PID file as root, then becomes ``user``
+    (keeping only its network capabilities) before it reads the configuration.
+    """
+    argv = [bird_binary(), "-f", "-c", str(ctx.etc_dir / CONF), "-s", str(control_socket(ctx)),
             "-P", str(ctx.run_dir / PIDFILE)]
+    return [*argv, "-u", user, "-g", user] if user else argv
 
 
 def exec_foreground(ctx: ApplyContext) -> None:
@@ -114,7 +158,10 @@ def exec_foreground(ctx: ApplyContext) -> None:
     _prepare(ctx)
     with contextlib.suppress(FileNotFoundError):
         (control_socket(ctx)).unlink()  # stale from the last boot (the data partition keeps it)
-    argv = foreground_argv(ctx)
+    user = drop_to()
+    if user:
+        own_files_for(ctx, user)
+    argv = foreground_argv(ctx, user)
     if ctx.netns is not None:
         argv = netns.command(ctx.netns, argv)
     os.execvp(argv[0], argv)

@@ -27,6 +27,9 @@ class RenderedFile:
     path: str  # relative, POSIX, e.g. "bird/bird.conf"
     content: bytes
     mode: int = 0o644
+    # The group that may read it when the daemon drops root (BIRD runs as "bird"); kept as
+    # root's if this system has no such group (a developer machine without the package).
+    group: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import grp
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -88,12 +90,25 @@ def unified_diff(etc_dir: Path, files: dict[str, RenderedFile]) -> str:
     return "".join(out)
 
 
+def set_group(path: Path, group: str | None) -> None:
+    """Give ``path`` to ``group`` (if this system has it and we may); else leave it."""
+    if group is None:
+        return
+    try:
+        gid = grp.getgrnam(group).gr_gid
+        if path.stat().st_gid != gid:
+            os.chown(path, -1, gid)
+    except (KeyError, PermissionError):
+        pass
+
+
 def install_files(etc_dir: Path, files: dict[str, RenderedFile], paths: list[str]) -> None:
     """Install (or, when no longer rendered, remove) each of ``paths`` atomically."""
     for rel in sorted(paths):
         check_relative(rel)
         if rel in files:
             atomic_write(etc_dir / rel, files[rel].content, files[rel].mode)
+            set_group(etc_dir / rel, files[rel].group)
         else:
             (etc_dir / rel).unlink(missing_ok=True)
     if paths and etc_dir.exists():

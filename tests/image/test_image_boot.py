@@ -247,8 +247,8 @@ def check_route_server(box: vm.Vm, label: str, revision: int) -> None:
         line.strip() for line in match.group(0).splitlines() if line.strip())
 
 
-# unbound drops root itself; the rest are confined by their units (BIRD still runs as root).
-DROPPED_ROOT = {"unbound": "unbound"}
+# BIRD and unbound drop root themselves; the rest are confined by their units.
+DROPPED_ROOT = {"bird": "bird", "unbound": "unbound"}
 CONFINED = ("bird", "unbound", "stayrtr", "snmp", "collector", "anycast")
 # systemd-analyze security levels: the daemons must not be EXPOSED or UNSAFE (>= 7.0); the web
 # app keeps root's capabilities to apply changes, but must not be UNSAFE (>= 9.0) either.
