@@ -75,6 +75,8 @@ class Identity(StrictModel):
     url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=200)] | None = None
     ixf_id: Annotated[int, Field(ge=1, le=100_000)] | None = None
     peeringdb_ix_id: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    # The web UI's language when the browser asks for none it has (appliance/web/i18n.py).
+    language: Literal["en", "fr", "es", "pt"] = "en"
 
 
 class Management(StrictModel):

@@ -30,6 +30,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "identity.url": ("Public web site.", "https://www.ix.example.net/"),
     "identity.ixf_id": ("The exchange's id in the Euro-IX IX-F database, if it has one.", "123"),
     "identity.peeringdb_ix_id": ("The exchange's PeeringDB ix id, if it has one.", "456"),
+    "identity.language": ("The web UI's language for browsers that ask for none of its own "
+                          "(en, fr, es or pt); each user can switch in the page footer.", "fr"),
     "management": ("The management NIC: web UI, SSH and SNMP listen only here.", ""),
     "management.interface": ("NIC used for management; never a member port.", "eth0"),
     "management.hostname": ("Host name of the box: letters, digits and '-', labels joined "

@@ -22,26 +22,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
 from appliance.config.committed import committed_config
-from appliance.web import accounts, filters, limits, secrets_store
+from appliance.web import accounts, filters, i18n, limits, secrets_store
+from appliance.web.i18n import lazy_gettext as _l
 from appliance.web.lg_access import looking_glass_is_public
 
 _ALWAYS_OPEN = {"static", "favicon", "status.healthz", "export.participants",
-                "export.member_export_api", "graphs.metrics"}
+                "export.member_export_api", "graphs.metrics", "i18n.choose"}
 
-# Titles of the error pages (English here, in one place, for a later translation).
-ERROR_TITLES = {400: "The request was not understood", 403: "Not allowed",
-                404: "Page not found", 405: "Not allowed this way", 409: "That cannot be done now",
-                413: "Too much sent at once", 429: "Too many attempts",
-                500: "Something went wrong on the box"}
+# Titles of the error pages (lazy: translated when the page is made, in its reader's language).
+ERROR_TITLES = {400: _l("The request was not understood"), 403: _l("Not allowed"),
+                404: _l("Page not found"), 405: _l("Not allowed this way"),
+                409: _l("That cannot be done now"), 413: _l("Too much sent at once"),
+                429: _l("Too many attempts"), 500: _l("Something went wrong on the box")}
 # What to do about it, when the code that refused did not say more itself.
-ERROR_TEXTS = {400: "The form or the address was not as the box expected. Go back, reload the "
-                    "page and try again.",
-               403: "Your account may look but not change anything.",
-               404: "There is no page at this address. Check the address, or start again from "
-                    "the status page.",
-               405: "This address does not take this kind of request.",
-               500: "The box could not answer this request. The log of the web service "
-                    "(journalctl -u ixp-web) says why; nothing was changed."}
+ERROR_TEXTS = {400: _l("The form or the address was not as the box expected. Go back, reload "
+                       "the page and try again."),
+               403: _l("Your account may look but not change anything."),
+               404: _l("There is no page at this address. Check the address, or start again "
+                       "from the status page."),
+               405: _l("This address does not take this kind of request."),
+               500: _l("The box could not answer this request. The log of the web service "
+                       "(journalctl -u ixp-web) says why; nothing was changed.")}
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
@@ -73,6 +74,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=0,  # type: ignore[method-assign]
                                 x_host=0, x_port=0, x_prefix=0)
     limits.register(app)  # before the CSRF check, which reads the body
+    i18n.register(app)
     csrf = CSRFProtect(app)
 
     from appliance.web import (
@@ -137,7 +139,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         g.user, g.role = account.name, account.role
         if g.role != "admin" and request.method == "POST" and endpoint != "auth.logout":
-            abort(403, "Your account may look but not change anything.")
+            abort(403, i18n.gettext("Your account may look but not change anything."))
         done = accounts.setup_done(state)
         if endpoint.startswith("wizard.") and done and endpoint not in _AFTER_SETUP_OK:
             return redirect(url_for("status.index"))

@@ -26,7 +26,7 @@ from flask import (
     url_for,
 )
 
-from appliance.web import accounts, sessions
+from appliance.web import accounts, i18n, sessions
 from appliance.web.throttle import FailureThrottle
 
 bp = Blueprint("auth", __name__)
@@ -46,7 +46,7 @@ def start_session(name: str) -> None:
     account = next((a for a in accounts.accounts(state_dir) if a.name == name), None)
     if account is None:
         raise LookupError(f"no account {name!r} to log in")
-    session.clear()
+    i18n.clear_session()
     now = int(time.time())
     sid = sessions.open_session(state_dir, name, account.password_hash)
     session.update(user=name, sid=sid, login_at=now, seen_at=now)
@@ -62,18 +62,18 @@ def current_user() -> accounts.Account | None:
     now = int(time.time())
     if now - int(session.get("seen_at", 0)) > IDLE_SECONDS or \
             now - int(session.get("login_at", 0)) > MAX_SECONDS:
-        session.clear()
+        i18n.clear_session()
         flash("Your session expired; please log in again.", "info")
         return None
     state_dir = current_app.config["STATE_DIR"]
     account = next((a for a in accounts.accounts(state_dir) if a.name == name), None)
     if account is None:
-        session.clear()  # the user was removed
+        i18n.clear_session()  # the user was removed
         return None
     sid = session.get("sid")
     if not isinstance(sid, str) or not sessions.is_open(state_dir, sid, name,
                                                         account.password_hash):
-        session.clear()
+        i18n.clear_session()
         flash("Your session has ended (logged out, or the password changed); please log in "
               "again.", "info")
         return None
@@ -144,6 +144,6 @@ def logout() -> Response:
     sid = session.get("sid")
     if isinstance(sid, str):
         sessions.end(current_app.config["STATE_DIR"], sid)
-    session.clear()
+    i18n.clear_session()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -1,7 +1,6 @@
 """Jinja filters that show values as a person reads them: times in the box's time zone,
-sizes and counts in human units, hygiene drop reasons in words.
-
-The English strings here are kept in one table each so that they can be translated later.
+sizes and counts in human units, hygiene drop reasons in words, each in the reader's
+language (Babel's number and date formats; the words through the catalogues).
 """
 
 from __future__ import annotations
@@ -11,32 +10,36 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context
+from flask_babel import lazy_gettext as _l
 
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import humanize
+from appliance.web.i18n import current_locale
 
 # Hygiene drop reason (the keys of appliance.bridge.hygiene.REASONS) -> a short sentence.
-DROP_REASONS: dict[str, str] = {
-    "src_mac": "frame from a MAC address that is not the member's",
-    "bpdu": "spanning-tree frame (the member's switch speaks STP)",
-    "link_local": "link-local frame such as LLDP, LACP or pause",
-    "ethertype": "frame that is not IPv4, ARP or IPv6 (VLAN tag, CDP, LLC…)",
-    "ra": "IPv6 router advertisement",
-    "rs": "IPv6 router solicitation",
-    "redirect6": "IPv6 redirect",
-    "dhcpv6": "DHCPv6 message",
-    "dhcp": "DHCP or BOOTP message",
-    "icmp_redirect": "IPv4 ICMP redirect",
-    "arp_spoof": "ARP for an address that is not the member's",
-    "nd_spoof": "IPv6 neighbour advertisement for an address that is not the member's",
-    "ipv4_broadcast": "IPv4 broadcast other than DHCP, such as NetBIOS or discovery protocols",
-    "ipv4_multicast": "IPv4 multicast such as IGMP, OSPF, PIM, VRRP or mDNS",
-    "ipv6_multicast": "IPv6 multicast other than neighbour discovery, such as MLD",
-    "storm_bcast": "broadcast above the storm-control rate",
-    "storm_mcast": "multicast above the storm-control rate",
-    "quarantine": "the port is in quarantine: only ARP, ND and BGP to the route server pass",
-    "quarantine_to": "traffic from other members to a port in quarantine",
+DROP_REASONS: dict[str, Any] = {
+    "src_mac": _l("frame from a MAC address that is not the member's"),
+    "bpdu": _l("spanning-tree frame (the member's switch speaks STP)"),
+    "link_local": _l("link-local frame such as LLDP, LACP or pause"),
+    "ethertype": _l("frame that is not IPv4, ARP or IPv6 (VLAN tag, CDP, LLC…)"),
+    "ra": _l("IPv6 router advertisement"),
+    "rs": _l("IPv6 router solicitation"),
+    "redirect6": _l("IPv6 redirect"),
+    "dhcpv6": _l("DHCPv6 message"),
+    "dhcp": _l("DHCP or BOOTP message"),
+    "icmp_redirect": _l("IPv4 ICMP redirect"),
+    "arp_spoof": _l("ARP for an address that is not the member's"),
+    "nd_spoof": _l("IPv6 neighbour advertisement for an address that is not the member's"),
+    "ipv4_broadcast": _l("IPv4 broadcast other than DHCP, such as NetBIOS or discovery protocols"),
+    "ipv4_multicast": _l("IPv4 multicast such as IGMP, OSPF, PIM, VRRP or mDNS"),
+    "ipv6_multicast": _l("IPv6 multicast other than neighbour discovery, such as MLD"),
+    "storm_bcast": _l("broadcast above the storm-control rate"),
+    "storm_mcast": _l("multicast above the storm-control rate"),
+    "quarantine": _l("the port is in quarantine: only ARP, ND and BGP to the route server pass"),
+    "quarantine_to": _l("traffic from other members to a port in quarantine"),
 }
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
@@ -93,7 +96,14 @@ def localtime(value: Any, fmt: str = TIME_FORMAT, tz: tzinfo | None = None) -> s
     moment = to_datetime(value)
     if moment is None:
         return "–" if value in (None, "") else str(value)
-    return moment.astimezone(tz or _request_timezone()).strftime(fmt)
+    local = moment.astimezone(tz or _request_timezone())
+    locale = current_locale()
+    if fmt != TIME_FORMAT or locale.language == "en":
+        return local.strftime(fmt)
+    # Other languages get their own date order and month names from Babel (fr: "1 déc. 2026,
+    # 20:02:48"); the zone stays as the box names it (+12, UTC).
+    return f"{format_datetime(local, 'medium', tzinfo=local.tzinfo, locale=locale)} " \
+        f"{local.strftime('%Z')}"
 
 
 def human(value: Any, unit: str = "") -> str:
@@ -105,16 +115,24 @@ def human(value: Any, unit: str = "") -> str:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not unit:
-        if abs(number) < 100_000:
-            return f"{number:,.0f}" if number == int(number) else f"{number:,.2f}"
-        return humanize(number, "").strip()
-    return humanize(number, unit)
+    locale = current_locale()
+    if not unit and abs(number) < 100_000:
+        return format_decimal(number, "#,##0" if number == int(number) else "#,##0.00",
+                              locale=locale)
+    text = humanize(number, unit).strip()
+    if locale.language == "en":
+        return text
+    # humanize writes '1.23 MB'; only the number's separators change with the language
+    figure, _, rest = text.partition(" ")
+    try:
+        return f"{format_decimal(float(figure), '#,##0.###', locale=locale)} {rest}".strip()
+    except ValueError:
+        return text
 
 
 def drop_reason(key: str) -> str:
     """A hygiene drop reason key in words (``'src_mac'`` -> a short sentence)."""
-    return DROP_REASONS.get(key, key.replace("_", " "))
+    return str(DROP_REASONS.get(key, key.replace("_", " ")))
 
 
 def register(app: Flask) -> None:

@@ -32,7 +32,7 @@ from flask import (
 )
 
 from appliance.config.revisions import RevisionStore
-from appliance.web import accounts, draft, secrets_store
+from appliance.web import accounts, draft, i18n, secrets_store
 from appliance.web.auth import start_session
 from appliance.web.throttle import FailureThrottle
 
@@ -109,7 +109,7 @@ def code() -> Response | str:
             error = f"Too many wrong codes; try again in {wait} seconds."
         elif secrets_store.setup_code_matches(state_dir, request.form.get("code", "")):
             throttle.succeeded(key)
-            session.clear()
+            i18n.clear_session()
             session["setup_ok"] = {"code": _code_tag(state_dir), "at": int(_clock())}
             return redirect(url_for("setup.admin"))
         else:

@@ -1,0 +1,82 @@
+"""Which language a page is in: the footer's choice, the browser's, the box's default."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from appliance.pipeline.run import Pipeline
+from appliance.web import create_app
+from appliance.web.accounts import hash_password
+
+from .conftest import ADMIN, PASSWORD, csrf, logged_in
+
+
+def _lang(html: bytes) -> str:
+    m = re.search(r'<html lang="([a-z]+)"', html.decode())
+    assert m, "page has no <html lang>"
+    return m.group(1)
+
+
+def test_browser_language_is_used(configured):
+    c = create_app(configured).test_client()
+    assert _lang(c.get("/login", headers={"Accept-Language": "pt-BR,pt;q=0.9"}).data) == "pt"
+    assert _lang(c.get("/login", headers={"Accept-Language": "es-419"}).data) == "es"
+    assert _lang(c.get("/login", headers={"Accept-Language": "de-DE"}).data) == "en"
+
+
+def test_box_default_applies_when_the_browser_asks_for_none_of_ours(tmp_path, example_text):
+    data = yaml.safe_load(example_text)
+    data["identity"]["language"] = "fr"
+    data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
+    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
+    c = create_app(tmp_path).test_client()
+    assert _lang(c.get("/login", headers={"Accept-Language": "de"}).data) == "fr"
+    assert _lang(c.get("/login").data) == "fr"
+    assert _lang(c.get("/login", headers={"Accept-Language": "es"}).data) == "es"
+
+
+def test_footer_switch_is_kept_in_the_session_and_across_login(configured):
+    c = create_app(configured).test_client()
+    page = c.get("/login", headers={"Accept-Language": "en"})
+    assert 'action="/language"' in page.get_data(as_text=True)
+    resp = c.post("/language", data={"language": "es", "next": "/login",
+                                     "csrf_token": csrf(page.data)})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+    assert _lang(c.get("/login", headers={"Accept-Language": "fr"}).data) == "es"
+    page = c.get("/login")
+    resp = c.post("/login", data={"name": ADMIN, "password": PASSWORD,
+                                  "csrf_token": csrf(page.data)})
+    assert resp.status_code == 302
+    assert _lang(c.get("/", headers={"Accept-Language": "fr"}).data) == "es"
+
+
+def test_switch_needs_csrf_and_stays_on_the_box(configured):
+    c = logged_in(configured)
+    assert c.post("/language", data={"language": "fr", "next": "/"}).status_code == 400
+    token = csrf(c.get("/").data)
+    for outside in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        resp = c.post("/language", data={"language": "fr", "next": outside,
+                                         "csrf_token": token})
+        assert resp.headers["Location"] == "/", outside
+    # an unknown language changes nothing
+    c.post("/language", data={"language": "xx", "next": "/", "csrf_token": token})
+    assert _lang(c.get("/", headers={"Accept-Language": "pt"}).data) == "fr"
+
+
+def test_numbers_and_dates_follow_the_language(configured):
+    from datetime import UTC, datetime
+
+    from appliance.web.filters import human, localtime
+    app = create_app(configured)
+    moment = datetime(2026, 12, 1, 8, 2, 48, tzinfo=UTC)
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert human(4321) == "4\u202f321"
+        assert human(1_234_567, "B") == "1,23 MB"
+        assert localtime(moment, tz=UTC) == "1 déc. 2026, 08:02:48 UTC"
+    with app.test_request_context("/", headers={"Accept-Language": "pt"}):
+        assert human(4321) == "4.321"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert human(4321) == "4,321"
+        assert localtime(moment, tz=UTC) == "2026-12-01 08:02:48 UTC"
