@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -14,8 +15,18 @@ from appliance.config.committed import committed_config
 from appliance.web import draft
 
 _HASHER = PasswordHasher()
-# A dummy hash to verify against for unknown users, so timing does not reveal which exist.
-_DUMMY = _HASHER.hash("not a real password, only for constant timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist (same time either way).
+
+    Made at the first login, not at import: argon2 takes 64 MiB for a moment, and every process
+    that imports this module (the web UI at boot) would pay it.
+    """
+    return _HASHER.hash("not a real password, only for constant timing")
+
+
 MIN_PASSWORD = 12
 # Each argon2 check takes 64 MiB for a moment: bound how many run at once, so a burst of logins
 # cannot exhaust the box's memory (the box has few cores; more at once would not be faster).
@@ -72,7 +83,7 @@ def verify(state_dir: Path, name: str, password: str) -> Account | None:
     if not slots.acquire(blocking=False):
         raise ChecksBusy("other password checks are running")
     try:
-        _HASHER.verify(account.password_hash if account else _DUMMY, password)
+        _HASHER.verify(account.password_hash if account else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     finally:
