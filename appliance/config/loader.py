@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from appliance.config import migrations
 from appliance.config.errors import ConfigError, Issue, join_path
 from appliance.config.model import PATTERN_HINTS, IXPConfig
 from appliance.config.semantic import check_config
@@ -163,6 +164,11 @@ def config_from_data(data: Any) -> IXPConfig:
     if non_finite:
         raise ConfigError(non_finite)
     try:
+        # An older schema is brought up to this software's before the model sees it.
+        data = migrations.migrate_data(data).data
+    except migrations.SchemaError as exc:
+        raise ConfigError([Issue("version", str(exc))]) from None
+    try:
         cfg = IXPConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(issues_from_validation_error(exc)) from None
@@ -204,4 +210,8 @@ def dump_config(cfg: IXPConfig) -> str:
     recorded with each revision pins what the defaults were.
     """
     data = cfg.model_dump(mode="json", exclude_defaults=True)
+    if cfg.version != migrations.IMPLICIT_VERSION:
+        # Written from schema 2 on, first: a text without it is read as schema 1, so the
+        # default being left out would make a newer text look older.
+        data = {"version": cfg.version, **data}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

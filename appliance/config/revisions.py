@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance import __version__
+from appliance.config.migrations import text_version
 from appliance.util.atomic import TMP_MARK, atomic_write, remove_stale_temporaries
 
 _NAME_RE = re.compile(r"^(\d{6,})\.json$")
@@ -113,11 +114,25 @@ class RevisionStore:
             raise RevisionNotFound(rev_id)
         return rev
 
+    def _migration_note(self, comment: str, config_text: str) -> str:
+        """``comment``, saying so when this revision is the previous one migrated to a newer
+        schema: the previous revision stays as it was, the original (issue 21 item 6)."""
+        previous = self.latest()
+        if previous is None:
+            return comment
+        old, new = text_version(previous.config), text_version(config_text)
+        if old >= new:
+            return comment
+        note = (f"configuration migrated from schema version {old} to {new}; revision "
+                f"{previous.id} keeps the original")
+        return f"{comment} ({note})" if comment else note
+
     def commit(self, config_text: str, author: str, comment: str) -> Revision:
         """Record ``config_text`` as the next revision. Call with the state lock held."""
         self.root.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.root)
         ids = self.ids()
+        comment = self._migration_note(comment, config_text)
         rev = Revision(
             id=(ids[-1] + 1) if ids else 1,
             time=datetime.now(UTC).isoformat(timespec="seconds"),
