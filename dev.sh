@@ -65,6 +65,12 @@ install_python_packages() {
   echo "$want" > "$stamp"
 }
 
+# The web UI's catalogues (.po) compiled to the .mo files Flask-Babel reads; every setup, since
+# a changed .po does not change the install stamp above.
+compile_catalogues() {
+  .venv/bin/pybabel compile -d appliance/web/translations
+}
+
 # axe-core (the accessibility checker the browser tests inject into every page), from npm into
 # .venv/npm; the stamp holds the version, so it is fetched once.
 AXE_CORE_VERSION=4.10.3
@@ -84,6 +90,7 @@ setup() {
   need_root "$@"
   install_debian_packages
   install_python_packages
+  compile_catalogues
   install_axe_core
 }
 

@@ -19,6 +19,9 @@ git -C "$repo" ls-files -z -co --exclude-standard | (
 )
 /usr/bin/python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+# The web UI's catalogues: compiled here so the wheel (package-data *.mo) ships them.
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$repo/constraints.txt" Babel
+"$venv/bin/pybabel" compile -d "$src/appliance/web/translations"
 # PIP_CACHE_DIR (if set by the caller) keeps downloads between builds; never inside the repo.
 "$venv/bin/python" -m pip wheel -q --disable-pip-version-check -c "$repo/constraints.txt" \
     -w "$out" "$src"

@@ -14,7 +14,9 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
+from appliance.bird.communities import INFO_TAGS, REJECT_REASONS
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import humanize
 from appliance.web.i18n import current_locale
@@ -41,6 +43,54 @@ DROP_REASONS: dict[str, Any] = {
     "quarantine": _l("the port is in quarantine: only ARP, ND and BGP to the route server pass"),
     "quarantine_to": _l("traffic from other members to a port in quarantine"),
 }
+
+# The route server's reject reasons and info tags (appliance.bird.communities, English for
+# BIRD and the API), keyed by their name, in the reader's language for the looking glass.
+ROUTE_WORDS: dict[str, Any] = {
+    "bogon_prefix": _l("the prefix is a bogon (private, reserved or documentation space)"),
+    "bogon_asn": _l("the AS path contains a bogon ASN (private, reserved or 23456)"),
+    "prefix_length": _l("the prefix is shorter or longer than the allowed lengths"),
+    "default_route": _l("the route is a default route (0.0.0.0/0 or ::/0)"),
+    "as_path_too_long": _l("the AS path is longer than the limit"),
+    "first_as": _l("the first AS in the path is not the member's own ASN"),
+    "next_hop": _l("the next hop is not an address of the member that announced it"),
+    "transit_free_asn": _l("the AS path contains a transit-free network's ASN"),
+    "rpki_invalid": _l("RPKI Invalid: a ROA covers the prefix, not with this origin/length"),
+    "irr_origin": _l("the origin ASN is not in the member's AS-SET"),
+    "irr_prefix": _l("the prefix is not registered for the member's AS-SET"),
+    "blackhole_not_authorised": _l("a blackhole request not covered by the member's registered "
+                                   "prefixes (or disabled)"),
+    "empty_as_path": _l("the AS path is empty"),
+    "no_route_server_asn": _l("the AS path contains the route server's own ASN"),
+    "not_root_service_prefix": _l("a hosted root instance may announce only its root server's "
+                                  "service prefixes"),
+    "as_set": _l("the AS path contains an AS_SET (an aggregate hides who originated it)"),
+    "never_via_route_servers": _l("the AS path contains a network that PeeringDB says is never "
+                                  "reached via route servers"),
+    "denied_prefix": _l("the IXP's operator refuses this prefix (deny list)"),
+    "denied_asn": _l("the IXP's operator refuses an ASN in this path (deny list)"),
+    "rpki_valid": _l("RPKI Valid"),
+    "rpki_unknown": _l("RPKI NotFound: no ROA covers the prefix"),
+    "rpki_invalid_tagged": _l("RPKI Invalid, accepted as the member's policy only tags"),
+    "irr_ok": _l("origin and prefix are registered in the member's AS-SET"),
+    "irr_failed_tagged": _l("not in the member's AS-SET, accepted because policy only tags"),
+    "irr_unknown": _l("no IRR data for the member yet; IRR was not checked"),
+    "blackhole": _l("a blackhole route accepted from the member (NO_EXPORT added)"),
+    "graceful_shutdown": _l("GRACEFUL_SHUTDOWN: LOCAL_PREF set to 0 on the route server"),
+    "irr_by_roa": _l("not in the member's AS-SET, accepted as a ROA makes it RPKI Valid"),
+}
+_ROUTE_KEYS = {r.text: r.key for r in (*REJECT_REASONS, *INFO_TAGS)}
+
+# What a NIC is used for (appliance.bridge.inventory's roles), for the NIC tables.
+NIC_ROLES: dict[str, Any] = {"management": _l("management"), "peering-lan": _l("peering LAN"),
+                             "member": _l("member"), "free": _l("free")}
+
+# The pipeline's stages and their states (appliance.pipeline.run), on the apply page.
+STAGE_NAMES: dict[str, Any] = {"validate": _l("validate"), "render": _l("render"),
+                               "verify": _l("verify"), "plan": _l("plan"), "apply": _l("apply"),
+                               "commit": _l("commit")}
+STAGE_STATES: dict[str, Any] = {"waiting": _l("waiting"), "running": _l("running"),
+                                "ok": _l("ok"), "failed": _l("failed"), "skipped": _l("skipped")}
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 
@@ -135,8 +185,24 @@ def drop_reason(key: str) -> str:
     return str(DROP_REASONS.get(key, key.replace("_", " ")))
 
 
+def route_words(text: str) -> str:
+    """A looking-glass reject reason or tag (its English text) in the reader's language."""
+    key = _ROUTE_KEYS.get(text)
+    return str(ROUTE_WORDS[key]) if key in ROUTE_WORDS else text
+
+
+def stage_words() -> dict[str, dict[str, str]]:
+    """The apply page's stage names and states in the reader's language (for its script too)."""
+    return {"names": {k: str(v) for k, v in STAGE_NAMES.items()},
+            "states": {k: str(v) for k, v in STAGE_STATES.items()}}
+
+
 def register(app: Flask) -> None:
     """Add the filters to ``app``'s templates."""
+    app.add_template_global(stage_words, "stage_words")
+    app.add_template_global(route_words, "reject_reason")
+    app.add_template_global(NIC_ROLES, "nic_roles")
+    app.add_template_global(Markup, "Markup")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(human, "human")
     app.add_template_filter(drop_reason, "drop_reason")

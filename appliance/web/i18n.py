@@ -95,84 +95,84 @@ def choose() -> Response:
 # translatable sentence, filled in with the pattern's named groups.
 _ISSUES: tuple[tuple[re.Pattern[str], Callable[..., Any]], ...] = tuple(
     (re.compile(pattern + "$"), text) for pattern, text in (
-        (r"this is needed", lambda: lazy_gettext("This is needed.")),
-        (r"is required; add it", lambda: lazy_gettext("Is required; add it.")),
-        (r"must be a whole number", lambda: lazy_gettext("Must be a whole number.")),
-        (r"must be true or false", lambda: lazy_gettext("Must be true or false.")),
-        (r"must be text", lambda: lazy_gettext("Must be text.")),
-        (r"must be a finite number", lambda: lazy_gettext("Must be a finite number.")),
+        (r"this is needed", lambda: gettext("This is needed.")),
+        (r"is required; add it", lambda: gettext("Is required; add it.")),
+        (r"must be a whole number", lambda: gettext("Must be a whole number.")),
+        (r"must be true or false", lambda: gettext("Must be true or false.")),
+        (r"must be text", lambda: gettext("Must be text.")),
+        (r"must be a finite number", lambda: gettext("Must be a finite number.")),
         (r"is not a known setting; check its spelling or remove it",
-         lambda: lazy_gettext("Is not a known setting; check its spelling or remove it.")),
-        (r"must be at most (?P<n>\S+)", lambda n: lazy_gettext("Must be at most %(n)s.", n=n)),
-        (r"must be at least (?P<n>\S+)", lambda n: lazy_gettext("Must be at least %(n)s.",
+         lambda: gettext("Is not a known setting; check its spelling or remove it.")),
+        (r"must be at most (?P<n>\S+)", lambda n: gettext("Must be at most %(n)s.", n=n)),
+        (r"must be at least (?P<n>\S+)", lambda n: gettext("Must be at least %(n)s.",
                                                                  n=n)),
-        (r"must be less than (?P<n>\S+)", lambda n: lazy_gettext("Must be less than %(n)s.",
+        (r"must be less than (?P<n>\S+)", lambda n: gettext("Must be less than %(n)s.",
                                                                   n=n)),
-        (r"must be more than (?P<n>\S+)", lambda n: lazy_gettext("Must be more than %(n)s.",
+        (r"must be more than (?P<n>\S+)", lambda n: gettext("Must be more than %(n)s.",
                                                                   n=n)),
         (r"must be at least (?P<n>\d+) characters long",
-         lambda n: lazy_gettext("Must be at least %(n)s characters long.", n=n)),
+         lambda n: gettext("Must be at least %(n)s characters long.", n=n)),
         (r"must be at most (?P<n>\d+) characters long",
-         lambda n: lazy_gettext("Must be at most %(n)s characters long.", n=n)),
+         lambda n: gettext("Must be at most %(n)s characters long.", n=n)),
         (r"must be one of (?P<choices>.+)",
-         lambda choices: lazy_gettext("Must be one of %(choices)s.", choices=choices)),
+         lambda choices: gettext("Must be one of %(choices)s.", choices=choices)),
         (r"is not a valid e-mail address; write it like noc@example\.net",
-         lambda: lazy_gettext("Is not a valid e-mail address; write it like noc@example.net.")),
+         lambda: gettext("Is not a valid e-mail address; write it like noc@example.net.")),
         (r"'(?P<text>.*)' has host bits set; the prefix is (?P<net>\S+) \(write that\)",
-         lambda text, net: lazy_gettext("'%(text)s' has host bits set; the prefix is %(net)s "
+         lambda text, net: gettext("'%(text)s' has host bits set; the prefix is %(net)s "
                                         "(write that).", text=text, net=net)),
         (r"'(?P<text>.*)' has no prefix length; write it like (?P<net>\S+)",
-         lambda text, net: lazy_gettext("'%(text)s' has no prefix length; write it like "
+         lambda text, net: gettext("'%(text)s' has no prefix length; write it like "
                                         "%(net)s.", text=text, net=net)),
         (r"'(?P<text>.*)' needs a prefix length, e\.g\. (?P<example>\S+)",
-         lambda text, example: lazy_gettext("'%(text)s' needs a prefix length, e.g. "
+         lambda text, example: gettext("'%(text)s' needs a prefix length, e.g. "
                                             "%(example)s.", text=text, example=example)),
         (r"'(?P<text>.*)' is not an IPv4 address \(expected four numbers like 192\.0\.2\.10\)",
-         lambda text: lazy_gettext("'%(text)s' is not an IPv4 address (expected four numbers "
+         lambda text: gettext("'%(text)s' is not an IPv4 address (expected four numbers "
                                    "like 192.0.2.10).", text=text)),
         (r"'(?P<text>.*)' is not an IPv6 address \(expected something like 2001:db8::10\)",
-         lambda text: lazy_gettext("'%(text)s' is not an IPv6 address (expected something "
+         lambda text: gettext("'%(text)s' is not an IPv6 address (expected something "
                                    "like 2001:db8::10).", text=text)),
         (r"'(?P<text>.*)' is not an AS number; write it like 64500 or AS64500",
-         lambda text: lazy_gettext("'%(text)s' is not an AS number; write it like 64500 or "
+         lambda text: gettext("'%(text)s' is not an AS number; write it like 64500 or "
                                    "AS64500.", text=text)),
         (r"'(?P<text>.*)' is not a MAC address; write it like 02:00:5e:10:00:01",
-         lambda text: lazy_gettext("'%(text)s' is not a MAC address; write it like "
+         lambda text: gettext("'%(text)s' is not a MAC address; write it like "
                                    "02:00:5e:10:00:01.", text=text)),
         (r"'(?P<text>.*)' is not a valid host name \(letters, digits and '-' only\)",
-         lambda text: lazy_gettext("'%(text)s' is not a valid host name (letters, digits and "
+         lambda text: gettext("'%(text)s' is not a valid host name (letters, digits and "
                                    "'-' only).", text=text)),
         (r"'(?P<text>.*)' is not a known time zone; use a name like UTC or Pacific/Fiji",
-         lambda text: lazy_gettext("'%(text)s' is not a known time zone; use a name like UTC "
+         lambda text: gettext("'%(text)s' is not a known time zone; use a name like UTC "
                                    "or Pacific/Fiji.", text=text)),
         (r"has characters or a form that is not allowed here: (?P<hint>.+)",
-         lambda hint: lazy_gettext("Has characters or a form that is not allowed here: "
+         lambda hint: gettext("Has characters or a form that is not allowed here: "
                                    "%(hint)s.", hint=_hint(hint))),
     ))
 
 # appliance.config.model.PATTERN_HINTS, the second half of a pattern sentence.
 _HINTS: dict[str, Callable[[], Any]] = {
     "use letters, digits, spaces, '.', '-' or '_', starting with a letter or digit":
-        lambda: lazy_gettext("use letters, digits, spaces, '.', '-' or '_', starting with a "
+        lambda: gettext("use letters, digits, spaces, '.', '-' or '_', starting with a "
                              "letter or digit"),
     "use the two-letter ISO 3166 country code in capitals, like FJ or WS":
-        lambda: lazy_gettext("use the two-letter ISO 3166 country code in capitals, like FJ "
+        lambda: gettext("use the two-letter ISO 3166 country code in capitals, like FJ "
                              "or WS"),
     "use a web address starting with https:// or http://":
-        lambda: lazy_gettext("use a web address starting with https:// or http://"),
+        lambda: gettext("use a web address starting with https:// or http://"),
     "use an IRR source name in capitals, like RIPE or APNIC":
-        lambda: lazy_gettext("use an IRR source name in capitals, like RIPE or APNIC"),
+        lambda: gettext("use an IRR source name in capitals, like RIPE or APNIC"),
     "use printable ASCII characters without spaces":
-        lambda: lazy_gettext("use printable ASCII characters without spaces"),
+        lambda: gettext("use printable ASCII characters without spaces"),
     "use printable ASCII characters only":
-        lambda: lazy_gettext("use printable ASCII characters only"),
+        lambda: gettext("use printable ASCII characters only"),
     "use letters, digits, '.', '-' or '_' only":
-        lambda: lazy_gettext("use letters, digits, '.', '-' or '_' only"),
+        lambda: gettext("use letters, digits, '.', '-' or '_' only"),
     "use lower-case letters, digits, '.', '-' or '_', starting with a letter":
-        lambda: lazy_gettext("use lower-case letters, digits, '.', '-' or '_', starting with a "
+        lambda: gettext("use lower-case letters, digits, '.', '-' or '_', starting with a "
                              "letter"),
     "remove control characters (tabs, line breaks)":
-        lambda: lazy_gettext("remove control characters (tabs, line breaks)"),
+        lambda: gettext("remove control characters (tabs, line breaks)"),
 }
 
 

@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
@@ -39,8 +40,8 @@ from appliance.web.wizard.steps import STEP_BY_NAME, TIME_ZONES
 bp = Blueprint("management", __name__, url_prefix="/management")
 
 FIELDS: tuple[FormField, ...] = (*STEP_BY_NAME["management"].fields, FormField(
-    "trial_seconds", "Trial time (seconds)", "How long a new address waits for your "
-    "confirmation from it before the box goes back to the old one.", kind="number",
+    "trial_seconds", _l("Trial time (seconds)"), _l("How long a new address waits for your "
+    "confirmation from it before the box goes back to the old one."), kind="number",
     placeholder="120"))
 
 

@@ -20,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
@@ -46,31 +47,32 @@ from appliance.web.wizard.candidate import base_data, validate_candidate
 bp = Blueprint("members", __name__, url_prefix="/members")
 
 FIELDS: tuple[FormField, ...] = (
-    FormField("asn", "ASN", "The member's public AS number.", kind="number", required=True),
-    FormField("name", "Organisation", required=True),
-    FormField("noc_email", "NOC e-mail", kind="email"),
-    FormField("ports", "Port(s)", "The NIC(s) of this box the member is cabled to.",
+    FormField("asn", _l("ASN"), _l("The member's public AS number."), kind="number", required=True),
+    FormField("name", _l("Organisation"), required=True),
+    FormField("noc_email", _l("NOC e-mail"), kind="email"),
+    FormField("ports", _l("Port(s)"), _l("The NIC(s) of this box the member is cabled to."),
               parse=as_list, required=True),
-    FormField("macs", "Router MAC address(es)", "Only these may send on the port.",
+    FormField("macs", _l("Router MAC address(es)"), _l("Only these may send on the port."),
               parse=as_list, required=True),
-    FormField("ipv4", "IPv4 address(es) on the peering LAN", parse=as_list),
-    FormField("ipv6", "IPv6 address(es) on the peering LAN", parse=as_list),
-    FormField("max_prefix.ipv4", "IPv4 max-prefix", kind="number"),
-    FormField("max_prefix.ipv6", "IPv6 max-prefix", kind="number"),
-    FormField("as_set", "AS-SET", "The name under which the member lists its networks in the "
+    FormField("ipv4", _l("IPv4 address(es) on the peering LAN"), parse=as_list),
+    FormField("ipv6", _l("IPv6 address(es) on the peering LAN"), parse=as_list),
+    FormField("max_prefix.ipv4", _l("IPv4 max-prefix"), kind="number"),
+    FormField("max_prefix.ipv6", _l("IPv6 max-prefix"), kind="number"),
+    FormField("as_set", _l("AS-SET"),
+              _l("The name under which the member lists its networks in the "
               "IRR, e.g. AS-EXAMPLE; the route server accepts only prefixes listed there. Empty: "
-              "what is registered for its ASN."),
-    FormField("route_server", "Peers with the route server", kind="checkbox", parse=as_bool),
-    FormField("quarantine", "Start the port in quarantine", kind="checkbox", parse=as_bool),
-    FormField("bfd", "BFD on the route-server sessions",
-              "Only if the member's router runs BFD too, or the sessions stay down.",
+              "what is registered for its ASN.")),
+    FormField("route_server", _l("Peers with the route server"), kind="checkbox", parse=as_bool),
+    FormField("quarantine", _l("Start the port in quarantine"), kind="checkbox", parse=as_bool),
+    FormField("bfd", _l("BFD on the route-server sessions"),
+              _l("Only if the member's router runs BFD too, or the sessions stay down."),
               kind="checkbox", parse=as_flag),
-    FormField("ttl_security", "GTSM (TTL security)", "Both sides must enable it.",
+    FormField("ttl_security", _l("GTSM (TTL security)"), _l("Both sides must enable it."),
               kind="checkbox", parse=as_flag),
-    FormField("root_instance.letter", "Root server instance",
-              "For a root operator's server hosted here: the route server then accepts only "
-              "that root server's prefixes from it, and keeps their NO_EXPORT.",
-              kind="select", choices=(("", "No: an ordinary member"), *(
+    FormField("root_instance.letter", _l("Root server instance"),
+              _l("For a root operator's server hosted here: the route server then accepts only "
+              "that root server's prefixes from it, and keeps their NO_EXPORT."),
+              kind="select", choices=(("", _l("No: an ordinary member")), *(
                   (r.letter, f"{r.letter.upper()}-root ({r.operator})")
                   for r in ROOT_SERVERS.values()))),
 )

@@ -24,5 +24,5 @@ def test_setup_page_names_the_command_that_finds_the_demo(tmp_path):
 def test_member_graph_page_warns_for_that_member_only(client):
     # the example members filter IRR with "reject" and no IRR data is loaded
     page = client.get("/graphs/member/64496").data.decode()
-    assert "IRR filtering is not protecting 1 member(s)" in page
+    assert "IRR filtering is not protecting 1 member." in page
     assert "AS64496" in page.split("irr-warning", 1)[1].split("</div>", 1)[0]

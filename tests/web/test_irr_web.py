@@ -92,8 +92,8 @@ def test_irr_warnings_available_to_every_template(configured):
                                      '{% include "_irr_warning.html" %}')
         g.user = None
         anonymous = render_template_string('{% include "_irr_warning.html" %}')
-    assert "IRR filtering is not protecting 5 member(s)" in out
-    assert "protecting 1 member(s)" in one and "AS64496" in one and "AS64497" not in one
+    assert "IRR filtering is not protecting 5 members." in out
+    assert "protecting 1 member." in one and "AS64496" in one and "AS64497" not in one
     assert "IRR" not in anonymous, "the public looking glass does not show it"
 
 

@@ -6,6 +6,8 @@
   if (!box) return;
   var url = box.getAttribute("data-poll");
   var heading = document.getElementById("apply-heading");
+  // the states in the page's language, as the server wrote them (templates/apply_progress.html)
+  var states = JSON.parse(box.getAttribute("data-states") || "{}");
   function tick() {
     fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
       .then(function (job) {
@@ -13,7 +15,8 @@
           var li = box.querySelector('[data-stage="' + name + '"]');
           if (!li) return;
           li.className = "stage " + job.stages[name].state;
-          li.querySelector(".state").textContent = job.stages[name].state;
+          li.querySelector(".state").textContent = states[job.stages[name].state] ||
+            job.stages[name].state;
           li.querySelector(".msg").textContent = job.stages[name].message;
         });
         if (job.done) {

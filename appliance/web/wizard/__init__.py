@@ -140,6 +140,7 @@ def review() -> str:
     else:
         config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
     return render_template("wizard_review.html", steps=STEPS, issues=by_step,
+                           step_titles={s.name: s.title for s in STEPS},
                            valid=cfg is not None,
                            config_text=mask_config_text(config_text, cfg, running), **ctx,
                            irr=irr_status.wizard_notice(_state(), cfg))
