@@ -80,3 +80,34 @@ def test_numbers_and_dates_follow_the_language(configured):
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert human(4321) == "4,321"
         assert localtime(moment, tz=UTC) == "2026-12-01 08:02:48 UTC"
+
+
+def test_wizard_asks_for_the_box_language_and_it_becomes_the_default(tmp_path):
+    import time
+
+    from .test_wizard_flow import GOOD, _start, _submit
+    c = _start(tmp_path)
+    page = c.get("/wizard/identity", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    # each language offered by its own name, English chosen until someone changes it
+    assert '<select id="f-language" name="language"' in page
+    for code, name in (("fr", "Français"), ("es", "Español"), ("pt", "Português")):
+        assert f'<option value="{code}" >{name}</option>' in page, code
+    assert '<option value="en" selected>English</option>' in page
+    bad = _submit(c, "identity", {**GOOD["identity"], "language": "de"})
+    assert bad.status_code == 400 and b'id="f-language-err"' in bad.data
+    assert _submit(c, "identity", {**GOOD["identity"], "language": "pt"}).status_code == 302
+    assert 'value="pt" selected' in c.get("/wizard/identity").get_data(as_text=True)
+    for step in ("management", "peering_lan", "route_server", "services", "snmp"):
+        assert _submit(c, step, GOOD[step]).status_code == 302, step
+    review = c.get("/wizard/review")
+    job_url = c.post("/wizard/apply", data={"csrf_token": csrf(review.data)}).headers["Location"]
+    deadline = time.monotonic() + 30
+    while not (job := c.get(job_url + ".json").get_json())["done"]:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert job["outcome"]["ok"], job
+    # a browser asking for none of ours now gets the box's language; one asking for ours, its own
+    fresh = create_app(tmp_path).test_client()
+    assert _lang(fresh.get("/login", headers={"Accept-Language": "de"}).data) == "pt"
+    assert _lang(fresh.get("/login").data) == "pt"
+    assert _lang(fresh.get("/login", headers={"Accept-Language": "fr"}).data) == "fr"

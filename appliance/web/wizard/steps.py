@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from appliance.web.forms import FormField, as_bool, as_flag, as_list
+from appliance.web.i18n import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ STEPS: tuple[Step, ...] = (
                   _l("Where members and other IXPs reach you."),
                   kind="email", required=True),
         FormField("url", _l("Web site"), placeholder="https://"),
+        # Each language by its own name, as in the footer's switch: whoever sets up the box
+        # must find theirs whatever language the page is in now.
+        FormField("language", _l("Language of the box"),
+                  _l("The web UI's language for anyone whose browser asks for none of these; "
+                     "each person can still choose theirs at the foot of every page."),
+                  kind="select", choices=tuple(LANGUAGES.items())),
     ), "your-exchange"),
     Step("management", _l("Management network"), _l("The NIC you are using now to reach this page. "
          "The web UI, SSH and SNMP listen only here, never on the peering LAN. A fixed address "
