@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "rpki_cmds": ("rpki",),
     "run_cmds": ("run", "restore", "services"),
     "management_cmds": ("management",),
+    "backup_cmds": ("backup",),
 }
 VERB_MODULE = {verb: mod for mod, verbs in COMMAND_MODULES.items() for verb in verbs}
 
