@@ -97,7 +97,7 @@ def test_truncated_backup_is_refused_and_nothing_changes(box, fresh, encrypted):
     raw = create(box, PHRASE if encrypted else None)
     before = tree(fresh)
     for cut in (1, 10, len(raw) // 3, len(raw) // 2, len(raw) - 1):
-        with pytest.raises(BackupError, match="truncated|damaged") as exc:
+        with pytest.raises(BackupError, match=r"truncated|damaged") as exc:
             restore(fresh, raw[:cut], PHRASE if encrypted else None)
         assert "Traceback" not in str(exc.value)
     assert tree(fresh) == before
@@ -109,7 +109,7 @@ def test_truncated_backup_is_refused_and_nothing_changes(box, fresh, encrypted):
 ])
 def test_foreign_file_is_refused(fresh, foreign):
     before = tree(fresh)
-    with pytest.raises(BackupError, match="not an ixp-appliance backup|empty|truncated"):
+    with pytest.raises(BackupError, match=r"not an ixp-appliance backup|empty|truncated"):
         restore(fresh, foreign)
     assert tree(fresh) == before
 
@@ -132,7 +132,7 @@ def test_tampered_traversing_and_unlisted_files_are_refused(box, fresh):
     backup = archive.read(raw)
     entries = [("manifest.json", json.dumps(backup.manifest).encode()), *backup.files.items()]
     tampered = [(n, b"x" + d if n == "tls/key.pem" else d) for n, d in entries]
-    with pytest.raises(BackupError, match="tls/key.pem .* does not match its checksum"):
+    with pytest.raises(BackupError, match=r"tls/key.pem .* does not match its checksum"):
         restore(fresh, _tar(tampered))
     with pytest.raises(BackupError, match="path that is not allowed"):
         restore(fresh, _tar([*entries, ("../../etc/cron.d/x", b"evil")]))
@@ -160,7 +160,7 @@ def test_a_box_that_is_set_up_is_replaced_only_with_force(box, tmp_path, example
     (other / "rpki/extra.json").write_text("only on the other box")
     raw = create(box)
     before = tree(other)
-    with pytest.raises(BackupError, match="already set up .* --force"):
+    with pytest.raises(BackupError, match=r"already set up .* --force"):
         restore(other, raw)
     assert tree(other) == before
     restore(other, raw, force=True)
