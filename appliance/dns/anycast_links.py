@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from appliance.bridge.reconcile import IFA_F_NODAD, open_netlink
-from appliance.config.model import IXPConfig
 from appliance.dns.anycast_names import GATE_PREFIX, SERVICE_IFNAME, gate_ifname
+from appliance.monitor.rtnl import open_rtnl
+
+# pyroute2 and the model only where the pipeline reconciles: the resident anycast helper
+# flips its gates through the small netlink client (issue 14: the 1 GB box).
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
 
 IFF_UP = 0x1
 
@@ -84,12 +88,16 @@ def _plan(ipr: Any, cfg: IXPConfig) -> list[LinkOp]:
 
 def plan_links(cfg: IXPConfig, netns: str | None) -> list[LinkOp]:
     """The writes ``apply_links`` would make now (reads only)."""
+    from appliance.bridge.reconcile import open_netlink
+
     with open_netlink(netns) as ipr:
         return _plan(ipr, cfg)
 
 
 def apply_links(cfg: IXPConfig, netns: str | None) -> list[LinkOp]:
     """Reconcile the service interface and the gates; returns the writes made."""
+    from appliance.bridge.reconcile import open_netlink
+
     with open_netlink(netns) as ipr:
         ops = _plan(ipr, cfg)
         for op in ops:
@@ -110,6 +118,7 @@ def _write(ipr: Any, op: LinkOp) -> None:
         index = ipr.link_lookup(ifname=SERVICE_IFNAME)[0]
         kwargs = {"index": index, "address": str(iface.ip), "prefixlen": iface.network.prefixlen}
         if op.action == "add":
+            from appliance.bridge.reconcile import IFA_F_NODAD
             ipr.addr("add", flags=IFA_F_NODAD, **kwargs)  # unbound binds to it at once
         else:
             ipr.addr("del", **kwargs)
@@ -118,18 +127,16 @@ def _write(ipr: Any, op: LinkOp) -> None:
 def set_gate(netns: str | None, prefix: str, up: bool) -> None:
     """Announce (up) or withdraw (down) ``prefix``; raises if its gate does not exist."""
     name = gate_ifname(prefix)
-    with open_netlink(netns) as ipr:
-        found = ipr.link_lookup(ifname=name)
-        if not found:
+    with open_rtnl(netns) as rtnl:
+        try:
+            rtnl.set_up(name, up)
+        except FileNotFoundError:
             raise RuntimeError(f"gate interface {name} of {prefix} is missing; apply the "
-                               "configuration again ('ixpctl apply')")
-        ipr.link("set", index=found[0], state="up" if up else "down")
+                               "configuration again ('ixpctl apply')") from None
 
 
 def gate_is_up(netns: str | None, prefix: str) -> bool | None:
     """Whether ``prefix`` is being announced (None: no gate, so not announced)."""
-    with open_netlink(netns) as ipr:
-        found = ipr.link_lookup(ifname=gate_ifname(prefix))
-        if not found:
-            return None
-        return bool(ipr.get_links(found[0])[0]["flags"] & IFF_UP)
+    with open_rtnl(netns) as rtnl:
+        link = rtnl.link(gate_ifname(prefix))
+    return None if link is None else bool(link.flags & IFF_UP)
