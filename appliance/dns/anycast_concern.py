@@ -2,14 +2,18 @@
 
 The route-server render holds the BIRD side (one static route per prefix via its gate), the
 anycast helper flips the gates; this concern makes sure the service addresses and the gates
-exist before BIRD and unbound are applied. It renders no file.
+exist before BIRD and unbound are applied. It renders the helper's own file
+(``etc/anycast/checkers.json``): the resident helper reads that, not the whole model.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from appliance.config.model import IXPConfig
+from appliance.dns.anycast import CHECKERS_FILE, load_checkers, render_checkers
 from appliance.dns.anycast_links import apply_links, plan_links
-from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile
+from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
 
 
 class AnycastConcern(Concern):
@@ -21,8 +25,15 @@ class AnycastConcern(Concern):
         self.last_writes: list[str] = []  # for logs and the no-op tests
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
-        """Nothing: the announcement lives in bird.conf, the addresses in netlink."""
-        return []
+        """The helper's checks; the announcement lives in bird.conf, the addresses in netlink."""
+        return [RenderedFile(CHECKERS_FILE, render_checkers(cfg))]
+
+    def verify(self, cfg: IXPConfig, staged: Path) -> None:
+        """The helper's own loader must accept the staged file."""
+        try:
+            load_checkers(staged / CHECKERS_FILE)
+        except (ValueError, OSError) as exc:
+            raise VerifyError(f"{CHECKERS_FILE}: {exc}") from None
 
     def plan(self, cfg: IXPConfig, ctx: ApplyContext) -> list[Change]:
         """Interfaces and addresses to add or remove."""

@@ -3,7 +3,8 @@
 It follows the committed configuration by itself (a new revision starts, changes or stops
 checkers), flips each prefix's gate interface from the checker's decision, and publishes the
 state to ``<state_dir>/run/anycast.json`` for the web UI, /metrics and the SNMP agent, which may
-run in other processes (systemd units on the image).
+run in other processes (systemd units on the image). It reads only the file the anycast concern
+renders for it (``etc/anycast/checkers.json``), never the whole model (issue 14: 1 GB box).
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.config.committed import committed_config
-from appliance.config.model import IXPConfig
-from appliance.dns.anycast import Action, CheckerSet
+from appliance.config.revisions import RevisionStore
+from appliance.dns.anycast import CHECKERS_FILE, Action, CheckerSet, load_checkers
 from appliance.dns.anycast_links import set_gate
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ class AnycastService:
         self.netns = netns
         self.poll = poll
         self.checkers = CheckerSet(self._announce, netns, after_step=self.publish)
-        self._cfg: IXPConfig | None = None
+        self._revision: int | None = None  # the newest revision whose checks run
+        self._unreadable: int | None = None  # the revision whose file was said unreadable
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._publish_lock = threading.Lock()
@@ -47,12 +48,25 @@ class AnycastService:
 
     def sync(self) -> None:
         """Follow the committed configuration and publish the state (one loop turn)."""
-        cfg = committed_config(self.state_dir)
-        if cfg is not None and cfg is not self._cfg:
-            self._cfg = cfg
-            self.checkers.update(cfg)
-            # a new revision may have re-created a gate (down): send every decision again
-            self.checkers.resync()
+        # A revision is committed after its files are installed: a new number means a new
+        # checkers file (or the same one) is in place. Listing the numbers is cheap.
+        ids = RevisionStore(self.state_dir).ids()
+        latest = ids[-1] if ids else None
+        if latest is not None and latest != self._revision:
+            path = self.state_dir / "etc" / CHECKERS_FILE
+            try:
+                specs = load_checkers(path)
+            except (OSError, ValueError) as exc:
+                # applied before the file existed: the boot's re-apply renders it; retried
+                # every turn, said once
+                if self._unreadable != latest:
+                    log.error("anycast helper: cannot read %s: %s", path, exc)
+                    self._unreadable = latest
+            else:
+                self.checkers.update(specs)
+                # a new revision may have re-created a gate (down): send every decision again
+                self.checkers.resync()
+                self._revision = latest
         self.publish()
 
     def publish(self) -> None:

@@ -121,6 +121,29 @@ def test_checkers_follow_the_config():
     assert checkers_from_config(load(data), lambda a, p: None) == []
 
 
+def test_the_helpers_file_round_trips_and_bad_checks_are_refused(tmp_path):
+    from appliance.dns.anycast import checker_specs, load_checkers, render_checkers
+
+    data = example_data()
+    data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
+        "interval": 5, "timeout": 1, "rise": 3, "fall": 4, "query_name": "example.net"}}]
+    cfg = load(data)
+    path = tmp_path / "checkers.json"
+    path.write_bytes(render_checkers(cfg))
+    assert render_checkers(cfg) == path.read_bytes()  # pure: same model, same bytes
+    [spec] = load_checkers(path)
+    assert spec == checker_specs(cfg)[0]
+    assert (spec.prefix, spec.query_name, spec.interval, spec.rise, spec.fall) == (
+        "192.0.2.0/24", "example.net", 5, 3, 4)
+    assert spec.server in [str(a) for a in cfg.services.resolver.ipv4 + cfg.services.resolver.ipv6]
+    path.write_text('{"version": 1, "checkers": [{"prefix": "192.0.2.0/24"}]}')
+    with pytest.raises(ValueError, match="checkers"):
+        load_checkers(path)
+    path.write_text(path.read_bytes().decode().replace("1", "2", 1))
+    with pytest.raises(ValueError, match="version"):
+        load_checkers(path)
+
+
 # -- with a real unbound in the lab --------------------------------------------------------
 
 
@@ -205,7 +228,7 @@ def test_probe_from_the_config_reaches_the_resolver(root_required, tool, tmp_pat
 @pytest.mark.netns
 def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
     tool("dig", "dnsutils")
-    from appliance.dns.anycast import CheckerSet
+    from appliance.dns.anycast import CheckerSet, checker_specs
 
     data = example_data()
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
@@ -214,20 +237,20 @@ def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
     with resolver_lab(data, tmp_path, fixture_options()) as lab:
         svc = CheckerSet(rec, lab.state.appliance_netns)
         try:
-            svc.update(lab.cfg)
+            svc.update(checker_specs(lab.cfg))
             [first] = svc.checkers()
             t0 = time.monotonic()
             assert rec.wait_for("announce", t0 - 5, t0 + 20), svc.statuses()
-            svc.update(load(data))  # same settings: the same checker keeps running
+            svc.update(checker_specs(load(data)))  # same settings: the same checker keeps running
             assert svc.checkers() == [first]
             data["services"]["anycast"].append({"prefix": "2001:db8:5353::/48", "check": {
                 "interval": 2, "timeout": 1}})
-            svc.update(load(data))
+            svc.update(checker_specs(load(data)))
             assert len(svc.checkers()) == 2 and svc.checkers()[0] is first
             assert [s["prefixes"] for s in svc.statuses()] == [["192.0.2.0/24"],
                                                                ["2001:db8:5353::/48"]]
             data["services"]["anycast"] = []
-            svc.update(load(data))
+            svc.update(checker_specs(load(data)))
             assert svc.checkers() == [] and first._thread is None
         finally:
             svc.stop()
