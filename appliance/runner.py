@@ -71,12 +71,9 @@ def check_dev_listen(host: str) -> None:
 
 def member_ports(state_dir: Path) -> set[str]:
     """The member ports of the committed configuration (what the collector samples)."""
-    from appliance.config.committed import committed_config
+    from appliance.monitor.targets import TargetsFile
 
-    cfg = committed_config(state_dir)
-    if cfg is None:
-        return set()
-    return {p.interface for m in cfg.members for p in m.ports}
+    return set(TargetsFile(state_dir).get().ports)
 
 
 class Service(Protocol):
@@ -119,8 +116,8 @@ class Runner:
             # the anycast helper after BIRD: it switches BIRD's announcements
             self.services.append(AnycastService(state_dir, netns))
             store = SampleStore(samples_path(state_dir))
-            self.services.append(Collector(store, netns, lambda: member_ports(state_dir),
-                                           sample_interval))
+            # the collector follows its rendered file (the member ports) by itself
+            self.services.append(Collector(store, netns, interval=sample_interval))
         # On the image the agent listens where the configuration says (the management
         # address, UDP 161); the dev runner keeps it on loopback beside the web UI.
         snmp_host = None if IMAGE_MARKER.exists() else host

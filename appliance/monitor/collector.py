@@ -1,5 +1,9 @@
 """Sample the port counters and the route server's per-session prefix counts at a fixed
-interval into the sample store (a background thread)."""
+interval into the sample store (a background thread).
+
+What to sample comes from the collector's own rendered file (``appliance.monitor.targets``),
+not the model: this runs all the time on the 1 GB box (issue 14).
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,30 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from appliance.config.committed import committed_config
 from appliance.monitor.counters import PortCounters, read_counters
 from appliance.monitor.services import session_counts
 from appliance.monitor.store import SampleStore, SessionCounts
+from appliance.monitor.targets import TargetsFile
 
 log = logging.getLogger(__name__)
 
 
 class Collector:
-    """Every ``interval`` seconds, read the counters of ``ports()`` in ``netns`` and the route
-    server's session counts, and store them."""
+    """Every ``interval`` seconds, read the counters of ``ports()`` (by default the member
+    ports of the collector's file) in ``netns`` and the route server's session counts, and
+    store them."""
 
     name = "collector"
 
-    def __init__(self, store: SampleStore, netns: str | None, ports: Callable[[], set[str]],
-                 interval: float = 60.0, *, state_dir: Path | None = None) -> None:
-        self.store, self.netns, self.ports, self.interval = store, netns, ports, interval
+    def __init__(self, store: SampleStore, netns: str | None,
+                 ports: Callable[[], set[str]] | None = None, interval: float = 60.0, *,
+                 state_dir: Path | None = None) -> None:
         # The store lives at <state dir>/monitor/samples.sqlite, so by default the route
-        # server (its control socket and the committed config) is found from there.
+        # server (its control socket and the collector's file) is found from there.
         self.state_dir = state_dir if state_dir is not None else store.path.parent.parent
+        self.targets = TargetsFile(self.state_dir)
+        self.store, self.netns, self.interval = store, netns, interval
+        self.ports = ports if ports is not None else lambda: set(self.targets.get().ports)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
@@ -45,8 +53,7 @@ class Collector:
     def sample_sessions(self) -> list[SessionCounts]:
         """The route server's sessions and their counts now; none when it is not running (the
         graphs then show a gap, not zeros)."""
-        cfg = committed_config(self.state_dir)
-        return session_counts(self.state_dir, cfg) if cfg is not None else []
+        return session_counts(self.state_dir, self.targets.get().members)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

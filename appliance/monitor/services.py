@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from appliance.bird import max_prefix_trips
-from appliance.bird.control import BirdControl, BirdError, BirdUnavailable, route_server_socket
-from appliance.bird.replies import Protocol
-from appliance.config.model import IXPConfig
+from appliance.bird import max_prefix_trips, query
+from appliance.bird.replies import BirdError, Protocol
 from appliance.monitor.store import SessionCounts
 
+# The model only for the web UI's callers: the collector passes the members from its own
+# rendered file (issue 14: the model's modules are some 22 MiB of a resident process).
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
 
-def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
-    """Every BGP session of the route server with its member, state and route counts."""
-    ctl = route_server_socket(state_dir)
+
+class Member(NamedTuple):
+    """Who a session's neighbor address belongs to."""
+
+    asn: int
+    name: str
+
+
+def members_by_address(cfg: IXPConfig) -> dict[str, Member]:
+    """Every member address of ``cfg`` (as BIRD writes it) with its member."""
+    return {str(a): Member(m.asn, m.name) for m in cfg.members for a in (*m.ipv4, *m.ipv6)}
+
+
+def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
+                          ) -> dict[str, Any]:
+    """Every BGP session of the route server with its member, state and route counts.
+
+    ``cfg`` is the configuration, or already its ``members_by_address``.
+    """
+    ctl = query.route_server_socket(state_dir)
     if not ctl.exists():
         return {"running": False, "sessions": []}
     try:
-        with BirdControl(ctl) as bc:
-            protocols = bc.protocols()
-    except (BirdUnavailable, BirdError, OSError):
+        protocols = query.protocols(ctl)
+    except (BirdError, OSError):
         return {"running": False, "sessions": []}
-    by_address = {str(a): m for m in cfg.members for a in (*m.ipv4, *m.ipv6)}
+    by_address = cfg if isinstance(cfg, Mapping) else members_by_address(cfg)
     sessions = []
     seen: list[tuple[Protocol, int | None, str, str]] = []
     for p in protocols:
@@ -51,7 +70,8 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig) -> dict[str, Any]:
     return {"running": True, "sessions": sessions, "max_prefix_trips": trips}
 
 
-def session_counts(state_dir: Path, cfg: IXPConfig) -> list[SessionCounts]:
+def session_counts(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
+                   ) -> list[SessionCounts]:
     """Each route-server session's prefix counts now (empty when BIRD does not answer).
 
     "received" is accepted plus filtered: BIRD counts a route it keeps but filtered only
