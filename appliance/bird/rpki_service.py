@@ -13,21 +13,28 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.bird.rtr import stayrtr_argv
-from appliance.config.committed import committed_config
-from appliance.config.model import IXPConfig
-from appliance.lab import netns as lab_netns
-from appliance.pipeline.concern import ApplyContext
 from appliance.util.atomic import atomic_write
-from appliance.util.launcher import Launcher
+
+# ``ixpctl run bird`` asks only where stayrtr listens, from the rendered bird.conf: the model
+# (and parsing a 1000-member configuration), pyroute2 and the launcher are imported where used.
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
 
 VRP_FILE = "rpki/vrps.json"
+BIRD_CONF = Path("etc") / "bird" / "bird.conf"  # as the route-server concern installs it
+# protocol rpki rpkiN { ... remote "HOST" port P; ... } in the rendered file: the lines of
+# the block (none starts with "}" before its end) up to its remote line
+_RPKI_REMOTE = re.compile(
+    r'^protocol rpki \w+ \{\n(?:(?!\})[^\n]*\n)*?[ \t]*remote "([^"]+)" port (\d+);', re.M)
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
 METRICS = "127.0.0.1:9847"
 
@@ -60,17 +67,44 @@ def import_vrps(state_dir: Path, source: Path) -> int:
 def local_validator(cfg: IXPConfig) -> str | None:
     """``host:port`` of a validator entry on this box, if the config has one."""
     for v in cfg.route_server.rpki_validators:
-        if v.host in LOCAL_HOSTS:
-            host = "[::1]" if v.host == "::1" else "127.0.0.1"
-            return f"{host}:{v.port}"
+        bind = _local_bind(v.host, v.port)
+        if bind is not None:
+            return bind
     return None
+
+
+def _local_bind(host: str, port: int | str) -> str | None:
+    if host not in LOCAL_HOSTS:
+        return None
+    return f"{'[::1]' if host == '::1' else '127.0.0.1'}:{port}"
+
+
+def local_validator_in_conf(text: str) -> str | None:
+    """``host:port`` of the first RPKI validator on this box in a rendered bird.conf."""
+    for host, port in _RPKI_REMOTE.findall(text):
+        bind = _local_bind(host, port)
+        if bind is not None:
+            return bind
+    return None
+
+
+def serving_installed(state_dir: Path) -> tuple[str | None, str]:
+    """``serving`` from the installed bird.conf instead of the model (``ixpctl run bird``)."""
+    try:
+        text = (Path(state_dir) / BIRD_CONF).read_text("utf-8")
+    except FileNotFoundError:
+        return None, "no configuration applied yet"
+    return _serving(state_dir, local_validator_in_conf(text))
 
 
 def serving(state_dir: Path, cfg: IXPConfig | None) -> tuple[str | None, str]:
     """Where stayrtr should listen for ``cfg`` (None: it has nothing to do), and why."""
     if cfg is None:
         return None, "no configuration committed yet"
-    bind = local_validator(cfg)
+    return _serving(state_dir, local_validator(cfg))
+
+
+def _serving(state_dir: Path, bind: str | None) -> tuple[str | None, str]:
     if bind is None:
         return None, "no RPKI validator on this box (route_server.rpki_validators)"
     if not vrp_path(state_dir).exists():
@@ -84,6 +118,7 @@ def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
     port = bind.rsplit(":", 1)[1]
     argv = ["ss", "-ltnH", f"sport = :{port}"]
     if netns:
+        from appliance.lab import netns as lab_netns
         argv = lab_netns.command(netns, argv)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and alive():
@@ -100,11 +135,14 @@ def exec_foreground(state_dir: Path, netns: str | None) -> str:
     Returns (without exec) the reason when there is nothing to serve, so the unit ends
     cleanly instead of failing the boot.
     """
+    from appliance.config.committed import committed_config
+
     bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
     if bind is None:
         return why
     argv = stayrtr_argv(vrp_path(Path(state_dir)), bind=bind, metrics=METRICS)
     if netns:
+        from appliance.lab import netns as lab_netns
         argv = lab_netns.command(netns, argv)
     os.execvp(argv[0], argv)
     return why  # not reached: exec replaced this process
@@ -115,6 +153,9 @@ def sync(state_dir: Path, netns: str | None) -> str:
 
     Off the image the dev runner owns stayrtr: this says so and changes nothing.
     """
+    from appliance.config.committed import committed_config
+    from appliance.util.launcher import Launcher
+
     launcher = Launcher(Path(state_dir), netns)
     if not launcher.systemd:
         return "restart 'ixpctl up' to serve it"
@@ -132,6 +173,8 @@ class RpkiService:
     name = "rpki"
 
     def __init__(self, state_dir: Path, netns: str | None, cfg: IXPConfig | None) -> None:
+        from appliance.pipeline.concern import ApplyContext
+
         self.ctx = ApplyContext(Path(state_dir), netns)
         self.bind = local_validator(cfg) if cfg else None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -141,12 +184,15 @@ class RpkiService:
         vrps = vrp_path(self.ctx.state_dir)
         if not self.bind or not vrps.exists() or not self.ctx.has_system:
             return
+        from appliance.util.launcher import Launcher
+
         Launcher(self.ctx.state_dir, self.ctx.netns).start("stayrtr", self._spawn)
 
     def _spawn(self) -> None:
         assert self.bind is not None
         argv = stayrtr_argv(vrp_path(self.ctx.state_dir), bind=self.bind, metrics=METRICS)
         if self.ctx.netns:
+            from appliance.lab import netns as lab_netns
             argv = lab_netns.command(self.ctx.netns, argv)
         self.ctx.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.ctx.run_dir / "stayrtr.log", "ab") as log:

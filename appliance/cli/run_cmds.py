@@ -51,10 +51,10 @@ def serve_until_signal(svc: Service) -> int:
 def _run_bird(args: argparse.Namespace) -> int:
     from appliance.bird import daemon as bird_daemon
     from appliance.bird import rpki_service
-    from appliance.config.committed import committed_config
     from appliance.pipeline.concern import ApplyContext
 
-    bind, _why = rpki_service.serving(args.state_dir, committed_config(args.state_dir))
+    # from the installed bird.conf: parsing the 1000-member model here peaked at 71 MiB
+    bind, _why = rpki_service.serving_installed(args.state_dir)
     # BIRD retries a refused RTR connection only after 90 s: give the box's stayrtr (started
     # just before, ixp-stayrtr.service) a moment to listen first.
     if bind is not None and not rpki_service.wait_listening(bind, args.netns):
@@ -66,11 +66,10 @@ def _run_bird(args: argparse.Namespace) -> int:
 def _run_unbound(args: argparse.Namespace) -> int:
     from appliance.dns import daemon as unbound_daemon
     from appliance.dns.paths import UnboundPaths
-    from appliance.dns.render import RenderOptions
 
     try:
-        unbound_daemon.exec_foreground(UnboundPaths(args.state_dir), RenderOptions(),
-                                       args.netns)
+        # the default options, without importing the renderer (jinja2, the model)
+        unbound_daemon.exec_foreground(UnboundPaths(args.state_dir), None, args.netns)
     except unbound_daemon.UnboundError as exc:
         error(str(exc))
     return 1
@@ -86,7 +85,7 @@ def _run_stayrtr(args: argparse.Namespace) -> int:
 
 
 def _run_snmp(args: argparse.Namespace) -> int:
-    from appliance.bird.control import route_server_socket
+    from appliance.bird.query import route_server_socket
     from appliance.snmp.paths import AGENT_FILE
     from appliance.snmp.service import agent_command
 
@@ -104,11 +103,10 @@ def _run_snmp(args: argparse.Namespace) -> int:
 def _run_collector(args: argparse.Namespace) -> int:
     from appliance.monitor.collector import Collector
     from appliance.monitor.store import SampleStore, samples_path
-    from appliance.runner import member_ports
 
-    state_dir = args.state_dir
-    collector = Collector(SampleStore(samples_path(state_dir)), args.netns,
-                          lambda: member_ports(state_dir), args.interval)
+    # the member ports and sessions come from the collector's rendered file, each round
+    collector = Collector(SampleStore(samples_path(args.state_dir)), args.netns,
+                          interval=args.interval)
     return serve_until_signal(collector)
 
 

@@ -20,11 +20,17 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from appliance.dns.paths import UnboundPaths
-from appliance.dns.render import RenderOptions, render_launch
+from appliance.dns.paths import TRUST_ANCHOR_FILE, UnboundPaths
 from appliance.util.atomic import atomic_write
-from appliance.util.launcher import Launcher, systemd_manages
+
+# The renderer (jinja2 and the model) only for its options' type: ``ixpctl run unbound``
+# writes the launch file and execs, and those imports were most of its 36 MiB (issue 14).
+# The launcher (which brings the model through appliance.pipeline.concern) where it starts
+# or stops unbound: the SNMP agent reads the resolver's status through this module.
+if TYPE_CHECKING:
+    from appliance.dns.render import RenderOptions
 
 # Debian's dns-root-data: the root KSKs, updated with the package.
 SYSTEM_ROOT_KEY = Path("/usr/share/dns/root.key")
@@ -54,6 +60,8 @@ def image_user(paths: UnboundPaths) -> str | None:
     Only where systemd runs it: the lab and the tests use temporary directories that user
     cannot enter.
     """
+    from appliance.util.launcher import systemd_manages
+
     if not systemd_manages(paths.state_dir, None):
         return None
     try:
@@ -64,9 +72,22 @@ def image_user(paths: UnboundPaths) -> str | None:
 
 
 def launch_text(paths: UnboundPaths, conf: Path | None = None) -> str:
-    """The launch file for ``paths`` (``conf`` overrides the included file, for checks)."""
-    return render_launch(str(conf or paths.conf), str(paths.data_dir), str(paths.pidfile),
-                         str(paths.control_socket), image_user(paths))
+    """The launch file for ``paths`` (``conf`` overrides the included file, for checks).
+
+    The bytes of ``appliance.dns.render.render_launch`` (a test compares them), made without
+    jinja2: only absolute paths of this instance go in, and the wrapper must stay small.
+    """
+    text = (f"# Written by the appliance when it starts unbound; the absolute paths of this "
+            f"instance.\nserver:\n    directory: \"{paths.data_dir}\"\n"
+            f"    pidfile: \"{paths.pidfile}\"\n\nremote-control:\n    control-enable: yes\n"
+            f"    control-interface: \"{paths.control_socket}\"\n\n"
+            f"include: \"{conf or paths.conf}\"\n")
+    user = image_user(paths)
+    if user:
+        text += ("\n# After the include, so it wins over the rendered file's username \"\": "
+                 "on the image unbound\n# binds its ports as root, then runs as this user.\n"
+                 f"server:\n    username: \"{user}\"\n")
+    return text
 
 
 def _give_working_dir(paths: UnboundPaths, user: str) -> None:
@@ -77,12 +98,13 @@ def _give_working_dir(paths: UnboundPaths, user: str) -> None:
             os.chown(entry, pw.pw_uid, pw.pw_gid)
 
 
-def prepare(paths: UnboundPaths, options: RenderOptions, *,
+def prepare(paths: UnboundPaths, options: RenderOptions | None, *,
             root_key: Path = SYSTEM_ROOT_KEY) -> None:
     """Create the directories, the launch file, and (once) the trust anchor and root seed.
 
     Both files are copied only when missing: afterwards unbound itself keeps them current
-    (RFC 5011 rollovers, zone transfers), and overwriting them would undo that.
+    (RFC 5011 rollovers, zone transfers), and overwriting them would undo that. ``options``
+    None are the defaults (the image's): no seed, the root key as trust anchor.
     """
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     paths.run_dir.mkdir(parents=True, exist_ok=True)
@@ -90,15 +112,16 @@ def prepare(paths: UnboundPaths, options: RenderOptions, *,
     current = paths.launch_conf.read_bytes() if paths.launch_conf.exists() else None
     if current != text:
         atomic_write(paths.launch_conf, text, 0o644)
-    seed = options.root_zone.seed
-    zonefile = paths.data_dir / options.root_zone.zonefile
+    trust_anchor = options.trust_anchor if options is not None else TRUST_ANCHOR_FILE
+    seed = options.root_zone.seed if options is not None else None
+    zonefile = paths.data_dir / (options.root_zone.zonefile if options is not None else "")
     if seed and not zonefile.exists():
         try:
             atomic_write(zonefile, Path(seed).read_bytes(), 0o644)
         except OSError as exc:
             raise UnboundError(f"cannot copy the root zone seed {seed}: {exc}") from None
-    if options.trust_anchor:
-        anchor = paths.data_dir / options.trust_anchor
+    if trust_anchor:
+        anchor = paths.data_dir / trust_anchor
         if not anchor.exists():
             if not root_key.exists():
                 raise UnboundError(f"{root_key} is missing: install the Debian package "
@@ -172,10 +195,12 @@ def foreground_argv(paths: UnboundPaths, netns: str | None) -> list[str]:
     return _in_netns(netns, [binary("unbound"), "-d", "-c", str(paths.launch_conf)])
 
 
-def exec_foreground(paths: UnboundPaths, options: RenderOptions, netns: str | None) -> None:
+def exec_foreground(paths: UnboundPaths, options: RenderOptions | None,
+                    netns: str | None) -> None:
     """Become unbound in the foreground (``ixpctl run unbound``, i.e. ``ixp-unbound.service``).
 
     Writes the launch file first and records this PID, which exec keeps: unbound's own.
+    ``options`` None: the defaults (see :func:`prepare`).
     """
     if not paths.conf.exists():
         raise UnboundError(f"{paths.conf} is not installed: enable the resolver and apply")
@@ -210,6 +235,8 @@ def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) 
     Returns the PID of the unbound this call spawned (``ip netns exec`` executes unbound in
     place, so the PID is unbound's), or None when systemd started it (on the image).
     """
+    from appliance.util.launcher import Launcher
+
     launcher = Launcher(paths.state_dir, netns)
     if launcher.systemd:
         launcher.start("unbound", lambda: None)
@@ -252,6 +279,8 @@ def reload(paths: UnboundPaths) -> None:
 
 def stop(paths: UnboundPaths, timeout: float = 5.0, *, netns: str | None = None) -> bool:
     """Stop our unbound for ``paths`` (on the image: its unit); True if one was running."""
+    from appliance.util.launcher import Launcher
+
     return Launcher(paths.state_dir, netns).stop("unbound", lambda: _kill(paths, timeout))
 
 

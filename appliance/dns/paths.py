@@ -14,6 +14,10 @@ from pathlib import Path
 from appliance.util.sockets import socket_path
 
 CONF = "unbound/unbound.conf"  # relative to etc/, as rendered
+# The trust anchor in unbound's working directory: render.TRUST_ANCHOR_FILE, here for the
+# wrapper that must not import the renderer (a test keeps the two equal).
+TRUST_ANCHOR_FILE = "root.key"
+ROOT_ZONE_FILE = "root.zone"  # render.ROOT_ZONE_FILE, for readers of the status (same test)
 
 
 @dataclass(frozen=True)

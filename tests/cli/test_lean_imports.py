@@ -1,9 +1,11 @@
 """What a unit's ``ixpctl run X`` imports before it execs its daemon, or while it serves.
 
 Every module a verb imports stays in that process's memory (issue 14: the 1 GB box): the
-wrappers that exec BIRD, unbound and the SNMP agent, and the resident collector and anycast
-helper, must not load the web UI, the SNMP stack or the template engine they never use.
-Structural only: which modules, never how many bytes (bench/service_memory.py measures).
+wrappers that exec BIRD, unbound and the SNMP agent, and the resident collector, anycast helper
+and SNMP agent, must not load the web UI, the SNMP stack, the template engine, the config
+model (pydantic), pexpect or pyroute2 they do not need: each resident one reads the small
+file its concern renders for it. Structural only: which modules, never how many bytes
+(bench/service_memory.py measures).
 """
 
 from __future__ import annotations
@@ -32,6 +34,43 @@ sys.exit(main(sys.argv[1:]))
 """
 
 WEB_AND_SNMP = {"flask", "werkzeug", "flask_wtf", "argon2", "pysnmp"}
+# What a resident service never needs: the web UI's, the model's (pydantic, yaml), the
+# template engine, pexpect (the full BIRD client) and pyroute2 (22 MiB of modules alone).
+HEAVY = WEB_AND_SNMP | {"jinja2", "pydantic", "yaml", "pexpect", "pyroute2"}
+
+# Runs a resident ``ixpctl run X`` until its service has started and made a round (the
+# collector samples, the helper reads its checks), then reports what was imported by then.
+AFTER_START = """
+import json, sys, time
+from appliance.cli import main, run_cmds
+def report(svc):
+    svc.start()
+    time.sleep(1.0)
+    modules = sorted(sys.modules)
+    svc.stop()
+    print(json.dumps({"name": svc.name, "modules": modules}), flush=True)
+    return 0
+run_cmds.serve_until_signal = report
+sys.exit(main(sys.argv[1:]))
+"""
+
+# The SNMP agent's process (``python -m appliance.snmp``, what ``run snmp`` execs): what it
+# imported once it listens and has collected every section of its tree once.
+AGENT_STARTED = """
+import json, sys
+from appliance.snmp import __main__ as entry
+from appliance.snmp.agent import Agent
+started = Agent.start_engine
+def start_engine(self):
+    started(self)
+    tree = self._tree(self.settings, self.engine)
+    for section in tree.sections:
+        section.collect()
+    print(json.dumps({"listening": self.listening, "modules": sorted(sys.modules)}), flush=True)
+    self.request_stop()
+Agent.start_engine = start_engine
+sys.exit(entry.main(sys.argv[1:]))
+"""
 
 
 def modules_at_exec(*args: str) -> tuple[list[str], set[str]]:
@@ -42,14 +81,29 @@ def modules_at_exec(*args: str) -> tuple[list[str], set[str]]:
     return doc["argv"], {m.split(".")[0] for m in doc["modules"]}
 
 
+def modules_after_start(code: str, *args: str) -> tuple[dict, set[str]]:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0 and proc.stdout, proc.stderr
+    doc = json.loads(proc.stdout.splitlines()[-1])
+    return doc, {m.split(".")[0] for m in doc["modules"]}
+
+
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A state dir with the example committed (config only: no namespace, nothing runs)."""
+    from appliance.config.loader import load_config_text
+    from appliance.monitor.concern import MonitorConcern
+
     state = tmp_path_factory.mktemp("state")
     done = subprocess.run([sys.executable, "-m", "appliance.cli", "apply", "-c", str(EXAMPLE),
                            "--state-dir", str(state)], capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
+    # the collector's file as its concern renders it, whether or not the pipeline runs it yet
+    [rendered] = MonitorConcern().render(load_config_text(EXAMPLE.read_text()))
+    (state / "etc" / rendered.path).parent.mkdir(parents=True, exist_ok=True)
+    (state / "etc" / rendered.path).write_bytes(rendered.content)
     return state
 
 
@@ -59,10 +113,59 @@ def test_run_bird_execs_without_the_web_ui_snmp_or_templates(applied: Path):
     assert not top & (WEB_AND_SNMP | {"jinja2"}), sorted(top & (WEB_AND_SNMP | {"jinja2"}))
 
 
-def test_run_unbound_execs_without_the_web_ui_or_snmp(applied: Path):
+def test_run_unbound_execs_without_the_web_ui_snmp_or_templates(applied: Path):
     argv, top = modules_at_exec("run", "unbound", "--state-dir", str(applied))
     assert any(a.endswith("unbound") for a in argv) and "-d" in argv
-    assert not top & WEB_AND_SNMP, sorted(top & WEB_AND_SNMP)
+    # the launch file is written without the renderer
+    assert not top & (WEB_AND_SNMP | {"jinja2"}), sorted(top & (WEB_AND_SNMP | {"jinja2"}))
+
+
+def test_run_collector_reads_its_file_not_the_model(applied: Path):
+    doc, top = modules_after_start(AFTER_START, "run", "collector", "--state-dir",
+                                   str(applied), "--interval", "0.2")
+    assert doc["name"] == "collector"
+    assert "appliance.monitor.targets" in doc["modules"]
+    assert not top & HEAVY, sorted(top & HEAVY)
+
+
+def test_run_anycast_reads_its_file_not_the_model(applied: Path):
+    from appliance.dns.anycast import CHECKERS_FILE
+
+    assert (applied / "etc" / CHECKERS_FILE).exists()  # rendered by the anycast concern
+    doc, top = modules_after_start(AFTER_START, "run", "anycast", "--state-dir", str(applied))
+    assert doc["name"] == "anycast"
+    assert not top & HEAVY, sorted(top & HEAVY)
+
+
+def test_the_snmp_agent_serves_without_the_model_or_pyroute2(applied: Path, tmp_path: Path):
+    from appliance.snmp.paths import AGENT_FILE
+
+    # the example's file, with the agent on (the example leaves SNMP off)
+    settings = json.loads((applied / "etc" / AGENT_FILE).read_text())
+    settings["enabled"] = True
+    settings["communities"] = [{"community": "lean-imports", "allowed_networks": ["127.0.0.1"]}]
+    config = tmp_path / "agent.json"
+    config.write_text(json.dumps(settings))
+    doc, top = modules_after_start(AGENT_STARTED, "--config", str(config),
+                                   "--state-dir", str(tmp_path), "--listen", "127.0.0.1:0")
+    assert doc["listening"], "the agent did not listen"
+    # pysnmp it needs; nothing else heavy
+    assert not top & (HEAVY - {"pysnmp", "jinja2", "pydantic"}), sorted(top & HEAVY)
+
+
+@pytest.mark.xfail(strict=True, reason="appliance/dns/status.py takes ROOT_ZONE_FILE from "
+                   "appliance.dns.render (jinja2, the model); appliance.dns.paths has it")
+def test_the_snmp_agent_serves_without_the_template_engine(applied: Path, tmp_path: Path):
+    from appliance.snmp.paths import AGENT_FILE
+
+    settings = json.loads((applied / "etc" / AGENT_FILE).read_text())
+    settings["enabled"] = True
+    settings["communities"] = [{"community": "lean-imports", "allowed_networks": ["127.0.0.1"]}]
+    config = tmp_path / "agent.json"
+    config.write_text(json.dumps(settings))
+    _doc, top = modules_after_start(AGENT_STARTED, "--config", str(config),
+                                    "--state-dir", str(tmp_path), "--listen", "127.0.0.1:0")
+    assert not top & {"jinja2", "pydantic"}, sorted(top & {"jinja2", "pydantic"})
 
 
 def test_run_snmp_execs_the_agent_without_the_web_ui(applied: Path):
@@ -82,3 +185,24 @@ def test_every_verb_is_registered_by_the_module_the_table_names():
     assert _verbs(build_parser()) == set(VERB_MODULE)
     for module, verbs in COMMAND_MODULES.items():
         assert _verbs(build_parser(verbs[0])) == set(verbs), module
+
+
+@pytest.mark.parametrize(("validators", "bind"), [
+    ([{"host": "127.0.0.1", "port": 3323}], "127.0.0.1:3323"),
+    ([{"host": "rtr.example.net", "port": 8282}, {"host": "::1", "port": 3324}], "[::1]:3324"),
+    ([{"host": "localhost", "port": 3325}], "127.0.0.1:3325"),
+    ([{"host": "192.0.2.30", "port": 3323}], None),
+    ([], None),
+])
+def test_run_bird_finds_stayrtrs_address_in_the_rendered_file(validators, bind):
+    # ``run bird`` reads it from bird.conf instead of parsing the model: both must agree
+    from appliance.bird.bogons import load_bogons
+    from appliance.bird.rpki_service import local_validator, local_validator_in_conf
+    from appliance.render.bird import render_bird
+    from tests.dns.variants import example_data, load
+
+    data = example_data()
+    data["route_server"]["rpki_validators"] = validators
+    cfg = load(data)
+    assert local_validator(cfg) == bind
+    assert local_validator_in_conf(render_bird(cfg, load_bogons())) == bind
