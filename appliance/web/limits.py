@@ -24,7 +24,7 @@ MAX_FORM_BODY = 1024 * 1024
 MAX_LOGIN_BODY = 16 * 1024
 MAX_JSON_DEPTH = 64  # the configuration itself nests about 6 levels deep
 
-_UPLOADS = {"members.irr_import", "wizard.irr_import"}
+_UPLOADS = {"members.irr_import", "wizard.irr_import", "setup.restore"}  # + a backup file
 
 
 class BodyError(ValueError):

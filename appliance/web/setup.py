@@ -156,3 +156,11 @@ def admin() -> Response | str:
             start_session(name)
             return redirect(url_for("wizard.step", name="identity"))
     return render_template("setup_admin.html", errors=errors, name=name), 400 if errors else 200
+
+
+@bp.route("/restore", methods=["GET", "POST"])
+def restore() -> Response | tuple[str, int] | str:
+    """Restore from a backup instead of creating an admin (offered right after the code)."""
+    from appliance.web.backup import setup_restore  # only this page needs the backup code
+
+    return setup_restore(_proven)
