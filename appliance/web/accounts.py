@@ -10,6 +10,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
 
 from appliance.config.committed import committed_config
 from appliance.web import draft
@@ -92,15 +93,16 @@ def verify(state_dir: Path, name: str, password: str) -> Account | None:
 
 
 def password_problem(name: str, password: str) -> str | None:
-    """Why a new password is too weak, in words, or None."""
+    """Why a new password is too weak, as a sentence in the reader's language, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"use at least {MIN_PASSWORD} characters; a few unrelated words make a good one"
+        return _("Use at least %(num)d characters; a few unrelated words make a good one.",
+                 num=MIN_PASSWORD)
     if name and name.lower() in password.lower():
-        return "do not put the user name in the password"
+        return _("Do not put the user name in the password.")
     if len(set(password)) < 6:
-        return "use more different characters"
+        return _("Use more different characters.")
     if re.fullmatch(r"(.)\1+|0?123456789.*|password.*|qwerty.*", password.lower()):
-        return "this password is among the first an attacker tries"
+        return _("This password is among the first an attacker tries.")
     return None
 
 

@@ -27,6 +27,8 @@ from flask import (
 )
 
 from appliance.web import accounts, i18n, sessions
+from appliance.web.i18n import gettext as _
+from appliance.web.i18n import ngettext
 from appliance.web.throttle import FailureThrottle
 
 bp = Blueprint("auth", __name__)
@@ -63,7 +65,7 @@ def current_user() -> accounts.Account | None:
     if now - int(session.get("seen_at", 0)) > IDLE_SECONDS or \
             now - int(session.get("login_at", 0)) > MAX_SECONDS:
         i18n.clear_session()
-        flash("Your session expired; please log in again.", "info")
+        flash(_("Your session expired; please log in again."), "info")
         return None
     state_dir = current_app.config["STATE_DIR"]
     account = next((a for a in accounts.accounts(state_dir) if a.name == name), None)
@@ -74,8 +76,8 @@ def current_user() -> accounts.Account | None:
     if not isinstance(sid, str) or not sessions.is_open(state_dir, sid, name,
                                                         account.password_hash):
         i18n.clear_session()
-        flash("Your session has ended (logged out, or the password changed); please log in "
-              "again.", "info")
+        flash(_("Your session has ended (logged out, or the password changed); please log "
+                "in again."), "info")
         return None
     session["seen_at"] = now
     return account
@@ -119,7 +121,9 @@ def login() -> Response | str | tuple[str, int]:
         if wait:
             source_throttle.forgive(source)
     if wait:
-        return _refused(f"Too many failed attempts; try again in {wait} seconds.", name, wait)
+        return _refused(ngettext("Too many failed attempts; try again in %(num)d second.",
+                                 "Too many failed attempts; try again in %(num)d seconds.",
+                                 wait), name, wait)
     account = None
     if len(name) <= MAX_NAME:  # a longer name is no account's: no need to check a password
         try:
@@ -127,10 +131,10 @@ def login() -> Response | str | tuple[str, int]:
         except accounts.ChecksBusy:
             source_throttle.forgive(source)  # nothing was checked: not a failure
             throttle.forgive(pair)
-            return _refused("The box is checking other logins right now; try again in a "
-                            "moment.", name, 1)
+            return _refused(_("The box is checking other logins right now; try again in "
+                              "a moment."), name, 1)
     if account is None:
-        return render_template("login.html", error="Wrong user name or password.",
+        return render_template("login.html", error=_("Wrong user name or password."),
                                name=name[:MAX_NAME]), 401
     source_throttle.forgive(source)  # a right password is not a guess
     throttle.succeeded(pair)
@@ -145,5 +149,5 @@ def logout() -> Response:
     if isinstance(sid, str):
         sessions.end(current_app.config["STATE_DIR"], sid)
     i18n.clear_session()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

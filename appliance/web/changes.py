@@ -15,12 +15,14 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import gettext as _
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data, load_config_text
 from appliance.pipeline.run import Pipeline
 from appliance.web import irr_status, pending
+from appliance.web.i18n import issue_line
 from appliance.web.masking import mask_secrets
 from appliance.web.summary import field_errors, review_context
 from appliance.web.wizard import jobs
@@ -62,14 +64,14 @@ def review() -> Response | str:
     """The pending change: plan and diff, then Apply or Discard."""
     change = pending.load(_state(), g.user)
     if change is None:
-        flash("There is no change waiting for review.", "info")
+        flash(_("There is no change waiting for review."), "info")
         return redirect(url_for("status.index"))
     pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
     try:
         cfg = load_config_text(change["config"])
     except ConfigError as exc:  # the committed config changed under the pending one
         pending.clear(_state(), g.user)
-        flash(f"The prepared change no longer fits: {exc}", "error")
+        flash(_("The prepared change no longer fits: %(why)s", why=issue_line(exc)), "error")
         return redirect(change.get("back") or url_for("status.index"))
     outcome = pipe.run(cfg, author=g.user, dry_run=True)
     running = committed_config(_state())
@@ -99,7 +101,7 @@ def discard() -> Response:
     """Forget the pending change."""
     change = pending.load(_state(), g.user) or {}
     pending.clear(_state(), g.user)
-    flash("The change was discarded; nothing was applied.", "info")
+    flash(_("The change was discarded; nothing was applied."), "info")
     return redirect(change.get("back") or url_for("status.index"))
 
 
@@ -107,7 +109,7 @@ def discard() -> Response:
 def progress(job_id: str) -> str:
     """Live progress of the apply."""
     return jobs.progress_page(job_id, poll_endpoint="changes.progress_json",
-                              done_label="Back to the status page",
+                              done_label=_("Back to the status page"),
                               back_endpoint="changes.review")
 
 

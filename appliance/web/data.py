@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from appliance.config.committed import committed_config
 from appliance.util.lock import LockBusy
@@ -58,7 +59,7 @@ def upload(kind: str) -> Response:
     if kind not in offline_data.KINDS:
         abort(404)
     upload_file = request.files.get("file")
-    name = (upload_file.filename if upload_file else "") or "the file"
+    name = (upload_file.filename if upload_file else "") or _("the file")
     raw = upload_file.read() if upload_file else b""
     state = _state()
     try:
@@ -75,7 +76,8 @@ def upload(kind: str) -> Response:
         flash(str(exc), "error")
         return redirect(url_for("data.index") + f"#{kind}")
     except LockBusy as exc:
-        flash(f"{exc}; nothing was changed, upload again in a moment.", "error")
+        # the lock's own sentence (appliance.util.lock) is English
+        flash(_("%(why)s; nothing was changed, upload again in a moment.", why=exc), "error")
         return redirect(url_for("data.index") + f"#{kind}")
     flash(message, "info")
     cfg = committed_config(state)

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from appliance.bird.concern import IRR_CACHE
 from appliance.bird.irr import IrrData, irr_object, parse_irr_cache
 from appliance.bird.irr_fetch import age_seconds, load_cache, refresh, save_cache
@@ -31,7 +34,8 @@ class IrrGap:
     asn: int
     name: str
     object: str
-    problem: str  # "no IRR data" or "IRR data 45 days old"
+    problem: str  # "no IRR data" or "IRR data 45 days old", in the reader's language
+    days: int | None = None  # the data's age when it is old; None when there is none
 
 
 class IrrLoadError(ValueError):
@@ -63,7 +67,7 @@ def gaps(state_dir: Path, cfg: IXPConfig | None, *, now: datetime | None = None,
             continue
         entry = data.for_member(m)
         if entry is None:
-            out.append(IrrGap(m.asn, m.name, irr_object(m), "no IRR data"))
+            out.append(IrrGap(m.asn, m.name, irr_object(m), _("no IRR data")))
             continue
         try:
             age = age_seconds(entry, now)
@@ -71,17 +75,32 @@ def gaps(state_dir: Path, cfg: IXPConfig | None, *, now: datetime | None = None,
             age = None
         if age is not None and age > max_age_days * 86400:
             out.append(IrrGap(m.asn, m.name, irr_object(m),
-                              f"IRR data {int(age // 86400)} days old"))
+                              ngettext("IRR data %(num)d day old", "IRR data %(num)d days old",
+                                       int(age // 86400)), int(age // 86400)))
     return out
 
 
 def new_member_gaps(state_dir: Path, running: IXPConfig | None,
                     candidate: IXPConfig) -> list[str]:
-    """For a review: one sentence per member the change adds who has no IRR data yet."""
+    """For a review: one sentence per member the change adds who has no (or old) IRR data."""
     before = {m.asn for m in running.members} if running else set()
-    return [f"AS{x.asn} {x.name} has {x.problem} ({x.object}) yet: until it is loaded "
-            "(Members → IRR data), its routes are accepted without an IRR check."
-            for x in gaps(state_dir, candidate) if x.asn not in before]
+    out: list[str] = []
+    for x in gaps(state_dir, candidate):
+        if x.asn in before:
+            continue
+        if x.days is None:
+            out.append(_("AS%(asn)s %(name)s has no IRR data (%(object)s) yet: until it is "
+                         "loaded (Members → IRR data), its routes are accepted without an IRR "
+                         "check.", asn=x.asn, name=x.name, object=x.object))
+        else:
+            out.append(ngettext("AS%(asn)s %(name)s has IRR data %(num)d day old (%(object)s): "
+                                "its routes are checked against it until it is refreshed "
+                                "(Members → IRR data).",
+                                "AS%(asn)s %(name)s has IRR data %(num)d days old "
+                                "(%(object)s): its routes are checked against it until it is "
+                                "refreshed (Members → IRR data).",
+                                x.days, asn=x.asn, name=x.name, object=x.object))
+    return out
 
 
 def wizard_notice(state_dir: Path, cfg: IXPConfig | None) -> dict[str, object] | None:
@@ -103,18 +122,19 @@ def import_bytes(state_dir: Path, raw: bytes, filename: str) -> int:
     raises ``IrrLoadError`` (nothing changed) when it is not an IRR data file.
     """
     if not raw:
-        raise IrrLoadError("Choose a file first (a JSON file as ixpctl irr import takes).")
+        raise IrrLoadError(_("Choose a file first (a JSON file as ixpctl irr import takes)."))
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise IrrLoadError(f"{filename}: the file is larger than "
-                           f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        raise IrrLoadError(_("%(file)s: the file is larger than %(mb)s MB.", file=filename,
+                             mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     try:
         imported = parse_irr_cache(json.loads(raw.decode("utf-8")))
     except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
-        raise IrrLoadError(f"{filename}: not an IRR data file ({exc}); nothing was changed. "
-                           "It must be JSON as written by ixpctl irr refresh or bgpq4 -j.") \
-            from None
+        raise IrrLoadError(_("%(file)s: not an IRR data file (%(why)s); nothing was changed. "
+                             "It must be JSON as written by ixpctl irr refresh or bgpq4 -j.",
+                             file=filename, why=exc)) from None
     if not imported.entries:
-        raise IrrLoadError(f"{filename}: the file holds no IRR objects; nothing was changed.")
+        raise IrrLoadError(_("%(file)s: the file holds no IRR objects; nothing was changed.",
+                             file=filename))
     merged = IrrData({**_cache(state_dir).entries, **imported.entries})
     save_cache(cache_path(state_dir), merged)
     return len(imported.entries)
@@ -128,16 +148,25 @@ def fetch(state_dir: Path, cfg: IXPConfig) -> tuple[int, dict[str, str]]:
     """
     objects = sorted({irr_object(m) for m in cfg.members})
     if not objects:
-        raise IrrLoadError("There are no members yet, so there is nothing to fetch.")
+        raise IrrLoadError(_("There are no members yet, so there is nothing to fetch."))
     if shutil.which("bgpq4") is None:
-        raise IrrLoadError("bgpq4 is not installed on this box, so IRR data cannot be "
-                           "fetched; upload a file instead.")
+        raise IrrLoadError(_("bgpq4 is not installed on this box, so IRR data cannot be "
+                             "fetched; upload a file instead."))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     result = refresh(objects, cfg.route_server.irr_sources, cache_path(state_dir), now=now)
     fetched = len(objects) - len(result.failed)
     if fetched == 0:
         first = next(iter(result.failed.values()), "")
-        raise IrrLoadError("Could not fetch IRR data: is the box online? The IRR servers did "
-                           f"not answer ({first}). Upload a file instead; the data already "
-                           "loaded is kept.")
+        raise IrrLoadError(_("Could not fetch IRR data: is the box online? The IRR servers "
+                             "did not answer (%(why)s). Upload a file instead; the data "
+                             "already loaded is kept.", why=first))
     return fetched, result.failed
+
+
+def fetched_sentence(n: int, failed: dict[str, str]) -> str:
+    """What a bgpq4 fetch got, and which objects it could not get."""
+    text = ngettext("Fetched IRR data for %(num)d object.",
+                    "Fetched IRR data for %(num)d objects.", n)
+    if failed:
+        text += " " + _("Not fetched: %(objects)s.", objects=", ".join(sorted(failed)))
+    return text

@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from appliance.config.committed import committed_config
@@ -137,7 +138,8 @@ def confirm() -> Response:
     except trial.TrialError as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("management.index"), 303)
-    flash(f"Confirmed: the box keeps {kept.new.describe()}.", "info")
+    # describe() is appliance.management's, in English (addresses and NIC names mostly)
+    flash(_("Confirmed: the box keeps %(what)s.", what=kept.new.describe()), "info")
     return redirect(url_for("management.index"), 303)
 
 

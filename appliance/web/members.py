@@ -20,7 +20,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
@@ -147,7 +149,7 @@ def _edit(index: int | None) -> Response | str:
     errors: dict[str, str] = {}
     general: list[str] = []
     notice = None
-    cfg, _ = validate_candidate(_state())
+    cfg, _issues = validate_candidate(_state())
     if index is not None:
         values = _values(members[index])
     else:
@@ -279,7 +281,7 @@ def next_free_addresses(cfg: IXPConfig | None) -> dict[str, str]:
 
 def _first_free(start: Any, last: Any, used: set[Any], limit: int = 65536) -> Any:
     addr = start
-    for _ in range(limit):
+    for _step in range(limit):
         if addr >= last:
             return None
         if addr not in used:
@@ -290,7 +292,7 @@ def _first_free(start: Any, last: Any, used: set[Any], limit: int = 65536) -> An
 
 def nic_facts(row: dict[str, Any]) -> str:
     """What tells two NICs apart at the rack: link, speed, MAC and driver."""
-    facts = ["link up" if row.get("carrier") else "no link"]
+    facts = [_("link up") if row.get("carrier") else _("no link")]
     if row.get("carrier") and row.get("speed_mbps"):
         mbps = int(row["speed_mbps"])
         facts.append(f"{mbps // 1000} Gbit/s" if mbps >= 1000 and mbps % 1000 == 0
@@ -308,20 +310,22 @@ def port_choices(rows: list[dict[str, Any]], cfg: IXPConfig | None, lab: bool, o
     lab port (the lab creates it and a member router). Empty: show a text field instead."""
     choices: list[tuple[str, str]] = []
     if own:
-        choices.append((own, f"{own} — this member's port now"))
+        choices.append((own, _("%(nic)s — this member's port now", nic=own)))
     for r in rows:
         if r["name"] in free_nics([r]) and r["name"] != own:
-            choices.append((r["name"], f"{r['name']} — free NIC ({nic_facts(r)})"))
+            choices.append((r["name"], _("%(nic)s — free NIC (%(facts)s)", nic=r["name"],
+                                         facts=nic_facts(r))))
     if lab:
         taken = {r["name"] for r in rows}
         taken |= {p.interface for m in (cfg.members if cfg else []) for p in m.ports}
         n = 1
         while f"ixp{n}" in taken:
             n += 1
-        choices.append((f"ixp{n}", f"ixp{n} — new lab port (the lab creates it and a member "
-                        "router)"))
+        choices.append((f"ixp{n}", _("%(nic)s — new lab port (the lab creates it and a "
+                                     "member router)", nic=f"ixp{n}")))
     if choices and current and current not in {v for v, _ in choices}:
-        choices.insert(0, (current, f"{current} — as typed (not a free NIC of this box)"))
+        choices.insert(0, (current, _("%(nic)s — as typed (not a free NIC of this box)",
+                                      nic=current)))
     return choices
 
 
@@ -329,11 +333,11 @@ def _apply_lookup(values: dict[str, str], data: dict[str, Any]) -> str:
     try:
         asn = int(values.get("asn", "").upper().removeprefix("AS"))
     except ValueError:
-        return "Type the ASN first, then look it up."
+        return _("Type the ASN first, then look it up.")
     ix_id = (data.get("identity") or {}).get("peeringdb_ix_id")
     found = peeringdb.lookup(_state(), asn, ix_id)
     if found is None:
-        return f"AS{asn} is not in the PeeringDB file on this box."
+        return _("AS%(asn)s is not in the PeeringDB file on this box.", asn=asn)
     for key in ("name", "as_set"):
         if found.get(key):
             values[key] = found[key]
@@ -342,7 +346,8 @@ def _apply_lookup(values: dict[str, str], data: dict[str, Any]) -> str:
             values[fam] = " ".join(found[fam])
         if found.get("max_prefix", {}).get(fam):
             values[f"max_prefix.{fam}"] = str(found["max_prefix"][fam])
-    return f"Filled in from PeeringDB: {found.get('name')}. Check the values before saving."
+    return _("Filled in from PeeringDB: %(name)s. Check the values before saving.",
+             name=found.get("name"))
 
 
 @bp.app_context_processor
@@ -369,13 +374,16 @@ def _reapply(why: str) -> Response:
 def irr_import() -> Response:
     """Load an IRR data file (the ``ixpctl irr import`` format), then re-apply."""
     upload = request.files.get("irr_file")
-    name = (upload.filename if upload else "") or "the file"
+    name = (upload.filename if upload else "") or _("the file")
     try:
         n = irr_status.import_bytes(_state(), upload.read() if upload else b"", name)
     except irr_status.IrrLoadError as exc:
         flash(str(exc), "error")
         return redirect(url_for("members.index") + "#irr")
-    flash(f"Imported IRR data for {n} object(s); the route server now uses it.", "info")
+    # English keeps "object(s)" (as before); the catalogues have real plural forms
+    flash(ngettext("Imported IRR data for %(num)d object(s); the route server now uses it.",
+                   "Imported IRR data for %(num)d object(s); the route server now uses it.", n),
+          "info")
     return _reapply(f"IRR data imported from {name}")
 
 
@@ -390,9 +398,9 @@ def irr_fetch() -> Response:
     except irr_status.IrrLoadError as exc:
         flash(str(exc), "error")
         return redirect(url_for("members.index") + "#irr")
-    flash(f"Fetched IRR data for {n} object(s)."
-          + (f" Not fetched: {', '.join(sorted(failed))}." if failed else ""), "info")
+    flash(irr_status.fetched_sentence(n, failed), "info")
     return _reapply("IRR data refreshed")
+
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -21,6 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.lists import format_list
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from appliance.bird import rpki_service
 from appliance.bird.irr_fetch import load_cache
 from appliance.config.model import IXPConfig
@@ -31,6 +35,8 @@ from appliance.dns.rootzone import read_facts, root_zone_status
 from appliance.util.atomic import atomic_write
 from appliance.util.lock import state_lock
 from appliance.web import irr_status, peeringdb
+from appliance.web.filters import human
+from appliance.web.i18n import current_locale
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # the real root zone is ~2 MB, a full VRP export ~30 MB
 SYSTEM_ROOT_KEY = Path("/usr/share/dns/root.key")
@@ -117,22 +123,24 @@ def data_sets(state_dir: Path, *, now: float | None = None) -> list[DataSet]:
     out: list[DataSet] = []
     irr_file = irr_status.cache_path(state_dir)
     n = irr_count(state_dir)
-    out.append(DataSet("irr", "IRR data", n > 0, _mtime(irr_file), n, "IRR objects",
-                       "The route server checks members' routes against it." if n else
-                       "None loaded: members filtered \"reject\" are not IRR-checked."))
+    out.append(DataSet("irr", _("IRR data"), n > 0, _mtime(irr_file), n, _("IRR objects"),
+                       _("The route server checks members' routes against it.") if n else
+                       _("None loaded: members filtered \"reject\" are not IRR-checked.")))
     vrps = rpki_service.vrp_path(state_dir)
     n = vrp_count(state_dir)
-    out.append(DataSet("rpki", "RPKI VRPs", n > 0, _mtime(vrps), n, "VRPs",
-                       "This box's RTR server (stayrtr) serves them to the route server." if n
-                       else "None imported: RPKI needs these or a validator on the network."))
+    out.append(DataSet("rpki", _("RPKI VRPs"), n > 0, _mtime(vrps), n, _("VRPs"),
+                       _("This box's RTR server (stayrtr) serves them to the route server.")
+                       if n else
+                       _("None imported: RPKI needs these or a validator on the network.")))
     zone = root_zone_status(rootzone_path(state_dir), now=now)
-    out.append(DataSet("rootzone", "Root zone copy", zone.state != "missing",
+    # zone.message comes from appliance.dns, in English
+    out.append(DataSet("rootzone", _("Root zone copy"), zone.state != "missing",
                        _mtime(rootzone_path(state_dir)), zone.serial, "serial", zone.message))
     n = peeringdb_count(state_dir)
-    out.append(DataSet("peeringdb", "PeeringDB dump", n > 0,
-                       _mtime(peeringdb.dump_path(state_dir)), n, "networks",
-                       "The member form fills in names, addresses and limits from it." if n
-                       else "None loaded: the member form cannot look members up."))
+    out.append(DataSet("peeringdb", _("PeeringDB dump"), n > 0,
+                       _mtime(peeringdb.dump_path(state_dir)), n, _("networks"),
+                       _("The member form fills in names, addresses and limits from it.") if n
+                       else _("None loaded: the member form cannot look members up.")))
     return out
 
 
@@ -163,9 +171,11 @@ def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
     irr = irr_status.gaps(state_dir, cfg)
     if irr:
         out.append(MissingProtection(
-            "irr", "IRR filtering",
-            f"{len(irr)} member(s) are filtered \"reject\" but have no (or old) IRR data, so "
-            "their routes are accepted without an IRR check."))
+            "irr", _("IRR filtering"),
+            ngettext("%(num)d member is filtered \"reject\" but has no (or old) IRR data, so "
+                     "its routes are not checked against current IRR data.",
+                     "%(num)d members are filtered \"reject\" but have no (or old) IRR data, "
+                     "so their routes are not checked against current IRR data.", len(irr))))
     policies = {cfg.route_server.policy.rpki} | {cfg.effective_policy(m).rpki
                                                  for m in cfg.members if m.route_server}
     if policies - {"off"}:
@@ -178,26 +188,27 @@ def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
         elif not cfg.route_server.rpki_validators:
             out.append(MissingProtection(
                 "rpki", "RPKI",
-                "The RPKI policy checks routes, but no RPKI validator is configured "
-                "(route_server.rpki_validators), so no route is RPKI-checked. Import VRPs "
-                "below and add the box's own validator (host 127.0.0.1, port 3323) to "
-                "route_server.rpki_validators."
-                + (" VRPs are imported but unused." if has_vrps else "")))
+                _("The RPKI policy checks routes, but no RPKI validator is configured "
+                  "(route_server.rpki_validators), so no route is RPKI-checked. Import VRPs "
+                  "below and add the box's own validator (host 127.0.0.1, port 3323) to "
+                  "route_server.rpki_validators.")
+                + (" " + _("VRPs are imported but unused.") if has_vrps else "")))
         else:
-            why = [] if local is None else ["no VRPs are imported for this box's RTR server"]
-            why += [f"the validator {v.host}:{v.port} does not answer" for v in remote]
+            why = [] if local is None else [_("no VRPs are imported for this box's RTR server")]
+            why += [_("the validator %(validator)s does not answer",
+                      validator=f"{v.host}:{v.port}") for v in remote]
             out.append(MissingProtection(
-                "rpki", "RPKI", "The RPKI policy checks routes, but " + " and ".join(why)
-                + ", so no route is RPKI-checked."))
+                "rpki", "RPKI", _("The RPKI policy checks routes, but %(why)s, so no route is "
+                                  "RPKI-checked.", why=format_list(why, locale=current_locale()))))
     res = cfg.services.resolver
     if res.enabled and res.local_root:
         zone = root_zone_status(rootzone_path(state_dir),
                                 now=time.time() if now is None else now)
         if zone.state in ("missing", "expired"):
             out.append(MissingProtection(
-                "rootzone", "Resolver without internet",
-                "The resolver has no usable local root zone copy, so without internet it "
-                f"answers nothing that is not cached. {zone.message}"))
+                "rootzone", _("Resolver without internet"),
+                _("The resolver has no usable local root zone copy, so without internet it "
+                  "answers nothing that is not cached.") + f" {zone.message}"))
     return out
 
 
@@ -206,14 +217,14 @@ def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
 
 def _check_size(raw: bytes, filename: str, what: str) -> None:
     if not raw:
-        raise DataLoadError(f"Choose a file first ({what}).")
+        raise DataLoadError(_("Choose a file first (%(what)s).", what=what))
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise DataLoadError(f"{filename}: the file is larger than "
-                            f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB; nothing was changed.")
+        raise DataLoadError(_("%(file)s: the file is larger than %(mb)s MB; nothing was "
+                              "changed.", file=filename, mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
 
 
-def _was(before: int, after: int, unit: str) -> str:
-    return f"{after:,} {unit} loaded (was {before:,})"
+def _count(n: int) -> str:
+    return human(n)  # the reader's digit grouping (4 321, 4.321, 4,321)
 
 
 def import_irr(state_dir: Path, raw: bytes, filename: str) -> str:
@@ -225,13 +236,16 @@ def import_irr(state_dir: Path, raw: bytes, filename: str) -> str:
         except irr_status.IrrLoadError as exc:
             raise DataLoadError(str(exc)) from None
         after = irr_count(state_dir)
-    return f"IRR data for {n:,} object(s) imported from {filename}: " \
-           + _was(before, after, "IRR objects")
+    return ngettext("IRR data for %(num)d object imported from %(file)s: %(after)s IRR "
+                    "objects loaded (was %(before)s).",
+                    "IRR data for %(num)d objects imported from %(file)s: %(after)s IRR "
+                    "objects loaded (was %(before)s).", n, file=filename,
+                    after=_count(after), before=_count(before))
 
 
 def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -> str:
     """Install a VRP export as ``ixpctl rpki import`` does, then sync stayrtr."""
-    _check_size(raw, filename, "a VRP JSON export from rpki-client or Routinator")
+    _check_size(raw, filename, _("a VRP JSON export from rpki-client or Routinator"))
     state_dir = Path(state_dir)
     with state_lock(state_dir, timeout=LOCK_TIMEOUT):
         before = vrp_count(state_dir)
@@ -241,10 +255,12 @@ def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -
             try:
                 after = rpki_service.import_vrps(state_dir, Path(tmp.name))
             except (UnicodeDecodeError, ValueError) as exc:
-                raise DataLoadError(f"{filename}: not a VRP file ({exc}); nothing was "
-                                    "changed.") from None
+                raise DataLoadError(_("%(file)s: not a VRP file (%(why)s); nothing was "
+                                      "changed.", file=filename, why=exc)) from None
         synced = rpki_service.sync(state_dir, netns)
-    return f"{_was(before, after, 'VRPs')} from {filename}; {synced}."
+    # what the stayrtr sync did comes from appliance.bird, in English
+    return _("%(after)s VRPs loaded (was %(before)s) from %(file)s; %(synced)s.",
+             after=_count(after), before=_count(before), file=filename, synced=synced)
 
 
 def check_root_zone(raw: bytes, filename: str, anchors: list[Path],
@@ -255,26 +271,29 @@ def check_root_zone(raw: bytes, filename: str, anchors: list[Path],
     digest; with ``ldns-verify-zone`` installed, every signature and the digest are verified
     against the trust anchor(s) too (unbound checks them again when it loads the zone).
     """
-    _check_size(raw, filename, "the root zone, e.g. from https://www.internic.net/domain/root.zone")
+    _check_size(raw, filename,
+                _("the root zone, e.g. from https://www.internic.net/domain/root.zone"))
     try:
         lines = raw.decode("ascii").splitlines()
     except UnicodeDecodeError:
-        raise DataLoadError(f"{filename}: not a zone file (it is not plain text); nothing "
-                            "was changed.") from None
+        raise DataLoadError(_("%(file)s: not a zone file (it is not plain text); nothing "
+                              "was changed.", file=filename)) from None
     facts = read_facts(lines)
     if facts.serial is None:
-        raise DataLoadError(f"{filename}: no SOA record, so it is not a zone file; nothing "
-                            "was changed.")
+        raise DataLoadError(_("%(file)s: no SOA record, so it is not a zone file; nothing "
+                              "was changed.", file=filename))
     types = {p[p.index("IN") + 1] for p in (ln.split(";", 1)[0].split() for ln in lines)
              if "IN" in p and len(p) > p.index("IN") + 1}
     if "RRSIG" not in types or "ZONEMD" not in types:
-        raise DataLoadError(f"{filename}: the zone is not DNSSEC-signed with a ZONEMD digest, "
-                            "so the resolver would refuse it; upload the root zone exactly as "
-                            "IANA publishes it. Nothing was changed.")
+        raise DataLoadError(_("%(file)s: the zone is not DNSSEC-signed with a ZONEMD "
+                              "digest, so the resolver would refuse it; upload the root zone "
+                              "exactly as IANA publishes it. Nothing was changed.",
+                              file=filename))
     now = time.time() if now is None else now
     if facts.signatures_expire is not None and facts.signatures_expire <= now:
-        raise DataLoadError(f"{filename}: its DNSSEC signatures have expired (serial "
-                            f"{facts.serial}); get a fresh copy. Nothing was changed.")
+        raise DataLoadError(_("%(file)s: its DNSSEC signatures have expired (serial "
+                              "%(serial)s); get a fresh copy. Nothing was changed.",
+                              file=filename, serial=facts.serial))
     tool = shutil.which("ldns-verify-zone")
     if tool is not None:
         with tempfile.NamedTemporaryFile(suffix=".zone") as tmp:
@@ -287,9 +306,10 @@ def check_root_zone(raw: bytes, filename: str, anchors: list[Path],
                                  timeout=120, check=False)
         if res.returncode != 0:
             why = (res.stderr or res.stdout).strip().splitlines()
-            raise DataLoadError(f"{filename}: the DNSSEC signatures or the ZONEMD digest do "
-                                f"not verify ({why[0] if why else 'ldns-verify-zone failed'})"
-                                "; nothing was changed.")
+            raise DataLoadError(_("%(file)s: the DNSSEC signatures or the ZONEMD digest "
+                                  "do not verify (%(why)s); nothing was changed.",
+                                  file=filename,
+                                  why=why[0] if why else "ldns-verify-zone failed"))
     return facts.serial
 
 
@@ -310,31 +330,35 @@ def import_root_zone(state_dir: Path, raw: bytes, filename: str,
         before = root_zone_status(path, now=time.time()).serial
         atomic_write(path, raw, 0o644)
         paths = UnboundPaths(state_dir)
-        tail = "the resolver is not running; it uses the copy when it starts"
+        tail = _("the resolver is not running; it uses the copy when it starts")
         if dns_daemon.running_pid(paths) is not None:
             try:
                 dns_daemon.reload(paths)
-                tail = "the resolver reloaded it"
+                tail = _("the resolver reloaded it")
             except dns_daemon.UnboundError as exc:
-                tail = f"the resolver did not reload ({exc}); restart it"
-    was = f"serial {before}" if before is not None else "none"
-    return f"Root zone serial {serial} loaded from {filename} (was {was}); {tail}."
+                tail = _("the resolver did not reload (%(why)s); restart it", why=exc)
+    was = _("serial %(serial)s", serial=before) if before is not None else _("none")
+    return _("Root zone serial %(serial)s loaded from %(file)s (was %(was)s); %(then)s.",
+             serial=serial, file=filename, was=was, then=tail)
 
 
 def import_peeringdb(state_dir: Path, raw: bytes, filename: str) -> str:
     """Check and install a PeeringDB dump (API format, with a ``net`` table)."""
-    _check_size(raw, filename, "a PeeringDB dump in the API's JSON format")
+    _check_size(raw, filename, _("a PeeringDB dump in the API's JSON format"))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise DataLoadError(f"{filename}: not JSON ({exc}); nothing was changed.") from None
+        raise DataLoadError(_("%(file)s: not JSON (%(why)s); nothing was changed.",
+                              file=filename, why=exc)) from None
     nets = _peeringdb_nets(data)
     if not nets:
-        raise DataLoadError(f"{filename}: no networks in it (it needs PeeringDB's "
-                            "{\"net\": {\"data\": [...]}} table, as the API or a full dump "
-                            "has it); nothing was changed.")
+        raise DataLoadError(_("%(file)s: no networks in it (it needs PeeringDB's "
+                              "%(table)s table, as the API or a full dump has it); nothing "
+                              "was changed.", file=filename,
+                              table='{"net": {"data": [...]}}'))
     state_dir = Path(state_dir)
     with state_lock(state_dir, timeout=LOCK_TIMEOUT):
         before = peeringdb_count(state_dir)
         atomic_write(peeringdb.dump_path(state_dir), raw, 0o644)
-    return f"PeeringDB dump from {filename}: " + _was(before, nets, "networks") + "."
+    return _("PeeringDB dump from %(file)s: %(after)s networks loaded (was %(before)s).",
+             file=filename, after=_count(nets), before=_count(before))

@@ -34,6 +34,8 @@ from flask import (
 from appliance.config.revisions import RevisionStore
 from appliance.web import accounts, draft, i18n, secrets_store
 from appliance.web.auth import start_session
+from appliance.web.i18n import gettext as _
+from appliance.web.i18n import ngettext
 from appliance.web.throttle import FailureThrottle
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
@@ -106,7 +108,8 @@ def code() -> Response | str:
         key = f"ip:{request.remote_addr}"
         wait = throttle.retry_after(key)
         if wait:
-            error = f"Too many wrong codes; try again in {wait} seconds."
+            error = ngettext("Too many wrong codes; try again in %(num)d second.",
+                             "Too many wrong codes; try again in %(num)d seconds.", wait)
         elif secrets_store.setup_code_matches(state_dir, request.form.get("code", "")):
             throttle.succeeded(key)
             i18n.clear_session()
@@ -114,8 +117,8 @@ def code() -> Response | str:
             return redirect(url_for("setup.admin"))
         else:
             throttle.failed(key)
-            error = ("That is not the setup code. It is shown on the box's screen and serial "
-                     "console.")
+            error = _("That is not the setup code. It is shown on the box's screen and "
+                      "serial console.")
     return render_template("setup_code.html", error=error), 401 if error else 200
 
 
@@ -135,13 +138,13 @@ def admin() -> Response | str:
         password = request.form.get("password", "")
 
         if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,63}", name):
-            errors["name"] = ("Use lower-case letters, digits, '.', '-' or '_', starting with "
-                              "a letter.")
+            errors["name"] = _("Use lower-case letters, digits, '.', '-' or '_', starting "
+                               "with a letter.")
         problem = accounts.password_problem(name, password)
         if problem:
-            errors["password"] = problem[0].upper() + problem[1:] + "."
+            errors["password"] = problem
         elif password != request.form.get("password2", ""):
-            errors["password2"] = "The two passwords differ."
+            errors["password2"] = _("The two passwords differ.")
         if not errors:
             password_hash = accounts.hash_password(password)  # slow: before taking the lock
             with _setup_lock(state_dir):

@@ -20,6 +20,8 @@ from flask import (
 from appliance.web import accounts
 from appliance.web.api import tokens
 from appliance.web.changes import propose
+from appliance.web.i18n import gettext as _
+from appliance.web.i18n import ngettext
 from appliance.web.wizard.candidate import base_data
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -38,14 +40,14 @@ def index() -> Response | str:
         data = base_data(state)
         users = list(data.get("admin_users") or [])
         if not _NAME.fullmatch(name):
-            errors["name"] = "Use lower-case letters, digits, '.', '-' or '_'."
+            errors["name"] = _("Use lower-case letters, digits, '.', '-' or '_'.")
         elif any(u.get("name") == name for u in users):
-            errors["name"] = f"There is already a user '{name}'."
+            errors["name"] = _("There is already a user '%(name)s'.", name=name)
         if role not in ("admin", "viewer"):
-            errors["role"] = "Choose admin or viewer."
+            errors["role"] = _("Choose admin or viewer.")
         problem = accounts.password_problem(name, password)
         if problem:
-            errors["password"] = problem[0].upper() + problem[1:] + "."
+            errors["password"] = problem
         if not errors:
             users.append({"name": name, "password_hash": accounts.hash_password(password),
                           "role": role})
@@ -66,10 +68,11 @@ def new_token() -> str | tuple[str, int]:
     days = request.form.get("days", str(tokens.DEFAULT_DAYS))
     errors: dict[str, str] = {}
     if scope not in tokens.SCOPES:
-        errors["token_scope"] = "Choose read (look only) or admin (may change things)."
+        errors["token_scope"] = _("Choose read (look only) or admin (may change things).")
     if days not in {str(d) for d in tokens.LIFETIMES}:
-        errors["token_days"] = ("Choose how long the token lasts: "
-                          + ", ".join(f"{d} days" for d in tokens.LIFETIMES) + ".")
+        lifetimes = [ngettext("%(num)d day", "%(num)d days", d) for d in tokens.LIFETIMES]
+        errors["token_days"] = _("Choose how long the token lasts: %(choices)s.",
+                                 choices=", ".join(lifetimes))
     secret = None if errors else tokens.create(state, label, g.user, scope=scope,
                                                days=int(days))
     page = render_template("users.html", users=accounts.committed_accounts(state),

@@ -3,6 +3,7 @@ and the wizard's input kept when the language changes."""
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,20 @@ def test_switching_language_keeps_the_wizard_input(tmp_path):
                                     "country": "Fiji", "contact_email": "noc@iex.example"})
     assert "code pays ISO 3166 à deux lettres" in again.get_data(as_text=True)
     assert create_app  # the module's app factory is the one the wizard runs in
+
+
+def test_sentences_built_in_python_come_out_translated(configured):
+    """Errors and flash messages made in the web code, not only template texts."""
+    c = create_app(configured).test_client()
+    fr = {"Accept-Language": "fr"}
+    page = c.get("/login", headers=fr)
+    wrong = c.post("/login", headers=fr, data={"name": "nobody", "password": "x",
+                                               "csrf_token": csrf(page.data)})
+    assert "Nom d'utilisateur ou mot de passe incorrect." in html.unescape(
+        wrong.get_data(as_text=True))
+    c = logged_in(configured)
+    es = {"Accept-Language": "es"}
+    page = c.get("/data", headers=es)
+    resp = c.post("/data/irr", headers=es, data={"csrf_token": csrf(page.data)},
+                  follow_redirects=True)
+    assert "Primero elija un archivo" in resp.get_data(as_text=True)

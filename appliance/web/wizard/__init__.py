@@ -18,6 +18,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from appliance.config.committed import committed_config
 from appliance.config.loader import dump_config
@@ -81,7 +83,7 @@ def step(name: str) -> Response | str:
     nics = []
     choices: dict[str, list[tuple[str, str]]] = {}
     if name in ("management", "peering_lan"):
-        cfg, _ = candidate.validate_candidate(_state())
+        cfg, _issues = candidate.validate_candidate(_state())
         nics = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
     if name == "management":
         choices["interface"] = management_choices(nics, values.get("interface", ""))
@@ -101,12 +103,16 @@ def management_choices(rows: list[dict[str, Any]], current: str) -> list[tuple[s
     for r in rows:
         if r.get("kind") not in (None, "veth") or r.get("role") not in ("free", "management"):
             continue
-        link = "link up" if r.get("carrier") else "no link"
-        mac = f", {r['mac']}" if r.get("mac") else ""
-        now = "; the management NIC now" if r.get("role") == "management" else ""
-        out.append((r["name"], f"{r['name']} ({link}{mac}{now})"))
-    if out and current and current not in {v for v, _ in out}:
-        out.insert(0, (current, f"{current} (not found on this box)"))
+        facts = [_("link up") if r.get("carrier") else _("no link")]
+        if r.get("mac"):
+            facts.append(str(r["mac"]))
+        if r.get("role") == "management":
+            out.append((r["name"], _("%(nic)s (%(facts)s; the management NIC now)",
+                                     nic=r["name"], facts=", ".join(facts))))
+        else:
+            out.append((r["name"], f"{r['name']} ({', '.join(facts)})"))
+    if out and current and current not in {v for v, _text in out}:
+        out.insert(0, (current, _("%(nic)s (not found on this box)", nic=current)))
     return out
 
 
@@ -158,9 +164,12 @@ def irr_import() -> Response:
     upload = request.files.get("irr_file")
     try:
         n = irr_status.import_bytes(_state(), upload.read() if upload else b"",
-                                    (upload.filename if upload else "") or "the file")
-        flash(f"Imported IRR data for {n} object(s); the route server uses it from the "
-              "first apply.", "info")
+                                    (upload.filename if upload else "") or _("the file"))
+        # English keeps "object(s)" (as before); the catalogues have real plural forms
+        flash(ngettext("Imported IRR data for %(num)d object(s); the route server uses it "
+                       "from the first apply.",
+                       "Imported IRR data for %(num)d object(s); the route server uses it "
+                       "from the first apply.", n), "info")
     except irr_status.IrrLoadError as exc:
         flash(str(exc), "error")
     return redirect(url_for("wizard.review") + "#irr")
@@ -171,13 +180,12 @@ def irr_fetch() -> Response:
     """Fetch the candidate's members' IRR data with bgpq4 (online only)."""
     cfg, _issues = candidate.validate_candidate(_state())
     if cfg is None:
-        flash("Finish the steps first: the members' AS-SETs come from the configuration.",
+        flash(_("Finish the steps first: the members' AS-SETs come from the configuration."),
               "error")
         return redirect(url_for("wizard.review"))
     try:
         n, failed = irr_status.fetch(_state(), cfg)
-        flash(f"Fetched IRR data for {n} object(s)."
-              + (f" Not fetched: {', '.join(sorted(failed))}." if failed else ""), "info")
+        flash(irr_status.fetched_sentence(n, failed), "info")
     except irr_status.IrrLoadError as exc:
         flash(str(exc), "error")
     return redirect(url_for("wizard.review") + "#irr")
@@ -205,7 +213,8 @@ def apply() -> Response:
 def progress(job_id: str) -> str:
     """Live progress of each pipeline stage."""
     return jobs.progress_page(job_id, poll_endpoint="wizard.progress_json",
-                              done_label="Go to the status page", back_endpoint="wizard.review")
+                              done_label=_("Go to the status page"),
+                              back_endpoint="wizard.review")
 
 
 @bp.get("/apply/<job_id>.json")
