@@ -9,9 +9,9 @@ the newest one a configuration this firmware loads). The swap then goes through 
 2. ``.restore/plan.json`` is written atomically: the commit point;
 3. each part is moved aside into ``.restore/old/`` and the new one renamed into place.
 
-A crash after step 2 is finished by ``recover`` (run before every backup, every restore and
-when the setup page opens), which repeats step 3 where it stopped: every move is done at most
-once. So the state is either the old or the restored one, also after kill -9.
+A crash after step 2 is finished by ``recover`` (run first by every backup and every
+restore), which repeats step 3 where it stopped: every move is done at most once. So the
+state is either the old or the restored one, also after kill -9.
 """
 
 from __future__ import annotations

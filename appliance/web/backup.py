@@ -26,6 +26,7 @@ from flask import (
 from appliance.backup.archive import MIN_PASSPHRASE, SUFFIX, BackupError
 from appliance.backup.restore import create, restore
 from appliance.config.committed import committed_config
+from appliance.util.lock import LockBusy
 from appliance.web import accounts
 from appliance.web.i18n import gettext as _
 
@@ -56,7 +57,7 @@ def index() -> Response | str:
         if not errors:
             try:
                 data = create(state, phrase or None)
-            except BackupError as exc:
+            except (BackupError, LockBusy) as exc:  # LockBusy: a change is being applied
                 errors["backup"] = str(exc)
             else:
                 resp = current_app.response_class(data, mimetype="application/octet-stream")
@@ -83,7 +84,7 @@ def setup_restore(proven: Callable[[Path], bool]) -> Response | tuple[str, int] 
         else:
             try:
                 done = restore(state, raw, request.form.get("passphrase") or None)
-            except BackupError as exc:
+            except (BackupError, LockBusy) as exc:
                 error = str(exc)
             else:
                 session.pop("setup_ok", None)
