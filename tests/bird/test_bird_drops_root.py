@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -75,10 +76,18 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         assert conf.stat().st_mode & 0o777 == 0o640, "MD5 passwords: not for everyone"
         assert conf.stat().st_gid == pwd.getpwnam(bird_user).pw_gid
         ctx.run_dir.mkdir(parents=True, exist_ok=True)
-        daemon.own_files_for(ctx, bird_user)  # as exec_foreground does on the image
+        # Both steps as the image's unit runs them: within its capability bounding set.
+        confine = unit_bounding_set()
+        prep = subprocess.run(
+            [*confine, sys.executable, "-c",
+             "import sys; from pathlib import Path; from appliance.bird import daemon; "
+             "from appliance.pipeline.concern import ApplyContext; "
+             "daemon.own_files_for(ApplyContext(Path(sys.argv[1])), sys.argv[2])",
+             str(state), bird_user], capture_output=True, text=True, check=False)
+        assert prep.returncode == 0, prep.stderr
         argv = daemon.foreground_argv(ctx, bird_user)
         assert argv[-4:] == ["-u", bird_user, "-g", bird_user]
-        proc = subprocess.Popen(netns.command(ns, argv), stdout=subprocess.PIPE,
+        proc = subprocess.Popen(netns.command(ns, [*confine, *argv]), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         bc = _answering(daemon.control_socket(ctx))
         try:
@@ -106,6 +115,17 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         if netns.exists(ns):
             netns.remove(ns)
         shutil.rmtree(state, ignore_errors=True)
+
+
+UNIT = Path(__file__).parents[2] / "systemd" / "ixp-bird.service"
+
+
+def unit_bounding_set() -> list[str]:
+    """``setpriv`` limiting the capability bounding set to the unit's CapabilityBoundingSet."""
+    line = next(x for x in UNIT.read_text().splitlines()
+                if x.startswith("CapabilityBoundingSet="))
+    caps = [c.removeprefix("CAP_").lower() for c in line.split("=", 1)[1].split()]
+    return ["setpriv", "--bounding-set", ",".join(["-all", *(f"+{c}" for c in caps)])]
 
 
 def _bird_pid(wrapper: int) -> int:

@@ -68,11 +68,11 @@ router id {MEMBER4};
 protocol device {{}}
 protocol static s4 {{ ipv4; route {REGISTERED4} blackhole; route {UNREGISTERED4} blackhole; }}
 protocol static s6 {{ ipv6; route {REGISTERED6} blackhole; }}
-template bgp rs {{ local as {MEMBER_ASN}; hold time 30; keepalive time 10; connect retry time 3;
+template bgp to_rs {{ local as {MEMBER_ASN}; hold time 30; keepalive time 10; connect retry time 3;
                    error wait time 1, 10; }}
-protocol bgp rs4 from rs {{ neighbor {RS4} as 65000; source address {MEMBER4};
+protocol bgp rs4 from to_rs {{ neighbor {RS4} as 65000; source address {MEMBER4};
   ipv4 {{ import all; export where proto = "s4"; }}; }}
-protocol bgp rs6 from rs {{ neighbor {RS6} as 65000; source address {MEMBER6};
+protocol bgp rs6 from to_rs {{ neighbor {RS6} as 65000; source address {MEMBER6};
   ipv6 {{ import all; export where proto = "s6"; }}; }}
 """
 
@@ -402,15 +402,33 @@ def journey(box: vm.Vm, member: Member, context) -> None:
                             check=False).stdout
         assert "status: NXDOMAIN" in answer, f"the resolver did not answer the member: {answer}"
 
+        # 802.1Q in the image's own kernel (the development kernel has none): tagged TCP and
+        # UDP, and 802.1ad (QinQ), from an untagged member port are dropped and counted
+        tagged = send_tagged_frames(member)
+        def drops_counted() -> bool:
+            ports = status_json(new, base)["ports"]
+            row = next(p for p in ports if MEMBER_NAME in p["member"])
+            TIMINGS["journey_tagged_drops"] = row["drops"]
+            return row["drops"].get("ethertype", 0) >= tagged
+        wait_for(drops_counted, 120, f"the {tagged} tagged frames counted as dropped")
+
+        seen: dict[str, object] = {}
+
         def port_has_traffic() -> bool:
             new.goto(base + "/status")
             row = new.locator("#ports tr", has_text=MEMBER_NAME)
+            seen["ports"] = status_json(new, base).get("ports")
             if row.count() == 0:
                 return False
             cells = row.first.locator("td").all_inner_texts()
+            seen["cells"] = cells
             return cells[2].strip() == "up" and cells[4].strip() not in ("", "–", "0 bit/s")
-        wait_for(port_has_traffic, 400, "traffic on the member's port in the Ports card",
-                 every=10)
+        try:
+            wait_for(port_has_traffic, 400, "traffic on the member's port in the Ports card",
+                     every=10)
+        except AssertionError as exc:
+            shot(new, "08-status-no-traffic")
+            raise AssertionError(f"{exc}; the card showed {seen}") from None
         shot(new, "08-status")
         record_memory(status_json(new, base))
     finally:
@@ -440,6 +458,34 @@ def journey(box: vm.Vm, member: Member, context) -> None:
     TIMINGS["journey_oom_kills_512"] = status["system"]["oom_kills"]
     assert status["system"]["oom_kills"] == 0, "processes were killed for memory at 512 MB"
     assert box.power_off()
+
+
+# Sent inside the member namespace: broadcast, so the bridge would flood them to everyone.
+TAGGED_FRAMES = """
+import sys
+from scapy.all import IP, TCP, UDP, Dot1AD, Dot1Q, Ether, sendp
+mac, src, dst = sys.argv[1:4]
+frames = []
+for n in range(20):
+    frames.append(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=101) / IP(src=src, dst=dst)
+                  / UDP(sport=40000 + n, dport=53))
+    frames.append(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=102) / IP(src=src, dst=dst)
+                  / TCP(sport=40000 + n, dport=179, flags="S"))
+for n in range(10):
+    frames.append(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1AD(vlan=200) / Dot1Q(vlan=101)
+                  / IP(src=src, dst=dst) / UDP(sport=41000 + n, dport=53))
+sendp(frames, iface="tap0", verbose=False)
+print(len(frames))
+"""
+
+
+
+def send_tagged_frames(member: Member) -> int:
+    """Tagged frames from the member's side of the cable (scapy in its namespace)."""
+    import sys
+    out = member.run(sys.executable, "-c", TAGGED_FRAMES, MEMBER_MAC, MEMBER4, RS4,
+                     timeout=120).stdout
+    return int(out.strip().splitlines()[-1])
 
 
 def record_memory(status: dict, label: str = "") -> None:
