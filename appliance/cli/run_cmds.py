@@ -149,6 +149,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from appliance.pipeline.run import Pipeline
 
     ctx = ApplyContext(args.state_dir, args.netns)
+    # A restore from a backup cut off by a power loss is finished (or undone) before the
+    # revision is re-applied, so the box never runs a half-swapped state dir.
+    from appliance.backup.restore import recover
+    from appliance.util.lock import state_lock
+    with state_lock(ctx.state_dir):
+        finished = recover(ctx.state_dir)
+    if finished:
+        print(f"backup restore: {finished}")
     ctl = route_server_socket(ctx.state_dir)
     if ctl.exists() and not answering(ctx):
         # Left from the last boot (run/ lives on the data partition): a change applied now

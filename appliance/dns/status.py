@@ -7,8 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from appliance.dns import daemon
-from appliance.dns.paths import UnboundPaths
-from appliance.dns.render import ROOT_ZONE_FILE
+from appliance.dns.paths import ROOT_ZONE_FILE, UnboundPaths
 from appliance.dns.rootzone import parse_list_auth_zones, root_zone_status
 
 

@@ -12,9 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from appliance.config.model import IXPConfig
+if TYPE_CHECKING:  # only in type hints: importing the model costs every daemon wrapper
+    from appliance.config.model import IXPConfig
 
 # Present only on the flashed image: there the appliance owns the host's interfaces.
 IMAGE_MARKER = Path("/etc/ixp-appliance/appliance-image")

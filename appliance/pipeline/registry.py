@@ -24,6 +24,7 @@ def default_concerns(state_dir: Path | None = None) -> list[Concern]:
     from appliance.firewall.concern import FirewallConcern
     from appliance.lab.concern import LabConcern, lab_recorded
     from appliance.management.concern import ManagementConcern
+    from appliance.monitor.concern import MonitorConcern
     from appliance.snmp.concern import SnmpConcern
 
     route_server = (RouteServerConcern.from_state(state_dir) if state_dir is not None
@@ -32,7 +33,8 @@ def default_concerns(state_dir: Path | None = None) -> list[Concern]:
     # then the box's own addresses, name and clock (applied on the image only)
     concerns: list[Concern] = [CoreConcern(), FirewallConcern(), ManagementConcern(),
                                BridgeConcern(),
-                               AnycastConcern(), route_server, ResolverConcern(), SnmpConcern()]
+                               AnycastConcern(), route_server, ResolverConcern(), SnmpConcern(),
+                               MonitorConcern()]
     if state_dir is not None and lab_recorded(state_dir):
         # in the lab, a member's port and router exist before the bridge takes the port
         concerns.insert(3, LabConcern())

@@ -153,8 +153,6 @@ def test_the_snmp_agent_serves_without_the_model_or_pyroute2(applied: Path, tmp_
     assert not top & (HEAVY - {"pysnmp", "jinja2", "pydantic"}), sorted(top & HEAVY)
 
 
-@pytest.mark.xfail(strict=True, reason="appliance/dns/status.py takes ROOT_ZONE_FILE from "
-                   "appliance.dns.render (jinja2, the model); appliance.dns.paths has it")
 def test_the_snmp_agent_serves_without_the_template_engine(applied: Path, tmp_path: Path):
     from appliance.snmp.paths import AGENT_FILE
 
