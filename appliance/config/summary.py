@@ -11,44 +11,105 @@ they change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from appliance.config.model import IXPConfig, Member
 from appliance.config.secrets import is_secret
 
-RPKI_WORDS = {"reject_invalid": "RPKI-invalid routes are rejected",
-              "tag_only": "RPKI-invalid routes are only tagged, not rejected",
-              "off": "RPKI is not checked"}
-IRR_WORDS = {"reject": "routes not registered in the IRR are rejected",
-             "tag_only": "routes not registered in the IRR are only tagged, not rejected",
-             "off": "the IRR is not checked"}
+
+class Phrase(str):
+    """English words that also carry their shape: ``template`` (a gettext msgid with
+    ``%(name)s`` placeholders, told apart by ``context`` when set) and the ``values`` filled
+    in, so the web can say them in the reader's language (``appliance.web.summary.say``). As a
+    ``str`` it is exactly the English the CLI prints. Values may be Phrases or Series
+    themselves; they are translated too."""
+
+    template: str
+    values: dict[str, Any]
+    capital: bool
+    context: str | None
+
+    def __new__(cls, template: str, /, **values: Any) -> Phrase:
+        self = super().__new__(cls, template % values if values else template)
+        self.template, self.values, self.capital, self.context = template, values, False, None
+        return self
+
+    def capitalized(self) -> Phrase:
+        """The same words with a capital first letter (in every language)."""
+        out = str.__new__(Phrase, self[:1].upper() + self[1:])
+        out.template, out.values, out.capital = self.template, self.values, True
+        out.context = self.context
+        return out
+
+
+def _term(context: str, text: str) -> Phrase:
+    """``text`` as a Phrase with a gettext ``context``: a form's label ("IPv4 address") is
+    written with a capital in other languages, the same words inside a sentence are not."""
+    out = Phrase(text)
+    out.context = context
+    return out
+
+
+class Series(str):
+    """A list of words joined by ``joiner``: "and" for "a, b and c" (each language has its
+    own, see Babel's lists), else that separator as it is. ``items`` keep their Phrases."""
+
+    items: tuple[Any, ...]
+    joiner: str
+
+    def __new__(cls, joiner: str, items: Iterable[Any]) -> Series:
+        kept = tuple(items)
+        if joiner == "and":
+            text = "".join(kept) if len(kept) <= 1 else \
+                ", ".join(kept[:-1]) + " and " + kept[-1]
+        else:
+            text = joiner.join(kept)
+        self = super().__new__(cls, text)
+        self.items, self.joiner = kept, joiner
+        return self
+
+
+RPKI_WORDS = {"reject_invalid": Phrase("RPKI-invalid routes are rejected"),
+              "tag_only": Phrase("RPKI-invalid routes are only tagged, not rejected"),
+              "off": Phrase("RPKI is not checked")}
+IRR_WORDS = {"reject": Phrase("routes not registered in the IRR are rejected"),
+             "tag_only": Phrase("routes not registered in the IRR are only tagged, not rejected"),
+             "off": Phrase("the IRR is not checked")}
 
 # Labels for settings outside the member list (dotted paths in the model's JSON form).
 _LABELS = {
-    "identity.name": "the exchange's name", "identity.short_name": "the short name",
-    "identity.country": "the country", "identity.city": "the city",
-    "identity.contact_email": "the contact e-mail", "identity.url": "the web site",
-    "management.interface": "the management NIC", "management.hostname": "the host name",
-    "management.ipv4": "the management IPv4 address",
-    "management.ipv4_gateway": "the IPv4 gateway", "management.ipv6": "the management IPv6 "
-    "address", "management.dns": "the DNS servers", "management.ntp": "the NTP servers",
-    "management.timezone": "the time zone", "management.allowed_networks":
-    "the networks allowed to manage the box", "management.firewall":
-    "the management firewall",
-    "peering_lan.ipv4_prefix": "the peering LAN's IPv4 prefix",
-    "peering_lan.ipv6_prefix": "the peering LAN's IPv6 prefix", "peering_lan.mtu":
-    "the peering LAN's MTU", "peering_lan.bridge": "the bridge (the switch inside the box)",
-    "peering_lan.vlan": "the peering LAN's VLAN",
-    "route_server.asn": "the route server's ASN", "route_server.router_id":
-    "the route server's router id", "route_server.ipv4": "the route server's IPv4 address",
-    "route_server.ipv6": "the route server's IPv6 address",
-    "route_server.policy.rpki": "RPKI filtering", "route_server.policy.irr": "IRR filtering",
-    "services.resolver.enabled": "the members' DNS resolver",
-    "services.resolver.ipv4": "the resolver's IPv4 address(es)",
-    "services.resolver.ipv6": "the resolver's IPv6 address(es)",
-    "services.resolver.local_root": "the local copy of the root zone",
-    "services.looking_glass.public": "the public looking glass",
-    "snmp.enabled": "the SNMP agent", "snmp.location": "the SNMP location",
+    "identity.name": Phrase("the exchange's name"),
+    "identity.short_name": Phrase("the short name"),
+    "identity.country": Phrase("the country"), "identity.city": Phrase("the city"),
+    "identity.contact_email": Phrase("the contact e-mail"),
+    "identity.url": Phrase("the web site"),
+    "management.interface": Phrase("the management NIC"),
+    "management.hostname": Phrase("the host name"),
+    "management.ipv4": Phrase("the management IPv4 address"),
+    "management.ipv4_gateway": Phrase("the IPv4 gateway"),
+    "management.ipv6": Phrase("the management IPv6 address"),
+    "management.dns": Phrase("the DNS servers"), "management.ntp": Phrase("the NTP servers"),
+    "management.timezone": Phrase("the time zone"),
+    "management.allowed_networks": Phrase("the networks allowed to manage the box"),
+    "management.firewall": Phrase("the management firewall"),
+    "peering_lan.ipv4_prefix": Phrase("the peering LAN's IPv4 prefix"),
+    "peering_lan.ipv6_prefix": Phrase("the peering LAN's IPv6 prefix"),
+    "peering_lan.mtu": Phrase("the peering LAN's MTU"),
+    "peering_lan.bridge": Phrase("the bridge (the switch inside the box)"),
+    "peering_lan.vlan": Phrase("the peering LAN's VLAN"),
+    "route_server.asn": Phrase("the route server's ASN"),
+    "route_server.router_id": Phrase("the route server's router id"),
+    "route_server.ipv4": Phrase("the route server's IPv4 address"),
+    "route_server.ipv6": Phrase("the route server's IPv6 address"),
+    "route_server.policy.rpki": _term("setting", "RPKI filtering"),
+    "route_server.policy.irr": _term("setting", "IRR filtering"),
+    "services.resolver.enabled": Phrase("the members' DNS resolver"),
+    "services.resolver.ipv4": Phrase("the resolver's IPv4 address(es)"),
+    "services.resolver.ipv6": Phrase("the resolver's IPv6 address(es)"),
+    "services.resolver.local_root": Phrase("the local copy of the root zone"),
+    "services.looking_glass.public": Phrase("the public looking glass"),
+    "snmp.enabled": Phrase("the SNMP agent"), "snmp.location": Phrase("the SNMP location"),
 }
 
 
@@ -63,19 +124,17 @@ class PlanLine(Protocol):
 
 def _show(value: Any) -> str:
     if value is None or value == [] or value == "":
-        return "nothing"
+        return Phrase("nothing")
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return Phrase("on") if value else Phrase("off")
     if isinstance(value, list):
-        return ", ".join(_show(v) for v in value)
+        return Series(", ", [_show(v) for v in value])
     return str(value)
 
 
 def _and(values: list[Any]) -> str:
-    items = [str(i) for i in values if i]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    """"a, b and c" of the non-empty values (Phrases kept, to be translated)."""
+    return Series("and", [i if isinstance(i, str) else str(i) for i in values if i])
 
 
 def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -100,54 +159,77 @@ def _sessions(m: Member) -> int:
 
 
 def _sessions_text(n: int) -> str:
-    return "one BGP session" if n == 1 else f"{n} BGP sessions"
+    return Phrase("one BGP session") if n == 1 else Phrase("%(n)s BGP sessions", n=n)
 
 
 def _member_added(cfg: IXPConfig, m: Member) -> list[str]:
-    parts = [f"port {_and(_ports(m))}"]
+    ports = _and(_ports(m))
+    parts: list[str] = [Phrase("port %(ports)s", ports=ports)]
     if m.ipv4 or m.ipv6:
-        parts.append(f"address{'es' if len(m.ipv4) + len(m.ipv6) > 1 else ''} "
-                     f"{_and([*m.ipv4, *m.ipv6])}")
-    parts.append(f"max-prefix {m.max_prefix.ipv4} IPv4 / {m.max_prefix.ipv6} IPv6")
+        addresses = _and([*m.ipv4, *m.ipv6])
+        parts.append(Phrase("addresses %(addresses)s", addresses=addresses)
+                     if len(m.ipv4) + len(m.ipv6) > 1
+                     else Phrase("address %(address)s", address=addresses))
+    parts.append(Phrase("max-prefix %(ipv4)s IPv4 / %(ipv6)s IPv6", ipv4=m.max_prefix.ipv4,
+                        ipv6=m.max_prefix.ipv6))
     if m.as_set:
         parts.append(f"AS-SET {m.as_set}")
-    out = [f"{_who(m)} joins the exchange: {_and(parts)}."]
+    who = _who(m)
+    out: list[str] = [Phrase("%(who)s joins the exchange: %(parts)s.", who=who,
+                             parts=_and(parts))]
     n = _sessions(m)
     if n:
         pol = cfg.effective_policy(m)
-        out.append(f"The route server opens {_sessions_text(n)} for {_who(m)} "
-                   f"({IRR_WORDS[pol.irr]}; {RPKI_WORDS[pol.rpki]}).")
+        out.append(Phrase("The route server opens %(sessions)s for %(who)s (%(irr)s; "
+                          "%(rpki)s).", sessions=_sessions_text(n), who=who,
+                          irr=IRR_WORDS[pol.irr], rpki=RPKI_WORDS[pol.rpki]))
     elif m.route_server:
-        out.append(f"{_who(m)} has no peering-LAN address, so the route server opens no "
-                   "session for it.")
+        out.append(Phrase("%(who)s has no peering-LAN address, so the route server opens no "
+                          "session for it.", who=who))
     else:
-        out.append(f"{_who(m)} does not peer with the route server (bilateral peering only).")
-    out.append(f"The switch locks {_and(_ports(m))} to the MAC address"
-               f"{'es' if len(m.macs) > 1 else ''} {_and(list(m.macs))}: frames from any "
-               "other router are dropped.")
+        out.append(Phrase("%(who)s does not peer with the route server (bilateral peering "
+                          "only).", who=who))
+    macs = _and(list(m.macs))
+    out.append(Phrase("The switch locks %(ports)s to the MAC addresses %(macs)s: frames from "
+                      "any other router are dropped.", ports=ports, macs=macs)
+               if len(m.macs) > 1 else
+               Phrase("The switch locks %(ports)s to the MAC address %(macs)s: frames from "
+                      "any other router are dropped.", ports=ports, macs=macs))
     if m.quarantine:
-        out.append(f"{_and(_ports(m))} starts in quarantine: the member reaches only the "
-                   "route server until you release it.")
+        out.append(Phrase("%(ports)s starts in quarantine: the member reaches only the route "
+                          "server until you release it.", ports=ports))
     return out
 
 
 def _member_removed(m: Member) -> list[str]:
-    out = [f"{_who(m)} leaves the exchange: {_and(_ports(m))} is released from the "
-           "peering LAN."]
+    out: list[str] = [Phrase("%(who)s leaves the exchange: %(ports)s is released from the "
+                             "peering LAN.", who=_who(m), ports=_and(_ports(m)))]
     n = _sessions(m)
     if n:
-        out.append(f"The route server closes its {_sessions_text(n)} with {_who(m)}; "
-                   "the other members stop receiving its routes.")
+        out.append(Phrase("The route server closes its %(sessions)s with %(who)s; the other "
+                          "members stop receiving its routes.", sessions=_sessions_text(n),
+                          who=_who(m)))
     return out
 
 
+# The member form's labels, lower-case inside "AS64501 X changes: name A → B; ..."
 _MEMBER_LABELS = {
-    "name": "name", "noc_email": "NOC e-mail", "ports": "port", "macs": "router MAC",
-    "ipv4": "IPv4 address", "ipv6": "IPv6 address", "max_prefix.ipv4": "IPv4 max-prefix",
-    "max_prefix.ipv6": "IPv6 max-prefix", "as_set": "AS-SET", "quarantine": "quarantine",
-    "bfd": "BFD", "ttl_security": "GTSM (TTL security)", "md5_password": "BGP password",
-    "root_instance.letter": "root server instance", "policy.rpki": "RPKI filtering",
-    "policy.irr": "IRR filtering",
+    "name": _term("member setting", "name"),
+    "noc_email": _term("member setting", "NOC e-mail"),
+    "ports": _term("member setting", "port"),
+    "macs": _term("member setting", "router MAC"),
+    "ipv4": _term("member setting", "IPv4 address"),
+    "ipv6": _term("member setting", "IPv6 address"),
+    "max_prefix.ipv4": _term("member setting", "IPv4 max-prefix"),
+    "max_prefix.ipv6": _term("member setting", "IPv6 max-prefix"),
+    "as_set": "AS-SET",
+    "quarantine": _term("member setting", "quarantine"),
+    "bfd": "BFD",
+    "ttl_security": _term("member setting", "GTSM (TTL security)"),
+    "md5_password": _term("member setting", "BGP password"),
+    "root_instance.letter": _term("member setting", "root server instance"),
+    "policy.rpki": _term("member setting", "RPKI filtering"),
+    "policy.irr": _term("member setting", "IRR filtering"),
 }
 
 
@@ -165,25 +247,32 @@ def _member_changed(cfg: IXPConfig, old: Member, new: Member) -> list[str]:
             continue
         label = _MEMBER_LABELS.get(key, key)
         if is_secret(key):
-            bits.append(f"the {label} changes")
+            bits.append(Phrase("the %(label)s changes", label=label))
         else:
-            bits.append(f"{label} {_show(a.get(key))} → {_show(b.get(key))}")
-    out = [f"{_who(new)} changes: {'; '.join(bits)}."] if bits else []
+            bits.append(Phrase("%(label)s %(before)s → %(after)s", label=label,
+                               before=_show(a.get(key)), after=_show(b.get(key))))
+    who = _who(new)
+    out: list[str] = [Phrase("%(who)s changes: %(changes)s.", who=who,
+                             changes=Series("; ", bits))] if bits else []
     before, after = _sessions(old), _sessions(new)
     if after and not before:
-        out.append(f"The route server opens {_sessions_text(after)} for {_who(new)}.")
+        out.append(Phrase("The route server opens %(sessions)s for %(who)s.",
+                          sessions=_sessions_text(after), who=who))
     elif before and not after:
-        out.append(f"The route server closes its {_sessions_text(before)} with {_who(new)}.")
+        out.append(Phrase("The route server closes its %(sessions)s with %(who)s.",
+                          sessions=_sessions_text(before), who=who))
     elif before and (old.ipv4 != new.ipv4 or old.ipv6 != new.ipv6 or old.md5_password
                      != new.md5_password or old.bfd != new.bfd
                      or old.ttl_security != new.ttl_security):
-        out.append(f"The route server re-opens its sessions with {_who(new)} "
-                   "(they drop for a moment).")
+        out.append(Phrase("The route server re-opens its sessions with %(who)s (they drop "
+                          "for a moment).", who=who))
+    ports = _and(_ports(new))
     if old.macs != new.macs or old.ports != new.ports:
-        out.append(f"The switch locks {_and(_ports(new))} to {_and(list(new.macs))}.")
+        out.append(Phrase("The switch locks %(ports)s to %(macs)s.", ports=ports,
+                          macs=_and(list(new.macs))))
     if old.quarantine != new.quarantine:
-        out.append(f"{_and(_ports(new))} " + ("goes into quarantine." if new.quarantine
-                                             else "leaves quarantine."))
+        out.append(Phrase("%(ports)s goes into quarantine.", ports=ports) if new.quarantine
+                   else Phrase("%(ports)s leaves quarantine.", ports=ports))
     return out
 
 
@@ -220,16 +309,18 @@ def _members(old: IXPConfig | None, new: IXPConfig) -> list[str]:
 def _setting(key: str, before: Any, after: Any) -> str:
     label = _LABELS.get(key, key.replace("_", " "))
     if is_secret(key):
-        return f"The {label} changes (not shown)."
+        return Phrase("The %(label)s changes (not shown).", label=label)
     if key == "route_server.policy.rpki":
-        return f"RPKI filtering: {RPKI_WORDS.get(after, after)} (was: "\
-               f"{RPKI_WORDS.get(before, before)})."
+        return Phrase("RPKI filtering: %(after)s (was: %(before)s).",
+                      after=RPKI_WORDS.get(after, after), before=RPKI_WORDS.get(before, before))
     if key == "route_server.policy.irr":
-        return f"IRR filtering: {IRR_WORDS.get(after, after)} (was: "\
-               f"{IRR_WORDS.get(before, before)})."
+        return Phrase("IRR filtering: %(after)s (was: %(before)s).",
+                      after=IRR_WORDS.get(after, after), before=IRR_WORDS.get(before, before))
     if isinstance(after, bool) and isinstance(before, bool):
-        return f"{label[0].upper()}{label[1:]} is turned {'on' if after else 'off'}."
-    return f"{label[0].upper()}{label[1:]}: {_show(before)} → {_show(after)}."
+        return (Phrase("%(label)s is turned on.", label=label) if after
+                else Phrase("%(label)s is turned off.", label=label)).capitalized()
+    return Phrase("%(label)s: %(before)s → %(after)s.", label=label, before=_show(before),
+                  after=_show(after)).capitalized()
 
 
 def _sections(old: IXPConfig, new: IXPConfig) -> list[str]:
@@ -243,8 +334,8 @@ def _sections(old: IXPConfig, new: IXPConfig) -> list[str]:
         if a.get(key) != b.get(key):
             out.append(_setting(key, a.get(key), b.get(key)))
     if old.management.interface != new.management.interface:
-        out.append(f"The web UI, SSH and SNMP then answer only on "
-                   f"{new.management.interface}; make sure you reach the box through it.")
+        out.append(Phrase("The web UI, SSH and SNMP then answer only on %(nic)s; make sure "
+                          "you reach the box through it.", nic=new.management.interface))
     return out
 
 
@@ -252,64 +343,79 @@ def _snmp(old: IXPConfig | None, new: IXPConfig) -> list[str]:
     o, n = (old.snmp if old else None), new.snmp
     out: list[str] = []
     if o is None or o.enabled != n.enabled:
-        out.append("The SNMP agent is turned on." if n.enabled else
-                   ("The SNMP agent is turned off." if o is not None else ""))
+        out.append(Phrase("The SNMP agent is turned on.") if n.enabled else
+                   (Phrase("The SNMP agent is turned off.") if o is not None else ""))
     if o is not None and o.location != n.location:
-        out.append(f"The SNMP location: {_show(o.location)} → {_show(n.location)}.")
+        out.append(Phrase("The SNMP location: %(before)s → %(after)s.",
+                          before=_show(o.location), after=_show(n.location)))
     old_users = {u.name: u for u in (o.users if o else [])}
     for u in n.users:
         if u.name not in old_users:
-            out.append(f"SNMPv3 user {u.name} is added.")
+            out.append(Phrase("SNMPv3 user %(name)s is added.", name=u.name))
         elif old_users[u.name] != u:
-            out.append(f"SNMPv3 user {u.name} changes (pass phrases not shown).")
+            out.append(Phrase("SNMPv3 user %(name)s changes (pass phrases not shown).",
+                              name=u.name))
     for name in old_users.keys() - {u.name for u in n.users}:
-        out.append(f"SNMPv3 user {name} is removed.")
+        out.append(Phrase("SNMPv3 user %(name)s is removed.", name=name))
     if (o.communities if o else []) != n.communities:
-        out.append(f"The SNMPv2c communities change ({len(n.communities)} now; "
-                   "not shown).")
+        out.append(Phrase("The SNMPv2c communities change (%(n)s now; not shown).",
+                          n=len(n.communities)))
     return [x for x in out if x]
+
+
+# The roles' names, as the users page shows them.
+_ROLES = {"admin": Phrase("admin"), "viewer": Phrase("viewer")}
 
 
 def _users(old: IXPConfig | None, new: IXPConfig) -> list[str]:
     before = {u.name: u for u in (old.admin_users if old else [])}
     out: list[str] = []
     for u in new.admin_users:
+        role = _ROLES.get(u.role, u.role)
         if u.name not in before:
-            out.append(f"Account {u.name} ({u.role}) can log in.")
+            out.append(Phrase("Account %(name)s (%(role)s) can log in.", name=u.name, role=role))
         elif before[u.name].role != u.role:
-            out.append(f"Account {u.name} becomes {u.role}.")
+            out.append(Phrase("Account %(name)s becomes %(role)s.", name=u.name, role=role))
         elif before[u.name].password_hash != u.password_hash:
-            out.append(f"The password of {u.name} changes.")
+            out.append(Phrase("The password of %(name)s changes.", name=u.name))
     for name in before.keys() - {u.name for u in new.admin_users}:
-        out.append(f"Account {name} is removed and can no longer log in.")
+        out.append(Phrase("Account %(name)s is removed and can no longer log in.", name=name))
     return out
 
 
 def _first_setup(new: IXPConfig) -> list[str]:
     rs, lan, mg = new.route_server, new.peering_lan, new.management
     prefixes = [str(lan.ipv4_prefix)] + ([str(lan.ipv6_prefix)] if lan.ipv6_prefix else [])
-    out = [f"{new.identity.name} ({new.identity.short_name}) is set up on this box.",
-           f"The management NIC is {mg.interface} ({'DHCP' if mg.ipv4 == 'dhcp' else mg.ipv4})"
-           f": the web UI, SSH and SNMP answer only there.",
-           f"The peering LAN is {_and(prefixes)}"
-           f" on the bridge {lan.bridge}, MTU {lan.mtu}.",
-           f"The route server AS{rs.asn} listens on "
-           f"{_and([str(x) for x in (rs.ipv4, rs.ipv6) if x]) or 'the peering LAN'} "
-           f"({IRR_WORDS[rs.policy.irr]}; {RPKI_WORDS[rs.policy.rpki]})."]
+    out: list[str] = [
+        Phrase("%(name)s (%(short_name)s) is set up on this box.", name=new.identity.name,
+               short_name=new.identity.short_name),
+        Phrase("The management NIC is %(nic)s (%(address)s): the web UI, SSH and SNMP answer "
+               "only there.", nic=mg.interface,
+               address="DHCP" if mg.ipv4 == "dhcp" else str(mg.ipv4)),
+        Phrase("The peering LAN is %(prefixes)s on the bridge %(bridge)s, MTU %(mtu)s.",
+               prefixes=_and(prefixes), bridge=lan.bridge, mtu=lan.mtu),
+        Phrase("The route server AS%(asn)s listens on %(addresses)s (%(irr)s; %(rpki)s).",
+               asn=rs.asn, addresses=_and([str(x) for x in (rs.ipv4, rs.ipv6) if x])
+               or Phrase("the peering LAN"),
+               irr=IRR_WORDS[rs.policy.irr], rpki=RPKI_WORDS[rs.policy.rpki])]
     res = new.services.resolver
     if res.enabled:
-        out.append(f"The members' DNS resolver answers on {_and([*res.ipv4, *res.ipv6])}"
-                   + (" with a local copy of the root zone." if res.local_root else "."))
+        addresses = _and([*res.ipv4, *res.ipv6])
+        out.append(Phrase("The members' DNS resolver answers on %(addresses)s with a local "
+                          "copy of the root zone.", addresses=addresses) if res.local_root
+                   else Phrase("The members' DNS resolver answers on %(addresses)s.",
+                               addresses=addresses))
     for a in new.services.anycast:
-        out.append(f"The route server announces {a.prefix} to the members while the "
-                   "resolver answers.")
+        out.append(Phrase("The route server announces %(prefix)s to the members while the "
+                          "resolver answers.", prefix=a.prefix))
     if new.services.looking_glass.public:
-        out.append("The looking glass is public (read-only, no account needed).")
+        out.append(Phrase("The looking glass is public (read-only, no account needed)."))
     return out
 
 
 def summarize(running: IXPConfig | None, candidate: IXPConfig) -> list[str]:
-    """Plain sentences saying what applying ``candidate`` over ``running`` does."""
+    """Plain sentences saying what applying ``candidate`` over ``running`` does (Phrases:
+    English as ``str``, translatable by their template and values)."""
     out = _first_setup(candidate) if running is None else _sections(running, candidate)
     out += _members(running, candidate)
     out += _snmp(running, candidate)
@@ -317,54 +423,78 @@ def summarize(running: IXPConfig | None, candidate: IXPConfig) -> list[str]:
     return out
 
 
-_CONCERN_WORDS = {"core": "the configuration", "route_server": "the route server (BIRD)",
-                  "bridge": "the peering LAN switch", "firewall": "the management firewall",
-                  "resolver": "the DNS resolver", "anycast": "the anycast service",
-                  "snmp": "the SNMP agent", "lab": "the lab"}
-_FILE_WORDS = {"ixp.yaml": "the configuration file", "bird/bird.conf":
-               "the route server's configuration", "nft/hygiene.nft":
-               "the peering LAN's traffic filter", "nft/mgmt-firewall.nft":
-               "the management firewall's rules", "snmp/agent.json":
-               "the SNMP agent's settings"}
-_VERBS = {"add": "is created", "change": "is updated", "remove": "is removed"}
+_CONCERN_WORDS = {"core": Phrase("the configuration"),
+                  "route_server": Phrase("the route server (BIRD)"),
+                  "bridge": Phrase("the peering LAN switch"),
+                  "firewall": Phrase("the management firewall"),
+                  "resolver": Phrase("the DNS resolver"),
+                  "anycast": Phrase("the anycast service"),
+                  "snmp": Phrase("the SNMP agent"), "lab": Phrase("the lab")}
+_FILE_WORDS = {"ixp.yaml": Phrase("the configuration file"),
+               "bird/bird.conf": Phrase("the route server's configuration"),
+               "nft/hygiene.nft": Phrase("the peering LAN's traffic filter"),
+               "nft/mgmt-firewall.nft": Phrase("the management firewall's rules"),
+               "snmp/agent.json": Phrase("the SNMP agent's settings")}
+
+
+def _done(what: str, action: str) -> Phrase:
+    """"``what`` is created / updated / removed", as one sentence to translate whole (the
+    verb agrees with its subject in other languages)."""
+    if action == "add":
+        return Phrase("%(what)s is created", what=what)
+    if action == "remove":
+        return Phrase("%(what)s is removed", what=what)
+    return Phrase("%(what)s is updated", what=what)
 
 
 def describe_change(change: PlanLine) -> str:
     """One plan line in words, e.g. "The management firewall is reloaded (atomic replace)"."""
     concern = _CONCERN_WORDS.get(change.concern, change.concern.replace("_", " "))
     target, action, detail = change.target, change.action, change.detail
-    verb = _VERBS.get(action, action)
+    text: str
     if target.startswith("file "):
         rel = target[5:]
-        what = _FILE_WORDS.get(rel, f"the file {rel}")
-        text = f"{what[0].upper()}{what[1:]} {verb}"
+        text = _done(_FILE_WORDS.get(rel) or Phrase("the file %(path)s", path=rel),
+                     action).capitalized()
     elif change.concern == "firewall":
-        text = {"add": "The management firewall is loaded",
-                "change": "The management firewall is reloaded",
-                "remove": "The management firewall is removed"}.get(action, verb)
+        text = {"add": Phrase("The management firewall is loaded"),
+                "change": Phrase("The management firewall is reloaded"),
+                "remove": Phrase("The management firewall is removed")}[action]
         if "counters kept" in detail:
-            detail = "updated in place in one step: no moment without rules, drop counts kept"
+            detail = Phrase("updated in place in one step: no moment without rules, drop "
+                            "counts kept")
         elif "atomic" in detail:
-            detail = "replaced in one step: no moment without rules"
+            detail = Phrase("replaced in one step: no moment without rules")
     elif target.startswith("port "):
-        text = f"Port {target[5:]} {'joins the peering LAN' if action == 'add' else verb}"
+        port = Phrase("port %(port)s", port=target[5:])
+        text = (Phrase("%(what)s joins the peering LAN", what=port) if action == "add"
+                else _done(port, action)).capitalized()
     elif target.startswith("fdb "):
         mac, _, port = target[4:].partition(" on ")
-        text = (f"The switch locks {port} to MAC {mac}" if action == "add"
-                else f"The switch forgets MAC {mac} on {port}")
+        text = (Phrase("The switch locks %(port)s to MAC %(mac)s", port=port, mac=mac)
+                if action == "add" else
+                Phrase("The switch forgets MAC %(mac)s on %(port)s", mac=mac, port=port))
         detail = ""
     elif target.startswith("neighbour "):
-        text = f"The route server's neighbour entry for {target[10:]} {verb}"
+        text = _done(Phrase("the route server's neighbour entry for %(neighbour)s",
+                            neighbour=target[10:]), action).capitalized()
     elif target.startswith("address "):
-        text = f"Address {target[8:]} {'is added' if action == 'add' else verb}"
+        address = Phrase("address %(address)s", address=target[8:])
+        text = (Phrase("%(what)s is added", what=address) if action == "add"
+                else _done(address, action)).capitalized()
     elif target.startswith("nft table"):
-        text = f"The {'peering LAN traffic filter' if change.concern == 'bridge' else target}"\
-               f" {'is loaded' if action == 'add' else verb}"
+        table = Phrase("the peering LAN traffic filter") if change.concern == "bridge" \
+            else Phrase("the %(table)s", table=target)
+        text = (Phrase("%(what)s is loaded", what=table) if action == "add"
+                else _done(table, action)).capitalized()
     elif target.startswith("unbound process"):
-        text = "The DNS resolver is started" if action == "add" else \
-            "The DNS resolver is stopped"
+        text = Phrase("The DNS resolver is started") if action == "add" else \
+            Phrase("The DNS resolver is stopped")
     elif target.startswith("lab "):
-        text = f"The lab {'creates' if action == 'add' else 'removes'} {target[4:]}"
+        text = (Phrase("The lab creates %(thing)s", thing=target[4:]) if action == "add"
+                else Phrase("The lab removes %(thing)s", thing=target[4:]))
     else:
-        text = f"{concern[0].upper()}{concern[1:]}: {target} {verb}"
-    return f"{text} ({detail})." if detail else f"{text}."
+        text = Phrase("%(concern)s: %(step)s", concern=concern,
+                      step=_done(target, action)).capitalized()
+    return Phrase("%(text)s (%(detail)s).", text=text, detail=detail) if detail \
+        else Phrase("%(text)s.", text=text)

@@ -25,7 +25,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, pgettext
 from markupsafe import Markup
 
 from appliance.config.committed import committed_config
@@ -227,4 +227,4 @@ def register(app: Flask) -> None:
 
 
 __all__ = ["LANGUAGES", "clear_session", "current_locale", "gettext", "issue_line",
-           "issue_text", "lazy_gettext", "ngettext", "register", "select_locale"]
+           "issue_text", "lazy_gettext", "ngettext", "pgettext", "register", "select_locale"]

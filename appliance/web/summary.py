@@ -1,20 +1,24 @@
 """What the review pages show: sentences first, the technical plan and per-file diffs folded.
 
-The sentences come from ``appliance.config.summary`` (the CLI can use them too); this module
-adds what only the web needs: the diff split per file with each line classed for colour, and
-pipeline errors that name a field (``members[5].ports[0].interface: ...``) mapped to that
-field of a form.
+The sentences come from ``appliance.config.summary`` (the CLI prints them in English); this
+module says them in the reader's language (``say``) and adds what only the web needs: the diff
+split per file with each line classed for colour, and pipeline errors that name a field
+(``members[5].ports[0].interface: ...``) mapped to that field of a form.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
+from babel.lists import format_list
+
 from appliance.config.model import IXPConfig
-from appliance.config.summary import describe_change, summarize
+from appliance.config.summary import Phrase, Series, describe_change, summarize
 from appliance.pipeline.concern import Change
+from appliance.web.i18n import current_locale, gettext, pgettext
 
 
 @dataclass
@@ -62,14 +66,44 @@ def split_diff(diff: str) -> list[FileDiff]:
     return files
 
 
+def _translated(text: Any) -> Any:
+    if isinstance(text, Series):
+        items = [_translated(i) for i in text.items]
+        if text.joiner == "and":
+            # "a, b et c", "a, b y c", "a, b e c": each language's own list (CLDR, via Babel)
+            return format_list(items, locale=current_locale()) if len(items) > 1 \
+                else "".join(items)
+        if text.joiner == "; ":
+            # French puts a space before the semicolon; the catalogue says how to join two
+            return reduce(lambda first, second: gettext("%(first)s; %(second)s", first=first,
+                                                        second=second), items) if items else ""
+        return text.joiner.join(items)
+    if isinstance(text, Phrase):
+        values = {k: _translated(v) for k, v in text.values.items()}
+        if text.context:
+            out = pgettext(text.context, text.template, **values)
+        else:
+            out = gettext(text.template, **values) if values else gettext(text.template)
+        return out[:1].upper() + out[1:] if text.capital else out
+    return text
+
+
+def say(text: Any) -> str:
+    """A sentence of ``appliance.config.summary`` in the reader's language, from its template
+    and values (the catalogues have them: docs/translating.md); English as the CLI says it."""
+    if current_locale().language == "en":
+        return str(text)
+    return str(_translated(text))
+
+
 def plan_lines(changes: list[Change]) -> list[tuple[str, str]]:
-    """(plain words, technical line) for each planned change."""
-    return [(describe_change(c), str(c)) for c in changes]
+    """(plain words in the reader's language, technical line) for each planned change."""
+    return [(say(describe_change(c)), str(c)) for c in changes]
 
 
 def sentences(running: IXPConfig | None, candidate: IXPConfig | None) -> list[str]:
-    """What applying ``candidate`` does, in words (empty when it is not valid)."""
-    return summarize(running, candidate) if candidate is not None else []
+    """What applying ``candidate`` does, in the reader's words (empty when it is not valid)."""
+    return [say(s) for s in summarize(running, candidate)] if candidate is not None else []
 
 
 _FIELD_ERROR = re.compile(r"^(?P<path>[a-z_]+(?:\[\d+\])?(?:\.[a-z_0-9]+(?:\[\d+\])?)*): "

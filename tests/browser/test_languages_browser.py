@@ -109,6 +109,10 @@ def test_wizard_in_french_then_dashboard_and_looking_glass_in_spanish_and_portug
     assert _h1(page) == "Vérification"
     main = page.inner_text("main")
     assert "Tout est correct." in main and "Ce qui va se passer" in main
+    # what will happen, in French sentences (the CLI says them in English)
+    assert "Le fuseau horaire : Pacific/Fiji → Pacific/Tongatapu." in main
+    assert "Le compte admin (administrateur) peut se connecter." in main
+    assert "The time zone" not in main and "can log in" not in main
     shots(page, "fr-review")
     assert RevisionStore(state_dir).latest().id == 1, "nothing applied before Apply"
 

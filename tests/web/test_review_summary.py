@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import yaml
 
 from appliance.config.loader import config_from_data, load_config_text
@@ -126,3 +128,67 @@ def test_member_review_in_words_with_edit(client):
 def test_review_css_is_local(client):
     css = client.get("/static/review.css")
     assert css.status_code == 200 and b".d-add" in css.data
+
+
+def test_review_in_the_readers_language(client):
+    """The sentences and the plan's words are said in the page's language (Portuguese here
+    and French below); the technical plan lines and the names stay as they are."""
+    page = client.get("/members/new")
+    client.post("/members/new", data={**NEW_MEMBER, "name": NAME, "action": "save",
+                                      "csrf_token": csrf(page.data)})
+
+    def review(lang: str) -> str:
+        return html.unescape(client.get("/changes/review", headers={"Accept-Language": lang})
+                             .get_data(as_text=True))
+    pt = review("pt")
+    assert (f"AS64501 {NAME} entra no ponto de troca: porta ixp6, endereços 203.0.113.15 e "
+            "2001:db8:eeee::15, max-prefix 20 IPv4 / 10 IPv6 e AS-SET AS-CORAL.") in pt
+    assert (f"O servidor de rotas abre 2 sessões BGP com AS64501 {NAME} (as rotas não "
+            "registradas no IRR são rejeitadas; as rotas RPKI inválidas são rejeitadas).") in pt
+    assert "O arquivo de configuração: atualização." in pt
+    assert "~ [core] file ixp.yaml" in pt, "the technical line is not translated"
+    fr = review("fr")
+    assert ("Le commutateur verrouille ixp6 sur l'adresse MAC 02:00:5e:10:00:06 : les trames "
+            "de tout autre routeur sont rejetées.") in fr
+    assert "joins the exchange" not in fr and "is updated" not in fr
+    assert f"AS64501 {NAME} joins the exchange: port ixp6" in review("en")
+
+
+def test_summary_sentences_translated_as_a_whole(example_text, tmp_path):
+    """say(): lists joined the language's way, labels inside sentences, capitals kept; the
+    English is the CLI's, character for character."""
+    from flask_babel import force_locale
+
+    from appliance.web import create_app
+    from appliance.web.summary import say
+
+    old, data = _example(example_text)
+    data["members"][0]["quarantine"] = True
+    data["members"][0]["macs"] = ["02:00:5e:10:00:aa"]
+    data["members"][1]["md5_password"] = "s3cret-bgp"
+    data["services"].setdefault("looking_glass", {})["public"] = True
+    data["management"]["timezone"] = "Pacific/Tongatapu"
+    lines = summarize(old, config_from_data(data))
+    fw = describe_change(Change("firewall", "change", "nft table inet ixp_mgmt",
+                                "reload (atomic replace)"))
+    with create_app(tmp_path).test_request_context():
+        with force_locale("en"):
+            assert [say(s) for s in lines] == [str(s) for s in lines]
+        with force_locale("es"):
+            es = [say(s) for s in lines]
+            assert say(fw) == ("Se recarga el firewall de gestión (reemplazado en un solo "
+                               "paso: ningún momento sin reglas).")
+        with force_locale("fr"):
+            fr = [say(s) for s in lines]
+    assert "La zona horaria: Pacific/Fiji → Pacific/Tongatapu." in es
+    assert "El looking glass público se activa." in es
+    assert ("Cambios en AS64496 Island Telecom: MAC del router: 02:00:5e:10:00:01 → "
+            "02:00:5e:10:00:aa; cuarentena: no → sí.") in es
+    assert "Le looking glass public : mise en service." in fr
+    # French sets a space before the semicolon; the form label "BGP password" is capitalised
+    # in the catalogue, the same words inside this sentence are not
+    assert ("Modifications pour AS64497 Lagoon Broadband : nouvelle valeur pour mot de passe "
+            "BGP.") in fr
+    assert ("Modifications pour AS64496 Island Telecom : MAC du routeur : 02:00:5e:10:00:01 → "
+            "02:00:5e:10:00:aa ; quarantaine : non → oui.") in fr
+    assert not any("s3cret" in x for x in es + fr)

@@ -22,13 +22,16 @@ LANGS = ("fr", "es", "pt")
 
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory) -> set:
-    """The msgids pybabel extracts from the code and templates as they are now."""
+    """(msgid, context) of every message pybabel extracts, as docs/translating.md runs it,
+    from the code and templates as they are now (the change summaries' sentences too)."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract",
-                    "-F", str(WEB / "babel.cfg"), "-k", "_l", "-o", str(pot), str(WEB)],
+                    "-F", str(WEB / "babel.cfg"), "-k", "_l", "-k", "Phrase",
+                    "-k", "_term:1c,2", "-o", str(pot), str(WEB),
+                    "appliance/config/summary.py"],
                    check=True, cwd=ROOT, capture_output=True)
     with pot.open("rb") as f:
-        return {m.id for m in read_po(f) if m.id}
+        return {(m.id, m.context) for m in read_po(f) if m.id}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -36,7 +39,10 @@ def test_catalogue_is_complete(extracted, lang):
     with (WEB / "translations" / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
         cat = read_po(f)
     assert len(extracted) > 400, "extraction found almost nothing: babel.cfg is broken"
-    have = {m.id: m for m in cat if m.id}
+    assert ("%(who)s joins the exchange: %(parts)s.", None) in extracted \
+        and ("IPv4 address", "member setting") in extracted, \
+        "the change summaries' sentences (appliance/config/summary.py) were not extracted"
+    have = {(m.id, m.context): m for m in cat if m.id}
     missing = sorted(str(i) for i in extracted - set(have))
     assert not missing, f"{lang}: untranslated (run the update in docs/translating.md): {missing}"
     fuzzy = sorted(str(m.id) for m in have.values() if m.fuzzy)
