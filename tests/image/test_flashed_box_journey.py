@@ -43,6 +43,7 @@ from tests.image.test_image_boot import (
     DISK_BYTES,
     boot_to_banner,
     check_least_privilege,
+    check_route_server,
     expect_running,
 )
 
@@ -284,13 +285,13 @@ def test_flashed_box_journey(image_build: vm.BuiltImage, tmp_path: Path) -> None
                     no_internet=True, lan_tap=(member.ns, "tap0"),
                     extra_https=(STATIC, UNCONFIRMED))
         try:
-            journey(box, member, context)
+            journey(box, member, context, disk)
         finally:
             box.kill()
             disk.unlink(missing_ok=True)
 
 
-def journey(box: vm.Vm, member: Member, context) -> None:
+def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
     code = boot_to_banner(box, "journey")
     # the banner with the code shows the DHCP address (the reachable one) first, the cable
     # fallback after it
@@ -386,9 +387,17 @@ def journey(box: vm.Vm, member: Member, context) -> None:
         return len(re.findall(r"\brs[46]\s+BGP\s+\S+\s+up\s+\S+\s+Established", out)) == 2
     wait_for(established, 600, "both BGP sessions of the member Established", every=5)
     TIMINGS["journey_member_established_seconds"] = round(time.monotonic() - added_at, 1)
+    # the console says every daemon's unit is active and BIRD runs the committed revision
+    # (1 the wizard, 2 the unconfirmed address, 3 its revert, 4 the member)
+    check_route_server(box, "journey", revision=4)
+    check_least_privilege(box, "journey")
+    # the route server answers the member's ping (echo requests are allowed, rate-limited)
+    once = member.run("ping", "-c", "3", "-W", "5", RS4, check=False)
+    assert once.returncode == 0, f"ping {RS4} from the member: {once.stdout}{once.stderr}"
+    ping_log = (box.workdir / "ping.log").open("w")
     pinger = subprocess.Popen(netns.command(member.ns, ["ping", "-q", "-i", "0.2", "-s", "1200",
-                                                        "-w", "240", RS4]),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                                        "-w", "400", RS4]),
+                              stdout=ping_log, stderr=subprocess.STDOUT)
     try:
         new.goto(base + "/lg")
         new.click(f"a:has-text('AS{MEMBER_ASN}') >> nth=0")
@@ -415,34 +424,50 @@ def journey(box: vm.Vm, member: Member, context) -> None:
         seen: dict[str, object] = {}
 
         def port_has_traffic() -> bool:
-            new.goto(base + "/status")
-            row = new.locator("#ports tr", has_text=MEMBER_NAME)
-            seen["ports"] = status_json(new, base).get("ports")
-            if row.count() == 0:
+            # the ping's 1228-byte frames five times a second: some 50 kbit/s each way, far
+            # above the BGP keepalives (a few hundred bit/s)
+            rows = [p for p in status_json(new, base)["ports"] if MEMBER_NAME in p["member"]]
+            seen["ports"] = rows
+            if not rows or not rows[0]["up"] or (rows[0]["rx_bps"] or 0) < 20_000:
                 return False
-            cells = row.first.locator("td").all_inner_texts()
+            new.goto(base + "/")
+            row = new.locator("#ports tr", has_text=MEMBER_NAME)
+            cells = row.first.locator("td").all_inner_texts() if row.count() else []
             seen["cells"] = cells
-            return cells[2].strip() == "up" and cells[4].strip() not in ("", "–", "0 bit/s")
+            return len(cells) > 5 and cells[2].strip() == "up" and "kbit/s" in cells[4]
         try:
             wait_for(port_has_traffic, 400, "traffic on the member's port in the Ports card",
                      every=10)
         except AssertionError as exc:
+            new.goto(base + "/")
             shot(new, "08-status-no-traffic")
-            raise AssertionError(f"{exc}; the card showed {seen}") from None
+            said = (box.workdir / "ping.log").read_text(errors="replace")[-500:]
+            raise AssertionError(f"{exc}; the card showed {seen}; ping said {said!r}") from None
         shot(new, "08-status")
         record_memory(status_json(new, base))
     finally:
         pinger.kill()
         pinger.wait()
+        ping_log.close()
+    fingerprint = vm.https_fingerprint(box.https_ports[STATIC])
     assert box.power_off(), "the box did not shut down on the ACPI power button"
+    data = vm.partition_table(disk)[3]
+    assert (data["start"] + data["size"]) * vm.SECTOR > DISK_BYTES - 2 * 1024**2, \
+        "the first boot did not grow the data partition to the end of the disk"
+    fs_bytes, label = vm.ext4_size(disk, data["start"])
+    assert label == "ixp-data" and fs_bytes > DISK_BYTES // 2, \
+        "the data file system was not grown with its partition"
 
     # 7. a reboot brings the same revision back by itself, on the confirmed address
     box.start()
     box.expect(rf"IXP appliance {re.escape(HOSTNAME)}", timeout=BANNER_TIMEOUT)
-    expect_running(box, "journey_second")
+    check_route_server(box, "journey_second", revision=4)
     check_least_privilege(box, "journey_second")
+    expect_running(box, "journey_second")
     wait_for(established, 600, "the member's sessions back after the reboot", every=5)
     TIMINGS["journey_reboot_established_seconds"] = round(time.monotonic() - box.started, 1)
+    assert vm.https_fingerprint(box.https_ports[STATIC]) == fingerprint, \
+        "the HTTPS certificate changed across a reboot: state was lost"
     record_memory(status_json(new, base), "after_reboot")
     assert box.power_off()
 

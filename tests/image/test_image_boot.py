@@ -5,15 +5,9 @@ https://127.0.0.1:<forwarded port>/setup, checks that a wrong code is refused an
 one accepted. The BIOS box is then powered off with the ACPI button and booted into the boot
 menu's FACTORY RESET entry (new setup code, new certificate).
 
-The UEFI box goes on: it completes a minimal setup over HTTPS (admin account, the wizard, then
-one member on the second NIC through the admin UI), and the console banner, which shows what
-``ixpctl services`` reports on the box, must say that every daemon's unit is active and that
-BIRD runs the installed configuration of the committed revision (started with that file,
-loaded after it was written, same router id and protocols, the member's two sessions). It is then
-rebooted: the data partition grew to fill the disk, the same revision comes back by itself
-(BIRD on it again, with no one logged in), the certificate is the same, and systemd says
-"running". The box has no shell on its console and no password, so the banner and HTTPS are
-the only ways in, as for an operator.
+The UEFI boot, set up in a browser and checked on the box, is the flashed-box journey
+(test_flashed_box_journey.py), which uses the helpers here. The box has no shell on its
+console and no password, so the banner and HTTPS are the only ways in, as for an operator.
 """
 
 from __future__ import annotations
@@ -328,49 +322,6 @@ def test_bios_boot_reaches_wizard_then_factory_reset(image_build: vm.BuiltImage,
         assert vm.https_fingerprint(box.https_port) != fingerprint, \
             "the factory reset kept the old HTTPS certificate"
         check_setup_code_flow(box.https_port, new_code)
-        assert box.power_off()
-    finally:
-        box.kill()
-        disk.unlink(missing_ok=True)  # 4 GiB sparse copy: do not leave it in pytest's tmp
-
-
-def test_uefi_setup_then_reboot_restores_the_revision(image_build: vm.BuiltImage,
-                                                      tmp_path: Path) -> None:
-    """UEFI (OVMF): setup over HTTPS, BIRD runs it under systemd; after a reboot the same
-    revision runs again by itself on a grown data partition, and systemd says running."""
-    disk = vm.make_disk(image_build.path, tmp_path / "uefi.img", DISK_BYTES)
-    box = vm.Vm(disk, tmp_path, uefi=True, name="uefi")
-    try:
-        code = boot_to_banner(box, "uefi")
-        check_setup_code_flow(box.https_port, code)
-        fingerprint = vm.https_fingerprint(box.https_port)
-        started = time.monotonic()
-        complete_setup(box.https_port, code)
-        TIMINGS["setup_over_https_seconds"] = round(time.monotonic() - started, 1)
-        check_route_server(box, "uefi_setup", revision=2)
-        check_least_privilege(box, "uefi_setup")
-        expect_running(box, "uefi_setup")
-        assert box.power_off(), "the box did not shut down on the ACPI power button"
-
-        data = vm.partition_table(disk)[3]
-        assert (data["start"] + data["size"]) * vm.SECTOR > DISK_BYTES - 2 * 1024**2, \
-            "first boot did not grow the data partition to the end of the disk"
-        fs_bytes, label = vm.ext4_size(disk, data["start"])
-        assert label == "ixp-data" and fs_bytes > DISK_BYTES // 2, \
-            "the data file system was not grown with its partition"
-
-        # No setup code any more: the banner's header marks the end of the boot; the same
-        # banner (or a later one) must then show the restored revision running.
-        box.start()
-        # the wizard's host name, applied on the box (hostnamectl), kept across the reboot
-        box.expect(r"IXP appliance rs1\.itix\.example\.net", timeout=BANNER_TIMEOUT)
-        TIMINGS["boot_to_banner_seconds_uefi_second"] = round(
-            time.monotonic() - box.started, 1)
-        check_route_server(box, "uefi_second", revision=2)
-        check_least_privilege(box, "uefi_second")
-        expect_running(box, "uefi_second")
-        assert vm.https_fingerprint(box.https_port) == fingerprint, \
-            "the HTTPS certificate changed across a reboot: state was lost"
         assert box.power_off()
     finally:
         box.kill()

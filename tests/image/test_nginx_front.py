@@ -141,7 +141,7 @@ def dev_config(shipped: str, tmp: Path) -> str:
     """The shipped file with the paths that exist only on the appliance moved to ``tmp``."""
     text = replace_once(shipped, "/var/lib/ixp-appliance/tls/cert.pem", str(tmp / "cert.pem"))
     text = replace_once(text, "/var/lib/ixp-appliance/tls/key.pem", str(tmp / "key.pem"))
-    return replace_once(text, "pid /run/ixp-https.pid;", f"pid {tmp / 'nginx.pid'};")
+    return replace_once(text, "pid /run/ixp-https/nginx.pid;", f"pid {tmp / 'nginx.pid'};")
 
 
 def stop(proc: subprocess.Popen[bytes] | None) -> None:
