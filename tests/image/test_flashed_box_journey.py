@@ -273,9 +273,16 @@ def wait_job_success(page, timeout: float = 900) -> None:
     assert page.inner_text("#apply-heading") == "Applied"
 
 
-def status_json(page, base: str) -> dict:
-    """What the Status page shows, as the API gives it to the logged-in browser."""
-    return json.loads(page.goto(base + "/api/v1/status").text())
+def status_json(page, base: str, timeout: float = 300) -> dict:
+    """What the Status page shows, as the API gives it to the logged-in browser.
+
+    After a boot, BIRD may have its sessions up before the web UI answers (nginx says 502):
+    asked again until the API answers.
+    """
+    def ask() -> dict | None:
+        resp = page.goto(base + "/api/v1/status")
+        return json.loads(resp.text()) if resp is not None and resp.status == 200 else None
+    return wait_for(ask, timeout, "the box's status API")  # type: ignore[return-value]
 
 
 def test_flashed_box_journey(image_build: vm.BuiltImage, tmp_path: Path) -> None:
