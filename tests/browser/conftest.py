@@ -169,3 +169,15 @@ def running_demo(state_dir: Path, *extra: str) -> Iterator[tuple[str, str, Path]
                 proc.kill()
                 proc.wait()
         lab_down(tmp_path)
+
+
+def wait_for_sessions(page, url: str, want: int, timeout: float = 90) -> None:
+    """Reload ``url`` (the looking glass) until ``want`` rows say Established (BIRD's own
+    word, the same in every language of the UI)."""
+    deadline = time.monotonic() + timeout
+    page.goto(url)
+    while page.locator("tbody tr", has_text="Established").count() < want \
+            and time.monotonic() < deadline:
+        time.sleep(1)
+        page.reload()
+    assert page.locator("tbody tr", has_text="Established").count() >= want

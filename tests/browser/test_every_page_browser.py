@@ -6,12 +6,11 @@ a screenshot is saved (artifacts/screenshots/test_every_page/; docs/img/pages/ s
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, axe_violations, running_demo
+from .conftest import ARTIFACTS, axe_violations, running_demo, wait_for_sessions
 from .docs_shots import DOCS_PAGES, docs_copies
 
 PASSWORD = "every page pass phrase"
@@ -53,15 +52,6 @@ class Walk:
         self.results[name] = axe_violations(self.page, self.axe_source)
         self.screenshots[name] = self.shots(self.page, name)
 
-
-def _wait_for_sessions(page, url: str, want: int) -> None:
-    deadline = time.monotonic() + 90
-    page.goto(url)
-    while page.locator("tbody tr", has_text="Established").count() < want \
-            and time.monotonic() < deadline:
-        time.sleep(1)
-        page.reload()
-    assert page.locator("tbody tr", has_text="Established").count() >= want
 
 
 def test_every_page(demo_box, browser_page, axe_source, shots):
@@ -146,7 +136,7 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     walk.check("member-page")
 
     # the looking glass, one session's routes and a prefix search
-    _wait_for_sessions(page, url + "lg", 2)
+    wait_for_sessions(page, url + "lg", 2)
     walk.check("lg-index")
     page.click("tbody tr a >> nth=0")
     page.wait_for_selector("#accepted")

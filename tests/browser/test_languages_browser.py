@@ -4,9 +4,9 @@ looking glass in Spanish and in Portuguese, each chosen with the footer's switch
 
 from __future__ import annotations
 
-import time
-
 from appliance.config.revisions import RevisionStore
+
+from .conftest import wait_for_sessions
 
 PASSWORD = "île aux serveurs de routes"
 
@@ -21,16 +21,6 @@ def _switch(page, language: str) -> None:
 def _h1(page) -> str:
     return page.inner_text("h1").strip()
 
-
-def _wait_for_sessions(page, url: str, want: int) -> None:
-    """Reload the looking glass until ``want`` sessions are up (BIRD's own word, untranslated)."""
-    deadline = time.monotonic() + 90
-    page.goto(url)
-    while page.locator("tbody tr", has_text="Established").count() < want \
-            and time.monotonic() < deadline:
-        time.sleep(1)
-        page.reload()
-    assert page.locator("tbody tr", has_text="Established").count() >= want
 
 
 def _field_error(page, field_id: str) -> str:
@@ -134,7 +124,7 @@ def test_wizard_in_french_then_dashboard_and_looking_glass_in_spanish_and_portug
     assert "Servidor de rutas" in main and "Cambios recientes" in main
     assert "Recent changes" not in main
     shots(page, "es-status")
-    _wait_for_sessions(page, url + "lg", 2)
+    wait_for_sessions(page, url + "lg", 2)
     assert page.get_attribute("html", "lang") == "es"
     main = page.inner_text("main")
     assert "Sesiones" in main and "Prefijo o dirección" in main
