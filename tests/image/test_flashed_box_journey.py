@@ -102,12 +102,15 @@ class Member:
         self.ns = f"{self.prefix}-m1"
         self.workdir = workdir
         self.bird_pid: int | None = None
+        # the member BIRD's control socket: short, as unix socket paths are limited
+        self.sock = Path("/run") / f"{self.prefix}.ctl"
 
     def run(self, *argv: str, timeout: float = 60, check: bool = True):
         """A command inside the member's namespace."""
         return netns.run(self.ns, list(argv), timeout=timeout, check=check)
 
     def create(self) -> None:
+        """The namespace, its tap (the member's end of the cable) and the router's addresses."""
         netns.create(self.ns)
         self.run("ip", "link", "set", "lo", "up")
         self.run("ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
@@ -116,26 +119,26 @@ class Member:
         self.run("ip", "-6", "addr", "add", f"{MEMBER6}/64", "dev", "tap0", "nodad")
 
     def start_bird(self) -> None:
+        """The member's router: BIRD with sessions to both route-server addresses."""
         conf = self.workdir / "member-bird.conf"
         conf.write_text(MEMBER_BIRD)
         pidfile = self.workdir / "member-bird.pid"
-        sock = Path("/run") / f"{self.prefix}.ctl"  # short: unix socket paths are limited
-        self.run("bird", "-c", str(conf), "-s", str(sock), "-P", str(pidfile))
+        self.run("bird", "-c", str(conf), "-s", str(self.sock), "-P", str(pidfile))
         self.bird_pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(),
                                      30, "the member's BIRD pid file"))
-        self.sock = sock
 
     def birdc(self, command: str) -> str:
+        """One command to the member's BIRD; its output."""
         return self.run("birdc", "-s", str(self.sock), command, check=False).stdout
 
     def remove(self) -> None:
+        """Stop the member's BIRD (by its PID) and remove everything the member made."""
         if self.bird_pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.bird_pid, 15)
         for name in netns.list_with_prefix(self.prefix):
             netns.remove(name)
-        with contextlib.suppress(OSError, AttributeError):
-            self.sock.unlink()
+        self.sock.unlink(missing_ok=True)  # BIRD may leave it when it fails to start
 
 
 @contextlib.contextmanager
