@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import yaml
@@ -46,3 +47,14 @@ def logged_in(state_dir, name: str = ADMIN, password: str = PASSWORD):
 def client(configured):
     """A logged-in test client."""
     return logged_in(configured)
+
+
+def wait_job(client, url: str, timeout: float = 30) -> dict:
+    """Poll an apply job's JSON (``url`` + ".json") until it is done; the job."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(url + ".json").get_json()
+        if job["done"]:
+            return job
+        time.sleep(0.05)
+    raise AssertionError("the re-apply did not finish")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from io import BytesIO
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from appliance.web import create_app, irr_status, offline_data, peeringdb
 from appliance.web.accounts import hash_password
 
 from ..conftest import ROOT
-from .conftest import ADMIN, PASSWORD, csrf, logged_in
+from .conftest import ADMIN, PASSWORD, csrf, logged_in, wait_job
 
 FIX = ROOT / "tests" / "fixtures"
 VRPS = FIX / "bird" / "vrps.json"
@@ -61,15 +60,6 @@ def _post(client, kind: str, raw: bytes, name: str, **kw):
                                               "file": (BytesIO(raw), name)},
                        content_type="multipart/form-data", **kw)
 
-
-def _wait(client, url: str) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job = client.get(url + ".json").get_json()
-        if job["done"]:
-            return job
-        time.sleep(0.05)
-    raise AssertionError("the re-apply did not finish")
 
 
 def _signed_root(tmp_path: Path) -> tuple[bytes, Path]:
@@ -119,7 +109,7 @@ def test_irr_upload_reapplies_and_bad_irr_kept(state):
     assert not irr_status.cache_path(state).exists()
     resp = _post(c, "irr", raw, "irr.json")
     assert "/changes/apply/" in resp.headers["Location"], "the route server is re-applied"
-    assert _wait(c, resp.headers["Location"])["outcome"]["ok"]
+    assert wait_job(c, resp.headers["Location"])["outcome"]["ok"]
     page = c.get("/data").data.decode()
     assert f"{len(objects)} IRR objects loaded (was 0)" in page
     assert offline_data.irr_count(state) == len(objects)
@@ -131,7 +121,7 @@ def test_peeringdb_upload_and_bad_dump_kept(state):
     c = logged_in(state)
     resp = _post(c, "peeringdb", PDB.read_bytes(), "pdb.json")
     assert "/changes/apply/" in resp.headers["Location"], "the route server is re-applied"
-    assert _wait(c, resp.headers["Location"])["outcome"]["ok"]
+    assert wait_job(c, resp.headers["Location"])["outcome"]["ok"]
     nets = len(json.loads(PDB.read_text())["net"]["data"])
     assert f"{nets} networks" in c.get("/data").data.decode()
     assert peeringdb.lookup(state, 64501, None)["name"] == "Coral Cloud"
@@ -150,7 +140,7 @@ def test_peeringdb_upload_puts_never_via_rs_in_force_at_once(state):
                               True}]}}
     c = logged_in(state)
     resp = _post(c, "peeringdb", json.dumps(dump).encode(), "pdb.json")
-    assert _wait(c, resp.headers["Location"])["outcome"]["ok"]
+    assert wait_job(c, resp.headers["Location"])["outcome"]["ok"]
     assert "define NEVER_VIA_RS_ASNS = [ 64999 ];" in conf.read_text()
 
 

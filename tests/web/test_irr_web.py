@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -18,7 +17,7 @@ from appliance.config.committed import committed_config
 from appliance.web import create_app, irr_status
 
 from ..conftest import ROOT
-from .conftest import csrf
+from .conftest import csrf, wait_job
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bird" / "irr"
 
@@ -33,15 +32,6 @@ def _objects(state: Path) -> list[str]:
     from appliance.bird.irr import irr_object
     return [irr_object(m) for m in committed_config(state).members]
 
-
-def _wait(client, url: str) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job = client.get(url + ".json").get_json()
-        if job["done"]:
-            return job
-        time.sleep(0.05)
-    raise AssertionError("the re-apply did not finish")
 
 
 def test_gaps_without_data_and_with_old_data(configured):
@@ -73,7 +63,7 @@ def test_members_page_warns_and_upload_fixes_it(client, configured):
         "irr_file": (BytesIO(_irr_file(_objects(configured))), "irr.json")},
         content_type="multipart/form-data")
     assert "/changes/apply/" in resp.headers["Location"], "the route server is re-applied"
-    assert _wait(client, resp.headers["Location"])["outcome"]["ok"]
+    assert wait_job(client, resp.headers["Location"])["outcome"]["ok"]
     assert b"IRR filtering is not protecting" not in client.get("/members").data
 
 
@@ -142,7 +132,7 @@ def test_fetch_with_a_fake_bgpq4(client, configured, fake_bin, monkeypatch):
     page = client.get("/members")
     resp = client.post("/members/irr/fetch", data={"csrf_token": csrf(page.data)})
     assert "/changes/apply/" in resp.headers["Location"]
-    assert _wait(client, resp.headers["Location"])["outcome"]["ok"]
+    assert wait_job(client, resp.headers["Location"])["outcome"]["ok"]
     cache = json.loads(irr_status.cache_path(configured).read_text())
     assert set(cache) == set(_objects(configured))
     assert next(iter(cache.values()))["asns"] == [10001, 10011]
