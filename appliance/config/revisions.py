@@ -14,6 +14,9 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from appliance import __version__
 from appliance.config.migrations import text_version
@@ -113,6 +116,19 @@ class RevisionStore:
         if rev is None:
             raise RevisionNotFound(rev_id)
         return rev
+
+    def rollback_data(self, rev_id: int) -> tuple[dict[str, Any], int]:
+        """Revision ``rev_id``'s configuration to apply again, and the head it replaces.
+
+        The accounts are today's, not the old revision's: rolling the network back must
+        never lock the current admins out or bring back an account that was removed.
+        """
+        old = yaml.safe_load(self.get(rev_id).config)
+        old = old if isinstance(old, dict) else {}
+        latest = self.latest()
+        now = yaml.safe_load(latest.config) if latest else None
+        old["admin_users"] = (now if isinstance(now, dict) else {}).get("admin_users") or []
+        return old, latest.id if latest else 0
 
     def _migration_note(self, comment: str, config_text: str) -> str:
         """``comment``, saying so when this revision is the previous one migrated to a newer

@@ -8,14 +8,19 @@ revision, and the next start re-applies whichever it holds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from appliance.config.errors import ConfigError, Issue
-from appliance.config.loader import dump_config, load_config_text
+from appliance.config.loader import config_from_data, dump_config, load_config_text
+from appliance.config.merge import MergeConflict, merge3
 from appliance.config.model import IXPConfig
 from appliance.config.revisions import Revision, RevisionStore
 from appliance.pipeline import staging
@@ -50,6 +55,11 @@ class Outcome:
     revision: Revision | None = None
     rolled_back: bool = False
     message: str = ""
+    # The revision the change was re-based on, when another change was committed after the
+    # one it was made from (``run(based_on=...)``)
+    rebased_on: int | None = None
+    # The files a dry run rendered (for the review's diff; not part of the JSON form)
+    rendered: dict[str, RenderedFile] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, object]:
         """JSON form."""
@@ -60,15 +70,49 @@ class Outcome:
             "error": self.error,
             "issues": [i.as_dict() for i in self.issues],
             "changes": [
-                {"concern": c.concern, "action": c.action, "target": c.target, "detail": c.detail}
+                {"concern": c.concern, "action": c.action, "target": c.target, "detail": c.detail,
+                 "path": c.path, "notice": c.notice}
                 for c in self.changes
             ],
             "revision": self.revision.summary() if self.revision else None,
             "rolled_back": self.rolled_back,
+            "rebased_on": self.rebased_on,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        """The outcome of a dry run again, from ``as_dict`` (a cached review)."""
+        changes = [Change(c["concern"], c["action"], c["target"], c.get("detail", ""),
+                          c.get("path", ""), c.get("notice", ""))
+                   for c in data.get("changes") or []]
+        issues = [Issue(i["path"], i["message"]) for i in data.get("issues") or []]
+        return cls(bool(data["ok"]), str(data["stage"]), changes, issues,
+                   data.get("error") or None, rolled_back=bool(data.get("rolled_back")),
+                   message=str(data.get("message") or ""))
+
+
+@dataclass
+class Comparison:
+    """A candidate compared with the running system once: what a review page shows."""
+
+    outcome: Outcome  # the dry run: plan, or the stage that refused and why
+    diff: str  # unified diff of the installed files against the candidate's
+    rendered: str  # digest of the rendered files that passed verify ("" if verify failed)
+    head: int | None  # the committed revision it was compared against
 
 
 Rendered = tuple[dict[str, RenderedFile], dict[str, str]]
+
+
+def rendered_digest(files: dict[str, RenderedFile]) -> str:
+    """One checksum over every rendered file (path, mode, group, bytes): same input, same
+    digest, so a candidate verified at review need not be verified again at apply."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        f = files[path]
+        h.update(f"{path}\0{f.mode:o}\0{f.group or ''}\0{len(f.content)}\0".encode())
+        h.update(f.content)
+    return h.hexdigest()
 
 
 class Pipeline:
@@ -158,19 +202,66 @@ class Pipeline:
     # -- the whole run -------------------------------------------------------------------
 
     def run(self, candidate: str | IXPConfig, *, author: str, comment: str = "",
-            dry_run: bool = False) -> Outcome:
-        """Take a candidate through every stage; commit it as a new revision on success."""
+            dry_run: bool = False, based_on: int | None = None,
+            verified: str = "") -> Outcome:
+        """Take a candidate through every stage; commit it as a new revision on success.
+
+        ``based_on`` is the revision the candidate was made from (0: made before any; None:
+        apply it as it is, whatever is committed);
+        when another revision was committed since, the candidate's change is replayed on it
+        (``config.merge``) or refused when both changed the same thing (stage "rebase").
+        ``verified`` is the rendered digest a review already verified with the real tools:
+        the same files are not verified twice.
+        """
         try:
             with state_lock(self.state_dir):
-                return self._run_locked(candidate, author, comment, dry_run)
+                if based_on is not None:
+                    try:
+                        candidate, rebased = self.rebase(candidate, based_on)
+                    except ConfigError as exc:
+                        return Outcome(False, "validate", issues=exc.issues,
+                                       error="the configuration has problems; nothing was "
+                                             "changed")
+                    except MergeConflict as exc:
+                        return Outcome(False, "rebase", error=(
+                            f"changed since you read it: another change to {exc} was committed "
+                            "after the revision this one was made from; nothing was changed, "
+                            "read the configuration again and redo the change"))
+                else:
+                    rebased = None
+                outcome = self._run_locked(candidate, author, comment, dry_run, verified)
+                outcome.rebased_on = rebased
+                return outcome
         except LockBusy as exc:
             return Outcome(False, "lock", error=str(exc))
+
+    def rebase(self, candidate: str | IXPConfig, based_on: int
+                ) -> tuple[str | IXPConfig, int | None]:
+        """The candidate replayed on the committed head when that moved since ``based_on``."""
+        latest = self.store.latest()
+        if latest is None or latest.id == based_on:
+            return candidate, None
+        text = candidate if isinstance(candidate, str) else dump_config(candidate)
+        base = yaml.safe_load(self.store.get(based_on).config) if based_on else {}
+        merged = merge3(base or {}, yaml.safe_load(text) or {}, yaml.safe_load(latest.config))
+        return config_from_data(merged), latest.id
+
+    def compare(self, candidate: str | IXPConfig, *, author: str) -> Comparison:
+        """Render once, verify once, plan and diff: what a review shows (nothing changes)."""
+        cfg = self.validate(candidate)
+        latest = self.store.latest()
+        outcome = self.run(cfg, author=author, dry_run=True)
+        files = outcome.rendered if outcome.rendered is not None else self.render(cfg)[0]
+        diff = staging.unified_diff(self.state_dir / "etc", files)
+        verified = outcome.ok or outcome.stage == "plan"
+        return Comparison(outcome, diff, rendered_digest(files) if verified else "",
+                          latest.id if latest else None)
 
     def _step(self, stage: str, state: str, message: str = "") -> None:
         self._progress(stage, state, message)
 
     def _run_locked(self, candidate: str | IXPConfig, author: str, comment: str,
-                    dry_run: bool) -> Outcome:
+                    dry_run: bool, verified: str = "") -> Outcome:
         self._step("validate", "running")
         try:
             cfg = self.validate(candidate)
@@ -187,14 +278,17 @@ class Pipeline:
         rendered = self.render(cfg)
         self._step("render", "ok", f"{len(rendered[0])} file(s)")
 
-        self._step("verify", "running")
-        try:
-            self.verify(cfg, rendered[0])
-        except (VerifyError, OSError) as exc:
-            self._step("verify", "failed", str(exc))
-            return Outcome(False, "verify", error=f"verification failed: {exc}; nothing was "
-                           "changed")
-        self._step("verify", "ok")
+        if verified and verified == rendered_digest(rendered[0]):
+            self._step("verify", "ok", "checked at review")
+        else:
+            self._step("verify", "running")
+            try:
+                self.verify(cfg, rendered[0])
+            except (VerifyError, OSError) as exc:
+                self._step("verify", "failed", str(exc))
+                return Outcome(False, "verify", error=f"verification failed: {exc}; nothing "
+                               "was changed")
+            self._step("verify", "ok")
 
         self._step("plan", "running")
         try:
@@ -209,7 +303,8 @@ class Pipeline:
         if dry_run:
             for stage in ("apply", "commit"):
                 self._step(stage, "skipped", "dry run")
-            return Outcome(True, "plan", changes=changes, message="dry run: nothing was changed")
+            return Outcome(True, "plan", changes=changes, message="dry run: nothing was changed",
+                           rendered=rendered[0])
         if not changes and same_config:
             for stage in ("apply", "commit"):
                 self._step(stage, "skipped", "nothing to change")
@@ -262,9 +357,17 @@ class Pipeline:
         return self.run(latest.config, author=author, comment="re-apply at start")
 
     def rollback(self, rev_id: int, *, author: str) -> Outcome:
-        """Apply revision ``rev_id``'s configuration as a new revision."""
-        rev = self.store.get(rev_id)
-        return self.run(rev.config, author=author, comment=f"rollback to revision {rev_id}")
+        """Apply revision ``rev_id``'s configuration again as a new revision (with today's
+        accounts: ``RevisionStore.rollback_data``)."""
+        data, base = self.store.rollback_data(rev_id)
+        try:
+            cfg = config_from_data(data)
+        except ConfigError as exc:
+            return Outcome(False, "validate", issues=exc.issues,
+                           error=f"revision {rev_id} cannot be applied again; nothing was "
+                                 "changed")
+        return self.run(cfg, author=author, comment=f"rollback to revision {rev_id}",
+                        based_on=base)
 
     def diff(self, candidate: str | IXPConfig) -> str:
         """Unified diff of the installed files against the candidate's (for review)."""

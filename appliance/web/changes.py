@@ -13,19 +13,24 @@ from flask import (
     g,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import gettext as _
 
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
-from appliance.config.loader import config_from_data, load_config_text
-from appliance.pipeline.run import Pipeline
-from appliance.web import irr_status, pending
-from appliance.web.i18n import issue_line
+from appliance.config.revisions import RevisionStore
+from appliance.pipeline.candidate import (
+    Candidate,
+    CandidateChanged,
+    CandidateGone,
+    CandidateStore,
+)
+from appliance.pipeline.run import Comparison
+from appliance.web import irr_status, jobs
 from appliance.web.masking import mask_secrets
 from appliance.web.summary import field_errors, review_context
-from appliance.web.wizard import jobs
 
 bp = Blueprint("changes", __name__, url_prefix="/changes")
 
@@ -34,75 +39,140 @@ def _state() -> Path:
     return current_app.config["STATE_DIR"]
 
 
+def store() -> CandidateStore:
+    """The box's candidates (every admin page and the wizard load theirs here)."""
+    return CandidateStore(_state(), netns=current_app.config.get("NETNS"))
+
+
+def _load(data: dict[str, Any], comment: str, back: str, edit: str) -> Candidate:
+    return store().load(data, author=g.user, comment=comment,
+                        meta={"back": back, "edit": edit})
+
+
 def propose(data: dict[str, Any], comment: str, back: str, edit: str = "") -> Response:
-    """Check a candidate; keep it for review (or raise ``ConfigError`` with every problem).
+    """Load a candidate (``ConfigError`` with every problem if invalid), compare it once, and
+    show its review.
 
     ``edit`` is the form that made the change: the review's "Edit" reopens it.
     """
-    config_from_data(data)
-    pending.save(_state(), g.user, data, comment, back, edit)
-    return redirect(url_for("changes.review"))
+    cand = _load(data, comment, back, edit)
+    store().compare(cand)
+    return redirect(url_for("changes.show", cand_id=cand.id))
 
 
-def plan_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """Dry-run a valid candidate through the whole pipeline (render, verify, plan).
+def prepare(data: dict[str, Any], comment: str, back: str,
+            edit: str = "") -> Response | list[tuple[str, str]]:
+    """Like ``propose``, for a form that shows problems next to its fields.
 
-    Returns (field path, message) for each problem the running system has with it, e.g.
-    ``("members[5].ports[0].interface", "interface ixp6 does not exist in ...")``, so a form
-    can show it next to its field; empty when the change can be applied.
+    Returns the review's redirect, or (field path, message) for every problem the model or
+    the running system has with the change (e.g. ``("members[5].ports[0].interface",
+    "interface ixp6 does not exist ...")``), in which case nothing is kept.
     """
-    pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
-    outcome = pipe.run(config_from_data(data), author=g.user or "web", dry_run=True)
-    if outcome.ok:
-        return []
-    found = [(i.path, i.message) for i in outcome.issues]
-    return found or field_errors(outcome.error or "refused")
+    try:
+        cand = _load(data, comment, back, edit)
+    except ConfigError as exc:
+        return [(i.path, i.message) for i in exc.issues]
+    cand, comparison = store().compare(cand)
+    outcome = comparison.outcome
+    if not outcome.ok:
+        store().discard(cand.id, g.user)
+        return [(i.path, i.message) for i in outcome.issues] or \
+            field_errors(outcome.error or "refused")
+    return redirect(url_for("changes.show", cand_id=cand.id))
+
+
+def _render_review(cand: Candidate, comparison: Comparison) -> str:
+    cfg = cand.parsed()
+    running = committed_config(_state())
+    ctx = review_context(cfg, running, comparison.outcome,
+                         mask_secrets(comparison.diff, cfg, running))
+    if ctx["summary"]:
+        ctx["summary"] += irr_status.new_member_gaps(_state(), running, cfg)
+    edit = cand.meta.get("edit") or ""
+    if edit:
+        edit += ("&" if "?" in edit else "?") + f"candidate={cand.id}"
+    rebased = cand.meta.get("rebased_on") or ""
+    return render_template("change_review.html", comment=cand.comment, **ctx, edit=edit,
+                           cand=cand, rebased=rebased,
+                           back=cand.meta.get("back") or url_for("status.index"))
 
 
 @bp.get("/review")
 def review() -> Response | str:
-    """The pending change: plan and diff, then Apply or Discard."""
-    change = pending.load(_state(), g.user)
-    if change is None:
+    """Your newest change waiting for review (the pages link to each change by its id)."""
+    cand = store().latest(g.user)
+    if cand is None:
         flash(_("There is no change waiting for review."), "info")
         return redirect(url_for("status.index"))
-    pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
+    return show(cand.id)
+
+
+@bp.get("/<cand_id>")
+def show(cand_id: str) -> Response | str:
+    """One prepared change: plan and diff, then Apply or Discard.
+
+    The comparison was made when the change was prepared; a reload runs no tool. When another
+    change was committed since, this one is replayed on it and compared again, once.
+    """
     try:
-        cfg = load_config_text(change["config"])
-    except ConfigError as exc:  # the committed config changed under the pending one
-        pending.clear(_state(), g.user)
-        flash(_("The prepared change no longer fits: %(why)s", why=issue_line(exc)), "error")
-        return redirect(change.get("back") or url_for("status.index"))
-    outcome = pipe.run(cfg, author=g.user, dry_run=True)
-    running = committed_config(_state())
-    ctx = review_context(cfg, running, outcome, mask_secrets(pipe.diff(cfg), cfg, running))
-    if ctx["summary"]:
-        ctx["summary"] += irr_status.new_member_gaps(_state(), running, cfg)
-    return render_template("change_review.html", comment=change["comment"], **ctx,
-                           edit=change.get("edit") or "",
-                           back=change.get("back") or url_for("status.index"))
+        cand = store().get(cand_id, g.user)
+    except CandidateGone:
+        applied = jobs.for_candidate(cand_id)  # e.g. the Back button after Apply
+        if applied is not None:
+            return redirect(url_for("changes.progress", job_id=applied.id))
+        return _gone()
+    try:
+        cand, comparison = store().compare(cand)
+    except ConfigError as exc:
+        store().discard(cand.id, g.user)
+        flash(_("The prepared change no longer fits: %(why)s", why=exc.issues[0]), "error")
+        return redirect(cand.meta.get("back") or url_for("status.index"))
+    return _render_review(cand, comparison)
+
+
+def _gone() -> Response:
+    flash(_("There is no change waiting for review."), "info")
+    return redirect(url_for("status.index"))
 
 
 @bp.post("/apply")
 def apply() -> Response:
-    """Apply the pending change; the next page shows each stage."""
-    change = pending.load(_state(), g.user)
-    if change is None:
-        return redirect(url_for("status.index"))
-    cfg = load_config_text(change["config"])
-    state, user = _state(), g.user
-    job = jobs.start(state, current_app.config.get("NETNS"), cfg, user, change["comment"],
-                     on_success=lambda: pending.clear(state, user))
-    return redirect(url_for("changes.progress", job_id=job.id))
+    """Apply exactly the change the review showed (its id and digest); the next page shows
+    each stage. A second click, or a second tab, joins the first apply."""
+    cand_id = request.form.get("candidate", "")
+    digest = request.form.get("digest", "")
+    running = jobs.for_candidate(cand_id)
+    if running is not None:
+        return redirect(url_for("changes.progress", job_id=running.id))
+    state, user, netns = _state(), g.user, current_app.config.get("NETNS")
+    cands = store()
+
+    def start(cand: Candidate) -> str:
+        latest = RevisionStore(state).latest()
+        if (latest.id if latest else 0) != cand.base:  # committed since it was shown:
+            raise CandidateChanged(cand.id)  # the review replays it; never apply it unseen
+        job = jobs.start(state, netns, cand.parsed(), user, cand.comment, candidate=cand.id,
+                         based_on=cand.base, verified=(cand.review or {}).get("rendered", ""),
+                         on_end=lambda ok: cands.finished(cand.id, ok))
+        return job.id
+
+    try:
+        job_id = cands.claim(cand_id, user, digest, start)
+    except CandidateGone:
+        return _gone()
+    except CandidateChanged:
+        flash(_("This change was prepared before another change was applied. It was redone "
+                "on top of the new configuration: review it again, then apply."), "error")
+        return redirect(url_for("changes.show", cand_id=cand_id))
+    return redirect(url_for("changes.progress", job_id=job_id))
 
 
 @bp.post("/discard")
 def discard() -> Response:
-    """Forget the pending change."""
-    change = pending.load(_state(), g.user) or {}
-    pending.clear(_state(), g.user)
+    """Forget the change the review showed."""
+    cand = store().discard(request.form.get("candidate", ""), g.user)
     flash(_("The change was discarded; nothing was applied."), "info")
-    return redirect(change.get("back") or url_for("status.index"))
+    return redirect((cand.meta.get("back") if cand else "") or url_for("status.index"))
 
 
 @bp.get("/apply/<job_id>")

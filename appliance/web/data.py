@@ -28,8 +28,7 @@ from flask_babel import gettext as _
 
 from appliance.config.committed import committed_config
 from appliance.util.lock import LockBusy
-from appliance.web import offline_data
-from appliance.web.wizard import jobs
+from appliance.web import jobs, offline_data
 
 bp = Blueprint("data", __name__, url_prefix="/data")
 

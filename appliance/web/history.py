@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import difflib
 
-import yaml
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_text
 from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionNotFound, RevisionStore
-from appliance.web.changes import propose
+from appliance.web.changes import store as changes_store
 from appliance.web.masking import mask_config_text
 
 bp = Blueprint("history", __name__, url_prefix="/history")
@@ -60,10 +71,17 @@ def _parsed(text: str) -> IXPConfig | None:
 
 @bp.post("/<int:rev_id>/rollback")
 def rollback(rev_id: int) -> Response:
-    """Prepare revision ``rev_id``'s configuration as the pending change."""
+    """Prepare revision ``rev_id``'s configuration as a change to review (with today's
+    accounts: a rollback of the network never locks the admins out)."""
     try:
-        rev = _store().get(rev_id)
+        cand = changes_store().load_revision(rev_id, author=g.user,
+                                             comment=f"rollback to revision {rev_id}",
+                                             meta={"back": url_for("history.index")})
     except RevisionNotFound:
         abort(404)
-    return propose(yaml.safe_load(rev.config), f"rollback to revision {rev_id}",
-                   url_for("history.index"))
+    except ConfigError as exc:
+        flash(_("Revision %(rev)s cannot be applied again: %(why)s", rev=rev_id,
+                why=exc.issues[0]), "error")
+        return redirect(url_for("history.index"))
+    changes_store().compare(cand)
+    return redirect(url_for("changes.show", cand_id=cand.id))

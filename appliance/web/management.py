@@ -26,12 +26,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from appliance.config.committed import committed_config
-from appliance.config.errors import ConfigError
-from appliance.config.loader import config_from_data
 from appliance.management import trial
 from appliance.management.status import management_status
 from appliance.pipeline.concern import IMAGE_MARKER
-from appliance.web.changes import plan_problems, propose
+from appliance.web.changes import prepare
 from appliance.web.forms import FormField, deep_merge, field_for_issue, form_to_data, get_path
 from appliance.web.nics import nic_rows
 from appliance.web.wizard import management_choices
@@ -112,14 +110,10 @@ def save() -> Any:
     data["management"] = deep_merge(section, form_to_data(FIELDS, values))
     errors: dict[str, str] = {}
     general: list[str] = []
-    try:
-        config_from_data(data)
-        problems = plan_problems(data)
-    except ConfigError as exc:
-        problems = [(i.path, i.message) for i in exc.issues]
-    if not problems:
-        return propose(data, "management settings", url_for("management.index"),
+    problems = prepare(data, "management settings", url_for("management.index"),
                        url_for("management.index"))
+    if not isinstance(problems, list):
+        return problems  # the review of the prepared change
     for path, message in problems:
         text = message[0].upper() + message[1:] if message else message
         key = field_for_issue(FIELDS, path.removeprefix("management."))

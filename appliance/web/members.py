@@ -25,12 +25,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from appliance.config.committed import committed_config
-from appliance.config.errors import ConfigError
 from appliance.config.model import IXPConfig
 from appliance.dns.root_servers import ROOT_SERVERS
 from appliance.lab.lab import LabError, LabState
-from appliance.web import irr_status, peeringdb, pending
-from appliance.web.changes import plan_problems, propose
+from appliance.pipeline.candidate import CandidateGone
+from appliance.web import irr_status, jobs, peeringdb
+from appliance.web.changes import prepare, propose
+from appliance.web.changes import store as changes_store
 from appliance.web.forms import (
     FormField,
     as_bool,
@@ -43,7 +44,6 @@ from appliance.web.forms import (
 )
 from appliance.web.nics import free_nics, nic_rows
 from appliance.web.status import collect
-from appliance.web.wizard import jobs
 from appliance.web.wizard.candidate import base_data, validate_candidate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -128,17 +128,14 @@ def index() -> str:
 
 
 def _pending_member(index: int | None, count: int) -> dict[str, Any] | None:
-    """The member as the pending change has it (for the review's "Edit"), if any."""
-    change = pending.load(_state(), g.user)
-    if change is None:
-        return None
+    """The member as the prepared change has it (for the review's "Edit"), if any."""
     try:
-        data = yaml.safe_load(change["config"])
-        members = data.get("members") or []
-        pos = index if index is not None else count
-        return members[pos] if 0 <= pos < len(members) else None
-    except (yaml.YAMLError, AttributeError, TypeError, KeyError):
+        cand = changes_store().get(request.args.get("candidate", ""), g.user)
+        members = yaml.safe_load(cand.config).get("members") or []
+    except (CandidateGone, yaml.YAMLError, AttributeError):
         return None
+    pos = index if index is not None else count
+    return members[pos] if 0 <= pos < len(members) else None
 
 
 def _edit(index: int | None) -> Response | str:
@@ -155,7 +152,7 @@ def _edit(index: int | None) -> Response | str:
     else:
         values = _values({"route_server": True})
         values.update(next_free_addresses(cfg))
-    if request.method == "GET" and request.args.get("pending"):
+    if request.method == "GET" and request.args.get("candidate"):
         again = _pending_member(index, len(members))
         if again is not None:
             values = _values(again)
@@ -172,17 +169,12 @@ def _edit(index: int | None) -> Response | str:
             members[pos:pos + (1 if index is not None else 0)] = [member]
             data["members"] = members
             verb = "edit" if index is not None else "add"
-            edit_url = (url_for("members.edit", index=index, pending=1) if index is not None
-                        else url_for("members.new", pending=1))
-            try:
-                problems = [(i.path, i.message) for i in _config_issues(data)]
-                if not problems:
-                    problems = plan_problems(data)
-                if not problems:
-                    return propose(data, f"member {verb} AS{member.get('asn')} "
-                                   f"{member.get('name')}", url_for("members.index"), edit_url)
-            except ConfigError as exc:  # pragma: no cover - _config_issues caught it first
-                problems = [(i.path, i.message) for i in exc.issues]
+            edit_url = (url_for("members.edit", index=index) if index is not None
+                        else url_for("members.new"))
+            problems = prepare(data, f"member {verb} AS{member.get('asn')} "
+                               f"{member.get('name')}", url_for("members.index"), edit_url)
+            if not isinstance(problems, list):
+                return problems  # the review of the prepared change
             _place_problems(problems, f"members[{pos}]", errors, general)
             _suggest_max_prefix(values, data)
     status = 400 if errors or general else 200
@@ -204,15 +196,6 @@ def _in_lab() -> bool:
         return LabState.load(_state()) is not None
     except LabError:
         return False
-
-
-def _config_issues(data: dict[str, Any]) -> list[Any]:
-    from appliance.config.loader import config_from_data
-    try:
-        config_from_data(data)
-    except ConfigError as exc:
-        return list(exc.issues)
-    return []
 
 
 def _place_problems(problems: list[tuple[str, str]], prefix: str, errors: dict[str, str],

@@ -21,6 +21,7 @@ import pytest
 import requests
 import urllib3
 
+from tests.conftest import form_fields
 from tests.image import vm
 from tests.image.conftest import TIMINGS
 
@@ -130,10 +131,11 @@ class Https:
                                      allow_redirects=False, verify=False, timeout=300)
 
     def post_with_token(self, path: str, page: str) -> requests.Response:
-        """POST to ``path`` with the CSRF token of ``page`` (the form that leads there)."""
+        """Click the button of ``page``'s form that posts to ``path``: its hidden fields (the
+        CSRF token, the candidate's id and digest) are sent."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-            return self.session.post(self.base + path, data={"csrf_token": csrf_token(page)},
+            return self.session.post(self.base + path, data=form_fields(page, path),
                                      allow_redirects=False, verify=False, timeout=300)
 
     def wait_job(self, location: str, timeout: float = 900) -> dict:

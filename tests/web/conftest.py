@@ -12,6 +12,8 @@ from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 
+from ..conftest import form_fields  # noqa: F401  (the web tests import it from here)
+
 ADMIN, PASSWORD = "alice", "correct horse battery staple"
 
 

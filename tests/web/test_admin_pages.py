@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 
@@ -11,7 +12,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.web import create_app
 
 from ..conftest import ROOT
-from .conftest import csrf
+from .conftest import csrf, form_fields
 
 NEW_MEMBER = {"asn": "64501", "name": "Coral Cloud", "noc_email": "noc@coral.example.net",
               "ports": "ixp6", "macs": "02:00:5e:10:00:06", "ipv4": "203.0.113.15",
@@ -22,7 +23,7 @@ NEW_MEMBER = {"asn": "64501", "name": "Coral Cloud", "noc_email": "noc@coral.exa
 def _apply_pending(client) -> dict:
     review = client.get("/changes/review")
     assert review.status_code == 200, review.data[:500]
-    resp = client.post("/changes/apply", data={"csrf_token": csrf(review.data)})
+    resp = client.post("/changes/apply", data=form_fields(review.data, "/changes/apply"))
     url = resp.headers["Location"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -43,7 +44,7 @@ def test_add_member_review_apply(client, configured):
 
     resp = client.post("/members/new", data={**NEW_MEMBER, "action": "save",
                                               "csrf_token": csrf(page.data)})
-    assert resp.headers["Location"].endswith("/changes/review")
+    assert re.search(r"/changes/[A-Za-z0-9_-]{16}$", resp.headers["Location"])
     review = client.get("/changes/review")
     assert b"member add AS64501 Coral Cloud" in review.data
     assert b"+  name: Coral Cloud" in review.data
@@ -69,7 +70,7 @@ def test_edit_and_remove_member(client, configured):
     client.post("/members/4/remove", data={"csrf_token": csrf(listing.data)})
     review = client.get("/changes/review")
     assert b"member remove AS64500" in review.data
-    client.post("/changes/discard", data={"csrf_token": csrf(review.data)})
+    client.post("/changes/discard", data=form_fields(review.data, "/changes/discard"))
     assert RevisionStore(configured).latest().id == 2, "discard applies nothing"
 
 

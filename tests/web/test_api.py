@@ -8,7 +8,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.web import create_app
 from appliance.web.api import tokens
 
-from .conftest import ADMIN, csrf
+from .conftest import ADMIN, csrf, form_fields
 
 MEMBER = {"asn": 64501, "name": "Coral Cloud", "ports": ["ixp6"], "macs": ["02:00:5e:10:00:06"],
           "ipv4": ["203.0.113.15"], "ipv6": ["2001:db8:eeee::15"]}
@@ -94,7 +94,7 @@ def test_viewer_token_reads_but_cannot_change(client, configured):
     client.post("/users", data={"name": "bob", "password": "viewer pass phrase",
                                 "role": "viewer", "csrf_token": csrf(page.data)})
     review = client.get("/changes/review")
-    client.post("/changes/apply", data={"csrf_token": csrf(review.data)})
+    client.post("/changes/apply", data=form_fields(review.data, "/changes/apply"))
     import time
     deadline = time.monotonic() + 20
     while RevisionStore(configured).latest().id < 2 and time.monotonic() < deadline:
@@ -119,9 +119,9 @@ def test_tokens_from_the_users_page(client, configured):
     c = create_app(configured).test_client()
     assert c.get("/api/v1/members", headers={"Authorization": f"Bearer {secret}"}).status_code \
         == 200
-    token_id = secret.split("_")[1]
+    token_id = secret.split("_", 2)[1]
     client.post(f"/users/tokens/{token_id}/revoke", data={"csrf_token": csrf(made.data)})
     assert c.get("/api/v1/members", headers={"Authorization": f"Bearer {secret}"}).status_code \
         == 401
     stored = (configured / "web" / "api-tokens.json").read_text()
-    assert secret.split("_")[2] not in stored
+    assert secret.split("_", 2)[2] not in stored

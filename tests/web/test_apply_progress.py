@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from appliance.web.wizard import jobs
+from appliance.web import jobs
 
-from .conftest import csrf
+from .conftest import csrf, form_fields
 from .test_admin_pages import NEW_MEMBER
 
 
@@ -15,7 +15,8 @@ def test_applying_turns_into_applied(client):
     client.post("/members/new", data={**NEW_MEMBER, "action": "save",
                                        "csrf_token": csrf(page.data)})
     review = client.get("/changes/review")
-    url = client.post("/changes/apply", data={"csrf_token": csrf(review.data)}).headers["Location"]
+    url = client.post("/changes/apply",
+                      data=form_fields(review.data, "/changes/apply")).headers["Location"]
     job_id = url.rsplit("/", 1)[1]
     running = jobs.Job("still-running")
     with jobs._lock:

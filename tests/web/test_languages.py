@@ -10,7 +10,7 @@ from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 
-from .conftest import ADMIN, PASSWORD, csrf, logged_in
+from .conftest import ADMIN, PASSWORD, csrf, form_fields, logged_in
 
 
 def _lang(html: bytes) -> str:
@@ -100,7 +100,8 @@ def test_wizard_asks_for_the_box_language_and_it_becomes_the_default(tmp_path):
     for step in ("management", "peering_lan", "route_server", "services", "snmp"):
         assert _submit(c, step, GOOD[step]).status_code == 302, step
     review = c.get("/wizard/review")
-    job_url = c.post("/wizard/apply", data={"csrf_token": csrf(review.data)}).headers["Location"]
+    job_url = c.post("/wizard/apply",
+                     data=form_fields(review.data, "/wizard/apply")).headers["Location"]
     deadline = time.monotonic() + 30
     while not (job := c.get(job_url + ".json").get_json())["done"]:
         assert time.monotonic() < deadline, job

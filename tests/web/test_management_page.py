@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import re
 
 import yaml
 
 from appliance.management import trial
 from appliance.management.render import AddressPlan
-from tests.web.conftest import csrf
+from appliance.pipeline.candidate import CandidateStore
+from tests.web.conftest import ADMIN, csrf
 
 
 def test_page_shows_configured_settings_and_says_nothing_is_applied_off_the_image(client):
@@ -52,11 +53,12 @@ def test_a_good_change_goes_to_review_and_keeps_other_settings(client, configure
         "ipv4": "10.0.2.20/24", "ipv4_gateway": "10.0.2.2", "ipv6": "auto",
         "dns": "10.0.2.3", "ntp": "10.0.2.2", "timezone": "Pacific/Fiji",
         "trial_seconds": "300"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/changes/review")
+    assert resp.status_code == 302
+    assert re.search(r"/changes/[A-Za-z0-9_-]{16}$", resp.headers["Location"])
     review = client.get("/changes/review").get_data(as_text=True)
     assert "10.0.2.20/24" in review
-    pending = next((configured / "web" / "pending").iterdir())
-    data = yaml.safe_load(json.loads(pending.read_text())["config"])
+    cand = CandidateStore(configured).latest(ADMIN)
+    data = yaml.safe_load(cand.config)
     assert int(data["management"]["trial_seconds"]) == 300
     assert data["members"], "the members were lost"
     assert data["admin_users"], "the admin was lost"

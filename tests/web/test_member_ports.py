@@ -76,9 +76,9 @@ def test_refused_port_is_shown_next_to_the_port_field(client, configured, monkey
     # What the bridge's plan says on a box when the NIC is missing (see bridge/plan.py).
     said = ("interface ixp6 does not exist in this host (port of AS64501 Coral Cloud); "
             "check the NIC name with the port inventory")
-    monkeypatch.setattr(members_view, "plan_problems",
-                        lambda data: [("members[5].ports[0].interface", said),
-                                      ("", "the lock is busy")])
+    monkeypatch.setattr(members_view, "prepare",
+                        lambda *_a, **_k: [("members[5].ports[0].interface", said),
+                                           ("", "the lock is busy")])
     page = client.get("/members/new")
     resp = client.post("/members/new", data={**NEW_MEMBER, "action": "save",
                                               "csrf_token": csrf(page.data)})

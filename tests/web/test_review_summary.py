@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import yaml
 
@@ -11,7 +12,7 @@ from appliance.config.summary import describe_change, summarize
 from appliance.pipeline.concern import Change
 from appliance.web.summary import field_errors, split_diff
 
-from .conftest import csrf
+from .conftest import csrf, form_fields
 from .test_admin_pages import NEW_MEMBER
 
 NAME = "Kōrero Café ☕ Ñandú"
@@ -118,11 +119,13 @@ def test_member_review_in_words_with_edit(client):
     assert '<span class="d-add">+  name: ' in review
     # "Edit" next to "Discard" reopens the member form with the candidate's values
     assert ">Edit</a>" in review and "Discard" in review
-    edit = client.get("/members/new?pending=1").data.decode()
+    href = html.unescape(re.search(r'<a class="button" href="([^"]+)">Edit</a>', review)[1])
+    assert href.startswith("/members/new?candidate=")
+    edit = client.get(href).data.decode()
     assert f'value="{NAME}"' in edit and 'value="02:00:5e:10:00:06"' in edit
     # without a pending change, the same link starts an empty form
-    client.post("/changes/discard", data={"csrf_token": csrf(review)})
-    assert NAME not in client.get("/members/new?pending=1").data.decode()
+    client.post("/changes/discard", data=form_fields(review, "/changes/discard"))
+    assert NAME not in client.get(href).data.decode()
 
 
 def test_review_css_is_local(client):

@@ -10,7 +10,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.web import create_app, secrets_store
 from appliance.web.accounts import setup_done
 
-from .conftest import ADMIN, PASSWORD, csrf
+from .conftest import ADMIN, PASSWORD, csrf, form_fields
 
 GOOD = {
     "identity": {"name": "Example Island Internet Exchange", "short_name": "EIIX",
@@ -86,7 +86,7 @@ def test_whole_wizard_with_mistakes(tmp_path):
     assert b"Everything checks out" in review.data and b"+ [core] file ixp.yaml" in review.data
     assert b"$argon2id$" not in review.data and b"priv-pass-phrase" not in review.data
     assert b"(hidden)" in review.data
-    resp = c.post("/wizard/apply", data={"csrf_token": csrf(review.data)})
+    resp = c.post("/wizard/apply", data=form_fields(review.data, "/wizard/apply"))
     job_url = resp.headers["Location"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -82,7 +82,7 @@ def _authenticate() -> tuple[Response, int] | None:
 def _outcome(outcome: Outcome) -> tuple[Response, int]:
     if outcome.ok:
         status = 200
-    elif outcome.stage == "lock":
+    elif outcome.stage in ("lock", "rebase"):
         status = 409
     elif outcome.stage == "apply":
         status = 500
@@ -95,22 +95,40 @@ def _flag(name: str) -> bool:
     return request.args.get(name, "").lower() in ("1", "true", "yes")
 
 
-def _run(data: Any, comment: str) -> tuple[Response, int]:
+def _run(data: Any, comment: str, based_on: int | None = None) -> tuple[Response, int]:
+    """Validate once and take ``data`` through the pipeline.
+
+    ``based_on`` is the revision the change was made from: when another change was committed
+    since, this one is replayed on it, or refused with 409 when both changed the same thing.
+    """
     pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
     try:
         cfg = config_from_data(data)
     except ConfigError as exc:
         return _outcome(Outcome(False, "validate", issues=exc.issues,
                                 error="the configuration has problems; nothing was changed"))
-    return _outcome(pipe.run(cfg, author=g.user, comment=comment, dry_run=_flag("dry_run")))
+    return _outcome(pipe.run(cfg, author=g.user, comment=comment, dry_run=_flag("dry_run"),
+                             based_on=based_on))
 
 
-def _committed() -> dict[str, Any] | None:
+def _committed() -> tuple[dict[str, Any], int] | None:
+    """The committed configuration as data, with its revision id (the change's base)."""
     latest = RevisionStore(_state()).latest()
     if latest is None:
         return None
     data = yaml.safe_load(latest.config)
-    return data if isinstance(data, dict) else None
+    return (data, latest.id) if isinstance(data, dict) else None
+
+
+def _base_arg() -> int | None:
+    """``?base=N``: the revision a whole configuration was read from (optional)."""
+    raw = request.args.get("base", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort(400, "base: give the id of the revision the configuration was read from, "
+                   "e.g. ?base=12 (GET /api/v1/revisions lists them)")
+    return int(raw)
 
 
 def _body() -> Any:
@@ -166,8 +184,9 @@ def get_config() -> Response | tuple[Response, int]:
 
 @bp.put("/config")
 def put_config() -> tuple[Response, int]:
-    """Apply a whole configuration."""
-    return _run(_body(), request.args.get("comment", "")[:200] or "API: config")
+    """Apply a whole configuration (``?base=N``: refuse with 409, or replay it, when a change
+    was committed after revision N, the one it was read from)."""
+    return _run(_body(), request.args.get("comment", "")[:200] or "API: config", _base_arg())
 
 
 @bp.post("/config/validate")
@@ -200,25 +219,29 @@ def get_member(asn: int) -> Response | tuple[Response, int]:
 @bp.post("/members")
 def add_member() -> tuple[Response, int]:
     """Add a member to the committed configuration and apply."""
-    data = _committed()
-    if data is None:
+    head = _committed()
+    if head is None:
         return _error(404, "no configuration is committed yet")
+    data, base = head
     member = _body()
     data["members"] = [*(data.get("members") or []), member]
     asn = member.get("asn") if isinstance(member, dict) else "?"
-    return _run(data, request.args.get("comment", "")[:200] or f"API: member add AS{asn}")
+    return _run(data, request.args.get("comment", "")[:200] or f"API: member add AS{asn}",
+                base)
 
 
 @bp.delete("/members/<int:asn>")
 def remove_member(asn: int) -> tuple[Response, int]:
     """Remove every entry of a member and apply."""
-    data = _committed()
-    members = (data or {}).get("members") or []
+    head = _committed()
+    data, base = head if head is not None else ({}, 0)
+    members = data.get("members") or []
     keep = [m for m in members if str(m.get("asn")) != str(asn)]
-    if data is None or len(keep) == len(members):
+    if head is None or len(keep) == len(members):
         return _error(404, f"no member with AS{asn}")
     data["members"] = keep
-    return _run(data, request.args.get("comment", "")[:200] or f"API: member remove AS{asn}")
+    return _run(data, request.args.get("comment", "")[:200] or f"API: member remove AS{asn}",
+                base)
 
 
 @bp.get("/revisions")
@@ -243,7 +266,7 @@ def get_revision(rev_id: int) -> Response | tuple[Response, int]:
 def rollback(rev_id: int) -> tuple[Response, int]:
     """Apply an earlier revision again, as a new revision."""
     try:
-        rev = RevisionStore(_state()).get(rev_id)
+        data, base = RevisionStore(_state()).rollback_data(rev_id)
     except RevisionNotFound as exc:
         return _error(404, str(exc))
-    return _run(yaml.safe_load(rev.config), f"rollback to revision {rev_id}")
+    return _run(data, f"rollback to revision {rev_id}", base)

@@ -27,6 +27,7 @@ def _schemas() -> dict[str, Any]:
             "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
             "changes": {"type": "array", "items": {"type": "object"}},
             "revision": {"type": ["object", "null"]}, "rolled_back": {"type": "boolean"},
+            "rebased_on": {"type": ["integer", "null"]},
         }}
     out["Error"] = {"type": "object", "required": ["error"],
                     "properties": {"error": {"type": "string"},
@@ -55,11 +56,16 @@ ERRORS = {"401": _resp("no token, a wrong one or an expired one", "Error"),
                        "Error")}
 BODY_ERRORS = {"400": _resp("the JSON body nests more than 64 levels deep", "Error"),
                "413": _resp("the body is larger than 16 MiB", "Error")}
-CHANGE_ERRORS = {**ERRORS, "409": _resp("another change is being applied", "Error"),
+CHANGE_ERRORS = {**ERRORS, "409": _resp("another change is being applied, or what this change "
+                                        "changes was changed since it was read", "Error"),
                  "422": _resp("refused: the issues say why; nothing was changed", "Outcome")}
 DRY_RUN = {"name": "dry_run", "in": "query", "required": False,
            "schema": {"type": "boolean", "default": False},
            "description": "only plan; change nothing"}
+BASE = {"name": "base", "in": "query", "required": False, "schema": {"type": "integer"},
+        "description": "the revision the configuration was read from: a change committed "
+                       "since is kept (this one is replayed on it), or 409 when both changed "
+                       "the same setting"}
 COMMENT = {"name": "comment", "in": "query", "required": False,
            "schema": {"type": "string", "maxLength": 200}, "description": "why (kept in history)"}
 ASN = {"name": "asn", "in": "path", "required": True,
@@ -94,7 +100,7 @@ def document() -> dict[str, Any]:
                                                           "404": _resp("none yet", "Error"),
                                                           **ERRORS}},
                 "put": {"operationId": "applyConfig", "summary": "apply a whole configuration",
-                        "parameters": [DRY_RUN, COMMENT],
+                        "parameters": [DRY_RUN, COMMENT, BASE],
                         "requestBody": {"required": True, "content": _json("IXPConfig")},
                         "responses": {"200": _resp("applied (or planned)", "Outcome"),
                                       "500": _resp("apply failed and was rolled back", "Outcome"),

@@ -22,13 +22,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from appliance.config.committed import committed_config
-from appliance.config.loader import dump_config
-from appliance.pipeline.run import Pipeline
-from appliance.web import docs, draft, irr_status, secrets_store
+from appliance.pipeline.candidate import Candidate as CandidateT
+from appliance.pipeline.candidate import CandidateChanged, CandidateGone
+from appliance.web import docs, draft, irr_status, jobs, secrets_store
+from appliance.web.changes import store as changes_store
 from appliance.web.masking import mask_config_text, mask_secrets
 from appliance.web.nics import nic_rows
 from appliance.web.summary import review_context
-from appliance.web.wizard import candidate, jobs
+from appliance.web.wizard import candidate
 from appliance.web.wizard.steps import (
     STEP_BY_NAME,
     STEPS,
@@ -128,12 +129,15 @@ def review() -> str:
         by_step.setdefault(owner, []).append(str(issue))
     ctx: dict[str, Any] = {"summary": [], "plan": [], "problems": [], "files": [],
                            "ok": False}
+    cand = None
     if cfg is not None:
-        pipe = Pipeline(_state(), netns=current_app.config.get("NETNS"))
-        config_text = dump_config(cfg)
-        outcome = pipe.run(cfg, author=g.user, dry_run=True)
-        ctx = review_context(cfg, running, outcome,
-                             mask_secrets(pipe.diff(cfg), cfg, running))
+        # The draft's configuration is loaded as a candidate like every other change; the
+        # same answers give the same candidate, so a reload runs no tool.
+        cand, comparison = changes_store().compare(changes_store().load(
+            cfg, author=g.user or "", comment="setup wizard"))
+        config_text = cand.config
+        ctx = review_context(cfg, running, comparison.outcome,
+                             mask_secrets(comparison.diff, cfg, running))
         left = []
         for path, msg in ctx["problems"]:
             section = path.split(".")[0].split("[")[0]
@@ -145,7 +149,7 @@ def review() -> str:
         ctx["problems"] = left
     else:
         config_text = yaml.safe_dump(candidate.candidate_data(_state()), sort_keys=False)
-    return render_template("wizard_review.html", steps=STEPS, issues=by_step,
+    return render_template("wizard_review.html", steps=STEPS, issues=by_step, cand=cand,
                            step_titles={s.name: s.title for s in STEPS},
                            valid=cfg is not None,
                            config_text=mask_config_text(config_text, cfg, running), **ctx,
@@ -193,20 +197,34 @@ def irr_fetch() -> Response:
 
 @bp.post("/apply")
 def apply() -> Response:
-    """Start applying the candidate; the next page shows the progress."""
-    cfg, _issues = candidate.validate_candidate(_state())
-    if cfg is None:
+    """Apply the candidate the review showed; the next page shows the progress."""
+    cand_id = request.form.get("candidate", "")
+    running = jobs.for_candidate(cand_id)
+    if running is not None:
+        return redirect(url_for("wizard.progress", job_id=running.id))
+    state, user, netns = _state(), g.user or "", current_app.config.get("NETNS")
+    cands = changes_store()
+
+    def start(cand: CandidateT) -> str:
+        cfg = cand.parsed()
+
+        def ended(ok: bool) -> None:
+            cands.finished(cand.id, ok)
+            if ok:
+                draft.clear(state)
+                if any(u.name for u in cfg.admin_users):
+                    secrets_store.retire_setup_code(state)
+
+        return jobs.start(state, netns, cfg, user, "setup wizard", candidate=cand.id,
+                          based_on=cand.base, on_end=ended,
+                          verified=(cand.review or {}).get("rendered", "")).id
+
+    try:
+        job_id = cands.claim(cand_id, user, request.form.get("digest", ""), start)
+    except (CandidateGone, CandidateChanged):
+        flash(_("The answers changed since this review was shown: check them again."), "error")
         return redirect(url_for("wizard.review"))
-    state = _state()
-
-    def finished() -> None:
-        draft.clear(state)
-        if any(u.name for u in cfg.admin_users):
-            secrets_store.retire_setup_code(state)
-
-    job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user, "setup wizard",
-                     on_success=finished)
-    return redirect(url_for("wizard.progress", job_id=job.id))
+    return redirect(url_for("wizard.progress", job_id=job_id))
 
 
 @bp.get("/apply/<job_id>")

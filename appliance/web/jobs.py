@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ class Job:
     done: bool = False
     outcome: dict[str, Any] | None = None
     owner: str = ""
+    candidate: str = ""  # the candidate it applies (a second Apply click joins this job)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the page."""
@@ -40,24 +42,32 @@ def get(job_id: str) -> Job | None:
         return _jobs.get(job_id)
 
 
-def active(author: str) -> Job | None:
-    """``author``'s apply that is still running, if any (a second click joins it)."""
+def for_candidate(cand_id: str) -> Job | None:
+    """The apply of candidate ``cand_id``, running or ended, if this process started one."""
+    if not cand_id:
+        return None
     with _lock:
-        return next((j for j in _jobs.values() if j.owner == author and not j.done), None)
+        return next((j for j in _jobs.values() if j.candidate == cand_id), None)
 
 
 def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comment: str,
-          on_success: Any = None) -> Job:
+          on_success: Any = None, *, candidate: str = "", based_on: int | None = None,
+          verified: str = "", on_end: Callable[[bool], None] | None = None) -> Job:
     """Start applying ``cfg`` in a thread; returns at once.
 
     While ``author`` has an apply running, that job is returned instead of a second one, so a
-    double click (or a resent form) applies once.
+    double click (or a resent form) applies once. ``candidate``, ``based_on`` and ``verified``
+    come from the candidate being applied (``pipeline.candidate``); ``on_end`` learns whether
+    it was applied.
     """
     with _lock:
-        running = next((j for j in _jobs.values() if j.owner == author and not j.done), None)
+        # A candidate's apply is joined by that candidate only: another tab's candidate is
+        # another change, which waits for the pipeline's lock and is then applied on top.
+        running = next((j for j in _jobs.values() if not j.done and (
+            j.candidate == candidate if candidate else j.owner == author)), None)
         if running is not None:
             return running
-        job = Job(secrets.token_urlsafe(12), owner=author)
+        job = Job(secrets.token_urlsafe(12), owner=author, candidate=candidate)
         _jobs[job.id] = job
 
     def progress(stage: str, state: str, message: str) -> None:
@@ -67,11 +77,13 @@ def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comme
     def work() -> None:
         try:
             outcome = Pipeline(state_dir, netns=netns, progress=progress).run(
-                cfg, author=author, comment=comment)
+                cfg, author=author, comment=comment, based_on=based_on, verified=verified)
         except Exception as exc:  # the page must always learn how it ended
             outcome = Outcome(False, "apply", error=f"internal error: {exc}")
         if outcome.ok and on_success is not None:
             on_success()
+        if on_end is not None:
+            on_end(outcome.ok)
         with _lock:
             job.outcome = outcome.as_dict()
             job.done = True
