@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from appliance import __version__
 from appliance.config.migrations import text_version
 from appliance.util.atomic import TMP_MARK, atomic_write, remove_stale_temporaries
@@ -123,6 +121,8 @@ class RevisionStore:
         The accounts are today's, not the old revision's: rolling the network back must
         never lock the current admins out or bring back an account that was removed.
         """
+        import yaml  # here: the daemons that read revisions do not load a YAML parser
+
         old = yaml.safe_load(self.get(rev_id).config)
         old = old if isinstance(old, dict) else {}
         latest = self.latest()
