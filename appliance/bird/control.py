@@ -139,8 +139,10 @@ class BirdControl:
         return found[0]
 
     def routes(self, *, table: str | None = None, protocol: str | None = None,
-               filtered: bool = False, prefix: str | None = None) -> list[Route]:
-        """``show route [for P] [table T] [protocol P] [filtered] all``."""
+               filtered: bool = False, prefix: str | None = None,
+               noexport: str | None = None) -> list[Route]:
+        """``show route [for P] [table T] [noexport X] [protocol P] [filtered] all``
+        (``noexport X``: the routes protocol X's export filter refuses)."""
         cmd = "show route"
         if prefix:
             if not re.fullmatch(r"[0-9A-Fa-f:.]+(/\d+)?", prefix):
@@ -148,6 +150,8 @@ class BirdControl:
             cmd += f" for {prefix}"
         if table:
             cmd += f" table {_name(table)}"
+        if noexport:
+            cmd += f" noexport {_name(noexport)}"
         if protocol:
             cmd += f" protocol {_name(protocol)}"
         if filtered:

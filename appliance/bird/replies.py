@@ -128,6 +128,7 @@ class ChannelInfo:
     name: str
     state: str = ""
     table: str = ""
+    peer_table: str = ""  # a pipe's other table
     imported: int = 0
     filtered: int = 0
     exported: int = 0
@@ -190,8 +191,8 @@ def _details(lines: list[str]) -> tuple[dict[str, str], tuple[ChannelInfo, ...]]
             if key == "Routes":
                 for num, what in _ROUTES.findall(value):
                     ch[what] = int(num)
-            elif key in ("State", "Table"):
-                ch[key.lower()] = value
+            elif key in ("State", "Table", "Peer table"):
+                ch[key.lower().replace(" ", "_")] = value
             elif key in ("Receive limit", "Import limit") and value.split()[0].isdigit():
                 ch["receive_limit"] = int(value.split()[0])
                 ch["limit_hit"] = "[HIT]" in value
@@ -241,14 +242,22 @@ class Route:
     local_pref: int | None = None
     med: int | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    since: str = ""  # when BIRD got the route, in the config's "timeformat route"
+    source: str = ""  # the "from" address, which BIRD prints only when it is not the gateway
+    gateway: str = ""  # the "via" address
+    interface: str = ""  # the "on" interface
 
 
-_ROUTE_HEAD = re.compile(r"^(\S+)?\s+(\w+)\s+\[(\S+) [^\]]*\](\s\*)?")
+# "PREFIX unicast [PROTO TIME [from ADDR]] [*] ...": TIME is one word or two (ISO date and
+# time), depending on "timeformat route".
+_ROUTE_HEAD = re.compile(r"^(\S+)?\s+(\w+)\s+\[(\S+) ([^\]]*?)(?: from (\S+))?\](\s\*)?")
+_VIA = re.compile(r"^\s*via\s+(\S+)\s+on\s+(\S+)")
 _PAIR = re.compile(r"\((\d+),\s*(\d+)\)")
 _TRIPLE = re.compile(r"\((\d+),\s*(\d+),\s*(\d+)\)")
 
 
-def _route(prefix: str, table: str, head: re.Match[str], attrs: dict[str, str]) -> Route:
+def _route(prefix: str, table: str, head: re.Match[str], attrs: dict[str, str],
+           via: tuple[str, str]) -> Route:
     path = tuple(int(a) for a in re.findall(r"\d+", attrs.get("BGP.as_path", "")))
     lp = attrs.get("BGP.local_pref")
     med = attrs.get("BGP.med")
@@ -256,7 +265,7 @@ def _route(prefix: str, table: str, head: re.Match[str], attrs: dict[str, str]) 
         prefix=prefix,
         table=table,
         protocol=head.group(3),
-        best=bool(head.group(4)),
+        best=bool(head.group(6)),
         next_hop=attrs.get("BGP.next_hop", "").split()[0] if attrs.get("BGP.next_hop") else "",
         as_path=path,
         communities=tuple((int(a), int(b)) for a, b in _PAIR.findall(
@@ -266,6 +275,10 @@ def _route(prefix: str, table: str, head: re.Match[str], attrs: dict[str, str]) 
         local_pref=int(lp) if lp else None,
         med=int(med) if med else None,
         attributes=dict(attrs),
+        since=head.group(4).strip(),
+        source=head.group(5) or "",
+        gateway=via[0],
+        interface=via[1],
     )
 
 
@@ -276,10 +289,11 @@ def parse_routes(reply: Reply) -> list[Route]:
     prefix = ""
     head: re.Match[str] | None = None
     attrs: dict[str, str] = {}
+    via = ("", "")
 
     def flush() -> None:
         if head is not None:
-            routes.append(_route(prefix, table, head, attrs))
+            routes.append(_route(prefix, table, head, attrs, via))
 
     for code, text in reply.lines:
         if code == 1007 and text.startswith("Table ") and text.endswith(":"):
@@ -293,12 +307,14 @@ def parse_routes(reply: Reply) -> list[Route]:
             key, sep, value = text.strip().partition(": ")
             if sep and head is not None:
                 attrs[key] = value.strip()
+            elif (v := _VIA.match(text)) and head is not None:
+                via = (v.group(1), v.group(2))
             continue
         m = _ROUTE_HEAD.match(text)
         if m:
             flush()
             if m.group(1):
                 prefix = m.group(1)
-            head, attrs = m, {}
+            head, attrs, via = m, {}, ("", "")
     flush()
     return routes

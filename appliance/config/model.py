@@ -344,6 +344,9 @@ class LookingGlass(StrictModel):
 
     # True: members read it without an account (read-only, no configuration shown).
     public: bool = False
+    # Clients (an Alice-LG server) that read the birdwatcher API without a login or token
+    # and without the anonymous limits, public glass or not.
+    allowed_networks: Annotated[list[IPNet], Field(max_length=32)] = []
 
 
 class Metrics(StrictModel):

@@ -218,6 +218,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "services.looking_glass.public": ("Let members read the looking glass without an account "
                                       "(read-only; no configuration or secrets are shown).",
                                       "true"),
+    "services.looking_glass.allowed_networks": ("Source networks of Alice-LG servers (or other "
+                                                "birdwatcher clients): they read /birdwatcher "
+                                                "without a login or token and without the "
+                                                "anonymous limits, public glass or not.",
+                                                "[192.0.2.20/32]"),
     "services.metrics": ("Who may read /metrics without logging in.", ""),
     "services.metrics.allowed_networks": ("Source networks of Prometheus scrapers, let in "
                                           "without a login or token (a public looking glass "

@@ -64,6 +64,13 @@ def _filtered_overlapping(bc: BirdControl, net: IPNetwork, min_length: int) -> l
     return [r for r in routes if not r.table.startswith("master") and _overlaps(r, net)]
 
 
+def _address(session: Protocol) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(session.details.get("Neighbor address", "").split("%")[0])
+    except ValueError:
+        return None
+
+
 class LookingGlass:
     """Queries against one route server's BIRD."""
 
@@ -77,10 +84,15 @@ class LookingGlass:
     def _client(self) -> BirdControl:
         return BirdControl(self.ctl)
 
+    def protocols(self) -> list[Protocol]:
+        """Every protocol: the BGP sessions and the pipes that join their tables to the
+        main ones (clients.j2), and the rest (device, RPKI, static)."""
+        with self._client() as bc:
+            return bc.protocols()
+
     def sessions(self) -> list[Protocol]:
         """The BGP sessions."""
-        with self._client() as bc:
-            return [p for p in bc.protocols() if p.proto == "BGP"]
+        return [p for p in self.protocols() if p.proto == "BGP"]
 
     def session(self, name: str) -> Protocol | None:
         """One BGP session by name (only names BIRD itself reports are ever queried)."""
@@ -94,6 +106,78 @@ class LookingGlass:
                 out += [self.describe(r) for r in bc.routes(table=ch.table,
                                                             protocol=session.name,
                                                             filtered=filtered)]
+        return out
+
+    def session_tables(self) -> dict[str, Protocol]:
+        """Each member table (``t_<session>``) and the session whose routes it holds."""
+        return {ch.table: p for p in self.sessions() for ch in p.channels if ch.table}
+
+    def table_routes(self, table: str, *, filtered: bool) -> list[dict[str, Any]] | None:
+        """Every route of a table; None when there is no such table.
+
+        ``master4``, ``master6`` (and ``master``, both) are the main tables. Their filtered
+        routes are the members' filtered routes of that family: the box keeps them in each
+        session's own table, where the import filter left them; one command reads them all.
+        A member table (``t_<session>``) is read as it is.
+        """
+        mains = {"master": ("master4", "master6"), "master4": ("master4",),
+                 "master6": ("master6",)}
+        members = self.session_tables()
+        if table not in mains and table not in members:
+            return None
+        with self._client() as bc:
+            if table in members:
+                return [self.describe(r) for r in _routes(bc, table=table, filtered=filtered)]
+            if not filtered:
+                return [self.describe(r) for t in mains[table] for r in _routes(bc, table=t)]
+            versions = {6 if t.endswith("6") else 4 for t in mains[table]}
+            try:
+                routes = parse_routes(bc.command("show route table all filtered all"))
+            except BirdError as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+                routes = []
+            return [self.describe(r) for r in routes if r.table in members
+                    and (6 if ":" in r.prefix else 4) in versions]
+
+    def peer_routes(self, address: str, table: str | None = None
+                    ) -> list[dict[str, Any]] | None:
+        """The accepted routes of the sessions with that neighbour address, from their own
+        tables or from ``table`` (a main table); None when no session has that address."""
+        try:
+            addr = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        found = [p for p in self.sessions() if _address(p) == addr]
+        if not found:
+            return None
+        out: list[dict[str, Any]] = []
+        with self._client() as bc:
+            for p in found:
+                for ch in p.channels:
+                    out += [self.describe(r) for r in _routes(bc, table=table or ch.table,
+                                                              protocol=p.name)]
+        return out
+
+    def not_exported(self, name: str) -> list[dict[str, Any]] | None:
+        """What the route server does not send to a member: for a session, the routes the
+        pipe into its table refuses (the export policy, rs_to_AS<n>) and those its own
+        export filter refuses (rs_out: next hops it cannot carry); for a pipe, the first
+        kind only. None when there is no such session or pipe."""
+        protocols = {p.name: p for p in self.protocols()}
+        proto = protocols.get(name)
+        if proto is None or proto.proto not in ("BGP", "Pipe"):
+            return None
+        pipes = {ch.peer_table: p.name for p in protocols.values() if p.proto == "Pipe"
+                 for ch in p.channels if ch.peer_table}
+        out: list[dict[str, Any]] = []
+        with self._client() as bc:
+            if proto.proto == "Pipe":
+                return [self.describe(r) for r in _routes(bc, noexport=name)]
+            for ch in proto.channels:
+                if ch.table in pipes:
+                    out += [self.describe(r) for r in _routes(bc, noexport=pipes[ch.table])]
+                out += [self.describe(r) for r in _routes(bc, table=ch.table, noexport=name)]
         return out
 
     def lookup(self, query: str) -> list[dict[str, Any]]:
@@ -122,4 +206,8 @@ class LookingGlass:
             "local_pref": route.local_pref, "med": route.med,
             "origin": route.attributes.get("BGP.origin", ""),
             "filtered": bool(reasons), "reasons": [r.text for r in reasons], "tags": tags,
+            "table": route.table, "since": route.since, "source": route.source,
+            "gateway": route.gateway, "interface": route.interface,
+            "type": route.attributes.get("Type", "").split(),
+            "otc": route.attributes.get("BGP.otc", ""),
         }

@@ -24,7 +24,7 @@ from appliance import __version__
 from appliance.config.committed import committed_config
 from appliance.web import accounts, filters, i18n, limits, secrets_store
 from appliance.web.i18n import lazy_gettext as _l
-from appliance.web.lg_access import looking_glass_is_public
+from appliance.web.lg_access import json_error, looking_glass_is_public
 
 _ALWAYS_OPEN = {"static", "favicon", "status.healthz", "export.participants",
                 "export.member_export_api", "graphs.metrics", "i18n.choose"}
@@ -125,6 +125,10 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
             # the API authenticates in its own before_request; the guide (/help) is the
             # project's public documentation, needed most before anyone can log in
             return None
+        if endpoint.startswith("birdwatcher."):
+            # JSON clients (Alice-LG): tokens, a session, allowed networks or a public glass;
+            # never a page or a redirect
+            return birdwatcher.gate(state)
         if not accounts.accounts(state):
             return redirect(url_for("setup.code"))
         if endpoint == "auth.login":
@@ -133,10 +137,8 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         if account is None:
             # The looking glass (pages and birdwatcher API) is open to anyone only when the
             # committed config says services.looking_glass.public (see web/lg_access.py).
-            if endpoint.startswith(("lg.", "birdwatcher.")) and looking_glass_is_public(state):
+            if endpoint.startswith("lg.") and looking_glass_is_public(state):
                 return None
-            if endpoint.startswith("birdwatcher."):  # JSON clients get a status, not a page
-                return jsonify({"error": "log in first (the looking glass is not public)"}), 401
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         g.user, g.role = account.name, account.role
         if g.role != "admin" and request.method == "POST" and endpoint != "auth.logout":
@@ -155,8 +157,10 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
             return exc  # a routing redirect (e.g. a missing trailing slash)
         wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) \
             == "application/json"
-        if request.path.startswith(("/api/", "/birdwatcher/")) or \
-                request.path.endswith(".json") or wants_json:
+        if request.path == "/birdwatcher" or request.path.startswith("/birdwatcher/"):
+            # Alice-LG parses every answer as JSON; the shape is one it reports as an error
+            resp = json_error(code, exc.description or exc.name)
+        elif request.path.startswith("/api/") or request.path.endswith(".json") or wants_json:
             resp = jsonify({"error": exc.description or exc.name})
         else:
             # werkzeug's default descriptions are for developers; what our own code passes

@@ -121,6 +121,31 @@ def unavailable_message(exc: Exception) -> str:
     return "the route server does not answer; try again in a minute"
 
 
+def json_error(status: int, message: str) -> Response:
+    """An error of the birdwatcher API, in birdwatcher's shape: ``{"error": message}``.
+
+    Alice-LG reads a whole answer (status, protocols) as "bird error: <message>". Routes it
+    reads as a stream, looking only at "api", "ttl" and "routes", so the bare shape would
+    show the member with no routes, silently, and cache that. The message is therefore the
+    "ttl" too: Alice cannot read it as a time, and reports the error, message included.
+    """
+    resp = jsonify({"error": message, "ttl": message})
+    resp.status_code = status
+    return resp
+
+
+def client_in(networks: list[Any]) -> bool:
+    """Whether this request's client address is in one of ``networks`` (an IPv4 client
+    reaching an IPv6 socket counts by its IPv4 address)."""
+    try:
+        client = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if client.version == 6 and client.ipv4_mapped is not None:  # type: ignore[union-attr]
+        client = client.ipv4_mapped  # type: ignore[union-attr]
+    return any(client in net for net in networks)
+
+
 def looking_glass_is_public(state_dir: Path) -> bool:
     """True when the committed configuration opens the looking glass to everyone."""
     cfg = committed_config(state_dir)
@@ -150,7 +175,7 @@ def limit_anonymous(*, as_json: bool) -> Response | None:
     wait = limiter.retry_after(key)
     if wait:
         message = f"Too many requests; try again in {wait} seconds."
-        body = jsonify({"error": message}) if as_json else render_template(
+        body = json_error(429, message) if as_json else render_template(
             "lg_index.html", rs=None, query="", results=None, error=message)
         resp = make_response(body, 429)
         resp.headers["Retry-After"] = str(wait)

@@ -163,3 +163,20 @@ def test_rpki_validator_state_is_visible():
     vrps = json.loads((REPLIES.parent / "vrps.json").read_text())["roas"]
     assert roas == {"roa4": sum(":" not in r["prefix"] for r in vrps),
                     "roa6": sum(":" in r["prefix"] for r in vrps)}  # the fixture VRP file's
+
+
+def test_route_time_source_and_gateway():
+    # the recorded default "timeformat route" (time of day only), with "from"
+    r = parse_routes(recorded("member_routes"))[0]
+    assert (r.since, r.source, r.gateway, r.interface) == ("10:58:09.451", "185.1.0.1",
+                                                             "185.1.0.10", "eth0")
+    # the route server's "timeformat route iso long": date and time, and no "from" when the
+    # source is the gateway
+    raw = ("1007-Table t_m1:\n"
+           " 31.0.0.0/24          unicast [m1 2026-12-01 13:47:23] * (100) [AS64496i]\n"
+           " \tvia 203.0.113.10 on ixbr\n"
+           "1008-\tType: BGP univ\n"
+           "0000 \n")
+    r = parse_routes(parse_reply(raw))[0]
+    assert (r.prefix, r.protocol, r.best, r.since, r.source, r.gateway) == (
+        "31.0.0.0/24", "m1", True, "2026-12-01 13:47:23", "", "203.0.113.10")
