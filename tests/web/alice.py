@@ -263,7 +263,7 @@ class Alice:
             _need(isinstance(p.get("table"), str), f"{p['protocol']}: table (panic)")
             tree.setdefault(p["table"], {})[p["neighbor_address"]] = p
         extra: dict[str, int] = {}
-        for table, peers in tree.items():
+        for peers in tree.values():
             total = piped = 0
             for p in peers.values():
                 if p["state"].lower() != "up":
