@@ -25,6 +25,7 @@ looking glass is public (then limited as anonymous readers are, web/lg_access.py
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -197,11 +198,12 @@ def _unavailable(exc: Exception) -> Response:
     return json_error(503, unavailable_message(exc))
 
 
-def _read(key: tuple[Any, ...], compute: Any) -> Any:
-    """``compute()``, cached for anonymous readers; 404 when it finds nothing of that name."""
+def _read(key: tuple[Any, ...], compute: Callable[[], Any], missing: str) -> Any:
+    """``compute()``, cached for anonymous readers; 404 saying ``missing`` when it finds
+    nothing of that name (None)."""
     found = cached(key, compute)
     if found is None:
-        abort(404, f"no such {key[0]}: {'/'.join(str(k) for k in key[1:])}")
+        abort(404, missing)
     return found
 
 
@@ -254,7 +256,8 @@ def _session_routes(name: str, *, filtered: bool) -> Response:
         proto = glass.session(name)
         return None if proto is None else glass.routes_of(proto, filtered=filtered)
 
-    return _envelope(routes=[_route(r) for r in _read(("session", name, filtered), read)])
+    return _envelope(routes=[_route(r) for r in _read(("session", name, filtered), read,
+                                                      f"no session {name!r}")])
 
 
 @bp.get("/routes/protocol/<name>")
@@ -275,7 +278,7 @@ def routes_noexport(name: str) -> Response:
     its table (multi_table)."""
     glass = _glass()
     return _envelope(routes=[_route(r) for r in _read(
-        ("session or pipe", name), lambda: glass.not_exported(name))])
+        ("noexport", name), lambda: glass.not_exported(name), f"no session or pipe {name!r}")])
 
 
 @bp.get("/routes/peer/<address>")
@@ -283,7 +286,8 @@ def routes_peer(address: str) -> Response:
     """Routes accepted from the sessions with that neighbour address."""
     glass = _glass()
     return _envelope(routes=[_route(r) for r in _read(
-        ("neighbor", address), lambda: glass.peer_routes(address))])
+        ("peer", address), lambda: glass.peer_routes(address),
+        f"no session with neighbor address {address!r}")])
 
 
 @bp.get("/routes/table/<table>")
@@ -291,7 +295,8 @@ def routes_table(table: str) -> Response:
     """Every route of a table; ``master4``/``master6``/``master`` for the global search."""
     glass = _glass()
     return _envelope(routes=[_route(r) for r in _read(
-        ("table", table), lambda: glass.table_routes(table, filtered=False))])
+        ("table", table), lambda: glass.table_routes(table, filtered=False),
+        f"no table {table!r}")])
 
 
 @bp.get("/routes/table/<table>/filtered")
@@ -299,7 +304,8 @@ def routes_table_filtered(table: str) -> Response:
     """The filtered routes of a table; of a main table: every member's of that family."""
     glass = _glass()
     return _envelope(routes=[_route(r) for r in _read(
-        ("table", table, "filtered"), lambda: glass.table_routes(table, filtered=True))])
+        ("table", table, "filtered"), lambda: glass.table_routes(table, filtered=True),
+        f"no table {table!r}")])
 
 
 @bp.get("/routes/table/<table>/peer/<address>")
@@ -311,8 +317,9 @@ def routes_table_peer(table: str, address: str) -> Response:
         known = {"master4", "master6"} | set(glass.session_tables())
         return glass.peer_routes(address, table) if table in known else None
 
-    return _envelope(routes=[_route(r) for r in _read(("table and neighbor", table, address),
-                                                        read)])
+    return _envelope(routes=[_route(r) for r in _read(
+        ("table and peer", table, address), read,
+        f"no table {table!r} or no session with neighbor address {address!r}")])
 
 
 def _pipe_of(glass: LookingGlass) -> str:

@@ -8,6 +8,7 @@ and 31.9.0.0/24 tagged "do not announce to AS64497" (so not exported to that mem
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from appliance.lab.lab import lab_dir
 from appliance.pipeline.concern import ApplyContext
 from appliance.web import create_app
 from appliance.web.api import tokens
+from appliance.web.lg import glass_of
 
 from ..web.alice import Alice, documented_sources
 
@@ -142,6 +144,33 @@ def test_alice_replays_both_source_types(lab):
             assert any(":" in r["network"] for r in dump["imported"]), "no IPv6 routes"
             assert _nets(dump["filtered"]) == {"10.99.0.0/16"}, src.type
             assert alice.calls == EXPECTED[src.type], src.type
+
+        # names BIRD does not know: 404 in birdwatcher's error shape, saying what is missing
+        for path, missing in (("/routes/protocol/nope", "no session"),
+                              ("/routes/noexport/nope", "no session or pipe"),
+                              ("/routes/noexport/device1", "no session or pipe"),
+                              ("/routes/peer/192.0.2.99", "no session with neighbor"),
+                              ("/routes/peer/nonsense", "no session with neighbor"),
+                              ("/routes/table/rs_roa4", "no table"),
+                              ("/routes/table/master4/peer/192.0.2.99", "no session"),
+                              ("/routes/table/nope/peer/203.0.113.10", "no table"),
+                              (f"/routes/pipe/filtered?table=t_{M1}&pipe=p_{M2}", "no pipe"),
+                              ("/routes/pipe/filtered/count?table=x&pipe=y", "no pipe")):
+            resp = client.get(f"/birdwatcher{path}", headers=bearer)
+            assert resp.status_code == 404 and missing in resp.get_json()["error"], path
+        count = client.get(f"/birdwatcher/routes/pipe/filtered/count?table=t_{M1}&pipe=p_{M1}"
+                           "&address=203.0.113.10", headers=bearer).get_json()
+        assert count["routes"] == 0 and "api" in count
+        # BIRD itself gives the route's date and time (timeformat route iso long in the
+        # rendered config), not a time of day the API would have to guess the date of
+        glass = glass_of(state_dir, _cfg)
+        sent = glass.routes_of(glass.session(M1), filtered=False)
+        assert sent and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r["since"])
+                            for r in sent), sent
+        # one member table, as multi_table's peer_table_only setups read it
+        own = client.get(f"/birdwatcher/routes/table/t_{M1}/peer/203.0.113.10",
+                         headers=bearer).get_json()["routes"]
+        assert _nets(own) == {"31.0.0.0/24", "31.9.0.0/24"}
     finally:
         if pid:
             daemon.stop_bird(pid)
