@@ -234,7 +234,8 @@ class Alice:
         return st
 
     def neighbors_status(self) -> dict[str, str]:
-        """NeighborsStatus (enable_neighbors_status_refresh): /protocols/short?uncached=true."""
+        """NeighborsStatus: /protocols/short?uncached=true (part of every Alice source; older
+        Alice versions called it with enable_neighbors_status_refresh)."""
         body = self.get("/protocols/short?uncached=true")
         api_status(body, self.src)
         _need("protocols" in body, "failed to fetch protocols")
