@@ -2,7 +2,9 @@
 
 ``services.looking_glass.public`` in the committed configuration decides:
 
-- false (the default): only logged-in users (admin or viewer), as every other page;
+- false (the default): only logged-in users (admin or viewer), as every other page; the
+  birdwatcher API also takes API tokens and clients of services.looking_glass.allowed_networks
+  (an Alice-LG server: web/birdwatcher.py ``gate``);
 - true: anyone who reaches the web UI may read them without an account. Both areas are
   read-only (GET only) and show what a looking glass shows: sessions with member name, AS
   number and peering-LAN address (all public anyway in /participants.json), route counts,
