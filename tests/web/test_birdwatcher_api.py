@@ -178,3 +178,12 @@ def test_bird_times_come_out_in_utc():
         else:
             os.environ["TZ"] = old
         time.tzset()
+
+
+def test_before_setup_the_api_answers_json(tmp_path):
+    # no account yet: every page leads to /setup, the API says so in JSON instead
+    client = create_app(tmp_path).test_client()
+    resp = client.get("/birdwatcher/protocols/bgp")
+    assert resp.status_code == 401 and resp.mimetype == "application/json"
+    _alice_fails(resp, contains="not set up")
+    assert client.get("/lg").status_code == 302
