@@ -3,7 +3,6 @@ member with both, and the Prometheus metrics endpoint."""
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo
 from appliance.web import accounts, auth
 from appliance.web.api import tokens
 from appliance.web.filters import localtime
+from appliance.web.lg_access import client_in
 from appliance.web.status import samples_path
 
 bp = Blueprint("graphs", __name__)
@@ -133,15 +133,7 @@ def _may_scrape(state: Path) -> bool:
         return any(a.name == token.user for a in accounts.committed_accounts(state))
     if accounts.accounts(state) and auth.current_user() is not None:
         return True
-    if cfg is None or not cfg.services.metrics.allowed_networks:
-        return False
-    try:
-        client = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        return False
-    if client.version == 6 and client.ipv4_mapped is not None:  # type: ignore[union-attr]
-        client = client.ipv4_mapped  # type: ignore[union-attr]
-    return any(client in net for net in cfg.services.metrics.allowed_networks)
+    return cfg is not None and client_in(cfg.services.metrics.allowed_networks)
 
 
 @bp.get("/metrics")

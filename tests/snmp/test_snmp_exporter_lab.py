@@ -155,9 +155,4 @@ def test_exporter_scrapes_the_agent(bgp_lab, tmp_path):  # noqa: F811 (the fixtu
                        if lb["bgpPeerRemoteAddr"] == birdlab.MEMBER_V4)
             assert by_name["sysUpTime"][0][1] > 0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        birdlab.stop(proc)  # any process we started, by its PID
