@@ -94,19 +94,20 @@ class Runner:
     def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
                  port: int = 8080, sample_interval: float = 60.0,
                  snmp_port: int = 1161) -> None:
-        from appliance.bird.rpki_service import RpkiService
-        from appliance.bird.service import RouteServerService
+        from appliance.anycast.service import AnycastService
         from appliance.config.committed import committed_config
-        from appliance.dns.anycast_service import AnycastService
         from appliance.monitor.collector import Collector
         from appliance.monitor.store import SampleStore, samples_path
-        from appliance.pipeline.concern import IMAGE_MARKER, ApplyContext
-        from appliance.pipeline.run import Pipeline
+        from appliance.pipeline.concern import ApplyContext
+        from appliance.platform.target import IMAGE_MARKER
+        from appliance.route_server.rpki_service import RpkiService
+        from appliance.route_server.service import RouteServerService
         from appliance.snmp.service import SnmpService
 
         check_dev_listen(host)
         self.state_dir = state_dir
-        self.pipeline = Pipeline(state_dir, netns=netns)
+        from appliance.box import build_pipeline  # heavy: only when changing
+        self.pipeline = build_pipeline(state_dir, netns=netns)
         self.web = WebService(state_dir, host, port, netns)
         self.services: list[Service] = []
         if ApplyContext(state_dir, netns).has_system:

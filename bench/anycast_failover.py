@@ -20,10 +20,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from appliance.dns.anycast_links import set_gate  # noqa: E402
-from appliance.dns.anycast_service import AnycastService  # noqa: E402
-from appliance.dns.concern import stop_resolver  # noqa: E402
+from appliance.anycast.links import set_gate  # noqa: E402
+from appliance.anycast.service import AnycastService  # noqa: E402
 from appliance.pipeline.concern import ApplyContext  # noqa: E402
+from appliance.resolver.concern import stop_resolver  # noqa: E402
 from tests.dns.test_anycast_bgp_lab import FALL, INTERVAL, PREFIX, RISE, anycast_lab  # noqa: E402
 
 

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from appliance.bridge import nft
-from appliance.bridge.hygiene import render_hygiene
 from appliance.bridge.reconcile import reconcile
+from appliance.bridge.render import render_hygiene
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
-from appliance.lab import netns
+from appliance.platform import netns
 
 SIZES = (8, 64, 256)
 LAN4 = ipaddress.IPv4Network("100.64.0.0/22")

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from appliance.bridge import nft
-from appliance.bridge.hygiene import FAMILY, TABLE, render_hygiene
 from appliance.bridge.reconcile import reconcile
+from appliance.bridge.render import FAMILY, TABLE, render_hygiene
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
-from appliance.lab import netns
+from appliance.platform import netns
 
 MEMBERS = (
     {"asn": 4_200_000_001, "name": "Member 1", "ports": ["ixp1"], "macs": ["02:00:5e:10:00:01"],

@@ -10,9 +10,9 @@ from __future__ import annotations
 import statistics
 import time
 
+from appliance.box import build_pipeline
 from appliance.config.generate import synthetic_yaml
 from appliance.config.loader import dump_config, load_config_text
-from appliance.pipeline.run import Pipeline
 
 SIZES = (10, 100, 500, 1000, 2000)
 
@@ -27,7 +27,7 @@ def best_of(fn, repeat: int = 3) -> float:
 
 
 def main() -> None:
-    pipe = Pipeline("/nonexistent-bench-dir")  # render only: no I/O
+    pipe = build_pipeline("/nonexistent-bench-dir")  # render only: no I/O
     rows = []
     for n in SIZES:
         text = synthetic_yaml(n)

@@ -22,6 +22,8 @@ import urllib.parse
 from collections import Counter
 from pathlib import Path
 
+from appliance.box import build_pipeline
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -35,14 +37,13 @@ def child(n: int, bounded: bool) -> dict[str, object]:
     import yaml
     from werkzeug.serving import make_server
 
-    from appliance.pipeline.run import Pipeline
     from appliance.web import accounts, create_app
 
     state = Path(tempfile.mkdtemp(prefix="ixp-login-burst-"))
     data = yaml.safe_load((HERE.parent / "examples" / "small-island.yaml").read_text())
     data["admin_users"] = [{"name": "alice",
                             "password_hash": accounts.hash_password("bench pass phrase ok")}]
-    assert Pipeline(state).run(yaml.safe_dump(data), author="bench").ok
+    assert build_pipeline(state).run(yaml.safe_dump(data), author="bench").ok
     if not bounded:
         accounts._CHECK_SLOTS = threading.BoundedSemaphore(10_000)
     app = create_app(state, {"WTF_CSRF_ENABLED": False})

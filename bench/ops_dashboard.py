@@ -19,14 +19,13 @@ from pathlib import Path
 import yaml
 from pyroute2 import IPRoute
 
+from appliance.box import build_pipeline
 from appliance.config.generate import synthetic_data
-from appliance.lab import netns
 from appliance.monitor.collector import Collector
-from appliance.monitor.store import SampleStore
-from appliance.pipeline.run import Pipeline
+from appliance.monitor.store import SampleStore, samples_path
+from appliance.platform import netns
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
-from appliance.web.status import samples_path
 
 PASSWORD = "benchmark pass phrase"
 ROUNDS = 30
@@ -43,7 +42,7 @@ def build(members: int) -> tuple[str, Path]:
     state = Path(tempfile.mkdtemp(prefix="ixp-bench-"))
     data = synthetic_data(members)
     data["admin_users"] = [{"name": "bench", "password_hash": hash_password(PASSWORD)}]
-    out = Pipeline(state, netns=ns).run(yaml.safe_dump(data), author="bench")
+    out = build_pipeline(state, netns=ns).run(yaml.safe_dump(data), author="bench")
     assert out.ok, out.error
     return ns, state
 

@@ -36,21 +36,20 @@ sys.path.insert(0, str(HERE.parent))
 from ops_dashboard import percentile  # noqa: E402
 from routeserver_common import LAN4, LAN6, RS_ASN, ixp  # noqa: E402
 
-from appliance.bird.bogons import load_bogons  # noqa: E402
-from appliance.bird.control import BirdUnavailable  # noqa: E402
-from appliance.bird.daemon import spawn_bird  # noqa: E402
-from appliance.bird.replies import BirdError  # noqa: E402
+from appliance.box import build_pipeline  # noqa: E402
 from appliance.config.loader import config_from_data, dump_config  # noqa: E402
 from appliance.config.model import IXPConfig  # noqa: E402
-from appliance.lab import netns  # noqa: E402
 from appliance.monitor.collector import Collector  # noqa: E402
 from appliance.monitor.looking_glass import search_root  # noqa: E402
-from appliance.monitor.store import SampleStore  # noqa: E402
-from appliance.pipeline.run import Pipeline  # noqa: E402
-from appliance.render.bird import render_bird, session_name  # noqa: E402
+from appliance.monitor.store import SampleStore, samples_path  # noqa: E402
+from appliance.platform import netns  # noqa: E402
+from appliance.platform.bird.control import BirdUnavailable  # noqa: E402
+from appliance.platform.bird.replies import BirdError  # noqa: E402
+from appliance.route_server.bogons import load_bogons  # noqa: E402
+from appliance.route_server.daemon import spawn_bird  # noqa: E402
+from appliance.route_server.render import render_bird, session_name  # noqa: E402
 from appliance.web import create_app  # noqa: E402
 from appliance.web.accounts import hash_password  # noqa: E402
-from appliance.web.status import samples_path  # noqa: E402
 from tests.bird.netlab import NetLab, open_lab  # noqa: E402
 
 FEED_PER_NS = 50
@@ -198,7 +197,7 @@ def main(argv: list[str]) -> None:
             (state / "run" / "bird.ctl").symlink_to(lab.rs.ctl)
             data = yaml.safe_load(dump_config(bench_config(n, p)))
             data["admin_users"] = [{"name": "bench", "password_hash": hash_password(PASSWORD)}]
-            out = Pipeline(state).run(yaml.safe_dump(data), author="bench")
+            out = build_pipeline(state).run(yaml.safe_dump(data), author="bench")
             assert out.ok, out.error
             client = create_app(state).test_client()
             login = client.get("/login").get_data(as_text=True)

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from routeserver_common import ars_bin, ars_inputs, ixp
 
-from appliance.bird.daemon import bird_binary
+from appliance.route_server.daemon import bird_binary
 
 SIZES = (10, 100, 1000)
 REPEAT = 3
@@ -24,8 +24,8 @@ REPEAT = 3
 OURS = f"""
 import sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-from appliance.bird.bogons import load_bogons
-from appliance.render.bird import render_bird
+from appliance.route_server.bogons import load_bogons
+from appliance.route_server.render import render_bird
 from routeserver_common import ixp
 open(sys.argv[2], "w").write(render_bird(ixp(int(sys.argv[1])), load_bogons()))
 """

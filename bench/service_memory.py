@@ -33,10 +33,10 @@ from pathlib import Path
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.generate import synthetic_data
-from appliance.dns.concern import stop_resolver
-from appliance.lab import netns
-from appliance.pipeline.run import Pipeline
+from appliance.platform import netns
+from appliance.resolver.concern import stop_resolver
 from appliance.web.accounts import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,7 +244,7 @@ def main() -> None:
         try:
             t0 = time.monotonic()
             build_lab(ns, far, members)
-            out = Pipeline(state, netns=ns).run(yaml.safe_dump(config_data(members)),
+            out = build_pipeline(state, netns=ns).run(yaml.safe_dump(config_data(members)),
                                                 author="bench")
             assert out.ok, out.error
             # The pipeline started unbound itself; on the box its unit does: hand it over.

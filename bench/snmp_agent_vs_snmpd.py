@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from appliance.config.loader import config_from_data
-from appliance.lab import netns
+from appliance.platform import netns
 from appliance.snmp.render import AGENT_FILE, render_agent_config
 
 PORTS = 126  # + br-ixp + mgmt0 = 128 interfaces

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.lab import netns
+from appliance.platform import netns
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from appliance.bridge import nft
-from appliance.bridge.hygiene import (
+from appliance.bridge.plan import Op
+from appliance.bridge.reconcile import plan_bridge, reconcile
+from appliance.bridge.render import (
     FAMILY,
     STORM_BURST,
     STORM_PPS,
@@ -13,11 +15,9 @@ from appliance.bridge.hygiene import (
     RunningTable,
     render_hygiene,
 )
-from appliance.bridge.plan import Op
-from appliance.bridge.reconcile import plan_bridge, reconcile
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
-from appliance.util.nft import load_keeping_counters
+from appliance.platform.nft import load_keeping_counters
 
 NFT_FILE = "nft/hygiene.nft"
 # The in-place update actually loaded (run dir: it depends on what was loaded before).
@@ -71,7 +71,6 @@ class BridgeConcern(Concern):
         """Load the ruleset if it changed or is missing, then reconcile the bridge."""
         if not ctx.has_system:
             return
-        ctx.require_system_target()
         self.last_ruleset_loaded = False
         # The ruleset goes first: it matches ports by name, so a port that joins the bridge
         # below is filtered from its first frame.

@@ -20,6 +20,7 @@ from pyroute2 import IPRoute
 
 from appliance.bridge.desired import member_ports
 from appliance.config.model import IXPConfig
+from appliance.platform.netns import command as netns_command
 
 SYS_NET = Path("/sys/class/net")
 Role = Literal["management", "member", "peering-lan", "free"]
@@ -86,7 +87,7 @@ def collect(netns: str | None) -> list[Nic]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, (root, os.environ.get("PYTHONPATH"))))}
     proc = subprocess.run(
-        ["ip", "netns", "exec", netns, sys.executable, "-m", "appliance.bridge.inventory"],
+        netns_command(netns, [sys.executable, "-m", "appliance.bridge.inventory"]),
         capture_output=True, text=True, timeout=60, check=False, env=env,
     )
     if proc.returncode != 0:

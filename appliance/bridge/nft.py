@@ -1,7 +1,7 @@
 """Running ``nft`` for the hygiene ruleset: check in a throw-away namespace, load and list in
 the appliance's namespace. Never the host's ruleset unless on the appliance image.
 
-The nft logic itself is shared with the management firewall (``appliance.util.nft``); this
+The nft logic itself is shared with the management firewall (``appliance.platform.nft``); this
 module binds it to the hygiene table.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.bridge.hygiene import FAMILY, TABLE, RunningTable
-from appliance.util import nft as _nft
-from appliance.util.nft import NftError, check_file, load_file, nft_binary
+from appliance.bridge.render import FAMILY, TABLE, RunningTable
+from appliance.platform import nft as _nft
+from appliance.platform.nft import NftError, check_file, load_file, nft_binary
 
 __all__ = ["NftError", "check_file", "list_counters", "load_file", "nft_binary", "read_table",
            "table_loaded"]

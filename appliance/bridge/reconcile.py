@@ -8,41 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pyroute2 import IPRoute
 from pyroute2.netlink.rtnl.ndmsg import flags as NTF
 from pyroute2.netlink.rtnl.ndmsg import states as NUD
 
 from appliance.bridge.desired import desired_state
-from appliance.bridge.netlink_state import Current, read_state
+from appliance.bridge.netlink_state import read_state
 from appliance.bridge.plan import Op, make_plan
 from appliance.config.model import IXPConfig
-from appliance.lab import netns as labns
-
-IFA_F_NODAD = 0x02
-
-
-@contextmanager
-def open_netlink(netns: str | None) -> Iterator[Any]:
-    """An rtnetlink socket in ``netns`` (None: this process's namespace)."""
-    # pyroute2 would silently create a missing namespace; a typo must be an error instead.
-    if netns and not labns.exists(netns):
-        raise ValueError(f"network namespace {netns} does not exist; start the lab first "
-                         "('ixpctl lab up') or check the --netns name")
-    ipr = IPRoute(netns=netns) if netns else IPRoute()
-    try:
-        yield ipr
-    finally:
-        ipr.close()
-
-
-def where(netns: str | None) -> str:
-    """How to name the namespace in messages."""
-    return f"namespace {netns}" if netns else "this host"
+from appliance.platform.netlink import IFA_F_NODAD, open_netlink, where
 
 
 @dataclass
@@ -124,12 +100,6 @@ class NetlinkWriter:
             # No DAD: the address is ours by configuration, and BGP must bind to it at once.
             self.ipr.addr("add", index=index, address=str(iface.ip),
                           prefixlen=iface.network.prefixlen, flags=IFA_F_NODAD)
-
-
-def read_current(cfg: IXPConfig, netns: str | None) -> Current:
-    """The running state of the configured bridge in ``netns``."""
-    with open_netlink(netns) as ipr:
-        return read_state(ipr, cfg.peering_lan.bridge)
 
 
 def plan_bridge(cfg: IXPConfig, netns: str | None,

@@ -38,7 +38,7 @@ def default_state_dir() -> Path:
     this machine (so ``ixpctl setup-code`` finds the demo's code); else the image's location.
     """
     from appliance.lab.registry import running_state_dirs
-    from appliance.pipeline.concern import IMAGE_MARKER
+    from appliance.platform.target import IMAGE_MARKER
 
     env = os.environ.get("IXP_STATE_DIR")
     if env:
@@ -93,6 +93,6 @@ def target_netns(args: argparse.Namespace) -> str | None:
 
 def pipeline_for(args: argparse.Namespace) -> Pipeline:
     """A pipeline on the state dir, aimed at the right namespace."""
-    from appliance.pipeline.run import Pipeline
+    from appliance.box import build_pipeline  # heavy: only when changing
 
-    return Pipeline(args.state_dir, netns=target_netns(args))
+    return build_pipeline(args.state_dir, netns=target_netns(args))

@@ -5,18 +5,24 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from pathlib import Path
 
 from appliance import __version__
-from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
+from appliance.box import build_pipeline
+from appliance.cli.common import (
+    absolute_path,
+    add_json,
+    add_state_dir,
+    pipeline_for,
+    target_netns,
+)
 from appliance.cli.output import emit_json, error, print_outcome, print_summary
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_file
 from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_status
 from appliance.pipeline import staging
-from appliance.pipeline.concern import IMAGE_MARKER
-from appliance.pipeline.run import Pipeline, default_author
+from appliance.pipeline.run import default_author
+from appliance.platform.target import IMAGE_MARKER
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -43,7 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     """Write every rendered file to a directory, without verifying or applying."""
     cfg = load_config_file(args.config)
-    files, _owners = Pipeline(args.output).render(cfg)
+    files, _owners = build_pipeline(args.output).render(cfg)
     args.output.mkdir(parents=True, exist_ok=True)
     staging.write_tree(args.output, files)
     for rel in sorted(files):
@@ -62,47 +68,34 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return print_outcome(outcome, args.json)
 
 
-def read_anycast_status(state_dir: Path) -> dict[str, object]:
-    """The anycast helper's published state (imported late: the CLI starts fast)."""
-    from appliance.dns.anycast_service import read_status
-    return read_status(state_dir)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
-    """The committed revision and the lab, if one runs."""
-    store = RevisionStore(args.state_dir)
-    latest = store.latest()
+    """The box's status (the dashboard's model, ``monitor.status``) and the lab, if one runs."""
+    from appliance.monitor.status import box_status  # late: the other commands start fast
+
     lab = lab_status(args.state_dir)
-    data: dict[str, object] = {
-        "version": __version__,
-        "state_dir": str(args.state_dir),
-        "revision": latest.summary() if latest else None,
-        "lab": lab,
-        "store_problems": store.problems,
-        "anycast": read_anycast_status(args.state_dir),
-    }
-    if latest is not None:
-        try:
-            from appliance.config.loader import load_config_text
-            cfg = load_config_text(latest.config)
-            data["ixp"] = {"name": cfg.identity.name, "members": len(cfg.members)}
-        except ConfigError as exc:
-            data["ixp"] = {"error": str(exc)}
+    data = {**box_status(args.state_dir, target_netns(args), lab),
+            "state_dir": str(args.state_dir)}
     if args.json:
         emit_json(data)
         return 0
     print(f"ixpctl {__version__}, state dir {args.state_dir}")
+    latest = data["revision"]
     if latest is None:
         print("no configuration committed yet: 'ixpctl apply -c FILE' applies one")
     else:
-        ixp = data.get("ixp") or {}
-        print(f"revision {latest.id} ({latest.time} by {latest.author}: {latest.comment or '-'})")
-        if isinstance(ixp, dict) and "name" in ixp:
-            print(f"IXP {ixp['name']}, {ixp['members']} members")
-    for problem in store.problems:
+        print(f"revision {latest['id']} ({latest['time']} by {latest['author']}: "
+              f"{latest['comment'] or '-'})")
+        if data["ixp"]:
+            print(f"IXP {data['ixp']['name']}, {len(data['members'])} members")
+    for problem in data["problems"]:
         print(f"warning: {problem}")
-    anycast = data["anycast"]
-    assert isinstance(anycast, dict)
+    rs = data["route_server"]
+    if latest is not None:
+        up = sum(1 for s in rs["sessions"] if s.get("up"))
+        print(f"route server: {'running' if rs['running'] else 'not running'}"
+              + (f", {up} of {len(rs['sessions'])} sessions established" if rs["running"]
+                 else ""))
+    anycast = data["anycast"] or {"running": False, "checkers": []}
     for chk in anycast["checkers"]:
         if not anycast["running"]:
             print(f"anycast {chk['name']}: the anycast helper is not running (withdrawn)")
@@ -115,7 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print("lab: not running")
     else:
         print(f"lab {lab['prefix']}: appliance namespace {lab['appliance_netns']}")
-        for m in lab["members"]:  # type: ignore[union-attr]
+        for m in lab["members"]:
             sessions = ", ".join(f"{k} {v}" for k, v in m["sessions"].items()) or "-"
             state = "running" if m["router_running"] else "STOPPED"
             print(f"  AS{m['asn']:<10} {m['name'][:30]:<30} {m['netns']:<18} router {state:<8}"

@@ -11,13 +11,13 @@ import argparse
 import json
 from datetime import UTC, datetime
 
-from appliance.bird.concern import IRR_CACHE
-from appliance.bird.irr import IrrData, irr_object, parse_irr_cache
-from appliance.bird.irr_fetch import age_seconds, load_cache, refresh, save_cache
 from appliance.cli.common import absolute_path, add_json, add_state_dir, pipeline_for
 from appliance.cli.output import emit_json, error, print_outcome
 from appliance.config.committed import committed_config
 from appliance.pipeline.run import default_author
+from appliance.route_server.concern import IRR_CACHE
+from appliance.route_server.irr import IrrData, irr_object, parse_irr_cache
+from appliance.route_server.irr_fetch import age_seconds, load_cache, refresh, save_cache
 
 
 def _reapply(args: argparse.Namespace, why: str) -> int:

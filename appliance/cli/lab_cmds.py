@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from appliance.bird.service import ensure_running
+from appliance.box import build_pipeline
 from appliance.cli.common import (
     absolute_path,
     add_json,
@@ -22,7 +22,8 @@ from appliance.config.revisions import RevisionStore
 from appliance.lab import registry
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
 from appliance.pipeline.concern import ApplyContext
-from appliance.pipeline.run import Pipeline, default_author
+from appliance.pipeline.run import default_author
+from appliance.route_server.service import ensure_running
 from appliance.runner import Runner
 from appliance.web import accounts, secrets_store
 
@@ -36,7 +37,7 @@ def _lab_up_and_apply(args: argparse.Namespace, config_text: str, author: str,
     registry.register(state.prefix, args.state_dir)
     print(f"lab {state.prefix}: appliance namespace {state.appliance_netns}, "
           f"{len(state.members)} member routers")
-    outcome = Pipeline(args.state_dir, netns=state.appliance_netns).run(
+    outcome = build_pipeline(args.state_dir, netns=state.appliance_netns).run(
         config_text, author=author, comment=comment)
     rc = print_outcome(outcome, False)
     if rc == 0:

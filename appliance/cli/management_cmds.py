@@ -15,8 +15,8 @@ from appliance.config.committed import committed_config
 from appliance.config.loader import load_config_text
 from appliance.management import trial
 from appliance.management.status import management_status
-from appliance.pipeline.concern import IMAGE_MARKER
 from appliance.pipeline.run import Outcome, Pipeline
+from appliance.platform.target import IMAGE_MARKER
 
 
 def revert_unconfirmed(pipeline: Pipeline, trial_id: str | None = None) -> Outcome | None:

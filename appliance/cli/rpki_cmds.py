@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from appliance.bird.rpki_service import (
+from appliance.cli.common import absolute_path, add_state_dir
+from appliance.cli.output import error
+from appliance.config.committed import committed_config
+from appliance.route_server.rpki_service import (
     check_vrps,
     import_vrps,
     local_validator,
     sync,
     vrp_path,
 )
-from appliance.cli.common import absolute_path, add_state_dir
-from appliance.cli.output import error
-from appliance.config.committed import committed_config
 
 
 def cmd_import(args: argparse.Namespace) -> int:

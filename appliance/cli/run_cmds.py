@@ -49,9 +49,9 @@ def serve_until_signal(svc: Service) -> int:
 
 
 def _run_bird(args: argparse.Namespace) -> int:
-    from appliance.bird import daemon as bird_daemon
-    from appliance.bird import rpki_service
     from appliance.pipeline.concern import ApplyContext
+    from appliance.route_server import daemon as bird_daemon
+    from appliance.route_server import rpki_service
 
     # from the installed bird.conf: parsing the 1000-member model here peaked at 71 MiB
     bind, _why = rpki_service.serving_installed(args.state_dir)
@@ -64,8 +64,8 @@ def _run_bird(args: argparse.Namespace) -> int:
 
 
 def _run_unbound(args: argparse.Namespace) -> int:
-    from appliance.dns import daemon as unbound_daemon
-    from appliance.dns.paths import UnboundPaths
+    from appliance.resolver import daemon as unbound_daemon
+    from appliance.resolver.paths import UnboundPaths
 
     try:
         # the default options, without importing the renderer (jinja2, the model)
@@ -76,7 +76,7 @@ def _run_unbound(args: argparse.Namespace) -> int:
 
 
 def _run_stayrtr(args: argparse.Namespace) -> int:
-    from appliance.bird import rpki_service
+    from appliance.route_server import rpki_service
 
     why = rpki_service.exec_foreground(args.state_dir, args.netns)
     # Nothing to serve is not a failure: the unit ends cleanly and the boot stays "running".
@@ -85,7 +85,7 @@ def _run_stayrtr(args: argparse.Namespace) -> int:
 
 
 def _run_snmp(args: argparse.Namespace) -> int:
-    from appliance.bird.query import route_server_socket
+    from appliance.platform.bird.query import route_server_socket
     from appliance.snmp.paths import AGENT_FILE
     from appliance.snmp.service import agent_command
 
@@ -123,7 +123,7 @@ def _run_web(args: argparse.Namespace) -> int:
 
 
 def _run_anycast(args: argparse.Namespace) -> int:
-    from appliance.dns.anycast_service import AnycastService
+    from appliance.anycast.service import AnycastService
     return serve_until_signal(AnycastService(args.state_dir, args.netns))
 
 
@@ -142,11 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """Re-apply the last committed revision (files, bridge, firewall, daemons) at boot."""
-    from appliance.bird.control import route_server_socket
-    from appliance.bird.service import answering
     from appliance.cli.management_cmds import revert_unconfirmed
     from appliance.pipeline.concern import ApplyContext
-    from appliance.pipeline.run import Pipeline
+    from appliance.platform.bird.control import route_server_socket
+    from appliance.route_server.service import answering
 
     ctx = ApplyContext(args.state_dir, args.netns)
     # A restore from a backup cut off by a power loss is finished (or undone) before the
@@ -162,7 +161,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         # Left from the last boot (run/ lives on the data partition): a change applied now
         # must not try to reconfigure a BIRD that is gone; it loads the file when it starts.
         ctl.unlink(missing_ok=True)
-    pipeline = Pipeline(args.state_dir, netns=args.netns)
+    from appliance.box import build_pipeline  # heavy: only when changing
+    pipeline = build_pipeline(args.state_dir, netns=args.netns)
     # Powered off during a management-address trial: nobody confirmed it, so it goes back.
     reverted = revert_unconfirmed(pipeline)
     if reverted is not None and not reverted.ok:
@@ -177,23 +177,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
     """Each service's state: systemd's word on the image, else whether its process runs."""
-    from appliance.bird import daemon as bird_daemon
     from appliance.pipeline.concern import ApplyContext
-    from appliance.util.launcher import UNITS, Launcher
+    from appliance.platform.launcher import UNITS, Launcher
+    from appliance.route_server import daemon as bird_daemon
 
     launcher = Launcher(state_dir, netns)
     if launcher.systemd:
         import subprocess
 
-        from appliance.util.launcher import systemctl_argv
+        from appliance.platform.launcher import systemctl_argv
         states = {}
         for name in UNITS:
             res = subprocess.run(systemctl_argv("is-active", name), capture_output=True,
                                  text=True, timeout=30, check=False)
             states[name] = res.stdout.strip() or "unknown"
         return states
-    from appliance.dns.daemon import running_pid as unbound_pid
-    from appliance.dns.paths import UnboundPaths
+    from appliance.resolver.daemon import running_pid as unbound_pid
+    from appliance.resolver.paths import UnboundPaths
     from appliance.snmp.concern import running_agent_pid
 
     ctx = ApplyContext(state_dir, netns)
@@ -206,9 +206,9 @@ def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
 
 def cmd_services(args: argparse.Namespace) -> int:
     """What runs, and whether BIRD runs the installed configuration of the committed revision."""
-    from appliance.bird.service import running_config
     from appliance.config.revisions import RevisionStore
     from appliance.pipeline.concern import ApplyContext
+    from appliance.route_server.service import running_config
 
     states = service_states(args.state_dir, args.netns)
     report = running_config(ApplyContext(args.state_dir, args.netns))
@@ -235,7 +235,7 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 def _booting(state_dir: Path, netns: str | None) -> bool:
     """Whether systemd is still starting the box (always False outside systemd)."""
-    from appliance.util.launcher import Launcher
+    from appliance.platform.launcher import Launcher
 
     if not Launcher(state_dir, netns).systemd:
         return False

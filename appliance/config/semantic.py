@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from appliance.config.asn import asn_problem
 from appliance.config.errors import Issue
 from appliance.config.model import IXPConfig
-from appliance.dns.root_servers import root_letters_in
+from appliance.config.root_servers import root_letters_in
 
 Check = Callable[[IXPConfig], Iterator[Issue]]
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -15,7 +15,7 @@ from appliance.firewall.render import (
 )
 from appliance.firewall.safety import check_host_interface
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
-from appliance.util.nft import load_keeping_counters
+from appliance.platform.nft import load_keeping_counters
 
 NFT_FILE = "nft/mgmt-firewall.nft"
 # The in-place update actually loaded (run dir: it depends on what was loaded before).
@@ -99,7 +99,6 @@ class FirewallConcern(Concern):
         self.last_in_place = False
         if not ctx.has_system:
             return
-        ctx.require_system_target()
         self._check_target(cfg, ctx)
         if not cfg.management.firewall:
             if nft.delete_table(ctx.netns):

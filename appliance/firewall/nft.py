@@ -2,7 +2,7 @@
 
 Always inside the given namespace (the lab's appliance namespace), or on the host only when
 the caller has checked that this is the appliance image (``ApplyContext`` does). The nft logic
-is shared with the bridge hygiene table (``appliance.util.nft``); this module binds it to
+is shared with the bridge hygiene table (``appliance.platform.nft``); this module binds it to
 ``inet ixp_mgmt``. Checking a file runs in a private, empty namespace.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.firewall.render import FAMILY, TABLE
-from appliance.util import nft as _nft
-from appliance.util.nft import NftError, RunningTable, check_file, load_file, nft_binary
+from appliance.platform import nft as _nft
+from appliance.platform.nft import NftError, RunningTable, check_file, load_file, nft_binary
 
 __all__ = ["NftError", "check_file", "delete_table", "list_counters", "list_table",
            "load_file", "nft_binary", "read_table", "table_loaded"]

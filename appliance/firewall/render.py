@@ -23,7 +23,7 @@ When the table is already loaded, an apply loads the same rules *in place* inste
 drop counters keep counting (issue 13): ``flush table``, ``delete`` of every set, chain or
 counter the new ruleset does not keep, then the definition, still one transaction; nft keeps
 the named counters that exist already. What is loaded comes in as data (``RunningTable``, see
-``appliance.util.nft``), so rendering stays pure.
+``appliance.platform.nft``), so rendering stays pure.
 
 The rendering's digest sits in the comment of the input chain's first rule, not on the table:
 an in-place update replaces every rule but cannot change a table's comment.
@@ -37,8 +37,8 @@ import re
 from collections.abc import Iterable
 
 from appliance.config.model import IXPConfig
-from appliance.dns.render import access_list
-from appliance.util.nft import RunningTable, update_head
+from appliance.platform.nft import RunningTable, update_head
+from appliance.resolver.render import access_list
 
 TABLE = "ixp_mgmt"
 FAMILY = "inet"
@@ -122,7 +122,7 @@ def mgmt_sources(cfg: IXPConfig) -> tuple[list[str], list[str]] | None:
 def dns_clients(cfg: IXPConfig) -> tuple[list[str], list[str]]:
     """Sources the resolver answers: the ``allow`` lines of its unbound access list.
 
-    Taken from ``appliance.dns.render.access_list`` so the firewall and the resolver can never
+    Taken from ``appliance.resolver.render.access_list`` so the firewall and the resolver can never
     disagree: the peering LAN prefixes, ``management.allowed_networks`` and
     ``services.resolver.allowed_networks`` (plus loopback and the service addresses).
     """

@@ -75,7 +75,7 @@ class LabConcern(Concern):
 
     def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
         """Create and remove member routers; nothing when the lab already matches."""
-        if ctx.dry_run or self._state(ctx) is None:
+        if self._state(ctx) is None:
             return
         plan = sync_members(ctx.state_dir, cfg)
         for lm in plan.remove:

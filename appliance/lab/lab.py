@@ -21,8 +21,8 @@ from pathlib import Path
 from pyroute2 import IPRoute
 
 from appliance.config.model import IXPConfig, Member
-from appliance.lab import netns
 from appliance.lab.member_router import render_member_bird
+from appliance.platform import netns
 from appliance.util.atomic import atomic_write
 from appliance.util.sockets import socket_path
 

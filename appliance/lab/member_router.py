@@ -8,6 +8,7 @@ from functools import lru_cache
 import jinja2
 
 from appliance.config.model import IXPConfig, Member
+from appliance.platform.templates import environment
 
 MAX_PREFIXES = 250
 
@@ -29,13 +30,7 @@ def member_prefixes(index: int, count: int) -> tuple[list[str], list[str]]:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("appliance.lab", "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # BIRD config, not HTML
-    )
-    return env.get_template("member-bird.conf.j2")
+    return environment("appliance.lab").get_template("member-bird.conf.j2")
 
 
 def router_id(member: Member, index: int) -> str:

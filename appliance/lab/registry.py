@@ -11,7 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from appliance.lab import netns
+from appliance.platform import netns
 from appliance.util.atomic import atomic_write
 
 REGISTRY_ENV = "IXP_LAB_REGISTRY"

@@ -26,13 +26,13 @@ from appliance.management.render import (
     render_timesyncd,
 )
 from appliance.pipeline.concern import (
-    IMAGE_MARKER,
     ApplyContext,
     Change,
     Concern,
     RenderedFile,
     VerifyError,
 )
+from appliance.platform.target import IMAGE_MARKER
 
 ZONEINFO = Path("/usr/share/zoneinfo")
 
@@ -108,7 +108,7 @@ class ManagementConcern(Concern):
         """Make the host match; only what differs is touched (a re-apply changes nothing)."""
         self.last_trial = None
         self.host.actions.clear()
-        if ctx.dry_run or not self._applies(ctx):
+        if not self._applies(ctx):
             return
         mgmt = cfg.management
         etc = ctx.etc_dir

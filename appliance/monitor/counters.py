@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.monitor.rtnl import IFF_UP, LinkInfo, open_rtnl
+from appliance.platform.rtnl import IFF_UP, LinkInfo, open_rtnl
 
 
 @dataclass(frozen=True)

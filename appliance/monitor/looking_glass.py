@@ -10,9 +10,9 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from appliance.bird.communities import INFO_TAGS, LC_INFO, reject_reasons_of
-from appliance.bird.control import BirdControl, route_server_socket
-from appliance.bird.replies import BirdError, Protocol, Route, parse_routes
+from appliance.platform.bird.control import BirdControl, route_server_socket
+from appliance.platform.bird.replies import BirdError, Protocol, Route, parse_routes
+from appliance.route_server.communities import INFO_TAGS, LC_INFO, reject_reasons_of
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 NOT_FOUND = 8001  # BIRD's "Network not found": no route for that prefix in that table

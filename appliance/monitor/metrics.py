@@ -64,14 +64,14 @@ class ApplianceCollector(Collector):
             up.add_metric(key, 1 if c.oper_up else 0)
         yield from fams.values()
         yield up
-        from appliance.bridge.drops import read_drops
+        from appliance.bridge.status import read_drops
 
         drops = CounterMetricFamily("ixp_hygiene_dropped_frames", "Frames dropped by the port "
                                     "hygiene rules", labels=["port", "member", "reason"])
         for d in read_drops(self.netns):
             drops.add_metric([d.port, port_member.get(d.port, ""), d.reason], d.packets)
         yield drops
-        from appliance.firewall.drops import read_drops as read_firewall_drops
+        from appliance.firewall.status import read_drops as read_firewall_drops
 
         fw = CounterMetricFamily("ixp_firewall_dropped_packets", "Packets to the box dropped "
                                  "by the management firewall", labels=["reason"])
@@ -112,7 +112,7 @@ def _service_metrics(state_dir: Path, cfg: IXPConfig) -> Iterator[GaugeMetricFam
 
 
 def _anycast_metrics(state_dir: Path) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-    from appliance.dns.anycast_service import read_status
+    from appliance.anycast.status import read_status
 
     doc = read_status(state_dir)
     helper = GaugeMetricFamily("ixp_anycast_helper_up", "1 when the anycast helper runs and "

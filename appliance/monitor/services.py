@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from appliance.bird import max_prefix_trips, query
-from appliance.bird.replies import BirdError, Protocol
 from appliance.monitor.store import SessionCounts
+from appliance.platform.bird import query
+from appliance.platform.bird.replies import BirdError, Protocol
+from appliance.route_server import max_prefix_trips
 
 # The model only for the web UI's callers: the collector passes the members from its own
 # rendered file (issue 14: the model's modules are some 22 MiB of a resident process).
@@ -87,7 +88,7 @@ def resolver_health(state_dir: Path, cfg: IXPConfig) -> dict[str, Any] | None:
     """Whether the resolver runs and how good its root copy is; None when it is not enabled."""
     if not cfg.services.resolver.enabled:
         return None
-    from appliance.dns.status import resolver_status
+    from appliance.resolver.status import resolver_status
 
     try:
         return resolver_status(state_dir)

@@ -95,10 +95,11 @@ def digest_of(text: str) -> str:
 class CandidateStore:
     """The candidates of one state directory."""
 
-    def __init__(self, state_dir: Path, netns: str | None = None) -> None:
+    def __init__(self, state_dir: Path, pipeline: Callable[[], Pipeline]) -> None:
+        """``pipeline`` makes the pipeline candidates are compared with (``appliance.box``)."""
         self.state_dir = Path(state_dir).absolute()
         self.dir = self.state_dir / "candidates"
-        self.netns = netns
+        self._pipeline = pipeline
 
     # -- load ----------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ class CandidateStore:
         When another revision was committed since the candidate was made, it is first
         re-based (its change replayed on the new head) and compared again.
         """
-        pipe = Pipeline(self.state_dir, netns=self.netns)
+        pipe = self._pipeline()
         latest = pipe.store.latest()
         head = latest.id if latest else 0
         cached = cand.review
@@ -175,6 +176,8 @@ class CandidateStore:
         if cand.base != head:
             cand = self._rebased(cand, pipe)
         comparison = pipe.compare(cand.parsed(), author=cand.author)
+        if comparison.outcome.stage == "lock":  # another apply was running: ask again later
+            return cand, comparison
         cand.review = {"head": head, "digest": cand.digest,
                        "outcome": comparison.outcome.as_dict(), "diff": comparison.diff,
                        "rendered": comparison.rendered}

@@ -7,7 +7,6 @@ installation, locking, rollback and the revision store.
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 if TYPE_CHECKING:  # only in type hints: importing the model costs every daemon wrapper
     from appliance.config.model import IXPConfig
 
-# Present only on the flashed image: there the appliance owns the host's interfaces.
-IMAGE_MARKER = Path("/etc/ixp-appliance/appliance-image")
+from appliance.platform.target import Target
 
 
 @dataclass(frozen=True)
@@ -65,31 +63,30 @@ class ApplyContext:
 
     state_dir: Path
     netns: str | None = None  # the appliance namespace in the lab; None = this host
-    dry_run: bool = False
     log: Callable[[str], None] = field(default=lambda _msg: None)
     # Interfaces an earlier concern's plan will create before the later ones apply (the lab
     # makes a new member's port): a later plan counts them as present.
     planned_links: set[str] = field(default_factory=set)
 
     @property
+    def target(self) -> Target:
+        """The state directory and network this change is applied to."""
+        return Target(self.state_dir, self.netns)
+
+    @property
     def etc_dir(self) -> Path:
         """Installed (running) rendered files."""
-        return self.state_dir / "etc"
+        return self.target.etc_dir
 
     @property
     def run_dir(self) -> Path:
         """Sockets and PID files."""
-        return self.state_dir / "run"
+        return self.target.run_dir
 
     @property
     def has_system(self) -> bool:
-        """Whether there is a network to reconcile: the lab's namespace, or the image's host.
-
-        Without one (a developer machine with no lab running) a change is config-only: files
-        are rendered, verified and committed, and nothing on the network is touched.
-        """
-        return self.netns is not None or IMAGE_MARKER.exists() or bool(
-            os.environ.get("IXP_ALLOW_HOST_NETWORK"))
+        """Whether there is a network to reconcile (``Target.has_system``)."""
+        return self.target.has_system
 
     def require_system_target(self) -> None:
         """Refuse to touch the host network except on the appliance image.

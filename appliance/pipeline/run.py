@@ -32,7 +32,6 @@ from appliance.pipeline.concern import (
     TargetRefused,
     VerifyError,
 )
-from appliance.pipeline.registry import default_concerns
 from appliance.util.lock import LockBusy, state_lock
 
 log = logging.getLogger(__name__)
@@ -121,14 +120,15 @@ class Pipeline:
     def __init__(
         self,
         state_dir: str | Path,
+        concerns: list[Concern],
         *,
-        concerns: list[Concern] | None = None,
         netns: str | None = None,
         progress: ProgressFn | None = None,
     ) -> None:
+        """``concerns`` in apply order: ``appliance.box.build_pipeline`` gives the box's."""
         # absolute: the tools verify and apply run work in other directories
         self.state_dir = Path(state_dir).absolute()
-        self.concerns = concerns if concerns is not None else default_concerns(self.state_dir)
+        self.concerns = concerns
         self.netns = netns
         self.store = RevisionStore(self.state_dir)
         self._progress = progress or (lambda _s, _st, _m: None)
@@ -187,8 +187,8 @@ class Pipeline:
             changes.extend(concern.plan(cfg, ctx))
         return changes
 
-    def _context(self, dry_run: bool) -> ApplyContext:
-        return ApplyContext(self.state_dir, self.netns, dry_run, log.info)
+    def _context(self) -> ApplyContext:
+        return ApplyContext(self.state_dir, self.netns, log.info)
 
     def _apply_all(self, cfg: IXPConfig, rendered: Rendered, changes: list[Change],
                    ctx: ApplyContext) -> None:
@@ -272,7 +272,7 @@ class Pipeline:
                            error="the configuration has problems; nothing was changed")
         self._step("validate", "ok")
         config_text = dump_config(cfg)
-        ctx = self._context(dry_run)
+        ctx = self._context()
 
         self._step("render", "running")
         rendered = self.render(cfg)

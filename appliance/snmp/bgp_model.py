@@ -1,4 +1,4 @@
-"""The BGP data the agent serves: what any source (birdc today, the shared client later) returns."""
+"""The BGP data the agent serves, whatever source it comes from (``bgp_source.BirdSource``)."""
 
 from __future__ import annotations
 

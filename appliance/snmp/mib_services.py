@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pysnmp.proto import rfc1902
 
-from appliance.dns.anycast_service import read_status
-from appliance.dns.paths import UnboundPaths
-from appliance.dns.status import resolver_status
+from appliance.anycast.status import read_status
+from appliance.resolver.paths import UnboundPaths
+from appliance.resolver.status import resolver_status
 from appliance.snmp.oidstore import Oid, Row, Section, each_item, table_cells
 from appliance.snmp.text import OCTET_STRING, display_string
 

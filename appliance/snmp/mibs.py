@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.snmp.bgp_model import BgpSource
-from appliance.snmp.bgp_source import BirdcSource
+from appliance.snmp.bgp_source import BirdSource
 from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.mib_bgp import bgp_sections
 from appliance.snmp.mib_host import host_section
@@ -44,7 +44,7 @@ def build_tree(settings: Settings, ifindex: IfIndexMap, started: float,
         host_section(opts.host_ttl),
     ]
     if opts.bird_socket or opts.bgp_source is not None:
-        source = opts.bgp_source or BirdcSource(opts.bird_socket or "", settings.local_as,
+        source = opts.bgp_source or BirdSource(opts.bird_socket or "", settings.local_as,
                                                 settings.router_id)
         sections.extend(bgp_sections(source, opts.bgp_ttl))
     if opts.state_dir is not None:

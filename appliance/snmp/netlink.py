@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 # The small rtnetlink client, not pyroute2: its modules alone were 22 MiB of the agent's
 # memory (issue 14). enter_netns is re-exported: the agent's collector thread calls it.
-from appliance.monitor.rtnl import IFF_RUNNING, IFF_UP, LinkInfo, open_rtnl
-from appliance.monitor.rtnl import enter_netns as enter_netns
+from appliance.platform.rtnl import IFF_RUNNING, IFF_UP, LinkInfo, open_rtnl
+from appliance.platform.rtnl import enter_netns as enter_netns
 
 SIOCETHTOOL = 0x8946
 ETHTOOL_GSET = 0x1

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from appliance.bird.control import route_server_socket
+from appliance.platform.bird.control import route_server_socket
 from appliance.snmp.paths import AGENT_FILE, PID_FILE
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class SnmpService:
         self.netns = netns
         # None: the addresses the configuration gives (the management NIC, on the image)
         self.listen = [f"{host}:{port}"] if host else []
-        # The dev runner's BIRD listens here (appliance.bird.daemon); until it runs, the
+        # The dev runner's BIRD listens here (appliance.route_server.daemon); until it runs, the
         # agent serves BGP4-MIB without peers and logs once that BIRD cannot be asked.
         self.bird_socket = bird_socket or str(route_server_socket(self.state_dir))
         self.proc: subprocess.Popen[bytes] | None = None

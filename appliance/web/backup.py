@@ -88,9 +88,9 @@ def setup_restore(proven: Callable[[Path], bool]) -> Response | tuple[str, int] 
                 error = str(exc)
             else:
                 session.pop("setup_ok", None)
-                from appliance.pipeline.run import Pipeline
 
-                outcome = Pipeline(state, netns=current_app.config.get("NETNS")) \
+                from appliance.box import build_pipeline  # heavy: only when changing
+                outcome = build_pipeline(state, netns=current_app.config.get("NETNS")) \
                     .reapply_latest(author="restore")
                 return render_template("backup_restored.html", done=done, outcome=outcome)
     return render_template("backup_restore.html", error=error), 400 if error else 200

@@ -33,10 +33,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from appliance import __version__
-from appliance.bird.control import BirdControl, BirdError, BirdUnavailable, route_server_socket
-from appliance.bird.replies import Protocol
 from appliance.config.committed import committed_config
 from appliance.monitor.looking_glass import LookingGlass
+from appliance.platform.bird.control import (
+    BirdControl,
+    BirdError,
+    BirdUnavailable,
+    route_server_socket,
+)
+from appliance.platform.bird.replies import Protocol
 from appliance.web import accounts, auth
 from appliance.web.api import tokens
 from appliance.web.lg import glass_of

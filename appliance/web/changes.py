@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from appliance import box
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.revisions import RevisionStore
@@ -41,7 +42,7 @@ def _state() -> Path:
 
 def store() -> CandidateStore:
     """The box's candidates (every admin page and the wizard load theirs here)."""
-    return CandidateStore(_state(), netns=current_app.config.get("NETNS"))
+    return box.candidates(_state(), netns=current_app.config.get("NETNS"))
 
 
 def _load(data: dict[str, Any], comment: str, back: str, edit: str) -> Candidate:

@@ -16,12 +16,12 @@ from flask import Flask, current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from appliance.bird.communities import INFO_TAGS, REJECT_REASONS
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import humanize
+from appliance.route_server.communities import INFO_TAGS, REJECT_REASONS
 from appliance.web.i18n import current_locale
 
-# Hygiene drop reason (the keys of appliance.bridge.hygiene.REASONS) -> a short sentence.
+# Hygiene drop reason (the keys of appliance.bridge.render.REASONS) -> a short sentence.
 DROP_REASONS: dict[str, Any] = {
     "src_mac": _l("frame from a MAC address that is not the member's"),
     "bpdu": _l("spanning-tree frame (the member's switch speaks STP)"),
@@ -44,7 +44,7 @@ DROP_REASONS: dict[str, Any] = {
     "quarantine_to": _l("traffic from other members to a port in quarantine"),
 }
 
-# The route server's reject reasons and info tags (appliance.bird.communities, English for
+# The route server's reject reasons and info tags (appliance.route_server.communities, English for
 # BIRD and the API), keyed by their name, in the reader's language for the looking glass.
 ROUTE_WORDS: dict[str, Any] = {
     "bogon_prefix": _l("the prefix is a bogon (private, reserved or documentation space)"),

@@ -13,12 +13,11 @@ from markupsafe import Markup
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
-from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo
+from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo, samples_path
 from appliance.web import accounts, auth
 from appliance.web.api import tokens
 from appliance.web.filters import localtime
 from appliance.web.lg_access import client_in
-from appliance.web.status import samples_path
 
 bp = Blueprint("graphs", __name__)
 RANGES = {"2h": 2 * 3600, "2d": 2 * 86400, "60d": 60 * 86400}

@@ -4,7 +4,8 @@ With no IRR data for a member the route server cannot check its routes and only 
 (``(RS,1000,6)``): IRR filtering then fails open. The operator must see that where they look
 (the dashboard, the members page, the wizard's review), and be able to fix it right there:
 upload a file in the ``ixpctl irr import`` format, or fetch with bgpq4 when the box is online.
-Loading reuses the CLI's code (``appliance.bird.irr`` / ``irr_fetch``); nothing is parsed twice.
+Loading reuses the CLI's code (``appliance.route_server.irr`` / ``irr_fetch``); nothing is
+parsed twice.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from appliance.bird.concern import IRR_CACHE
-from appliance.bird.irr import IrrData, irr_object, parse_irr_cache
-from appliance.bird.irr_fetch import age_seconds, load_cache, refresh, save_cache
 from appliance.config.model import IXPConfig
+from appliance.route_server.concern import IRR_CACHE
+from appliance.route_server.irr import IrrData, irr_object, parse_irr_cache
+from appliance.route_server.irr_fetch import age_seconds, load_cache, refresh, save_cache
 
 MAX_AGE_DAYS = 30  # older data still filters, but the operator is told to refresh it
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024

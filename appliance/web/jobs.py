@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import abort, jsonify, render_template, url_for
 
+from appliance.box import build_pipeline
 from appliance.config.model import IXPConfig
-from appliance.pipeline.run import STAGES, Outcome, Pipeline
+from appliance.pipeline.run import STAGES, Outcome
 
 
 @dataclass
@@ -76,7 +77,7 @@ def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comme
 
     def work() -> None:
         try:
-            outcome = Pipeline(state_dir, netns=netns, progress=progress).run(
+            outcome = build_pipeline(state_dir, netns=netns, progress=progress).run(
                 cfg, author=author, comment=comment, based_on=based_on, verified=verified)
         except Exception as exc:  # the page must always learn how it ended
             outcome = Outcome(False, "apply", error=f"internal error: {exc}")

@@ -10,12 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from markupsafe import Markup
 
-from appliance.bird.control import BirdError, BirdUnavailable
 from appliance.config.committed import committed_config
 from appliance.config.model import IXPConfig
 from appliance.monitor.looking_glass import LookingGlass
 from appliance.monitor.services import route_server_sessions
-from appliance.monitor.store import SampleStore
+from appliance.monitor.store import SampleStore, samples_path
+from appliance.platform.bird.control import BirdError, BirdUnavailable
 from appliance.web.graphs import RANGES, prefix_chart
 from appliance.web.lg_access import (
     QueryRefused,
@@ -24,7 +24,6 @@ from appliance.web.lg_access import (
     limit_anonymous,
     unavailable_message,
 )
-from appliance.web.status import samples_path
 
 bp = Blueprint("lg", __name__, url_prefix="/lg")
 

@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from appliance.config.committed import committed_config
 from appliance.management import trial
 from appliance.management.status import management_status
-from appliance.pipeline.concern import IMAGE_MARKER
+from appliance.platform.target import IMAGE_MARKER
 from appliance.web.changes import prepare
 from appliance.web.forms import FormField, deep_merge, field_for_issue, form_to_data, get_path
 from appliance.web.nics import nic_rows

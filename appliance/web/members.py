@@ -26,7 +26,7 @@ from flask_babel import ngettext
 
 from appliance.config.committed import committed_config
 from appliance.config.model import IXPConfig
-from appliance.dns.root_servers import ROOT_SERVERS
+from appliance.config.root_servers import ROOT_SERVERS
 from appliance.lab.lab import LabError, LabState
 from appliance.pipeline.candidate import CandidateGone
 from appliance.web import irr_status, jobs, peeringdb

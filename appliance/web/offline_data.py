@@ -25,13 +25,13 @@ from babel.lists import format_list
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from appliance.bird import rpki_service
-from appliance.bird.irr_fetch import load_cache
 from appliance.config.model import IXPConfig
-from appliance.dns import daemon as dns_daemon
-from appliance.dns.paths import UnboundPaths
-from appliance.dns.render import ROOT_ZONE_FILE
-from appliance.dns.rootzone import read_facts, root_zone_status
+from appliance.resolver import daemon as dns_daemon
+from appliance.resolver.paths import UnboundPaths
+from appliance.resolver.render import ROOT_ZONE_FILE
+from appliance.resolver.rootzone import read_facts, root_zone_status
+from appliance.route_server import rpki_service
+from appliance.route_server.irr_fetch import load_cache
 from appliance.util.atomic import atomic_write
 from appliance.util.lock import state_lock
 from appliance.web import irr_status, peeringdb
@@ -133,7 +133,7 @@ def data_sets(state_dir: Path, *, now: float | None = None) -> list[DataSet]:
                        if n else
                        _("None imported: RPKI needs these or a validator on the network.")))
     zone = root_zone_status(rootzone_path(state_dir), now=now)
-    # zone.message comes from appliance.dns, in English
+    # zone.message comes from appliance.resolver, in English
     out.append(DataSet("rootzone", _("Root zone copy"), zone.state != "missing",
                        _mtime(rootzone_path(state_dir)), zone.serial, "serial", zone.message))
     n = peeringdb_count(state_dir)
@@ -258,7 +258,7 @@ def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -
                 raise DataLoadError(_("%(file)s: not a VRP file (%(why)s); nothing was "
                                       "changed.", file=filename, why=exc)) from None
         synced = rpki_service.sync(state_dir, netns)
-    # what the stayrtr sync did comes from appliance.bird, in English
+    # what the stayrtr sync did comes from appliance.route_server, in English
     return _("%(after)s VRPs loaded (was %(before)s) from %(file)s; %(synced)s.",
              after=_count(after), before=_count(before), file=filename, synced=synced)
 

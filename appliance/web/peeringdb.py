@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from appliance.bird import peeringdb as bird_peeringdb
+from appliance.route_server import peeringdb as bird_peeringdb
 
 
 def dump_path(state_dir: Path) -> Path:

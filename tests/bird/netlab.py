@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird.control import BirdControl
-from appliance.bird.daemon import spawn_bird, stop_bird
-from appliance.lab import netns
+from appliance.platform import netns
+from appliance.platform.bird.control import BirdControl
+from appliance.route_server.daemon import spawn_bird, stop_bird
 
 BRIDGE = "br0"
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird import daemon
-from appliance.bird.concern import RouteServerConcern
-from appliance.bird.control import BirdControl, BirdUnavailable
-from appliance.lab import netns
 from appliance.pipeline import staging
 from appliance.pipeline.concern import ApplyContext
+from appliance.platform import netns
+from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.route_server import daemon
+from appliance.route_server.concern import RouteServerConcern
 from tests.bird.configs import config, member
 
 pytestmark = pytest.mark.netns
@@ -80,7 +80,7 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         confine = unit_bounding_set()
         prep = subprocess.run(
             [*confine, sys.executable, "-c",
-             "import sys; from pathlib import Path; from appliance.bird import daemon; "
+             "import sys; from pathlib import Path; from appliance.route_server import daemon; "
              "from appliance.pipeline.concern import ApplyContext; "
              "daemon.own_files_for(ApplyContext(Path(sys.argv[1])), sys.argv[2])",
              str(state), bird_user], capture_output=True, text=True, check=False)

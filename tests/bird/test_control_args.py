@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.bird.control import BirdControl, _name
+from appliance.platform.bird.control import BirdControl, _name
 
 
 @pytest.mark.parametrize("bad", ["rs_m1\n", "rs_m1\nshow status", "1abc", "a b", ""])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from appliance.bird.bogons import load_bogons
-from appliance.bird.communities import INFO_TAGS, LC_INFO, LC_REJECT, REJECT_REASONS
-from appliance.render.bird import render_bird
+from appliance.route_server.bogons import load_bogons
+from appliance.route_server.communities import INFO_TAGS, LC_INFO, LC_REJECT, REJECT_REASONS
+from appliance.route_server.render import render_bird
 from tests.bird.configs import config, member
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "route-server.md"

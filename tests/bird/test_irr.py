@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird.irr import IrrPrefix, parse_bgpq4_prefixes, parse_irr_cache
-from appliance.bird.irr_fetch import (
+from appliance.route_server.irr import IrrPrefix, parse_bgpq4_prefixes, parse_irr_cache
+from appliance.route_server.irr_fetch import (
     age_seconds,
     bgpq4_argv,
     fetch_entry,

@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from appliance.bird import max_prefix_trips as mpt
-from appliance.bird.bogons import load_bogons
-from appliance.bird.control import BirdUnavailable
-from appliance.bird.replies import BirdError
-from appliance.render.bird import render_bird, session_name
+from appliance.platform.bird.control import BirdUnavailable
+from appliance.platform.bird.replies import BirdError
+from appliance.route_server import max_prefix_trips as mpt
+from appliance.route_server.bogons import load_bogons
+from appliance.route_server.render import render_bird, session_name
 from tests.bird.configs import LAN4, LAN6, config, member
 from tests.bird.member_conf import Announce, member_conf
 from tests.bird.netlab import Node, open_lab, wait_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from appliance.bird import max_prefix_trips as mpt
-from appliance.bird.replies import ChannelInfo, Protocol, parse_protocols
+from appliance.platform.bird.replies import ChannelInfo, Protocol, parse_protocols
+from appliance.route_server import max_prefix_trips as mpt
 from tests.bird.test_replies import recorded
 
 

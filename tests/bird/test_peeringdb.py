@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from appliance.bird.bogons import load_bogons
-from appliance.bird.peeringdb import dump_path, load_never_via_rs, parse_never_via_rs
-from appliance.render.bird import max_prefix, render_bird
+from appliance.route_server.bogons import load_bogons
+from appliance.route_server.peeringdb import dump_path, load_never_via_rs, parse_never_via_rs
+from appliance.route_server.render import max_prefix, render_bird
 from tests.bird.configs import config, member
 
 

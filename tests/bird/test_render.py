@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from appliance.bird.bogons import load_bogons, parse_bogons
-from appliance.bird.irr import IrrData, IrrEntry, IrrPrefix
 from appliance.config.loader import load_config_text
-from appliance.render.bird import render_bird, session_name
+from appliance.route_server.bogons import load_bogons, parse_bogons
+from appliance.route_server.irr import IrrData, IrrEntry, IrrPrefix
+from appliance.route_server.render import render_bird, session_name
 from tests.bird.configs import config, many_members, member
 
 
@@ -139,7 +139,7 @@ def test_concern_reads_the_irr_cache_from_the_state_dir(tmp_path):
     import shutil
     from pathlib import Path
 
-    from appliance.bird.concern import IRR_CACHE, RouteServerConcern
+    from appliance.route_server.concern import IRR_CACHE, RouteServerConcern
     src = Path(__file__).resolve().parents[1] / "fixtures" / "bird" / "irr" / "irr-cache.json"
     (tmp_path / IRR_CACHE).parent.mkdir(parents=True)
     shutil.copy(src, tmp_path / IRR_CACHE)

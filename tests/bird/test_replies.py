@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird.communities import reject_reasons_of
-from appliance.bird.replies import (
+from appliance.platform.bird.replies import (
     BirdError,
     is_final_line,
     parse_protocols,
@@ -22,6 +21,7 @@ from appliance.bird.replies import (
     parse_status,
     raise_for_error,
 )
+from appliance.route_server.communities import reject_reasons_of
 from tests.bird.scenarios.plan import CASES
 
 REPLIES = Path(__file__).resolve().parents[1] / "fixtures" / "bird" / "replies"

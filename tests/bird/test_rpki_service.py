@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance.bird.control import BirdControl, BirdUnavailable
+from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
-from appliance.lab import netns
 from appliance.lab.lab import lab_down, lab_up
-from appliance.pipeline.run import Pipeline
+from appliance.platform import netns
+from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.runner import Runner
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "bird" / "vrps.json"
@@ -44,7 +44,7 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
     state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
     runner = None
     try:
-        assert Pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
+        assert build_pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
         runner = Runner(tmp_path, netns=state.appliance_netns, port=0)
         runner.start()
         deadline = time.monotonic() + 60

@@ -10,21 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird.concern import RouteServerConcern
-from appliance.bird.control import BirdControl, BirdUnavailable
-from appliance.bird.daemon import CONF, BirdStartError, start_bird, stop
-from appliance.bird.replies import BirdError, Protocol
-from appliance.bird.safe_apply import (
+from appliance.config.model import IXPConfig
+from appliance.pipeline.concern import ApplyContext, RenderedFile, TargetRefused
+from appliance.pipeline.run import Pipeline
+from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.platform.bird.replies import BirdError, Protocol
+from appliance.platform.target import IMAGE_MARKER
+from appliance.route_server.concern import RouteServerConcern
+from appliance.route_server.daemon import CONF, BirdStartError, start_bird, stop
+from appliance.route_server.render import session_name
+from appliance.route_server.safe_apply import (
     ApplyRefused,
     GateSettings,
     dropped,
     session_blocks,
     stable_sessions,
 )
-from appliance.config.model import IXPConfig
-from appliance.pipeline.concern import IMAGE_MARKER, ApplyContext, RenderedFile, TargetRefused
-from appliance.pipeline.run import Pipeline
-from appliance.render.bird import session_name
 from tests.bird.configs import LAN4, LAN6, config, member
 from tests.bird.member_conf import Announce, member_conf
 from tests.bird.netlab import open_lab, wait_for

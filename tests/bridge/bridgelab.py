@@ -20,7 +20,7 @@ from pyroute2.netns import create_socket
 
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
-from appliance.lab import netns as labns
+from appliance.platform import netns as labns
 
 ETH_P_ALL = 0x0003
 SO_RCVBUFFORCE = 33  # Linux; not exported by the socket module

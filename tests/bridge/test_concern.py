@@ -7,8 +7,8 @@ import pytest
 
 from appliance.bridge import nft
 from appliance.bridge.concern import NFT_FILE, BridgeConcern
-from appliance.bridge.drops import read_drops
-from appliance.bridge.hygiene import REASONS
+from appliance.bridge.render import REASONS
+from appliance.bridge.status import read_drops
 from appliance.pipeline.concern import ApplyContext, VerifyError
 from appliance.pipeline.run import Pipeline
 
@@ -37,7 +37,7 @@ def test_off_the_image_without_a_lab_nothing_on_the_host_changes(tmp_path, monke
     monkeypatch.delenv("IXP_ALLOW_HOST_NETWORK", raising=False)
     from pyroute2 import IPRoute
 
-    from appliance.pipeline.concern import IMAGE_MARKER
+    from appliance.platform.target import IMAGE_MARKER
     if IMAGE_MARKER.exists():
         pytest.skip("running on the appliance image, where the host is the target")
     cfg = bl.config([bl.member_data(1)])

@@ -15,7 +15,7 @@ from scapy.packet import Raw
 
 from appliance.bridge import nft
 from appliance.bridge.concern import BridgeConcern
-from appliance.bridge.drops import drops_by_port, read_drops
+from appliance.bridge.status import drops_by_port, read_drops
 from appliance.pipeline.run import Pipeline
 
 pytestmark = pytest.mark.netns

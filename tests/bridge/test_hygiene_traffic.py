@@ -31,8 +31,8 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, LLC, SNAP, STP, Dot3, Ether
 from scapy.packet import Raw
 
-from appliance.bridge.drops import drops_by_port
-from appliance.lab import netns as labns
+from appliance.bridge.status import drops_by_port
+from appliance.platform import netns as labns
 
 pytestmark = pytest.mark.netns
 

@@ -38,7 +38,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.layers.vrrp import VRRP
 from scapy.packet import Raw
 
-from appliance.bridge.drops import drops_by_port
+from appliance.bridge.status import drops_by_port
 
 pytestmark = pytest.mark.netns
 

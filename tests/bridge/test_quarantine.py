@@ -12,7 +12,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 from appliance.bridge.concern import BridgeConcern
-from appliance.bridge.drops import drops_by_port
+from appliance.bridge.status import drops_by_port
 from appliance.pipeline.run import Pipeline
 
 pytestmark = pytest.mark.netns

@@ -10,7 +10,7 @@ import pytest
 from appliance.bridge.desired import bridge_mac
 from appliance.bridge.plan import PlanError
 from appliance.bridge.reconcile import plan_bridge, reconcile
-from appliance.lab import netns as labns
+from appliance.platform import netns as labns
 
 pytestmark = pytest.mark.netns
 

@@ -9,8 +9,7 @@ import pytest
 
 from appliance.bridge.concern import NFT_FILE, BridgeConcern
 from appliance.bridge.desired import bridge_mac, desired_state, lan_addresses
-from appliance.bridge.drops import parse_comment
-from appliance.bridge.hygiene import (
+from appliance.bridge.render import (
     REASONS,
     RunningObject,
     RunningTable,
@@ -18,6 +17,7 @@ from appliance.bridge.hygiene import (
     port_rules,
     render_hygiene,
 )
+from appliance.bridge.status import parse_comment
 from appliance.config.loader import config_from_data
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import bridgelab as bl
 
-from appliance.bridge import drops
-from appliance.bridge.hygiene import REASONS, render_hygiene
+from appliance.bridge import status as drops
 from appliance.bridge.nft import check_file
+from appliance.bridge.render import REASONS, render_hygiene
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "peering-lan.md"
 

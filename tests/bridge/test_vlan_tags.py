@@ -20,7 +20,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
 
-from appliance.bridge.drops import drops_by_port, read_drops
+from appliance.bridge.status import drops_by_port, read_drops
 
 pytestmark = pytest.mark.netns
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
-from appliance.lab import netns
 from appliance.lab.lab import LabState, lab_down, lab_up
-from appliance.pipeline.run import Pipeline
+from appliance.platform import netns
 from appliance.runner import Runner
 
 from ..conftest import ROOT
@@ -106,7 +106,7 @@ def served_lab(state_dir: Path, lab_text: str, applied: dict,
     state = lab_up(load_config_text(lab_text), state_dir, prefixes_per_member=2, prefix=prefix)
     runner = None
     try:
-        out = Pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(applied),
+        out = build_pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(applied),
                                                                   author="noc")
         assert out.ok, out.error
         runner = Runner(state_dir, netns=state.appliance_netns, port=0,

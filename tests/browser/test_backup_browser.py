@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 from werkzeug.serving import make_server
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app, secrets_store
 from appliance.web.accounts import hash_password
 
@@ -40,7 +40,7 @@ def test_download_a_backup_and_restore_it_on_a_fresh_box(browser_page, shots, tm
     old = tmp_path / "old"
     data = yaml.safe_load(example_text)
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
-    assert Pipeline(old).run(yaml.safe_dump(data), author="noc", comment="first light").ok
+    assert build_pipeline(old).run(yaml.safe_dump(data), author="noc", comment="first light").ok
     page = browser_page
     submit_backup = "form:has(#passphrase2) button[type=submit]"
     submit_restore = "form:has(#backup) button[type=submit]"

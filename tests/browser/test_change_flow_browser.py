@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web.accounts import hash_password
 
 from .conftest import log_in
@@ -22,7 +22,7 @@ LAGOON = {"asn": "64502", "name": "Lagoon Télécom", "ports": "ixp7",
 def _box(state_dir, example_text) -> None:
     data = yaml.safe_load(example_text)
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
-    assert Pipeline(state_dir).run(yaml.safe_dump(data), author="noc", comment="first").ok
+    assert build_pipeline(state_dir).run(yaml.safe_dump(data), author="noc", comment="first").ok
 
 
 def _prepare_member(page, url: str, member: dict[str, str]) -> None:

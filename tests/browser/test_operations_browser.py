@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from appliance.config.loader import load_config_text
-from appliance.lab import netns
+from appliance.platform import netns
 from appliance.web.accounts import hash_password
 
 from .conftest import log_in, served_lab

@@ -154,7 +154,11 @@ def test_status_without_and_with_config(ixpctl, tmp_path):
     assert rc == 0 and "no configuration committed yet" in out
     ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", state)
     rc, data, _ = ixpctl("status", "--state-dir", state, "--json", json_out=True)
-    assert data["revision"]["id"] == 1 and data["ixp"]["members"] == 5 and data["lab"] is None
+    assert data["revision"]["id"] == 1 and len(data["members"]) == 5 and data["lab"] is None
+    assert data["route_server"] == {"running": False, "sessions": []}, "the dashboard's model"
+    rc, out, _ = ixpctl("status", "--state-dir", state)
+    assert "IXP Example Island Internet Exchange, 5 members" in out
+    assert "route server: not running" in out
 
 
 def test_up_refuses_non_loopback(ixpctl, tmp_path):
@@ -244,10 +248,17 @@ def test_irr_import_feeds_the_route_server_filters(ixpctl, tmp_path):
 
 
 def test_status_shows_the_anycast_helper(ixpctl, tmp_path):
-    from appliance.dns.anycast_service import write_status
+    import yaml
+
+    from appliance.anycast.status import write_status
 
     state = tmp_path / "state"
-    ixpctl("apply", "-c", str(EXAMPLE), "--state-dir", str(state))
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["services"]["anycast"] = [{"prefix": "192.0.2.0/24"}]
+    (tmp_path / "anycast.yaml").write_text(yaml.safe_dump(data))
+    rc, _out, err = ixpctl("apply", "-c", str(tmp_path / "anycast.yaml"), "--state-dir",
+                           str(state))
+    assert rc == 0, err
     write_status(state, [{"name": "192.0.2.0/24", "prefixes": ["192.0.2.0/24"], "state": "down",
                           "announced": False, "last_result": {"ok": False, "detail": "timeout",
                                                               "rtt_ms": 2000.0}}])

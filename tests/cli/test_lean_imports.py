@@ -129,7 +129,7 @@ def test_run_collector_reads_its_file_not_the_model(applied: Path):
 
 
 def test_run_anycast_reads_its_file_not_the_model(applied: Path):
-    from appliance.dns.anycast import CHECKERS_FILE
+    from appliance.anycast.health import CHECKERS_FILE
 
     assert (applied / "etc" / CHECKERS_FILE).exists()  # rendered by the anycast concern
     doc, top = modules_after_start(AFTER_START, "run", "anycast", "--state-dir", str(applied))
@@ -194,9 +194,9 @@ def test_every_verb_is_registered_by_the_module_the_table_names():
 ])
 def test_run_bird_finds_stayrtrs_address_in_the_rendered_file(validators, bind):
     # ``run bird`` reads it from bird.conf instead of parsing the model: both must agree
-    from appliance.bird.bogons import load_bogons
-    from appliance.bird.rpki_service import local_validator, local_validator_in_conf
-    from appliance.render.bird import render_bird
+    from appliance.route_server.bogons import load_bogons
+    from appliance.route_server.render import render_bird
+    from appliance.route_server.rpki_service import local_validator, local_validator_in_conf
     from tests.dns.variants import example_data, load
 
     data = example_data()

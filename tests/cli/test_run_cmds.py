@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird.concern import RouteServerConcern
-from appliance.bird.control import BirdControl, BirdUnavailable
-from appliance.bird.safe_apply import GateSettings
-from appliance.bird.service import configured_protocols
-from appliance.pipeline.concern import IMAGE_MARKER
+from appliance.box import build_pipeline
 from appliance.pipeline.run import Pipeline
-from appliance.render.bird import session_name
+from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.platform.target import IMAGE_MARKER
+from appliance.route_server.concern import RouteServerConcern
+from appliance.route_server.render import session_name
+from appliance.route_server.safe_apply import GateSettings
+from appliance.route_server.service import configured_protocols
 from tests.bird.configs import LAN4, LAN6, config, member
 from tests.bird.netlab import open_lab, wait_for
 
@@ -131,7 +132,7 @@ def test_restore_reapplies_the_committed_revision(tmp_path: Path, example_text: 
     empty = ixpctl("restore", "--state-dir", str(state))
     assert empty.returncode == 0 and "no configuration committed yet" in empty.stdout
 
-    assert Pipeline(state).run(example_text, author="test").ok  # config only: no network
+    assert build_pipeline(state).run(example_text, author="test").ok  # config only: no network
     stale = state / "run" / "bird.ctl"
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_text("")
@@ -147,7 +148,7 @@ def test_run_stayrtr_with_nothing_to_serve_ends_cleanly(tmp_path: Path,
     done = ixpctl("run", "stayrtr", "--state-dir", str(tmp_path))
     assert done.returncode == 0
     assert "no configuration committed yet" in done.stdout
-    assert Pipeline(tmp_path).run(example_text, author="test").ok
+    assert build_pipeline(tmp_path).run(example_text, author="test").ok
     done = ixpctl("run", "stayrtr", "--state-dir", str(tmp_path))
     assert done.returncode == 0 and "stayrtr not started" in done.stdout, done.stdout
 

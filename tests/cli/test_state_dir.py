@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from appliance.cli.common import default_state_dir
-from appliance.lab import netns, registry
+from appliance.lab import registry
+from appliance.platform import netns
 
 from ..conftest import EXAMPLE, ROOT
 

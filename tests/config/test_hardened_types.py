@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from appliance.bird.irr_fetch import bgpq4_argv
 from appliance.config.types import parse_as_set, parse_hostname, parse_ifname, parse_mac
+from appliance.route_server.irr_fetch import bgpq4_argv
 
 
 @pytest.mark.parametrize("value", ["ns1\n.example.net", "ns1.example\n.net"])

@@ -12,15 +12,15 @@ from pathlib import Path
 import yaml
 
 from appliance.bridge.concern import BridgeConcern
-from appliance.config.concern import CoreConcern
 from appliance.config.model import IXPConfig
-from appliance.dns.concern import ResolverConcern, stop_resolver
-from appliance.dns.daemon import running_pid
-from appliance.dns.paths import UnboundPaths
-from appliance.dns.render import RenderOptions
-from appliance.lab import netns
 from appliance.lab.lab import LabState, lab_down, lab_up
+from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Outcome, Pipeline
+from appliance.platform import netns
+from appliance.resolver.concern import ResolverConcern, stop_resolver
+from appliance.resolver.daemon import running_pid
+from appliance.resolver.paths import UnboundPaths
+from appliance.resolver.render import RenderOptions
 
 
 @dataclass

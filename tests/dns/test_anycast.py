@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from appliance.dns.anycast import HealthChecker, checkers_from_config, protocol_name
-from appliance.dns.concern import stop_resolver
-from appliance.dns.probe import ProbeResult, dig_probe
+from appliance.anycast.health import HealthChecker, checkers_from_config, protocol_name
 from appliance.pipeline.concern import ApplyContext
+from appliance.resolver.concern import stop_resolver
+from appliance.resolver.probe import ProbeResult, dig_probe
 from tests.dns.lab import resolver_lab
 from tests.dns.variants import example_data, fixture_options, load
 
@@ -122,7 +122,7 @@ def test_checkers_follow_the_config():
 
 
 def test_the_helpers_file_round_trips_and_bad_checks_are_refused(tmp_path):
-    from appliance.dns.anycast import checker_specs, load_checkers, render_checkers
+    from appliance.anycast.health import checker_specs, load_checkers, render_checkers
 
     data = example_data()
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
@@ -228,7 +228,7 @@ def test_probe_from_the_config_reaches_the_resolver(root_required, tool, tmp_pat
 @pytest.mark.netns
 def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
     tool("dig", "dnsutils")
-    from appliance.dns.anycast import CheckerSet, checker_specs
+    from appliance.anycast.health import CheckerSet, checker_specs
 
     data = example_data()
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
@@ -260,7 +260,7 @@ def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
 
 
 def test_gate_names_are_short_stable_and_distinct():
-    from appliance.dns.anycast_names import gate_ifname
+    from appliance.anycast.names import gate_ifname
 
     names = {gate_ifname(p) for p in ("192.0.2.0/24", "192.0.2.0/25", "2001:db8:53::/48")}
     assert len(names) == 3
@@ -269,14 +269,14 @@ def test_gate_names_are_short_stable_and_distinct():
 
 
 def _rendered(data: dict) -> str:
-    from appliance.bird.bogons import load_bogons
-    from appliance.render.bird import render_bird
+    from appliance.route_server.bogons import load_bogons
+    from appliance.route_server.render import render_bird
 
     return render_bird(load(data), load_bogons())
 
 
 def test_bird_originates_each_prefix_via_its_gate():
-    from appliance.dns.anycast_names import gate_ifname
+    from appliance.anycast.names import gate_ifname
 
     data = example_data()
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24"}, {"prefix": "2001:db8:5353::/48"}]

@@ -16,22 +16,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance.bird.concern import RouteServerConcern
-from appliance.bird.control import BirdControl
-from appliance.bird.daemon import SOCKET
-from appliance.bird.service import RouteServerService
+from appliance.anycast.concern import AnycastConcern
+from appliance.anycast.links import gate_is_up
+from appliance.anycast.names import SERVICE_IFNAME, protocol_name
+from appliance.anycast.service import AnycastService
+from appliance.anycast.status import read_status
 from appliance.bridge.concern import BridgeConcern
-from appliance.config.concern import CoreConcern
 from appliance.config.loader import load_config_text
-from appliance.dns.anycast_concern import AnycastConcern
-from appliance.dns.anycast_links import gate_is_up
-from appliance.dns.anycast_names import SERVICE_IFNAME, protocol_name
-from appliance.dns.anycast_service import AnycastService, read_status
-from appliance.dns.concern import ResolverConcern, stop_resolver
-from appliance.lab import netns
 from appliance.lab.lab import LabState, lab_down, lab_up
 from appliance.pipeline.concern import ApplyContext
+from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Pipeline
+from appliance.platform import netns
+from appliance.platform.bird.control import BirdControl
+from appliance.platform.target import Target
+from appliance.resolver.concern import ResolverConcern, stop_resolver
+from appliance.route_server.concern import RouteServerConcern
+from appliance.route_server.service import RouteServerService
 from tests.bird.netlab import wait_for
 from tests.dns.lab import dig, status_of
 from tests.dns.variants import example_data, fixture_options
@@ -69,7 +70,7 @@ class Lab:
         self.data, self.cfg = data, load_config_text(yaml.safe_dump(data))
 
     def rs(self) -> BirdControl:
-        return BirdControl(self.state_dir / "run" / SOCKET)
+        return BirdControl(Target(self.state_dir).bird_socket)
 
     def members_with_route(self) -> set[str]:
         """Member namespaces whose BIRD holds the service prefix from the route server."""

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.dns import daemon
-from appliance.dns.paths import ROOT_ZONE_FILE, TRUST_ANCHOR_FILE, UnboundPaths
-from appliance.dns.render import ROOT_ZONE_FILE as RENDER_ROOT_ZONE
-from appliance.dns.render import TRUST_ANCHOR_FILE as RENDER_TRUST_ANCHOR
-from appliance.dns.render import RenderOptions, render_launch
+from appliance.resolver import daemon
+from appliance.resolver.paths import ROOT_ZONE_FILE, TRUST_ANCHOR_FILE, UnboundPaths
+from appliance.resolver.render import ROOT_ZONE_FILE as RENDER_ROOT_ZONE
+from appliance.resolver.render import TRUST_ANCHOR_FILE as RENDER_TRUST_ANCHOR
+from appliance.resolver.render import RenderOptions, render_launch
 
 
 @pytest.mark.parametrize("user", [None, "unbound"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.lab import netns
+from appliance.platform import netns
 from tests.dns.lab import resolver_lab
 from tests.dns.variants import FIXTURE_NAME, example_data, fixture_options
 

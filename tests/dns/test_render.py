@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance.dns.concern import ResolverConcern
-from appliance.dns.paths import CONF
-from appliance.dns.render import ROOT_PRIMARIES, render_unbound
 from appliance.pipeline.concern import VerifyError
+from appliance.resolver.concern import ResolverConcern
+from appliance.resolver.paths import CONF
+from appliance.resolver.render import ROOT_PRIMARIES, render_unbound
 from tests.dns.variants import fixture_options, variant
 
 
@@ -118,7 +118,7 @@ def test_verify_reports_what_unbound_refuses(tmp_path, tool):
 
 
 def test_listen_signature_changes_only_with_where_it_listens():
-    from appliance.dns.concern import listen_signature
+    from appliance.resolver.concern import listen_signature
 
     base = listen_signature(render_unbound(variant()))
     assert base == listen_signature(render_unbound(variant(allowed=["198.51.100.0/24"])))

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from appliance.config.loader import load_config_text
-from appliance.lab import netns
 from appliance.pipeline.concern import ApplyContext
+from appliance.platform import netns
 from tests.dns.lab import dig, in_root_netns, resolver_lab, status_of, unbound_pids
 from tests.dns.variants import FIXTURE_ADDR, FIXTURE_NAME, example_data, fixture_options
 
@@ -163,7 +163,7 @@ def test_disabling_the_resolver_stops_unbound(lab):
 
 def test_without_a_lab_nothing_runs(tmp_path, example_text):
     # a developer machine with no namespace: config only, no unbound started
-    from appliance.dns.concern import ResolverConcern
+    from appliance.resolver.concern import ResolverConcern
 
     concern = ResolverConcern(fixture_options())
     ctx = ApplyContext(tmp_path, None)

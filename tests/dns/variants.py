@@ -8,7 +8,7 @@ import yaml
 
 from appliance.config.loader import load_config_text
 from appliance.config.model import IXPConfig
-from appliance.dns.render import RenderOptions, RootZone
+from appliance.resolver.render import RenderOptions, RootZone
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "small-island.yaml"
 

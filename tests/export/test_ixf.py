@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.generate import synthetic_config
 from appliance.config.loader import config_from_data, load_config_text
 from appliance.export.ixf import member_export
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 
 from ..conftest import EXAMPLE, ROOT
@@ -68,7 +68,7 @@ def test_member_with_two_routers_appears_once(example_text):
 def test_public_endpoints(tmp_path, example_text, path):
     c = create_app(tmp_path).test_client()
     assert c.get(path).status_code == 404  # nothing committed yet
-    Pipeline(tmp_path).run(example_text, author="t")
+    build_pipeline(tmp_path).run(example_text, author="t")
     resp = c.get(path)  # no login needed: the export is public by convention
     assert resp.status_code == 200 and resp.headers["Access-Control-Allow-Origin"] == "*"
     _valid(resp.get_json())

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.config.concern import CoreConcern
 from appliance.firewall.concern import FirewallConcern
-from appliance.lab import netns as labns
+from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Outcome, Pipeline
+from appliance.platform import netns as labns
 
 NETPROBE = Path(__file__).resolve().parent / "netprobe.py"
 

@@ -20,10 +20,10 @@ from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
 from appliance.firewall import nft
 from appliance.firewall.concern import FirewallConcern
-from appliance.firewall.drops import drops_by_reason, read_drops
 from appliance.firewall.render import REASONS, render_firewall
-from appliance.lab import netns as labns
+from appliance.firewall.status import drops_by_reason, read_drops
 from appliance.pipeline.concern import RenderedFile
+from appliance.platform import netns as labns
 
 pytestmark = pytest.mark.netns
 
@@ -155,7 +155,7 @@ def test_turning_the_firewall_off_removes_only_our_table(topo, tmp_path):
 _HOST_SCRIPT = textwrap.dedent("""
     import json, os, sys
     assert os.readlink("/proc/self/ns/net") != sys.argv[2], "still in the caller's netns"
-    from appliance.config.concern import CoreConcern
+    from appliance.pipeline.core import CoreConcern
     from appliance.firewall.concern import FirewallConcern
     from appliance.pipeline.run import Pipeline
     pipe = Pipeline(sys.argv[1], concerns=[CoreConcern(), FirewallConcern()])

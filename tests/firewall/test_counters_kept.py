@@ -19,9 +19,9 @@ import pytest
 from appliance.config.loader import config_from_data
 from appliance.firewall import nft
 from appliance.firewall.concern import FirewallConcern
-from appliance.firewall.drops import read_drops
 from appliance.firewall.render import DIGEST_PREFIX, REASONS, render_firewall
-from appliance.lab import netns as labns
+from appliance.firewall.status import read_drops
+from appliance.platform import netns as labns
 
 pytestmark = pytest.mark.netns
 

@@ -9,15 +9,15 @@ import time
 import fwlab as fl
 import pytest
 
-from appliance.bird import daemon
-from appliance.bird.service import ensure_running
+from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.firewall import nft
-from appliance.firewall.drops import drops_by_reason
-from appliance.lab import netns
+from appliance.firewall.status import drops_by_reason
 from appliance.lab.lab import lab_down, lab_status, lab_up
 from appliance.pipeline.concern import ApplyContext
-from appliance.pipeline.run import Pipeline
+from appliance.platform import netns
+from appliance.route_server import daemon
+from appliance.route_server.service import ensure_running
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ def lab(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
     try:
-        out = Pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+        out = build_pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
         assert out.ok, out.error
         yield cfg, state, tmp_path
     finally:
@@ -62,7 +62,7 @@ def test_bgp_comes_up_through_the_firewall(lab, example_text):
     assert drops["bgp_source"] == 0 and drops["invalid"] == 0, drops
     # re-applying the same configuration leaves the running table (and its counters) alone
     listing = nft.list_table(app)
-    again = Pipeline(state_dir, netns=app).run(example_text, author="t")
+    again = build_pipeline(state_dir, netns=app).run(example_text, author="t")
     assert again.ok and "nothing to change" in again.message, again.message
     assert nft.list_table(app) == listing
 

@@ -13,7 +13,6 @@ import yaml
 
 from appliance.bridge.nft import check_file
 from appliance.config.loader import config_from_data, load_config_text
-from appliance.dns.render import access_list
 from appliance.firewall.concern import NFT_FILE, FirewallConcern
 from appliance.firewall.render import (
     REASONS,
@@ -23,7 +22,8 @@ from appliance.firewall.render import (
     ruleset_digest,
 )
 from appliance.firewall.safety import LockoutRefused, check_host_interface
-from appliance.util.nft import RunningObject, RunningTable
+from appliance.platform.nft import RunningObject, RunningTable
+from appliance.resolver.render import access_list
 
 
 def _cfg(**kw: object):

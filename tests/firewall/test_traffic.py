@@ -17,8 +17,8 @@ import fwlab as fl
 import pytest
 
 from appliance.firewall import nft
-from appliance.firewall.drops import drops_by_reason
-from appliance.lab import netns as labns
+from appliance.firewall.status import drops_by_reason
+from appliance.platform import netns as labns
 
 pytestmark = pytest.mark.netns
 

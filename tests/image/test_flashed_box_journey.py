@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.lab import netns
+from appliance.platform import netns
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.image import vm
 from tests.image.conftest import TIMINGS

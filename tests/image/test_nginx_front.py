@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.lab import netns
+from appliance.platform import netns
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(180)]
 

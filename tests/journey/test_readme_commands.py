@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.lab import netns
+from appliance.platform import netns
 
 from ..conftest import ROOT
 

@@ -13,11 +13,11 @@ import urllib.request
 import pytest
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
-from appliance.lab import netns
 from appliance.lab.lab import LabError, LabState, lab_down, lab_status, lab_up
 from appliance.lab.member_router import member_prefixes, render_member_bird
-from appliance.pipeline.run import Pipeline
+from appliance.platform import netns
 
 pytestmark = pytest.mark.netns
 
@@ -53,7 +53,7 @@ def lab(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=3, prefix=prefix)
     try:  # torn down even when applying fails before the test starts
-        out = Pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+        out = build_pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
         assert out.ok, out.error
         yield cfg, state, tmp_path
     finally:

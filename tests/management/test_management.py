@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from appliance.cli.management_cmds import revert_unconfirmed
-from appliance.config.concern import CoreConcern
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data, load_config_text
 from appliance.management import trial
@@ -20,6 +19,7 @@ from appliance.management.concern import ManagementConcern
 from appliance.management.host import NETWORK, TIMESYNCD, Host
 from appliance.management.render import address_plan, render_network, render_timesyncd
 from appliance.pipeline.concern import ApplyContext
+from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Pipeline
 
 BASE = {

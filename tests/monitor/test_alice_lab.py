@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from appliance.bird import daemon
-from appliance.bird.service import ensure_running
 from appliance.lab.lab import lab_dir
 from appliance.pipeline.concern import ApplyContext
+from appliance.route_server import daemon
+from appliance.route_server.service import ensure_running
 from appliance.web import create_app
 from appliance.web.api import tokens
 from appliance.web.lg import glass_of

@@ -7,13 +7,12 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from appliance.lab import netns
 from appliance.monitor.collector import Collector
 from appliance.monitor.counters import read_counters
-from appliance.monitor.store import TOTAL, SampleStore
+from appliance.monitor.store import TOTAL, SampleStore, samples_path
+from appliance.platform import netns
 from appliance.web import create_app
 from appliance.web.api import tokens
-from appliance.web.status import samples_path
 
 from ..web.conftest import csrf
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from appliance.bird import daemon
-from appliance.bird.service import ensure_running
 from appliance.lab.lab import lab_dir
 from appliance.pipeline.concern import ApplyContext
+from appliance.route_server import daemon
+from appliance.route_server.service import ensure_running
 from appliance.web import create_app
 
 from ..web.conftest import csrf

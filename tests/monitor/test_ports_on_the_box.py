@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from appliance.lab import netns
+from appliance.platform import netns
 
 from ..conftest import ROOT
 

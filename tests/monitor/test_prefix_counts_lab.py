@@ -12,15 +12,14 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from appliance.bird import daemon
-from appliance.bird.service import ensure_running
+from appliance.box import build_pipeline
 from appliance.monitor.collector import Collector
-from appliance.monitor.store import SampleStore
+from appliance.monitor.store import SampleStore, samples_path
 from appliance.pipeline.concern import ApplyContext
-from appliance.pipeline.run import Pipeline
+from appliance.route_server import daemon
+from appliance.route_server.service import ensure_running
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
-from appliance.web.status import samples_path
 
 from ..web.conftest import csrf
 from .test_looking_glass_lab import _announce_bogon
@@ -62,7 +61,8 @@ def test_prefix_counts_and_public_glass(lab, example_text):
                             "password_hash": hash_password("monitor pass phrase")}]
     data.setdefault("services", {})["looking_glass"] = {"public": True}
     data["members"][4]["md5_password"] = SECRET
-    out = Pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(data), author="t")
+    out = build_pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(data),
+                                                                     author="t")
     assert out.ok, out.error
     ctx = ApplyContext(state_dir, state.appliance_netns)
     assert SECRET in (ctx.etc_dir / daemon.CONF).read_text(), "the test needs the password " \

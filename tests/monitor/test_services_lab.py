@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from appliance.bird import daemon
-from appliance.bird.service import ensure_running
 from appliance.monitor.services import route_server_sessions
 from appliance.pipeline.concern import ApplyContext
+from appliance.route_server import daemon
+from appliance.route_server.service import ensure_running
 from appliance.web import create_app
 from appliance.web.api import tokens
 

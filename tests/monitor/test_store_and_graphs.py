@@ -67,11 +67,3 @@ def test_humanize():
     assert humanize(12_300_000, "bit/s") == "12.3 Mbit/s"
     assert humanize(999, "pkt/s") == "999 pkt/s"
     assert humanize(2.5e9, "bit/s") == "2.5 Gbit/s"
-
-
-def test_the_collector_writes_where_the_web_ui_reads(tmp_path):
-    # The collector's process takes the path from here, without importing the web UI.
-    from appliance.monitor.store import samples_path
-    from appliance.web.status import samples_path as web_samples_path
-
-    assert samples_path(tmp_path) == web_samples_path(tmp_path)

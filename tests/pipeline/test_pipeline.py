@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config.concern import CoreConcern
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import (
     ApplyContext,
@@ -16,6 +15,7 @@ from appliance.pipeline.concern import (
     TargetRefused,
     VerifyError,
 )
+from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Pipeline
 
 

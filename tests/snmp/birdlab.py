@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from appliance.lab import netns
+from appliance.platform import netns
 from tests.snmp.snmplab import KORERO
 
 # Two sessions carry descriptions outside Latin-1 (issue 13): one short, one longer than

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from appliance.config.model import IXPConfig
-from appliance.lab import netns
+from appliance.platform import netns
 from appliance.snmp.render import AGENT_FILE, render_agent_config
 
 ROOT = Path(__file__).resolve().parents[2]

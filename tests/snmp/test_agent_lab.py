@@ -361,7 +361,7 @@ def _extend(lab, column: int, token: str) -> tuple[str, str]:
 def test_anycast_and_resolver_health_in_net_snmp_extend_mib(lab):
     # What the anycast helper publishes is what a monitoring system reads, in the table of
     # net-snmp's own "extend" checks (nsExtendOutput1Line / nsExtendResult by name).
-    from appliance.dns.anycast_service import write_status
+    from appliance.anycast.status import write_status
 
     up = {"name": "192.0.2.0/24", "prefixes": ["192.0.2.0/24"], "state": "up",
           "announced": True, "callback_error": None}

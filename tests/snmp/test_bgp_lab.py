@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from appliance.lab import netns
-from appliance.snmp.birdc_parse import parse_show_protocols_all
+from appliance.platform import netns
+from appliance.platform.bird import query
+from appliance.snmp.bgp_source import bgp_peers
 from tests.snmp import birdlab
 from tests.snmp.snmplab import (
     PORT,
@@ -87,8 +88,7 @@ def test_peer_states_match_bird(bgp_lab):
     deadline = time.monotonic() + 20
     mismatch = None
     while time.monotonic() < deadline:
-        bird = {p.remote_address: p for p in parse_show_protocols_all(
-            birdlab.birdc(bgp_lab.bird_socket, "show", "protocols", "all"))}
+        bird = {p.remote_address: p for p in bgp_peers(query.protocols(bgp_lab.bird_socket))}
         got = _walk(bgp_lab, PEER)
         mismatch = [(a, p.state, got.get(f"{PEER}.2.{a}")) for a, p in bird.items()
                     if ":" not in a and got.get(f"{PEER}.2.{a}") != ("INTEGER", STATES[p.state])]

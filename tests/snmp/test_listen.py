@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from appliance.lab import netns
+from appliance.platform import netns
 from appliance.snmp.render import AGENT_FILE, render_agent_config
 from tests.snmp.snmplab import ROOT, lab_config, ns_run
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance.lab import netns
+from appliance.platform import netns
 from tests.snmp import birdlab
 from tests.snmp.snmplab import COMMUNITY, PORT, V3, kernel_stats, ns_run
 from tests.snmp.test_bgp_lab import bgp_lab  # noqa: F401 (the fixture)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.pipeline.concern import IMAGE_MARKER
-from appliance.util.launcher import (
+from appliance.platform.launcher import (
     BOOT_RESTORE_ENV,
     UNITS,
     Launcher,
@@ -18,6 +17,7 @@ from appliance.util.launcher import (
     systemctl_argv,
     systemd_manages,
 )
+from appliance.platform.target import IMAGE_MARKER
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 import pytest
 import yaml
 
-from appliance.pipeline.run import Pipeline
+from appliance.box import build_pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 
@@ -30,7 +30,7 @@ def configured(tmp_path, example_text):
     """A state dir with the example config and an admin committed (setup done)."""
     data = yaml.safe_load(example_text)
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
-    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="first light")
+    out = build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="first light")
     assert out.ok, out.error
     return tmp_path
 

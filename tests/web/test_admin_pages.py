@@ -8,6 +8,7 @@ import time
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
 from appliance.web import create_app
 
@@ -82,8 +83,7 @@ def _form_of(html: bytes) -> dict[str, str]:
 def test_peeringdb_lookup_fills_the_form(client, configured):
     cfg = yaml.safe_load(RevisionStore(configured).latest().config)
     cfg["identity"]["peeringdb_ix_id"] = 777
-    from appliance.pipeline.run import Pipeline
-    assert Pipeline(configured).run(yaml.safe_dump(cfg), author="t").ok
+    assert build_pipeline(configured).run(yaml.safe_dump(cfg), author="t").ok
     (configured / "peeringdb").mkdir()
     shutil.copy(ROOT / "tests" / "fixtures" / "peeringdb" / "peeringdb.json",
                 configured / "peeringdb" / "peeringdb.json")
@@ -103,8 +103,7 @@ def test_peeringdb_lookup_fills_the_form(client, configured):
 def test_history_diff_and_rollback(client, configured):
     cfg = yaml.safe_load(RevisionStore(configured).latest().config)
     cfg["identity"]["city"] = "Nuku'alofa"
-    from appliance.pipeline.run import Pipeline
-    assert Pipeline(configured).run(yaml.safe_dump(cfg), author="bob", comment="city").ok
+    assert build_pipeline(configured).run(yaml.safe_dump(cfg), author="bob", comment="city").ok
     page = client.get("/history")
     assert b"city" in page.data and b"first light" in page.data
     diff = client.get("/history/diff?a=1")
@@ -154,8 +153,7 @@ def test_editing_a_member_keeps_what_the_form_does_not_show(client, configured):
     data["members"][1]["md5_password"] = "kept-secret-1"
     data["members"][1]["policy"] = {"rpki": "tag_only"}
     data["members"][1]["root_instance"] = {"letter": "k", "prefixes": ["193.0.16.0/24"]}
-    from appliance.pipeline.run import Pipeline
-    assert Pipeline(configured).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(configured).run(yaml.safe_dump(data), author="t").ok
 
     page = client.get("/members/1/edit")
     assert b'<option value="k" selected>K-root (RIPE NCC)</option>' in page.data

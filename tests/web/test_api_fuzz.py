@@ -13,8 +13,8 @@ import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
@@ -24,7 +24,7 @@ from ..conftest import EXAMPLE
 STATE = Path(tempfile.mkdtemp(prefix="ixp-api-fuzz-"))
 _data = yaml.safe_load(EXAMPLE.read_text())
 _data["admin_users"] = [{"name": "alice", "password_hash": hash_password("fuzzing pass phrase")}]
-assert Pipeline(STATE).run(yaml.safe_dump(_data), author="fuzz").ok
+assert build_pipeline(STATE).run(yaml.safe_dump(_data), author="fuzz").ok
 TOKEN = tokens.create(STATE, "fuzz", "alice")
 APP = create_app(STATE)
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP)

@@ -60,7 +60,7 @@ def test_a_second_apply_while_one_runs_joins_it(monkeypatch, tmp_path, example_t
             release.wait(10)
             return Outcome(True, "commit", message="done")
 
-    monkeypatch.setattr(jobs, "Pipeline", SlowPipeline)
+    monkeypatch.setattr(jobs, "build_pipeline", SlowPipeline)
     cfg = load_config_text(example_text)
     first = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
     second = jobs.start(tmp_path, None, cfg, "double-clicker", "c")

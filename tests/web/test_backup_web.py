@@ -8,8 +8,8 @@ import yaml
 
 from appliance.backup import archive
 from appliance.backup.restore import create
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app, secrets_store
 from appliance.web.accounts import hash_password
 from tests.web.conftest import ADMIN, PASSWORD, csrf, logged_in
@@ -46,7 +46,7 @@ def test_a_viewer_cannot_download_a_backup(tmp_path, example_text):
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)},
                            {"name": "victor", "password_hash": hash_password(PASSWORD),
                             "role": "viewer"}]
-    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
     c = logged_in(tmp_path, "victor")
     page = c.get("/backup")
     assert b"Only admins may download a backup" in page.data

@@ -12,9 +12,9 @@ import time
 import pytest
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_text
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
@@ -32,7 +32,7 @@ def _box(tmp_path, example_text, **looking_glass) -> object:
     data = yaml.safe_load(example_text)
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
     data.setdefault("services", {})["looking_glass"] = looking_glass
-    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t")
+    out = build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t")
     assert out.ok, out.error
     return tmp_path
 

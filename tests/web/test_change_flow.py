@@ -9,6 +9,7 @@ import threading
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
 from appliance.pipeline.run import Pipeline
 from appliance.web import api as api_view
@@ -101,10 +102,10 @@ def test_the_review_verifies_once_and_its_reload_runs_no_tool(client, configured
 
 def test_a_rollback_keeps_todays_admins(tmp_path, example_text):
     data = yaml.safe_load(example_text)  # revision 1: before the wizard, no account yet
-    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="lab").ok
+    assert build_pipeline(tmp_path).run(yaml.safe_dump(data), author="lab").ok
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
     data["identity"]["name"] = "Second Name IX"
-    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="wizard").ok
+    assert build_pipeline(tmp_path).run(yaml.safe_dump(data), author="wizard").ok
     c = logged_in(tmp_path)
     history = c.get("/history")
     review = c.post("/history/1/rollback", data={"csrf_token": csrf(history.data)},

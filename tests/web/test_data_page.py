@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance.bird import rpki_service
-from appliance.bird.irr import irr_object
+from appliance.box import build_pipeline
 from appliance.config.committed import committed_config
-from appliance.pipeline.run import Pipeline
+from appliance.route_server import rpki_service
+from appliance.route_server.irr import irr_object
 from appliance.web import create_app, irr_status, offline_data, peeringdb
 from appliance.web.accounts import hash_password
 
@@ -37,7 +37,7 @@ def state(tmp_path, example_text):
     data["admin_users"] = [
         {"name": ADMIN, "password_hash": hash_password(PASSWORD)},
         {"name": VIEWER, "password_hash": hash_password(VIEWER_PASSWORD), "role": "viewer"}]
-    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="first light")
+    out = build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="first light")
     assert out.ok, out.error
     return tmp_path
 

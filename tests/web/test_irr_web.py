@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import g, render_template_string
 
+from appliance.box import build_pipeline
 from appliance.config.committed import committed_config
 from appliance.web import create_app, irr_status
 
@@ -29,7 +30,7 @@ def _irr_file(objects: list[str]) -> bytes:
 
 
 def _objects(state: Path) -> list[str]:
-    from appliance.bird.irr import irr_object
+    from appliance.route_server.irr import irr_object
     return [irr_object(m) for m in committed_config(state).members]
 
 
@@ -139,10 +140,9 @@ def test_fetch_with_a_fake_bgpq4(client, configured, fake_bin, monkeypatch):
 
 
 def test_wizard_review_offers_irr_upload(tmp_path, example_text):
-    from appliance.pipeline.run import Pipeline
 
     from .test_wizard_flow import _start
-    assert Pipeline(tmp_path).run(example_text, author="demo").ok
+    assert build_pipeline(tmp_path).run(example_text, author="demo").ok
     c = _start(tmp_path)
     review = c.get("/wizard/review")
     html = review.data.decode()

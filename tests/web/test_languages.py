@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from appliance.pipeline.run import Pipeline
+from appliance.box import build_pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 
@@ -30,7 +30,7 @@ def test_box_default_applies_when_the_browser_asks_for_none_of_ours(tmp_path, ex
     data = yaml.safe_load(example_text)
     data["identity"]["language"] = "fr"
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
-    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
     c = create_app(tmp_path).test_client()
     assert _lang(c.get("/login", headers={"Accept-Language": "de"}).data) == "fr"
     assert _lang(c.get("/login").data) == "fr"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from appliance.bird.replies import BirdError, Route
+from appliance.box import build_pipeline
 from appliance.monitor import looking_glass
 from appliance.monitor.looking_glass import LookingGlass, search_root
-from appliance.pipeline.run import Pipeline
+from appliance.platform.bird.replies import BirdError, Route
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.lg_access import AnswerCache, QueryRefused, check_query, client_key
@@ -30,7 +30,7 @@ def public_box(tmp_path, example_text):
         {"name": ADMIN, "password_hash": hash_password(PASSWORD)},
         {"name": VIEWER, "password_hash": hash_password(VIEWER_PASSWORD), "role": "viewer"}]
     data.setdefault("services", {})["looking_glass"] = {"public": True}
-    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
     return tmp_path
 
 

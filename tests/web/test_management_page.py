@@ -6,9 +6,9 @@ import re
 
 import yaml
 
+from appliance import box
 from appliance.management import trial
 from appliance.management.render import AddressPlan
-from appliance.pipeline.candidate import CandidateStore
 from tests.web.conftest import ADMIN, csrf
 
 
@@ -57,7 +57,7 @@ def test_a_good_change_goes_to_review_and_keeps_other_settings(client, configure
     assert re.search(r"/changes/[A-Za-z0-9_-]{16}$", resp.headers["Location"])
     review = client.get("/changes/review").get_data(as_text=True)
     assert "10.0.2.20/24" in review
-    cand = CandidateStore(configured).latest(ADMIN)
+    cand = box.candidates(configured).latest(ADMIN)
     data = yaml.safe_load(cand.config)
     assert int(data["management"]["trial_seconds"]) == 300
     assert data["members"], "the members were lost"

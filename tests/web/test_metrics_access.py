@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from appliance.pipeline.run import Pipeline
+from appliance.box import build_pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
@@ -22,7 +22,7 @@ def _box(tmp_path, example_text, *, public=False, networks=()):
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password(PASSWORD)}]
     data["services"] = {**(data.get("services") or {}), "looking_glass": {"public": public},
                         "metrics": {"allowed_networks": list(networks)}}
-    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t")
+    out = build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t")
     assert out.ok, out.error
     return tmp_path
 
@@ -37,7 +37,7 @@ def _refused(resp):
 def test_nobody_reads_metrics_before_setup(tmp_path, example_text):
     _refused(create_app(tmp_path).test_client().get("/metrics"))
     # a first config from the CLI, no admin yet: still closed
-    assert Pipeline(tmp_path).run(example_text, author="t").ok
+    assert build_pipeline(tmp_path).run(example_text, author="t").ok
     _refused(create_app(tmp_path).test_client().get("/metrics"))
 
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from appliance.bridge.hygiene import REASONS
+from appliance.box import build_pipeline
+from appliance.bridge.render import REASONS
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 from appliance.web.api import openapi
 from appliance.web.filters import DROP_REASONS, box_timezone, drop_reason, human, localtime
@@ -68,7 +68,7 @@ def test_times_fall_back_to_utc_without_a_time_zone(tmp_path, example_text):
     data = yaml.safe_load(example_text)
     data["management"].pop("timezone", None)
     data["admin_users"] = [{"name": ADMIN, "password_hash": _hash()}]
-    assert Pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t").ok
     c = _logged_in(tmp_path)
     history = c.get("/history").data.decode()
     assert re.search(r'<td class="when">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>', history)
@@ -111,7 +111,7 @@ def test_error_pages_are_styled_for_people_and_json_for_the_api(client, configur
     # a viewer's change is refused with a page that says why
     data = yaml.safe_load(RevisionStore(configured).latest().config)
     data["admin_users"].append({"name": "vic", "password_hash": _hash(), "role": "viewer"})
-    assert Pipeline(configured).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(configured).run(yaml.safe_dump(data), author="t").ok
     viewer = _logged_in(configured, "vic")
     token = csrf(viewer.get("/members").data)
     denied = viewer.post("/members/0/remove", data={"csrf_token": token})

@@ -8,11 +8,10 @@ import time
 import pytest
 import yaml
 
-from appliance.monitor.store import SampleStore, SessionCounts
-from appliance.pipeline.run import Pipeline
+from appliance.box import build_pipeline
+from appliance.monitor.store import SampleStore, SessionCounts, samples_path
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
-from appliance.web.status import samples_path
 
 from .conftest import ADMIN, PASSWORD, csrf
 
@@ -31,7 +30,7 @@ def _config(example_text: str, *, public: bool) -> str:
 
 @pytest.fixture
 def public_box(tmp_path, example_text):
-    out = Pipeline(tmp_path).run(_config(example_text, public=True), author="t")
+    out = build_pipeline(tmp_path).run(_config(example_text, public=True), author="t")
     assert out.ok, out.error
     return tmp_path
 
@@ -119,13 +118,13 @@ def test_private_glass_needs_login(configured):
 
 
 def test_the_flag_follows_the_committed_revision(tmp_path, example_text):
-    assert Pipeline(tmp_path).run(_config(example_text, public=False), author="t").ok
+    assert build_pipeline(tmp_path).run(_config(example_text, public=False), author="t").ok
     client = create_app(tmp_path).test_client()
     assert client.get("/lg").status_code == 302
-    assert Pipeline(tmp_path).run(_config(example_text, public=True), author="t").ok
+    assert build_pipeline(tmp_path).run(_config(example_text, public=True), author="t").ok
     assert client.get("/lg").status_code == 200
     assert client.get("/birdwatcher/status").status_code == 503
-    assert Pipeline(tmp_path).run(_config(example_text, public=False), author="t").ok
+    assert build_pipeline(tmp_path).run(_config(example_text, public=False), author="t").ok
     assert client.get("/lg").status_code == 302
     assert client.get("/birdwatcher/status").status_code == 401
 

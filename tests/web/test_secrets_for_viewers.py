@@ -7,10 +7,10 @@ import json
 import pytest
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionStore
 from appliance.config.secrets import HIDDEN, is_secret, mask_data
-from appliance.pipeline.run import Pipeline
 from appliance.web.accounts import hash_password
 from appliance.web.masking import mask_config_text, mask_secrets
 from tests.web.conftest import ADMIN, PASSWORD, logged_in
@@ -41,7 +41,7 @@ def _with_secrets(example_text: str) -> dict:
 @pytest.fixture
 def secret_state(tmp_path, example_text):
     data = _with_secrets(example_text)
-    out = Pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="with secrets")
+    out = build_pipeline(tmp_path).run(yaml.safe_dump(data), author="t", comment="with secrets")
     assert out.ok, out.error
     return tmp_path
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import auth, create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
@@ -75,7 +75,7 @@ def test_a_password_change_ends_the_sessions_of_that_user(configured):
     assert c.get("/").status_code == 200
     data = yaml.safe_load(RevisionStore(configured).latest().config)
     data["admin_users"][0]["password_hash"] = hash_password("a whole new pass phrase")
-    assert Pipeline(configured).run(yaml.safe_dump(data), author="t", comment="password").ok
+    assert build_pipeline(configured).run(yaml.safe_dump(data), author="t", comment="password").ok
     resp = c.get("/")
     assert resp.headers["Location"].startswith("/login")
     page = c.get(resp.headers["Location"])

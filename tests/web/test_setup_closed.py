@@ -10,8 +10,8 @@ import threading
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
-from appliance.pipeline.run import Pipeline
 from appliance.web import accounts, create_app, draft, secrets_store
 from appliance.web import setup as setup_mod
 
@@ -38,23 +38,23 @@ def _create(c, name):
 
 
 def test_a_config_removing_the_last_admin_is_refused(configured, example_text):
-    out = Pipeline(configured).run(example_text, author="t", comment="no admins")
+    out = build_pipeline(configured).run(example_text, author="t", comment="no admins")
     assert not out.ok and out.stage == "validate"
     assert [i.path for i in out.issues] == ["admin_users"]
     assert "keep at least one admin_users entry with role admin" in out.issues[0].message
     viewers_only = yaml.safe_load(example_text)
     viewers_only["admin_users"] = [{**yaml.safe_load(RevisionStore(configured).latest().config)
                                     ["admin_users"][0], "role": "viewer"}]
-    assert not Pipeline(configured).run(yaml.safe_dump(viewers_only), author="t").ok
+    assert not build_pipeline(configured).run(yaml.safe_dump(viewers_only), author="t").ok
     assert accounts.setup_done(configured)
 
 
 def test_a_first_config_without_admins_still_applies(tmp_path, example_text):
     # what `ixpctl apply` does on a fresh box before the wizard ran
-    assert Pipeline(tmp_path).run(example_text, author="t").ok
+    assert build_pipeline(tmp_path).run(example_text, author="t").ok
     renamed = yaml.safe_load(example_text)
     renamed["identity"]["name"] += " (renamed)"
-    second = Pipeline(tmp_path).run(yaml.safe_dump(renamed), author="t")
+    second = build_pipeline(tmp_path).run(yaml.safe_dump(renamed), author="t")
     assert second.ok and second.revision.id == 2
     assert create_app(tmp_path).test_client().get("/setup").status_code == 200
 

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 
+from appliance.box import build_pipeline
 from appliance.web import create_app
 
 
@@ -71,13 +72,12 @@ def test_anycast_state_on_the_dashboard_and_in_metrics(client, configured):
     # and /metrics show it, and say so plainly when the helper is not running.
     import yaml
 
+    from appliance.anycast.status import write_status
     from appliance.config.revisions import RevisionStore
-    from appliance.dns.anycast_service import write_status
-    from appliance.pipeline.run import Pipeline
 
     data = yaml.safe_load(RevisionStore(configured).latest().config)
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24"}]
-    assert Pipeline(configured).run(yaml.safe_dump(data), author="t").ok
+    assert build_pipeline(configured).run(yaml.safe_dump(data), author="t").ok
     write_status(configured, [{
         "name": "192.0.2.0/24", "prefixes": ["192.0.2.0/24"], "state": "down",
         "announced": False, "callback_error": None, "checks_total": 7, "failures_total": 3,

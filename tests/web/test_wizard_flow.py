@@ -6,6 +6,7 @@ import time
 
 import yaml
 
+from appliance.box import build_pipeline
 from appliance.config.revisions import RevisionStore
 from appliance.web import create_app, secrets_store
 from appliance.web.accounts import setup_done
@@ -124,8 +125,7 @@ def test_review_lists_what_is_missing(tmp_path):
 
 
 def test_wizard_starts_from_the_committed_config(tmp_path, example_text):
-    from appliance.pipeline.run import Pipeline
-    Pipeline(tmp_path).run(example_text, author="demo")
+    build_pipeline(tmp_path).run(example_text, author="demo")
     c = _start(tmp_path)
     page = c.get("/wizard/identity")
     assert b'value="Example Island Internet Exchange"' in page.data

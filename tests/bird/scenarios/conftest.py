@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bird.concern import RouteServerConcern
-from appliance.bird.control import BirdUnavailable
-from appliance.bird.daemon import start_bird
-from appliance.bird.irr import parse_irr_cache
-from appliance.bird.peeringdb import load_never_via_rs
-from appliance.bird.replies import BirdError, Route
-from appliance.bird.rtr import stayrtr_argv
-from appliance.lab import netns
 from appliance.pipeline.concern import ApplyContext
-from appliance.render.bird import session_name
+from appliance.platform import netns
+from appliance.platform.bird.control import BirdUnavailable
+from appliance.platform.bird.replies import BirdError, Route
+from appliance.route_server.concern import RouteServerConcern
+from appliance.route_server.daemon import start_bird
+from appliance.route_server.irr import parse_irr_cache
+from appliance.route_server.peeringdb import load_never_via_rs
+from appliance.route_server.render import session_name
+from appliance.route_server.rtr import stayrtr_argv
 from tests.bird.configs import LAN4, LAN6
 from tests.bird.member_conf import member_conf
 from tests.bird.netlab import NetLab, Node, open_lab, wait_for

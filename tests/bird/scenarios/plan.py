@@ -1,16 +1,16 @@
 """The scenario lab: who the members are and what each announces, with what must happen.
 
 Reading a case: member ``by`` announces ``ann``; the route server must refuse it with exactly
-``reasons`` (reject-reason numbers, see appliance/bird/communities.py), or accept it, and then
-exactly the members in ``to`` receive it, with the AS path, next hop and communities given.
+``reasons`` (reject-reason numbers, see appliance/route_server/communities.py), or accept it,
+and then exactly the members in ``to`` receive it, with the AS path, next hop and communities given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from appliance.bird.communities import REJECT
 from appliance.config.model import DEFAULT_TRANSIT_FREE_ASNS
+from appliance.route_server.communities import REJECT
 from tests.bird.configs import LAN4, LAN6, config, member
 from tests.bird.member_conf import Announce
 

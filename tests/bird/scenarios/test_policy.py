@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.bird.communities import LC_INFO, LC_REJECT, reject_reasons_of
+from appliance.route_server.communities import LC_INFO, LC_REJECT, reject_reasons_of
 from tests.bird.configs import LAN4, LAN6
 from tests.bird.scenarios.plan import (
     ADD_PATHS,

@@ -1,0 +1,306 @@
+"""The peering LAN hygiene ruleset (nftables, bridge family), rendered per member port (pure).
+
+Every frame a member sends is checked at the bridge's prerouting hook, before it is forwarded
+or delivered to the route server. Each drop rule has a named counter per port and reason, so
+the operator (and the UI, SNMP, metrics) can see who sent what. Frames to 802.1 link-local
+addresses (LLDP, LACP...) never reach prerouting, so the input hook checks those.
+
+The file replaces only our own table, in one transaction: ``table`` + ``delete table`` +
+definition. Other tables (the host's firewall, other concerns) are never touched.
+
+When the table is already loaded, an apply loads the same rules *in place* instead, so the
+drop counters keep counting (issue 13): ``flush table`` (every rule goes), ``delete`` of each
+chain, set or counter the new ruleset does not have, then the definition. Named counters that
+exist already are left as they are by the definition (nft adds only what is missing), so not
+one packet is lost or counted twice, and it is still one atomic transaction. What the table
+holds now comes in as data (``RunningTable``), so rendering stays pure. The generic part is
+``appliance.platform.nft`` (shared with the management firewall).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from appliance.bridge.desired import PortSpec, member_ports
+from appliance.config.model import IXPConfig
+from appliance.platform.nft import DELETABLE, RunningObject, RunningTable, update_head
+
+__all__ = ["DELETABLE", "FAMILY", "REASONS", "STORM_BURST", "STORM_PPS", "TABLE", "TAGGED",
+           "TAG_BYTES", "PortRules", "RunningObject", "RunningTable", "nft_token", "port_rules",
+           "render_hygiene"]
+
+TABLE = "ixp_hygiene"
+FAMILY = "bridge"
+
+# Storm control, per port, for broadcast and (separately) multicast frames. ARP/ND for member
+# addresses is answered by the bridge itself, so a healthy router sends only a few per second.
+# Defaults of peering_lan.storm_pps and storm_burst (used when rendering without a config value).
+STORM_PPS = 100
+STORM_BURST = 100
+
+# reason -> what it means, for the docs, the UI and SNMP.
+REASONS: dict[str, str] = {
+    "src_mac": "source MAC address is not one of the member's registered MACs",
+    "bpdu": "spanning-tree BPDU (STP/RSTP/MSTP)",
+    "link_local": "IEEE 802.1 link-local frame (LLDP, LACP, pause, 802.1X)",
+    "ethertype": "802.1Q/802.1ad-tagged frame, or ethertype other than IPv4, ARP or IPv6 "
+                 "(LLC/SNAP, CDP, ...)",
+    "ra": "ICMPv6 router advertisement",
+    "rs": "ICMPv6 router solicitation",
+    "redirect6": "ICMPv6 redirect",
+    "dhcpv6": "DHCPv6",
+    "dhcp": "DHCP / BOOTP",
+    "icmp_redirect": "ICMP (IPv4) redirect",
+    "arp_spoof": "ARP whose sender is not one of the member's addresses (ARP spoofing)",
+    "nd_spoof": "ICMPv6 neighbour advertisement for an address that is not the member's",
+    "ipv4_broadcast": "IPv4 to the broadcast MAC other than DHCP (only ARP may be broadcast)",
+    "ipv4_multicast": "IPv4 multicast (IGMP, OSPF, PIM, VRRP, mDNS, ...)",
+    "ipv6_multicast": "IPv6 multicast other than neighbour solicitation/advertisement (MLD, ...)",
+    "storm_bcast": "broadcast above the storm-control rate",
+    "storm_mcast": "multicast above the storm-control rate",
+    "quarantine": "port in quarantine: only ARP, ND and BGP to the route server may pass",
+    "quarantine_to": "traffic from other members to a port in quarantine",
+}
+
+_LINK_LOCAL = "ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00"
+# 802.1Q/802.1ad: before any hook, the kernel moves a frame's outer tag into packet metadata, and
+# ``meta l4proto`` (the fast path) then sees the inner packet as plain TCP/UDP. ``ether type``
+# reads the tag back from the metadata, so this matches every tagged frame, on any kernel. It
+# is the first rule of each port chain: nothing is accepted before it, and no other counter
+# ever sees a tagged frame. On a VLAN port (``eth1.101``) the kernel's 802.1Q device has taken
+# the member's own tag off already, so a tag seen here is a second one (QinQ): dropped too.
+_TAG = "ether type { 8021q, 8021ad }"
+# The hidden counter beside ``ethertype`` for tagged frames: nft counts a frame's length
+# without the tag the kernel took into metadata, so status.py adds TAG_BYTES per tagged frame.
+TAGGED = "tagged"
+TAG_BYTES = 4
+_MULTICAST = "ether daddr & 01:00:00:00:00:00 == 01:00:00:00:00:00"
+# IXP rules (AMS-IX, LINX, France-IX; MANRS action 3) allow as non-unicast only ARP broadcast
+# and IPv6 neighbour discovery. What the bridge floods is decided by the destination MAC, so
+# that is what is checked: an IPv4 frame to a group MAC other than broadcast, and an IPv6 frame
+# to any group MAC (IPv6 has no broadcast) unless it is a neighbour solicitation or
+# advertisement (RS, RA and redirects are dropped above under their own reasons).
+_IPV4_MULTICAST = f"ether type ip {_MULTICAST} ether daddr != ff:ff:ff:ff:ff:ff"
+_IPV6_MULTICAST = (f"ether type ip6 {_MULTICAST} meta l4proto != ipv6-icmp",
+                   f"ether type ip6 {_MULTICAST} "
+                   "icmpv6 type != { nd-neighbor-solicit, nd-neighbor-advert }")
+# Bulk member-to-member traffic (unicast TCP, and UDP other than DHCP) cannot match any drop
+# rule below the source check, so it leaves the chain here: the throughput cost of hygiene
+# stays a few rule evaluations per packet. Not for ports in quarantine.
+_FAST_PATH = ("\t\tether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 "
+              "meta l4proto { tcp, udp } th dport != { 67, 68, 546, 547 } accept")
+
+
+@dataclass(frozen=True)
+class PortRules:
+    """One port's identifiers in the ruleset."""
+
+    port: PortSpec
+    token: str  # nft-safe form of the interface name
+
+    def counter(self, reason: str) -> str:
+        """The named counter for ``reason`` on this port, e.g. ``ixp1/src_mac``."""
+        return f"{self.token}/{reason}"
+
+    @property
+    def tag_counter(self) -> str:
+        """The hidden counter of tagged frames dropped (also counted in ``ethertype``)."""
+        return f"{self.token}/{TAGGED}"
+
+    @property
+    def chain(self) -> str:
+        """The port's own chain."""
+        return f"port_{self.token}"
+
+
+def nft_token(ifname: str) -> str:
+    """An nft identifier for an interface name (nft names allow letters, digits, _ . - /)."""
+    token = re.sub(r"[^A-Za-z0-9_.-]", "_", ifname)
+    return token if token[0].isalpha() or token[0] == "_" else f"p{token}"
+
+
+def port_rules(cfg: IXPConfig) -> list[PortRules]:
+    """Every member port with a unique nft token, in config order."""
+    out: list[PortRules] = []
+    used: set[str] = set()
+    for p in member_ports(cfg):
+        token = nft_token(p.ifname)
+        base, n = token, 1
+        while token in used:  # names differing only in '@' or ':' (rare) stay distinct
+            n += 1
+            token = f"{base}_{n}"
+        used.add(token)
+        out.append(PortRules(p, token))
+    return out
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', "") + '"'
+
+
+def _counters(pr: PortRules) -> list[tuple[str, str]]:
+    """(name, comment) of the port's named counters."""
+    reasons = [r for r in REASONS if not r.startswith("quarantine")]
+    if pr.port.quarantine:
+        reasons += ["quarantine", "quarantine_to"]
+    return [*((pr.counter(r), f"port={pr.port.ifname} reason={r}") for r in reasons),
+            (pr.tag_counter, f"port={pr.port.ifname} {TAGGED}=ethertype")]
+
+
+def _counter_decls(pr: PortRules) -> list[str]:
+    return [f"\tcounter {name} {{ comment {_q(comment)} }}" for name, comment in _counters(pr)]
+
+
+def _chains(ports: Sequence[PortRules]) -> set[str]:
+    """Every chain ``render_hygiene`` defines for ``ports``."""
+    chains = {"prerouting", "input", *(pr.chain for pr in ports)}
+    quarantined = [f"to_{pr.token}" for pr in ports if pr.port.quarantine]
+    return chains | ({"forward", *quarantined} if quarantined else set())
+
+
+def _update_in_place(ports: Sequence[PortRules], running: RunningTable) -> list[str]:
+    """The lines that empty the loaded table of everything but the counters that stay."""
+    return update_head(FAMILY, TABLE, running, chains=_chains(ports),
+                       counters=dict(c for pr in ports for c in _counters(pr)))
+
+
+def _drop(pr: PortRules, reason: str, match: str) -> str:
+    return f"\t\t{match + ' ' if match else ''}counter name {_q(pr.counter(reason))} drop"
+
+
+def _drop_tagged(pr: PortRules) -> str:
+    return (f"\t\t{_TAG} counter name {_q(pr.counter('ethertype'))} "
+            f"counter name {_q(pr.tag_counter)} drop")
+
+
+def _quarantine_rules(pr: PortRules, cfg: IXPConfig) -> list[str]:
+    rs = cfg.route_server
+    lines = ["\t\t# quarantine: only ARP, ND and BGP with the route server",
+             "\t\tether type arp accept",
+             "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept"]
+    for fam, addr in (("ip", rs.ipv4), ("ip6", rs.ipv6)):
+        if addr is not None:
+            lines.append(f"\t\t{fam} daddr {addr} tcp dport 179 accept")
+            lines.append(f"\t\t{fam} daddr {addr} tcp sport 179 accept")
+    lines.append(_drop(pr, "quarantine", ""))
+    return lines
+
+
+def _arp_spoof(port: PortSpec) -> str:
+    # 0.0.0.0 is the sender of an ARP probe (RFC 5227) and must pass.
+    senders = ", ".join(("0.0.0.0", *port.ipv4))
+    return f"arp saddr ip != {{ {senders} }}"
+
+
+def _nd_spoof(port: PortSpec) -> str:
+    # nft 1.0 has no name for the NA target: it is the 128 bits after the first 64 of the
+    # ICMPv6 header. Link-local targets (fe80::/10) are the member's own business.
+    match = "icmpv6 type nd-neighbor-advert @th,64,16 & 0xffc0 != 0xfe80"
+    if port.ipv6:
+        targets = ", ".join(f"0x{ipaddress.IPv6Address(a).packed.hex()}" for a in port.ipv6)
+        match += f" @th,64,128 != {{ {targets} }}"
+    return match
+
+
+def _port_chain(pr: PortRules, cfg: IXPConfig, storm_pps: int, storm_burst: int) -> list[str]:
+    macs = ", ".join(pr.port.macs)
+    limit = f"limit rate over {storm_pps}/second burst {storm_burst} packets"
+    lines = [
+        f"\tchain {pr.chain} {{",
+        f"\t\t# {pr.port.ifname}: {pr.port.member} ({pr.port.field})",
+        *([] if pr.port.vid is None else
+          [f"\t\t# VLAN {pr.port.vid} on {pr.port.parent}: its 802.1Q device delivers only "
+           f"that VLAN here, untagged"]),
+        _drop_tagged(pr),
+        _drop(pr, "src_mac", f"ether saddr != {{ {macs} }}"),
+        *([] if pr.port.quarantine else [_FAST_PATH]),
+        _drop(pr, "bpdu", "ether daddr { 01:80:c2:00:00:00, 01:00:0c:cc:cc:cd }"),
+        _drop(pr, "link_local", _LINK_LOCAL),
+        _drop(pr, "ethertype", "ether type != { ip, arp, ip6 }"),
+        _drop(pr, "ra", "icmpv6 type nd-router-advert"),
+        _drop(pr, "rs", "icmpv6 type nd-router-solicit"),
+        _drop(pr, "redirect6", "icmpv6 type nd-redirect"),
+        _drop(pr, "dhcpv6", "ether type ip6 udp dport { 546, 547 }"),
+        _drop(pr, "dhcp", "ether type ip udp dport { 67, 68 }"),
+        _drop(pr, "icmp_redirect", "icmp type redirect"),
+        _drop(pr, "arp_spoof", _arp_spoof(pr.port)),
+        _drop(pr, "arp_spoof", f"arp saddr ether != {{ {macs} }}"),
+        _drop(pr, "nd_spoof", _nd_spoof(pr.port)),
+        # after DHCP (its own reason): NetBIOS, discovery and subnet-broadcast pings go here
+        _drop(pr, "ipv4_broadcast", "ether type ip ether daddr ff:ff:ff:ff:ff:ff"),
+        _drop(pr, "ipv4_multicast", _IPV4_MULTICAST),
+        *(_drop(pr, "ipv6_multicast", match) for match in _IPV6_MULTICAST),
+        _drop(pr, "storm_bcast", f"ether daddr ff:ff:ff:ff:ff:ff {limit}"),
+        _drop(pr, "storm_mcast", f"{_MULTICAST} ether daddr != ff:ff:ff:ff:ff:ff {limit}"),
+    ]
+    if pr.port.quarantine:
+        lines += _quarantine_rules(pr, cfg)
+    lines.append("\t}")
+    return lines
+
+
+def _quarantine_to_chain(pr: PortRules) -> list[str]:
+    return [
+        f"\tchain to_{pr.token} {{",
+        f"\t\t# {pr.port.ifname} is in quarantine: other members reach it only with ARP/ND",
+        "\t\tether type arp accept",
+        "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+        _drop(pr, "quarantine_to", ""),
+        "\t}",
+    ]
+
+
+def _vmap(key: str, entries: list[tuple[str, str]]) -> str:
+    items = ", ".join(f"{_q(name)} : jump {chain}" for name, chain in entries)
+    return f"{key} vmap {{ {items} }}"
+
+
+def render_hygiene(cfg: IXPConfig, *, storm_pps: int = STORM_PPS,
+                   storm_burst: int = STORM_BURST, running: RunningTable | None = None) -> str:
+    """The whole ruleset file for ``cfg`` (same input, same text).
+
+    Without ``running``: the file that replaces our table (``delete table``), counters from
+    zero. With ``running`` (what the loaded table holds, see ``RunningTable``): the same rules
+    as an in-place update that keeps the counters of every port and reason that stays.
+    """
+    ports = port_rules(cfg)
+    quarantined = [pr for pr in ports if pr.port.quarantine]
+    if running is not None and not running.updatable:
+        raise ValueError("the loaded table holds objects an update cannot remove; replace it")
+    out = [
+        "#!/usr/sbin/nft -f",
+        "# Peering LAN hygiene, generated by the IXP appliance from its configuration.",
+        "# Do not edit: the next apply replaces it. Only this table is replaced.",
+        f"table {FAMILY} {TABLE}",
+        *([f"delete table {FAMILY} {TABLE}"] if running is None
+          else _update_in_place(ports, running)),
+        f"table {FAMILY} {TABLE} {{",
+    ]
+    for pr in ports:
+        out += _counter_decls(pr)
+    dispatch = [(pr.port.ifname, pr.chain) for pr in ports]
+    out += ["", "\tchain prerouting {",
+            "\t\ttype filter hook prerouting priority filter; policy accept;"]
+    if dispatch:
+        out.append("\t\t" + _vmap("iifname", dispatch))
+    out += ["\t}", "", "\tchain input {",
+            "\t\ttype filter hook input priority filter; policy accept;",
+            "\t\t# 802.1 link-local frames skip prerouting; everything else was checked there"]
+    if dispatch:
+        out.append(f"\t\t{_LINK_LOCAL} " + _vmap("iifname", dispatch))
+    out += ["\t}"]
+    if quarantined:
+        out += ["", "\tchain forward {",
+                "\t\ttype filter hook forward priority filter; policy accept;",
+                "\t\t" + _vmap("oifname", [(pr.port.ifname, f"to_{pr.token}")
+                                          for pr in quarantined]),
+                "\t}"]
+    for pr in ports:
+        out += ["", *_port_chain(pr, cfg, storm_pps, storm_burst)]
+    for pr in quarantined:
+        out += ["", *_quarantine_to_chain(pr)]
+    out += ["}", ""]
+    return "\n".join(out)

@@ -1,0 +1,149 @@
+"""Who starts and stops the appliance's daemons: systemd on the image, the caller elsewhere.
+
+On the flashed image every daemon (BIRD, unbound, stayrtr, the SNMP agent, ...) is a systemd
+unit (``systemd/ixp-*.service``), so when the pipeline needs one started, restarted or stopped
+it asks systemd, which then supervises the process (restart on failure, ordering at boot,
+journal). Everywhere else (a developer machine, the lab, the tests, a second state directory on
+the image) the caller spawns the process itself, as the dev runner always did.
+
+This module is the one place that makes that decision, so concerns never test for the image
+themselves. Reconfiguring a running daemon stays with the daemon's control socket (``birdc
+configure``, ``unbound-control reload``): that is the same on both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from appliance.platform.target import IMAGE_MARKER, IMAGE_STATE_DIR
+
+# Exists only while systemd is PID 1 (sd_booted(3)); absent in chroots and containers.
+SYSTEMD_RUNTIME = Path("/run/systemd/system")
+# Set by ixp-restore.service: the daemons' units are ordered after it, so a blocking start
+# from inside it would wait for itself. There a start is only queued (systemd runs it next).
+BOOT_RESTORE_ENV = "IXP_BOOT_RESTORE"
+
+# The daemons by the names the code uses, and their units on the image.
+UNITS: dict[str, str] = {
+    "bird": "ixp-bird.service",
+    "unbound": "ixp-unbound.service",
+    "stayrtr": "ixp-stayrtr.service",
+    "snmp": "ixp-snmp.service",
+    "collector": "ixp-collector.service",
+    "web": "ixp-web.service",
+    "anycast": "ixp-anycast.service",
+}
+
+T = TypeVar("T")
+
+
+class LaunchError(RuntimeError):
+    """systemd refused to start, restart or stop a unit; the text carries its words."""
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def systemd_manages(state_dir: Path, netns: str | None, *, marker: Path = IMAGE_MARKER,
+                    runtime: Path = SYSTEMD_RUNTIME,
+                    image_state_dir: Path = IMAGE_STATE_DIR) -> bool:
+    """Whether systemd runs the daemons of ``state_dir`` in ``netns``.
+
+    Only on the image (the marker), booted by systemd, for the image's own state directory in
+    the host's namespace: a lab namespace or another state directory on the image (tests) is
+    still the caller's to run, and a developer machine never has the marker.
+    """
+    return (netns is None and marker.exists() and runtime.is_dir()
+            and _same_dir(Path(state_dir), image_state_dir))
+
+
+def systemctl_argv(action: str, name: str, *options: str, no_block: bool = False) -> list[str]:
+    """``systemctl`` command line for ``action`` (start, stop, restart, ...) on daemon ``name``."""
+    unit = UNITS[name]
+    systemctl = shutil.which("systemctl") or "/usr/bin/systemctl"
+    return [systemctl, *(["--no-block"] if no_block else []), action, *options, unit]
+
+
+def at_boot_restore() -> bool:
+    """Whether we run inside ixp-restore.service (starts must not wait; see BOOT_RESTORE_ENV)."""
+    return os.environ.get(BOOT_RESTORE_ENV) == "1"
+
+
+class Launcher:
+    """Start, restart and stop one state directory's daemons the way this machine does it."""
+
+    def __init__(self, state_dir: Path, netns: str | None, *,
+                 systemd: bool | None = None) -> None:
+        self.state_dir, self.netns = Path(state_dir), netns
+        self.systemd = systemd_manages(self.state_dir, netns) if systemd is None else systemd
+
+    def _systemctl(self, action: str, name: str, *, no_block: bool = False,
+                   timeout: float = 120) -> None:
+        argv = systemctl_argv(action, name, no_block=no_block)
+        try:
+            res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                 check=False)
+        except subprocess.TimeoutExpired:
+            raise LaunchError(f"systemctl {action} {UNITS[name]} did not finish in "
+                              f"{timeout:g} s") from None
+        if res.returncode != 0:
+            raise LaunchError(f"systemctl {action} {UNITS[name]} failed: "
+                              f"{(res.stderr or res.stdout).strip()}")
+
+    @property
+    def deferred(self) -> bool:
+        """Starts are only queued (the boot restore): the caller must not wait for readiness."""
+        return self.systemd and at_boot_restore()
+
+    def start(self, name: str, spawn: Callable[[], T]) -> T | None:
+        """Start daemon ``name``: ``systemctl start`` on the image (None), else ``spawn()``."""
+        if not self.systemd:
+            return spawn()
+        self._systemctl("start", name, no_block=self.deferred)
+        return None
+
+    def restart(self, name: str, stop: Callable[[], object],
+                spawn: Callable[[], T]) -> T | None:
+        """Restart daemon ``name``: ``systemctl restart`` on the image, else stop then spawn."""
+        if not self.systemd:
+            stop()
+            return spawn()
+        self._systemctl("restart", name, no_block=self.deferred)
+        return None
+
+    def stop(self, name: str, kill: Callable[[], bool]) -> bool:
+        """Stop daemon ``name``; True if it was running. ``kill()`` does it off the image."""
+        if not self.systemd:
+            return kill()
+        was_active = self.active(name)
+        self._systemctl("stop", name, no_block=at_boot_restore())
+        return was_active
+
+    def active(self, name: str) -> bool:
+        """Whether systemd reports daemon ``name``'s unit active (False off the image)."""
+        if not self.systemd:
+            return False
+        res = subprocess.run(systemctl_argv("is-active", name), capture_output=True,
+                             text=True, timeout=30, check=False)
+        return res.stdout.strip() in ("active", "activating", "reloading")
+
+    def main_pid(self, name: str) -> int | None:
+        """The PID systemd supervises for daemon ``name`` (None when not running or not ours)."""
+        if not self.systemd:
+            return None
+        res = subprocess.run(systemctl_argv("show", name, "-p", "MainPID", "--value"),
+                             capture_output=True, text=True, timeout=30, check=False)
+        try:
+            pid = int(res.stdout.strip())
+        except ValueError:
+            return None
+        return pid or None

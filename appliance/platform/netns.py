@@ -1,0 +1,91 @@
+"""Network namespaces for the lab and the tests: created with a unique prefix, always removed.
+
+Nothing here touches the root namespace's interfaces: links are created inside a namespace we
+made (veth peers are created there and moved to another of ours).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+NETNS_DIR = Path("/var/run/netns")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+def unique_prefix(base: str = "ixl") -> str:
+    """A short prefix that no other lab or test run uses, e.g. 'ixl-3fa2c1'."""
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def require_root() -> None:
+    """Namespaces need root (CAP_SYS_ADMIN, CAP_NET_ADMIN); say so plainly if we are not."""
+    if os.geteuid() != 0:
+        raise PermissionError(
+            "the lab creates network namespaces and needs root: run it with sudo"
+        )
+
+
+def _pyroute2_netns():
+    # Imported when a namespace is listed, made or removed: building an "ip netns exec"
+    # command line (what the resident daemons need) does not load pyroute2.
+    from pyroute2 import netns
+
+    return netns
+
+
+def exists(name: str) -> bool:
+    """Whether namespace ``name`` exists."""
+    return name in _pyroute2_netns().listnetns()
+
+
+def create(name: str) -> None:
+    """Create namespace ``name`` (must not exist) and bring its loopback up."""
+    if not _NAME_RE.match(name):
+        raise ValueError(f"namespace name {name!r} is not of the lab's form")
+    require_root()
+    _pyroute2_netns().create(name)
+    run(name, ["ip", "link", "set", "lo", "up"])
+
+
+def remove(name: str) -> None:
+    """Remove namespace ``name`` if it exists (its links go with it)."""
+    if exists(name):
+        with contextlib.suppress(OSError):
+            _pyroute2_netns().remove(name)
+
+
+def list_with_prefix(prefix: str) -> list[str]:
+    """Namespaces whose name starts with ``prefix``."""
+    return sorted(n for n in _pyroute2_netns().listnetns() if n.startswith(prefix))
+
+
+def command(name: str, argv: Sequence[str]) -> list[str]:
+    """``argv`` wrapped to run inside namespace ``name``."""
+    return ["ip", "netns", "exec", name, *argv]
+
+
+def run(name: str, argv: Sequence[str], *, check: bool = True, timeout: float = 30,
+        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` inside namespace ``name`` and capture its output."""
+    return subprocess.run(command(name, argv), check=check, capture_output=True, text=True,
+                          timeout=timeout, input=input_text)
+
+
+@contextlib.contextmanager
+def temporary(names: Sequence[str]) -> Iterator[list[str]]:
+    """Create ``names`` and remove them afterwards, whatever happens in between."""
+    made: list[str] = []
+    try:
+        for n in names:
+            create(n)
+            made.append(n)
+        yield made
+    finally:
+        for n in reversed(made):
+            remove(n)

@@ -1,0 +1,69 @@
+"""Where the box runs: the state directory's layout and the network it may change.
+
+The appliance runs in one of two places. On the flashed image it owns the host: its daemons
+are systemd units and its network is the machine's. Everywhere else (a developer machine, the
+lab, the tests) it runs in a state directory of its own, and its network is a namespace the lab
+or the test made, never the developer's. A ``Target`` names both, and every path of the state
+directory is spelled here once, so no capability builds one by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.platform import netns
+from appliance.util.sockets import socket_path
+
+# Written into the image by build-image.sh: this host is the appliance and its network is ours.
+IMAGE_MARKER = Path("/etc/ixp-appliance/appliance-image")
+# The one state directory the image's units are written for (systemd/*.service).
+IMAGE_STATE_DIR = Path("/var/lib/ixp-appliance")
+
+
+def on_image() -> bool:
+    """Whether this host is the flashed appliance image."""
+    return IMAGE_MARKER.exists()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A state directory, and the network namespace its system lives in (None: this host)."""
+
+    state_dir: Path
+    netns: str | None = None
+
+    # -- the state directory's layout ----------------------------------------------------
+
+    @property
+    def etc_dir(self) -> Path:
+        """Installed (running) rendered files."""
+        return self.state_dir / "etc"
+
+    @property
+    def run_dir(self) -> Path:
+        """Sockets, PID files and daemon logs."""
+        return self.state_dir / "run"
+
+    @property
+    def bird_socket(self) -> Path:
+        """The route server's control socket (birdc), shortened if the path is too long."""
+        return socket_path(self.run_dir / "bird.ctl")
+
+    # -- the network ---------------------------------------------------------------------
+
+    @property
+    def has_system(self) -> bool:
+        """Whether there is a network to change: the lab's namespace, or the image's host.
+
+        Without one (a developer machine with no lab running) a change is config-only: files
+        are rendered, verified and committed, and nothing on the network is touched.
+        """
+        return self.netns is not None or on_image() or bool(
+            os.environ.get("IXP_ALLOW_HOST_NETWORK"))
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` to run in this target's network namespace."""
+        return netns.command(self.netns, argv) if self.netns else list(argv)

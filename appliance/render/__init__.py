@@ -1,1 +1,0 @@
-"""Pure render functions: model in, file bytes out (no I/O, no clock)."""

@@ -1,0 +1,85 @@
+"""The route-server concern: render bird.conf, check it with bird -p, apply it safely."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from appliance.config.model import IXPConfig
+from appliance.pipeline.concern import ApplyContext, Concern, RenderedFile, VerifyError
+from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.route_server import daemon
+from appliance.route_server.bogons import Bogons, load_bogons
+from appliance.route_server.irr import IrrData
+from appliance.route_server.irr_fetch import load_cache
+from appliance.route_server.peeringdb import NeverViaRs, dump_path, load_never_via_rs
+from appliance.route_server.render import render_bird
+from appliance.route_server.safe_apply import GateSettings, HealthCheck, safe_configure
+from appliance.util.atomic import atomic_write
+
+IRR_CACHE = "irr/cache.json"
+
+
+class RouteServerConcern(Concern):
+    """BIRD 2 route server: one session per member address, strict import policy."""
+
+    name = "route_server"
+
+    def __init__(self, *, irr: IrrData | None = None, bogons: Bogons | None = None,
+                 gate: GateSettings | None = None, check: HealthCheck | None = None,
+                 never_via_rs: NeverViaRs | None = None) -> None:
+        self.irr = irr or IrrData()
+        self.never_via_rs = never_via_rs or NeverViaRs()
+        self.bogons = bogons
+        self.gate = gate or GateSettings()
+        self.check = check
+
+    @classmethod
+    def from_state(cls, state_dir: Path, **kwargs: object) -> RouteServerConcern:
+        """The concern with the IRR data cached (or imported) under ``state_dir/irr/`` and the
+        never-via-route-servers list of the PeeringDB dump under ``state_dir/peeringdb/``."""
+        return cls(irr=load_cache(state_dir / IRR_CACHE),  # type: ignore[arg-type]
+                   never_via_rs=load_never_via_rs(dump_path(state_dir)), **kwargs)
+
+    def render(self, cfg: IXPConfig) -> list[RenderedFile]:
+        """``bird/bird.conf``; group-readable only, as it may hold BGP passwords."""
+        text = render_bird(cfg, self.bogons or load_bogons(), self.irr, self.never_via_rs)
+        # readable by BIRD once it has dropped root (-u bird), for "configure"; not by others:
+        # it holds the members' MD5 passwords
+        return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640, group=daemon.USER)]
+
+    def verify(self, cfg: IXPConfig, staged: Path) -> None:
+        """``bird -p`` on the staged file: BIRD's own parser decides."""
+        conf = staged / daemon.CONF
+        try:
+            res = subprocess.run([daemon.bird_binary(), "-p", "-c", str(conf)],
+                                 capture_output=True, text=True, timeout=300)
+        except (daemon.BirdStartError, subprocess.TimeoutExpired) as exc:
+            raise VerifyError(f"cannot check the BIRD configuration: {exc}") from None
+        if res.returncode != 0:
+            msg = (res.stderr or res.stdout).strip().replace(str(staged) + "/", "")
+            raise VerifyError(f"BIRD refuses the route-server configuration: {msg}")
+
+    def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
+        """Reconfigure the running BIRD when bird.conf changed; nothing otherwise.
+
+        A BIRD that is not running reads the installed file when it starts.
+        """
+        if daemon.CONF not in changed_files:
+            return
+        conf = ctx.etc_dir / daemon.CONF
+        ctl = daemon.control_socket(ctx)
+        if not ctl.exists():
+            ctx.log(f"BIRD is not running ({ctl} missing); it will load {conf} when started")
+            return
+        new_text = conf.read_text()
+        running = ctx.run_dir / daemon.RUNNING_COPY
+        old_text = running.read_text() if running.exists() else None
+        try:
+            with BirdControl(ctl) as bc:
+                summary = safe_configure(bc, conf, old_text, new_text, self.gate, self.check)
+        except BirdUnavailable as exc:
+            raise RuntimeError(f"cannot reach BIRD to apply the change: {exc}") from None
+        atomic_write(running, new_text.encode("utf-8"), 0o600)
+        ctx.log(summary)
+

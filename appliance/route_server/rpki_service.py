@@ -1,0 +1,217 @@
+"""stayrtr on the box: serves an imported VRP file to the route server over RTR (offline-capable).
+
+The operator exports validated ROAs elsewhere (rpki-client or Routinator JSON) and imports the
+file; the route server's RPKI validator entry pointing at this box's loopback (127.0.0.1:3323
+by default) then gets its data from here.
+
+On the image ``ixp-stayrtr.service`` runs it (``ixpctl run stayrtr``, :func:`exec_foreground`);
+the dev runner spawns it (:class:`RpkiService`). Both go through :mod:`appliance.platform.launcher`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from appliance.route_server.rtr import stayrtr_argv
+from appliance.util.atomic import atomic_write
+
+# ``ixpctl run bird`` asks only where stayrtr listens, from the rendered bird.conf: the model
+# (and parsing a 1000-member configuration), pyroute2 and the launcher are imported where used.
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
+
+VRP_FILE = "rpki/vrps.json"
+BIRD_CONF = Path("etc") / "bird" / "bird.conf"  # as the route-server concern installs it
+# protocol rpki rpkiN { ... remote "HOST" port P; ... } in the rendered file: the lines of
+# the block (none starts with "}" before its end) up to its remote line
+_RPKI_REMOTE = re.compile(
+    r'^protocol rpki \w+ \{\n(?:(?!\})[^\n]*\n)*?[ \t]*remote "([^"]+)" port (\d+);', re.M)
+LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
+METRICS = "127.0.0.1:9847"
+
+
+def vrp_path(state_dir: Path) -> Path:
+    """Where the imported VRP file lives."""
+    return state_dir / VRP_FILE
+
+
+def check_vrps(text: str) -> int:
+    """Validate a VRP export; returns how many ROAs it holds or raises ``ValueError``."""
+    data = json.loads(text)
+    roas = data.get("roas") if isinstance(data, dict) else None
+    if not isinstance(roas, list) or not roas:
+        raise ValueError("no 'roas' list: export it from rpki-client or Routinator as JSON")
+    for i, roa in enumerate(roas):
+        if not isinstance(roa, dict) or not {"prefix", "asn"} <= set(roa):
+            raise ValueError(f"roas[{i}] needs 'prefix' and 'asn'")
+    return len(roas)
+
+
+def import_vrps(state_dir: Path, source: Path) -> int:
+    """Check and install a VRP file (atomically); returns the number of ROAs."""
+    text = source.read_text("utf-8")
+    count = check_vrps(text)
+    atomic_write(vrp_path(state_dir), text.encode("utf-8"), 0o644)
+    return count
+
+
+def local_validator(cfg: IXPConfig) -> str | None:
+    """``host:port`` of a validator entry on this box, if the config has one."""
+    for v in cfg.route_server.rpki_validators:
+        bind = _local_bind(v.host, v.port)
+        if bind is not None:
+            return bind
+    return None
+
+
+def _local_bind(host: str, port: int | str) -> str | None:
+    if host not in LOCAL_HOSTS:
+        return None
+    return f"{'[::1]' if host == '::1' else '127.0.0.1'}:{port}"
+
+
+def local_validator_in_conf(text: str) -> str | None:
+    """``host:port`` of the first RPKI validator on this box in a rendered bird.conf."""
+    for host, port in _RPKI_REMOTE.findall(text):
+        bind = _local_bind(host, port)
+        if bind is not None:
+            return bind
+    return None
+
+
+def serving_installed(state_dir: Path) -> tuple[str | None, str]:
+    """``serving`` from the installed bird.conf instead of the model (``ixpctl run bird``)."""
+    try:
+        text = (Path(state_dir) / BIRD_CONF).read_text("utf-8")
+    except FileNotFoundError:
+        return None, "no configuration applied yet"
+    return _serving(state_dir, local_validator_in_conf(text))
+
+
+def serving(state_dir: Path, cfg: IXPConfig | None) -> tuple[str | None, str]:
+    """Where stayrtr should listen for ``cfg`` (None: it has nothing to do), and why."""
+    if cfg is None:
+        return None, "no configuration committed yet"
+    return _serving(state_dir, local_validator(cfg))
+
+
+def _serving(state_dir: Path, bind: str | None) -> tuple[str | None, str]:
+    if bind is None:
+        return None, "no RPKI validator on this box (route_server.rpki_validators)"
+    if not vrp_path(state_dir).exists():
+        return None, f"no VRP file imported yet ({vrp_path(state_dir)}; ixpctl rpki import)"
+    return bind, f"serving {vrp_path(state_dir)} on {bind}"
+
+
+def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
+                   alive: Callable[[], bool] = lambda: True) -> bool:
+    """Wait until something listens on ``bind``'s TCP port (in ``netns``); True if it does."""
+    port = bind.rsplit(":", 1)[1]
+    argv = ["ss", "-ltnH", f"sport = :{port}"]
+    if netns:
+        from appliance.platform import netns as lab_netns
+        argv = lab_netns.command(netns, argv)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+        if out.stdout.strip():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def exec_foreground(state_dir: Path, netns: str | None) -> str:
+    """Become stayrtr for the committed configuration (``ixpctl run stayrtr``).
+
+    Returns (without exec) the reason when there is nothing to serve, so the unit ends
+    cleanly instead of failing the boot.
+    """
+    from appliance.config.committed import committed_config
+
+    bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
+    if bind is None:
+        return why
+    argv = stayrtr_argv(vrp_path(Path(state_dir)), bind=bind, metrics=METRICS)
+    if netns:
+        from appliance.platform import netns as lab_netns
+        argv = lab_netns.command(netns, argv)
+    os.execvp(argv[0], argv)
+    return why  # not reached: exec replaced this process
+
+
+def sync(state_dir: Path, netns: str | None) -> str:
+    """Make the image's stayrtr follow the committed config and VRP file (restart or stop).
+
+    Off the image the dev runner owns stayrtr: this says so and changes nothing.
+    """
+    from appliance.config.committed import committed_config
+    from appliance.platform.launcher import Launcher
+
+    launcher = Launcher(Path(state_dir), netns)
+    if not launcher.systemd:
+        return "restart 'ixpctl up' to serve it"
+    bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
+    if bind is None:
+        launcher.stop("stayrtr", lambda: False)
+        return f"stayrtr stopped: {why}"
+    launcher.restart("stayrtr", lambda: None, lambda: None)
+    return f"ixp-stayrtr.service restarted: {why}"
+
+
+class RpkiService:
+    """Runs stayrtr while the runner runs, when a local validator is configured and VRPs exist."""
+
+    name = "rpki"
+
+    def __init__(self, state_dir: Path, netns: str | None, cfg: IXPConfig | None) -> None:
+        from appliance.pipeline.concern import ApplyContext
+
+        self.ctx = ApplyContext(Path(state_dir), netns)
+        self.bind = local_validator(cfg) if cfg else None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start stayrtr if there is something to serve, where there is a network of ours."""
+        vrps = vrp_path(self.ctx.state_dir)
+        if not self.bind or not vrps.exists() or not self.ctx.has_system:
+            return
+        from appliance.platform.launcher import Launcher
+
+        Launcher(self.ctx.state_dir, self.ctx.netns).start("stayrtr", self._spawn)
+
+    def _spawn(self) -> None:
+        assert self.bind is not None
+        argv = stayrtr_argv(vrp_path(self.ctx.state_dir), bind=self.bind, metrics=METRICS)
+        if self.ctx.netns:
+            from appliance.platform import netns as lab_netns
+            argv = lab_netns.command(self.ctx.netns, argv)
+        self.ctx.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.ctx.run_dir / "stayrtr.log", "ab") as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        # BIRD retries a refused RTR connection only after 90 s, so BIRD must not start
+        # before stayrtr accepts connections.
+        proc = self.proc
+        wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None)
+
+    def stop(self) -> None:
+        """Stop the stayrtr this service started."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,123 @@
+"""The layers of docs/design/architecture.md, checked on every import in the package.
+
+platform (and util) → config → pipeline → capabilities → composition (box, lab) → front ends.
+An import may point down or sideways inside its own folder, never up. Capabilities do not
+import each other, except the few reads listed in ``CROSS_READS`` with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from ..conftest import ROOT
+
+PACKAGE = ROOT / "appliance"
+LAYERS = {
+    "platform": 0, "util": 0, "__init__": 0,
+    "config": 1,
+    "pipeline": 2,
+    "bridge": 3, "route_server": 3, "resolver": 3, "anycast": 3, "snmp": 3, "firewall": 3,
+    "management": 3, "monitor": 3, "export": 3, "backup": 3,
+    "box": 4, "lab": 4,
+    "cli": 5, "web": 5, "runner": 5,
+}
+CAPABILITIES = {name for name, layer in LAYERS.items() if layer == 3}
+# (importing folder, imported module): why a capability reads another's module.
+CROSS_READS = {
+    ("monitor", "appliance.route_server.communities"): "the reject reasons in words (LG)",
+    ("monitor", "appliance.route_server.max_prefix_trips"): "the trips the dashboard lists",
+    ("monitor", "appliance.resolver.status"): "status read by the dashboard",
+    ("monitor", "appliance.anycast.status"): "status read by /metrics",
+    ("monitor", "appliance.bridge.status"): "hygiene drop counters for /metrics",
+    ("monitor", "appliance.bridge.inventory"): "the ports' link and speed on the dashboard",
+    ("monitor", "appliance.firewall.status"): "firewall drop counters for /metrics",
+    ("snmp", "appliance.anycast.status"): "status read by the SNMP agent",
+    ("snmp", "appliance.resolver.status"): "status read by the SNMP agent",
+    ("snmp", "appliance.resolver.paths"): "where the resolver's status lives",
+    ("anycast", "appliance.resolver.probe"): "the health check asks the resolver itself",
+    ("route_server", "appliance.anycast.names"): "the anycast protocols BIRD announces",
+    ("firewall", "appliance.resolver.render"): "who may query the resolver (one ACL)",
+    ("management", "appliance.firewall.safety"): "the admin's NIC the firewall recorded",
+}
+
+
+def _folder(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports() -> list[tuple[Path, str, str]]:
+    """(file, its folder, imported appliance module) for every import in the package."""
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        me = _folder(".".join(rel.parts))
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith("appliance.") and _folder(name) != me:
+                    out.append((path, me, name))
+    return out
+
+
+def test_every_folder_has_a_layer():
+    folders = {p.name if p.is_dir() else p.stem for p in PACKAGE.iterdir()
+               if not p.name.startswith("__") and (p.is_dir() or p.suffix == ".py")}
+    assert folders - {"__pycache__"} <= set(LAYERS), sorted(folders - set(LAYERS))
+
+
+def test_imports_point_down_only():
+    up = sorted(f"{p.relative_to(ROOT)}: {name}" for p, me, name in _imports()
+                if name.count(".") >= 1 and _folder(name) in LAYERS
+                and LAYERS[_folder(name)] > LAYERS[me])
+    assert not up, "imports from a lower layer to a higher one:\n" + "\n".join(up)
+
+
+def test_no_production_module_imports_the_lab_or_the_tests():
+    bad = sorted(f"{p.relative_to(ROOT)}: {name}" for p, me, name in _imports()
+                 if _folder(name) in ("lab",) and LAYERS[me] < LAYERS["lab"])
+    assert not bad, bad
+    tests = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
+             if "import tests" in p.read_text() or "from tests" in p.read_text()]
+    assert not tests, tests
+
+
+def test_capabilities_import_each_other_only_for_the_listed_reads():
+    cross = set()
+    for _p, me, name in _imports():
+        other = _folder(name)
+        # "from appliance.x import y" is checked as appliance.x.y
+        if me in CAPABILITIES and other in CAPABILITIES and other != me \
+                and name.count(".") >= 2:
+            module = ".".join(name.split(".")[:3])
+            cross.add((me, module))
+    unlisted = sorted(cross - set(CROSS_READS))
+    assert not unlisted, ("a capability imports another one: move what both need to the "
+                          "platform, or list the read with its reason:\n"
+                          + "\n".join(f"{a} → {b}" for a, b in unlisted))
+    stale = sorted(set(CROSS_READS) - cross)
+    assert not stale, f"listed reads nobody makes any more: {stale}"
+
+
+def test_the_pipeline_imports_no_capability():
+    bad = sorted(f"{p.relative_to(ROOT)}: {name}" for p, me, name in _imports()
+                 if me == "pipeline" and LAYERS.get(_folder(name), 9) >= 3)
+    assert not bad, bad
+
+
+def test_the_checker_finds_an_upward_import(tmp_path, monkeypatch):
+    # a checker that finds nothing proves nothing: plant one upward import and see it caught
+    fake = tmp_path / "appliance"
+    (fake / "config").mkdir(parents=True)
+    (fake / "config" / "x.py").write_text("from appliance.web import create_app\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", fake)
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    found = [(me, name) for _p, me, name in _imports()]
+    assert ("config", "appliance.web.create_app") in found
+    assert LAYERS["web"] > LAYERS["config"]
