@@ -13,8 +13,9 @@ from appliance.config.committed import committed_config
 from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.counters import read_counters
-from appliance.monitor.services import resolver_health, route_server_sessions
+from appliance.monitor.services import resolver_health
 from appliance.pipeline.concern import ApplyContext
+from appliance.route_server.status import route_server_sessions
 
 
 class ApplianceCollector(Collector):

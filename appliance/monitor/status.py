@@ -15,9 +15,10 @@ from appliance import __version__
 from appliance.config.committed import committed_config
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.health import system_health
-from appliance.monitor.services import resolver_health, route_server_sessions
+from appliance.monitor.services import resolver_health
 from appliance.monitor.store import samples_path
 from appliance.platform.target import Target
+from appliance.route_server.status import route_server_sessions
 
 
 def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> list[dict[str, Any]]:

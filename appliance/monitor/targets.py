@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.monitor.services import Member
+from appliance.route_server.status import Member
 
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig

@@ -13,9 +13,9 @@ from markupsafe import Markup
 from appliance.config.committed import committed_config
 from appliance.config.model import IXPConfig
 from appliance.monitor.looking_glass import LookingGlass
-from appliance.monitor.services import route_server_sessions
 from appliance.monitor.store import SampleStore, samples_path
 from appliance.platform.bird.control import BirdError, BirdUnavailable
+from appliance.route_server.status import route_server_sessions
 from appliance.web.graphs import RANGES, prefix_chart
 from appliance.web.lg_access import (
     QueryRefused,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from appliance.monitor.concern import MonitorConcern
-from appliance.monitor.services import Member
 from appliance.monitor.targets import TARGETS_FILE, TargetsFile, load_targets
 from appliance.pipeline.concern import VerifyError
+from appliance.route_server.status import Member
 from tests.dns.variants import example_data, load
 
 

@@ -26,7 +26,7 @@ CAPABILITIES = {name for name, layer in LAYERS.items() if layer == 3}
 # (importing folder, imported module): why a capability reads another's module.
 CROSS_READS = {
     ("monitor", "appliance.route_server.communities"): "the reject reasons in words (LG)",
-    ("monitor", "appliance.route_server.max_prefix_trips"): "the trips the dashboard lists",
+    ("monitor", "appliance.route_server.status"): "the sessions the dashboard lists",
     ("monitor", "appliance.resolver.status"): "status read by the dashboard",
     ("monitor", "appliance.anycast.status"): "status read by /metrics",
     ("monitor", "appliance.bridge.status"): "hygiene drop counters for /metrics",

@@ -1,0 +1,74 @@
+"""The route server's status as plain data: every session with its member, state and routes.
+
+Read by the dashboard, the looking glass, /metrics, the collector and ``ixpctl status`` over
+BIRD's control socket with the lean query (no pexpect), so resident processes stay small.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from appliance.platform.bird import query
+from appliance.platform.bird.replies import BirdError, Protocol
+from appliance.route_server import max_prefix_trips
+
+# The model only for the web UI's callers: the collector passes the members from its own
+# rendered file (issue 14: the model's modules are some 22 MiB of a resident process).
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
+
+
+class Member(NamedTuple):
+    """Who a session's neighbor address belongs to."""
+
+    asn: int
+    name: str
+
+
+def members_by_address(cfg: IXPConfig) -> dict[str, Member]:
+    """Every member address of ``cfg`` (as BIRD writes it) with its member."""
+    return {str(a): Member(m.asn, m.name) for m in cfg.members for a in (*m.ipv4, *m.ipv6)}
+
+
+def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
+                          ) -> dict[str, Any]:
+    """Every BGP session of the route server with its member, state and route counts.
+
+    ``cfg`` is the configuration, or already its ``members_by_address``.
+    """
+    ctl = query.route_server_socket(state_dir)
+    if not ctl.exists():
+        return {"running": False, "sessions": []}
+    try:
+        protocols = query.protocols(ctl)
+    except (BirdError, OSError):
+        return {"running": False, "sessions": []}
+    by_address = cfg if isinstance(cfg, Mapping) else members_by_address(cfg)
+    sessions = []
+    seen: list[tuple[Protocol, int | None, str, str]] = []
+    for p in protocols:
+        if p.proto != "BGP":
+            continue
+        neighbor = p.details.get("Neighbor address", "").split("%")[0]
+        member = by_address.get(neighbor)
+        family = "ipv6" if neighbor and ipaddress.ip_address(neighbor).version == 6 else "ipv4"
+        sessions.append({
+            "protocol": p.name, "neighbor": neighbor, "family": family,
+            "asn": member.asn if member else None, "member": member.name if member else "",
+            "state": p.info.split()[0] if p.info else p.state, "up": p.established,
+            "since": p.since, "accepted": p.routes("imported"),
+            "filtered": p.routes("filtered"), "exported": p.routes("exported"),
+            "limit_hit": any(c.limit_hit for c in p.channels),
+        })
+        seen.append((p, member.asn if member else None, member.name if member else "", family))
+    sessions.sort(key=lambda s: (s["asn"] or 0, s["family"]))
+    max_prefix_trips.record(state_dir, seen)
+    trips = max_prefix_trips.load_trips(state_dir)
+    for s in sessions:
+        mine = [t for t in trips if t.get("session") == s["protocol"]]
+        s["trips"] = len(mine)
+        s["last_trip"] = mine[-1].get("time") if mine else None
+    return {"running": True, "sessions": sessions, "max_prefix_trips": trips}
