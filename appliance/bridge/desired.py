@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from appliance.config.model import IXPConfig
+from appliance.config.model import BLACKHOLE_PORT, IXPConfig
 
 IFNAMSIZ = 15  # longest Linux interface name
 
@@ -69,6 +69,28 @@ class BridgeSpec:
     attrs: tuple[tuple[str, int], ...] = tuple(sorted(BRIDGE_ATTRS.items()))
 
 
+# The blackhole (issue 20): a bridge port whose far end, in a namespace of its own, carries the
+# blackhole MAC and answers neighbour discovery for the IPv6 blackhole address. The bridge
+# answers ARP for the IPv4 one from a permanent entry, as for the members. Frames members send
+# to that MAC are dropped at their own port (bridge/render.py, reason "blackhole"); the
+# addresses are never the box's own, so nothing on the box receives blackholed traffic.
+BLACKHOLE_PEER = "ixbh1"
+
+
+@dataclass(frozen=True)
+class BlackholeSpec:
+    """The blackhole's port and what its far end answers for."""
+
+    mac: str
+    ipv4: str | None  # answered by the bridge (permanent neighbour entry)
+    ipv6: str | None  # "ip/prefixlen" on the far end, in the blackhole namespace
+
+    @property
+    def signature(self) -> str:
+        """What the running port must carry (kept as its alias): a change recreates it."""
+        return f"ixp-blackhole mac={self.mac} ipv6={self.ipv6 or '-'}"
+
+
 @dataclass(frozen=True)
 class Desired:
     """The whole wanted state of the peering LAN."""
@@ -78,6 +100,7 @@ class Desired:
     fdb: frozenset[tuple[str, str]]  # (port ifname, member MAC)
     neigh: dict[str, str] = field(default_factory=dict)  # member IP -> MAC
     addresses: frozenset[str] = frozenset()  # "ip/prefixlen" on the bridge
+    blackhole: BlackholeSpec | None = None
 
 
 def bridge_mac(cfg: IXPConfig) -> str:
@@ -128,19 +151,37 @@ def lan_addresses(cfg: IXPConfig) -> frozenset[str]:
     return frozenset(out)
 
 
+def blackhole_spec(cfg: IXPConfig) -> BlackholeSpec | None:
+    """The blackhole when the route server rewrites blackhole next hops (else None)."""
+    rs, lan = cfg.route_server, cfg.peering_lan
+    if rs.blackhole_ipv4 is None and rs.blackhole_ipv6 is None:
+        return None
+    v6 = (f"{rs.blackhole_ipv6}/{lan.ipv6_prefix.prefixlen}"
+          if rs.blackhole_ipv6 is not None and lan.ipv6_prefix is not None else None)
+    return BlackholeSpec(rs.blackhole_mac, str(rs.blackhole_ipv4) if rs.blackhole_ipv4 else None,
+                         v6)
+
+
 def desired_state(cfg: IXPConfig) -> Desired:
     """The peering LAN for ``cfg``."""
     ports = member_ports(cfg)
-    fdb = frozenset((p.ifname, mac) for p in ports for mac in p.macs)
     neigh: dict[str, str] = {}
     for m in cfg.members:
         # Addresses belong to the member's first MAC: one router per member entry.
         for addr in (*m.ipv4, *m.ipv6):
             neigh[str(addr)] = m.macs[0]
+    blackhole = blackhole_spec(cfg)
+    if blackhole is not None:
+        ports.append(PortSpec(BLACKHOLE_PORT, "route_server.blackhole_mac", "the blackhole",
+                              (blackhole.mac,)))
+        if blackhole.ipv4:
+            neigh[blackhole.ipv4] = blackhole.mac
+    fdb = frozenset((p.ifname, mac) for p in ports for mac in p.macs)
     return Desired(
         bridge=BridgeSpec(cfg.peering_lan.bridge, cfg.peering_lan.mtu, bridge_mac(cfg)),
         ports=tuple(ports),
         fdb=fdb,
         neigh=neigh,
         addresses=lan_addresses(cfg),
+        blackhole=blackhole,
     )

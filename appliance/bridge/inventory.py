@@ -19,7 +19,7 @@ import psutil
 from pyroute2 import IPRoute
 
 from appliance.bridge.desired import member_ports
-from appliance.config.model import IXPConfig
+from appliance.config.model import BLACKHOLE_PORT, IXPConfig
 from appliance.platform.netns import command as netns_command
 
 SYS_NET = Path("/sys/class/net")
@@ -108,6 +108,8 @@ def classify(nics: list[Nic], cfg: IXPConfig) -> list[Nic]:
             out.append(replace(nic, role="management", used_by="web UI, SSH, SNMP"))
         elif nic.name == cfg.peering_lan.bridge:
             out.append(replace(nic, role="peering-lan", used_by="peering LAN bridge"))
+        elif nic.name == BLACKHOLE_PORT:  # ours, made for blackholing: never offered
+            out.append(replace(nic, role="peering-lan", used_by="blackhole"))
         elif nic.name in members:
             out.append(replace(nic, role="member", used_by=members[nic.name]))
         else:

@@ -27,6 +27,7 @@ class Link:
     up: bool
     address: str | None
     parent: int | None = None  # IFLA_LINK, for VLAN devices
+    alias: str | None = None  # IFLA_IFALIAS (the blackhole port keeps its signature there)
     vid: int | None = None
     brport: dict[str, int] = field(default_factory=dict)  # PORT_FLAGS keys, when a bridge port
     bridge_attrs: dict[str, int] = field(default_factory=dict)  # BRIDGE_ATTRS, when a bridge
@@ -70,6 +71,7 @@ def _link(msg: Any) -> Link:
         up=bool(msg["flags"] & IFF_UP),
         address=msg.get_attr("IFLA_ADDRESS"),
         parent=msg.get_attr("IFLA_LINK"),
+        alias=msg.get_attr("IFLA_IFALIAS"),
     )
     data = _nested(msg, "IFLA_LINKINFO", "IFLA_INFO_DATA")
     if kind == "vlan" and data is not None:

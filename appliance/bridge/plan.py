@@ -7,10 +7,10 @@ does not exist, a port owned by another bridge) raise ``PlanError`` before anyth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from appliance.bridge.desired import IFNAMSIZ, PORT_FLAGS, Desired
+from appliance.bridge.desired import BLACKHOLE_PORT, IFNAMSIZ, PORT_FLAGS, Desired
 from appliance.bridge.netlink_state import Current
 
 Action = Literal["add", "change", "remove"]
@@ -25,7 +25,7 @@ class Op:
     """One netlink write: what, on which object, with which parameters."""
 
     action: Action
-    kind: str  # bridge, vlan, port, brport, fdb, neigh, address
+    kind: str  # bridge, blackhole, vlan, port, brport, fdb, neigh, address
     target: str  # human-readable object, e.g. "port ixp1"
     detail: str = ""
     params: tuple[tuple[str, Any], ...] = ()
@@ -66,6 +66,8 @@ def check_ports(desired: Desired, current: Current, where: str) -> None:
                             "also be an untagged member port; give this member a VLAN too")
         nic = p.parent or p.ifname
         link = current.links.get(p.ifname)
+        if p.ifname == BLACKHOLE_PORT and desired.blackhole is not None:
+            continue  # ours: made by the blackhole step of the plan
         if nic not in current.links:
             problems.append(f"{p.field}: interface {nic} does not exist in {where} "
                             f"(port of {p.member}); check the NIC name with the port inventory")
@@ -110,18 +112,38 @@ def _bridge_ops(desired: Desired, current: Current) -> list[Op]:
     return ops
 
 
+def _blackhole_ops(desired: Desired, current: Current) -> list[Op]:
+    """Make, remake (its MAC or address changed) or remove the blackhole port."""
+    link = current.links.get(BLACKHOLE_PORT)
+    want = desired.blackhole
+    ops: list[Op] = []
+    if link is not None and (want is None or link.alias != want.signature):
+        ops.append(Op("remove", "blackhole", f"blackhole port {BLACKHOLE_PORT}",
+                      link.alias or "", (("ifname", BLACKHOLE_PORT),)))
+    if want is not None and (link is None or link.alias != want.signature):
+        ops.append(Op("add", "blackhole", f"blackhole port {BLACKHOLE_PORT}",
+                      f"MAC {want.mac}" + (f", answers for {want.ipv6}" if want.ipv6 else ""),
+                      (("ifname", BLACKHOLE_PORT), ("mac", want.mac), ("ipv6", want.ipv6),
+                       ("alias", want.signature))))
+    return ops
+
+
 def _port_ops(desired: Desired, current: Current) -> list[Op]:
     ops: list[Op] = []
     bridge = desired.bridge.name
     br_index = current.bridge.index if current.bridge else None
     wanted = {p.ifname for p in desired.ports}
+    remade = {BLACKHOLE_PORT} if any(op.kind == "blackhole" for op in
+                                     _blackhole_ops(desired, current)) else set()
     for name in sorted(current.ports_of_bridge()):
-        if name not in wanted:
+        if name not in wanted and name not in remade:  # a remade blackhole goes with its op
             ops.append(Op("remove", "port", f"port {name}", f"released from {bridge}",
                           (("ifname", name),)))
     for p in desired.ports:
-        link = current.links.get(p.ifname)
-        if link is None:  # only VLAN ports may be missing: check_ports refused the rest
+        link = None if p.ifname in remade else current.links.get(p.ifname)
+        if link is None and p.ifname == BLACKHOLE_PORT:
+            pass  # made just before by the blackhole step
+        elif link is None:  # only VLAN ports may be missing: check_ports refused the rest
             ops.append(Op("add", "vlan", f"vlan {p.ifname}", f"VLAN {p.vid} on {p.parent}",
                           (("ifname", p.ifname), ("parent", p.parent), ("vid", p.vid))))
         enslaved = link is not None and br_index is not None and link.master == br_index
@@ -143,6 +165,9 @@ def _port_ops(desired: Desired, current: Current) -> list[Op]:
 def _entry_ops(desired: Desired, current: Current) -> list[Op]:
     ops: list[Op] = []
     wanted_ports = {p.ifname for p in desired.ports}
+    if any(op.kind == "blackhole" for op in _blackhole_ops(desired, current)):
+        # a remade blackhole port comes without its FDB entry
+        current = replace(current, fdb={e for e in current.fdb if e[0] != BLACKHOLE_PORT})
     for port, mac in sorted(current.fdb - desired.fdb):
         if port in wanted_ports:  # a released port loses its FDB entries with it
             ops.append(Op("remove", "fdb", f"fdb {mac} on {port}", "",
@@ -171,5 +196,5 @@ def _entry_ops(desired: Desired, current: Current) -> list[Op]:
 def make_plan(desired: Desired, current: Current, where: str = "this namespace") -> list[Op]:
     """The writes that take ``current`` to ``desired``, in a safe order; empty when equal."""
     check_ports(desired, current, where)
-    return [*_bridge_ops(desired, current), *_port_ops(desired, current),
-            *_entry_ops(desired, current)]
+    return [*_bridge_ops(desired, current), *_blackhole_ops(desired, current),
+            *_port_ops(desired, current), *_entry_ops(desired, current)]

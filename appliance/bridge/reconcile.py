@@ -14,11 +14,17 @@ from typing import Any
 from pyroute2.netlink.rtnl.ndmsg import flags as NTF
 from pyroute2.netlink.rtnl.ndmsg import states as NUD
 
-from appliance.bridge.desired import desired_state
+from appliance.bridge.desired import BLACKHOLE_PEER, desired_state
 from appliance.bridge.netlink_state import read_state
 from appliance.bridge.plan import Op, make_plan
 from appliance.config.model import IXPConfig
+from appliance.platform import netns as labns
 from appliance.platform.netlink import IFA_F_NODAD, open_netlink, where
+
+
+def blackhole_netns(netns: str | None) -> str:
+    """The blackhole's own namespace: beside the lab's appliance namespace, or on the box."""
+    return f"{netns}-bh" if netns else "ixp-blackhole"
 
 
 @dataclass
@@ -27,6 +33,7 @@ class NetlinkWriter:
 
     ipr: Any
     writes: list[Op] = field(default_factory=list)
+    netns: str | None = None  # where ``ipr`` works (the blackhole's namespace is named after it)
 
     def _index(self, name: str) -> int:
         found = self.ipr.link_lookup(ifname=name)
@@ -49,6 +56,31 @@ class NetlinkWriter:
             self.ipr.link("set", index=self._index(name), state="up")
         else:
             self.ipr.link("set", index=self._index(name), kind="bridge", **p)
+
+    def _blackhole(self, op: Op) -> None:
+        """A veth pair: the port on the bridge, and its far end with the blackhole MAC in a
+        namespace of its own, answering ND for the IPv6 blackhole address (never the box's)."""
+        name = blackhole_netns(self.netns)
+        if op.action == "remove":
+            self.ipr.link("del", index=self._index(op.param("ifname")))
+            labns.remove(name)
+            return
+        labns.remove(name)  # a leftover of a crash: made again from nothing
+        labns.create(name)
+        self.ipr.link("add", ifname=op.param("ifname"), kind="veth", peer={
+            "ifname": BLACKHOLE_PEER, "address": op.param("mac"), "net_ns_fd": name})
+        self.ipr.link("set", index=self._index(op.param("ifname")), ifalias=op.param("alias"))
+        with open_netlink(name) as far:
+            index = far.link_lookup(ifname=BLACKHOLE_PEER)[0]
+            # No link-local address, router solicitations or RA: it answers ND and nothing else.
+            for key, value in (("addr_gen_mode", "1"), ("accept_ra", "0"),
+                               ("router_solicitations", "0")):
+                labns.run(name, ["sysctl", "-qw", f"net.ipv6.conf.{BLACKHOLE_PEER}.{key}={value}"])
+            far.link("set", index=index, state="up")
+            if op.param("ipv6"):
+                iface = ipaddress.ip_interface(op.param("ipv6"))
+                far.addr("add", index=index, address=str(iface.ip),
+                         prefixlen=iface.network.prefixlen, flags=IFA_F_NODAD)
 
     def _vlan(self, op: Op) -> None:
         self.ipr.link("add", ifname=op.param("ifname"), kind="vlan",
@@ -129,7 +161,7 @@ def reconcile(cfg: IXPConfig, netns: str | None) -> list[Op]:
     with open_netlink(netns) as ipr:
         ops = make_plan(desired_state(cfg), read_state(ipr, cfg.peering_lan.bridge),
                         where(netns))
-        writer = NetlinkWriter(ipr)
+        writer = NetlinkWriter(ipr, netns=netns)
         for op in ops:
             writer.run(op)
         return writer.writes

@@ -61,6 +61,8 @@ REASONS: dict[str, str] = {
     "ipv6_multicast": "IPv6 multicast other than neighbour solicitation/advertisement (MLD, ...)",
     "storm_bcast": "broadcast above the storm-control rate",
     "storm_mcast": "multicast above the storm-control rate",
+    "blackhole": "traffic to the blackhole MAC: a destination a member asked the route server "
+                 "to blackhole",
     "quarantine": "port in quarantine: only ARP, ND and BGP to the route server may pass",
     "quarantine_to": "traffic from other members to a port in quarantine",
 }
@@ -205,6 +207,16 @@ def _nd_spoof(port: PortSpec) -> str:
     return match
 
 
+def _blackhole_drops(pr: PortRules, cfg: IXPConfig) -> list[str]:
+    """Frames to the blackhole MAC end here, counted, before they reach any other port; only
+    neighbour solicitations pass (a router checking that the blackhole is reachable)."""
+    if cfg.route_server.blackhole_ipv4 is None and cfg.route_server.blackhole_ipv6 is None:
+        return []
+    mac = cfg.route_server.blackhole_mac
+    return [_drop(pr, "blackhole", f"ether daddr {mac} meta l4proto != ipv6-icmp"),
+            _drop(pr, "blackhole", f"ether daddr {mac} icmpv6 type != nd-neighbor-solicit")]
+
+
 def _port_chain(pr: PortRules, cfg: IXPConfig, storm_pps: int, storm_burst: int) -> list[str]:
     macs = ", ".join(pr.port.macs)
     limit = f"limit rate over {storm_pps}/second burst {storm_burst} packets"
@@ -216,6 +228,7 @@ def _port_chain(pr: PortRules, cfg: IXPConfig, storm_pps: int, storm_burst: int)
            f"that VLAN here, untagged"]),
         _drop_tagged(pr),
         _drop(pr, "src_mac", f"ether saddr != {{ {macs} }}"),
+        *_blackhole_drops(pr, cfg),
         *([] if pr.port.quarantine else [_FAST_PATH]),
         _drop(pr, "bpdu", "ether daddr { 01:80:c2:00:00:00, 01:00:0c:cc:cc:cd }"),
         _drop(pr, "link_local", _LINK_LOCAL),

@@ -188,6 +188,10 @@ class RpkiValidator(StrictModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 323
 
 
+# The bridge's port for the blackhole (bridge/desired.py): a name no member port may take.
+BLACKHOLE_PORT = "ixbh0"
+
+
 class RouteServer(StrictModel):
     """The BIRD route server on the peering LAN."""
 
@@ -200,6 +204,9 @@ class RouteServer(StrictModel):
     # member's own next hop stays.
     blackhole_ipv4: IPv4Addr | None = None
     blackhole_ipv6: IPv6Addr | None = None
+    # The MAC members' routers learn for those addresses; the bridge drops what they send to
+    # it at their own port. 66:66:66:66:66:66 is the usual choice of large IXPs' blackholing.
+    blackhole_mac: MAC = "66:66:66:66:66:66"
     rpki_validators: Annotated[list[RpkiValidator], Field(max_length=8)] = []
     irr_sources: Annotated[
         list[Annotated[str, Field(pattern=r"^[A-Z0-9-]{2,20}$")]], Field(max_length=20)

@@ -117,10 +117,17 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                           "[198.51.100.0/24]"),
     "route_server.policy.deny.asns": ("ASNs refused anywhere in the AS path.", "[64511]"),
     "route_server.blackhole_ipv4": ("Next hop given to every accepted IPv4 blackhole route: "
-                                    "an unused address on the peering LAN. Unset: the "
+                                    "an unused address on the peering LAN. The bridge "
+                                    "answers ARP for it with `blackhole_mac` and drops what "
+                                    "members send there, at their own port. Unset: the "
                                     "member's own next hop stays.", "203.0.113.66"),
-    "route_server.blackhole_ipv6": ("The same for IPv6 blackhole routes.",
+    "route_server.blackhole_ipv6": ("The same for IPv6 blackhole routes (neighbour "
+                                    "discovery is answered with `blackhole_mac`).",
                                     "2001:db8:eeee::66"),
+    "route_server.blackhole_mac": ("The MAC members' routers learn for the blackhole "
+                                   "addresses; frames to it are dropped at the sender's "
+                                   "port and counted (reason `blackhole`). A unicast MAC "
+                                   "no member uses.", "66:66:66:66:66:66"),
     "route_server.rpki_validators": ("RTR servers (stayrtr on the box, or your own).", ""),
     "route_server.rpki_validators[].host": ("Validator name or address.", "127.0.0.1"),
     "route_server.rpki_validators[].port": ("RTR port.", "323"),

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from appliance.config.asn import asn_problem
 from appliance.config.errors import Issue
-from appliance.config.model import IXPConfig
+from appliance.config.model import BLACKHOLE_PORT, IXPConfig
 from appliance.config.root_servers import root_letters_in
 
 Check = Callable[[IXPConfig], Iterator[Issue]]
@@ -87,17 +87,22 @@ def _service_addresses(cfg: IXPConfig) -> dict[IP, str]:
 def check_members(cfg: IXPConfig) -> Iterator[Issue]:
     """Member addresses, MACs and ports are valid, on the LAN and not shared with anyone."""
     reserved: dict[IP, str] = {}
-    for field in ("ipv4", "ipv6"):
+    for field in ("ipv4", "ipv6", "blackhole_ipv4", "blackhole_ipv6"):
         addr = getattr(cfg.route_server, field)
         if addr is not None:
-            reserved[addr] = f"the route server (route_server.{field})"
+            what = "the blackhole" if field.startswith("blackhole") else "the route server"
+            reserved[addr] = f"{what} (route_server.{field})"
+    blackholing = cfg.route_server.blackhole_ipv4 or cfg.route_server.blackhole_ipv6
     reserved.update({a: f"a service address ({p})" for a, p in _service_addresses(cfg).items()})
     special_ifaces = {
         cfg.management.interface: "the management interface",
         cfg.peering_lan.bridge: "the peering LAN bridge",
+        **({BLACKHOLE_PORT: "the blackhole's port"} if blackholing else {}),
     }
     seen_addr: dict[IP, str] = {}
-    seen_mac: dict[str, str] = {}
+    # the blackhole MAC is dropped at every port: no member router may use it
+    seen_mac: dict[str, str] = ({cfg.route_server.blackhole_mac: "the blackhole "
+                                 "(route_server.blackhole_mac)"} if blackholing else {})
     seen_port: dict[tuple[str, int | None], str] = {}
     for i, m in enumerate(cfg.members):
         where = f"members[{i}]"

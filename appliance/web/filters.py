@@ -40,6 +40,7 @@ DROP_REASONS: dict[str, Any] = {
     "ipv6_multicast": _l("IPv6 multicast other than neighbour discovery, such as MLD"),
     "storm_bcast": _l("broadcast above the storm-control rate"),
     "storm_mcast": _l("multicast above the storm-control rate"),
+    "blackhole": _l("traffic to the blackhole: a destination blackholed at the route server"),
     "quarantine": _l("the port is in quarantine: only ARP, ND and BGP to the route server pass"),
     "quarantine_to": _l("traffic from other members to a port in quarantine"),
 }
