@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from appliance.config.model import IXPConfig
+from appliance.lab.member_conf import Announce, member_conf
+from appliance.lab.netlab import open_lab, wait_for
 from appliance.pipeline.concern import ApplyContext, RenderedFile, TargetRefused
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
@@ -27,8 +29,6 @@ from appliance.route_server.safe_apply import (
     stable_sessions,
 )
 from tests.bird.configs import LAN4, LAN6, config, member
-from tests.bird.member_conf import Announce, member_conf
-from tests.bird.netlab import open_lab, wait_for
 
 pytestmark = pytest.mark.netns
 

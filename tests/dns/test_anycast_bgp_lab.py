@@ -24,6 +24,7 @@ from appliance.anycast.status import read_status
 from appliance.bridge.concern import BridgeConcern
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import LabState, lab_down, lab_up
+from appliance.lab.netlab import wait_for
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Pipeline
@@ -33,7 +34,6 @@ from appliance.platform.target import Target
 from appliance.resolver.concern import ResolverConcern, stop_resolver
 from appliance.route_server.concern import RouteServerConcern
 from appliance.route_server.service import RouteServerService
-from tests.bird.netlab import wait_for
 from tests.dns.lab import dig, status_of
 from tests.dns.variants import example_data, fixture_options
 

@@ -1,12 +1,13 @@
-"""BIRD 2 route server and member routers in our own namespaces, for the BGP4-MIB tests."""
+"""The BGP4-MIB tests' route server and member: their BIRD configurations (the nodes are the
+lab harness's, ``appliance.lab.netlab``)."""
 
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
-from appliance.platform import netns
+from appliance.lab.netlab import wait_for
+from appliance.platform.bird import query
 from tests.snmp.snmplab import KORERO
 
 # Two sessions carry descriptions outside Latin-1 (issue 13): one short, one longer than
@@ -68,41 +69,11 @@ protocol bgp rs_v6 {{
 """
 
 
-def start_bird(ns: str, workdir: Path, name: str, conf: str) -> tuple[subprocess.Popen, Path]:
-    """Run ``bird -f`` inside namespace ``ns``; returns the process and its control socket."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    cfg = workdir / f"{name}.conf"
-    cfg.write_text(conf, encoding="utf-8")
-    sock = workdir / f"{name}.ctl"
-    log = (workdir / f"{name}.log").open("ab")
-    proc = subprocess.Popen(netns.command(ns, ["bird", "-f", "-c", str(cfg), "-s", str(sock),
-                                               "-P", str(workdir / f"{name}.pid")]),
-                            stdout=log, stderr=log)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not sock.exists():
-        if proc.poll() is not None:
-            raise RuntimeError(f"bird {name} exited: {(workdir / f'{name}.log').read_text()}")
-        time.sleep(0.05)
-    return proc, sock
-
-
-def birdc(sock: Path, *cmd: str) -> str:
-    """A birdc command's output."""
-    return subprocess.run(["birdc", "-s", str(sock), *cmd], capture_output=True,
-                          encoding="utf-8", timeout=10, check=True).stdout
-
-
 def wait_established(sock: Path, protocols: list[str], timeout: float = 60) -> None:
-    """Poll until every protocol in ``protocols`` is Established."""
-    deadline = time.monotonic() + timeout
-    out = ""
-    while time.monotonic() < deadline:
-        out = birdc(sock, "show", "protocols")
-        lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.split()}
-        if all(p in lines and "Established" in lines[p] for p in protocols):
-            return
-        time.sleep(0.3)
-    raise RuntimeError(f"sessions not established in time:\n{out}")
+    """Poll until every protocol in ``protocols`` is Established (asked over BIRD's socket)."""
+    wait_for(f"{', '.join(protocols)} Established",
+             lambda: {p.name for p in query.protocols(sock) if p.established} >= set(protocols),
+             timeout)
 
 
 def stop(proc: subprocess.Popen | None) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import time
 
 import pytest
 
-from appliance.platform import netns
+from appliance.lab.netlab import open_lab
 from appliance.platform.bird import query
 from appliance.snmp.bgp_source import bgp_peers
 from tests.snmp import birdlab
@@ -17,10 +16,8 @@ from tests.snmp.snmplab import (
     Lab,
     fitting_prefix,
     lab_config,
-    ns_run,
     parse_lines,
     parse_octets,
-    remove_lab,
 )
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -34,40 +31,29 @@ STATES = {"idle": "1", "connect": "2", "active": "3", "opensent": "4", "openconf
 
 @pytest.fixture(scope="module")
 def bgp_lab(tmp_path_factory):
-    """Route-server BIRD + one member BIRD + the agent reading BIRD over its socket."""
-    if os.geteuid() != 0:
-        pytest.fail("the SNMP BGP lab creates network namespaces and must run as root")
-    prefix = netns.unique_prefix("ixt")
+    """Route-server BIRD + one member BIRD (the lab harness's nodes) + the agent reading BIRD
+    over its socket."""
     state = tmp_path_factory.mktemp("snmp-bgp")
-    lab = Lab(prefix, state, ixp=f"{prefix}-rs", member=f"{prefix}-mem",
-              log_path=state / "agent.log", listen=[f"127.0.0.1:{PORT}"])
-    procs: list = []
+    net = open_lab(state / "nodes", "ixt")
+    lab = None
     try:
-        netns.create(lab.ixp)
-        netns.create(lab.member)
-        ns_run(lab.ixp, "ip", "link", "add", "ixp1", "type", "veth", "peer", "name", "eth0",
-               "netns", lab.member)
-        for ns, dev, v4, v6 in ((lab.ixp, "ixp1", birdlab.RS_V4, birdlab.RS_V6),
-                                (lab.member, "eth0", birdlab.MEMBER_V4, birdlab.MEMBER_V6)):
-            ns_run(ns, "ip", "link", "set", dev, "up")
-            ns_run(ns, "ip", "addr", "add", f"{v4}/24", "dev", dev)
-            ns_run(ns, "ip", "addr", "add", f"{v6}/64", "dev", dev, "nodad")
-        rs, rs_sock = birdlab.start_bird(lab.ixp, state / "bird", "rs", birdlab.RS_CONF)
-        procs.append(rs)
-        mem, _ = birdlab.start_bird(lab.member, state / "bird", "mem", birdlab.MEMBER_CONF)
-        procs.append(mem)
-        birdlab.wait_established(rs_sock, ["as64496_v4", "as64496_v6"])
+        rs = net.make_rs(birdlab.RS_V4, birdlab.RS_V6, 24, 64)
+        net.add_member("mem", [birdlab.MEMBER_V4], [birdlab.MEMBER_V6], 24, 64, port="ixp1")
+        net.start_bird(rs, birdlab.RS_CONF)
+        net.start_bird(net.members["mem"], birdlab.MEMBER_CONF)
+        birdlab.wait_established(rs.ctl, ["as64496_v4", "as64496_v6"])
+        lab = Lab(net.prefix, state, ixp=rs.ns, member=net.members["mem"].ns,
+                  log_path=state / "agent.log", listen=[f"127.0.0.1:{PORT}"])
         lab.write_config(lab_config())
-        lab.extra_args = ["--bird-socket", str(rs_sock), "--bgp-cache-seconds", "0.5"]
+        lab.extra_args = ["--bird-socket", str(rs.ctl), "--bgp-cache-seconds", "0.5"]
         (state / "run").mkdir(exist_ok=True)
         lab.start()
-        lab.bird_socket = rs_sock  # type: ignore[attr-defined]
+        lab.bird_socket = rs.ctl  # type: ignore[attr-defined]
         yield lab
     finally:
-        lab.stop()
-        for p in procs:
-            birdlab.stop(p)
-        remove_lab(prefix)
+        if lab is not None:
+            lab.stop()
+        net.close()
 
 
 def _walk(lab, oid):

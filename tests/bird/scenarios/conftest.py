@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from appliance.lab.member_conf import member_conf
+from appliance.lab.netlab import NetLab, Node, open_lab, wait_for
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdUnavailable
@@ -24,8 +26,6 @@ from appliance.route_server.peeringdb import load_never_via_rs
 from appliance.route_server.render import session_name
 from appliance.route_server.rtr import stayrtr_argv
 from tests.bird.configs import LAN4, LAN6
-from tests.bird.member_conf import member_conf
-from tests.bird.netlab import NetLab, Node, open_lab, wait_for
 from tests.bird.scenarios.plan import MEMBERS, RAW, RS, announcements, lab_config
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from appliance.config.model import DEFAULT_TRANSIT_FREE_ASNS
+from appliance.lab.member_conf import Announce
 from appliance.route_server.communities import REJECT
 from tests.bird.configs import LAN4, LAN6, config, member
-from tests.bird.member_conf import Announce
 
 RS = 65000
 TRANSIT_FREE_MEMBER = 10003  # m3 plays a transit-free network

@@ -1,5 +1,6 @@
-"""A namespace lab for the route-server tests: one RS namespace with a plain Linux bridge,
-member namespaces joined to it by veth pairs, a BIRD per namespace, all removed on close.
+"""The lab harness of the tests and the benchmarks (FRR topotests style): a node is a
+namespace with its own BIRD and control socket. One RS namespace with a plain Linux bridge,
+member namespaces joined to it by veth pairs, all removed on close.
 
 Nothing is created in the root namespace: each veth pair is made inside a member namespace
 with its peer end placed straight into the RS namespace.
@@ -15,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
+from appliance.lab.lab import LabError
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl
 from appliance.route_server.daemon import spawn_bird, stop_bird
@@ -34,7 +34,7 @@ def wait_for(what: str, probe: Callable[[], object], timeout: float = 60,
         if last:
             return last
         time.sleep(poll)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @dataclass
@@ -86,11 +86,12 @@ class NetLab:
         return self.rs
 
     def add_member(self, key: str, addrs4: list[str], addrs6: list[str], lan4: int,
-                   lan6: int) -> Node:
-        """A member namespace with eth0 on the bridge and the given LAN addresses."""
+                   lan6: int, port: str | None = None) -> Node:
+        """A member namespace with eth0 on the bridge (its bridge port named ``port``,
+        default ``p-<key>``) and the given LAN addresses."""
         assert self.rs is not None
         node = self._ns(key)
-        port = f"p-{key}"
+        port = port or f"p-{key}"
         netns.run(node.ns, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", port,
                             "netns", self.rs.ns])
         netns.run(self.rs.ns, ["ip", "link", "set", port, "master", BRIDGE])
@@ -134,7 +135,7 @@ class NetLab:
 def open_lab(root: Path, base: str = "ixb") -> NetLab:
     """A new, empty lab with a unique namespace prefix; fails plainly when not root."""
     if os.geteuid() != 0:
-        pytest.fail("the route-server lab creates network namespaces and must run as root")
+        raise LabError("the lab creates network namespaces and must run as root (sudo)")
     return NetLab(netns.unique_prefix(base), root)
 
 

@@ -1,4 +1,5 @@
-"""BIRD configs for the member routers of the tests: they announce exactly what a scenario needs.
+"""BIRD configs for the member routers of the tests and benchmarks: they announce exactly what
+a scenario needs.
 
 The session to the route server is itself ``rs client`` so that a route's AS path, next hop and
 communities reach the route server exactly as the scenario wrote them (a normal router would
