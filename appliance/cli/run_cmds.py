@@ -194,7 +194,7 @@ def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
         return states
     from appliance.resolver.daemon import running_pid as unbound_pid
     from appliance.resolver.paths import UnboundPaths
-    from appliance.snmp.concern import running_agent_pid
+    from appliance.snmp.status import running_agent_pid
 
     ctx = ApplyContext(state_dir, netns)
     def word(pid: int | None) -> str:

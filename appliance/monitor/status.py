@@ -88,6 +88,7 @@ def box_status(state_dir: Path, netns: str | None = None,
         "route_server": {"running": False, "sessions": []},
         "resolver": None,
         "anycast": None,
+        "snmp": None,
     }
     if latest is None:
         return data
@@ -109,6 +110,9 @@ def box_status(state_dir: Path, netns: str | None = None,
                                                for m in cfg.members for p in m.ports})
     data["route_server"] = route_server_sessions(state_dir, cfg)
     data["resolver"] = resolver_health(state_dir, cfg)
+    if cfg.snmp.enabled:
+        from appliance.snmp.status import snmp_status
+        data["snmp"] = snmp_status(state_dir)
     if cfg.services.anycast and cfg.services.resolver.enabled:
         from appliance.anycast.status import read_status
         data["anycast"] = read_status(state_dir)

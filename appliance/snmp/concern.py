@@ -8,20 +8,10 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
-from appliance.snmp.paths import AGENT_FILE, PID_FILE
+from appliance.snmp.paths import AGENT_FILE
 from appliance.snmp.render import render_agent_config
 from appliance.snmp.settings import SettingsError, load_settings
-
-
-def running_agent_pid(run_dir: Path) -> int | None:
-    """The PID in ``run_dir/snmp-agent.pid`` if that process is alive and is our agent."""
-    try:
-        pid = int((run_dir / PID_FILE).read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    # A stale PID file may name a process that reused the number: never signal a stranger.
-    return pid if b"appliance.snmp" in cmdline else None
+from appliance.snmp.status import running_agent_pid
 
 
 class SnmpConcern(Concern):

@@ -9,12 +9,13 @@ import pytest
 from pysnmp.proto import rfc1902
 
 from appliance.pipeline.concern import VerifyError
-from appliance.snmp.concern import SnmpConcern, running_agent_pid
+from appliance.snmp.concern import SnmpConcern
 from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.mib_host import storage_rows
 from appliance.snmp.oidstore import ObjectTree, Section
 from appliance.snmp.render import AGENT_FILE, agent_config, render_agent_config
 from appliance.snmp.settings import SettingsError, parse_settings
+from appliance.snmp.status import running_agent_pid
 from tests.snmp.snmplab import lab_config
 
 

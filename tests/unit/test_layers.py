@@ -33,6 +33,7 @@ CROSS_READS = {
     ("monitor", "appliance.bridge.inventory"): "the ports' link and speed on the dashboard",
     ("monitor", "appliance.firewall.status"): "firewall drop counters for /metrics",
     ("snmp", "appliance.anycast.status"): "status read by the SNMP agent",
+    ("monitor", "appliance.snmp.status"): "the agent's state in the status model",
     ("snmp", "appliance.resolver.status"): "status read by the SNMP agent",
     ("snmp", "appliance.resolver.paths"): "where the resolver's status lives",
     ("anycast", "appliance.resolver.probe"): "the health check asks the resolver itself",
