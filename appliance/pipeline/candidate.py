@@ -187,11 +187,15 @@ class CandidateStore:
         return cand, comparison
 
     def _rebased(self, cand: Candidate, pipe: Pipeline) -> Candidate:
-        """``cand`` made from the committed head; kept as it is when that is not possible
-        (the apply then refuses it and says why)."""
+        """``cand`` made from the committed head. When that is not possible, it is kept as it
+        is with ``meta["conflict"]`` saying why: it can only be discarded and made again."""
         try:
             merged, head = pipe.rebase(cand.config, cand.base)
-        except (MergeConflict, ConfigError):
+        except MergeConflict as exc:
+            cand.meta["conflict"] = str(exc)
+            return cand
+        except ConfigError as exc:
+            cand.meta["conflict"] = "; ".join(str(i) for i in exc.issues)
             return cand
         if head is None:
             return cand

@@ -93,8 +93,11 @@ def _render_review(cand: Candidate, comparison: Comparison) -> str:
     if edit:
         edit += ("&" if "?" in edit else "?") + f"candidate={cand.id}"
     rebased = cand.meta.get("rebased_on") or ""
+    conflict = cand.meta.get("conflict") or ""
+    if conflict:  # made on an older revision and both changed the same: never applicable
+        ctx["ok"] = False
     return render_template("change_review.html", comment=cand.comment, **ctx, edit=edit,
-                           cand=cand, rebased=rebased,
+                           cand=cand, rebased=rebased, conflict=conflict,
                            back=cand.meta.get("back") or url_for("status.index"))
 
 

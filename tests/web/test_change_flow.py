@@ -175,3 +175,21 @@ def test_an_api_change_to_what_changed_since_it_was_read_is_refused(configured):
         == "First Edit IX", "nothing of the refused change was applied"
     bad = c.put("/api/v1/config?base=latest", json=second, headers=h)
     assert bad.status_code == 400 and "base:" in bad.get_json()["error"]
+
+
+def test_a_change_that_conflicts_with_one_applied_since_cannot_be_applied(client, configured):
+    edit = {**NEW_MEMBER, "name": "Reef Networks Renamed"}
+    page = client.get("/members/2/edit")
+    mine = client.post("/members/2/edit", data={**edit, "asn": "64498", "action": "save",
+                                                 "csrf_token": csrf(page.data)})
+    assert mine.status_code == 302, mine.data[:1500]
+    review = client.get(mine.headers["Location"]).data.decode()
+    fields = form_fields(review, "/changes/apply")
+    # meanwhile another change renames the same member differently
+    data = yaml.safe_load(RevisionStore(configured).latest().config)
+    data["members"][2]["name"] = "Reef Networks Elsewhere"
+    assert build_pipeline(configured).run(yaml.safe_dump(data), author="other").ok
+    again = client.post("/changes/apply", data=fields, follow_redirects=True).data.decode()
+    assert "both change the same settings" in again and "members[asn=64498].name" in again
+    assert 'action="/changes/apply"' not in again, "no Apply for a change that conflicts"
+    assert RevisionStore(configured).latest().comment != "member edit AS64498"
