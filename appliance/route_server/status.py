@@ -43,7 +43,7 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
     if not ctl.exists():
         return {"running": False, "sessions": []}
     try:
-        protocols = query.protocols(ctl)
+        protocols = query.protocols(ctl, kinds={"BGP"})
     except (BirdError, OSError):
         return {"running": False, "sessions": []}
     by_address = cfg if isinstance(cfg, Mapping) else members_by_address(cfg)

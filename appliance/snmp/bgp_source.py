@@ -94,7 +94,7 @@ class BirdSource:
     def __call__(self) -> BgpSnapshot:
         """The current sessions; none (and one log line) while BIRD cannot be asked."""
         try:
-            protocols = query.protocols(self.socket_path, timeout=self.timeout)
+            protocols = query.protocols(self.socket_path, timeout=self.timeout, kinds={"BGP"})
         except (OSError, BirdError) as exc:
             if not self._warned:
                 log.warning("cannot read BGP sessions from BIRD (%s): %s", self.socket_path, exc)

@@ -15,6 +15,7 @@ import pytest
 from appliance.platform.bird.replies import (
     BirdError,
     is_final_line,
+    iter_lines,
     parse_protocols,
     parse_reply,
     parse_routes,
@@ -180,3 +181,11 @@ def test_route_time_source_and_gateway():
     r = parse_routes(parse_reply(raw))[0]
     assert (r.prefix, r.protocol, r.best, r.since, r.source, r.gateway) == (
         "31.0.0.0/24", "m1", True, "2026-12-01 13:47:23", "", "203.0.113.10")
+
+
+def test_only_the_kinds_asked_for_are_parsed():
+    reply = parse_reply((REPLIES / "protocols_all.txt").read_text().split("\n", 1)[1])
+    every = parse_protocols(reply)
+    bgp = parse_protocols(reply, {"BGP"})
+    assert bgp == [p for p in every if p.proto == "BGP"] and len(bgp) < len(every)
+    assert bgp == parse_protocols(iter_lines(reply.raw), {"BGP"}), "a reply or its lines"

@@ -8,6 +8,7 @@ data, 2xxx table headings, 8xxx run-time errors, 9xxx parse errors.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 _LINE = re.compile(r"^(\d{4})([ -])(.*)$")
@@ -59,22 +60,34 @@ def is_final_line(line: str) -> bool:
     return bool(m and m.group(2) == " " and m.group(1)[0] in "089")
 
 
-def parse_reply(raw: str) -> Reply:
-    """Split raw reply text into coded lines; continuation lines take the previous code."""
-    lines: list[tuple[int, str]] = []
+def iter_lines(raw: str) -> Iterator[tuple[int, str]]:
+    """``(code, text)`` of each line of a raw reply; continuation lines take the previous code.
+
+    One line at a time: with 1000 members a ``show protocols all`` is megabytes, and a list of
+    every line would stay in a resident reader's memory (the SNMP agent, the collector).
+    """
     code = 0
-    for line in raw.replace("\r\n", "\n").split("\n"):
+    start, size = 0, len(raw)
+    while start < size:
+        end = raw.find("\n", start)
+        end = size if end < 0 else end
+        line = raw[start:end].rstrip("\r")  # a slice per line: no copy of the whole text
+        start = end + 1
         if not line:
             continue
         m = _LINE.match(line)
         if m:
             code = int(m.group(1))
-            lines.append((code, m.group(3)))
+            yield code, m.group(3)
         elif line.startswith(" "):
-            lines.append((code, line[1:]))
+            yield code, line[1:]
         else:  # not BIRD's format; keep it rather than lose text
-            lines.append((code, line))
-    return Reply(tuple(lines), raw)
+            yield code, line
+
+
+def parse_reply(raw: str) -> Reply:
+    """Split raw reply text into coded lines (``iter_lines``)."""
+    return Reply(tuple(iter_lines(raw)), raw)
 
 
 def raise_for_error(reply: Reply, command: str = "") -> Reply:
@@ -212,25 +225,34 @@ def _details(lines: list[str]) -> tuple[dict[str, str], tuple[ChannelInfo, ...]]
     return details, tuple(ChannelInfo(**c) for c in channels)  # type: ignore[arg-type]
 
 
-def parse_protocols(reply: Reply) -> list[Protocol]:
-    """Typed ``show protocols`` or ``show protocols all``."""
+def parse_protocols(reply: Reply | Iterable[tuple[int, str]],
+                    kinds: Collection[str] | None = None) -> list[Protocol]:
+    """Typed ``show protocols`` or ``show protocols all`` (a reply, or its ``iter_lines``).
+
+    ``kinds`` (e.g. ``{"BGP"}``) keeps only those protocols: the others' details are not even
+    split into fields (a resident reader with 1000 members skips the pipes and tables).
+    """
     out: list[Protocol] = []
     pending: list[str] = []
+    keep = True
 
     def flush() -> None:
-        if out and pending:
+        if out and pending and keep:
             details, channels = _details(pending)
             last = out[-1]
             out[-1] = Protocol(last.name, last.proto, last.table, last.state, last.since,
                                last.info, details, channels)
         pending.clear()
 
-    for code, text in reply.lines:
+    for code, text in (reply.lines if isinstance(reply, Reply) else reply):
         if code == 1002:
             flush()
             if text.strip():
-                out.append(_protocol_line(text))
-        elif code == 1006:
+                p = _protocol_line(text)
+                keep = kinds is None or p.proto in kinds
+                if keep:
+                    out.append(p)
+        elif code == 1006 and keep:
             pending.append(text)
     flush()
     return out
