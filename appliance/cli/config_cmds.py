@@ -92,9 +92,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     rs = data["route_server"]
     if latest is not None:
         up = sum(1 for s in rs["sessions"] if s.get("up"))
-        print(f"route server: {'running' if rs['running'] else 'not running'}"
-              + (f", {up} of {len(rs['sessions'])} sessions established" if rs["running"]
-                 else ""))
+        print(f"route server: BIRD {rs['version']} running, {up} of {len(rs['sessions'])} "
+              "sessions established" if rs["running"] else "route server: not running")
     anycast = data["anycast"] or {"running": False, "checkers": []}
     for chk in anycast["checkers"]:
         if not anycast["running"]:

@@ -221,9 +221,9 @@ def cmd_services(args: argparse.Namespace) -> int:
     if revision is None:
         print("Route server: no configuration committed yet")
     elif report.ok:
-        print(f"Route server: BIRD runs the installed configuration of revision {revision}: "
-              f"{len(report.running)} protocols, {report.bgp_sessions} BGP sessions, "
-              f"{report.established} established")
+        print(f"Route server: BIRD {report.version} runs the installed configuration of "
+              f"revision {revision}: {len(report.running)} protocols, {report.bgp_sessions} "
+              f"BGP sessions, {report.established} established")
     elif states.get("bird") in ("activating", "reloading") or (
             not report.answering and _booting(args.state_dir, args.netns)):
         # the units start one after the other at boot: not a problem until the boot is over

@@ -85,6 +85,7 @@ class RunningConfig:
     config_argument: str | None = None  # the -c that BIRD was started with
     loaded_after_install: bool = False
     router_id: str = ""
+    version: str = ""  # the running BIRD's own version ("2.0.12"), from show status
     configured: list[str] = field(default_factory=list)  # protocols in the installed file
     running: list[str] = field(default_factory=list)  # protocols BIRD has
     bgp_sessions: int = 0
@@ -153,6 +154,7 @@ def running_config(ctx: ApplyContext) -> RunningConfig:
     if not status.up:
         report.problems.append(f"BIRD is not up: {status.message}")
     report.router_id = status.router_id
+    report.version = status.version
     report.running = [p.name for p in protocols]
     bgp = [p for p in protocols if p.proto == "BGP"]
     report.bgp_sessions, report.established = len(bgp), sum(p.established for p in bgp)

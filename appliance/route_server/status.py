@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from appliance.platform.bird import query
-from appliance.platform.bird.replies import BirdError, Protocol
+from appliance.platform.bird.replies import BirdError, Protocol, parse_status
 from appliance.route_server import max_prefix_trips
 
 # The model only for the web UI's callers: the collector passes the members from its own
@@ -44,6 +44,7 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
         return {"running": False, "sessions": []}
     try:
         protocols = query.protocols(ctl, kinds={"BGP"})
+        version = parse_status(query.query(ctl, "show status", timeout=10)).version
     except (BirdError, OSError):
         return {"running": False, "sessions": []}
     by_address = cfg if isinstance(cfg, Mapping) else members_by_address(cfg)
@@ -71,4 +72,5 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
         mine = [t for t in trips if t.get("session") == s["protocol"]]
         s["trips"] = len(mine)
         s["last_trip"] = mine[-1].get("time") if mine else None
-    return {"running": True, "sessions": sessions, "max_prefix_trips": trips}
+    return {"running": True, "version": version, "sessions": sessions,
+            "max_prefix_trips": trips}

@@ -217,7 +217,7 @@ def complete_setup(port: int, code: str) -> None:
 
 # What the banner shows from `ixpctl services` once BIRD runs the committed revision (2: the
 # wizard's, then the member) and every daemon is up.
-SERVICES = (r"Services: ([^\r\n]*)[\r\n]+\s*Route server: BIRD runs the installed "
+SERVICES = (r"Services: ([^\r\n]*)[\r\n]+\s*Route server: BIRD [\d.]+ runs the installed "
             r"configuration of revision (\d+): (\d+) protocols, (\d+) BGP sessions")
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
 
-from appliance.monitor.services import route_server_sessions
 from appliance.pipeline.concern import ApplyContext
 from appliance.route_server import daemon
 from appliance.route_server.service import ensure_running
+from appliance.route_server.status import route_server_sessions
 from appliance.web import create_app
 from appliance.web.api import tokens
 
@@ -43,6 +44,9 @@ def test_sessions_and_services(lab):
         tel = next(s for s in rs["sessions"] if s["asn"] == 64496 and s["family"] == "ipv4")
         assert tel["neighbor"] == "203.0.113.10" and tel["accepted"] == 1
         assert tel["exported"] == 4  # one prefix from each of the four other members
+        # the BIRD in use says its version (issue 19): the one this machine's bird is
+        shipped = subprocess.run(["bird", "--version"], capture_output=True, text=True)
+        assert rs["version"] and rs["version"] in (shipped.stdout + shipped.stderr), rs["version"]
 
         client = create_app(state_dir, netns=state.appliance_netns).test_client()
         # /metrics needs a token (or a login) while the looking glass is private
