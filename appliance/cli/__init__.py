@@ -70,8 +70,10 @@ def _fail(exc: Exception, args: argparse.Namespace) -> int:
         if getattr(args, "json", False):
             emit_json({"ok": False, "issues": [i.as_dict() for i in issues]})
         else:
-            for issue in issues:
-                print(str(issue), file=sys.stderr)
+            from appliance.cli.language import issue_lines
+
+            for line in issue_lines(issues):
+                print(line, file=sys.stderr)
             error("the configuration has problems; nothing was changed")
         return 1
     if isinstance(exc, PermissionError | ValueError) or any(

@@ -15,6 +15,7 @@ from appliance.cli.common import (
     pipeline_for,
     target_netns,
 )
+from appliance.cli.language import issue_lines
 from appliance.cli.output import emit_json, error, print_outcome, print_summary
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_file
@@ -33,8 +34,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"valid": False, "issues": [i.as_dict() for i in exc.issues]})
         else:
-            for issue in exc.issues:
-                print(str(issue))
+            for line in issue_lines(exc.issues):
+                print(line)
             print(f"{args.config}: {len(exc.issues)} problem(s); nothing was changed",
                   file=sys.stderr)
         return 1

@@ -33,8 +33,11 @@ def print_outcome(outcome: Outcome, as_json: bool) -> int:
             print(f"  {change}")
     elif outcome.ok:
         print("Plan: no changes")
-    for issue in outcome.issues:
-        print(str(issue), file=sys.stderr)
+    if outcome.issues:
+        from appliance.cli.language import issue_lines
+
+        for line in issue_lines(outcome.issues):
+            print(line, file=sys.stderr)
     if outcome.ok:
         print(outcome.message)
         return 0
