@@ -63,8 +63,11 @@ def _change(args: argparse.Namespace, data: dict[str, Any], comment: str) -> int
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     if not args.json:
         print_summary(args.state_dir, text)
+    # made from the revision read by _committed_data: a change committed meanwhile (the web
+    # UI, the API) is kept, this one replayed on it, or refused when both changed the same
     outcome = pipeline_for(args).run(text, author=args.author or default_author(),
-                                     comment=comment, dry_run=args.dry_run)
+                                     comment=comment, dry_run=args.dry_run,
+                                     based_on=args.based_on)
     return print_outcome(outcome, args.json)
 
 
@@ -73,8 +76,8 @@ def _committed_data(args: argparse.Namespace) -> dict[str, Any]:
     if latest is None:
         raise ConfigError([Issue("", f"no configuration committed in {args.state_dir}; "
                                  "apply one first with 'ixpctl apply -c FILE'")])
-    data = yaml.safe_load(latest.config)
-    return data if isinstance(data, dict) else {}
+    args.based_on = latest.id
+    return latest.data()
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -35,6 +35,13 @@ class Revision:
     sha256: str
     config: str
 
+    def data(self) -> dict[str, Any]:
+        """The configuration as plain data, to make a change from (empty if not a mapping)."""
+        import yaml  # here: the daemons that read revisions do not load a YAML parser
+
+        loaded = yaml.safe_load(self.config)
+        return loaded if isinstance(loaded, dict) else {}
+
     def summary(self) -> dict[str, object]:
         """Everything but the configuration text, for listings."""
         data = asdict(self)
@@ -121,13 +128,9 @@ class RevisionStore:
         The accounts are today's, not the old revision's: rolling the network back must
         never lock the current admins out or bring back an account that was removed.
         """
-        import yaml  # here: the daemons that read revisions do not load a YAML parser
-
-        old = yaml.safe_load(self.get(rev_id).config)
-        old = old if isinstance(old, dict) else {}
+        old = self.get(rev_id).data()
         latest = self.latest()
-        now = yaml.safe_load(latest.config) if latest else None
-        old["admin_users"] = (now if isinstance(now, dict) else {}).get("admin_users") or []
+        old["admin_users"] = (latest.data() if latest else {}).get("admin_users") or []
         return old, latest.id if latest else 0
 
     def _migration_note(self, comment: str, config_text: str) -> str:

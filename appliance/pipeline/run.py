@@ -242,8 +242,8 @@ class Pipeline:
         if latest is None or latest.id == based_on:
             return candidate, None
         text = candidate if isinstance(candidate, str) else dump_config(candidate)
-        base = yaml.safe_load(self.store.get(based_on).config) if based_on else {}
-        merged = merge3(base or {}, yaml.safe_load(text) or {}, yaml.safe_load(latest.config))
+        base = self.store.get(based_on).data() if based_on else {}
+        merged = merge3(base, yaml.safe_load(text) or {}, latest.data())
         return config_from_data(merged), latest.id
 
     def compare(self, candidate: str | IXPConfig, *, author: str) -> Comparison:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import (
     Blueprint,
     Response,
@@ -115,10 +114,7 @@ def _run(data: Any, comment: str, based_on: int | None = None) -> tuple[Response
 def _committed() -> tuple[dict[str, Any], int] | None:
     """The committed configuration as data, with its revision id (the change's base)."""
     latest = RevisionStore(_state()).latest()
-    if latest is None:
-        return None
-    data = yaml.safe_load(latest.config)
-    return (data, latest.id) if isinstance(data, dict) else None
+    return (latest.data(), latest.id) if latest else None
 
 
 def _base_arg() -> int | None:

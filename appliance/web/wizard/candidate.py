@@ -7,7 +7,6 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from appliance.config.errors import ConfigError, Issue
@@ -36,10 +35,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 def base_data(state_dir: Path) -> dict[str, Any]:
     """The committed configuration as data (the wizard starts from it), or an empty one."""
     latest = RevisionStore(state_dir).latest()
-    if latest is None:
-        return {}
-    data = yaml.safe_load(latest.config)
-    return data if isinstance(data, dict) else {}
+    return latest.data() if latest else {}
 
 
 def form_values(step: Step, state_dir: Path) -> dict[str, str]:
