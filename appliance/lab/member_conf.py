@@ -24,6 +24,7 @@ class Announce:
     # An AS_SET after ``path`` and a sequence after that: only tests.bird.raw_bgp sends these.
     as_set: tuple[int, ...] = ()
     after_set: tuple[int, ...] = ()
+    otc: int | None = None  # an RFC 9234 Only-to-Customer attribute already on the route
 
     def raw(self) -> dict[str, object]:
         """The route as tests.bird.raw_bgp takes it."""
@@ -35,6 +36,8 @@ class Announce:
         out: dict[str, object] = {"prefix": self.prefix, "segments": segments}
         if self.via:
             out["next_hop"] = self.via
+        if self.otc is not None:
+            out["otc"] = self.otc
         return out
 
     def static(self) -> str:
@@ -44,6 +47,8 @@ class Announce:
         stmts += [f"bgp_large_community.add(({a}, {b}, {c}));" for a, b, c in self.large]
         if self.med is not None:
             stmts.append(f"bgp_med = {self.med};")
+        if self.otc is not None:
+            stmts.append(f"bgp_otc = {self.otc};")
         dest = f"via {self.via}" if self.via else "blackhole"
         return f"  route {self.prefix} {dest} {{ {' '.join(stmts)} }};"
 

@@ -50,13 +50,17 @@ def attribute(flags: int, code: int, value: bytes) -> bytes:
     return struct.pack("!BBB", flags, code, len(value)) + value
 
 
-def update_message(prefix: str, segments: list[tuple[str, list[int]]], next_hop: str) -> bytes:
-    """UPDATE announcing ``prefix`` with the AS path made of ``segments`` (4-byte ASNs)."""
+def update_message(prefix: str, segments: list[tuple[str, list[int]]], next_hop: str,
+                   otc: int | None = None) -> bytes:
+    """UPDATE announcing ``prefix`` with the AS path made of ``segments`` (4-byte ASNs) and,
+    when given, an RFC 9234 Only-to-Customer attribute (optional transitive, type 35)."""
     path = b"".join(struct.pack("!BB", SEGMENT[kind], len(asns))
                     + b"".join(struct.pack("!I", a) for a in asns) for kind, asns in segments)
     attrs = (attribute(0x40, 1, b"\x00")  # ORIGIN IGP
              + attribute(0x40, 2, path)
              + attribute(0x40, 3, ipaddress.IPv4Address(next_hop).packed))
+    if otc is not None:
+        attrs += attribute(0xC0, 35, struct.pack("!I", otc))
     net = ipaddress.IPv4Network(prefix)
     nlri = bytes([net.prefixlen]) + net.network_address.packed[:(net.prefixlen + 7) // 8]
     return message(2, struct.pack("!H", 0) + struct.pack("!H", len(attrs)) + attrs + nlri)
@@ -97,7 +101,8 @@ def run(spec: dict[str, Any]) -> None:
     sock.sendall(message(4, b""))
     for route in spec["routes"]:
         segments = [(k, [int(a) for a in asns]) for k, asns in route["segments"]]
-        sock.sendall(update_message(route["prefix"], segments, route.get("next_hop", local)))
+        sock.sendall(update_message(route["prefix"], segments, route.get("next_hop", local),
+                                    route.get("otc")))
     sock.settimeout(None)
     last = 0.0
     while True:

@@ -274,6 +274,14 @@ CASES: tuple[Case, ...] = (
 MAX_PREFIX_MEMBER = "m4"
 
 
+# Routes the route server must not use: an RS client sends it with OTC already set (RFC 9234: a
+# leak, someone upstream was told it is only for their customers). A BIRD with a role never
+# sends such a route to a route server, so the raw speaker m7 does.
+LEAKS: tuple[tuple[str, Announce], ...] = (
+    ("m7", Announce("31.7.60.0/24", P7, otc=10099)),
+)
+
+
 def announcements(key: str) -> list[Announce]:
     """What member ``key`` announces."""
-    return [c.ann for c in CASES if c.by == key]
+    return [c.ann for c in CASES if c.by == key] + [a for k, a in LEAKS if k == key]

@@ -16,6 +16,7 @@ from tests.bird.scenarios.plan import (
     ALL,
     CASES,
     EXTENDED_NEXT_HOP,
+    LEAKS,
     MAX_PREFIX_MEMBER,
     MEMBERS,
     PREPEND_RS,
@@ -142,3 +143,22 @@ def test_active_session_reaches_a_router_that_only_waits(scenario_lab):
     with scenario_lab.rs.control() as bc:
         for sess in ("c10004_185_1_0_13", "c10004_2001_7f8_ffff__d"):
             assert bc.protocol(sess).established
+
+
+def test_a_route_that_arrives_with_otc_is_a_leak_and_reaches_nobody(scenario_lab):
+    # RFC 9234: the route server's role is rs_server; from an RS client, a route that already
+    # carries OTC leaked past a customer boundary, so it is not used (docs/route-server.md)
+    # carries OTC, so BIRD drops it on receipt: not even kept as filtered. The same route
+    # without OTC (raw_plain, 31.7.1.0/24) is accepted and passed on.
+    assert [r for r in scenario_lab.rs_routes["m7"] if r.prefix == "31.7.1.0/24"]
+    for key, leak in LEAKS:
+        held = [r for r in scenario_lab.rs_routes[key] if r.prefix == leak.prefix]
+        assert not held, f"the route server holds {leak.prefix} from {key}: {held}"
+        for other in ALL:
+            assert not [r for r in scenario_lab.received[other] if r.prefix == leak.prefix], other
+
+
+def test_routes_the_members_receive_carry_otc_with_the_route_servers_asn(scenario_lab):
+    got = [r for r in scenario_lab.received["m2"] if r.prefix == "31.1.1.0/24"]
+    assert got and got[0].attributes.get("BGP.otc") == str(RS), got[0].attributes
+
