@@ -24,7 +24,9 @@ class Announce:
     # An AS_SET after ``path`` and a sequence after that: only tests.bird.raw_bgp sends these.
     as_set: tuple[int, ...] = ()
     after_set: tuple[int, ...] = ()
-    otc: int | None = None  # an RFC 9234 Only-to-Customer attribute already on the route
+    # An RFC 9234 Only-to-Customer attribute already on the route: only tests.bird.raw_bgp
+    # sends these (a BIRD with a role never sends such a route to a route server).
+    otc: int | None = None
 
     def raw(self) -> dict[str, object]:
         """The route as tests.bird.raw_bgp takes it."""
@@ -47,8 +49,6 @@ class Announce:
         stmts += [f"bgp_large_community.add(({a}, {b}, {c}));" for a, b, c in self.large]
         if self.med is not None:
             stmts.append(f"bgp_med = {self.med};")
-        if self.otc is not None:
-            stmts.append(f"bgp_otc = {self.otc};")
         dest = f"via {self.via}" if self.via else "blackhole"
         return f"  route {self.prefix} {dest} {{ {' '.join(stmts)} }};"
 
