@@ -14,7 +14,7 @@ from appliance.platform import nft as _nft
 from appliance.platform.nft import NftError, check_file, load_file, nft_binary
 
 __all__ = ["NftError", "check_file", "list_counters", "load_file", "nft_binary", "read_table",
-           "table_loaded"]
+           "set_elements", "table_loaded"]
 
 
 def table_loaded(netns: str | None) -> bool:
@@ -25,6 +25,11 @@ def table_loaded(netns: str | None) -> bool:
 def list_counters(netns: str | None) -> list[dict[str, Any]]:
     """The named counters of our table (nft's JSON objects); empty if the table is absent."""
     return _nft.list_counters(netns, FAMILY, TABLE)
+
+
+def set_elements(netns: str | None, name: str) -> list[dict[str, Any]]:
+    """The elements of one of our sets (the traffic matrix's), with their counters."""
+    return _nft.set_elements(netns, FAMILY, TABLE, name)
 
 
 def read_table(netns: str | None) -> RunningTable | None:

@@ -156,17 +156,32 @@ def _counter_decls(pr: PortRules) -> list[str]:
     return [f"\tcounter {name} {{ comment {_q(comment)} }}" for name, comment in _counters(pr)]
 
 
-def _chains(ports: Sequence[PortRules]) -> set[str]:
+def _chains(ports: Sequence[PortRules], matrix: bool) -> set[str]:
     """Every chain ``render_hygiene`` defines for ``ports``."""
     chains = {"prerouting", "input", *(pr.chain for pr in ports)}
     quarantined = [f"to_{pr.token}" for pr in ports if pr.port.quarantine]
-    return chains | ({"forward", *quarantined} if quarantined else set())
+    return chains | ({"forward"} if quarantined or matrix else set()) | set(quarantined)
 
 
-def _update_in_place(ports: Sequence[PortRules], running: RunningTable) -> list[str]:
+# The exact traffic matrix (issue 18): every frame one member's port forwards to another's,
+# counted in the kernel per (source MAC, destination MAC) and family, in a dynamic set with a
+# counter per element. Dropped frames never reach the forward hook; the route server's own
+# traffic is not forwarded, so only member-to-member traffic is counted. Bytes are the IP
+# packets' (nft's bridge family counts from after the 14-byte Ethernet header).
+MATRIX_SETS = {"ip": "pairs4", "ip6": "pairs6"}
+MATRIX_SIZE = 65536  # pairs per family: 256 members' every ordered pair
+
+
+def _matrix(cfg: IXPConfig) -> bool:
+    return cfg.peering_lan.traffic_matrix
+
+
+def _update_in_place(ports: Sequence[PortRules], running: RunningTable,
+                     cfg: IXPConfig) -> list[str]:
     """The lines that empty the loaded table of everything but the counters that stay."""
-    return update_head(FAMILY, TABLE, running, chains=_chains(ports),
-                       counters=dict(c for pr in ports for c in _counters(pr)))
+    return update_head(FAMILY, TABLE, running, chains=_chains(ports, _matrix(cfg)),
+                       counters=dict(c for pr in ports for c in _counters(pr)),
+                       sets=MATRIX_SETS.values() if _matrix(cfg) else ())
 
 
 def _drop(pr: PortRules, reason: str, match: str) -> str:
@@ -289,7 +304,7 @@ def render_hygiene(cfg: IXPConfig, *, storm_pps: int = STORM_PPS,
         "# Do not edit: the next apply replaces it. Only this table is replaced.",
         f"table {FAMILY} {TABLE}",
         *([f"delete table {FAMILY} {TABLE}"] if running is None
-          else _update_in_place(ports, running)),
+          else _update_in_place(ports, running, cfg)),
         f"table {FAMILY} {TABLE} {{",
     ]
     for pr in ports:
@@ -305,12 +320,20 @@ def render_hygiene(cfg: IXPConfig, *, storm_pps: int = STORM_PPS,
     if dispatch:
         out.append(f"\t\t{_LINK_LOCAL} " + _vmap("iifname", dispatch))
     out += ["\t}"]
-    if quarantined:
+    if _matrix(cfg):
+        out += [f"\tset {name} {{ type ether_addr . ether_addr; size {MATRIX_SIZE}; "
+                f"flags dynamic; counter; }}" for name in MATRIX_SETS.values()]
+    if quarantined or _matrix(cfg):
         out += ["", "\tchain forward {",
-                "\t\ttype filter hook forward priority filter; policy accept;",
-                "\t\t" + _vmap("oifname", [(pr.port.ifname, f"to_{pr.token}")
-                                          for pr in quarantined]),
-                "\t}"]
+                "\t\ttype filter hook forward priority filter; policy accept;"]
+        if _matrix(cfg):
+            out += ["\t\t# the traffic matrix: bytes and packets per member pair, exact"]
+            out += [f"\t\tether type {fam} add @{name} {{ ether saddr . ether daddr }}"
+                    for fam, name in MATRIX_SETS.items()]
+        if quarantined:
+            out.append("\t\t" + _vmap("oifname", [(pr.port.ifname, f"to_{pr.token}")
+                                                  for pr in quarantined]))
+        out += ["\t}"]
     for pr in ports:
         out += ["", *_port_chain(pr, cfg, storm_pps, storm_burst)]
     for pr in quarantined:

@@ -1,11 +1,16 @@
-"""Hygiene drop statistics per port and reason, for the UI, SNMP and metrics."""
+"""The peering LAN's counters for the UI, SNMP and metrics: hygiene drops per port and reason,
+and the exact traffic matrix between members."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from appliance.bridge import nft
-from appliance.bridge.render import REASONS, TAG_BYTES, TAGGED
+from appliance.bridge.render import MATRIX_SETS, REASONS, TAG_BYTES, TAGGED
+
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
 
 
 @dataclass(frozen=True)
@@ -85,3 +90,60 @@ def drops_by_port(netns: str | None) -> dict[str, dict[str, int]]:
     for d in read_drops(netns):
         table.setdefault(d.port, {})[d.reason] = d.packets
     return table
+
+
+@dataclass(frozen=True)
+class PairCount:
+    """What one member's MAC sent to another's since the pair was first seen, one family.
+
+    ``bytes`` are the IP packets' (from the IP header on): the Ethernet header (14 bytes), an
+    802.1Q tag and the frame check sequence are not counted.
+    """
+
+    src: str
+    dst: str
+    family: str  # "ipv4" or "ipv6"
+    packets: int
+    bytes: int
+
+
+def read_matrix(netns: str | None) -> list[PairCount]:
+    """The traffic matrix as the kernel counts it (empty when it is off or not loaded)."""
+    out = []
+    for fam, name in MATRIX_SETS.items():
+        for item in nft.set_elements(netns, name):
+            elem = item.get("elem") if isinstance(item, dict) else None
+            if not isinstance(elem, dict):
+                continue
+            val, counter = elem.get("val") or {}, elem.get("counter") or {}
+            macs = val.get("concat") if isinstance(val, dict) else None
+            if not isinstance(macs, list) or len(macs) != 2:
+                continue
+            out.append(PairCount(str(macs[0]), str(macs[1]), "ipv4" if fam == "ip" else "ipv6",
+                                 int(counter.get("packets", 0)), int(counter.get("bytes", 0))))
+    return sorted(out, key=lambda p: (p.src, p.dst, p.family))
+
+
+def member_matrix(cfg: IXPConfig, netns: str | None) -> list[dict[str, object]]:
+    """The traffic matrix by member: who sent how much to whom, per family.
+
+    Pairs of MACs that are no longer members' (a member left, a MAC changed) are left out;
+    their counts stay in the kernel until the ruleset is replaced.
+    """
+    owner: dict[str, tuple[int, str]] = {}
+    for m in cfg.members:
+        for mac in m.macs:
+            owner[mac] = (m.asn, m.name)
+    rows: dict[tuple[int, int, str], dict[str, object]] = {}
+    for pair in read_matrix(netns):
+        src, dst = owner.get(pair.src), owner.get(pair.dst)
+        if src is None or dst is None or src[0] == dst[0]:
+            continue
+        key = (src[0], dst[0], pair.family)
+        row = rows.setdefault(key, {"from_asn": src[0], "from": src[1], "to_asn": dst[0],
+                                    "to": dst[1], "family": pair.family, "packets": 0,
+                                    "bytes": 0})
+        row["packets"] = int(row["packets"]) + pair.packets  # type: ignore[call-overload]
+        row["bytes"] = int(row["bytes"]) + pair.bytes  # type: ignore[call-overload]
+    return [rows[k] for k in sorted(rows)]
+

@@ -23,8 +23,8 @@ EPILOG = """examples:
 # imports only its own module: each unit runs ``ixpctl run X``, and the modules of the other
 # verbs would add tens of MB to every service (issue 14: memory on the box).
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "config_cmds": ("validate", "render", "apply", "status", "history", "diff", "rollback",
-                    "export", "version"),
+    "config_cmds": ("validate", "render", "apply", "status", "matrix", "history", "diff",
+                    "rollback", "export", "version"),
     "member_cmds": ("member",),
     "lab_cmds": ("lab", "up", "demo"),
     "user_cmds": ("user", "setup-code"),

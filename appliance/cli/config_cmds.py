@@ -116,6 +116,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """The traffic matrix: who sent how much to whom since the counters were made."""
+    from appliance.bridge.status import member_matrix
+    from appliance.config.committed import committed_config
+
+    cfg = committed_config(args.state_dir)
+    if cfg is None:
+        error(f"no configuration committed in {args.state_dir}")
+        return 1
+    from appliance.platform.target import Target
+
+    netns = target_netns(args)
+    # a developer machine without a lab: its own bridge is not the exchange's
+    counted = cfg.peering_lan.traffic_matrix and Target(args.state_dir, netns).has_system
+    rows = member_matrix(cfg, netns) if counted else []
+    if args.json:
+        emit_json(rows)
+        return 0
+    if not cfg.peering_lan.traffic_matrix:
+        print("the traffic matrix is off (peering_lan.traffic_matrix)")
+        return 0
+    if not rows:
+        print("no traffic between members counted yet")
+    for r in rows:
+        print(f"AS{r['from_asn']:<10} -> AS{r['to_asn']:<10} {r['family']}  "
+              f"{r['bytes']:>15,} bytes {r['packets']:>12,} packets  ({r['from']} -> {r['to']})")
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     """List revisions, newest first."""
     store = RevisionStore(args.state_dir)
@@ -212,6 +241,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_state_dir(p)
     add_json(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("matrix", help="bytes and packets between every pair of members, "
+                       "counted in the kernel (the traffic matrix)")
+    p.add_argument("--netns", default=None, help="the peering LAN's namespace (default: the "
+                   "lab's appliance namespace when a lab runs)")
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser("history", help="list committed revisions")
     p.add_argument("--limit", type=int, default=0, help="show only the newest N")

@@ -114,6 +114,8 @@ class PeeringLan(StrictModel):
     vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
     storm_pps: Annotated[int, Field(ge=1, le=1_000_000)] = 100
     storm_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    # Count every byte between every pair of members in the kernel (bridge/render.py).
+    traffic_matrix: bool = True
 
 
 NextHopPolicy = Literal["strict", "same_as"]

@@ -64,6 +64,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                               "member port may send (each kind separately); more are dropped "
                               "and counted.", "100"),
     "peering_lan.storm_burst": ("Storm control: burst allowed above storm_pps.", "100"),
+    "peering_lan.traffic_matrix": ("Count the bytes and packets between every pair of members "
+                                   "in the kernel, exactly (`ixpctl matrix`, "
+                                   "`GET /api/v1/matrix`, `/metrics`).", "true"),
     "route_server": ("The BIRD route server on the peering LAN.", ""),
     "route_server.asn": ("The route server's ASN; it never appears in paths (transparent).",
                          "64511"),

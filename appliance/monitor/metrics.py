@@ -79,6 +79,36 @@ class ApplianceCollector(Collector):
         for f in read_firewall_drops(self.netns):
             fw.add_metric([f.reason], f.packets)
         yield fw
+        if cfg.peering_lan.traffic_matrix:
+            yield from _matrix_metrics(cfg, self.netns)
+
+
+def _matrix_metrics(cfg: IXPConfig, netns: str | None) -> Iterator[CounterMetricFamily]:
+    """The traffic matrix summed per member (sent to and received from the other members):
+    exact, from the kernel. Per pair it is in ``GET /api/v1/matrix``, not here: N members
+    make N² series."""
+    from appliance.bridge.status import member_matrix
+
+    labels = ["member", "asn", "family"]
+    sent = CounterMetricFamily("ixp_member_sent_bytes", "Bytes this member sent to the other "
+                               "members over the peering LAN", labels=labels)
+    received = CounterMetricFamily("ixp_member_received_bytes", "Bytes this member received "
+                                   "from the other members over the peering LAN",
+                                   labels=labels)
+    name = {m.asn: m.name for m in cfg.members}
+    out: dict[tuple[int, str], int] = {}
+    into: dict[tuple[int, str], int] = {}
+    for r in member_matrix(cfg, netns):
+        out[(int(r["from_asn"]), str(r["family"]))] = \
+            out.get((int(r["from_asn"]), str(r["family"])), 0) + int(r["bytes"])
+        into[(int(r["to_asn"]), str(r["family"]))] = \
+            into.get((int(r["to_asn"]), str(r["family"])), 0) + int(r["bytes"])
+    for (asn, fam), value in sorted(out.items()):
+        sent.add_metric([name.get(asn, ""), str(asn), fam], value)
+    for (asn, fam), value in sorted(into.items()):
+        received.add_metric([name.get(asn, ""), str(asn), fam], value)
+    yield sent
+    yield received
 
 
 def render_metrics(state_dir: Path, netns: str | None) -> bytes:

@@ -95,6 +95,18 @@ def list_counters(netns: str | None, family: str, table: str) -> list[dict[str, 
     return [item["counter"] for item in data.get("nftables", []) if "counter" in item]
 
 
+def set_elements(netns: str | None, family: str, table: str, name: str) -> list[dict[str, Any]]:
+    """The elements of a set (nft's JSON: ``{"elem": {"val": ..., "counter": ...}}`` or the
+    bare value); empty if the set or the table is absent."""
+    proc = run(netns, ["-j", "list", "set", family, table, name])
+    if proc.returncode != 0:
+        return []
+    for item in json.loads(proc.stdout or "{}").get("nftables", []):
+        if "set" in item:
+            return list(item["set"].get("elem") or [])
+    return []
+
+
 # nft JSON object kinds we can delete by handle -> the word ``delete`` needs (a map is a set).
 DELETABLE = {"chain": "chain", "set": "set", "map": "set", "counter": "counter",
              "quota": "quota", "limit": "limit"}
@@ -152,14 +164,16 @@ def read_table(netns: str | None, family: str, table: str) -> RunningTable | Non
 
 
 def update_head(family: str, table: str, running: RunningTable, *, chains: Collection[str],
-                counters: Mapping[str, str]) -> list[str]:
+                counters: Mapping[str, str], sets: Collection[str] = ()) -> list[str]:
     """The lines that empty a loaded table of everything but what the new ruleset keeps.
 
     ``chains``: the chains the new definition declares (kept: nft re-declares them; a base
     chain whose hook or priority differs makes nft refuse the whole update). ``counters``:
     name -> comment of the new definition's named counters; one stays only if it still
-    counts the same thing (same name *and* comment). Everything else goes, sets included:
-    re-declaring a set would add to its old elements instead of replacing them.
+    counts the same thing (same name *and* comment). ``sets``: sets the packet path fills
+    (dynamic, with a counter per element) whose elements must survive, as named counters do.
+    Everything else goes, the other sets included: re-declaring a set would add to its old
+    elements instead of replacing them.
     """
     if not running.updatable:
         raise ValueError("the loaded table holds objects an update cannot remove; replace it")
@@ -168,6 +182,8 @@ def update_head(family: str, table: str, running: RunningTable, *, chains: Colle
         if o.kind == "chain" and o.name in chains:
             continue
         if o.kind == "counter" and counters.get(o.name) == o.comment:
+            continue
+        if o.kind == "set" and o.name in sets:
             continue
         # By handle: names of objects we did not make may not be valid nft words.
         out.append(f"delete {DELETABLE[o.kind]} {family} {table} handle {o.handle}"

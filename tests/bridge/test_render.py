@@ -47,8 +47,19 @@ def test_every_port_has_a_named_counter_per_reason_and_its_own_macs():
             assert (declared in text) is (not reason.startswith("quarantine")), reason
         assert f'ether saddr != {{ {mac} }} counter name "{port}/src_mac" drop' in text
     assert 'iifname vmap { "ixp1" : jump port_ixp1, "ixp2" : jump port_ixp2 }' in text
-    # Neither quarantine chain nor forward hook without a quarantined member.
-    assert "hook forward" not in text and "quarantine" not in text
+    # No quarantine rule without a quarantined member; the forward hook only counts the matrix
+    assert "quarantine" not in text
+    forward = text[text.index("chain forward {"):]
+    forward = forward[:forward.index("\n\t}")]
+    assert "ether type ip add @pairs4 { ether saddr . ether daddr }" in forward
+    assert "ether type ip6 add @pairs6 { ether saddr . ether daddr }" in forward
+    assert "vmap" not in forward
+    assert "set pairs4 { type ether_addr . ether_addr; size 65536; flags dynamic; counter; }" \
+        in text
+    cfg = _cfg().model_dump(mode="json", exclude_defaults=True)
+    cfg["peering_lan"]["traffic_matrix"] = False
+    off = render_hygiene(config_from_data(cfg))
+    assert "hook forward" not in off and "pairs4" not in off, "matrix off: no forward hook"
 
 
 def test_quarantine_allows_arp_nd_and_bgp_to_the_route_server_only():
@@ -126,6 +137,7 @@ def test_in_place_update_keeps_only_what_still_counts_the_same():
         RunningObject("counter", "ixp9/src_mac", 11, "port=ixp9 reason=src_mac"),
         RunningObject("counter", "ixp2/bpdu", 12, "port=other reason=bpdu"),
         RunningObject("set", "someone_elses", 20),
+        RunningObject("set", "pairs4", 21),  # the matrix's: its elements keep counting
     ))
     cfg = _cfg()
     text = render_hygiene(cfg, running=running)
@@ -134,7 +146,6 @@ def test_in_place_update_keeps_only_what_still_counts_the_same():
     head = lines[:lines.index("table bridge ixp_hygiene {")]
     assert head == ["table bridge ixp_hygiene", "flush table bridge ixp_hygiene",
                     "delete chain bridge ixp_hygiene handle 3",
-                    "delete chain bridge ixp_hygiene handle 4",
                     "delete counter bridge ixp_hygiene handle 11",
                     "delete counter bridge ixp_hygiene handle 12",
                     "delete set bridge ixp_hygiene handle 20"]

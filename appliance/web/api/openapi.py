@@ -144,6 +144,20 @@ def document() -> dict[str, Any]:
                         "responses": {"200": {"description": "the export", "content": {
                             "application/json": {"schema": {"type": "object"}}}},
                                       "404": _resp("no configuration yet", "Error")}}},
+            "/api/v1/matrix": {
+                "get": {"operationId": "trafficMatrix", "summary": "bytes and packets between "
+                        "every pair of members, per family, counted in the kernel",
+                        "responses": {"200": {"description": "one row per member pair and "
+                                              "family that exchanged traffic", "content": {
+                            "application/json": {"schema": {"type": "array", "items": {
+                                "type": "object", "properties": {
+                                    "from_asn": {"type": "integer"}, "from": {"type": "string"},
+                                    "to_asn": {"type": "integer"}, "to": {"type": "string"},
+                                    "family": {"type": "string", "enum": ["ipv4", "ipv6"]},
+                                    "packets": {"type": "integer"},
+                                    "bytes": {"type": "integer"}}}}}}},
+                                      "404": _resp("none yet, or the matrix is off", "Error"),
+                                      **ERRORS}}},
             "/api/v1/revisions": {
                 "get": {"operationId": "listRevisions", "summary": "history, newest first",
                         "responses": {"200": {"description": "revisions", "content": {
