@@ -96,6 +96,37 @@ def index() -> str:
                            kinds=KINDS)
 
 
+@bp.get("/graphs/matrix")
+def matrix() -> str:
+    """The traffic matrix as a table: who sent how much to whom (rows send, columns receive),
+    since the kernel's counters started, each cell shaded by its share of the busiest pair."""
+    from appliance.bridge.status import member_matrix
+    from appliance.platform.target import Target
+
+    state, netns = current_app.config["STATE_DIR"], current_app.config.get("NETNS")
+    cfg = committed_config(state)
+    if cfg is None:
+        abort(404)
+    family = request.args.get("family", "all")
+    if family not in ("all", "ipv4", "ipv6"):
+        abort(404)
+    on = cfg.peering_lan.traffic_matrix
+    rows = member_matrix(cfg, netns) if on and Target(state, netns).has_system else []
+    cells: dict[tuple[int, int], int] = {}
+    for r in rows:
+        if family in ("all", r["family"]):
+            key = (int(r["from_asn"]), int(r["to_asn"]))
+            cells[key] = cells.get(key, 0) + int(r["bytes"])
+    members: dict[int, str] = {}
+    for m in cfg.members:
+        members.setdefault(m.asn, m.name)
+    top = max(cells.values(), default=0)
+    # five shades, by share of the busiest pair: the page stays readable without a legend
+    shade = {k: (1 + min(4, v * 5 // top)) if top and v else 0 for k, v in cells.items()}
+    return render_template("matrix.html", on=on, members=members, cells=cells, shade=shade,
+                           family=family)
+
+
 @bp.get("/graphs/member/<int:asn>")
 def member(asn: int) -> str:
     """One member: traffic of each of its ports and the prefix counts of its sessions."""

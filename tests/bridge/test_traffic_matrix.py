@@ -23,6 +23,7 @@ from appliance.pipeline.run import Pipeline
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
+from tests.web.conftest import logged_in
 
 pytestmark = pytest.mark.netns
 
@@ -96,3 +97,15 @@ def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
             "296.0" in text, [x for x in text.splitlines() if "member_sent" in x]
         assert f'ixp_member_received_bytes_total{{asn="{a3}",family="ipv6",member="Member 3"}} ' \
             "1940.0" in text
+
+        # and as a table in the web UI, the busiest pair darkest
+        web = logged_in(tmp_path / "state", "noc", "a long phrase")
+        web.application.config["NETNS"] = app
+        assert b'href="/graphs/matrix"' in web.get("/graphs").data
+        page = web.get("/graphs/matrix").get_data(as_text=True)
+        assert f"AS{a1} Member 1" in page and page.count('class="heat-5"') == 1
+        row = page[page.index(f"AS{a1} Member 1"):]
+        row = row[:row.index("</tr>")]
+        assert "7.2" in row and "kB" in row, row  # 7196 bytes to Member 2
+        only6 = web.get("/graphs/matrix?family=ipv6").get_data(as_text=True)
+        assert "7.2" not in only6[only6.index(f"AS{a1} Member 1"):].split("</tr>")[0]

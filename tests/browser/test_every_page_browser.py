@@ -134,6 +134,11 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     page.goto(url + "graphs/member/64496")
     page.wait_for_selector("#traffic svg.chart")
     walk.check("member-page")
+    page.goto(url + "graphs")
+    page.click("text=Traffic matrix")
+    page.wait_for_selector("table.matrix")
+    assert page.locator("table.matrix thead th").count() == 1 + 5, "a column per member"
+    walk.check("traffic-matrix")
 
     # the looking glass, one session's routes and a prefix search
     wait_for_sessions(page, url + "lg", 2)
