@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the appliance disk image: Debian 12 + the appliance, as a raw GPT disk that boots with
-# legacy BIOS and UEFI, plus a zstd-compressed copy and SHA-256 sums.
+# legacy BIOS and UEFI, plus a zstd-compressed copy, the signed RAUC update bundle of the same
+# system (ixp-appliance-<version>.raucb) and SHA-256 sums.
 #
 # Usage (as root on Debian 12): ./build-image.sh [OUT_DIR]     (default: ./out)
 # Needs: mmdebstrap grub-pc-bin grub-efi-amd64-bin mtools dosfstools e2fsprogs fdisk zstd
@@ -8,6 +9,11 @@
 # Environment:
 #   IXP_IMAGE_APT_CACHE  directory keeping downloaded .debs between builds (optional)
 #   IXP_IMAGE_WORK       scratch directory (default: a fresh one under /var/tmp)
+#   IXP_RELEASE_KEY      the release signing key (PEM) the bundle is signed with (required)
+#   IXP_RELEASE_CERT     its X.509 certificate (PEM) (required)
+#   IXP_RELEASE_KEYRING  the certificate(s) the box trusts (default: IXP_RELEASE_CERT); only
+#                        this goes into the image, never the key (docs/upgrade.md)
+#   IXP_FIRMWARE_VERSION the firmware version (default: the appliance package's version)
 # Works only on files: no loop device, no mount, nothing of the host's disks is touched.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +30,24 @@ done
 for dir in /usr/lib/grub/i386-pc /usr/lib/grub/x86_64-efi; do
     [ -d "$dir" ] || die "missing $dir (apt-get install grub-pc-bin grub-efi-amd64-bin)"
 done
+for tool in rauc mksquashfs grub-editenv debugfs resize2fs; do
+    command -v "$tool" >/dev/null || die "missing $tool (apt-get install rauc squashfs-tools grub-common e2fsprogs)"
+done
+# The release key is checked first: a build that cannot sign its bundle stops here, not after
+# minutes of bootstrapping. The key is only read by rauc on this machine.
+key=${IXP_RELEASE_KEY:-} cert=${IXP_RELEASE_CERT:-}
+if [ -z "$key" ] || [ -z "$cert" ] || [ ! -r "$key" ] || [ ! -r "$cert" ]; then
+    die "no release key to sign the update bundle with.
+Set IXP_RELEASE_KEY and IXP_RELEASE_CERT to your release key and certificate (PEM). To create
+a key pair for your own builds (docs/upgrade.md, \"Release keys\", says how to keep it):
+    openssl req -x509 -newkey rsa:4096 -nodes -days 3650 -subj '/CN=my IXP release' \\
+        -keyout release.key.pem -out release.cert.pem
+    IXP_RELEASE_KEY=\$PWD/release.key.pem IXP_RELEASE_CERT=\$PWD/release.cert.pem $0"
+fi
+keyring=${IXP_RELEASE_KEYRING:-$cert}
+openssl x509 -in "$keyring" -noout 2>/dev/null || die "$keyring is not a PEM certificate"
+version=${IXP_FIRMWARE_VERSION:-$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$repo/appliance/__init__.py")}
+[ -n "$version" ] || die "cannot read the version from appliance/__init__.py"
 
 work=${IXP_IMAGE_WORK:-$(mktemp -d /var/tmp/ixp-image-build.XXXXXX)}
 mkdir -p "$work" "$out"
@@ -121,6 +145,10 @@ echo uninitialized > "$work/rootfs/etc/machine-id"
 # The box's own resolver list is systemd-resolved's (DHCP's servers, or the wizard's): never
 # the build machine's file that mmdebstrap leaves behind. No stub listener (resolved.conf.d).
 ln -sfn ../run/systemd/resolve/resolv.conf "$work/rootfs/etc/resolv.conf"
+# The firmware version the Firmware page, the banner and RAUC compare, and the certificates an
+# update bundle must be signed by (only the certificates: the key stays with whoever builds).
+printf '%s\n' "$version" > "$work/rootfs/etc/ixp-appliance/firmware-version"
+install -m 0644 "$keyring" "$work/rootfs/etc/rauc/keyring.pem"
 
 # What the system actually takes (the root partition has headroom for updates).
 root_mib=$(du -sxm "$work/rootfs" | cut -f1)
@@ -128,16 +156,24 @@ chroot "$work/rootfs" dpkg-query -W -f '${Package} ${Installed-Size}\n' | sort >
 ls "$work"/rootfs/opt/ixp-appliance/venv/lib/python3*/site-packages > "$out/venv.list"
 
 log "assembling the GPT disk image"
-"$repo/image/assemble-disk.sh" "$work/rootfs" "$repo/image" "$out/ixp-appliance.img"
+"$repo/image/assemble-disk.sh" "$work/rootfs" "$repo/image" "$out/ixp-appliance.img" \
+    "$out/rootfs.ext4"
+
+log "making the signed update bundle"
+bundle=ixp-appliance-$version.raucb
+IXP_BUNDLE_NOTES=${IXP_BUNDLE_NOTES:-"ixp-appliance $version"} \
+    "$repo/image/make-bundle.sh" "$out/rootfs.ext4" "$version" "$out/$bundle"
 
 log "compressing and checksumming"
 zstd -q -T0 -10 -f "$out/ixp-appliance.img" -o "$out/ixp-appliance.img.zst"
-(cd "$out" && sha256sum ixp-appliance.img ixp-appliance.img.zst > SHA256SUMS)
+(cd "$out" && sha256sum ixp-appliance.img ixp-appliance.img.zst "$bundle" > SHA256SUMS)
 
 took=$(( $(date +%s) - start ))
 raw=$(stat -c %s "$out/ixp-appliance.img")
 zst=$(stat -c %s "$out/ixp-appliance.img.zst")
-printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s root_used_mib=%s\n' \
-    "$took" "$raw" "$zst" "$root_mib" \
+bundle_bytes=$(stat -c %s "$out/$bundle")
+printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s root_used_mib=%s bundle_bytes=%s version=%s\n' \
+    "$took" "$raw" "$zst" "$root_mib" "$bundle_bytes" "$version" \
     | tee "$out/build-stats.txt"
 log "image: $out/ixp-appliance.img ($((raw / 1048576)) MiB, $((zst / 1048576)) MiB compressed)"
+log "bundle: $out/$bundle ($((bundle_bytes / 1048576)) MiB)"

@@ -14,7 +14,8 @@ in_root /opt/ixp-appliance/venv/bin/pip install -q --disable-pip-version-check -
     --no-index --find-links /tmp/wheels -c /tmp/wheels/constraints.txt ixp-appliance
 rm -rf "$root/tmp/wheels"
 ln -sf /opt/ixp-appliance/venv/bin/ixpctl "$root/usr/local/bin/ixpctl"
-# The box never installs Python packages itself (updates are whole images): pip and setuptools
+# The box never installs Python packages itself (updates are whole signed system images, see
+# docs/upgrade.md): pip and setuptools
 # leave the venv, and python3-venv with its bundled wheels leaves the system.
 in_root /opt/ixp-appliance/venv/bin/python -m pip uninstall -q -y pip setuptools wheel \
     >/dev/null 2>&1 || true
@@ -43,7 +44,8 @@ in_root systemctl enable systemd-networkd.service systemd-resolved.service \
     ixp-factory-reset.service ixp-grow-data.service ixp-host-init.service \
     ixp-state-init.service ixp-restore.service ixp-web.service ixp-https.service \
     ixp-banner.service ixp-bird.service ixp-bird.path ixp-unbound.service ixp-anycast.service \
-    ixp-stayrtr.service ixp-snmp.service ixp-snmp.path ixp-collector.service
+    ixp-stayrtr.service ixp-snmp.service ixp-snmp.path ixp-collector.service \
+    ixp-rauc.service ixp-firmware-gate.service
 
 # Generated on the box at first boot, never baked in: SSH host keys (ixp-host-init), the
 # machine id (build-image.sh marks it "uninitialized" after mmdebstrap empties it).

@@ -33,6 +33,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "run_cmds": ("run", "restore", "services"),
     "management_cmds": ("management",),
     "backup_cmds": ("backup",),
+    "system_cmds": ("system",),
+    "rs_cmds": ("rs",),
 }
 VERB_MODULE = {verb: mod for mod, verbs in COMMAND_MODULES.items() for verb in verbs}
 

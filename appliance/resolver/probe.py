@@ -7,7 +7,10 @@ the query never leaves for the host's network; on the image it runs directly.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
+import socket
+import struct
 import subprocess
 import time
 from dataclasses import dataclass
@@ -30,6 +33,9 @@ def dig_probe(server: str, name: str = ".", *, qtype: str = "SOA", timeout: int 
               netns: str | None = None) -> ProbeResult:
     """Query ``server`` for ``name``/``qtype`` once; healthy on NOERROR or NXDOMAIN."""
     dig = shutil.which("dig")
+    if dig is None and netns is None:
+        # the image carries no dig (bind9-dnsutils): the same question from Python
+        return udp_probe(server, name, qtype=qtype, timeout=timeout)
     if dig is None:
         return ProbeResult(False, "dig is not installed (Debian package dnsutils)", 0.0)
     argv = [dig, f"@{server}", name, qtype, f"+time={max(1, timeout)}", "+tries=1",
@@ -49,4 +55,35 @@ def dig_probe(server: str, name: str = ".", *, qtype: str = "SOA", timeout: int 
         why = "timeout" if res.returncode == 9 else (res.stderr or res.stdout).strip()[:200]
         return ProbeResult(False, why or f"dig exit {res.returncode}", rtt)
     rcode = match.group(1)
+    return ProbeResult(rcode in HEALTHY_RCODES, rcode, rtt)
+
+
+_QTYPES = {"A": 1, "NS": 2, "SOA": 6, "AAAA": 28}
+_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+def udp_probe(server: str, name: str = ".", *, qtype: str = "SOA",
+              timeout: float = 2, port: int = 53) -> ProbeResult:
+    """One recursive DNS query over UDP with the standard library; healthy as ``dig_probe``."""
+    qid = secrets.randbits(16)
+    labels = [part for part in name.strip(".").split(".") if part]
+    question = b"".join(bytes([len(p)]) + p.encode("ascii") for p in labels) + b"\0"
+    packet = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question + struct.pack(
+        "!HH", _QTYPES.get(qtype, 6), 1)
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    start = time.monotonic()
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(timeout)
+            sock.sendto(packet, (server, port))
+            while True:
+                reply = sock.recv(4096)
+                if len(reply) >= 12 and struct.unpack("!H", reply[:2])[0] == qid:
+                    break
+    except TimeoutError:
+        return ProbeResult(False, "timeout", (time.monotonic() - start) * 1000)
+    except OSError as exc:
+        return ProbeResult(False, str(exc), (time.monotonic() - start) * 1000)
+    rtt = (time.monotonic() - start) * 1000
+    rcode = _RCODES.get(struct.unpack("!H", reply[2:4])[0] & 0x000F, "RCODE?")
     return ProbeResult(rcode in HEALTHY_RCODES, rcode, rtt)

@@ -8,7 +8,7 @@ from pathlib import Path
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Concern, RenderedFile, VerifyError
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
-from appliance.route_server import daemon
+from appliance.route_server import daemon, drain
 from appliance.route_server.bogons import Bogons, load_bogons
 from appliance.route_server.irr import IrrData
 from appliance.route_server.irr_fetch import load_cache
@@ -27,8 +27,9 @@ class RouteServerConcern(Concern):
 
     def __init__(self, *, irr: IrrData | None = None, bogons: Bogons | None = None,
                  gate: GateSettings | None = None, check: HealthCheck | None = None,
-                 never_via_rs: NeverViaRs | None = None) -> None:
+                 never_via_rs: NeverViaRs | None = None, draining: bool = False) -> None:
         self.irr = irr or IrrData()
+        self.draining = draining
         self.never_via_rs = never_via_rs or NeverViaRs()
         self.bogons = bogons
         self.gate = gate or GateSettings()
@@ -37,13 +38,16 @@ class RouteServerConcern(Concern):
     @classmethod
     def from_state(cls, state_dir: Path, **kwargs: object) -> RouteServerConcern:
         """The concern with the IRR data cached (or imported) under ``state_dir/irr/`` and the
-        never-via-route-servers list of the PeeringDB dump under ``state_dir/peeringdb/``."""
+        never-via-route-servers list of the PeeringDB dump under ``state_dir/peeringdb/``, and
+        draining while a drain is on (``appliance.route_server.drain``)."""
+        kwargs.setdefault("draining", drain.current(state_dir) is not None)
         return cls(irr=load_cache(state_dir / IRR_CACHE),  # type: ignore[arg-type]
                    never_via_rs=load_never_via_rs(dump_path(state_dir)), **kwargs)
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """``bird/bird.conf``; group-readable only, as it may hold BGP passwords."""
-        text = render_bird(cfg, self.bogons or load_bogons(), self.irr, self.never_via_rs)
+        text = render_bird(cfg, self.bogons or load_bogons(), self.irr, self.never_via_rs,
+                           drain=self.draining)
         # readable by BIRD once it has dropped root (-u bird), for "configure"; not by others:
         # it holds the members' MD5 passwords
         return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640, group=daemon.USER)]

@@ -284,8 +284,13 @@ def _env() -> jinja2.Environment:
 
 
 def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
-                never_via_rs: NeverViaRs | None = None) -> str:
-    """The route server's ``bird.conf`` for ``cfg`` (pure)."""
+                never_via_rs: NeverViaRs | None = None, *, drain: bool = False) -> str:
+    """The route server's ``bird.conf`` for ``cfg`` (pure).
+
+    ``drain``: the route server is draining (RFC 8326, ``drain.py``): every route
+    it sends carries GRACEFUL_SHUTDOWN. A state of the box, not of the configuration, so it is
+    an argument here rather than a setting of the model.
+    """
     rs = cfg.route_server
     never = never_via_rs or NeverViaRs()
     irr_sets = _irr_sets(cfg, irr or IrrData())
@@ -310,4 +315,5 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
         any_bfd=any(s.bfd for s in sessions),
         any_rpki=bool(rs.rpki_validators),
         anycast=anycast_routes(cfg),
+        drain=drain,
     )

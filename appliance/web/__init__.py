@@ -86,6 +86,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         data,
         docs,
         export,
+        firmware,
         graphs,
         history,
         lg,
@@ -99,7 +100,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
                       history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
-                      docs.bp, data.bp, management.bp, backup.bp):
+                      docs.bp, data.bp, management.bp, backup.bp, firmware.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
     filters.register(app)

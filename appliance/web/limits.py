@@ -8,7 +8,9 @@ limit of its kind before anything reads its body (before the CSRF check, which r
   image's nginx takes no more either: client_max_body_size 16m);
 - the JSON API: ``MAX_API_BODY`` (a whole configuration);
 - the login and setup forms: ``MAX_LOGIN_BODY`` (anyone may send those);
-- every other form: ``MAX_FORM_BODY``.
+- every other form: ``MAX_FORM_BODY``;
+- a firmware bundle (``firmware.upload``): ``MAX_BUNDLE``, streamed to the data partition,
+  never held in memory (nginx takes that much only on /firmware/upload).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ MAX_UPLOAD = 16 * 1024 * 1024
 MAX_API_BODY = 16 * 1024 * 1024
 MAX_FORM_BODY = 1024 * 1024
 MAX_LOGIN_BODY = 16 * 1024
+MAX_BUNDLE = 2 * 1024 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # the configuration itself nests about 6 levels deep
 
 _UPLOADS = {"members.irr_import", "wizard.irr_import", "setup.restore"}  # + a backup file
@@ -35,6 +38,8 @@ def limit_for(endpoint: str) -> int:
     """The largest body, in bytes, a request to ``endpoint`` may send."""
     if endpoint in _UPLOADS:
         return MAX_UPLOAD
+    if endpoint == "firmware.upload":
+        return MAX_BUNDLE
     if endpoint.startswith("api."):
         return MAX_API_BODY
     if endpoint == "auth.login" or endpoint.startswith("setup."):
@@ -52,8 +57,10 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _limit_body() -> None:
-        limit = min(limit_for(request.endpoint or ""), app.config["MAX_CONTENT_LENGTH"] or
-                    MAX_UPLOAD)
+        endpoint = request.endpoint or ""
+        limit = limit_for(endpoint)
+        if endpoint != "firmware.upload":  # the one body that is streamed, not kept
+            limit = min(limit, app.config["MAX_CONTENT_LENGTH"] or MAX_UPLOAD)
         # Also enforced while reading a body sent without a length (chunked).
         request.max_content_length = limit
         if request.content_length is not None and request.content_length > limit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,32 @@ from appliance.monitor.status import box_status
 bp = Blueprint("status", __name__)
 
 
+_FIRMWARE_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+FIRMWARE_CACHE_SECONDS = 60.0
+
+
+def _firmware(state_dir: Path) -> dict[str, Any]:
+    # The slots' boot state comes from RAUC (a D-Bus call and a debugfs read of the other
+    # slot): the dashboard refreshes every 30 s and it changes only at an update or a boot,
+    # so it is asked at most once a minute; the last update's outcome is read every time.
+    from appliance.firmware import records
+    from appliance.firmware.status import firmware_status
+
+    now = time.monotonic()
+    hit = _FIRMWARE_CACHE.get(str(state_dir))
+    if hit is None or now - hit[0] > FIRMWARE_CACHE_SECONDS:
+        hit = (now, firmware_status(state_dir).as_dict())
+        _FIRMWARE_CACHE[str(state_dir)] = hit
+    return {**hit[1], "last": records.read(state_dir, records.LAST),
+            "pending": records.read(state_dir, records.PENDING)}
+
+
 def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
     """Everything the status page shows (``monitor.status.box_status``, with the lab's state
-    when a lab runs)."""
-    return box_status(state_dir, netns, lab_status(state_dir))
+    when a lab runs, and the firmware with its slots)."""
+    data = box_status(state_dir, netns, lab_status(state_dir))
+    data["firmware"] = _firmware(state_dir)
+    return data
 
 
 REFRESH_SECONDS = 30

@@ -461,7 +461,7 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
         ping_log.close()
     fingerprint = vm.https_fingerprint(box.https_ports[STATIC])
     assert box.power_off(), "the box did not shut down on the ACPI power button"
-    data = vm.partition_table(disk)[3]
+    data = vm.partition_table(disk)[4]  # bios-boot, efi, root-a, root-b, data
     assert (data["start"] + data["size"]) * vm.SECTOR > DISK_BYTES - 2 * 1024**2, \
         "the first boot did not grow the data partition to the end of the disk"
     fs_bytes, label = vm.ext4_size(disk, data["start"])

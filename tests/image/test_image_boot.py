@@ -290,14 +290,23 @@ def test_image_is_lean_gpt(image_build: vm.BuiltImage) -> None:
     # the management plane's tools (appliance/management)
     assert {"systemd-timesyncd", "systemd-resolved", "tzdata"} <= set(image_build.packages)
     parts = vm.partition_table(image_build.path)
-    assert [p.get("name") for p in parts] == ["bios-boot", "efi", "ixp-root", "ixp-data"]
+    assert [p.get("name") for p in parts] == ["bios-boot", "efi", "ixp-root-a", "ixp-root-b",
+                                             "ixp-data"]
     assert parts[0]["type"] == "21686148-6453-6F6E-6744-6D6F76654966"
     assert parts[1]["type"] == "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
-    for index, label in ((2, "ixp-root"), (3, "ixp-data")):
-        assert vm.ext4_size(image_build.path, parts[index]["start"])[1] == label
+    # two system slots of the same size (B empty until the first update), one data partition
+    assert parts[2]["size"] == parts[3]["size"] and parts[2]["type"] == parts[3]["type"]
+    assert vm.ext4_size(image_build.path, parts[2]["start"])[1] == "ixp-root"
+    assert vm.ext4_size(image_build.path, parts[4]["start"])[1] == "ixp-data"
+    slot_bytes = parts[2]["size"] * vm.SECTOR
+    assert slot_bytes > image_build.root_used_mib * 1024**2 * 1.25, "no headroom in the slots"
     assert image_build.size < 3 * 1024**3, "the raw image grew past 3 GiB"
     sums = (image_build.path.parent / "SHA256SUMS").read_text()
     assert "ixp-appliance.img.zst" in sums
+    # the signed update bundle of the same system, beside the image
+    assert image_build.bundle is not None and image_build.bundle.name in sums
+    TIMINGS["bundle_bytes"] = image_build.bundle.stat().st_size
+    assert {"rauc", "grub-common"} <= set(image_build.packages)
 
 
 def test_bios_boot_reaches_wizard_then_factory_reset(image_build: vm.BuiltImage,

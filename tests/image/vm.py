@@ -25,6 +25,10 @@ import pexpect
 CACHE = Path(os.environ.get("IXP_IMAGE_TEST_CACHE", "/var/cache/ixp-image-test"))
 # .debs between builds (build-image.sh's IXP_IMAGE_APT_CACHE); a fresh machine just fills it.
 APT_CACHE = Path(os.environ.get("IXP_IMAGE_APT_CACHE", "/var/cache/ixp-image-apt"))
+# The throwaway release key the test images are signed with: made on the first run, kept
+# beside the caches (never in the repository), and part of the cache key through its
+# certificate, which the image carries as its keyring.
+KEYS = Path(os.environ.get("IXP_IMAGE_TEST_KEYS", "/var/cache/ixp-image-keys"))
 # What the image is made of: a change in any of these means a new image.
 INPUTS = ("build-image.sh", "image", "rootfs", "systemd", "appliance", "pyproject.toml",
           "constraints.txt")
@@ -33,7 +37,8 @@ OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 BUILD_TOOLS = {
     "mmdebstrap": "mmdebstrap", "grub-mkimage": "grub2-common", "mcopy": "mtools",
     "mkfs.vfat": "dosfstools", "mkfs.ext4": "e2fsprogs", "sfdisk": "fdisk", "zstd": "zstd",
-    "qemu-system-x86_64": "qemu-system-x86",
+    "qemu-system-x86_64": "qemu-system-x86", "rauc": "rauc", "mksquashfs": "squashfs-tools",
+    "grub-editenv": "grub-common", "debugfs": "e2fsprogs",
 }
 SECTOR = 512
 SETUP_CODE = r"Setup code: ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})"
@@ -62,8 +67,38 @@ def require_tools() -> None:
                           + " (apt-get install --no-install-recommends them; see dev.sh)")
 
 
+@dataclass(frozen=True)
+class ReleaseKey:
+    """A signing key and its self-signed certificate (PEM files)."""
+
+    key: Path
+    cert: Path
+
+    def env(self) -> dict[str, str]:
+        """build-image.sh's and make-bundle.sh's variables for this key."""
+        return {"IXP_RELEASE_KEY": str(self.key), "IXP_RELEASE_CERT": str(self.cert)}
+
+
+def make_key(folder: Path, name: str, subject: str) -> ReleaseKey:
+    """A throwaway RSA key with a self-signed certificate in ``folder`` (kept if there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key, cert = folder / f"{name}.key.pem", folder / f"{name}.cert.pem"
+    if not (key.exists() and cert.exists()):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "3650", "-subj", f"/CN={subject}", "-keyout", str(key), "-out",
+                        str(cert)], check=True, capture_output=True)
+        key.chmod(0o600)
+    return ReleaseKey(key, cert)
+
+
+def release_key_for_tests() -> ReleaseKey:
+    """The test images' release key (TESTS ONLY: never a real release's)."""
+    return make_key(KEYS, "test-release", "ixp-appliance TEST release (throwaway, tests only)")
+
+
 def tree_hash(repo: Path) -> str:
-    """Hash of every file (tracked or not, not ignored) the image is built from."""
+    """Hash of every file (tracked or not, not ignored) the image is built from, and of the
+    test release certificate the image trusts."""
     listed = subprocess.run(
         ["git", "-C", str(repo), "ls-files", "-z", "-co", "--exclude-standard", "--", *INPUTS],
         check=True, capture_output=True).stdout.split(b"\0")
@@ -72,6 +107,7 @@ def tree_hash(repo: Path) -> str:
         path = repo / os.fsdecode(name)
         if path.is_file():
             digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    digest.update(b"keyring\0" + hashlib.sha256(release_key_for_tests().cert.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -86,6 +122,10 @@ class BuiltImage:
     reused: bool
     root_used_mib: int
     packages: dict[str, int]  # Debian package -> installed size in KiB
+    version: str = ""  # the firmware version it was built as
+    bundle: Path | None = None  # the signed RAUC bundle of the same system
+    slot_image: Path | None = None  # the system slot's file system (bundles are made from it)
+    key: ReleaseKey | None = None
 
 
 def build_or_reuse(repo: Path) -> BuiltImage:
@@ -100,7 +140,8 @@ def build_or_reuse(repo: Path) -> BuiltImage:
                 if old.is_dir():
                     shutil.rmtree(old)
         out.mkdir(parents=True)
-        env = {**os.environ, "IXP_IMAGE_APT_CACHE": str(APT_CACHE)}
+        env = {**os.environ, "IXP_IMAGE_APT_CACHE": str(APT_CACHE),
+               **release_key_for_tests().env()}
         log = out / "build.log"
         with log.open("wb") as f:
             done = subprocess.run(["nice", "-n", "10", str(repo / "build-image.sh"), str(out)],
@@ -110,7 +151,10 @@ def build_or_reuse(repo: Path) -> BuiltImage:
             shutil.rmtree(out)
             raise AssertionError(f"build-image.sh failed ({done.returncode}):\n{tail}")
     stats = dict(kv.split("=", 1) for kv in (out / "build-stats.txt").read_text().split())
-    return BuiltImage(path=img, size=img.stat().st_size,
+    version = stats.get("version", "")
+    return BuiltImage(path=img, size=img.stat().st_size, version=version,
+                      bundle=out / f"ixp-appliance-{version}.raucb",
+                      slot_image=out / "rootfs.ext4", key=release_key_for_tests(),
                       compressed_size=(out / "ixp-appliance.img.zst").stat().st_size,
                       build_seconds=float(stats["build_seconds"]), reused=reused,
                       root_used_mib=int(stats["root_used_mib"]),
