@@ -139,6 +139,8 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     page.wait_for_selector("table.matrix")
     assert page.locator("table.matrix thead th").count() == 1 + 5, "a column per member"
     walk.check("traffic-matrix")
+    page.goto(url + "firmware")  # off the image it says so, and offers no upload
+    walk.check("firmware")
 
     # the looking glass, one session's routes and a prefix search
     wait_for_sessions(page, url + "lg", 2)
