@@ -20,6 +20,7 @@ from appliance.lab.lab import lab_dir
 from appliance.pipeline.concern import ApplyContext
 from appliance.route_server import daemon
 from appliance.route_server.service import ensure_running
+from appliance.route_server.status import route_server_sessions
 from appliance.web import create_app
 from appliance.web.api import tokens
 from appliance.web.lg import glass_of
@@ -95,11 +96,15 @@ def test_alice_replays_both_source_types(lab):
         while time.monotonic() < deadline and not ready:
             f = client.get(f"/birdwatcher/routes/filtered/{M1}", headers=bearer)
             n = client.get(f"/birdwatcher/routes/noexport/{M2}", headers=bearer)
+            rs = route_server_sessions(state_dir, _cfg)["sessions"]
+            # every session up too: on a busy machine the routes of two can be there while
+            # another session is still connecting
             ready = f.status_code == n.status_code == 200 and \
                 _nets(f.get_json()["routes"]) == {"10.99.0.0/16"} and \
-                _nets(n.get_json()["routes"]) == {"31.9.0.0/24"}
+                _nets(n.get_json()["routes"]) == {"31.9.0.0/24"} and \
+                len(rs) == len(SESSIONS) and all(x["up"] for x in rs)
             time.sleep(0.5)
-        assert ready, "the lab's routes did not arrive"
+        assert ready, "the lab's routes did not arrive, or a session is not up"
 
         sources = documented_sources()
         assert sorted(s.type for s in sources) == ["multi_table", "single_table"]
@@ -117,7 +122,7 @@ def test_alice_replays_both_source_types(lab):
             assert status["router_id"] == "203.0.113.1" and status["version"].startswith("2.")
             neighbors = alice.neighbors()
             assert sorted(neighbors) == SESSIONS, src.type
-            assert all(n["state"] == "up" for n in neighbors.values())
+            assert all(n["state"] == "up" for n in neighbors.values()), neighbors
             # multi_table corrects the counts by the pipes: nothing counted filtered twice
             assert (neighbors[M1]["accepted"], neighbors[M1]["filtered"]) == (2, 1), src.type
             assert (neighbors[M2]["accepted"], neighbors[M2]["filtered"]) == (1, 0), src.type
