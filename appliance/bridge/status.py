@@ -4,6 +4,7 @@ and the exact traffic matrix between members."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.bridge import nft
@@ -146,4 +147,14 @@ def member_matrix(cfg: IXPConfig, netns: str | None) -> list[dict[str, object]]:
         row["packets"] = int(row["packets"]) + pair.packets  # type: ignore[call-overload]
         row["bytes"] = int(row["bytes"]) + pair.bytes  # type: ignore[call-overload]
     return [rows[k] for k in sorted(rows)]
+
+
+def box_matrix(cfg: IXPConfig, state_dir: Path, netns: str | None) -> list[dict[str, object]]:
+    """``member_matrix`` where there is one: empty when the matrix is off, or on a developer
+    machine without a lab (its own bridge is not the exchange's)."""
+    from appliance.platform.target import Target
+
+    if not cfg.peering_lan.traffic_matrix or not Target(state_dir, netns).has_system:
+        return []
+    return member_matrix(cfg, netns)
 

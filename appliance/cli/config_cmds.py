@@ -118,19 +118,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_matrix(args: argparse.Namespace) -> int:
     """The traffic matrix: who sent how much to whom since the counters were made."""
-    from appliance.bridge.status import member_matrix
+    from appliance.bridge.status import box_matrix
     from appliance.config.committed import committed_config
 
     cfg = committed_config(args.state_dir)
     if cfg is None:
         error(f"no configuration committed in {args.state_dir}")
         return 1
-    from appliance.platform.target import Target
-
-    netns = target_netns(args)
-    # a developer machine without a lab: its own bridge is not the exchange's
-    counted = cfg.peering_lan.traffic_matrix and Target(args.state_dir, netns).has_system
-    rows = member_matrix(cfg, netns) if counted else []
+    rows = box_matrix(cfg, args.state_dir, target_netns(args))
     if args.json:
         emit_json(rows)
         return 0

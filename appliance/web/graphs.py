@@ -100,8 +100,7 @@ def index() -> str:
 def matrix() -> str:
     """The traffic matrix as a table: who sent how much to whom (rows send, columns receive),
     since the kernel's counters started, each cell shaded by its share of the busiest pair."""
-    from appliance.bridge.status import member_matrix
-    from appliance.platform.target import Target
+    from appliance.bridge.status import box_matrix
 
     state, netns = current_app.config["STATE_DIR"], current_app.config.get("NETNS")
     cfg = committed_config(state)
@@ -111,7 +110,7 @@ def matrix() -> str:
     if family not in ("all", "ipv4", "ipv6"):
         abort(404)
     on = cfg.peering_lan.traffic_matrix
-    rows = member_matrix(cfg, netns) if on and Target(state, netns).has_system else []
+    rows = box_matrix(cfg, state, netns)
     cells: dict[tuple[int, int], int] = {}
     for r in rows:
         if family in ("all", r["family"]):
