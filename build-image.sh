@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Build the appliance disk image: Debian 12 + the appliance, as a raw GPT disk that boots with
+# Build the appliance disk image: Debian 13 (trixie) + the appliance, as a raw GPT disk that boots with
 # legacy BIOS and UEFI, plus a zstd-compressed copy, the signed RAUC update bundle of the same
 # system (ixp-appliance-<version>.raucb) and SHA-256 sums.
 #
-# Usage (as root on Debian 12): ./build-image.sh [OUT_DIR]     (default: ./out)
+# Usage (as root on Debian 12 or 13): ./build-image.sh [OUT_DIR]     (default: ./out)
 # Needs: mmdebstrap grub-pc-bin grub-efi-amd64-bin mtools dosfstools e2fsprogs fdisk zstd
 #        python3-venv (see dev.sh). Reaches only Debian's mirror and PyPI.
 # Environment:
@@ -14,11 +14,20 @@
 #   IXP_RELEASE_KEYRING  the certificate(s) the box trusts (default: IXP_RELEASE_CERT); only
 #                        this goes into the image, never the key (docs/upgrade.md)
 #   IXP_FIRMWARE_VERSION the firmware version (default: the appliance package's version)
+#   IXP_IMAGE_SUITE      the Debian release under the box (default: trixie; bookworm still
+#                        builds, for comparisons: docs/install.md)
 # Works only on files: no loop device, no mount, nothing of the host's disks is touched.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")" && pwd)
 out=$(realpath -m "${1:-$repo/out}")
 mirror=${IXP_IMAGE_MIRROR:-http://deb.debian.org}
+suite=${IXP_IMAGE_SUITE:-trixie}
+# The image's Python: the appliance's wheels are fetched for it (image/build-wheels.sh).
+case "$suite" in
+    trixie) image_python=3.13 debian=13 ;;
+    bookworm) image_python=3.11 debian=12 ;;
+    *) echo "build-image: IXP_IMAGE_SUITE=$suite: use trixie or bookworm" >&2; exit 1 ;;
+esac
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { echo "build-image: $*" >&2; exit 1; }
@@ -56,9 +65,9 @@ trap cleanup EXIT
 start=$(date +%s)
 
 log "building the appliance wheel and its pinned dependencies"
-"$repo/image/build-wheels.sh" "$repo" "$work/wheels"
+"$repo/image/build-wheels.sh" "$repo" "$work/wheels" "$image_python"
 
-log "bootstrapping Debian 12 with mmdebstrap"
+log "bootstrapping Debian $debian ($suite) with mmdebstrap"
 mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$repo/image/packages.txt")
 cache_args=()
 if [ -n "${IXP_IMAGE_APT_CACHE:-}" ]; then
@@ -134,10 +143,10 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
     --customize-hook="$repo/image/customize.sh \"\$1\" $repo $work/wheels" \
     --customize-hook="mkdir -p \"\$1\"/usr/share/doc/ixp-appliance && cp -a --no-preserve=ownership $repo/docs/. \"\$1\"/usr/share/doc/ixp-appliance/" \
     "${cache_args[@]}" \
-    bookworm "$work/rootfs" \
-    "deb $mirror/debian bookworm main" \
-    "deb $mirror/debian bookworm-updates main" \
-    "deb $mirror/debian-security bookworm-security main"
+    "$suite" "$work/rootfs" \
+    "deb $mirror/debian $suite main" \
+    "deb $mirror/debian $suite-updates main" \
+    "deb $mirror/debian-security $suite-security main"
 
 # mmdebstrap empties /etc/machine-id after the hooks; "uninitialized" makes systemd treat the
 # box's first boot as a first boot (ConditionFirstBoot=yes units run, the id is committed).
@@ -172,8 +181,8 @@ took=$(( $(date +%s) - start ))
 raw=$(stat -c %s "$out/ixp-appliance.img")
 zst=$(stat -c %s "$out/ixp-appliance.img.zst")
 bundle_bytes=$(stat -c %s "$out/$bundle")
-printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s root_used_mib=%s bundle_bytes=%s version=%s\n' \
-    "$took" "$raw" "$zst" "$root_mib" "$bundle_bytes" "$version" \
+printf 'build_seconds=%s image_bytes=%s compressed_bytes=%s root_used_mib=%s bundle_bytes=%s version=%s suite=%s\n' \
+    "$took" "$raw" "$zst" "$root_mib" "$bundle_bytes" "$version" "$suite" \
     | tee "$out/build-stats.txt"
 log "image: $out/ixp-appliance.img ($((raw / 1048576)) MiB, $((zst / 1048576)) MiB compressed)"
 log "bundle: $out/$bundle ($((bundle_bytes / 1048576)) MiB)"

@@ -87,6 +87,29 @@ install_axe_core() {
   echo "$AXE_CORE_VERSION" > "$stamp"
 }
 
+# The whole suite in two pytest processes side by side: the image tests (build, then qemu
+# boots, which wait on the emulated box most of the time) in the background, everything else in
+# the foreground. One after the other they take about 30 minutes; side by side about the longer
+# of the two. The image tests' report is printed after the rest, then one verdict for both.
+run_whole_suite() {
+  local image_log rest=0 image=0
+  image_log=$(mktemp /tmp/ixp-image-tests.XXXXXX.log)
+  log "pytest: the image tests (tests/image, qemu) in the background, output in $image_log"
+  .venv/bin/pytest -m image -p no:cacheprovider >"$image_log" 2>&1 &
+  local image_pid=$!
+  # interrupted (Ctrl-C, CI's time limit): end the background run too, so its qemu goes
+  trap 'kill -TERM "$image_pid" 2>/dev/null; wait "$image_pid"; exit 130' INT TERM
+  log "pytest: everything else"
+  .venv/bin/pytest -m "not image" || rest=$?
+  log "waiting for the image tests"
+  wait "$image_pid" || image=$?
+  trap - INT TERM
+  log "the image tests' report"
+  cat "$image_log"
+  log "verdict: everything else exit $rest, image tests exit $image"
+  [ "$rest" -eq 0 ] && [ "$image" -eq 0 ]
+}
+
 setup() {
   need_root "$@"
   install_debian_packages
@@ -106,8 +129,11 @@ case "${1:-}" in
     setup test
     log "ruff"
     .venv/bin/ruff check .
-    log "pytest"
-    exec .venv/bin/pytest "$@"
+    if [ $# -gt 0 ]; then
+      log "pytest $*"
+      exec .venv/bin/pytest "$@"
+    fi
+    run_whole_suite
     ;;
   setup)
     setup setup

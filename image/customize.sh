@@ -20,8 +20,10 @@ ln -sf /opt/ixp-appliance/venv/bin/ixpctl "$root/usr/local/bin/ixpctl"
 in_root /opt/ixp-appliance/venv/bin/python -m pip uninstall -q -y pip setuptools wheel \
     >/dev/null 2>&1 || true
 rm -f "$root"/opt/ixp-appliance/venv/bin/pip*
-in_root dpkg --purge python3-venv python3.11-venv python3-pip-whl python3-setuptools-whl \
-    >/dev/null
+# (python3.X-venv by whatever X the release ships)
+mapfile -t venv_pkgs < <(in_root dpkg-query -W -f '${db:Status-Abbrev}${Package}\n' \
+    'python3*-venv' python3-pip-whl python3-setuptools-whl 2>/dev/null | sed -n 's/^ii *//p')
+[ "${#venv_pkgs[@]}" -eq 0 ] || in_root dpkg --purge "${venv_pkgs[@]}" >/dev/null
 # pip compiled the bytecode: keep it. Without it every ixpctl start on a slow box compiles
 # pydantic and Flask again (and cannot store the result on a read-only or busy system).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,13 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the marker here too, so the suite runs with --strict-markers either way."""
     config.addinivalue_line(
         "markers", "image: builds the disk image and boots it under qemu (needs root; slow)")
+    # dev.sh runs these tests in the background and ends them with SIGTERM when the run is
+    # interrupted: end like Ctrl-C, so every fixture's finally kills its qemu and namespace.
+    signal.signal(signal.SIGTERM, _interrupted)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
