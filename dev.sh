@@ -110,6 +110,17 @@ run_whole_suite() {
   [ "$rest" -eq 0 ] && [ "$image" -eq 0 ]
 }
 
+# The route server, resolver and firewall of the demo are the image's own BIRD, unbound,
+# stayrtr and nft (its Debian release), from a tree made once (image/shipped-root.sh, about a
+# minute the first time); IXP_SHIPPED_ROOT already set is kept (empty: the host's daemons).
+use_shipped_daemons() {
+  if [ -z "${IXP_SHIPPED_ROOT+set}" ]; then
+    log "the image's daemons for the lab (image/shipped-root.sh)"
+    IXP_SHIPPED_ROOT=$(image/shipped-root.sh "${IXP_SHIPPED_CACHE:-/var/cache/ixp-shipped-root}")
+    export IXP_SHIPPED_ROOT
+  fi
+}
+
 setup() {
   need_root "$@"
   install_debian_packages
@@ -122,6 +133,7 @@ case "${1:-}" in
   demo)
     shift
     setup demo
+    use_shipped_daemons
     exec .venv/bin/ixpctl demo "$@"
     ;;
   test)

@@ -8,6 +8,7 @@ member holds every other member's prefixes.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from routeserver_common import LAN4, LAN6, RS_ASN, ars_bin, ars_inputs, ixp  # n
 
 from appliance.lab.member_conf import Announce, member_conf  # noqa: E402
 from appliance.lab.netlab import NetLab, open_lab  # noqa: E402
+from appliance.platform import shipped  # noqa: E402
 from appliance.platform.bird.control import BirdUnavailable  # noqa: E402
 from appliance.platform.bird.replies import BirdError  # noqa: E402
 from appliance.route_server.bogons import load_bogons  # noqa: E402
@@ -55,8 +57,13 @@ def _converged(lab: NetLab, want: int) -> bool:
     return True
 
 
-def run_one(n: int, p: int, conf_text: str, label: str) -> tuple[float, int]:
-    """Seconds to converge and the route server's RSS (KiB) once converged."""
+def run_one(n: int, p: int, conf_text: str, label: str,
+            rs_tree: Path | None = None) -> tuple[float, int]:
+    """Seconds to converge and the route server's RSS (KiB) once converged.
+
+    ``rs_tree``: the route server's BIRD from that shipped tree (image/shipped-root.sh), the
+    members' from the one in use (IXP_SHIPPED_ROOT).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         lab = open_lab(Path(tmp), "ixbench")
         try:
@@ -69,7 +76,8 @@ def run_one(n: int, p: int, conf_text: str, label: str) -> tuple[float, int]:
                     local4=str(LAN4[i + 9]), rs4=str(LAN4[1]), local6=None, rs6=None,
                     routes=_prefixes(i, p)))
             start = time.perf_counter()
-            pid = lab.start_bird(rs, conf_text)
+            with shipped.using(rs_tree) if rs_tree is not None else contextlib.nullcontext():
+                pid = lab.start_bird(rs, conf_text)
             deadline = start + 600
             while not _converged(lab, (n - 1) * p):
                 if time.perf_counter() > deadline:

@@ -5,13 +5,41 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from appliance.platform import netns
+from appliance.platform import netns, shipped
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tree of the image's daemons (image/shipped-root.sh), kept between runs.
+SHIPPED_CACHE = Path(os.environ.get("IXP_SHIPPED_CACHE", "/var/cache/ixp-shipped-root"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every daemon the tests start as the route server, resolver or firewall is the image's
+    own (BIRD, unbound, stayrtr, nft of its Debian release), from the shipped tree, made once.
+
+    ``IXP_SHIPPED_ROOT`` already set is kept (empty: the host's daemons, on purpose).
+    """
+    if shipped.ENV in os.environ or os.geteuid() != 0:
+        return
+    done = subprocess.run([str(ROOT / "image" / "shipped-root.sh"), str(SHIPPED_CACHE)],
+                          capture_output=True, text=True, check=False, timeout=1800)
+    if done.returncode != 0:
+        raise pytest.UsageError("could not make the tree of the shipped daemons "
+                                f"(image/shipped-root.sh): {done.stderr[-3000:]}")
+    os.environ[shipped.ENV] = done.stdout.strip().splitlines()[-1]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which daemons this run tests: the image's (and their versions) or the host's."""
+    found = shipped.versions()
+    if not found:
+        return "daemons: the host's own (IXP_SHIPPED_ROOT not set)"
+    listed = ", ".join(f"{name} {version}" for name, version in sorted(found.items()))
+    return f"daemons: the image's, from {os.environ[shipped.ENV]}: {listed}"
 
 
 def form_fields(html: bytes | str, action: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from appliance.lab import registry
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import default_author
+from appliance.platform import shipped
 from appliance.route_server.service import ensure_running
 from appliance.runner import Runner
 from appliance.web import accounts, secrets_store
@@ -133,6 +134,16 @@ def _demo_config(args: argparse.Namespace) -> tuple[str, str]:
     return EXAMPLE.read_text("utf-8"), f"demo with {EXAMPLE.name}"
 
 
+def _daemons_in_use() -> str:
+    """Whose BIRD, unbound, stayrtr and nft the lab runs: the image's (with versions) or the
+    host's (appliance/platform/shipped.py)."""
+    found = shipped.versions()
+    if not found:
+        return "the host's own (IXP_SHIPPED_ROOT not set)"
+    return "the image's: " + ", ".join(f"{name} {version}" for name, version in
+                                       sorted(found.items()) if name != "dns-root-data")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Lab + applied config + services + web UI; Ctrl-C tears it all down, keeping the state."""
     host, port = args.listen
@@ -153,6 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"\nDemo running. Open {url} in a browser.", flush=True)
             print(f"  state dir: {args.state_dir}   status: .venv/bin/ixpctl status "
                   "(it finds the running demo by itself)", flush=True)
+            print(f"  daemons: {_daemons_in_use()}", flush=True)
             print("  Ctrl-C stops the demo and removes the lab; its state stays for the next "
                   "run (--fresh starts over).", flush=True)
             _print_setup_code(args.state_dir)

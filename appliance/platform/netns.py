@@ -14,6 +14,8 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from appliance.platform import shipped
+
 NETNS_DIR = Path("/var/run/netns")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
@@ -67,7 +69,8 @@ def list_with_prefix(prefix: str) -> list[str]:
 
 def command(name: str, argv: Sequence[str]) -> list[str]:
     """``argv`` wrapped to run inside namespace ``name``."""
-    return ["ip", "netns", "exec", name, *argv]
+    # a shipped daemon's program named here is the shipped one (platform/shipped.py)
+    return ["ip", "netns", "exec", name, *shipped.wrap_named(argv)]
 
 
 def run(name: str, argv: Sequence[str], *, check: bool = True, timeout: float = 30,

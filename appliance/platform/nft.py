@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.platform import netns as labns
+from appliance.platform import shipped
 
 
 class NftError(RuntimeError):
@@ -35,7 +35,7 @@ class NftError(RuntimeError):
 
 def nft_binary() -> str:
     """Path of the nft program (Debian package nftables)."""
-    path = shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")
+    path = shipped.program("nft")
     if path is None:
         raise NftError("nft is missing: install the Debian package nftables")
     return path
@@ -51,7 +51,7 @@ def in_netns(netns: str | None, argv: list[str]) -> list[str]:
 def run(netns: str | None, args: list[str],
         timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """``nft args`` in ``netns``; the finished process (not checked: callers read the code)."""
-    return subprocess.run(in_netns(netns, [nft_binary(), *args]), capture_output=True,
+    return subprocess.run(in_netns(netns, shipped.wrap([nft_binary(), *args])), capture_output=True,
                           text=True, timeout=timeout, check=False)
 
 
@@ -67,7 +67,8 @@ def check_file(path: Path) -> None:
     """
     unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--net",
                                                               "--map-root-user"]
-    proc = subprocess.run([*unshare, nft_binary(), "-c", "-f", str(path)], capture_output=True,
+    proc = subprocess.run([*unshare, *shipped.wrap([nft_binary(), "-c", "-f", str(path)])],
+                          capture_output=True,
                           text=True, timeout=60, check=False)
     if proc.returncode != 0:
         raise NftError(f"nft -c refused {path.name}: {_message(proc)}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import time
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appliance.platform import shipped
 from appliance.platform.netns import command as netns_command
 from appliance.resolver.paths import TRUST_ANCHOR_FILE, UnboundPaths
 from appliance.util.atomic import atomic_write
@@ -45,7 +45,7 @@ class UnboundError(RuntimeError):
 
 def binary(name: str) -> str:
     """Path of ``unbound``, ``unbound-checkconf`` or ``unbound-control``."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    path = shipped.program(name)
     if path is None:
         raise UnboundError(f"{name} is not installed: install the Debian package unbound")
     return path
@@ -140,8 +140,8 @@ def checkconf(launch: Path, cwd: Path) -> None:
     there, as unbound does after changing into it.
     """
     try:
-        res = subprocess.run([binary("unbound-checkconf"), str(launch)], capture_output=True,
-                             text=True, timeout=60, check=False, cwd=cwd)
+        res = subprocess.run(shipped.wrap([binary("unbound-checkconf"), str(launch)]),
+                             capture_output=True, text=True, timeout=60, check=False, cwd=cwd)
     except subprocess.TimeoutExpired:
         raise UnboundError("unbound-checkconf did not finish in 60 s") from None
     if res.returncode != 0:
@@ -174,8 +174,11 @@ def running_pid(paths: UnboundPaths) -> int | None:
 def control(paths: UnboundPaths, *args: str, timeout: float = 10) -> str:
     """Run ``unbound-control`` over the unix socket; returns its output or raises."""
     try:
-        res = subprocess.run([binary("unbound-control"), "-c", str(paths.launch_conf), *args],
-                             capture_output=True, text=True, timeout=timeout, check=False)
+        res = subprocess.run(shipped.wrap([binary("unbound-control"), "-c", str(paths.launch_conf),
+                                           *args]),
+                             capture_output=True, text=True, timeout=timeout, check=False,
+                             # unbound 1.26 prints a stray byte after an expired zone's state
+                             errors="replace")
     except subprocess.TimeoutExpired:
         raise UnboundError(f"unbound-control {' '.join(args)} timed out") from None
     if res.returncode != 0:
@@ -193,7 +196,8 @@ def _log_tail(paths: UnboundPaths, lines: int = 8) -> str:
 
 def foreground_argv(paths: UnboundPaths, netns: str | None) -> list[str]:
     """``unbound -d`` on the launch file, in ``netns`` (None = this host)."""
-    return _in_netns(netns, [binary("unbound"), "-d", "-c", str(paths.launch_conf)])
+    return _in_netns(netns, shipped.wrap([binary("unbound"), "-d", "-c",
+                                          str(paths.launch_conf)]))
 
 
 def exec_foreground(paths: UnboundPaths, options: RenderOptions | None,

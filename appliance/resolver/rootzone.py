@@ -10,6 +10,7 @@ and the signature expiry do not reset, which is why they are reported too.
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,12 +90,20 @@ def zone_facts(zonefile: Path) -> tuple[float, ZoneFacts]:
     return st.st_mtime, facts
 
 
+_VIEW = re.compile(r"serial \d+|expired")
+
+
 def parse_list_auth_zones(output: str) -> str | None:
-    """unbound's own view of the root auth-zone: ``serial N`` or ``expired``."""
+    """unbound's own view of the root auth-zone: ``serial N`` or ``expired``.
+
+    unbound 1.2x adds when it got that serial (``serial N\t since T``), and after
+    ``expired`` unbound 1.26 prints stray bytes of its buffer: only the leading words count.
+    """
     for line in output.splitlines():
         name, _, rest = line.partition("\t")
         if name.strip() == ".":
-            return rest.strip() or None
+            found = _VIEW.match(rest.strip())
+            return found.group(0) if found else (rest.strip() or None)
     return None
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Concern, RenderedFile, VerifyError
+from appliance.platform import shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.route_server import daemon, drain
 from appliance.route_server.bogons import Bogons, load_bogons
@@ -56,7 +57,7 @@ class RouteServerConcern(Concern):
         """``bird -p`` on the staged file: BIRD's own parser decides."""
         conf = staged / daemon.CONF
         try:
-            res = subprocess.run([daemon.bird_binary(), "-p", "-c", str(conf)],
+            res = subprocess.run(shipped.wrap([daemon.bird_binary(), "-p", "-c", str(conf)]),
                                  capture_output=True, text=True, timeout=300)
         except (daemon.BirdStartError, subprocess.TimeoutExpired) as exc:
             raise VerifyError(f"cannot check the BIRD configuration: {exc}") from None

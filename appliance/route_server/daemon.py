@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 from appliance.pipeline.concern import ApplyContext
-from appliance.platform import netns
+from appliance.platform import netns, shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.launcher import Launcher
 from appliance.util.atomic import atomic_write
@@ -41,7 +40,7 @@ class BirdStartError(RuntimeError):
 
 def bird_binary() -> str:
     """Path of the ``bird`` program."""
-    path = shutil.which("bird") or shutil.which("bird", path="/usr/sbin:/sbin")
+    path = shipped.program("bird")
     if path is None:
         raise BirdStartError("bird is not installed (Debian package bird2)")
     return path
@@ -53,7 +52,8 @@ def spawn_bird(conf: Path, ctl: Path, pidfile: Path, *, netns_name: str | None,
 
     ``ip netns exec`` replaces itself with BIRD, so the PID is BIRD's own.
     """
-    argv = [bird_binary(), "-f", "-c", str(conf), "-s", str(ctl), "-P", str(pidfile)]
+    argv = shipped.wrap([bird_binary(), "-f", "-c", str(conf), "-s", str(ctl), "-P",
+                         str(pidfile)])
     if netns_name is not None:
         argv = netns.command(netns_name, argv)
     ctl.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from appliance.platform import shipped
+
 
 def stayrtr_argv(vrp_file: Path, bind: str = "127.0.0.1:3323",
                  metrics: str = "127.0.0.1:9847") -> list[str]:
@@ -12,5 +14,6 @@ def stayrtr_argv(vrp_file: Path, bind: str = "127.0.0.1:3323",
     ``-checktime=false`` keeps serving a file whose validity window passed: an island IXP may
     be offline for days, and stale ROAs are better than none (their age is shown in the UI).
     """
-    return ["stayrtr", "-cache", str(vrp_file), "-checktime=false", "-bind", bind,
-            "-metrics.addr", metrics]
+    # the image's stayrtr where the lab runs the shipped daemons (appliance/platform/shipped)
+    return shipped.wrap([shipped.program("stayrtr") or "stayrtr", "-cache", str(vrp_file),
+                         "-checktime=false", "-bind", bind, "-metrics.addr", metrics])

@@ -21,6 +21,7 @@ import pytest
 import requests
 import urllib3
 
+from appliance.platform import shipped
 from tests.conftest import form_fields
 from tests.image import vm
 from tests.image.conftest import TIMINGS
@@ -217,7 +218,7 @@ def complete_setup(port: int, code: str) -> None:
 
 # What the banner shows from `ixpctl services` once BIRD runs the committed revision (2: the
 # wizard's, then the member) and every daemon is up.
-SERVICES = (r"Services: ([^\r\n]*)[\r\n]+\s*Route server: BIRD [\d.]+ runs the installed "
+SERVICES = (r"Services: ([^\r\n]*)[\r\n]+\s*Route server: BIRD ([\d.]+) runs the installed "
             r"configuration of revision (\d+): (\d+) protocols, (\d+) BGP sessions")
 
 
@@ -228,13 +229,20 @@ def check_route_server(box: vm.Vm, label: str, revision: int) -> None:
         match = box.expect_match(SERVICES, timeout=max(1.0, deadline - time.monotonic()))
         services = dict(item.rsplit(" ", 1) for item in match.group(1).split(", "))
         wanted = ("bird", "unbound", "snmp", "collector", "web")
-        if int(match.group(2)) == revision and all(services.get(s) == "active"
+        if int(match.group(3)) == revision and all(services.get(s) == "active"
                                                    for s in wanted):
             break
         if time.monotonic() >= deadline:
             raise AssertionError(f"{label}: the banner still says {match.group(0)!r}")
-    assert int(match.group(4)) == MEMBER_SESSIONS, \
-        f"{label}: BIRD has {match.group(4)} BGP sessions, the member makes {MEMBER_SESSIONS}"
+    assert int(match.group(5)) == MEMBER_SESSIONS, \
+        f"{label}: BIRD has {match.group(5)} BGP sessions, the member makes {MEMBER_SESSIONS}"
+    # the route server the lab tests ran is the one the box runs (issue 19)
+    tested = shipped.versions().get("bird2", "")
+    assert tested, "the lab tests ran no shipped BIRD: IXP_SHIPPED_ROOT is not set"
+    assert tested.split("-")[0] == match.group(2), \
+        f"{label}: the box runs BIRD {match.group(2)}, the lab tests ran bird2 {tested}"
+    TIMINGS["bird_version_box"] = match.group(2)
+    TIMINGS["bird_version_lab"] = tested
     # stayrtr has nothing to serve (no VRPs imported): its unit is skipped, not failed.
     assert services.get("stayrtr") in ("inactive", "active"), services
     TIMINGS[f"route_server_ok_seconds_{label}"] = round(time.monotonic() - box.started, 1)
