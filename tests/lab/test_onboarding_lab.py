@@ -6,6 +6,9 @@ reason in words, and cannot be released."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -73,6 +76,11 @@ def _wait(client, asn: int, want, what: str, timeout: float = 150) -> dict:
     return result
 
 
+def _ixpctl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "appliance.cli", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
 def _in_main_table(state_dir, prefix: str) -> bool:
     glass = LookingGlass(state_dir, 64511)
     return any(not r["filtered"] and r["table"].startswith("master")
@@ -133,6 +141,18 @@ def test_new_member_goes_from_red_to_green_and_is_released(root_required, tmp_pa
             assert "IPv6 router advertisement" in ra_finding["text"]
             # the rest of its connection is fine: only the advertisements keep it red
             assert _by_key(noisy)["bgp"]["ok"] and _by_key(noisy)["neighbours"]["ok"]
+
+            # ixpctl says the same, in the operator's language, and exits 3 while red
+            cli = _ixpctl("member", "onboarding", str(NOISY["asn"]), "--state-dir",
+                          str(tmp_path), "--netns", state.appliance_netns, "--quiet-minutes",
+                          str(QUIET / 60), env={"LANG": "fr_FR.UTF-8"})
+            assert cli.returncode == 3, cli.stdout + cli.stderr
+            assert "Aucune trame rejetée par les règles du LAN d'échange" in cli.stdout
+            assert "annonce de routeur IPv6" in cli.stdout
+            cli = _ixpctl("member", "onboarding", str(GOOD["asn"]), "--state-dir",
+                          str(tmp_path), "--netns", state.appliance_netns, "--json",
+                          "--quiet-minutes", str(QUIET / 60))
+            assert cli.returncode == 0 and json.loads(cli.stdout)["ready"], cli.stdout
 
             # The page says it too, and offers no release; a release is refused anyway.
             html = client.get(f"/member/{NOISY['asn']}/onboarding").get_data(as_text=True)
