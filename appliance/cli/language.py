@@ -11,11 +11,13 @@ Flask-Babel is only loaded when a problem is to be said in another language.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from appliance.config.errors import Issue
 
 LANGUAGES = ("fr", "es", "pt")
+T = TypeVar("T")
 
 
 def cli_language() -> str | None:
@@ -44,3 +46,16 @@ def issue_lines(issues: Iterable[Issue]) -> list[str]:
     Babel(app)
     with app.app_context(), force_locale(lang):
         return [issue_line(line) for line in lines]
+
+
+def in_cli_language(work: Callable[[], T]) -> T:
+    """``work()`` with the web UI's catalogues in the CLI's language (English when none):
+    for words kept in the web package (the onboarding checklist's)."""
+    from flask import Flask
+    from flask_babel import Babel, force_locale
+
+    app = Flask("appliance.web")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = "translations"
+    Babel(app)
+    with app.app_context(), force_locale(cli_language() or "en"):
+        return work()

@@ -119,6 +119,78 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return _change(args, data, args.comment or f"member remove AS{args.asn}")
 
 
+def cmd_onboarding(args: argparse.Namespace) -> int:
+    """The member's onboarding checklist; exit 0 when every check is green, 3 when not."""
+    from appliance.cli.common import target_netns
+    from appliance.cli.language import in_cli_language
+    from appliance.monitor.onboarding import checklist
+    from appliance.web.onboarding import in_words
+
+    cfg = _current(args)
+    result = checklist(args.state_dir, cfg, args.asn, target_netns(args),
+                       quiet_seconds=args.quiet_minutes * 60)
+    if result is None:
+        error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
+        return 1
+    result = in_cli_language(lambda: in_words(result))
+    if args.json:
+        emit_json(result)
+        return 0 if result["ready"] else 3
+    state = "in quarantine" if result["quarantine"] else "not in quarantine"
+    print(f"AS{result['asn']} {result['name']} ({state})")
+    for c in result["checks"]:
+        print(f"  [{'ok' if c['ok'] else 'RED'}] {c['title']}")
+        for f in c["findings"]:
+            print(f"        - {f['text']}")
+        for n in c["notes"]:
+            print(f"        {n['text']}")
+    if result["ready"]:
+        print("every check is green: release the port on the member's onboarding page, or "
+              f"'ixpctl member release {result['asn']}'")
+    else:
+        print("some checks are red: the member must fix what they say")
+    return 0 if result["ready"] else 3
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Release the member's port from quarantine once its checklist is green."""
+    from appliance.cli.common import target_netns
+    from appliance.monitor.onboarding import checklist
+
+    data = _committed_data(args)
+    cfg = _current(args)
+    result = checklist(args.state_dir, cfg, args.asn, target_netns(args),
+                       quiet_seconds=args.quiet_minutes * 60)
+    if result is None:
+        error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
+        return 1
+    entries = [m for m in data.get("members") or [] if str(m.get("asn")) == str(args.asn)]
+    if not any(m.get("quarantine") for m in entries):
+        error(f"AS{args.asn} is not in quarantine")
+        return 1
+    if not result["ready"] and not args.force:
+        error(f"AS{args.asn} is not ready: 'ixpctl member onboarding {args.asn}' shows the "
+              "red checks (--force releases anyway)")
+        return 3
+    for m in entries:
+        m.pop("quarantine", None)
+    return _change(args, data, args.comment or f"member release AS{args.asn} "
+                   f"{result['name']} from quarantine")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The member's report card as JSON."""
+    from appliance.cli.common import target_netns
+    from appliance.monitor.report import member_report
+
+    card = member_report(args.state_dir, _current(args), args.asn, target_netns(args))
+    if card is None:
+        error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
+        return 1
+    emit_json(card)
+    return 0
+
+
 def _common_change(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--comment", default="", help="why (kept in the history)")
@@ -174,3 +246,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_state_dir(p)
     add_json(p)
     p.set_defaults(func=cmd_remove)
+
+    p = msub.add_parser("onboarding", help="the onboarding checklist of a member")
+    p.add_argument("asn", type=int, help="the member's AS number")
+    p.add_argument("--quiet-minutes", type=float, default=10,
+                   help="minutes without hygiene drops the check needs (default 10)")
+    p.add_argument("--netns", default=None, help="the box's namespace (default: the lab's)")
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_onboarding, config=None)
+
+    p = msub.add_parser("release", help="release a member's port from quarantine (when its "
+                        "onboarding checklist is green)")
+    p.add_argument("asn", type=int, help="the member's AS number")
+    p.add_argument("--quiet-minutes", type=float, default=10,
+                   help="minutes without hygiene drops the check needs (default 10)")
+    p.add_argument("--force", action="store_true", help="release even with red checks")
+    _common_change(p)
+    add_state_dir(p)
+    add_json(p)
+    p.set_defaults(func=cmd_release, config=None)
+
+    p = msub.add_parser("report", help="a member's report card (JSON)")
+    p.add_argument("asn", type=int, help="the member's AS number")
+    p.add_argument("--netns", default=None, help="the box's namespace (default: the lab's)")
+    add_state_dir(p)
+    p.set_defaults(func=cmd_report, config=None)

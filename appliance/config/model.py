@@ -413,7 +413,9 @@ class AdminUser(StrictModel):
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")]
     password_hash: Annotated[str, Field(pattern=r"^\$argon2id\$v=\d+\$[^\s]+$", max_length=512)]
-    role: Literal["admin", "viewer"] = "admin"
+    role: Literal["admin", "viewer", "member"] = "admin"
+    # A member's own login (role member): only that ASN's pages (report card, onboarding).
+    asn: Annotated[int, Field(ge=1, le=4294967295)] | None = None
 
 
 class IXPConfig(StrictModel):

@@ -271,7 +271,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "admin_users[].name": ("Login name.", "alice"),
     "admin_users[].password_hash": ("argon2id hash; 'ixpctl user hash-password' makes one.",
                                     "$argon2id$v=19$..."),
-    "admin_users[].role": ("'admin' may change things; 'viewer' may only look.", "admin"),
+    "admin_users[].role": ("'admin' may change things; 'viewer' may only look; 'member' "
+                           "sees only its own ASN's pages (report card, onboarding, its row "
+                           "of the traffic matrix, its looking-glass sessions).", "admin"),
+    "admin_users[].asn": ("For role member only: the ASN of the member the account belongs "
+                          "to (a configured member).", "64500"),
 }
 
 

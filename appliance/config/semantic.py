@@ -247,6 +247,20 @@ def check_snmp_and_users(cfg: IXPConfig) -> Iterator[Issue]:
         if admin.name in admins:
             yield Issue(f"admin_users[{j}].name", f"user '{admin.name}' is listed twice")
         admins.add(admin.name)
+        yield from _member_login(cfg, j, admin.role, admin.asn)
+
+
+def _member_login(cfg: IXPConfig, j: int, role: str, asn: int | None) -> Iterator[Issue]:
+    """A member account names the member it belongs to; other roles see every member."""
+    if role == "member" and asn is None:
+        yield Issue(f"admin_users[{j}].asn", "a member account needs the ASN of the member "
+                    "it belongs to (asn: 64500)")
+    elif role == "member" and not cfg.member_by_asn(asn or 0):
+        yield Issue(f"admin_users[{j}].asn", f"AS{asn} is not a member of this exchange; "
+                    "give the ASN of a configured member")
+    elif role != "member" and asn is not None:
+        yield Issue(f"admin_users[{j}].asn", f"only a member account has an asn; a {role} "
+                    "sees every member (remove asn, or make the role member)")
 
 
 CHECKS: tuple[Check, ...] = (

@@ -122,7 +122,7 @@ def box_status(state_dir: Path, netns: str | None = None,
         data["members"].append({
             "asn": m.asn, "name": m.name, "port": m.ports[0].interface,
             "ipv4": [str(a) for a in m.ipv4], "ipv6": [str(a) for a in m.ipv6],
-            "route_server": m.route_server,
+            "route_server": m.route_server, "quarantine": m.quarantine,
             "router_running": lab_m.get("router_running"),
             "sessions": lab_m.get("sessions", {}),
         })

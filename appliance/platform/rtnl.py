@@ -1,4 +1,5 @@
-"""A small rtnetlink client: one link by name (flags, MTU, MAC, kind, 64-bit stats), set up/down.
+"""A small rtnetlink client: one link by name (flags, MTU, MAC, kind, 64-bit stats), set up/down,
+and the two neighbour tables (the bridge's forwarding database, the IP neighbours).
 
 The resident services (collector, SNMP agent, anycast helper) need only these few requests;
 pyroute2 costs each of them some 22 MiB of imported modules (issue 14: the 1 GB box). The
@@ -26,8 +27,15 @@ IFF_UP = 0x1
 IFF_RUNNING = 0x40
 
 RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_NEWNEIGH, RTM_GETNEIGH = 28, 30
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
+NLM_F_DUMP = 0x300
+NDA_DST, NDA_LLADDR, NDA_MASTER = 1, 2, 9
+NTF_MASTER = 0x04
+# NUD_* states of a neighbour entry (include/uapi/linux/neighbour.h)
+NUD_STATES = {0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY",
+              0x10: "PROBE", 0x20: "FAILED", 0x40: "NOARP", 0x80: "PERMANENT"}
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE = 1, 3, 4, 16
 IFLA_LINKINFO, IFLA_STATS64 = 18, 23
 IFLA_INFO_KIND = 1
@@ -35,6 +43,7 @@ IFLA_INFO_KIND = 1
 _NLMSG = struct.Struct("=LHHLL")
 _IFINFO = struct.Struct("=BxHiII")
 _RTA = struct.Struct("=HH")
+_NDMSG = struct.Struct("=BxxiHBB")
 # struct rtnl_link_stats64, in the kernel's order (newer kernels append fields: ignored)
 STATS64 = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
            "rx_dropped", "tx_dropped", "multicast", "collisions", "rx_length_errors",
@@ -57,6 +66,38 @@ class LinkInfo:
     oper: str = "UNKNOWN"  # IFLA_OPERSTATE: UP, DOWN, LOWERLAYERDOWN, UNKNOWN, ...
     kind: str | None = None  # IFLA_INFO_KIND: bridge, vlan, veth...; None for a NIC
     stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One entry of a neighbour table: a bridge FDB entry (``address`` empty) or an IP
+    neighbour (ARP for IPv4, ND for IPv6)."""
+
+    ifindex: int
+    mac: str  # "02:00:5e:10:00:01"; empty while unresolved
+    state: str  # REACHABLE, STALE, FAILED, PERMANENT, ... (several joined by "|")
+    address: str = ""
+    master: bool = False  # an FDB entry the bridge learnt or holds (not the port's own list)
+
+
+def _mac_text(raw: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in raw) if len(raw) == 6 else ""
+
+
+def _state_text(state: int) -> str:
+    return "|".join(name for bit, name in NUD_STATES.items() if state & bit) or "NONE"
+
+
+def parse_neighbour(body: bytes) -> Neighbour:
+    """A RTM_NEWNEIGH message's body (ndmsg and attributes) as a ``Neighbour``."""
+    family, ifindex, state, flags, _type = _NDMSG.unpack_from(body, 0)
+    attrs = _attrs(body, _NDMSG.size)
+    dst = attrs.get(NDA_DST, b"")
+    address = ""
+    if family in (socket.AF_INET, socket.AF_INET6) and len(dst) in (4, 16):
+        address = socket.inet_ntop(socket.AF_INET if len(dst) == 4 else socket.AF_INET6, dst)
+    return Neighbour(ifindex, _mac_text(attrs.get(NDA_LLADDR, b"")), _state_text(state),
+                     address, bool(flags & NTF_MASTER or NDA_MASTER in attrs))
 
 
 def enter_netns(name: str | None) -> None:
@@ -178,7 +219,7 @@ class Rtnl:
                 if mtype == NLMSG_DONE:
                     return replies
                 replies.append((mtype, payload))
-                if not flags & NLM_F_ACK:
+                if not flags & (NLM_F_ACK | NLM_F_DUMP):
                     return replies  # a single answer (not a dump)
 
     def link(self, name: str) -> LinkInfo | None:
@@ -200,3 +241,10 @@ class Rtnl:
             raise FileNotFoundError(errno.ENODEV, f"no interface {name}")
         body = _IFINFO.pack(socket.AF_UNSPEC, 0, link.index, IFF_UP if up else 0, IFF_UP)
         self._request(RTM_NEWLINK, NLM_F_ACK, body)
+
+    def neighbours(self, family: int) -> list[Neighbour]:
+        """Every entry of one neighbour table: ``socket.AF_BRIDGE`` (7) the bridges' FDB,
+        ``AF_INET`` the ARP table, ``AF_INET6`` the ND table."""
+        body = _NDMSG.pack(family, 0, 0, 0, 0)
+        return [parse_neighbour(p) for t, p in self._request(RTM_GETNEIGH, NLM_F_DUMP, body)
+                if t == RTM_NEWNEIGH]

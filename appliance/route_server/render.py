@@ -70,7 +70,7 @@ class Session:
     md5: str | None
     bfd: bool
     ttl_security: bool
-    disabled: bool
+    quarantine: bool  # the session runs; its routes go nowhere, it gets none
     active: bool
     prepend_rs_asn: bool
     # The IPv4 channel of an IPv6 session (RFC 8950 extended next hop).
@@ -214,7 +214,7 @@ def _sessions(cfg: IXPConfig, irr_sets: dict[str, IrrSets],
                     md5=_password(member),
                     bfd=member.bfd,
                     ttl_security=member.ttl_security,
-                    disabled=member.quarantine,
+                    quarantine=member.quarantine,
                     active=member.active_session,
                     prepend_rs_asn=member.prepend_rs_asn,
                     add_paths_tx=member.add_paths_tx,

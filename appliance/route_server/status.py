@@ -63,6 +63,7 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
             "since": p.since, "accepted": p.routes("imported"),
             "filtered": p.routes("filtered"), "exported": p.routes("exported"),
             "limit_hit": any(c.limit_hit for c in p.channels),
+            "limit": next((c.receive_limit for c in p.channels if c.receive_limit), None),
         })
         seen.append((p, member.asn if member else None, member.name if member else "", family))
     sessions.sort(key=lambda s: (s["asn"] or 0, s["family"]))

@@ -22,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
 from appliance.config.committed import committed_config
-from appliance.web import accounts, filters, i18n, limits, secrets_store
+from appliance.web import accounts, filters, i18n, limits, roles, secrets_store
 from appliance.web.i18n import lazy_gettext as _l
 from appliance.web.lg_access import json_error, looking_glass_is_public
 
@@ -91,6 +91,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
         history,
         lg,
         management,
+        member,
         members,
         setup,
         status,
@@ -100,7 +101,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
                       history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
-                      docs.bp, data.bp, management.bp, backup.bp, firmware.bp):
+                      docs.bp, data.bp, management.bp, backup.bp, firmware.bp, member.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
     filters.register(app)
@@ -113,14 +114,14 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     @app.before_request
     def _gate():
         endpoint = request.endpoint or ""
-        g.user = g.role = None
+        g.user = g.role = g.asn = None
         if request.routing_exception is not None:
             # unknown path or method: Flask answers 404 / 405 itself, in a page that shows the
             # navigation to whoever is logged in
             if accounts.accounts(state):
                 account = auth.current_user()
                 if account is not None:
-                    g.user, g.role = account.name, account.role
+                    g.user, g.role, g.asn = account.name, account.role, account.asn
             return None
         if endpoint in _ALWAYS_OPEN or endpoint.startswith(("setup.", "api.", "docs.")):
             # the API authenticates in its own before_request; the guide (/help) is the
@@ -141,9 +142,11 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
             if endpoint.startswith("lg.") and looking_glass_is_public(state):
                 return None
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        g.user, g.role = account.name, account.role
-        if g.role != "admin" and request.method == "POST" and endpoint != "auth.logout":
-            abort(403, i18n.gettext("Your account may look but not change anything."))
+        g.user, g.role, g.asn = account.name, account.role, account.asn
+        refused = roles.refusal(g.role, g.asn, endpoint, request.view_args or {},
+                                request.method, state)
+        if refused:
+            abort(403, roles.message(refused, g.asn))
         done = accounts.setup_done(state)
         if endpoint.startswith("wizard.") and done and endpoint not in _AFTER_SETUP_OK:
             return redirect(url_for("status.index"))

@@ -47,6 +47,7 @@ class Account:
     password_hash: str
     role: str
     pending: bool  # only in the wizard's draft, not yet committed
+    asn: int | None = None  # a member account's own ASN (role member)
 
 
 def committed_accounts(state_dir: Path) -> list[Account]:
@@ -54,7 +55,7 @@ def committed_accounts(state_dir: Path) -> list[Account]:
     cfg = committed_config(state_dir)
     if cfg is None:
         return []
-    return [Account(u.name, u.password_hash, u.role, False) for u in cfg.admin_users]
+    return [Account(u.name, u.password_hash, u.role, False, u.asn) for u in cfg.admin_users]
 
 
 def accounts(state_dir: Path) -> list[Account]:

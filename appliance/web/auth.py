@@ -83,11 +83,13 @@ def current_user() -> accounts.Account | None:
     return account
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, account: accounts.Account | None = None) -> str:
     # Only local paths: an open redirect would help phishing.
     if target and target.startswith("/") and not target.startswith("//") and \
             not urlsplit(target).netloc:
         return target
+    if account is not None and account.role == "member":
+        return url_for("member.report", asn=account.asn)  # its own pages only
     return url_for("status.index")
 
 
@@ -139,7 +141,7 @@ def login() -> Response | str | tuple[str, int]:
     source_throttle.forgive(source)  # a right password is not a guess
     throttle.succeeded(pair)
     start_session(name)
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(_safe_next(request.args.get("next"), account))
 
 
 @bp.post("/logout")

@@ -42,7 +42,7 @@ from appliance.platform.bird.control import (
     route_server_socket,
 )
 from appliance.platform.bird.replies import Protocol
-from appliance.web import accounts, auth
+from appliance.web import accounts, auth, roles
 from appliance.web.api import tokens
 from appliance.web.lg import glass_of
 from appliance.web.lg_access import (
@@ -86,12 +86,10 @@ def gate(state: Path) -> Response | None:
                         if a.name == token.user), None)
         if account is None:
             return _refused(f"the token's user {token.user} no longer exists")
-        g.user, g.role = account.name, account.role
-        return None
+        return _as(account, state)
     account = auth.current_user()
     if account is not None:
-        g.user, g.role = account.name, account.role
-        return None
+        return _as(account, state)
     cfg = committed_config(state)
     if cfg is not None and client_in(cfg.services.looking_glass.allowed_networks):
         # a configured Alice-LG server: read as a user would, not limited as the anonymous
@@ -102,6 +100,14 @@ def gate(state: Path) -> Response | None:
     return _refused("log in first (the looking glass is not public): send an API token "
                     "('Authorization: Bearer <token>', or as the basic-auth password), or "
                     "list this client in services.looking_glass.allowed_networks")
+
+
+def _as(account: accounts.Account, state: Path) -> Response | None:
+    """Let ``account`` through, or refuse it (a member account: only a public glass)."""
+    g.user, g.role, g.asn = account.name, account.role, account.asn
+    refused = roles.refusal(g.role, g.asn, request.endpoint or "", request.view_args or {},
+                            request.method, state)
+    return json_error(403, roles.message(refused, g.asn)) if refused else None
 
 
 def _refused(message: str) -> Response:

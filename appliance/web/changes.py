@@ -143,8 +143,21 @@ def _gone() -> Response:
 def apply() -> Response:
     """Apply exactly the change the review showed (its id and digest); the next page shows
     each stage. A second click, or a second tab, joins the first apply."""
-    cand_id = request.form.get("candidate", "")
-    digest = request.form.get("digest", "")
+    return _claim(request.form.get("candidate", ""), request.form.get("digest", ""))
+
+
+def apply_now(data: dict[str, Any], comment: str, back: str) -> Response:
+    """Load, compare and apply a change in one click, for an action its page checked first
+    (releasing a port from quarantine): the same candidate, job and history entry (with who
+    did it) as Review → Apply. A change the comparison refuses shows its review instead."""
+    cand = _load(data, comment, back, "")
+    cand, comparison = store().compare(cand)
+    if not comparison.outcome.ok:
+        return redirect(url_for("changes.show", cand_id=cand.id))
+    return _claim(cand.id, cand.digest)
+
+
+def _claim(cand_id: str, digest: str) -> Response:
     running = jobs.for_candidate(cand_id)
     if running is not None:
         return redirect(url_for("changes.progress", job_id=running.id))

@@ -7,14 +7,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from markupsafe import Markup
 
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
 from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo, samples_path
-from appliance.web import accounts, auth
+from appliance.web import accounts, auth, roles
 from appliance.web.api import tokens
 from appliance.web.filters import localtime
 from appliance.web.lg_access import client_in
@@ -110,7 +110,7 @@ def matrix() -> str:
     if family not in ("all", "ipv4", "ipv6"):
         abort(404)
     on = cfg.peering_lan.traffic_matrix
-    rows = box_matrix(cfg, state, netns)
+    rows = roles.own_pairs(g.role, g.asn, box_matrix(cfg, state, netns))
     cells: dict[tuple[int, int], int] = {}
     for r in rows:
         if family in ("all", r["family"]):
@@ -122,8 +122,9 @@ def matrix() -> str:
     top = max(cells.values(), default=0)
     # five shades, by share of the busiest pair: the page stays readable without a legend
     shade = {k: (1 + min(4, v * 5 // top)) if top and v else 0 for k, v in cells.items()}
+    own = None if roles.sees_everything(g.role) else {g.asn}  # a member: its own row only
     return render_template("matrix.html", on=on, members=members, cells=cells, shade=shade,
-                           family=family)
+                           family=family, rows=own)
 
 
 @bp.get("/graphs/member/<int:asn>")
@@ -159,10 +160,20 @@ def _may_scrape(state: Path) -> bool:
             token = tokens.authenticate(state, header[7:].strip())
         except tokens.TokenRefused:
             return False
-        return any(a.name == token.user for a in accounts.committed_accounts(state))
-    if accounts.accounts(state) and auth.current_user() is not None:
-        return True
+        account = next((a for a in accounts.committed_accounts(state) if a.name == token.user),
+                       None)
+        return account is not None and _reads_all(account, state)
+    account = auth.current_user() if accounts.accounts(state) else None
+    if account is not None:
+        return _reads_all(account, state)
     return cfg is not None and client_in(cfg.services.metrics.allowed_networks)
+
+
+def _reads_all(account: accounts.Account, state: Path) -> bool:
+    # /metrics has every member's figures: not for a member's own account
+    if roles.refusal(account.role, account.asn, "graphs.metrics", {}, "GET", state):
+        abort(403, roles.message(roles.OWN_ASN, account.asn))
+    return True
 
 
 @bp.get("/metrics")

@@ -19,7 +19,7 @@ from flask import (
 
 from appliance.web import accounts
 from appliance.web.api import tokens
-from appliance.web.changes import propose
+from appliance.web.changes import prepare, propose
 from appliance.web.i18n import gettext as _
 from appliance.web.i18n import ngettext
 from appliance.web.wizard.candidate import base_data
@@ -35,6 +35,7 @@ def index() -> Response | str:
     errors: dict[str, str] = {}
     name = request.form.get("name", "").strip()
     role = request.form.get("role", "admin")
+    asn_text = request.form.get("asn", "").strip()
     if request.method == "POST":
         password = request.form.get("password", "")
         data = base_data(state)
@@ -43,20 +44,42 @@ def index() -> Response | str:
             errors["name"] = _("Use lower-case letters, digits, '.', '-' or '_'.")
         elif any(u.get("name") == name for u in users):
             errors["name"] = _("There is already a user '%(name)s'.", name=name)
-        if role not in ("admin", "viewer"):
-            errors["role"] = _("Choose admin or viewer.")
+        if role not in ("admin", "viewer", "member"):
+            errors["role"] = _("Choose admin, viewer or member.")
+        member_asn = _member_asn(asn_text, role, errors)
         problem = accounts.password_problem(name, password)
         if problem:
             errors["password"] = problem
         if not errors:
-            users.append({"name": name, "password_hash": accounts.hash_password(password),
-                          "role": role})
+            user = {"name": name, "password_hash": accounts.hash_password(password),
+                    "role": role}
+            if member_asn is not None:
+                user["asn"] = member_asn
+            users.append(user)
             data["admin_users"] = users
-            return propose(data, f"user add {name} ({role})", url_for("users.index"))
+            problems = prepare(data, f"user add {name} ({role})", url_for("users.index"))
+            if not isinstance(problems, list):
+                return problems  # the review of the prepared change
+            for path, message in problems:  # e.g. an ASN that is no member's
+                key = path.rsplit(".", 1)[-1] if path.startswith("admin_users[") else "name"
+                errors.setdefault(key if key in ("name", "role", "asn") else "name", message)
     return render_template("users.html", users=accounts.committed_accounts(state), errors=errors,
-                           name=name, role=role, tokens=tokens.load(state),
+                           name=name, role=role, asn=asn_text, tokens=tokens.load(state),
                            new_token=None, now=datetime.now(UTC), token_days=tokens.LIFETIMES,
                            default_days=tokens.DEFAULT_DAYS), 400 if errors else 200
+
+
+def _member_asn(text: str, role: str, errors: dict[str, str]) -> int | None:
+    """The ASN a member account belongs to (the configuration then checks it is a member)."""
+    if role != "member":
+        if text:
+            errors["asn"] = _("Only a member account has an ASN; leave it empty.")
+        return None
+    digits = text.upper().removeprefix("AS")
+    if not digits.isdigit():
+        errors["asn"] = _("Give the ASN of the member this account belongs to, e.g. 64500.")
+        return None
+    return int(digits)
 
 
 @bp.post("/tokens")
@@ -76,7 +99,8 @@ def new_token() -> str | tuple[str, int]:
     secret = None if errors else tokens.create(state, label, g.user, scope=scope,
                                                days=int(days))
     page = render_template("users.html", users=accounts.committed_accounts(state),
-                           errors=errors, name="", role="admin", tokens=tokens.load(state),
+                           errors=errors, name="", role="admin", asn="",
+                           tokens=tokens.load(state),
                            new_token=secret, now=datetime.now(UTC),
                            token_days=tokens.LIFETIMES, default_days=tokens.DEFAULT_DAYS)
     return (page, 400) if errors else page

@@ -31,6 +31,7 @@ CROSS_READS = {
     ("monitor", "appliance.anycast.status"): "status read by /metrics",
     ("monitor", "appliance.bridge.status"): "hygiene drop counters for /metrics",
     ("monitor", "appliance.bridge.inventory"): "the ports' link and speed on the dashboard",
+    ("monitor", "appliance.bridge.desired"): "the device names of a member's ports (onboarding)",
     ("monitor", "appliance.firewall.status"): "firewall drop counters for /metrics",
     ("snmp", "appliance.anycast.status"): "status read by the SNMP agent",
     ("monitor", "appliance.snmp.status"): "the agent's state in the status model",

@@ -28,7 +28,7 @@ from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.config.secrets import mask_data
 from appliance.pipeline.run import Outcome
-from appliance.web import accounts, apidocs, auth, limits
+from appliance.web import accounts, apidocs, auth, limits, roles
 from appliance.web.api import openapi, tokens
 from appliance.web.masking import mask_config_text
 from appliance.web.status import collect
@@ -47,7 +47,7 @@ def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
 
 @bp.before_request
 def _authenticate() -> tuple[Response, int] | None:
-    g.user = g.role = None
+    g.user = g.role = g.asn = None
     if request.endpoint in _OPEN:
         return None
     if not accounts.setup_done(_state()):
@@ -69,10 +69,18 @@ def _authenticate() -> tuple[Response, int] | None:
         if account is None:
             return _error(401, "send 'Authorization: Bearer <token>'")
     else:
-        return _error(401, "changes need 'Authorization: Bearer <token>'")
-    g.user, g.role = account.name, account.role
-    if request.method != "GET" and g.role != "admin":
-        return _error(403, f"user {g.user} may look but not change anything")
+        # Changes need a token (a forged cross-site request could ride a cookie). A session
+        # whose role may not make this change at all is told so (403), as its token would be.
+        account = auth.current_user()
+        if account is None or not roles.refusal(account.role, account.asn,
+                                                request.endpoint or "", request.view_args or {},
+                                                request.method, _state()):
+            return _error(401, "changes need 'Authorization: Bearer <token>'")
+    g.user, g.role, g.asn = account.name, account.role, account.asn
+    refused = roles.refusal(g.role, g.asn, request.endpoint or "", request.view_args or {},
+                            request.method, _state())
+    if refused:
+        return _error(403, f"user {g.user}: {roles.message(refused, g.asn)}")
     if request.method != "GET" and token is not None and token.scope != "admin":
         return _error(403, f"the token '{token.name}' is read-only (scope {token.scope}); make "
                            "an admin-scope token on the Users page to change things")
@@ -151,7 +159,7 @@ def docs() -> str:
     if accounts.accounts(_state()):
         account = auth.current_user()  # logged in: the page gets the usual navigation
         if account is not None:
-            g.user, g.role = account.name, account.role
+            g.user, g.role, g.asn = account.name, account.role, account.asn
     doc = openapi.document()
     schemas = apidocs.schemas(doc)
     return render_template("api_docs.html", info=doc["info"], openapi=doc["openapi"],
@@ -241,6 +249,49 @@ def remove_member(asn: int) -> tuple[Response, int]:
                 base)
 
 
+@bp.get("/members/<int:asn>/onboarding")
+def member_onboarding(asn: int) -> Response | tuple[Response, int]:
+    """The member's onboarding checklist: each check green or red, and what to fix."""
+    from appliance.web.member import onboarding_of
+
+    result = onboarding_of(asn)
+    if result is None:
+        return _error(404, f"no member with AS{asn}")
+    return jsonify(result)
+
+
+@bp.get("/members/<int:asn>/report")
+def member_report(asn: int) -> Response | tuple[Response, int]:
+    """The member's report card: sessions, prefixes, RPKI and IRR coverage, its traffic."""
+    from appliance.web.member import report_of
+
+    card = report_of(asn)
+    if card is None:
+        return _error(404, f"no member with AS{asn}")
+    return jsonify(card)
+
+
+@bp.post("/members/<int:asn>/release")
+def release_member(asn: int) -> tuple[Response, int]:
+    """Release the member's port from quarantine once its checklist is green (409 with the
+    checklist when it is not)."""
+    from appliance.web.member import onboarding_of, released
+
+    result = onboarding_of(asn)
+    head = _committed()
+    if result is None or head is None:
+        return _error(404, f"no member with AS{asn}")
+    data, base = head
+    data = released(data, asn)
+    if data is None:
+        return _error(409, f"AS{asn} is not in quarantine")
+    if not result["ready"]:
+        return _error(409, f"AS{asn} is not ready: some onboarding checks are red",
+                      checks=result["checks"])
+    return _run(data, f"member release AS{asn} {result['name']} from quarantine "
+                      "(onboarding checklist green)", base)
+
+
 @bp.get("/matrix")
 def matrix() -> Response | tuple[Response, int]:
     """The traffic matrix: bytes and packets between every pair of members, per family."""
@@ -251,7 +302,8 @@ def matrix() -> Response | tuple[Response, int]:
         return _error(404, "no configuration is committed yet")
     if not cfg.peering_lan.traffic_matrix:
         return _error(404, "the traffic matrix is off (peering_lan.traffic_matrix)")
-    return jsonify(box_matrix(cfg, _state(), current_app.config.get("NETNS")))
+    rows = box_matrix(cfg, _state(), current_app.config.get("NETNS"))
+    return jsonify(roles.own_pairs(g.role, g.asn, rows))  # a member: its own pairs only
 
 
 @bp.get("/revisions")

@@ -138,6 +138,35 @@ def document() -> dict[str, Any]:
                                          "500": _resp("apply failed and was rolled back",
                                                       "Outcome"),
                                          **CHANGE_ERRORS}}},
+            "/api/v1/members/{asn}/onboarding": {
+                "get": {"operationId": "memberOnboarding", "summary": "the member's onboarding "
+                        "checklist: link, MACs, hygiene drops, ARP/ND, BGP, RPKI/IRR, "
+                        "max-prefix; each check ok or with its findings in words",
+                        "parameters": [ASN],
+                        "responses": {"200": {"description": "the checklist", "content": {
+                            "application/json": {"schema": {"type": "object", "properties": {
+                                "asn": {"type": "integer"}, "name": {"type": "string"},
+                                "quarantine": {"type": "boolean"},
+                                "ready": {"type": "boolean"},
+                                "checks": {"type": "array", "items": {"type": "object"}}}}}}},
+                                      "404": _resp("no such member", "Error"), **ERRORS}}},
+            "/api/v1/members/{asn}/report": {
+                "get": {"operationId": "memberReport", "summary": "the member's report card: "
+                        "sessions, prefixes accepted and filtered by reason, RPKI and IRR "
+                        "coverage, traffic and top peers",
+                        "parameters": [ASN],
+                        "responses": {"200": {"description": "the report card", "content": {
+                            "application/json": {"schema": {"type": "object"}}}},
+                                      "404": _resp("no such member", "Error"), **ERRORS}}},
+            "/api/v1/members/{asn}/release": {
+                "post": {"operationId": "releaseMember", "summary": "release the member's "
+                         "port from quarantine (only when every onboarding check is green)",
+                         "parameters": [ASN, DRY_RUN],
+                         "responses": {"200": _resp("released (or planned)", "Outcome"),
+                                       "404": _resp("no such member", "Error"),
+                                       "500": _resp("apply failed and was rolled back",
+                                                    "Outcome"),
+                                       **CHANGE_ERRORS}}},
             "/api/v1/ixf/member-export": {
                 "get": {"operationId": "ixfMemberExport", "security": [],
                         "summary": "IX-F Member Export JSON 1.0 (public; also /participants.json)",

@@ -1,0 +1,127 @@
+"""A member's report card as plain data: its sessions, what it announces and what became of
+it, how much of it RPKI and the IRR cover, and its traffic with each peer (the exact matrix).
+
+Read by the member page, ``GET /api/v1/members/<asn>/report`` and ``ixpctl member report``.
+Only this member's data: the traffic is the pairs it is one end of, never others' pairs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance.monitor.onboarding import member_routes
+
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
+
+TOP_PEERS = 5
+
+
+def coverage(accepted: list[dict[str, Any]], filtered: list[dict[str, Any]]
+             ) -> dict[str, Any]:
+    """RPKI and IRR coverage of what a member announces (accepted and filtered alike).
+
+    RPKI: ``valid`` (a ROA matches), ``invalid`` (a ROA covers it, not with this origin or
+    length), ``not_found`` (no ROA: not covered). IRR: ``registered`` (origin and prefix in
+    its AS-SET), ``unregistered``, ``unknown`` (no IRR data on the box, or not checked).
+    """
+    total = len(accepted) + len(filtered)
+    rpki = {"valid": 0, "invalid": 0, "not_found": 0}
+    irr = {"registered": 0, "unregistered": 0, "unknown": 0}
+    for r in accepted:
+        tags = set(r["tags"])
+        if "rpki_valid" in tags:
+            rpki["valid"] += 1
+        elif "rpki_invalid_tagged" in tags:
+            rpki["invalid"] += 1
+        else:
+            rpki["not_found"] += 1
+        if "irr_ok" in tags:
+            irr["registered"] += 1
+        elif tags & {"irr_failed_tagged", "irr_by_roa"}:
+            irr["unregistered"] += 1
+        else:
+            irr["unknown"] += 1
+    for r in filtered:
+        reasons = set(r["reasons"])
+        rpki["invalid" if "rpki_invalid" in reasons else "not_found"] += 1
+        irr["unregistered" if reasons & {"irr_origin", "irr_prefix"} else "unknown"] += 1
+
+    def pct(n: int) -> float | None:
+        return round(100.0 * n / total, 1) if total else None
+    return {"announced": total,
+            "rpki": {**rpki, "roa_coverage_pct": pct(rpki["valid"] + rpki["invalid"])},
+            "irr": {**irr, "irr_coverage_pct": pct(irr["registered"])}}
+
+
+def traffic(asn: int, rows: list[dict[str, Any]], top: int = TOP_PEERS) -> dict[str, Any]:
+    """This member's traffic from the traffic matrix's rows (``bridge.status.member_matrix``):
+    the pairs it is one end of, by peer, busiest first."""
+    peers: dict[int, dict[str, Any]] = {}
+    sent = received = 0
+    for r in rows:
+        if r["from_asn"] == asn:
+            other, name, way = int(r["to_asn"]), r["to"], "sent"
+            sent += int(r["bytes"])
+        elif r["to_asn"] == asn:
+            other, name, way = int(r["from_asn"]), r["from"], "received"
+            received += int(r["bytes"])
+        else:
+            continue  # another pair: never part of this member's data
+        p = peers.setdefault(other, {"asn": other, "name": name, "sent": 0, "received": 0,
+                                     "ipv4": 0, "ipv6": 0})
+        p[way] += int(r["bytes"])
+        p[str(r["family"])] += int(r["bytes"])
+    ranked = sorted(peers.values(), key=lambda p: (-(p["sent"] + p["received"]), p["asn"]))
+    return {"sent_bytes": sent, "received_bytes": received, "peers": ranked,
+            "top_peers": ranked[:top]}
+
+
+def own_pairs(asn: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The matrix rows a member may see: those it is one end of."""
+    return [r for r in rows if asn in (r["from_asn"], r["to_asn"])]
+
+
+def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None = None
+                  ) -> dict[str, Any] | None:
+    """The report card of member ``asn``; None when there is no such member."""
+    from appliance.bridge.status import box_matrix
+    from appliance.route_server.status import route_server_sessions
+
+    entries = cfg.member_by_asn(asn)
+    if not entries:
+        return None
+    status = route_server_sessions(state_dir, cfg)
+    sessions = [s for s in status["sessions"] if s["asn"] == asn]
+    accepted, filtered = (member_routes(state_dir, cfg, sessions) if status["running"]
+                          and sessions else ([], []))
+    by_reason: dict[str, int] = {}
+    for r in filtered:
+        for reason in r["reasons"] or ["unknown"]:
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+    try:
+        rows = box_matrix(cfg, state_dir, netns)
+    except (OSError, RuntimeError, ValueError):
+        rows = []
+    first = entries[0]
+    return {
+        "asn": asn, "name": first.name, "noc_email": first.noc_email,
+        "quarantine": any(m.quarantine for m in entries),
+        "ports": [p.interface if p.vlan is None else f"{p.interface}.{p.vlan}"
+                  for m in entries for p in m.ports],
+        "ipv4": [str(a) for m in entries for a in m.ipv4],
+        "ipv6": [str(a) for m in entries for a in m.ipv6],
+        "route_server": any(m.route_server for m in entries),
+        "rs_running": status["running"],
+        "sessions": [{k: s.get(k) for k in ("protocol", "neighbor", "family", "state", "up",
+                                             "since", "accepted", "filtered", "exported",
+                                             "limit", "limit_hit", "trips", "last_trip")}
+                     for s in sessions],
+        "accepted": len(accepted), "filtered": len(filtered),
+        "filtered_by_reason": dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
+        "filtered_routes": filtered,
+        "coverage": coverage(accepted, filtered),
+        "matrix": cfg.peering_lan.traffic_matrix,
+        "traffic": traffic(asn, rows),
+    }
