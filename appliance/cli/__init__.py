@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "lab_cmds": ("lab", "up", "demo"),
     "user_cmds": ("user", "setup-code"),
     "irr_cmds": ("irr",),
+    "data_cmds": ("data",),
     "rpki_cmds": ("rpki",),
     "run_cmds": ("run", "restore", "services"),
     "management_cmds": ("management",),
