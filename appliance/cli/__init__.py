@@ -28,6 +28,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "member_cmds": ("member",),
     "lab_cmds": ("lab", "up", "demo"),
     "user_cmds": ("user", "setup-code"),
+    "banner_cmds": ("banner",),
     "irr_cmds": ("irr",),
     "data_cmds": ("data",),
     "rpki_cmds": ("rpki",),
