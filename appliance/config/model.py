@@ -200,8 +200,8 @@ class DataRefresh(StrictModel):
     peeringdb_hours: Annotated[int, Field(ge=1, le=720)] = 24
     # Past this age the status says the data is stale (the alerts read that flag).
     stale_days: Annotated[int, Field(ge=1, le=365)] = 7
-    peeringdb_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=200)] = (
-        "https://www.peeringdb.com/api")
+    # None: PeeringDB's own API (route_server.peeringdb_fetch.PEERINGDB_API); else a mirror.
+    peeringdb_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=200)] | None = None
 
 
 # The bridge's port for the blackhole (bridge/desired.py): a name no member port may take.

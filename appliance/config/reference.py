@@ -151,8 +151,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "route_server.refresh.stale_days": ("Days after which the status (and the alerts) call "
                                         "the data stale when no refresh succeeded; more than "
                                         "either interval.", "7"),
-    "route_server.refresh.peeringdb_url": ("PeeringDB's API (or a mirror of it).",
-                                           "https://www.peeringdb.com/api"),
+    "route_server.refresh.peeringdb_url": ("A mirror of PeeringDB's API to ask instead; "
+                                           "unset, PeeringDB's own "
+                                           "(https://www.peeringdb.com/api).",
+                                           "https://peeringdb.example.net/api"),
     "members": ("The networks connected to the IXP.", ""),
     "members[].asn": ("The member's public ASN (64500, AS64500 or asdot 1.10).", "64500"),
     "members[].name": ("Organisation name.", "Island Telecom"),

@@ -19,6 +19,7 @@ from typing import Any
 from appliance import __version__
 
 USER_AGENT = f"ixp-appliance/{__version__} (route-server data refresh)"
+PEERINGDB_API = "https://www.peeringdb.com/api"  # route_server.refresh.peeringdb_url unset
 
 
 class PeeringDbUnavailable(RuntimeError):

@@ -159,7 +159,8 @@ def _fetch_peeringdb(state_dir: Path, cfg: IXPConfig, now: datetime) -> bool:
         old = None
     asns = [m.asn for m in cfg.members]
     ix_id = cfg.identity.peeringdb_ix_id
-    fresh = peeringdb_fetch.fetch(cfg.route_server.refresh.peeringdb_url, asns, ix_id)
+    url = cfg.route_server.refresh.peeringdb_url or peeringdb_fetch.PEERINGDB_API
+    fresh = peeringdb_fetch.fetch(url, asns, ix_id)
     merged = peeringdb_fetch.merge(old, fresh, asns, ix_id)
     if peeringdb_fetch.same_data(old, merged):
         return False
