@@ -133,6 +133,8 @@ def refresh_data(state_dir: str | Path, *, netns: str | None = None,
                            comment=refresh_comment(fetched.changed, fetched.changes),
                            based_on=latest.id, record=True)
     report.outcome, report.message = outcome, outcome.message or (outcome.error or "")
+    if outcome.ok and outcome.revision and outcome.revision.id != latest.id:
+        refresh.record_revision(state, outcome.revision.id, fetched.changed, fetched.changes)
     if not outcome.ok:
         refresh.restore(state, fetched.previous)
         report.message = f"the new data was not applied ({outcome.error}); the previous data " \

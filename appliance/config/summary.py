@@ -571,10 +571,18 @@ def data_change_lines(changes: list[dict[str, Any]]) -> list[Phrase]:
     return out
 
 
+def refresh_heading(sources: list[str]) -> Phrase:
+    """"IRR data refreshed", "PeeringDB data refreshed" or both."""
+    if set(sources) >= {"irr", "peeringdb"}:
+        return Phrase("IRR and PeeringDB data refreshed")
+    if "irr" in sources:
+        return Phrase("IRR data refreshed")
+    return Phrase("PeeringDB data refreshed")
+
+
 def refresh_comment(sources: list[str], changes: list[dict[str, Any]]) -> str:
     """The revision comment of a refresh: which data, then what changed per member (English,
     as every revision comment)."""
-    names = {"irr": "IRR", "peeringdb": "PeeringDB"}
-    head = " and ".join(names[s] for s in sources) + " data refreshed"
+    head = refresh_heading(sources)
     lines = data_change_lines(changes)
-    return f"{head}: " + " | ".join(lines) if lines else head
+    return f"{head}: " + " | ".join(lines) if lines else str(head)

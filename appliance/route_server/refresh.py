@@ -83,6 +83,25 @@ def record(state_dir: Path, **values: Any) -> None:
     _write_state(state_dir, state)
 
 
+def record_revision(state_dir: Path, rev_id: int, sources: list[str],
+                    changes: list[dict[str, Any]]) -> None:
+    """Keep what a refresh revision changed, as data, so the history can say it in the
+    reader's language (the revision's comment has it in English)."""
+    path = Path(state_dir) / "refresh" / "revisions" / f"{rev_id:06d}.json"
+    atomic_write(path, (json.dumps({"sources": sources, "changes": changes}, indent=1)
+                        + "\n").encode("utf-8"), 0o644)
+
+
+def revision_changes(state_dir: Path, rev_id: int) -> dict[str, Any] | None:
+    """What refresh revision ``rev_id`` changed (``record_revision``); None if not recorded."""
+    path = Path(state_dir) / "refresh" / "revisions" / f"{rev_id:06d}.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("changes"), list) else None
+
+
 def due(state_dir: Path, settings: DataRefresh, now: datetime,
         since: datetime | None = None) -> list[str]:
     """The sources whose interval has passed since their last attempt.

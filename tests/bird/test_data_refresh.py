@@ -9,6 +9,7 @@ a small HTTP server on loopback serving fixture JSON (tests/bird/refresh_fakes.p
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import subprocess
@@ -124,7 +125,13 @@ def test_scheduled_refresh_records_one_members_change_in_the_history(box, intern
     # the history page shows who and what
     page = logged_in(box).get("/history").get_data(as_text=True)
     assert "<td>refresh</td>" in page
-    assert "AS64497 Lagoon Broadband: IRR IPv4 prefixes added: 198.18.1.0/24" in page
+    assert "IRR data refreshed:" in page
+    assert "<li>AS64497 Lagoon Broadband: IRR IPv4 prefixes added: 198.18.1.0/24</li>" in page
+    # ...in the reader's language (the comment itself stays English, as every comment)
+    fr = html.unescape(logged_in(box).get("/history", headers={"Accept-Language": "fr"})
+                       .get_data(as_text=True))
+    assert "Données IRR mises à jour" in fr
+    assert "AS64497 Lagoon Broadband : préfixes IPv4 ajoutés dans l'IRR : 198.18.1.0/24" in fr
     # the last refresh is kept for the Data page and the status
     last = refresh.read_state(box)["last"]
     assert last["revision"] == rev.id and last["changes"][0]["asn"] == 64497
