@@ -7,11 +7,15 @@ here. A new capability is a folder with the usual rooms and one line below.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from appliance.pipeline.candidate import CandidateStore
 from appliance.pipeline.concern import Concern
-from appliance.pipeline.run import Pipeline, ProgressFn
+from appliance.pipeline.run import Outcome, Pipeline, ProgressFn
 
 
 def concerns(state_dir: Path | None = None) -> list[Concern]:
@@ -60,3 +64,84 @@ def build_pipeline(state_dir: str | Path, *, netns: str | None = None,
 def candidates(state_dir: str | Path, *, netns: str | None = None) -> CandidateStore:
     """The candidates of ``state_dir``, compared and applied by the box's pipeline."""
     return CandidateStore(Path(state_dir), lambda: build_pipeline(state_dir, netns=netns))
+
+
+REFRESH_AUTHOR = "refresh"
+
+
+@dataclass
+class RefreshReport:
+    """What one data refresh did, for ``ixpctl data refresh``, the timer and the runner."""
+
+    sources: list[str]  # what was asked for (or due)
+    changed: list[str]  # the sources whose data changed
+    failures: dict[str, str]  # source -> why it could not be fetched (its old data stays)
+    lines: list[str]  # what changed per member, in words (English; Phrases)
+    outcome: Outcome | None = None  # the pipeline run, when the data changed
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """No source failed and the apply (if any) went through."""
+        return not self.failures and (self.outcome is None or self.outcome.ok)
+
+
+def refresh_data(state_dir: str | Path, *, netns: str | None = None,
+                 sources: list[str] | None = None, only_due: bool = False,
+                 since: datetime | None = None, now: datetime | None = None,
+                 run: Callable[..., Any] | None = None) -> RefreshReport:
+    """Fetch the route server's IRR and PeeringDB data again and apply it through the
+    pipeline as a revision by "refresh", with what changed per member as its comment.
+
+    ``only_due``: only the sources whose interval (``route_server.refresh``) has passed (the
+    timer and the runner); ``since``: see ``route_server.refresh.due``. Unchanged data makes
+    no revision. When the apply fails, the data files are put back as they were, so the data
+    in force stays the one the running route server has.
+    """
+    import subprocess
+
+    from appliance.config.committed import committed_config
+    from appliance.config.summary import data_change_lines, refresh_comment
+    from appliance.route_server import refresh
+
+    state = Path(state_dir).absolute()
+    now = now or datetime.now(UTC)
+    cfg = committed_config(state)
+    if cfg is None:
+        return RefreshReport([], [], {}, [], message="no configuration committed yet: "
+                             "nothing to refresh")
+    if only_due:
+        wanted = refresh.due(state, cfg.route_server.refresh, now, since)
+    else:
+        wanted = [s for s in refresh.SOURCES if sources is None or s in sources]
+    if not wanted:
+        return RefreshReport([], [], {}, [], message="nothing is due" if only_due else
+                             "nothing to refresh")
+    fetched = refresh.fetch(state, cfg, wanted, now=now, run=run or subprocess.run)
+    lines = [str(p) for p in data_change_lines(fetched.changes)]
+    report = RefreshReport(wanted, fetched.changed, fetched.failures, lines)
+    if not fetched.changed:
+        report.message = "the data is unchanged: nothing to apply"
+        refresh.record(state, last={"at": refresh.iso(now), "sources": wanted,
+                                    "changes": [], "revision": None,
+                                    "failures": fetched.failures})
+        return report
+    pipeline = build_pipeline(state, netns=netns)
+    latest = pipeline.store.latest()
+    assert latest is not None  # committed_config found it
+    outcome = pipeline.run(latest.config, author=REFRESH_AUTHOR,
+                           comment=refresh_comment(fetched.changed, fetched.changes),
+                           based_on=latest.id, record=True)
+    report.outcome, report.message = outcome, outcome.message or (outcome.error or "")
+    if outcome.ok and outcome.revision and outcome.revision.id != latest.id:
+        refresh.record_revision(state, outcome.revision.id, fetched.changed, fetched.changes)
+    if not outcome.ok:
+        refresh.restore(state, fetched.previous)
+        report.message = f"the new data was not applied ({outcome.error}); the previous data " \
+                         "stays in force"
+    refresh.record(state, last={
+        "at": refresh.iso(now), "sources": wanted, "changes": fetched.changes,
+        "revision": outcome.revision.id if outcome.ok and outcome.revision
+        and outcome.revision.id != latest.id else None,
+        "failures": fetched.failures, "error": None if outcome.ok else outcome.error})
+    return report

@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
@@ -62,6 +63,55 @@ class WebService:
             self._thread.join(timeout=5)
 
 
+class RefreshService:
+    """The route server's data refresh on the timer's schedule, for a lab (on the image the
+    ``ixp-data-refresh.timer`` runs ``ixpctl data refresh --due``).
+
+    Every ``check_every`` seconds it runs ``box.refresh_data(only_due=True)``: the same
+    intervals (``route_server.refresh``) and the same record of attempts as the timer. A lab
+    starts with its own data, so a source never refreshed is first due one interval after
+    the start.
+    """
+
+    name = "refresh"
+
+    def __init__(self, state_dir: Path, netns: str | None, check_every: float = 300.0) -> None:
+        self.state_dir, self.netns, self.check_every = state_dir, netns, check_every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started_at: datetime | None = None
+
+    def check(self) -> None:
+        """One round: refresh what is due (a failure is recorded, never raised)."""
+        from appliance.box import refresh_data
+
+        try:
+            report = refresh_data(self.state_dir, netns=self.netns, only_due=True,
+                                  since=self.started_at)
+        except Exception:  # the next round tries again; the runner's other services go on
+            log.exception("data refresh failed")
+            return
+        if report.sources:
+            log.info("data refresh (%s): %s", ", ".join(report.sources), report.message)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.check_every):
+            self.check()
+
+    def start(self) -> None:
+        """Check in a background thread."""
+        self.started_at = datetime.now(UTC)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop checking (a refresh under way finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
 def check_dev_listen(host: str) -> None:
     """Plain HTTP is only for loopback; the image serves HTTPS on the management address."""
     if host not in ("127.0.0.1", "::1", "localhost"):
@@ -93,7 +143,7 @@ class Runner:
 
     def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
                  port: int = 8080, sample_interval: float = 60.0,
-                 snmp_port: int = 1161) -> None:
+                 snmp_port: int = 1161, refresh_every: float = 300.0) -> None:
         from appliance.anycast.service import AnycastService
         from appliance.config.committed import committed_config
         from appliance.monitor.collector import Collector
@@ -119,6 +169,8 @@ class Runner:
             store = SampleStore(samples_path(state_dir))
             # the collector follows its rendered file (the member ports) by itself
             self.services.append(Collector(store, netns, interval=sample_interval))
+            # the route server's IRR and PeeringDB data, on the image's timer schedule
+            self.services.append(RefreshService(state_dir, netns, check_every=refresh_every))
         # On the image the agent listens where the configuration says (the management
         # address, UDP 161); the dev runner keeps it on loopback beside the web UI.
         snmp_host = None if IMAGE_MARKER.exists() else host

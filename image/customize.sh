@@ -30,7 +30,8 @@ mapfile -t venv_pkgs < <(in_root dpkg-query -W -f '${db:Status-Abbrev}${Package}
 # Our files over Debian's, then our units (enabled below).
 cp -a --no-preserve=ownership "$repo/rootfs/." "$root/"
 rm -f "$root/README.md"
-install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.path "$root/etc/systemd/system/"
+install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.path "$repo"/systemd/*.timer \
+    "$root/etc/systemd/system/"
 chmod 0755 "$root"/usr/local/sbin/*
 
 # Our own units run BIRD, unbound and stayrtr on the committed revision's files (see
@@ -47,7 +48,7 @@ in_root systemctl enable systemd-networkd.service systemd-resolved.service \
     ixp-state-init.service ixp-restore.service ixp-web.service ixp-https.service \
     ixp-banner.service ixp-bird.service ixp-bird.path ixp-unbound.service ixp-anycast.service \
     ixp-stayrtr.service ixp-snmp.service ixp-snmp.path ixp-collector.service \
-    ixp-rauc.service ixp-firmware-gate.service
+    ixp-rauc.service ixp-firmware-gate.service ixp-data-refresh.timer
 
 # Generated on the box at first boot, never baked in: SSH host keys (ixp-host-init), the
 # machine id (build-image.sh marks it "uninitialized" after mmdebstrap empties it).

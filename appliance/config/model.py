@@ -190,6 +190,20 @@ class RpkiValidator(StrictModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 323
 
 
+class DataRefresh(StrictModel):
+    """When the box, online, fetches the route server's filter data again by itself: the IRR
+    prefix lists (bgpq4) and the PeeringDB data (max-prefix, AS-SETs, never-via-route-server).
+    Offline, the last good data stays in force and only its age grows."""
+
+    enabled: bool = True
+    irr_hours: Annotated[int, Field(ge=1, le=168)] = 12
+    peeringdb_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    # Past this age the status says the data is stale (the alerts read that flag).
+    stale_days: Annotated[int, Field(ge=1, le=365)] = 7
+    # None: PeeringDB's own API (route_server.peeringdb_fetch.PEERINGDB_API); else a mirror.
+    peeringdb_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=200)] | None = None
+
+
 # The bridge's port for the blackhole (bridge/desired.py): a name no member port may take.
 BLACKHOLE_PORT = "ixbh0"
 
@@ -213,6 +227,7 @@ class RouteServer(StrictModel):
     irr_sources: Annotated[
         list[Annotated[str, Field(pattern=r"^[A-Z0-9-]{2,20}$")]], Field(max_length=20)
     ] = ["RIPE", "ARIN", "APNIC", "AFRINIC", "LACNIC"]
+    refresh: DataRefresh = DataRefresh()
 
 
 def _port_shorthand(value: object) -> object:

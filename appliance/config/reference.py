@@ -135,6 +135,26 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "route_server.rpki_validators[].host": ("Validator name or address.", "127.0.0.1"),
     "route_server.rpki_validators[].port": ("RTR port.", "323"),
     "route_server.irr_sources": ("IRR databases consulted, in order.", "[RIPE, APNIC]"),
+    "route_server.refresh": ("When the box, online, fetches the route server's filter "
+                             "data again by itself: the IRR prefix lists (bgpq4) and the "
+                             "PeeringDB data (max-prefix, AS-SETs, never-via-route-servers). "
+                             "A change is applied as a revision by \"refresh\" saying what "
+                             "changed per member; offline, the data in force stays "
+                             "(docs/operations.md, Data that refreshes itself).", ""),
+    "route_server.refresh.enabled": ("Refresh on the schedule below (the image's "
+                                     "`ixp-data-refresh.timer`, the lab's runner); off, only "
+                                     "`ixpctl data refresh` and uploads change the data.",
+                                     "true"),
+    "route_server.refresh.irr_hours": ("Hours between two IRR refreshes (1 to 168).", "12"),
+    "route_server.refresh.peeringdb_hours": ("Hours between two PeeringDB refreshes (1 to "
+                                             "720).", "24"),
+    "route_server.refresh.stale_days": ("Days after which the status (and the alerts) call "
+                                        "the data stale when no refresh succeeded; more than "
+                                        "either interval.", "7"),
+    "route_server.refresh.peeringdb_url": ("A mirror of PeeringDB's API to ask instead; "
+                                           "unset, PeeringDB's own "
+                                           "(https://www.peeringdb.com/api).",
+                                           "https://peeringdb.example.net/api"),
     "members": ("The networks connected to the IXP.", ""),
     "members[].asn": ("The member's public ASN (64500, AS64500 or asdot 1.10).", "64500"),
     "members[].name": ("Organisation name.", "Island Telecom"),

@@ -74,6 +74,15 @@ def check_route_server(cfg: IXPConfig) -> Iterator[Issue]:
                         f"{lo} is longer than {fam}_max_length {hi}; the minimum must not "
                         "exceed the maximum")
 
+    ref = rs.refresh
+    for field in ("irr_hours", "peeringdb_hours"):
+        hours = getattr(ref, field)
+        if hours >= ref.stale_days * 24:
+            yield Issue(f"route_server.refresh.{field}",
+                        f"{hours} hours is not less than stale_days ({ref.stale_days} days): "
+                        "the data would be stale before its next refresh; refresh more often "
+                        "or raise stale_days")
+
 
 def _service_addresses(cfg: IXPConfig) -> dict[IP, str]:
     res = cfg.services.resolver

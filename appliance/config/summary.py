@@ -498,3 +498,91 @@ def describe_change(change: PlanLine) -> str:
                       step=_done(target, action)).capitalized()
     return Phrase("%(text)s (%(detail)s).", text=text, detail=detail) if detail \
         else Phrase("%(text)s.", text=text)
+
+
+# --- what a data refresh changed (appliance.route_server.refresh.member_changes) -----------
+
+_IRR_FAMILY = {"ipv4": (Phrase("IRR IPv4 prefixes added: %(items)s"),
+                        Phrase("IRR IPv4 prefixes removed: %(items)s")),
+               "ipv6": (Phrase("IRR IPv6 prefixes added: %(items)s"),
+                        Phrase("IRR IPv6 prefixes removed: %(items)s")),
+               "asns": (Phrase("IRR origin ASNs added: %(items)s"),
+                        Phrase("IRR origin ASNs removed: %(items)s"))}
+_MOST_ITEMS = 8  # a long list is cut: the history shows a sentence, not the whole IRR
+
+
+def _items(values: list[str]) -> str:
+    if len(values) <= _MOST_ITEMS:
+        return Series(", ", values)
+    return Phrase("%(first)s and %(more)s more", first=Series(", ", values[:_MOST_ITEMS]),
+                  more=len(values) - _MOST_ITEMS)
+
+
+def _data_change(c: dict[str, Any]) -> list[Phrase]:
+    kind = c["kind"]
+    if kind == "irr_new":
+        return [Phrase("IRR data for %(object)s now known: %(v4)s IPv4 and %(v6)s IPv6 "
+                       "entries", object=c["object"], v4=c["ipv4"], v6=c["ipv6"])]
+    if kind == "irr":
+        add, rem = _IRR_FAMILY[c["family"]]
+        return ([Phrase(add.template, items=_items(c["added"]))] if c["added"] else []) + \
+               ([Phrase(rem.template, items=_items(c["removed"]))] if c["removed"] else [])
+    if kind == "max_prefix":
+        if c["family"] == "ipv4":
+            return [Phrase("max-prefix IPv4 %(before)s → %(after)s", before=c["before"],
+                           after=c["after"])]
+        return [Phrase("max-prefix IPv6 %(before)s → %(after)s", before=c["before"],
+                       after=c["after"])]
+    if kind == "as_set" and c["before"] is None:
+        return [Phrase("PeeringDB's AS-SET: %(after)s", after=c["after"])]
+    if kind == "as_set":
+        return [Phrase("PeeringDB's AS-SET %(before)s → %(after)s",
+                       before=c["before"] or Phrase("nothing"),
+                       after=c["after"] or Phrase("nothing"))]
+    if kind == "never_via_rs":
+        return [Phrase("PeeringDB now flags it never-via-route-servers") if c["flagged"]
+                else Phrase("PeeringDB no longer flags it never-via-route-servers")]
+    if kind == "never_via_rs_list":
+        out = []
+        if c["added"]:
+            out.append(Phrase("networks PeeringDB flags never-via-route-servers: added "
+                              "%(items)s", items=_items(c["added"])))
+        if c["removed"]:
+            out.append(Phrase("networks PeeringDB flags never-via-route-servers: removed "
+                              "%(items)s", items=_items(c["removed"])))
+        return out
+    return []
+
+
+def data_change_lines(changes: list[dict[str, Any]]) -> list[Phrase]:
+    """One sentence per member (and one for the never-via-route-servers list) saying what a
+    data refresh changed, e.g. "AS64501 Coral Cloud: IRR IPv4 prefixes added: 31.7.0.0/16"."""
+    by_member: dict[int | None, tuple[str, list[Phrase]]] = {}
+    for c in changes:
+        label = f"AS{c['asn']} {c['name']}".strip() if c["asn"] is not None else ""
+        by_member.setdefault(c["asn"], (label, []))[1].extend(_data_change(c))
+    out = []
+    for label, parts in by_member.values():
+        if not parts:
+            continue
+        what = Series("; ", parts)
+        out.append(Phrase("%(member)s: %(what)s", member=label, what=what) if label
+                   else Phrase("%(what)s", what=what).capitalized())
+    return out
+
+
+def refresh_heading(sources: list[str]) -> Phrase:
+    """"IRR data refreshed", "PeeringDB data refreshed" or both."""
+    if set(sources) >= {"irr", "peeringdb"}:
+        return Phrase("IRR and PeeringDB data refreshed")
+    if "irr" in sources:
+        return Phrase("IRR data refreshed")
+    return Phrase("PeeringDB data refreshed")
+
+
+def refresh_comment(sources: list[str], changes: list[dict[str, Any]]) -> str:
+    """The revision comment of a refresh: which data, then what changed per member (English,
+    as every revision comment)."""
+    head = refresh_heading(sources)
+    lines = data_change_lines(changes)
+    return f"{head}: " + " | ".join(lines) if lines else str(head)

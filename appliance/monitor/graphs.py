@@ -6,12 +6,25 @@ Pure: the same rates (or counts) give the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 
 from appliance.monitor.store import PrefixPoint, Rate
 
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+# The words drawn inside the charts; the web passes them in the reader's language
+# (appliance.web.graphs.chart_labels), "%(peak)s" filled in here.
+LABELS: dict[str, str] = {
+    "in": "in", "out_peak": "out (peak %(peak)s)", "collecting": "collecting samples…",
+    "received": "received", "accepted": "accepted", "filtered": "filtered",
+    "exported": "exported", "no_counts": "no counts in this range",
+}
+
+
+def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
+    return {**LABELS, **(given or {})}
 
 
 def humanize(value: float, unit: str) -> str:
@@ -54,8 +67,10 @@ def _frame(title: str, css_class: str, width: int, height: int, left: int, right
 
 
 def svg_chart(rates: list[Rate], *, title: str, kind: str = "bits", width: int = 720,
-              height: int = 220) -> str:
-    """In (filled) and out (line) over time; ``kind`` is 'bits' or 'packets'."""
+              height: int = 220, labels: Mapping[str, str] | None = None) -> str:
+    """In (filled) and out (line) over time; ``kind`` is 'bits' or 'packets'; ``labels`` the
+    words drawn (``LABELS``' keys; English by default)."""
+    words = _labels(labels)
     unit = "bit/s" if kind == "bits" else "pkt/s"
     if len(rates) == 1:  # one interval: draw it as a flat step over the minute it covers
         r = rates[0]
@@ -87,15 +102,17 @@ def svg_chart(rates: list[Rate], *, title: str, kind: str = "bits", width: int =
                          f'text-anchor="{anchor}" fill="#5b6b7c">{label}</text>')
     else:
         parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" font-size="13" '
-                     'text-anchor="middle" fill="#5b6b7c">collecting samples…</text>')
+                     f'text-anchor="middle" fill="#5b6b7c">{escape(words["collecting"])}</text>')
     legend_x = width - right - 170
     parts.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="#0b6e99" '
                  'fill-opacity="0.5"/>')
-    parts.append(f'<text x="{legend_x + 14}" y="15" font-size="11" fill="#1c2733">in</text>')
+    parts.append(f'<text x="{legend_x + 14}" y="15" font-size="11" fill="#1c2733">'
+                 f'{escape(words["in"])}</text>')
     parts.append(f'<line x1="{legend_x + 40}" y1="11" x2="{legend_x + 52}" y2="11" '
                  'stroke="#c2410c" stroke-width="2"/>')
-    parts.append(f'<text x="{legend_x + 56}" y="15" font-size="11" fill="#1c2733">out '
-                 f"(peak {escape(humanize(max(rx + tx, default=0.0), unit))})</text>")
+    peak_text = words["out_peak"].replace("%(peak)s", humanize(max(rx + tx, default=0.0), unit))
+    parts.append(f'<text x="{legend_x + 56}" y="15" font-size="11" fill="#1c2733">'
+                 f"{escape(peak_text)}</text>")
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -115,9 +132,12 @@ def _count_label(value: float) -> str:
 
 
 def svg_prefix_chart(segments: list[list[PrefixPoint]], *, title: str, since: int,
-                     until: int, width: int = 720, height: int = 220) -> str:
+                     until: int, width: int = 720, height: int = 220,
+                     labels: Mapping[str, str] | None = None) -> str:
     """A session's prefix counts from ``since`` to ``until`` as step lines (received dashed,
-    accepted, filtered, exported); a break between ``segments`` is a time nobody sampled."""
+    accepted, filtered, exported); a break between ``segments`` is a time nobody sampled.
+    ``labels``: the words drawn, as for ``svg_chart``."""
+    words = _labels(labels)
     left, right, top, bottom = 78, 12, 40, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     points = [p for seg in segments for p in seg]
@@ -149,20 +169,20 @@ def svg_prefix_chart(segments: list[list[PrefixPoint]], *, title: str, since: in
                              f'fill="none" stroke="{colour}" stroke-width="1.5"{dash_attr}/>')
     else:
         parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" font-size="13" '
-                     'text-anchor="middle" fill="#5b6b7c">no counts in this range</text>')
+                     f'text-anchor="middle" fill="#5b6b7c">{escape(words["no_counts"])}</text>')
     for ts, anchor, xpos in ((since, "start", left), (until, "end", width - right)):
         label = datetime.fromtimestamp(ts, UTC).strftime("%d %b %H:%M UTC")
         parts.append(f'<text x="{xpos}" y="{height - 10}" font-size="11" '
                      f'text-anchor="{anchor}" fill="#5b6b7c">{label}</text>')
     legend_x = left  # a row of its own under the title: long member names fit
     latest = points[-1] if points else None
-    for i, (field, label, colour, dash) in enumerate(PREFIX_LINES):
+    for i, (field, _label, colour, dash) in enumerate(PREFIX_LINES):
         lx = legend_x + 110 * i
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(f'<line x1="{lx}" y1="28" x2="{lx + 12}" y2="28" stroke="{colour}" '
                      f'stroke-width="2"{dash_attr}/>')
         now = f" {getattr(latest, field)}" if latest else ""
         parts.append(f'<text x="{lx + 16}" y="32" font-size="11" fill="#1c2733">'
-                     f"{label}{now}</text>")
+                     f"{escape(words[field])}{now}</text>")
     parts.append("</svg>")
     return "\n".join(parts)

@@ -18,7 +18,7 @@ from appliance.monitor.health import system_health
 from appliance.monitor.services import resolver_health
 from appliance.monitor.store import samples_path
 from appliance.platform.target import Target
-from appliance.route_server.status import route_server_sessions
+from appliance.route_server.status import data_freshness, route_server_sessions
 
 
 def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> list[dict[str, Any]]:
@@ -89,6 +89,8 @@ def box_status(state_dir: Path, netns: str | None = None,
         "resolver": None,
         "anycast": None,
         "snmp": None,
+        # the route server's IRR and PeeringDB data: age, stale flag, last refresh
+        "data": None,
     }
     if latest is None:
         return data
@@ -110,6 +112,7 @@ def box_status(state_dir: Path, netns: str | None = None,
                                                for m in cfg.members for p in m.ports})
     data["route_server"] = route_server_sessions(state_dir, cfg)
     data["resolver"] = resolver_health(state_dir, cfg)
+    data["data"] = data_freshness(state_dir, cfg)
     if cfg.snmp.enabled:
         from appliance.snmp.status import snmp_status
         data["snmp"] = snmp_status(state_dir)

@@ -203,7 +203,7 @@ class Pipeline:
 
     def run(self, candidate: str | IXPConfig, *, author: str, comment: str = "",
             dry_run: bool = False, based_on: int | None = None,
-            verified: str = "") -> Outcome:
+            verified: str = "", record: bool = False) -> Outcome:
         """Take a candidate through every stage; commit it as a new revision on success.
 
         ``based_on`` is the revision the candidate was made from (0: made before any; None:
@@ -212,6 +212,9 @@ class Pipeline:
         (``config.merge``) or refused when both changed the same thing (stage "rebase").
         ``verified`` is the rendered digest a review already verified with the real tools:
         the same files are not verified twice.
+        ``record``: commit a revision even when the configuration text is the one committed,
+        if the rendered files changed (a refresh of the route server's data: the history
+        then says who changed the filters and why).
         """
         try:
             with state_lock(self.state_dir):
@@ -229,7 +232,8 @@ class Pipeline:
                             "read the configuration again and redo the change"))
                 else:
                     rebased = None
-                outcome = self._run_locked(candidate, author, comment, dry_run, verified)
+                outcome = self._run_locked(candidate, author, comment, dry_run, verified,
+                                           record)
                 outcome.rebased_on = rebased
                 return outcome
         except LockBusy as exc:
@@ -261,7 +265,7 @@ class Pipeline:
         self._progress(stage, state, message)
 
     def _run_locked(self, candidate: str | IXPConfig, author: str, comment: str,
-                    dry_run: bool, verified: str = "") -> Outcome:
+                    dry_run: bool, verified: str = "", record: bool = False) -> Outcome:
         self._step("validate", "running")
         try:
             cfg = self.validate(candidate)
@@ -324,7 +328,7 @@ class Pipeline:
                                else "the previous state could not be fully restored"))
         self._step("apply", "ok")
 
-        if same_config:
+        if same_config and not record:
             self._step("commit", "skipped", "configuration unchanged")
             return Outcome(True, "commit", changes=changes, revision=latest,
                            message=f"revision {latest.id} re-applied")

@@ -25,6 +25,8 @@ class NeverViaRs:
     problem: str | None = None  # why a dump that exists could not be read
     # ASN -> (info_prefixes4, info_prefixes6), each None when the network gives none
     prefixes: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
+    # ASN -> the AS-SET the network publishes (irr_as_set's first item), when it gives one
+    as_sets: dict[int, str] = field(default_factory=dict)
 
 
 def dump_path(state_dir: Path) -> Path:
@@ -48,8 +50,12 @@ def parse_never_via_rs(data: Any, as_of: str | None = None) -> NeverViaRs:
     generated = meta.get("generated") if isinstance(meta, dict) else None
     if isinstance(generated, int | float) and generated > 0:
         as_of = _iso(datetime.fromtimestamp(generated, UTC))
+    as_sets = {r["asn"]: str(r["irr_as_set"]).split()[0] for r in rows or []
+               if isinstance(r, dict) and isinstance(r.get("asn"), int)
+               and isinstance(r.get("irr_as_set"), str) and r["irr_as_set"].strip()}
     return NeverViaRs(tuple(sorted(asns)), as_of,
-                      prefixes={a: c for a, c in prefixes.items() if c != (None, None)})
+                      prefixes={a: c for a, c in prefixes.items() if c != (None, None)},
+                      as_sets=as_sets)
 
 
 def _count(value: Any) -> int | None:

@@ -75,3 +75,50 @@ def route_server_sessions(state_dir: Path, cfg: IXPConfig | Mapping[str, Member]
         s["last_trip"] = mine[-1].get("time") if mine else None
     return {"running": True, "version": version, "sessions": sessions,
             "max_prefix_trips": trips}
+
+
+def data_freshness(state_dir: Path, cfg: IXPConfig, now: float | None = None
+                   ) -> dict[str, Any]:
+    """How old the route server's IRR and PeeringDB data is, whether it is stale, and how the
+    last refresh went: ``{"irr": {...}, "peeringdb": {...}, "stale_after_seconds": n,
+    "refresh": {...}}``, each source with ``present``, ``age_seconds`` (since the data was
+    last fetched or confirmed unchanged), ``stale`` (older than ``route_server.refresh.
+    stale_days``), ``last_attempt``, ``last_success`` and ``error`` (the last attempt's
+    failure). The alerts read ``stale``; the dashboard and the Data page show the rest.
+    """
+    import time as _time
+    from datetime import UTC, datetime
+
+    from appliance.route_server import refresh
+    from appliance.route_server.irr_fetch import load_cache
+    from appliance.route_server.peeringdb import dump_path, load_never_via_rs
+
+    now_dt = datetime.fromtimestamp(_time.time() if now is None else now, UTC)
+    settings = cfg.route_server.refresh
+    state = refresh.read_state(state_dir)
+    limit = settings.stale_days * 86400
+    try:
+        irr = load_cache(Path(state_dir) / refresh.IRR_CACHE)
+    except (OSError, ValueError):
+        irr = None
+    entries = [irr.for_member(m) for m in cfg.members] if irr else []
+    times = [refresh.parse_time(e.fetched_at) for e in entries if e is not None]
+    irr_time = min((t for t in times if t), default=None) if times else None
+    pdb = load_never_via_rs(dump_path(state_dir))
+    data_times = {"irr": (bool(times), irr_time),
+                  "peeringdb": (pdb.as_of is not None and pdb.problem is None,
+                                refresh.parse_time(pdb.as_of))}
+    out: dict[str, Any] = {"stale_after_seconds": limit, "refresh": {
+        "enabled": settings.enabled, "irr_hours": settings.irr_hours,
+        "peeringdb_hours": settings.peeringdb_hours, "last": state.get("last")}}
+    for source, (present, data_time) in data_times.items():
+        rec = state.get(source) or {}
+        success = refresh.parse_time(rec.get("succeeded"))
+        newest = max((t for t in (data_time, success) if t), default=None) if present \
+            else None
+        age = (now_dt - newest).total_seconds() if newest else None
+        out[source] = {"present": present, "age_seconds": age,
+                       "stale": age is not None and age > limit,
+                       "last_attempt": rec.get("attempted"), "last_success": rec.get("succeeded"),
+                       "error": rec.get("error")}
+    return out

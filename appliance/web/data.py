@@ -43,13 +43,44 @@ def _anchors() -> list[Path] | None:
     return [Path(anchor)] if anchor else None
 
 
+def _refresh_view(state: Path) -> dict[str, Any] | None:
+    """The route server's data refresh as the page shows it: the schedule, each source's age
+    (stale or not), its last attempt and failure, and what the last refresh changed."""
+    from babel.dates import format_timedelta
+
+    from appliance.config.summary import data_change_lines
+    from appliance.route_server.status import data_freshness
+    from appliance.web.i18n import current_locale
+    from appliance.web.summary import say
+
+    cfg = committed_config(state)
+    if cfg is None:
+        return None
+    fresh = data_freshness(state, cfg)
+    rows = []
+    for source, title in (("irr", _("IRR prefix lists (bgpq4)")),
+                          ("peeringdb", _("PeeringDB data"))):
+        s = fresh[source]
+        age = s["age_seconds"]
+        rows.append({"kind": source, "title": title, "stale": s["stale"],
+                     "age": format_timedelta(age, locale=current_locale())
+                     if age is not None else None,
+                     "last_attempt": s["last_attempt"], "last_success": s["last_success"],
+                     "error": s["error"]})
+    last = fresh["refresh"]["last"] or {}
+    return {"settings": cfg.route_server.refresh, "rows": rows, "last": last,
+            "stale_days": cfg.route_server.refresh.stale_days,
+            "changes": [say(p) for p in data_change_lines(last.get("changes") or [])]}
+
+
 @bp.get("")
 def index() -> str:
     """Each offline data set: loaded or not, age, size; and what is not active without it."""
     state = _state()
     return render_template("data.html", sets=offline_data.data_sets(state),
                            missing=offline_data.missing_protections(state,
-                                                                    committed_config(state)))
+                                                                    committed_config(state)),
+                           refresh=_refresh_view(state))
 
 
 @bp.post("/<kind>")

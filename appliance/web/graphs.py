@@ -4,10 +4,13 @@ member with both, and the Prometheus metrics endpoint."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from html import escape
 from pathlib import Path
 
+from babel.dates import format_datetime
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from appliance.config.committed import committed_config
@@ -16,7 +19,8 @@ from appliance.monitor.metrics import render_metrics
 from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo, samples_path
 from appliance.web import accounts, auth, roles
 from appliance.web.api import tokens
-from appliance.web.filters import localtime
+from appliance.web.filters import box_timezone, localtime
+from appliance.web.i18n import current_locale
 from appliance.web.lg_access import client_in
 
 bp = Blueprint("graphs", __name__)
@@ -45,12 +49,40 @@ def family_label(family: str) -> str:
 CHART_TIME = "%d %b %H:%M"
 
 
+def box_zone() -> tzinfo:
+    """The box's time zone (``management.timezone``), UTC outside a request."""
+    try:
+        return box_timezone(current_app.config["STATE_DIR"])
+    except RuntimeError:  # no app context
+        return UTC
+
+
+def chart_labels() -> dict[str, str]:
+    """The words drawn inside the charts, in the reader's language."""
+    return {"in": _("in"), "out_peak": _("out (peak %(peak)s)", peak="%(peak)s"),
+            "collecting": _("collecting samples…"), "received": _("received"),
+            "accepted": _("accepted"), "filtered": _("filtered"), "exported": _("exported"),
+            "no_counts": _("no counts in this range")}
+
+
+def port_title(port: str) -> str:
+    """A port's chart title ("Port ixp1"), the total's ("All member ports")."""
+    return _("All member ports") if port == TOTAL else _("Port %(port)s", port=port)
+
+
 def in_box_zone(svg: str, *stamps: int) -> str:
     """The chart ``svg`` with its time labels (UTC, as appliance.monitor.graphs draws them)
     for the Unix times ``stamps`` shown in the box's time zone instead."""
+    locale = current_locale()
+    zone = box_zone() if locale.language != "en" else UTC
     for ts in stamps:
         utc = datetime.fromtimestamp(ts, UTC).strftime(f"{CHART_TIME} UTC")
-        svg = svg.replace(f">{utc}<", f">{localtime(ts, f'{CHART_TIME} %Z')}<")
+        shown = localtime(ts, f"{CHART_TIME} %Z")
+        if locale.language != "en":  # the month in the reader's language ("24 nov.")
+            local = datetime.fromtimestamp(ts, UTC).astimezone(zone)
+            shown = f"{format_datetime(local, 'd MMM HH:mm', locale=locale)} " \
+                f"{local.strftime('%Z')}"
+        svg = svg.replace(f">{utc}<", f">{escape(shown)}<")
     return svg
 
 
@@ -59,18 +91,21 @@ def traffic_chart(rates: list[Rate], *, title: str, kind: str = "bits") -> Marku
     stamps = [rates[0].ts, rates[-1].ts] if rates else []
     if len(rates) == 1:  # svg_chart draws one interval over the minute before it
         stamps = [rates[0].ts - 60, rates[0].ts]
-    return Markup(in_box_zone(svg_chart(rates, title=title, kind=kind), *stamps))
+    return Markup(in_box_zone(svg_chart(rates, title=title, kind=kind, labels=chart_labels()),
+                              *stamps))
 
 
 def prefix_chart(store: SampleStore, info: SessionInfo, since: int, until: int, *,
                  with_member: bool) -> Markup:
     """The SVG of one session's prefix counts (titled with the member when ``with_member``)."""
-    title = f"{family_label(info.family)} session {info.neighbor}"
+    title = _("%(family)s session %(neighbor)s", family=family_label(info.family),
+              neighbor=info.neighbor)
     if with_member:  # short enough that a long member name still fits the chart's width
         who = f"AS{info.asn} {info.member}".strip() if info.asn else info.session
         title = f"{who} · {title}"
     return Markup(in_box_zone(svg_prefix_chart(store.prefix_series(info.session, since, until),
-                                               title=title, since=since, until=until),
+                                               title=title, since=since, until=until,
+                                               labels=chart_labels()),
                               since, until))
 
 
@@ -89,8 +124,7 @@ def index() -> str:
             charts.append((info.asn, prefix_chart(store, info, since, now, with_member=True)))
     elif store is not None:
         for port in [TOTAL] + [p for p in store.ports() if p != TOTAL]:
-            title = "All member ports" if port == TOTAL else f"Port {port}"
-            charts.append((None, traffic_chart(store.rates(port, since), title=title,
+            charts.append((None, traffic_chart(store.rates(port, since), title=port_title(port),
                                                kind=kind)))
     return render_template("graphs.html", charts=charts, span=span, kind=kind, ranges=RANGES,
                            kinds=KINDS)
@@ -141,7 +175,7 @@ def member(asn: int) -> str:
     traffic, prefixes = [], []
     if store is not None:
         for port in [p.interface for p in entry.ports] if entry else []:
-            traffic.append(traffic_chart(store.rates(port, since), title=f"Port {port}"))
+            traffic.append(traffic_chart(store.rates(port, since), title=port_title(port)))
         prefixes = [prefix_chart(store, s, since, now, with_member=False) for s in sessions]
     return render_template("graphs_member.html", asn=asn, name=name, traffic=traffic,
                            prefixes=prefixes, span=span, ranges=RANGES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -21,7 +22,7 @@ from flask_babel import gettext as _
 from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_text
 from appliance.config.model import IXPConfig
-from appliance.config.revisions import RevisionNotFound, RevisionStore
+from appliance.config.revisions import Revision, RevisionNotFound, RevisionStore
 from appliance.web.changes import store as changes_store
 from appliance.web.masking import mask_config_text
 
@@ -32,12 +33,31 @@ def _store() -> RevisionStore:
     return RevisionStore(current_app.config["STATE_DIR"])
 
 
+def _refresh_details(revs: list[Revision]) -> dict[int, dict[str, Any]]:
+    """For the revisions a data refresh made: its heading and what changed per member, in the
+    reader's language (the comment keeps them in English)."""
+    from appliance.config.summary import data_change_lines, refresh_heading
+    from appliance.route_server.refresh import revision_changes
+    from appliance.web.summary import say
+
+    out = {}
+    for r in revs:
+        if r.author != "refresh":
+            continue
+        found = revision_changes(current_app.config["STATE_DIR"], r.id)
+        if found is not None:
+            out[r.id] = {"head": say(refresh_heading(found.get("sources") or [])),
+                         "lines": [say(p) for p in data_change_lines(found["changes"])]}
+    return out
+
+
 @bp.get("")
 def index() -> str:
     """Revisions, newest first."""
     store = _store()
     revs = list(reversed(store.list()))
-    return render_template("history.html", revisions=revs, problems=store.problems)
+    return render_template("history.html", revisions=revs, problems=store.problems,
+                           refreshed=_refresh_details(revs))
 
 
 @bp.get("/diff")

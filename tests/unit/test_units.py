@@ -26,7 +26,7 @@ def test_systemd_analyze_accepts_every_unit() -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is missing (Debian package systemd)")
-    files = sorted(str(p) for p in UNITS.iterdir() if p.suffix in (".service", ".path"))
+    files = sorted(str(p) for p in UNITS.iterdir() if p.suffix in (".service", ".path", ".timer"))
     done = subprocess.run([analyze, "verify", *files], capture_output=True, text=True,
                           timeout=120, check=False)
     problems = [line for line in (done.stdout + done.stderr).splitlines()
@@ -71,3 +71,22 @@ def test_restore_never_waits_for_the_daemons_it_asks_for() -> None:
             wants = unit(name.name).get("Unit", "Wants", fallback="")
             assert "ixp-restore.service" not in wants.split(), \
                 f"{name.name} would pull the restore in again after the wizard's first apply"
+
+
+def test_the_data_refresh_timer_runs_the_due_refresh() -> None:
+    """The timer looks every hour; the service fetches only what route_server.refresh says is
+    due, after the network and the restore, and only once a revision exists."""
+    timer = unit("ixp-data-refresh.timer")
+    assert timer.get("Timer", "Unit") == "ixp-data-refresh.service"
+    assert timer.get("Timer", "OnUnitActiveSec") == "1h"
+    assert timer.get("Timer", "Persistent") == "yes"
+    assert timer.get("Install", "WantedBy") == "timers.target"
+    svc = unit("ixp-data-refresh.service")
+    assert svc.get("Service", "Type") == "oneshot"
+    assert svc.get("Service", "ExecStart").endswith(
+        f"ixpctl data refresh --due --state-dir {STATE}")
+    assert {"network-online.target", "ixp-restore.service"} <= set(
+        svc.get("Unit", "After").split())
+    assert svc.get("Unit", "ConditionPathExists") == f"{STATE}/revisions"
+    customize = (UNITS.parent / "image" / "customize.sh").read_text()
+    assert '"$repo"/systemd/*.timer' in customize and "ixp-data-refresh.timer" in customize
