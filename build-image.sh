@@ -78,6 +78,7 @@ if [ -n "${IXP_IMAGE_APT_CACHE:-}" ]; then
         --setup-hook='mkdir -p "$1"/var/cache/apt/archives/'
         --setup-hook="sync-in $IXP_IMAGE_APT_CACHE /var/cache/apt/archives/"
         --customize-hook="sync-out /var/cache/apt/archives $IXP_IMAGE_APT_CACHE")
+    # (the .debs themselves leave the image right after sync-out: the hook below)
 fi
 rm -rf "$work/rootfs"
 # Lean: no manuals, info pages, locales or docs (copyright files stay), no kernel test modules,
@@ -143,6 +144,7 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
     --customize-hook="$repo/image/customize.sh \"\$1\" $repo $work/wheels" \
     --customize-hook="mkdir -p \"\$1\"/usr/share/doc/ixp-appliance && cp -a --no-preserve=ownership $repo/docs/. \"\$1\"/usr/share/doc/ixp-appliance/" \
     "${cache_args[@]}" \
+    --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/apt/archives/partial/*' \
     "$suite" "$work/rootfs" \
     "deb $mirror/debian $suite main" \
     "deb $mirror/debian $suite-updates main" \

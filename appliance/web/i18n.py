@@ -376,6 +376,16 @@ _ISSUES: tuple[tuple[re.Pattern[str], Callable[..., Any]], ...] = tuple(
                            "guessable community.", c=c)),
         (r"user '(?P<user>.*)' is listed twice",
          lambda user: gettext("User '%(user)s' is listed twice.", user=user)),
+        (r"a member account needs the ASN of the member it belongs to \(asn: 64500\)",
+         lambda: gettext("A member account needs the ASN of the member it belongs to "
+                         "(asn: 64500).")),
+        (r"AS(?P<asn>\d+) is not a member of this exchange; give the ASN of a configured member",
+         lambda asn: gettext("AS%(asn)s is not a member of this exchange; give the ASN of a "
+                             "configured member.", asn=asn)),
+        (r"only a member account has an asn; a (?P<role>\S+) sees every member \(remove asn, "
+         r"or make the role member\)",
+         lambda role: gettext("Only a member account has an ASN; a %(role)s account sees every "
+                              "member (remove asn, or make the role member).", role=role)),
         (r"(?P<mac>\S+) is already used by (?P<who>.+); each MAC address belongs to one member "
          r"router",
          lambda mac, who: gettext("%(mac)s is already used by %(who)s; each MAC address "
