@@ -1,8 +1,8 @@
 """Shared pieces of the route-server benchmarks: synthetic IXPs and arouteserver's inputs.
 
-arouteserver is a benchmark-only comparison: install it in its own venv
-(``python3 -m venv /tmp/ars && /tmp/ars/bin/pip install arouteserver``) and point
-``ARS_BIN`` at its ``arouteserver`` program. It never runs as part of the appliance.
+arouteserver is a benchmark-only comparison: the benchmarks install the version they compare
+against (``ARS_VERSION``, 1.27.0) into a venv of their own under ``/var/cache/ixp-bench``, or
+use ``ARS_BIN`` if set. It never runs as part of the appliance.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from appliance.config.model import IXPConfig
@@ -38,9 +40,27 @@ def ixp(n: int, max_prefix: int = 100) -> IXPConfig:
     })
 
 
+ARS_VERSION = "1.27.0"
+ARS_VENV = Path(os.environ.get("IXP_BENCH_CACHE", "/var/cache/ixp-bench")) / f"ars-{ARS_VERSION}"
+
+
 def ars_bin() -> str | None:
-    """The arouteserver program, if installed for benchmarking."""
-    return os.environ.get("ARS_BIN") or shutil.which("arouteserver")
+    """The arouteserver program: ``ARS_BIN``, else version ARS_VERSION installed on first use
+    into a venv of its own (None only when that install fails: the reason is printed)."""
+    if os.environ.get("ARS_BIN"):
+        return os.environ["ARS_BIN"]
+    binary = ARS_VENV / "bin" / "arouteserver"
+    if not binary.exists():
+        print(f"installing arouteserver {ARS_VERSION} into {ARS_VENV} (benchmark only)",
+              file=sys.stderr)
+        done = subprocess.run(
+            f"/usr/bin/python3 -m venv {ARS_VENV} && {ARS_VENV}/bin/pip install -q "
+            f"--disable-pip-version-check arouteserver=={ARS_VERSION}", shell=True,
+            capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"arouteserver could not be installed: {done.stderr[-500:]}", file=sys.stderr)
+            return None
+    return str(binary)
 
 
 GENERAL = """cfg:
