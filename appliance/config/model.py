@@ -477,7 +477,8 @@ class AlertEmail(StrictModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     # STARTTLS before authenticating (port 587); off only for a relay on a trusted network.
     starttls: bool = True
-    username: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$")] | None = None
+    username: Annotated[str, Field(min_length=1, max_length=128,
+                                   pattern=r"^[!-~]+$")] | None = None
     smtp_password: Annotated[str, Field(min_length=1, max_length=128,
                                         pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
     sender: EmailStr | None = None
@@ -524,7 +525,9 @@ class AlertSnmpManager(StrictModel):
 class Alerts(StrictModel):
     """What the box tells the operator, and how (docs/alerts.md)."""
 
-    enabled: bool = False
+    # Off: no rule is checked and nothing is sent. On with no channel: the Alerts page,
+    # ixpctl alerts and the API still list them.
+    enabled: bool = True
     # After an alert was sent, the same alert (same cause, same member) that resolves and
     # fires again within this time is recorded but not sent again: a flapping session is
     # one message, not one per flap.

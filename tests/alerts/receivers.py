@@ -41,7 +41,7 @@ class MailBox:
         self.messages: list[tuple[str, list[str], bytes, str | None]] = []
         self.event = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         login = session.authenticated and session.auth_data
         user = login.login.decode() if isinstance(login, LoginPassword) else None
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
@@ -89,7 +89,7 @@ class HttpSink:
         sink = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 sink.requests.append((self.path, self.headers, self.rfile.read(n)))
                 self.send_response(sink.status)

@@ -50,7 +50,7 @@ def test_email_through_starttls_and_auth(tmp_path, monkeypatch):
 
         # a wrong password: refused (aiosmtpd then drops the connection), nothing delivered
         wrong = {**channel, "password": "wrong-password"}
-        with pytest.raises(channels.DeliveryError, match="mail via 127.0.0.1"):
+        with pytest.raises(channels.DeliveryError, match=r"mail via 127\.0\.0\.1"):
             channels.send(wrong, event(), SETTINGS)
         assert len(smtp.box.messages) == 1
 

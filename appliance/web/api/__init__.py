@@ -241,6 +241,14 @@ def remove_member(asn: int) -> tuple[Response, int]:
                 base)
 
 
+@bp.get("/alerts")
+def alerts() -> Response:
+    """Open and past alerts, the channels (without secrets) and the recent deliveries."""
+    from appliance.alerts.status import alerts_status
+
+    return jsonify(alerts_status(_state()))
+
+
 @bp.get("/matrix")
 def matrix() -> Response | tuple[Response, int]:
     """The traffic matrix: bytes and packets between every pair of members, per family."""
