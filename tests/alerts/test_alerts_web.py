@@ -24,8 +24,9 @@ SECRET = "a-webhook-secret-0123"
 
 def _form(page_html: str, **changes: str) -> dict[str, str]:
     """The settings form as the page fills it, with ``changes``."""
-    from appliance.web.alerts import CHANNEL_FIELDS, rule_fields
     import re
+
+    from appliance.web.alerts import CHANNEL_FIELDS, rule_fields
 
     data = {"csrf_token": csrf(page_html)}
     for f in (*rule_fields(), *CHANNEL_FIELDS):
