@@ -85,7 +85,7 @@ def _session_causes(snap: dict[str, Any], settings: dict[str, Any]) -> list[Caus
         out.append(Cause(
             f"session_down:{s['protocol']}", "session_down",
             f"BGP session of {who} ({s.get('family', '')}, {s.get('neighbor', '')}) is "
-            f"{s.get('state') or 'down'} for more than {minutes} min",
+            f"{s.get('state') or 'down'}" + (f" for more than {minutes} min" if minutes else ""),
             hold=minutes * 60, member=s.get("member", ""), asn=s.get("asn"),
             reason=str(s.get("state") or ""),
             details={"protocol": s["protocol"], "neighbor": s.get("neighbor", ""),
@@ -127,9 +127,9 @@ def _port_causes(snap: dict[str, Any], settings: dict[str, Any]) -> list[Cause]:
         return []
     minutes = int(rule.get("minutes", 1))
     return [Cause(f"port_down:{p['port']}", "port_down",
-                  f"port {p['port']} of {p.get('member') or 'no member'} is down for more "
-                  f"than {minutes} min", hold=minutes * 60, member=p.get("member", ""),
-                  port=p["port"], details={"ifindex": p.get("ifindex")})
+                  f"port {p['port']} of {p.get('member') or 'no member'} is down"
+                  + (f" for more than {minutes} min" if minutes else ""), hold=minutes * 60,
+                  member=p.get("member", ""), port=p["port"], details={"ifindex": p.get("ifindex")})
             for p in snap["ports"] if not p.get("up")]
 
 
@@ -151,7 +151,9 @@ def _hygiene_causes(snap: dict[str, Any], settings: dict[str, Any], state: dict[
             then, old = before
             if packets < old or now <= then:  # a counter that was made anew: no rate yet
                 continue
-            rate = (packets - old) * 60.0 / (now - then)
+            # per minute; a round shorter than a minute counts its frames as they are (a
+            # burst of three router solicitations at a member's boot is not 180 a minute)
+            rate = (packets - old) * 60.0 / max(now - then, 60.0)
             if rate > limit:
                 member = members.get(port, "")
                 out.append(Cause(
@@ -175,9 +177,10 @@ def _filtered_causes(snap: dict[str, Any], settings: dict[str, Any]) -> list[Cau
             if count:
                 out.append(Cause(
                     f"filtered_routes:{f['protocol']}:{kind}", "filtered_routes",
-                    f"{who} announces {count} route(s) the route server refuses as {words} "
-                    f"(for more than {minutes} min); see its filtered routes in the looking "
-                    "glass", hold=minutes * 60, member=f.get("member", ""), asn=f.get("asn"),
+                    f"{who} announces {count} route(s) the route server refuses as {words}"
+                    + (f" (for more than {minutes} min)" if minutes else "")
+                    + "; see its filtered routes in the looking glass",
+                    hold=minutes * 60, member=f.get("member", ""), asn=f.get("asn"),
                     reason="rpki_invalid" if kind == "rpki" else "irr", value=count,
                     details={"protocol": f["protocol"], "examples": f.get(f"{kind}_examples",
                                                                           [])}))
