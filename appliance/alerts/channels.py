@@ -142,7 +142,9 @@ def send_webhook(channel: dict[str, Any], event: dict[str, Any], settings: dict[
                 raise DeliveryError(f"webhook {channel['url']}: HTTP {resp.status}")
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"webhook {channel['url']}: HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except urllib.error.URLError as exc:
+        raise DeliveryError(f"webhook {channel['url']}: {exc.reason}") from None
+    except OSError as exc:
         raise DeliveryError(f"webhook {channel['url']}: {exc}") from None
 
 
