@@ -429,12 +429,14 @@ _CONCERN_WORDS = {"core": Phrase("the configuration"),
                   "firewall": Phrase("the management firewall"),
                   "resolver": Phrase("the DNS resolver"),
                   "anycast": Phrase("the anycast service"),
-                  "snmp": Phrase("the SNMP agent"), "lab": Phrase("the lab")}
+                  "snmp": Phrase("the SNMP agent"), "lab": Phrase("the lab"),
+                  "alerts": Phrase("the alerts")}
 _FILE_WORDS = {"ixp.yaml": Phrase("the configuration file"),
                "bird/bird.conf": Phrase("the route server's configuration"),
                "nft/hygiene.nft": Phrase("the peering LAN's traffic filter"),
                "nft/mgmt-firewall.nft": Phrase("the management firewall's rules"),
-               "snmp/agent.json": Phrase("the SNMP agent's settings")}
+               "snmp/agent.json": Phrase("the SNMP agent's settings"),
+               "alerts/alerts.json": Phrase("the alerts' rules and channels")}
 
 
 def _done(what: str, action: str) -> Phrase:
