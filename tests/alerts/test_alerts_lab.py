@@ -1,8 +1,9 @@
 """Alerts on real causes in the namespace lab, delivered to real receivers: a member's BIRD
 stopped (session down, then resolved when it is back: a signed webhook and BGP4-MIB traps in
 snmptrapd), a member port's link down and up (IF-MIB linkDown/linkUp), bad frames sent with a
-spoofed source MAC (hygiene drops naming member, port and reason), and a member over its
-max-prefix limit."""
+spoofed source MAC (hygiene drops naming member, port and reason), IRR data that does not
+register a member's routes and is a month old (filtered routes, stale data; both resolve when
+it is gone), and a member over its max-prefix limit."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def alert_lab(root_required, tmp_path, example_text):
         data["alerts"] = {
             "quiet_minutes": 0,
             "rules": {"session_down": {"minutes": 0}, "port_down": {"minutes": 0},
-                      "hygiene_drops": {"per_minute": 5}},
+                      "hygiene_drops": {"per_minute": 5}, "filtered_routes": {"minutes": 0}},
             "webhooks": [{"url": sink.url, "hmac_secret": SECRET}],
             "snmp_managers": [{"host": "127.0.0.1", "port": trapd.port,
                                "community": trapd.community}]}
@@ -99,11 +100,17 @@ def _until(engine: AlertEngine, want: Callable[[list[dict]], bool], what: str,
     """Run alert rounds until the events so far satisfy ``want``; those events."""
     seen: list[dict] = []
 
-    def probe() -> bool:
+    def probe() -> bool | str:
         seen.extend(engine.round())
-        return want(seen)
-    _wait(what, probe, timeout=timeout, every=1.0)
-    return seen
+        return want(seen) or ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return seen
+        time.sleep(1.0)
+    pytest.fail(f"timed out waiting for {what}; events: "
+                f"{[(e['kind'], e['alert']['key']) for e in seen]}; open: "
+                f"{sorted(engine.store.state()['open'])}")
 
 
 def _keys(events: list[dict], kind: str) -> set[str]:
@@ -189,7 +196,33 @@ def test_alerts_fire_and_resolve_on_real_causes(alert_lab):
     _until(engine, lambda ev: f"hygiene_drops:{m4.port}:src_mac" in _keys(ev, "resolved"),
            "the hygiene alert's resolution", timeout=30)
 
-    # 4. member 2 announces a second IPv4 route over its limit of 1: max-prefix trip
+    # 4. IRR data for member 1 that registers other prefixes than the ones it announces, and
+    # fetched a month ago: its routes are refused as unregistered, and the data is stale
+    month_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30 * 86400))
+    irr = state_dir / "irr" / "cache.json"
+    irr.parent.mkdir(parents=True, exist_ok=True)
+    irr.write_text(json.dumps({"AS-ISLANDTEL": {
+        "source": "test", "fetched_at": month_ago, "asns": [64496],
+        "ipv4": [{"prefix": "198.51.100.0/24", "exact": True}],
+        "ipv6": [{"prefix": "2001:db8:1::/48", "exact": True}]}}))
+    assert build_pipeline(state_dir, netns=state.appliance_netns).reapply_latest(
+        author="t").ok
+    irr_key = f"filtered_routes:{v4}:irr"
+    events = _until(engine, lambda ev: {irr_key, "filter_data_stale:irr"}
+                    <= _keys(ev, "firing"), "the IRR alerts")
+    alert = next(e["alert"] for e in events if e["alert"]["key"] == irr_key)
+    assert alert["asn"] == 64496 and alert["value"] == 1 and alert["reason"] == "irr"
+    assert alert["details"]["examples"] == ["31.0.0.0/24"]
+    assert "not registered in the IRR" in alert["text"]
+    stale = next(e["alert"] for e in events if e["alert"]["key"] == "filter_data_stale:irr")
+    assert "30 days old" in stale["text"]
+    irr.unlink()  # the data is gone: nothing refused for IRR, nothing stale
+    assert build_pipeline(state_dir, netns=state.appliance_netns).reapply_latest(
+        author="t").ok
+    _until(engine, lambda ev: {irr_key, "filter_data_stale:irr"} <= _keys(ev, "resolved"),
+           "the IRR alerts' resolution")
+
+    # 5. member 2 announces a second IPv4 route over its limit of 1: max-prefix trip
     m2 = state.members[1]
     conf2 = lab_dir(state_dir) / "m2.conf"
     text = conf2.read_text()
