@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import smtplib
 import socket
 import ssl
@@ -186,22 +187,18 @@ def send_syslog(channel: dict[str, Any], event: dict[str, Any], settings: dict[s
                             f"{exc}") from None
 
 
-def _octets(text: str) -> bytes:
-    return ber.tlv(ber.OCTET_STRING, text.encode()[:255])
+# A varbind before encoding: (OID, kind, value), kind "int", "str" (text) or "bytes".
+Varbind = tuple[tuple[int, ...], str, Any]
 
 
-def _integer(n: int) -> bytes:
-    return ber.tlv(ber.INTEGER, ber.int_body(n))
-
-
-def trap_varbinds(event: dict[str, Any]) -> tuple[tuple[int, ...], list[bytes]]:
+def trap_varbinds(event: dict[str, Any]) -> tuple[tuple[int, ...], list[Varbind]]:
     """The notification's OID and varbinds: BGP4-MIB for an IPv4 session, IF-MIB for a
     port with an ifIndex, ours for everything else (and ours after the standard ones)."""
     a, kind = event["alert"], event["kind"]
-    ours = [ber.varbind(IXP_RULE, _octets(str(a.get("rule", "")))),
-            ber.varbind(IXP_SEVERITY, _octets(str(a.get("severity", "")))),
-            ber.varbind(IXP_TEXT, _octets(str(a.get("text", "")))),
-            ber.varbind(IXP_KEY, _octets(str(a.get("key", ""))))]
+    ours: list[Varbind] = [(IXP_RULE, "str", str(a.get("rule", ""))),
+                           (IXP_SEVERITY, "str", str(a.get("severity", ""))),
+                           (IXP_TEXT, "str", str(a.get("text", ""))),
+                           (IXP_KEY, "str", str(a.get("key", "")))]
     details = a.get("details") or {}
     if a.get("rule") == "session_down" and kind in ("firing", "resolved"):
         try:
@@ -212,16 +209,23 @@ def trap_varbinds(event: dict[str, Any]) -> tuple[tuple[int, ...], list[bytes]]:
             index = tuple(addr.packed)
             up = kind == "resolved"
             return (BGP_ESTABLISHED if up else BGP_BACKWARD), [
-                ber.varbind(BGP_PEER_LAST_ERROR + index, ber.tlv(ber.OCTET_STRING, b"\0\0")),
-                ber.varbind(BGP_PEER_STATE + index, _integer(6 if up else 1)), *ours]
+                ((*BGP_PEER_LAST_ERROR, *index), "bytes", b"\0\0"),
+                ((*BGP_PEER_STATE, *index), "int", 6 if up else 1), *ours]
     if a.get("rule") == "port_down" and kind in ("firing", "resolved") \
             and details.get("ifindex"):
         i = int(details["ifindex"])
         up = kind == "resolved"
         return (LINK_UP if up else LINK_DOWN), [
-            ber.varbind((*IF_INDEX, i), _integer(i)), ber.varbind((*IF_ADMIN, i), _integer(1)),
-            ber.varbind((*IF_OPER, i), _integer(1 if up else 2)), *ours]
+            ((*IF_INDEX, i), "int", i), ((*IF_ADMIN, i), "int", 1),
+            ((*IF_OPER, i), "int", 1 if up else 2), *ours]
     return IXP_NOTIFICATION.get(kind, IXP_NOTIFICATION["event"]), ours
+
+
+def _ber(kind: str, value: Any) -> bytes:
+    if kind == "int":
+        return ber.tlv(ber.INTEGER, ber.int_body(int(value)))
+    data = value if kind == "bytes" else str(value).encode()
+    return ber.tlv(ber.OCTET_STRING, data[:255])
 
 
 def trap_message(community: str, event: dict[str, Any], request_id: int) -> bytes:
@@ -229,25 +233,86 @@ def trap_message(community: str, event: dict[str, Any], request_id: int) -> byte
     oid, binds = trap_varbinds(event)
     uptime = int((time.monotonic() - _START) * 100) & 0xFFFFFFFF
     varbinds = [ber.varbind(SYS_UPTIME, ber.tlv(TIMETICKS, ber.int_body(uptime))),
-                ber.varbind(SNMP_TRAP_OID, ber.tlv(ber.OID, ber.oid_body(oid))), *binds]
-    pdu = ber.tlv(TRAP_PDU, _integer(request_id) + _integer(0) + _integer(0)
+                ber.varbind(SNMP_TRAP_OID, ber.tlv(ber.OID, ber.oid_body(oid))),
+                *(ber.varbind(o, _ber(k, v)) for o, k, v in binds)]
+    pdu = ber.tlv(TRAP_PDU, _ber("int", request_id) + _ber("int", 0) + _ber("int", 0)
                   + ber.tlv(ber.SEQUENCE, b"".join(varbinds)))
-    return ber.tlv(ber.SEQUENCE, _integer(1) + _octets(community) + pdu)
+    return ber.tlv(ber.SEQUENCE, _ber("int", 1) + _ber("str", community) + pdu)
 
 
-def send_snmp(channel: dict[str, Any], event: dict[str, Any], settings: dict[str, Any]
-              ) -> None:
-    """One SNMPv2c trap to the manager (UDP: unacknowledged, as traps are)."""
+def _send_trap(channel: dict[str, Any], event: dict[str, Any]) -> None:
     host, port = channel["host"], int(channel["port"])
-    msg = trap_message(channel["community"], event,
-                       int.from_bytes(hashlib.sha256(str(time.time_ns()).encode()).digest()[:3],
-                                      "big"))
+    msg = trap_message(channel["community"] or "", event, secrets.randbelow(2**31 - 1) + 1)
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
         with socket.socket(info[0], socket.SOCK_DGRAM) as s:
             s.sendto(msg, info[4])
     except OSError as exc:
         raise DeliveryError(f"SNMP trap to {host}:{port}: {exc}") from None
+
+
+def _send_inform(channel: dict[str, Any], event: dict[str, Any]) -> None:
+    """An SNMPv3 inform (authPriv), acknowledged by the manager, with pysnmp: loaded only
+    when a v3 manager is configured (its modules are large for the resident collector)."""
+    import asyncio
+
+    from pysnmp.hlapi.v3arch.asyncio import (
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        SnmpEngine,
+        UdpTransportTarget,
+        UsmUserData,
+        send_notification,
+        usmAesCfb128Protocol,
+        usmHMAC192SHA256AuthProtocol,
+        usmHMAC256SHA384AuthProtocol,
+        usmHMAC384SHA512AuthProtocol,
+    )
+    from pysnmp.proto import rfc1902
+
+    auth = {"SHA-256": usmHMAC192SHA256AuthProtocol, "SHA-384": usmHMAC256SHA384AuthProtocol,
+            "SHA-512": usmHMAC384SHA512AuthProtocol}[channel.get("auth_protocol") or "SHA-256"]
+    oid, binds = trap_varbinds(event)
+
+    def value(kind: str, v: Any) -> Any:
+        return rfc1902.Integer32(int(v)) if kind == "int" else rfc1902.OctetString(
+            v if kind == "bytes" else str(v).encode()[:255])
+
+    async def inform() -> str | None:
+        engine = SnmpEngine()
+        try:
+            target = await UdpTransportTarget.create((channel["host"], int(channel["port"])),
+                                                     timeout=3, retries=2)
+            error, status, _index, _vbs = await send_notification(
+                engine, UsmUserData(channel["user"], channel["auth_password"],
+                                    channel["priv_password"], authProtocol=auth,
+                                    privProtocol=usmAesCfb128Protocol),
+                target, ContextData(), "inform",
+                ObjectType(ObjectIdentity(SNMP_TRAP_OID), rfc1902.ObjectIdentifier(oid)),
+                *(ObjectType(ObjectIdentity(o), value(k, v)) for o, k, v in binds))
+        finally:
+            engine.close_dispatcher()
+        if error:
+            return str(error)
+        return status.prettyPrint() if status else None
+
+    where = f"SNMPv3 inform to {channel['host']}:{channel['port']}"
+    try:
+        problem = asyncio.run(inform())
+    except Exception as exc:  # pysnmp raises its own errors (e.g. an unknown host name)
+        raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
+    if problem:
+        raise DeliveryError(f"{where}: {problem}")
+
+
+def send_snmp(channel: dict[str, Any], event: dict[str, Any], settings: dict[str, Any]
+              ) -> None:
+    """An SNMPv2c trap (UDP: unacknowledged, as traps are) or an SNMPv3 inform."""
+    if channel.get("version") == "v3":
+        _send_inform(channel, event)
+    else:
+        _send_trap(channel, event)
 
 
 SENDERS = {"email": send_email, "webhook": send_webhook, "syslog": send_syslog,

@@ -36,7 +36,9 @@ def channels(cfg: IXPConfig) -> list[dict[str, Any]]:
                     "transport": s.transport})
     for i, m in enumerate(a.snmp_managers):
         out.append({"id": f"snmp:{i}", "type": "snmp", "host": m.host, "port": m.port,
-                    "community": m.community})
+                    "version": m.version, "community": m.community, "user": m.user,
+                    "auth_protocol": m.auth_protocol, "auth_password": m.auth_password,
+                    "priv_protocol": m.priv_protocol, "priv_password": m.priv_password})
     return out
 
 

@@ -17,7 +17,9 @@ def channel_view(channel: dict[str, Any]) -> dict[str, Any]:
     where = {"email": lambda c: f"{', '.join(c['recipients'])} via {c['relay']}:{c['port']}",
              "webhook": lambda c: c["url"] + (" (signed)" if c.get("secret") else ""),
              "syslog": lambda c: f"{c['host']}:{c['port']}/{c.get('transport', 'udp')}",
-             "snmp": lambda c: f"{c['host']}:{c['port']} (SNMPv2c trap)"}
+             "snmp": lambda c: f"{c['host']}:{c['port']} " + (
+                 f"(SNMPv3 inform, user {c['user']})" if c.get("version") == "v3"
+                 else "(SNMPv2c trap)")}
     return {"id": channel["id"], "type": channel["type"],
             "target": where[channel["type"]](channel)}
 

@@ -515,11 +515,31 @@ class AlertSyslog(StrictModel):
 
 
 class AlertSnmpManager(StrictModel):
-    """An SNMP manager that gets SNMPv2c traps."""
+    """An SNMP manager that gets SNMPv2c traps or SNMPv3 informs (acknowledged, authPriv)."""
 
     host: HostOrIP
     port: Annotated[int, Field(ge=1, le=65535)] = 162
-    community: _COMMUNITY
+    version: Literal["v2c", "v3"] = "v2c"
+    # v2c
+    community: _COMMUNITY | None = None
+    # v3: a user the manager knows (its own engine ID: the manager is authoritative)
+    user: Annotated[str, Field(min_length=1, max_length=32,
+                               pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    auth_protocol: Literal["SHA-256", "SHA-384", "SHA-512"] = "SHA-256"
+    auth_password: _SECRET | None = None
+    priv_protocol: Literal["AES-128"] = "AES-128"
+    priv_password: _SECRET | None = None
+
+    @model_validator(mode="after")
+    def _credentials_for_the_version(self) -> AlertSnmpManager:
+        if self.version == "v2c" and self.community is None:
+            raise ValueError("an SNMPv2c manager needs a community (or set version: v3)")
+        if self.version == "v3":
+            missing = [n for n in ("user", "auth_password", "priv_password")
+                       if getattr(self, n) is None]
+            if missing:
+                raise ValueError("an SNMPv3 manager needs " + ", ".join(missing))
+        return self
 
 
 class Alerts(StrictModel):

@@ -334,12 +334,23 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.syslog[].port": ("Server port.", "514"),
     "alerts.syslog[].transport": ("udp (one datagram) or tcp (RFC 6587 octet counting).",
                                   "udp"),
-    "alerts.snmp_managers": ("SNMP managers that get SNMPv2c traps (BGP4-MIB, IF-MIB and the "
-                             "box's own; up to 8).", ""),
+    "alerts.snmp_managers": ("SNMP managers that get SNMPv2c traps or SNMPv3 informs "
+                             "(BGP4-MIB, IF-MIB and the box's own; up to 8).", ""),
     "alerts.snmp_managers[].host": ("Manager name or address.", "192.0.2.21"),
     "alerts.snmp_managers[].port": ("Manager's trap port.", "162"),
-    "alerts.snmp_managers[].community": ("The trap community (secret, 6+ characters).",
+    "alerts.snmp_managers[].version": ("v2c: traps with a community; v3: informs (the manager "
+                                       "acknowledges each), authPriv.", "v3"),
+    "alerts.snmp_managers[].community": ("v2c: the trap community (secret, 6+ characters).",
                                          "trap-community"),
+    "alerts.snmp_managers[].user": ("v3: the USM user the manager knows (with its own engine "
+                                    "ID: the manager is authoritative for informs).",
+                                    "ixp-alerts"),
+    "alerts.snmp_managers[].auth_protocol": ("v3: SHA-256, SHA-384 or SHA-512.", "SHA-256"),
+    "alerts.snmp_managers[].auth_password": ("v3: authentication pass phrase (secret, 8+ "
+                                             "characters).", "long-auth-phrase"),
+    "alerts.snmp_managers[].priv_protocol": ("v3: privacy protocol.", "AES-128"),
+    "alerts.snmp_managers[].priv_password": ("v3: privacy pass phrase (secret, 8+ "
+                                             "characters).", "long-priv-phrase"),
     "admin_users": ("People who may log in to the web UI. Once a committed revision has an "
                     "admin, a configuration without one (role admin) is refused.", ""),
     "admin_users[].name": ("Login name.", "alice"),

@@ -153,6 +153,8 @@ class SyslogTcp:
 class TrapDaemon:
     """net-snmp's snmptrapd on 127.0.0.1, accepting one community, logging numeric OIDs."""
 
+    V3_USER, V3_AUTH, V3_PRIV = "alerts", "auth-pass-phrase", "priv-pass-phrase"
+
     def __init__(self, folder: Path, community: str = "trap-community") -> None:
         binary = shutil.which("snmptrapd") or "/usr/sbin/snmptrapd"
         if not os.path.exists(binary):
@@ -160,7 +162,10 @@ class TrapDaemon:
         self.binary, self.community = binary, community
         self.port = free_port(socket.SOCK_DGRAM)
         self.conf = folder / "snmptrapd.conf"
-        self.conf.write_text(f"authCommunity log {community}\n")
+        # and one SNMPv3 user for informs (snmptrapd is their authoritative engine)
+        self.conf.write_text(f"authCommunity log {community}\n"
+                             f'createUser {self.V3_USER} SHA-256 "{self.V3_AUTH}" AES '
+                             f'"{self.V3_PRIV}"\nauthUser log {self.V3_USER} priv\n')
         self.log = folder / "traps.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

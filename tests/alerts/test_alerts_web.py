@@ -69,6 +69,14 @@ def test_model_defaults_and_errors_name_the_field(example_text):
     assert "alerts.webhooks[0].url" in paths and "alerts.webhooks[0].hmac_secret" in paths
     text = " ".join(i.message for i in err.value.issues)
     assert "set sender, recipients" in text
+    managers = {**data, "alerts": {"snmp_managers": [
+        {"host": "192.0.2.21"}, {"host": "192.0.2.22", "version": "v3", "user": "ixp",
+                                 "auth_password": "long-auth-phrase"}]}}
+    with pytest.raises(ConfigError) as err:
+        config_from_data(managers)
+    by_path = {i.path: i.message for i in err.value.issues}
+    assert "needs a community" in by_path["alerts.snmp_managers[0]"]
+    assert "needs priv_password" in by_path["alerts.snmp_managers[1]"]
 
 
 def test_page_settings_test_button_api_and_cli(configured, capsys):  # noqa: F811

@@ -156,6 +156,23 @@ def test_snmp_traps_reach_snmptrapd(tmp_path):
         assert '"other"' not in log[len(before):]
 
 
+def test_snmpv3_informs_are_acknowledged_by_snmptrapd(tmp_path):
+    with TrapDaemon(tmp_path) as trapd:
+        ch = {"id": "snmp:1", "type": "snmp", "host": "127.0.0.1", "port": trapd.port,
+              "version": "v3", "user": trapd.V3_USER, "auth_protocol": "SHA-256",
+              "auth_password": trapd.V3_AUTH, "priv_protocol": "AES-128",
+              "priv_password": trapd.V3_PRIV}
+        channels.send(ch, event("firing"), SETTINGS)  # returns once acknowledged
+        log = trapd.wait_for(".1.3.6.1.2.1.15.0.2")
+        assert ".1.3.6.1.2.1.15.3.1.2.192.0.2.10 = INTEGER: 1" in log
+        assert 'STRING: "session_down:m64500_4"' in log
+        # a wrong privacy pass phrase: snmptrapd cannot decrypt it, nothing is acknowledged
+        with pytest.raises(channels.DeliveryError, match=r"SNMPv3 inform to 127\.0\.0\.1"):
+            channels.send({**ch, "priv_password": "not-the-pass-phrase"},
+                          event("firing", key="never-logged"), SETTINGS)
+        assert "never-logged" not in trapd.log.read_text()
+
+
 def test_a_failed_delivery_is_retried_then_recorded(tmp_path):
     store = AlertStore(tmp_path)
     with HttpSink() as sink:
