@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 
 from appliance.alerts.store import AlertStore
+from appliance.box import build_pipeline
+from appliance.config.revisions import RevisionStore
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore, samples_path
 from appliance.platform.target import Target
@@ -21,6 +23,17 @@ def test_the_runners_engine_runs_a_round_on_a_configured_box(configured):  # noq
     assert state["seen"]["revision"] == 1  # the first round remembers what runs
     assert Target(configured).alerts_state.exists()
     assert oct(Target(configured).alerts_state.stat().st_mode & 0o777) == "0o600"
+
+    # a configuration applied after that is news, once
+    before = RevisionStore(configured).latest().config
+    text = before.replace("Island Telecom", "Island Tel")
+    assert text != before
+    assert build_pipeline(configured).run(text, author="alice", comment="a comment").ok
+    [event] = engine.round()
+    assert event["kind"] == "event" and event["alert"]["rule"] == "config_applied"
+    assert event["alert"]["severity"] == "info"
+    assert "revision 2 applied by alice: a comment" in event["alert"]["text"]
+    assert engine.round() == []
 
 
 def test_the_collector_runs_its_hooks_and_survives_a_failing_one(tmp_path):
