@@ -153,14 +153,18 @@ def snapshot(state_dir: Path, netns: str | None, settings: dict[str, Any], *,
                 snap["filtered"] = filtered_part(state_dir, settings, snap["sessions"])
         except Exception:
             log.exception("alerts: reading the route server failed")
+    # A service that is off has nothing wrong (its alerts resolve), rather than unknown.
+    snap["anycast"] = {"running": True, "checkers": []}
     if settings.get("anycast"):
         from appliance.anycast.status import read_status
         snap["anycast"] = read_status(state_dir, now=now)
+    snap["root_zone"] = {"state": "off"}
     if settings.get("local_root"):
         try:
             from appliance.resolver.status import resolver_status
             snap["root_zone"] = resolver_status(state_dir, now=now)["root_zone"]
         except Exception:
+            snap["root_zone"] = None
             log.exception("alerts: reading the resolver failed")
     with contextlib.suppress(OSError):
         snap["disk_percent"] = psutil.disk_usage(str(state_dir)).percent
