@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from appliance.config.model import IXPConfig, Member
-from appliance.config.secrets import is_secret
+from appliance.config.secrets import is_secret, mask_data
 
 
 class Phrase(str):
@@ -129,6 +129,10 @@ def _show(value: Any) -> str:
         return Phrase("on") if value else Phrase("off")
     if isinstance(value, list):
         return Series(", ", [_show(v) for v in value])
+    if isinstance(value, dict):
+        # an entry of a list (a webhook, an SNMP manager): its fields, never its secrets
+        return "(" + "; ".join(f"{k} {_show(v)}" for k, v in mask_data(value).items()
+                               if v not in (None, [], "")) + ")"
     return str(value)
 
 

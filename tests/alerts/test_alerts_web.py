@@ -48,6 +48,7 @@ def _form(page_html: str, **changes: str) -> dict[str, str]:
 def _apply(client, resp) -> None:
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     review = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert SECRET not in review, "a secret in the review"
     job = wait_job(client, client.post("/changes/apply",
                                        data=form_fields(review, "/changes/apply"))
                    .headers["Location"])
@@ -77,6 +78,19 @@ def test_model_defaults_and_errors_name_the_field(example_text):
     by_path = {i.path: i.message for i in err.value.issues}
     assert "needs a community" in by_path["alerts.snmp_managers[0]"]
     assert "needs priv_password" in by_path["alerts.snmp_managers[1]"]
+
+
+def test_the_change_summary_never_shows_a_channel_secret(example_text):
+    from appliance.config.summary import summarize
+
+    data = yaml.safe_load(example_text)
+    before = config_from_data(data)
+    data["alerts"] = {"webhooks": [{"url": "https://chat.example.net/h",
+                                    "hmac_secret": SECRET}],
+                      "snmp_managers": [{"host": "192.0.2.21", "community": "trap-" + SECRET}]}
+    text = " ".join(str(line) for line in summarize(before, config_from_data(data)))
+    assert "https://chat.example.net/h" in text and "192.0.2.21" in text
+    assert SECRET not in text and "(hidden)" in text
 
 
 def test_page_settings_test_button_api_and_cli(configured, capsys):  # noqa: F811
