@@ -149,7 +149,9 @@ def snapshot(state_dir: Path, netns: str | None, settings: dict[str, Any], *,
                 log.exception("alerts: reading %s failed", part)
         try:
             snap["sessions"], snap["trips"] = sessions_part(state_dir, settings)
-            if snap["sessions"] is not None:
+            rule = (settings.get("rules") or {}).get("filtered_routes") or {}
+            if snap["sessions"] is not None and rule.get("enabled", True):
+                # the one costly read (each filtered route of each session): only when asked
                 snap["filtered"] = filtered_part(state_dir, settings, snap["sessions"])
         except Exception:
             log.exception("alerts: reading the route server failed")
