@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(
   python3 python3-venv iproute2 procps
   bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4
-  unbound dns-root-data dnsutils ldnsutils snmp mrtg prometheus-snmp-exporter nginx curl openssl
+  unbound dns-root-data dnsutils ldnsutils snmp snmptrapd mrtg prometheus-snmp-exporter nginx curl openssl
   chromium fonts-dejavu-core
   mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk
   zstd qemu-system-x86 ovmf git

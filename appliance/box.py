@@ -29,6 +29,7 @@ def concerns(state_dir: Path | None = None) -> list[Concern]:
     """
     # Imported here, not at the top: a front end that only reads (the collector, the SNMP
     # agent) imports this module without paying for every capability.
+    from appliance.alerts.concern import AlertsConcern
     from appliance.anycast.concern import AnycastConcern
     from appliance.bridge.concern import BridgeConcern
     from appliance.firewall.concern import FirewallConcern
@@ -47,7 +48,7 @@ def concerns(state_dir: Path | None = None) -> list[Concern]:
     concerns: list[Concern] = [CoreConcern(), FirewallConcern(), ManagementConcern(),
                                BridgeConcern(),
                                AnycastConcern(), route_server, ResolverConcern(), SnmpConcern(),
-                               MonitorConcern()]
+                               MonitorConcern(), AlertsConcern()]
     if state_dir is not None and lab_recorded(state_dir):
         # in the lab, a member's port and router exist before the bridge takes the port
         concerns.insert(3, LabConcern())

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
+    from appliance.alerts.engine import AlertEngine
     from appliance.pipeline.run import Outcome
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,18 @@ class Service(Protocol):
         """Stop; safe to call twice."""
 
 
+def alert_engine(state_dir: Path, netns: str | None) -> AlertEngine:
+    """The alert engine the collector runs after each round, with what only the composition
+    may read (the firmware's last update) given to it."""
+    from appliance.alerts.engine import AlertEngine, ifindex_reader
+    from appliance.firmware import records
+    from appliance.platform.target import Target
+
+    return AlertEngine(state_dir, netns, has_system=Target(state_dir, netns).has_system,
+                       firmware=lambda: records.read(state_dir, records.LAST),
+                       ifindex=ifindex_reader(state_dir))
+
+
 class Runner:
     """Starts every service, waits for a stop signal, stops them in reverse order."""
 
@@ -168,7 +181,8 @@ class Runner:
             self.services.append(AnycastService(state_dir, netns))
             store = SampleStore(samples_path(state_dir))
             # the collector follows its rendered file (the member ports) by itself
-            self.services.append(Collector(store, netns, interval=sample_interval))
+            self.services.append(Collector(store, netns, interval=sample_interval,
+                                           after_round=[alert_engine(state_dir, netns).round]))
             # the route server's IRR and PeeringDB data, on the image's timer schedule
             self.services.append(RefreshService(state_dir, netns, check_every=refresh_every))
         # On the image the agent listens where the configuration says (the management

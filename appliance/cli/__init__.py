@@ -37,6 +37,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "backup_cmds": ("backup",),
     "system_cmds": ("system",),
     "rs_cmds": ("rs",),
+    "alert_cmds": ("alerts",),
 }
 VERB_MODULE = {verb: mod for mod, verbs in COMMAND_MODULES.items() for verb in verbs}
 

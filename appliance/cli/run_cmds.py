@@ -105,8 +105,11 @@ def _run_collector(args: argparse.Namespace) -> int:
     from appliance.monitor.store import SampleStore, samples_path
 
     # the member ports and sessions come from the collector's rendered file, each round
+    from appliance.runner import alert_engine
+
+    engine = alert_engine(args.state_dir, args.netns)
     collector = Collector(SampleStore(samples_path(args.state_dir)), args.netns,
-                          interval=args.interval)
+                          interval=args.interval, after_round=[engine.round])
     return serve_until_signal(collector)
 
 

@@ -423,6 +423,157 @@ class Snmp(StrictModel):
     users: Annotated[list[SnmpUser], Field(max_length=16)] = []
 
 
+# -- alerts (appliance/alerts/) -----------------------------------------------------------
+
+
+class AlertRule(StrictModel):
+    """An alert without a threshold of its own: on or off."""
+
+    enabled: bool = True
+
+
+class HeldAlertRule(StrictModel):
+    """An alert that fires once its cause has lasted ``minutes`` (0: at the first round)."""
+
+    enabled: bool = True
+    minutes: Annotated[int, Field(ge=0, le=10_080)] = 5
+
+
+class HygieneAlertRule(StrictModel):
+    """Frames from one member's port dropped by the hygiene rules, above a rate."""
+
+    enabled: bool = True
+    # dropped frames per minute, over one collector round, for one port and one reason
+    per_minute: Annotated[int, Field(ge=1, le=10_000_000)] = 10
+
+
+class FilteredAlertRule(StrictModel):
+    """A member's routes refused as RPKI Invalid or not registered in the IRR."""
+
+    enabled: bool = True
+    minutes: Annotated[int, Field(ge=0, le=10_080)] = 60
+
+
+class StaleDataAlertRule(StrictModel):
+    """The route server's RPKI or IRR data older than ``days``."""
+
+    enabled: bool = True
+    days: Annotated[int, Field(ge=1, le=365)] = 7
+
+
+class DiskAlertRule(StrictModel):
+    """The state directory's disk fuller than ``percent``."""
+
+    enabled: bool = True
+    percent: Annotated[int, Field(ge=50, le=99)] = 90
+
+
+class AlertRules(StrictModel):
+    """Every alert the box raises; each can be switched off or given its own threshold."""
+
+    session_down: HeldAlertRule = HeldAlertRule(minutes=5)
+    max_prefix: AlertRule = AlertRule()
+    port_down: HeldAlertRule = HeldAlertRule(minutes=1)
+    hygiene_drops: HygieneAlertRule = HygieneAlertRule()
+    filtered_routes: FilteredAlertRule = FilteredAlertRule()
+    filter_data_stale: StaleDataAlertRule = StaleDataAlertRule()
+    anycast_withdrawn: HeldAlertRule = HeldAlertRule(minutes=1)
+    root_zone_stale: AlertRule = AlertRule()
+    disk_full: DiskAlertRule = DiskAlertRule()
+    firmware_rolled_back: AlertRule = AlertRule()
+    config_applied: AlertRule = AlertRule()
+
+
+class AlertEmail(StrictModel):
+    """Alert mail through the operator's SMTP relay."""
+
+    enabled: bool = False
+    relay: HostOrIP | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    # STARTTLS before authenticating (port 587); off only for a relay on a trusted network.
+    starttls: bool = True
+    username: Annotated[str, Field(min_length=1, max_length=128,
+                                   pattern=r"^[!-~]+$")] | None = None
+    smtp_password: Annotated[str, Field(min_length=1, max_length=128,
+                                        pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
+    sender: EmailStr | None = None
+    recipients: Annotated[list[EmailStr], Field(max_length=16)] = []
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> AlertEmail:
+        if self.enabled:
+            missing = [n for n in ("relay", "sender") if getattr(self, n) is None]
+            if not self.recipients:
+                missing.append("recipients")
+            if missing:
+                raise ValueError("alert mail is enabled: set " + ", ".join(missing))
+        if (self.username is None) != (self.smtp_password is None):
+            raise ValueError("give both username and smtp_password for the relay, or neither")
+        return self
+
+
+class AlertWebhook(StrictModel):
+    """A URL that gets every alert as a JSON POST."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=500)]
+    # Signs the body: header X-IXP-Signature: sha256=<hex HMAC-SHA256 of the body>.
+    hmac_secret: Annotated[str, Field(min_length=16, max_length=128,
+                                      pattern=r"^[!-~]+$")] | None = None
+
+
+class AlertSyslog(StrictModel):
+    """A remote syslog server (RFC 5424)."""
+
+    host: HostOrIP
+    port: Annotated[int, Field(ge=1, le=65535)] = 514
+    transport: Literal["udp", "tcp"] = "udp"
+
+
+class AlertSnmpManager(StrictModel):
+    """An SNMP manager that gets SNMPv2c traps or SNMPv3 informs (acknowledged, authPriv)."""
+
+    host: HostOrIP
+    port: Annotated[int, Field(ge=1, le=65535)] = 162
+    version: Literal["v2c", "v3"] = "v2c"
+    # v2c
+    community: _COMMUNITY | None = None
+    # v3: a user the manager knows (its own engine ID: the manager is authoritative)
+    user: Annotated[str, Field(min_length=1, max_length=32,
+                               pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    auth_protocol: Literal["SHA-256", "SHA-384", "SHA-512"] = "SHA-256"
+    auth_password: _SECRET | None = None
+    priv_protocol: Literal["AES-128"] = "AES-128"
+    priv_password: _SECRET | None = None
+
+    @model_validator(mode="after")
+    def _credentials_for_the_version(self) -> AlertSnmpManager:
+        if self.version == "v2c" and self.community is None:
+            raise ValueError("an SNMPv2c manager needs a community (or set version: v3)")
+        if self.version == "v3":
+            missing = [n for n in ("user", "auth_password", "priv_password")
+                       if getattr(self, n) is None]
+            if missing:
+                raise ValueError("an SNMPv3 manager needs " + ", ".join(missing))
+        return self
+
+
+class Alerts(StrictModel):
+    """What the box tells the operator, and how (docs/alerts.md)."""
+
+    # Off: no rule is checked and nothing is sent. On with no channel: the Alerts page,
+    # ixpctl alerts and the API still list them.
+    enabled: bool = True
+    # After an alert was sent, the same alert (same cause, same member) that resolves and
+    # fires again within this time is recorded but not sent again: a flapping session is
+    # one message, not one per flap.
+    quiet_minutes: Annotated[int, Field(ge=0, le=1440)] = 30
+    rules: AlertRules = AlertRules()
+    email: AlertEmail = AlertEmail()
+    webhooks: Annotated[list[AlertWebhook], Field(max_length=8)] = []
+    syslog: Annotated[list[AlertSyslog], Field(max_length=8)] = []
+    snmp_managers: Annotated[list[AlertSnmpManager], Field(max_length=8)] = []
+
+
 class AdminUser(StrictModel):
     """A person who may log in to the web UI. Only an argon2 hash is ever stored."""
 
@@ -445,6 +596,7 @@ class IXPConfig(StrictModel):
     members: Annotated[list[Member], Field(max_length=5000)] = []
     services: Services = Services()
     snmp: Snmp = Snmp()
+    alerts: Alerts = Alerts()
     admin_users: Annotated[list[AdminUser], Field(max_length=100)] = []
 
     def effective_policy(self, member: Member) -> RoutingPolicy:

@@ -286,6 +286,91 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "snmp.users[].allowed_networks": ("Source networks this user may poll from (empty: any "
                                       "that reaches the management address).",
                                       "[192.0.2.0/24]"),
+    "alerts": ("What the box tells the operator by itself, and how (docs/alerts.md).", ""),
+    "alerts.enabled": ("Check the rules every collector round and send what opens and "
+                       "resolves; off: no rule is checked.", "true"),
+    "alerts.quiet_minutes": ("After an alert was sent, the same alert opening again within "
+                             "this time is recorded but not sent (nor its resolution).", "30"),
+    "alerts.rules": ("Each alert: on or off, and its threshold.", ""),
+    "alerts.rules.session_down": ("A member's BGP session is not Established.", ""),
+    "alerts.rules.session_down.enabled": ("Raise it.", "true"),
+    "alerts.rules.session_down.minutes": ("Only once it lasted this long (0: at once).", "5"),
+    "alerts.rules.max_prefix": ("A member sent more routes than its max-prefix limit; "
+                                "resolved when its session is up and under the limit.", ""),
+    "alerts.rules.max_prefix.enabled": ("Raise it.", "true"),
+    "alerts.rules.port_down": ("A member's port has no link (or is missing).", ""),
+    "alerts.rules.port_down.enabled": ("Raise it.", "true"),
+    "alerts.rules.port_down.minutes": ("Only once it lasted this long.", "1"),
+    "alerts.rules.hygiene_drops": ("A member's port sends frames the peering LAN's hygiene "
+                                   "rules drop (one alert per port and reason).", ""),
+    "alerts.rules.hygiene_drops.enabled": ("Raise it.", "true"),
+    "alerts.rules.hygiene_drops.per_minute": ("Dropped frames per minute, over one collector "
+                                              "round, above which it fires.", "10"),
+    "alerts.rules.filtered_routes": ("A member announces routes the route server refuses as "
+                                     "RPKI Invalid or not registered in the IRR.", ""),
+    "alerts.rules.filtered_routes.enabled": ("Raise it.", "true"),
+    "alerts.rules.filtered_routes.minutes": ("Only once it lasted this long.", "60"),
+    "alerts.rules.filter_data_stale": ("The route server's RPKI (VRP file) or IRR data is "
+                                       "old.", ""),
+    "alerts.rules.filter_data_stale.enabled": ("Raise it.", "true"),
+    "alerts.rules.filter_data_stale.days": ("Older than this many days.", "7"),
+    "alerts.rules.anycast_withdrawn": ("The resolver's anycast prefix is withdrawn (its "
+                                       "health check fails, or the helper stopped).", ""),
+    "alerts.rules.anycast_withdrawn.enabled": ("Raise it.", "true"),
+    "alerts.rules.anycast_withdrawn.minutes": ("Only once it lasted this long.", "1"),
+    "alerts.rules.root_zone_stale": ("The resolver's local root copy is stale or expired.",
+                                     ""),
+    "alerts.rules.root_zone_stale.enabled": ("Raise it.", "true"),
+    "alerts.rules.disk_full": ("The data disk (the state directory's) is almost full.", ""),
+    "alerts.rules.disk_full.enabled": ("Raise it.", "true"),
+    "alerts.rules.disk_full.percent": ("Fuller than this.", "90"),
+    "alerts.rules.firmware_rolled_back": ("A firmware update failed its health gate and the "
+                                          "box went back to the previous system (an event).",
+                                          ""),
+    "alerts.rules.firmware_rolled_back.enabled": ("Raise it.", "true"),
+    "alerts.rules.config_applied": ("A configuration revision was applied (information; an "
+                                    "event).", ""),
+    "alerts.rules.config_applied.enabled": ("Raise it.", "true"),
+    "alerts.email": ("Alert mail through your SMTP relay.", ""),
+    "alerts.email.enabled": ("Send alerts by mail (relay, sender and recipients needed).",
+                             "true"),
+    "alerts.email.relay": ("The relay's name or address.", "smtp.example.net"),
+    "alerts.email.port": ("The relay's port (587: submission with STARTTLS).", "587"),
+    "alerts.email.starttls": ("STARTTLS before logging in; the relay's certificate is checked "
+                              "against the system's CAs.", "true"),
+    "alerts.email.username": ("Login at the relay (with smtp_password); unset: no login.",
+                              "ixp-alerts"),
+    "alerts.email.smtp_password": ("The relay login's password (secret).", "mail-pass-phrase"),
+    "alerts.email.sender": ("The From address.", "ixp@example.net"),
+    "alerts.email.recipients": ("Who gets the mail (up to 16).", "[noc@example.net]"),
+    "alerts.webhooks": ("URLs that get each alert as a JSON POST (up to 8).", ""),
+    "alerts.webhooks[].url": ("http:// or https:// URL (https certificates are checked).",
+                              "https://chat.example.net/hooks/ixp"),
+    "alerts.webhooks[].hmac_secret": ("Signs the body: header X-IXP-Signature: sha256=<hex "
+                                      "HMAC-SHA256> (secret, 16+ characters).",
+                                      "a-long-shared-secret"),
+    "alerts.syslog": ("Remote syslog servers (RFC 5424, facility local0; up to 8).", ""),
+    "alerts.syslog[].host": ("Server name or address.", "192.0.2.20"),
+    "alerts.syslog[].port": ("Server port.", "514"),
+    "alerts.syslog[].transport": ("udp (one datagram) or tcp (RFC 6587 octet counting).",
+                                  "udp"),
+    "alerts.snmp_managers": ("SNMP managers that get SNMPv2c traps or SNMPv3 informs "
+                             "(BGP4-MIB, IF-MIB and the box's own; up to 8).", ""),
+    "alerts.snmp_managers[].host": ("Manager name or address.", "192.0.2.21"),
+    "alerts.snmp_managers[].port": ("Manager's trap port.", "162"),
+    "alerts.snmp_managers[].version": ("v2c: traps with a community; v3: informs (the manager "
+                                       "acknowledges each), authPriv.", "v3"),
+    "alerts.snmp_managers[].community": ("v2c: the trap community (secret, 6+ characters).",
+                                         "trap-community"),
+    "alerts.snmp_managers[].user": ("v3: the USM user the manager knows (with its own engine "
+                                    "ID: the manager is authoritative for informs).",
+                                    "ixp-alerts"),
+    "alerts.snmp_managers[].auth_protocol": ("v3: SHA-256, SHA-384 or SHA-512.", "SHA-256"),
+    "alerts.snmp_managers[].auth_password": ("v3: authentication pass phrase (secret, 8+ "
+                                             "characters).", "long-auth-phrase"),
+    "alerts.snmp_managers[].priv_protocol": ("v3: privacy protocol.", "AES-128"),
+    "alerts.snmp_managers[].priv_password": ("v3: privacy pass phrase (secret, 8+ "
+                                             "characters).", "long-priv-phrase"),
     "admin_users": ("People who may log in to the web UI. Once a committed revision has an "
                     "admin, a configuration without one (role admin) is refused.", ""),
     "admin_users[].name": ("Login name.", "alice"),

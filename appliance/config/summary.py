@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from appliance.config.model import IXPConfig, Member
-from appliance.config.secrets import is_secret
+from appliance.config.secrets import is_secret, mask_data
 
 
 class Phrase(str):
@@ -129,6 +129,10 @@ def _show(value: Any) -> str:
         return Phrase("on") if value else Phrase("off")
     if isinstance(value, list):
         return Series(", ", [_show(v) for v in value])
+    if isinstance(value, dict):
+        # an entry of a list (a webhook, an SNMP manager): its fields, never its secrets
+        return "(" + "; ".join(f"{k} {_show(v)}" for k, v in mask_data(value).items()
+                               if v not in (None, [], "")) + ")"
     return str(value)
 
 
@@ -429,12 +433,14 @@ _CONCERN_WORDS = {"core": Phrase("the configuration"),
                   "firewall": Phrase("the management firewall"),
                   "resolver": Phrase("the DNS resolver"),
                   "anycast": Phrase("the anycast service"),
-                  "snmp": Phrase("the SNMP agent"), "lab": Phrase("the lab")}
+                  "snmp": Phrase("the SNMP agent"), "lab": Phrase("the lab"),
+                  "alerts": Phrase("the alerts")}
 _FILE_WORDS = {"ixp.yaml": Phrase("the configuration file"),
                "bird/bird.conf": Phrase("the route server's configuration"),
                "nft/hygiene.nft": Phrase("the peering LAN's traffic filter"),
                "nft/mgmt-firewall.nft": Phrase("the management firewall's rules"),
-               "snmp/agent.json": Phrase("the SNMP agent's settings")}
+               "snmp/agent.json": Phrase("the SNMP agent's settings"),
+               "alerts/alerts.json": Phrase("the alerts' rules and channels")}
 
 
 def _done(what: str, action: str) -> Phrase:

@@ -2,7 +2,9 @@
 interval into the sample store (a background thread).
 
 What to sample comes from the collector's own rendered file (``appliance.monitor.targets``),
-not the model: this runs all the time on the 1 GB box (issue 14).
+not the model: this runs all the time on the 1 GB box (issue 14). After each round it runs
+its ``after_round`` hooks (the alert engine, given by the front end that starts it: a
+capability does not import another).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class Collector:
 
     def __init__(self, store: SampleStore, netns: str | None,
                  ports: Callable[[], set[str]] | None = None, interval: float = 60.0, *,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None,
+                 after_round: list[Callable[[], object]] | None = None) -> None:
         # The store lives at <state dir>/monitor/samples.sqlite, so by default the route
         # server (its control socket and the collector's file) is found from there.
         self.state_dir = state_dir if state_dir is not None else store.path.parent.parent
@@ -40,6 +43,7 @@ class Collector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
+        self.after_round = list(after_round or [])
 
     def sample_once(self, now: int | None = None) -> list[PortCounters]:
         """One sampling round: port counters, then the route server's prefix counts."""
@@ -62,6 +66,11 @@ class Collector:
                 self.sample_once()
             except Exception:  # a bad round must not end the collector
                 log.exception("sampling failed")
+            for hook in self.after_round:
+                try:
+                    hook()
+                except Exception:  # nor a bad alert round
+                    log.exception("after-round %s failed", getattr(hook, "__qualname__", hook))
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def start(self) -> None:

@@ -52,6 +52,21 @@ class Target:
         """The route server's control socket (birdc), shortened if the path is too long."""
         return socket_path(self.run_dir / "bird.ctl")
 
+    @property
+    def alerts_dir(self) -> Path:
+        """The alert engine's open and past alerts and its delivery log (``alerts/``)."""
+        return self.state_dir / "alerts"
+
+    @property
+    def alerts_state(self) -> Path:
+        """Open, pending and past alerts (``alerts/state.json``, replaced atomically)."""
+        return self.alerts_dir / "state.json"
+
+    @property
+    def alerts_deliveries(self) -> Path:
+        """The delivery log and the retry queue (``alerts/deliveries.json``)."""
+        return self.alerts_dir / "deliveries.json"
+
     # -- the network ---------------------------------------------------------------------
 
     @property

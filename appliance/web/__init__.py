@@ -78,6 +78,7 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     csrf = CSRFProtect(app)
 
     from appliance.web import (
+        alerts,
         api,
         auth,
         backup,
@@ -101,7 +102,8 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
 
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
                       history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
-                      docs.bp, data.bp, management.bp, backup.bp, firmware.bp, member.bp):
+                      docs.bp, data.bp, management.bp, backup.bp, firmware.bp, member.bp,
+                      alerts.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
     filters.register(app)
@@ -187,8 +189,13 @@ def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
     def _globals() -> dict[str, Any]:
         cfg = committed_config(state)
         notice = management.trial_notice(state) if g.get("user") else None
+        open_alerts = 0
+        if g.get("user"):
+            from appliance.alerts.store import AlertStore
+
+            open_alerts = len(AlertStore(state).state()["open"])
         return {"version": __version__, "ixp_name": cfg.identity.name if cfg else None,
-                "management_trial": notice}
+                "management_trial": notice, "alert_count": open_alerts}
 
     @app.after_request
     def _security_headers(resp):  # noqa: ANN001 (Flask hook)

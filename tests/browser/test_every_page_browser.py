@@ -141,6 +141,8 @@ def test_every_page(demo_box, browser_page, axe_source, shots):
     walk.check("traffic-matrix")
     page.goto(url + "firmware")  # off the image it says so, and offers no upload
     walk.check("firmware")
+    page.goto(url + "alerts")
+    walk.check("alerts")
 
     # the looking glass, one session's routes and a prefix search
     wait_for_sessions(page, url + "lg", 2)

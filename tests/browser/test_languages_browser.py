@@ -95,6 +95,10 @@ def test_wizard_in_french_then_dashboard_and_looking_glass_in_spanish_and_portug
     assert _h1(page) == "Supervision (SNMP)"
     page.click("button[value=next]")
 
+    assert page.url.endswith("/wizard/alerts")
+    assert _h1(page) == "Alertes (facultatif)"
+    page.click("button[value=next]")
+
     assert page.url.endswith("/wizard/review")
     assert _h1(page) == "Vérification"
     main = page.inner_text("main")

@@ -102,6 +102,12 @@ def test_wizard_end_to_end(demo, browser_page, shots, tmp_path):
     shots(page, "snmp")
     page.click("button[value=next]")
 
+    # the optional last step: alerts by e-mail (left empty here; the Alerts page has more)
+    assert page.url.endswith("/wizard/alerts")
+    assert page.locator("#f-email-relay").count() == 1
+    shots(page, "alerts")
+    page.click("button[value=next]")
+
     assert page.url.endswith("/wizard/review")
     main = page.inner_text("main")
     assert "Everything checks out" in main and "What will happen" in main

@@ -18,7 +18,7 @@ LAYERS = {
     "config": 1,
     "pipeline": 2,
     "bridge": 3, "route_server": 3, "resolver": 3, "anycast": 3, "snmp": 3, "firewall": 3,
-    "management": 3, "monitor": 3, "export": 3, "backup": 3,
+    "management": 3, "monitor": 3, "export": 3, "backup": 3, "alerts": 3,
     "box": 4, "lab": 4, "firmware": 4,
     "cli": 5, "web": 5, "runner": 5,
 }
@@ -40,6 +40,12 @@ CROSS_READS = {
     ("anycast", "appliance.resolver.probe"): "the health check asks the resolver itself",
     ("route_server", "appliance.anycast.names"): "the anycast protocols BIRD announces",
     ("firewall", "appliance.resolver.render"): "who may query the resolver (one ACL)",
+    ("alerts", "appliance.route_server.status"): "the sessions and max-prefix trips alerted on",
+    ("alerts", "appliance.route_server.communities"): "the reject reasons of filtered routes",
+    ("alerts", "appliance.bridge.status"): "hygiene drop counters alerted on",
+    ("alerts", "appliance.anycast.status"): "the anycast announcement alerted on",
+    ("alerts", "appliance.resolver.status"): "the local root copy's freshness",
+    ("alerts", "appliance.snmp.ber"): "one BER encoder for the agent and the traps",
     ("management", "appliance.firewall.safety"): "the admin's NIC the firewall recorded",
 }
 

@@ -28,6 +28,10 @@ GOOD = {
     "snmp": {"enabled": "on", "location": "Rack 1", "users.0.name": "librenms",
              "users.0.auth_password": "auth-pass-phrase", "users.0.priv_password":
              "priv-pass-phrase"},
+    "alerts": {"email.enabled": "on", "email.relay": "smtp.example.net", "email.port": "587",
+               "email.username": "ixp-alerts", "email.smtp_password": "mail-pass-phrase",
+               "email.sender": "ixp@example.net", "email.recipients": "noc@example.net",
+               "webhooks.0.url": ""},
 }
 
 
@@ -79,13 +83,18 @@ def test_whole_wizard_with_mistakes(tmp_path):
     assert _submit(c, "services", GOOD["services"]).status_code == 302
     bad = _submit(c, "snmp", {**GOOD["snmp"], "users.0.auth_password": "short"})
     assert bad.status_code == 400 and b"at least 8 characters" in bad.data
-    done = _submit(c, "snmp", GOOD["snmp"])
+    assert _submit(c, "snmp", GOOD["snmp"]).headers["Location"].endswith("/wizard/alerts")
+    # the optional last step: alert mail without a sender is refused, with the reason
+    bad = _submit(c, "alerts", {**GOOD["alerts"], "email.sender": ""})
+    assert bad.status_code == 400 and b"Alert mail is enabled: set sender" in bad.data
+    done = _submit(c, "alerts", GOOD["alerts"])
     assert done.headers["Location"].endswith("/wizard/review")
     assert RevisionStore(tmp_path).latest() is None, "nothing is applied before the review"
 
     review = c.get("/wizard/review")
     assert b"Everything checks out" in review.data and b"+ [core] file ixp.yaml" in review.data
     assert b"$argon2id$" not in review.data and b"priv-pass-phrase" not in review.data
+    assert b"mail-pass-phrase" not in review.data
     assert b"(hidden)" in review.data
     resp = c.post("/wizard/apply", data=form_fields(review.data, "/wizard/apply"))
     job_url = resp.headers["Location"]
@@ -107,6 +116,8 @@ def test_whole_wizard_with_mistakes(tmp_path):
     assert cfg["admin_users"][0]["name"] == ADMIN and cfg["snmp"]["users"][0]["name"]
     assert cfg["services"]["anycast"] == [{"prefix": "192.0.2.0/24"}]
     assert cfg["services"]["looking_glass"] == {"public": True}
+    assert cfg["alerts"]["email"]["recipients"] == ["noc@example.net"]
+    assert cfg["alerts"]["email"]["smtp_password"] == "mail-pass-phrase"
     assert setup_done(tmp_path)
     assert not (tmp_path / "web" / "setup-code").exists(), "the setup code must be retired"
     assert not (tmp_path / "web" / "wizard-draft.json").exists()
@@ -129,7 +140,8 @@ def test_wizard_starts_from_the_committed_config(tmp_path, example_text):
     c = _start(tmp_path)
     page = c.get("/wizard/identity")
     assert b'value="Example Island Internet Exchange"' in page.data
-    for step in ("identity", "management", "peering_lan", "route_server", "services", "snmp"):
+    for step in ("identity", "management", "peering_lan", "route_server", "services", "snmp",
+                 "alerts"):
         page = c.get(f"/wizard/{step}")
         resp = c.post(f"/wizard/{step}", data={"action": "next", "csrf_token": csrf(page.data),
                       **_current_values(page.data)})

@@ -292,6 +292,14 @@ def release_member(asn: int) -> tuple[Response, int]:
                       "(onboarding checklist green)", base)
 
 
+@bp.get("/alerts")
+def alerts() -> Response:
+    """Open and past alerts, the channels (without secrets) and the recent deliveries."""
+    from appliance.alerts.status import alerts_status
+
+    return jsonify(alerts_status(_state()))
+
+
 @bp.get("/matrix")
 def matrix() -> Response | tuple[Response, int]:
     """The traffic matrix: bytes and packets between every pair of members, per family."""

@@ -173,6 +173,20 @@ def document() -> dict[str, Any]:
                         "responses": {"200": {"description": "the export", "content": {
                             "application/json": {"schema": {"type": "object"}}}},
                                       "404": _resp("no configuration yet", "Error")}}},
+            "/api/v1/alerts": {
+                "get": {"operationId": "alerts", "summary": "open and past alerts, the "
+                        "channels and the recent deliveries (docs/alerts.md)",
+                        "responses": {"200": {"description": "alerts", "content": {
+                            "application/json": {"schema": {"type": "object", "properties": {
+                                "configured": {"type": "boolean"},
+                                "enabled": {"type": "boolean"},
+                                "open": {"type": "array", "items": {"type": "object"}},
+                                "past": {"type": "array", "items": {"type": "object"}},
+                                "pending": {"type": "integer"},
+                                "channels": {"type": "array", "items": {"type": "object"}},
+                                "deliveries": {"type": "array", "items": {"type": "object"}},
+                                "retrying": {"type": "integer"}}}}}},
+                                      **ERRORS}}},
             "/api/v1/matrix": {
                 "get": {"operationId": "trafficMatrix", "summary": "bytes and packets between "
                         "every pair of members, per family, counted in the kernel",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from appliance.config.errors import ConfigError, Issue
 from appliance.config.loader import config_from_data, issues_from_validation_error
 from appliance.config.model import (
+    Alerts,
     Identity,
     IXPConfig,
     Management,
@@ -28,7 +29,7 @@ from appliance.web.wizard.steps import Step
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
     "identity": Identity, "management": Management, "peering_lan": PeeringLan,
-    "route_server": RouteServer, "services": Services, "snmp": Snmp,
+    "route_server": RouteServer, "services": Services, "snmp": Snmp, "alerts": Alerts,
 }
 
 

@@ -152,6 +152,25 @@ STEPS: tuple[Step, ...] = (
                   _l("e.g. 192.0.2.0/24."),
                   parse=as_list),
     ), "monitoring-snmp"),
+    Step("alerts", _l("Alerts (optional)"), _l("The box tells you by itself when a member's "
+         "session or port is down, a member sends bad frames or routes, or the box needs "
+         "care. Leave this empty to see the alerts only on the Alerts page; more channels "
+         "(syslog, SNMP traps) and every threshold are on that page later."), "alerts", (
+        FormField("email.enabled", _l("Send alerts by e-mail"), kind="checkbox",
+                  parse=as_bool),
+        FormField("email.relay", _l("SMTP relay"), _l("Your mail server's name or address."),
+                  placeholder="smtp.example.net"),
+        FormField("email.port", _l("SMTP port"), kind="number", placeholder="587"),
+        FormField("email.username", _l("SMTP user name"),
+                  _l("Empty: the relay takes mail without a login.")),
+        FormField("email.smtp_password", _l("SMTP password"), kind="password"),
+        FormField("email.sender", _l("Sender address"), kind="email",
+                  placeholder="ixp@example.net"),
+        FormField("email.recipients", _l("Recipients"),
+                  _l("Addresses separated by spaces or commas."), parse=as_list),
+        FormField("webhooks.0.url", _l("Webhook URL"), _l("Each alert is POSTed there as "
+                  "JSON. Empty: no webhook."), placeholder="https://chat.example.net/hook"),
+    ), "alerts-optional"),
 )
 
 STEP_BY_NAME = {s.name: s for s in STEPS}
