@@ -376,6 +376,10 @@ _ISSUES: tuple[tuple[re.Pattern[str], Callable[..., Any]], ...] = tuple(
                            "guessable community.", c=c)),
         (r"user '(?P<user>.*)' is listed twice",
          lambda user: gettext("User '%(user)s' is listed twice.", user=user)),
+        (r"an SNMPv2c manager needs a community \(or set version: v3\)",
+         lambda: gettext("An SNMPv2c manager needs a community (or set version: v3).")),
+        (r"give both username and smtp_password for the relay, or neither",
+         lambda: gettext("Give both username and smtp_password for the relay, or neither.")),
         (r"a member account needs the ASN of the member it belongs to \(asn: 64500\)",
          lambda: gettext("A member account needs the ASN of the member it belongs to "
                          "(asn: 64500).")),
