@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 # Debian packages the appliance and its tests use (one place; the image has its own list).
 APT_PACKAGES=(
   python3 python3-venv iproute2 procps
-  bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4
+  bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4 ethtool
   unbound dns-root-data dnsutils ldnsutils snmp snmptrapd mrtg prometheus-snmp-exporter nginx curl openssl
   chromium fonts-dejavu-core
   mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk

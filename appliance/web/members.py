@@ -187,6 +187,8 @@ def _edit(index: int | None) -> Response | str:
     return render_template("member_form.html", fields=FIELDS, values=values, errors=errors,
                            general=general, index=index, notice=notice,
                            free_nics=free_nics(rows), port_choices=ports, irr_gap=gap,
+                           blink_nics=[r for r in rows if r["name"] in free_nics(rows)
+                                       or (own and r["name"] in own.split())],
                            peeringdb=peeringdb.available(_state())), status
 
 
@@ -351,6 +353,26 @@ def _reapply(why: str) -> Response:
         return redirect(url_for("members.index"))
     job = jobs.start(_state(), current_app.config.get("NETNS"), cfg, g.user, why)
     return redirect(url_for("changes.progress", job_id=job.id))
+
+
+@bp.post("/nics/<name>/identify")
+def identify_nic(name: str) -> Response:
+    """Blink a NIC's port light (ethtool's identify) so the cable can be found; back to the
+    page the button was on."""
+    from appliance.bridge.identify import SECONDS, IdentifyError, identify
+
+    try:
+        identify(name, current_app.config.get("NETNS"))
+    except (IdentifyError, OSError) as exc:
+        flash(_("The light of %(nic)s cannot blink: %(why)s", nic=name, why=str(exc)),
+              "error")
+    else:
+        flash(_("The light of port %(nic)s blinks for %(seconds)s seconds: follow the cable "
+                "from there.", nic=name, seconds=SECONDS))
+    back = request.form.get("back", "")
+    # only a path of this box: never a redirect elsewhere
+    return redirect(back if back.startswith("/") and not back.startswith("//")
+                    else url_for("members.new"))
 
 
 @bp.post("/irr/import")
