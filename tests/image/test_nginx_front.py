@@ -332,6 +332,33 @@ def test_a_burst_of_page_loads_is_never_limited(front: Front) -> None:
     assert codes == [200] * 40, f"page loads were limited: {codes}\n{front.nginx_log()}"
 
 
+def test_a_limited_api_caller_gets_json_not_a_page(front: Front) -> None:
+    """Alice-LG hammering the birdwatcher API (and a script the REST API): beyond the UI
+    limit nginx answers 429 as JSON in birdwatcher's error shape, with Retry-After."""
+    import json
+
+    for path in ("/birdwatcher/status", "/api/v1/status"):
+        bodies = front.tmp / f"bodies{path.replace('/', '-')}"
+        bodies.mkdir()
+        urls = [f"https://127.0.0.1{path}?n={i}" for i in range(150)]
+        out = front.curl("127.0.0.8" if "bird" in path else "127.0.0.9", "--parallel",
+                         "--parallel-immediate", "--parallel-max", "150",
+                         *(x for i, url in enumerate(urls) for x in (
+                             "-o", str(bodies / f"{i}"), "-w",
+                             "%{http_code} %{url_effective} %header{retry-after}\\n", url)))
+        # --parallel reports in the order the answers came: the URL tells whose body it is
+        lines = [line.split() for line in out.splitlines()]
+        answers = {int(f[1].rsplit("=", 1)[1]): int(f[0]) for f in lines}
+        waits = {f[2] for f in lines if f[0] == "429" and len(f) > 2}
+        codes = list(answers.values())
+        assert 429 in codes and 200 in codes, f"{path}: {codes}"
+        refused = [json.loads((bodies / str(i)).read_text())
+                   for i, code in answers.items() if code == 429]
+        assert all(r["error"].startswith("too many requests") and r["ttl"] == r["error"]
+                   for r in refused), refused[:2]
+        assert waits == {"1"}, f"{path}: Retry-After of the 429s: {waits}"
+
+
 def test_a_burst_of_login_posts_is_limited_per_address(front: Front) -> None:
     """40 login POSTs at once: some are refused with 429 by nginx; another address is not."""
     urls = [f"https://127.0.0.1/login?n={i}" for i in range(40)]
