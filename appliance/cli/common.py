@@ -59,6 +59,25 @@ def resolve_state_dir(args: argparse.Namespace) -> None:
     """Fill in ``args.state_dir`` for verbs that take one and were given none."""
     if hasattr(args, "state_dir") and args.state_dir is None:
         args.state_dir = default_state_dir()
+    state_dir = getattr(args, "state_dir", None)
+    if state_dir is not None:
+        follow_lab_daemons(Path(state_dir))
+
+
+def follow_lab_daemons(state_dir: Path) -> None:
+    """A lab's state dir: run the daemons (and nft) the lab runs, also from a shell that does
+    not set IXP_SHIPPED_ROOT (``ixpctl member add`` beside a running demo)."""
+    from appliance.lab.lab import LabError, LabState
+    from appliance.platform import shipped
+
+    if shipped.ENV in os.environ:
+        return
+    try:
+        lab = LabState.load(state_dir)
+    except (LabError, OSError):
+        return
+    if lab is not None and lab.shipped_root:
+        os.environ[shipped.ENV] = lab.shipped_root
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -22,7 +22,7 @@ from pyroute2 import IPRoute
 
 from appliance.config.model import IXPConfig, Member
 from appliance.lab.member_router import render_member_bird
-from appliance.platform import netns
+from appliance.platform import netns, shipped
 from appliance.util.atomic import atomic_write
 from appliance.util.sockets import socket_path
 
@@ -60,6 +60,10 @@ class LabState:
     appliance_netns: str
     prefixes_per_member: int
     members: list[LabMember] = field(default_factory=list)
+    # The tree of the image's daemons the lab's route server, resolver and nft run from
+    # (platform/shipped.py; "" the host's): a later command on this state dir, from a shell
+    # without IXP_SHIPPED_ROOT, uses the same ones (nft versions must not mix on one ruleset).
+    shipped_root: str = ""
 
     def save(self, state_dir: Path) -> None:
         """Record the state atomically."""
@@ -174,7 +178,7 @@ def lab_up(cfg: IXPConfig, state_dir: str | Path, *, prefixes_per_member: int = 
         LabMember(m.asn, m.name, f"{prefix}-m{i + 1}", m.ports[0].interface,
                   str(socket_path(base / f"m{i + 1}.ctl")), slot=i)
         for i, m in enumerate(cfg.members)
-    ])
+    ], shipped_root=str(shipped.root() or ""))
     state.save(state_dir)  # recorded first: a crash from here on is cleaned by lab_down
     try:
         netns.create(state.appliance_netns)
