@@ -120,6 +120,7 @@ class PeeringLan(StrictModel):
 
 NextHopPolicy = Literal["strict", "same_as"]
 RpkiPolicy = Literal["reject_invalid", "tag_only", "off"]
+AspaPolicy = Literal["reject_invalid", "tag_only", "off"]
 IrrPolicy = Literal["reject", "tag_only", "off"]
 MaxPrefixAction = Literal["block", "restart", "disable"]
 
@@ -152,6 +153,11 @@ class RoutingPolicy(StrictModel):
     # Networks PeeringDB flags info_never_via_route_servers (from the dump on the box).
     reject_never_via_route_servers: bool = True
     rpki: RpkiPolicy = "reject_invalid"
+    # ASPA path verification (upstream procedure: members are lateral peers of the route
+    # server), with the ASPA records of the imported VRP file. Only tags by default: few
+    # networks publish ASPA yet, and one customer's incomplete provider list would make
+    # every path through a new provider Invalid.
+    aspa: AspaPolicy = "tag_only"
     irr: IrrPolicy = "reject"
     # A route whose prefix and origin a ROA makes RPKI Valid counts as registered for the IRR
     # check (arouteserver's use_rpki_roas_as_route_objects); off, as there, by default.
@@ -175,6 +181,7 @@ class MemberPolicy(StrictModel):
     enforce_first_as: bool | None = None
     next_hop: NextHopPolicy | None = None
     rpki: RpkiPolicy | None = None
+    aspa: AspaPolicy | None = None
     irr: IrrPolicy | None = None
     roas_as_route_objects: bool | None = None
     max_prefix_action: MaxPrefixAction | None = None

@@ -98,6 +98,11 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
                                                            "route servers' (needs the PeeringDB "
                                                            "dump on the Data page).", "true"),
     "route_server.policy.rpki": ("'reject_invalid', 'tag_only' or 'off'.", "reject_invalid"),
+    "route_server.policy.aspa": ("ASPA path verification (upstream procedure) with the ASPA "
+                                 "records of the imported VRP file: 'reject_invalid', "
+                                 "'tag_only' (the default: few networks publish ASPA yet, and "
+                                 "an incomplete provider list would refuse legitimate routes) "
+                                 "or 'off'. See docs/route-server.md.", "reject_invalid"),
     "route_server.policy.irr": ("'reject' routes not in the member's AS-SET, 'tag_only', or "
                                 "'off'.", "reject"),
     "route_server.policy.roas_as_route_objects": ("Count a route that RPKI finds Valid as "
@@ -222,6 +227,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members[].policy.enforce_first_as": ("First-AS check for this member.", "true"),
     "members[].policy.next_hop": ("Next-hop check for this member.", "same_as"),
     "members[].policy.rpki": ("RPKI handling for this member.", "tag_only"),
+    "members[].policy.aspa": ("ASPA handling for this member.", "reject_invalid"),
     "members[].policy.irr": ("IRR handling for this member.", "tag_only"),
     "members[].policy.roas_as_route_objects": ("ROAs as route objects for this member.",
                                                "true"),

@@ -73,6 +73,9 @@ class Series(str):
 RPKI_WORDS = {"reject_invalid": Phrase("RPKI-invalid routes are rejected"),
               "tag_only": Phrase("RPKI-invalid routes are only tagged, not rejected"),
               "off": Phrase("RPKI is not checked")}
+ASPA_WORDS = {"reject_invalid": Phrase("ASPA-invalid routes are rejected"),
+              "tag_only": Phrase("ASPA-invalid routes are only tagged, not rejected"),
+              "off": Phrase("ASPA is not checked")}
 IRR_WORDS = {"reject": Phrase("routes not registered in the IRR are rejected"),
              "tag_only": Phrase("routes not registered in the IRR are only tagged, not rejected"),
              "off": Phrase("the IRR is not checked")}
@@ -104,6 +107,7 @@ _LABELS = {
     "route_server.ipv6": Phrase("the route server's IPv6 address"),
     "route_server.policy.rpki": _term("setting", "RPKI filtering"),
     "route_server.policy.irr": _term("setting", "IRR filtering"),
+    "route_server.policy.aspa": _term("setting", "ASPA path check"),
     "services.resolver.enabled": Phrase("the members' DNS resolver"),
     "services.resolver.ipv4": Phrase("the resolver's IPv4 address(es)"),
     "services.resolver.ipv6": Phrase("the resolver's IPv6 address(es)"),
@@ -233,6 +237,7 @@ _MEMBER_LABELS = {
     "md5_password": _term("member setting", "BGP password"),
     "root_instance.letter": _term("member setting", "root server instance"),
     "policy.rpki": _term("member setting", "RPKI filtering"),
+    "policy.aspa": _term("member setting", "ASPA path check"),
     "policy.irr": _term("member setting", "IRR filtering"),
 }
 
@@ -317,6 +322,9 @@ def _setting(key: str, before: Any, after: Any) -> str:
     if key == "route_server.policy.rpki":
         return Phrase("RPKI filtering: %(after)s (was: %(before)s).",
                       after=RPKI_WORDS.get(after, after), before=RPKI_WORDS.get(before, before))
+    if key == "route_server.policy.aspa":
+        return Phrase("ASPA path check: %(after)s (was: %(before)s).",
+                      after=ASPA_WORDS.get(after, after), before=ASPA_WORDS.get(before, before))
     if key == "route_server.policy.irr":
         return Phrase("IRR filtering: %(after)s (was: %(before)s).",
                       after=IRR_WORDS.get(after, after), before=IRR_WORDS.get(before, before))

@@ -58,6 +58,8 @@ REJECT_REASONS: tuple[Reason, ...] = (
            "the AS path contains a network that PeeringDB says is never reached via route servers"),
     Reason(18, "denied_prefix", "the IXP's operator refuses this prefix (deny list)"),
     Reason(19, "denied_asn", "the IXP's operator refuses an ASN in this path (deny list)"),
+    Reason(20, "aspa_invalid",
+           "ASPA Invalid: an AS in the path does not list the next AS up as its provider"),
 )
 
 INFO_TAGS: tuple[Reason, ...] = (
@@ -70,6 +72,9 @@ INFO_TAGS: tuple[Reason, ...] = (
     Reason(7, "blackhole", "a blackhole route accepted from the member (NO_EXPORT added)"),
     Reason(8, "graceful_shutdown", "GRACEFUL_SHUTDOWN: LOCAL_PREF set to 0 on the route server"),
     Reason(9, "irr_by_roa", "not in the member's AS-SET, accepted as a ROA makes it RPKI Valid"),
+    Reason(10, "aspa_valid", "ASPA Valid: every AS in the path lists the next AS up as provider"),
+    Reason(11, "aspa_unknown", "ASPA Unknown: an AS in the path publishes no ASPA"),
+    Reason(12, "aspa_invalid_tagged", "ASPA Invalid, accepted as the member's policy only tags"),
 )
 
 REJECT = {r.key: r.code for r in REJECT_REASONS}

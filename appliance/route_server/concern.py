@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -9,16 +10,27 @@ from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Concern, RenderedFile, VerifyError
 from appliance.platform import shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.platform.bird.replies import BirdError
 from appliance.route_server import daemon, drain
+from appliance.route_server.aspa import AspaData, load_aspas
 from appliance.route_server.bogons import Bogons, load_bogons
 from appliance.route_server.irr import IrrData
 from appliance.route_server.irr_fetch import load_cache
 from appliance.route_server.peeringdb import NeverViaRs, dump_path, load_never_via_rs
 from appliance.route_server.render import render_bird
+from appliance.route_server.rpki_service import vrp_path
 from appliance.route_server.safe_apply import GateSettings, HealthCheck, safe_configure
 from appliance.util.atomic import atomic_write
 
 IRR_CACHE = "irr/cache.json"
+# The static protocol holding the ASPA records (templates/aspa.j2), up to its closing brace.
+_ASPA_RECORDS = re.compile(r"^protocol static rs_aspa_records \{\n.*?^\}", re.M | re.S)
+
+
+def aspa_records_block(text: str) -> str:
+    """The ASPA records part of a rendered bird.conf ("" when it has none)."""
+    m = _ASPA_RECORDS.search(text)
+    return m.group(0) if m else ""
 
 
 class RouteServerConcern(Concern):
@@ -28,8 +40,10 @@ class RouteServerConcern(Concern):
 
     def __init__(self, *, irr: IrrData | None = None, bogons: Bogons | None = None,
                  gate: GateSettings | None = None, check: HealthCheck | None = None,
-                 never_via_rs: NeverViaRs | None = None, draining: bool = False) -> None:
+                 never_via_rs: NeverViaRs | None = None, draining: bool = False,
+                 aspa: AspaData | None = None) -> None:
         self.irr = irr or IrrData()
+        self.aspa = aspa or AspaData()
         self.draining = draining
         self.never_via_rs = never_via_rs or NeverViaRs()
         self.bogons = bogons
@@ -39,16 +53,18 @@ class RouteServerConcern(Concern):
     @classmethod
     def from_state(cls, state_dir: Path, **kwargs: object) -> RouteServerConcern:
         """The concern with the IRR data cached (or imported) under ``state_dir/irr/`` and the
-        never-via-route-servers list of the PeeringDB dump under ``state_dir/peeringdb/``, and
-        draining while a drain is on (``appliance.route_server.drain``)."""
+        never-via-route-servers list of the PeeringDB dump under ``state_dir/peeringdb/``, the
+        ASPA records of the imported VRP file (``state_dir/rpki/vrps.json``), and draining
+        while a drain is on (``appliance.route_server.drain``)."""
         kwargs.setdefault("draining", drain.current(state_dir) is not None)
+        kwargs.setdefault("aspa", load_aspas(vrp_path(state_dir)))
         return cls(irr=load_cache(state_dir / IRR_CACHE),  # type: ignore[arg-type]
                    never_via_rs=load_never_via_rs(dump_path(state_dir)), **kwargs)
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """``bird/bird.conf``; group-readable only, as it may hold BGP passwords."""
         text = render_bird(cfg, self.bogons or load_bogons(), self.irr, self.never_via_rs,
-                           drain=self.draining)
+                           drain=self.draining, aspa=self.aspa)
         # readable by BIRD once it has dropped root (-u bird), for "configure"; not by others:
         # it holds the members' MD5 passwords
         return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640, group=daemon.USER)]
@@ -83,8 +99,25 @@ class RouteServerConcern(Concern):
         try:
             with BirdControl(ctl) as bc:
                 summary = safe_configure(bc, conf, old_text, new_text, self.gate, self.check)
+                if old_text is not None and (aspa_records_block(old_text)
+                                             != aspa_records_block(new_text)):
+                    summary += "; " + self._reverify(bc)
         except BirdUnavailable as exc:
             raise RuntimeError(f"cannot reach BIRD to apply the change: {exc}") from None
         atomic_write(running, new_text.encode("utf-8"), 0o600)
         ctx.log(summary)
+
+    @staticmethod
+    def _reverify(bc: BirdControl) -> str:
+        """Have the members' routes checked again against new ASPA records.
+
+        The filters' text is unchanged, so "configure" keeps the routes it has; BIRD's own
+        "rpki reload" needs an import table, which the sessions do not keep. A route refresh
+        (``reload in``) makes the members send their routes again through the filters.
+        """
+        try:
+            bc.command('reload in "c*"')  # the member sessions (render.session_name)
+        except BirdError as exc:
+            return f"ASPA records changed, but BIRD refused to reload the sessions: {exc.text}"
+        return "ASPA records changed: members' routes are checked again (route refresh)"
 

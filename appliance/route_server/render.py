@@ -20,6 +20,7 @@ from appliance.config.model import IXPConfig, MaxPrefix, Member, RoutingPolicy
 from appliance.config.root_servers import ROOT_SERVERS
 from appliance.platform.templates import environment
 from appliance.route_server import communities as comm
+from appliance.route_server.aspa import AspaData
 from appliance.route_server.bogons import Bogons
 from appliance.route_server.irr import IrrData, IrrEntry, irr_object
 from appliance.route_server.peeringdb import NeverViaRs
@@ -284,9 +285,12 @@ def _env() -> jinja2.Environment:
 
 
 def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
-                never_via_rs: NeverViaRs | None = None, *, drain: bool = False) -> str:
+                never_via_rs: NeverViaRs | None = None, *, drain: bool = False,
+                aspa: AspaData | None = None) -> str:
     """The route server's ``bird.conf`` for ``cfg`` (pure).
 
+    ``aspa``: the ASPA records of the imported VRP file (``aspa.load_aspas``), rendered as a
+    static ASPA table when any member's policy verifies paths.
     ``drain``: the route server is draining (RFC 8326, ``drain.py``): every route
     it sends carries GRACEFUL_SHUTDOWN. A state of the box, not of the configuration, so it is
     an argument here rather than a setting of the model.
@@ -295,6 +299,7 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
     never = never_via_rs or NeverViaRs()
     irr_sets = _irr_sets(cfg, irr or IrrData())
     sessions = _sessions(cfg, irr_sets, frozenset(never.asns), never.prefixes)
+    aspa = aspa or AspaData()
     asn_ranges = [(r.first, r.last) for r in bogons.asn_ranges(cfg.lab)]
     return _env().get_template("main.j2").render(
         cfg=cfg,
@@ -316,4 +321,9 @@ def render_bird(cfg: IXPConfig, bogons: Bogons, irr: IrrData | None = None,
         any_rpki=bool(rs.rpki_validators),
         anycast=anycast_routes(cfg),
         drain=drain,
+        # Without any member verifying paths there is no ASPA table at all (and the file
+        # stays readable by BIRD releases before 2.16).
+        any_aspa=any(s.policy.aspa != "off" for s in sessions),
+        aspa=aspa,
+        aspa_problem=_text(aspa.problem) if aspa.problem else None,
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appliance.route_server.aspa import parse_aspas
 from appliance.route_server.rtr import stayrtr_argv
 from appliance.util.atomic import atomic_write
 
@@ -45,7 +46,11 @@ def vrp_path(state_dir: Path) -> Path:
 
 
 def check_vrps(text: str) -> int:
-    """Validate a VRP export; returns how many ROAs it holds or raises ``ValueError``."""
+    """Validate a VRP export; returns how many ROAs it holds or raises ``ValueError``.
+
+    Its ASPA part (``aspas``, rpki-client's export) is checked too (:func:`aspa.parse_aspas`):
+    the route server renders those records into bird.conf, so a bad one is refused here.
+    """
     data = json.loads(text)
     roas = data.get("roas") if isinstance(data, dict) else None
     if not isinstance(roas, list) or not roas:
@@ -53,11 +58,21 @@ def check_vrps(text: str) -> int:
     for i, roa in enumerate(roas):
         if not isinstance(roa, dict) or not {"prefix", "asn"} <= set(roa):
             raise ValueError(f"roas[{i}] needs 'prefix' and 'asn'")
+    parse_aspas(data)
     return len(roas)
 
 
+def aspa_count(text: str) -> int:
+    """How many (unexpired) ASPA records a VRP export holds; raises ``ValueError`` if bad."""
+    return len(parse_aspas(json.loads(text)).records)
+
+
 def import_vrps(state_dir: Path, source: Path) -> int:
-    """Check and install a VRP file (atomically); returns the number of ROAs."""
+    """Check and install a VRP file (atomically); returns the number of ROAs.
+
+    The route server's ASPA records come from this file too: the caller re-applies the
+    configuration so that they reach bird.conf.
+    """
     text = source.read_text("utf-8")
     count = check_vrps(text)
     atomic_write(vrp_path(state_dir), text.encode("utf-8"), 0o644)

@@ -111,10 +111,11 @@ def upload(kind: str) -> Response:
         return redirect(url_for("data.index") + f"#{kind}")
     flash(message, "info")
     cfg = committed_config(state)
-    if kind in ("irr", "peeringdb") and cfg is not None:
-        # The route server's filters are rendered from the IRR data and the PeeringDB dump
-        # (never-via-route-servers, published max-prefix): re-apply to use them now.
-        what = "IRR data" if kind == "irr" else "PeeringDB dump"
+    if kind in ("irr", "peeringdb", "rpki") and cfg is not None:
+        # The route server's filters are rendered from the IRR data, the PeeringDB dump
+        # (never-via-route-servers, published max-prefix) and the VRP file's ASPA records:
+        # re-apply to use them now.
+        what = {"irr": "IRR data", "peeringdb": "PeeringDB dump", "rpki": "VRP file"}[kind]
         job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user,
                          f"{what} imported from {name}")
         return redirect(url_for("changes.progress", job_id=job.id))

@@ -70,6 +70,8 @@ ROUTE_WORDS: dict[str, Any] = {
                                   "reached via route servers"),
     "denied_prefix": _l("the IXP's operator refuses this prefix (deny list)"),
     "denied_asn": _l("the IXP's operator refuses an ASN in this path (deny list)"),
+    "aspa_invalid": _l("ASPA Invalid: an AS in the path does not list the next AS up as its "
+                       "provider"),
     "rpki_valid": _l("RPKI Valid"),
     "rpki_unknown": _l("RPKI NotFound: no ROA covers the prefix"),
     "rpki_invalid_tagged": _l("RPKI Invalid, accepted as the member's policy only tags"),
@@ -79,6 +81,9 @@ ROUTE_WORDS: dict[str, Any] = {
     "blackhole": _l("a blackhole route accepted from the member (NO_EXPORT added)"),
     "graceful_shutdown": _l("GRACEFUL_SHUTDOWN: LOCAL_PREF set to 0 on the route server"),
     "irr_by_roa": _l("not in the member's AS-SET, accepted as a ROA makes it RPKI Valid"),
+    "aspa_valid": _l("ASPA Valid: every AS in the path lists the next AS up as provider"),
+    "aspa_unknown": _l("ASPA Unknown: an AS in the path publishes no ASPA"),
+    "aspa_invalid_tagged": _l("ASPA Invalid, accepted as the member's policy only tags"),
 }
 _ROUTE_KEYS = {r.text: r.key for r in (*REJECT_REASONS, *INFO_TAGS)}
 

@@ -258,9 +258,12 @@ def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -
                 raise DataLoadError(_("%(file)s: not a VRP file (%(why)s); nothing was "
                                       "changed.", file=filename, why=exc)) from None
         synced = rpki_service.sync(state_dir, netns)
+        aspas = rpki_service.aspa_count(rpki_service.vrp_path(state_dir).read_text("utf-8"))
     # what the stayrtr sync did comes from appliance.route_server, in English
     return _("%(after)s VRPs loaded (was %(before)s) from %(file)s; %(synced)s.",
-             after=_count(after), before=_count(before), file=filename, synced=synced)
+             after=_count(after), before=_count(before), file=filename, synced=synced) + " " \
+        + ngettext("%(num)d ASPA record: the route server checks AS paths with it.",
+                   "%(num)d ASPA records: the route server checks AS paths with them.", aspas)
 
 
 def check_root_zone(raw: bytes, filename: str, anchors: list[Path],

@@ -22,7 +22,7 @@ import pytest
 
 from appliance.pipeline import staging
 from appliance.pipeline.concern import ApplyContext
-from appliance.platform import netns
+from appliance.platform import netns, shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.route_server import daemon
 from appliance.route_server.concern import RouteServerConcern
@@ -87,7 +87,9 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         assert prep.returncode == 0, prep.stderr
         argv = daemon.foreground_argv(ctx, bird_user)
         assert argv[-4:] == ["-u", bird_user, "-g", bird_user]
-        proc = subprocess.Popen(netns.command(ns, [*confine, *argv]), stdout=subprocess.PIPE,
+        # the image's BIRD (IXP_SHIPPED_ROOT): the rendered config has ASPA, which needs 2.16+
+        proc = subprocess.Popen(netns.command(ns, shipped.wrap([*confine, *argv])),
+                                stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         bc = _answering(daemon.control_socket(ctx))
         try:

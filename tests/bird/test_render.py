@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from appliance.config.loader import load_config_text
+from appliance.platform import shipped
 from appliance.route_server.bogons import load_bogons, parse_bogons
 from appliance.route_server.irr import IrrData, IrrEntry, IrrPrefix
 from appliance.route_server.render import render_bird, session_name
@@ -28,8 +29,9 @@ def _irr_for(cfg) -> IrrData:
 def _bird_parse(bird: str, text: str, tmp_path) -> subprocess.CompletedProcess[str]:
     conf = tmp_path / "bird.conf"
     conf.write_text(text)
-    return subprocess.run([bird, "-p", "-c", str(conf)], capture_output=True, text=True,
-                          timeout=120)
+    # the image's BIRD (IXP_SHIPPED_ROOT), which has ASPA; the host's may be older
+    return subprocess.run(shipped.wrap_named([bird, "-p", "-c", str(conf)]),
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_render_is_deterministic(example_text):

@@ -9,6 +9,7 @@ import pytest
 
 from appliance.anycast.health import HealthChecker, checkers_from_config, protocol_name
 from appliance.pipeline.concern import ApplyContext
+from appliance.platform import shipped
 from appliance.resolver.concern import stop_resolver
 from appliance.resolver.probe import ProbeResult, dig_probe
 from tests.dns.lab import resolver_lab
@@ -299,7 +300,8 @@ def test_bird_accepts_the_anycast_config(tool, tmp_path):
     data["members"][0]["root_instance"] = {"letter": "k", "prefixes": ["193.0.16.0/24"]}
     conf = tmp_path / "bird.conf"
     conf.write_text(_rendered(data))
-    res = subprocess.run([bird, "-p", "-c", str(conf)], capture_output=True, text=True)
+    res = subprocess.run(shipped.wrap_named([bird, "-p", "-c", str(conf)]), capture_output=True,
+                         text=True)
     assert res.returncode == 0, res.stderr
     text = conf.read_text()
     assert "if !(193.0.14.129 ~ net || net = 193.0.16.0/24) then rs_reject(15);" in text

@@ -12,6 +12,7 @@ import pytest
 from appliance.config.loader import load_config_text
 from appliance.firmware import bundle, gate, health, rauc, records
 from appliance.firmware.bundle import BundleInfo, refusals
+from appliance.platform import shipped
 from appliance.route_server import drain
 from appliance.route_server.bogons import load_bogons
 from appliance.route_server.concern import RouteServerConcern
@@ -189,8 +190,8 @@ def test_drain_renders_graceful_shutdown_and_bird_accepts_it(example_text, tool,
     assert "bgp_community.add((65535, 0));" not in plain
     conf = tmp_path / "bird.conf"
     conf.write_text(drained)
-    res = subprocess.run([tool("bird", "bird2"), "-p", "-c", str(conf)], capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(shipped.wrap_named([tool("bird", "bird2"), "-p", "-c", str(conf)]),
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
 
 

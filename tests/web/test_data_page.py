@@ -83,15 +83,27 @@ def test_page_lists_every_set_and_is_in_the_nav(state):
 
 def test_vrp_upload_and_bad_vrp_kept(state, synced):
     c = logged_in(state)
-    resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json", follow_redirects=True)
+    resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    # the file's ASPA records are part of bird.conf: the route server is re-applied
+    assert "/changes/apply/" in resp.headers["Location"], "the route server is re-applied"
+    progress = c.get(resp.headers["Location"]).data.decode()
     n = rpki_service.check_vrps(VRPS.read_text())
-    assert f"{n:,} VRPs loaded (was 0) from vrps.json" in resp.data.decode()
+    assert f"{n:,} VRPs loaded (was 0) from vrps.json" in progress
+    assert "4 ASPA records: the route server checks AS paths with them." in progress
+    assert wait_job(c, resp.headers["Location"])["outcome"]["ok"]
+    assert "route aspa 10041 providers 10001, 10002;" in \
+        (state / "etc" / "bird" / "bird.conf").read_text()
     assert synced == [state], "stayrtr follows the new file"
     before = rpki_service.vrp_path(state).read_bytes()
     bad = _post(c, "rpki", b'{"roas": [{"prefix": "192.0.2.0/24"}]}', "broken.json",
                 follow_redirects=True)
     assert b"broken.json: not a VRP file (roas[0] needs &#39;prefix&#39; and &#39;asn&#39;)" \
         in bad.data and b"nothing was changed" in bad.data
+    assert rpki_service.vrp_path(state).read_bytes() == before
+    bad_aspa = _post(c, "rpki", json.dumps({**json.loads(VRPS.read_text()), "aspas": [
+        {"customer_asid": 10041, "providers": [10001, "ten"]}]}).encode(), "aspa.json",
+                     follow_redirects=True)
+    assert b"aspa.json: not a VRP file (aspas[0].providers[1] must be an ASN" in bad_aspa.data
     assert rpki_service.vrp_path(state).read_bytes() == before
     assert synced == [state], "a refused file restarts nothing"
     empty = _post(c, "rpki", b"", "", follow_redirects=True)
@@ -187,7 +199,8 @@ def test_rpki_warning_appears_and_goes(state, synced):
     dash = c.get("/").data.decode()
     assert "Not active for lack of data" in dash
     assert "no VRPs are imported for this box&#39;s RTR server" in dash
-    _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    assert wait_job(c, resp.headers["Location"])["outcome"]["ok"]
     dash = c.get("/").data.decode()
     assert "RTR server" not in dash and "<strong>RPKI</strong>" not in dash
 
@@ -252,5 +265,6 @@ def test_upload_while_a_change_holds_the_lock_changes_nothing(state, synced, mon
         resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json", follow_redirects=True)
     assert b"another change is being applied" in resp.data and b"nothing was changed" in resp.data
     assert not rpki_service.vrp_path(state).exists() and synced == []
-    again = _post(c, "rpki", VRPS.read_bytes(), "vrps.json", follow_redirects=True)
-    assert b"VRPs loaded (was 0)" in again.data
+    again = _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    assert b"VRPs loaded (was 0)" in c.get(again.headers["Location"]).data
+    assert wait_job(c, again.headers["Location"])["outcome"]["ok"]

@@ -55,12 +55,15 @@ def test_settings_policy_users_and_secrets_in_words(example_text):
     old, data = _example(example_text)
     data["management"]["timezone"] = "Pacific/Tongatapu"
     data["route_server"].setdefault("policy", {})["irr"] = "tag_only"
+    data["route_server"]["policy"]["aspa"] = "reject_invalid"
     data["snmp"] = {"enabled": True, "users": [{"name": "librenms",
                                                "auth_password": "auth-pass-phrase",
                                                "priv_password": "priv-pass-phrase"}]}
     text = "\n".join(summarize(old, config_from_data(data)))
     assert "The time zone:" in text and "→ Pacific/Tongatapu." in text
     assert "IRR filtering: routes not registered in the IRR are only tagged" in text
+    assert ("ASPA path check: ASPA-invalid routes are rejected (was: ASPA-invalid routes are "
+            "only tagged, not rejected).") in text
     assert "SNMPv3 user librenms is added." in text
     assert "pass-phrase" not in text
     assert summarize(old, old) == [], "nothing changes: nothing to say"

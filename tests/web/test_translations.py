@@ -95,3 +95,26 @@ def test_sentences_built_in_python_come_out_translated(configured):
     resp = c.post("/data/irr", headers=es, data={"csrf_token": csrf(page.data)},
                   follow_redirects=True)
     assert "Primero elija un archivo" in resp.get_data(as_text=True)
+
+
+def test_every_route_server_reason_reads_in_each_language(configured):
+    """The looking glass shows reject reasons and tags (BIRD's English texts) in words of the
+    reader's language: each reason has its translatable entry, the ASPA ones too."""
+    from flask_babel import force_locale
+
+    from appliance.route_server.communities import INFO_TAGS, REJECT_REASONS
+    from appliance.web.filters import ROUTE_WORDS, route_words
+
+    app = create_app(configured)
+    with app.test_request_context(), force_locale("en"):
+        for r in (*REJECT_REASONS, *INFO_TAGS):
+            assert str(ROUTE_WORDS[r.key]) == r.text, r.key  # the same English text
+    aspa = next(r for r in REJECT_REASONS if r.key == "aspa_invalid")
+    tagged = next(r for r in INFO_TAGS if r.key == "aspa_invalid_tagged")
+    with app.test_request_context():
+        for lang, word in (("fr", "ASPA invalide : un AS du chemin"),
+                           ("es", "ASPA inválida: un AS del camino"),
+                           ("pt", "ASPA inválida: um AS do caminho")):
+            with force_locale(lang):
+                assert route_words(aspa.text).startswith(word), lang
+                assert route_words(tagged.text) != tagged.text, lang

@@ -41,3 +41,21 @@ def test_an_emptied_router_id_falls_back_to_the_ipv4_address(tmp_path):
     assert resp.status_code == 302, resp.data.decode()[:2000]
     page = c.get("/wizard/route_server").data.decode()
     assert _input_value(page, "router_id") == "203.0.113.1"
+
+
+def test_route_server_step_offers_aspa_tag_only_by_default_and_says_why(tmp_path):
+    c = _start(tmp_path)
+    for step in ("identity", "management", "peering_lan"):
+        _submit(c, step, GOOD[step])
+    page = c.get("/wizard/route_server").data.decode()
+    select = re.search(r'<select[^>]*name="policy.aspa".*?</select>', page, re.S)
+    assert select, "the route-server step has the ASPA choice"
+    assert re.search(r'<option[^>]*value="tag_only"[^>]*selected', select.group(0))
+    assert ("Only tagging is the default because few networks publish ASPA yet, and one with "
+            "an incomplete provider list would make its legitimate routes look leaked.") in \
+        page.replace("&#39;", "'")
+    resp = _submit(c, "route_server", {**GOOD["route_server"], "policy.aspa": "reject_invalid"})
+    assert resp.status_code == 302, resp.data.decode()[:2000]
+    again = c.get("/wizard/route_server").data.decode()
+    chosen = re.search(r'<select[^>]*name="policy.aspa".*?</select>', again, re.S).group(0)
+    assert re.search(r'<option[^>]*value="reject_invalid"[^>]*selected', chosen)

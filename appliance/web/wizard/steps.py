@@ -104,6 +104,22 @@ STEPS: tuple[Step, ...] = (
                       ("tag_only", _l("Only tag: such routes still reach every member, marked "
                        "with a community so each member can decide.")),
                       ("off", _l("Off: the route server does not look at RPKI at all.")))),
+        FormField("policy.aspa", _l("ASPA path check"),
+                  _l("ASPA is a signed record in which a network lists its upstream providers, "
+                  "so a route leaked through any other network can be recognised. Only "
+                  "tagging is the default because few networks publish ASPA yet, and one with "
+                  "an incomplete provider list would make its legitimate routes look leaked."),
+                  kind="select", choices=(("tag_only", _l("Only tag ASPA-invalid routes "
+                                           "(recommended)")),
+                                          ("reject_invalid", _l("Reject ASPA-invalid routes")),
+                                          ("off", _l("Off"))),
+                  choice_help=(
+                      ("tag_only", _l("Only tag: routes whose path breaks a network's "
+                       "provider list still reach every member, marked with a community so "
+                       "each member can decide.")),
+                      ("reject_invalid", _l("Reject: such routes are dropped as leaks; the "
+                       "records come from the VRP file you import (Data page).")),
+                      ("off", _l("Off: the route server does not look at ASPA at all.")))),
         FormField("policy.irr", _l("IRR filtering"),
                   _l("The IRR is a public register in which each "
                   "network lists, under its AS-SET, the prefixes it may announce."), kind="select",

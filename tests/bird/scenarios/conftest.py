@@ -1,5 +1,6 @@
 """One route-server lab shared by every scenario test: RS + stayrtr + member BIRDs + a raw
-BGP speaker; IRR data and the PeeringDB never-via-route-servers list from tests/fixtures/bird."""
+BGP speaker; IRR data, the PeeringDB never-via-route-servers list and the VRP file (ROAs over
+RTR, ASPA records rendered into bird.conf) from tests/fixtures/bird."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdUnavailable
 from appliance.platform.bird.replies import BirdError, Route
+from appliance.route_server.aspa import load_aspas
 from appliance.route_server.concern import RouteServerConcern
 from appliance.route_server.daemon import start_bird
 from appliance.route_server.irr import parse_irr_cache
@@ -213,7 +215,10 @@ def scenario_lab(tmp_path_factory):
         (ctx.etc_dir / "bird").mkdir(parents=True)
         never = load_never_via_rs(FIXTURES / "peeringdb.json")
         assert never.asns == (10002, 10066), "the PeeringDB fixture must load"
-        for f in RouteServerConcern(irr=irr, never_via_rs=never).render(cfg):
+        # ASPA records come from the same VRP file, rendered into bird.conf (not over RTR).
+        aspa = load_aspas(FIXTURES / "vrps.json")
+        assert len(aspa.records) == 4, "the VRP fixture's ASPA records must load"
+        for f in RouteServerConcern(irr=irr, never_via_rs=never, aspa=aspa).render(cfg):
             (ctx.etc_dir / f.path).write_bytes(f.content)
         rs.pid = start_bird(ctx)
         lab.pids.append(rs.pid)

@@ -31,13 +31,17 @@ MEMBERS = {
                       "policy": {"next_hop": "same_as", "rpki": "tag_only", "irr": "tag_only"}}),
     # The session only comes up with TCP-MD5. AS10003 is on the lab's transit-free list.
     # m3's routers blackhole what carries 10003:666 (its RTBH community).
-    "m3": (3, 10003, {"md5_password": "s3cret-m3", "policy": {"graceful_shutdown": False},
+    # m3's policy has ASPA off.
+    "m3": (3, 10003, {"md5_password": "s3cret-m3",
+                      "policy": {"graceful_shutdown": False, "aspa": "off"},
                       "blackhole_community": "10003:666"}),
     # m4's router only waits (passive): its sessions come up because the RS connects.
     "m4": (4, 10004, {"max_prefix": {"ipv4": 3, "ipv6": 10}, "active_session": True,
                       "policy": {"max_prefix_action": "block"}}),
-    # AS10002's second router; it wants the RS's ASN first in the paths it receives.
-    "m5": (5, 10002, {"policy": {"next_hop": "same_as"}, "prepend_rs_asn": True}),
+    # AS10002's second router; it wants the RS's ASN first in the paths it receives, and
+    # its policy refuses ASPA Invalid paths (the IXP's default only tags them).
+    "m5": (5, 10002, {"policy": {"next_hop": "same_as", "aspa": "reject_invalid"},
+                      "prepend_rs_asn": True}),
     # A hosted L-root instance: only prefixes covering 199.7.83.42 / 2001:500:9f::42, or listed.
     "m6": (6, 20144, {"root_instance": {"letter": "l", "prefixes": ["192.0.47.0/24"]}}),
     # Not a BIRD: tests.bird.raw_bgp, for paths BIRD cannot originate (AS_SET). IPv4 only.
@@ -81,6 +85,7 @@ class Case:
     nh: str | None = None  # None: the announcer's address (or ``via``)
     communities: frozenset[tuple[int, int]] = frozenset()
     large_info: frozenset[int] = frozenset()  # (RS, 1000, n) tags the receivers must see
+    no_info: frozenset[int] = frozenset()  # (RS, 1000, n) tags the receivers must not see
     extra: dict[str, object] = field(default_factory=dict)
 
     def receivers(self) -> tuple[str, ...]:
@@ -103,7 +108,8 @@ P8 = (10008,)
 LROOT = (20144,)
 CASES: tuple[Case, ...] = (
     # ---- accepted, untouched ----
-    Case("plain", "m1", Announce("31.1.1.0/24", P1), large_info=frozenset({2, 4})),
+    # (a path of the member alone is ASPA Valid: nobody is above the member but the RS)
+    Case("plain", "m1", Announce("31.1.1.0/24", P1), large_info=frozenset({2, 4, 10})),
     Case("plain_v6", "m1", Announce("2a0c:1:1::/48", P1)),
     Case("customer_origin", "m1", Announce("31.1.11.0/24", (10001, 10011))),
     # ---- import policy ----
@@ -154,6 +160,32 @@ CASES: tuple[Case, ...] = (
          Announce("31.9.9.1/32", P1, communities=(BLACKHOLE,)), _r("blackhole_not_authorised")),
     Case("med_untouched", "m1", Announce("31.1.14.0/24", P1, med=50), extra={"med": 50}),
     Case("forged_reject_tag", "m1", Announce("31.1.13.0/24", P1, large=((RS, 1101, 9),))),
+    # ---- ASPA (records in tests/fixtures/bird/vrps.json): AS10041 names AS10001 and
+    # AS10002 as providers, AS10045 names AS10041, AS10042 names only AS10003 (m3), AS10043
+    # publishes "no providers"; AS10044 publishes nothing. m5 rejects Invalid, m1 and m2
+    # follow the default (tag only), m3 has ASPA off. (m5 has no IRR data: not IRR-checked.)
+    Case("aspa_valid", "m5", Announce("31.5.45.0/24", (10002, 10041)),
+         large_info=frozenset({10})),
+    Case("aspa_valid_two_hops", "m5", Announce("31.5.46.0/24", (10002, 10041, 10045)),
+         large_info=frozenset({10})),
+    Case("aspa_valid_prepended", "m5", Announce("31.5.47.0/24", (10002, 10002, 10041, 10041)),
+         large_info=frozenset({10})),
+    # m3's customer AS10042 reaches the RS through AS10002: a leak
+    Case("aspa_invalid_leak", "m5", Announce("31.5.48.0/24", (10002, 10042)),
+         _r("aspa_invalid")),
+    Case("aspa_invalid_no_providers", "m5", Announce("31.5.49.0/24", (10002, 10043)),
+         _r("aspa_invalid")),
+    Case("aspa_unknown", "m5", Announce("31.5.50.0/24", (10002, 10044)),
+         large_info=frozenset({11})),
+    # a hop without ASPA does not hide a leak nearer the origin
+    Case("aspa_invalid_behind_unknown", "m5", Announce("31.5.51.0/24", (10002, 10044, 10042)),
+         _r("aspa_invalid")),
+    Case("aspa_invalid_tag_only", "m2", Announce("31.2.4.0/24", (10002, 10042)),
+         large_info=frozenset({12})),
+    Case("aspa_valid_tag_only", "m2", Announce("31.2.5.0/24", (10002, 10041)),
+         large_info=frozenset({10})),
+    Case("aspa_off", "m3", Announce("31.3.4.0/24", (10003, 10043)),
+         no_info=frozenset({10, 11, 12})),
     # ---- AS_SET in the path (m7 is a raw BGP speaker) ----
     Case("raw_plain", "m7", Announce("31.7.1.0/24", P7), large_info=frozenset({2, 6})),
     Case("as_set_aggregate", "m7", Announce("31.7.2.0/24", P7, as_set=(10071, 10072)),

@@ -66,6 +66,7 @@ def test_members_receive_exactly_what_policy_allows(scenario_lab, case):
         own = {lc for lc in route.large_communities if lc[0] == RS}
         assert all(lc[1] == LC_INFO for lc in own), f"control communities leaked: {own}"
         assert case.large_info <= {lc[2] for lc in own}
+        assert not case.no_info & {lc[2] for lc in own}
         if "med" in case.extra:
             assert route.med == case.extra["med"]
         members_large = {lc for lc in case.ann.large if lc[0] != RS}
