@@ -16,7 +16,14 @@ from markupsafe import Markup
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
-from appliance.monitor.store import MATRIX_PERIODS, TOTAL, Rate, SampleStore, SessionInfo, samples_path
+from appliance.monitor.store import (
+    MATRIX_PERIODS,
+    TOTAL,
+    Rate,
+    SampleStore,
+    SessionInfo,
+    samples_path,
+)
 from appliance.web import accounts, auth, roles
 from appliance.web.api import tokens
 from appliance.web.filters import box_timezone, localtime

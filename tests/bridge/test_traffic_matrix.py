@@ -118,7 +118,7 @@ def test_the_collector_keeps_the_matrix_and_the_page_shows_rates_per_period(tmp_
     from appliance.monitor.store import SampleStore, samples_path
 
     state = tmp_path / "state"
-    with bl.applied_lan(state, count=3) as (app, (m1, m2, m3)):
+    with bl.applied_lan(state, count=3) as (app, (m1, m2, _m3)):
         store = SampleStore(samples_path(state))
         collector = Collector(store, app, state_dir=state)
         now = int(time.time())
