@@ -65,7 +65,7 @@ class Collector:
     def sample_matrix(self, macs: dict[str, int]) -> list[PairSample]:
         """The kernel's traffic matrix by member pair and family (``macs``: MAC → ASN);
         MACs that are no member's, and a member's traffic to itself, are left out."""
-        from appliance.bridge.status import read_matrix  # only when the matrix is on
+        from appliance.bridge.matrix import read_matrix  # only when the matrix is on
 
         sums: dict[tuple[int, int, str], list[int]] = {}
         for pair in read_matrix(self.netns):

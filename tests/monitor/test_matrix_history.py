@@ -85,3 +85,17 @@ def test_the_matrix_tiers_are_bounded(tmp_path):
     assert counts["matrix_fine"] == len(pairs) * (FINE_KEEP // 300)
     hours = len({ts // 3600 for ts in range(T0, T0 + 4 * 86400, 60)})  # 97: T0 is mid-hour
     assert counts["matrix_coarse"] == len(pairs) * hours
+
+
+def test_the_collectors_matrix_reader_loads_no_model():
+    # the resident collector stays small (issue 14): reading the matrix must not pull in the
+    # configuration model or the bridge renderer
+    import subprocess
+    import sys
+
+    code = ("import sys, appliance.monitor.collector, appliance.bridge.matrix; "
+            "print(sorted(m for m in ('appliance.config.model', 'appliance.bridge.render', "
+            "'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout
