@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from appliance.bridge.desired import PortSpec, member_ports
+from appliance.bridge.matrix import FAMILY, MATRIX_SETS, TABLE
 from appliance.config.model import IXPConfig
 from appliance.platform.nft import DELETABLE, RunningObject, RunningTable, update_head
 
@@ -32,8 +33,6 @@ __all__ = ["DELETABLE", "FAMILY", "REASONS", "STORM_BURST", "STORM_PPS", "TABLE"
            "TAG_BYTES", "PortRules", "RunningObject", "RunningTable", "nft_token", "port_rules",
            "render_hygiene"]
 
-TABLE = "ixp_hygiene"
-FAMILY = "bridge"
 
 # Storm control, per port, for broadcast and (separately) multicast frames. ARP/ND for member
 # addresses is answered by the bridge itself, so a healthy router sends only a few per second.
@@ -168,7 +167,6 @@ def _chains(ports: Sequence[PortRules], matrix: bool) -> set[str]:
 # counter per element. Dropped frames never reach the forward hook; the route server's own
 # traffic is not forwarded, so only member-to-member traffic is counted. Bytes are the IP
 # packets' (nft's bridge family counts from after the 14-byte Ethernet header).
-MATRIX_SETS = {"ip": "pairs4", "ip6": "pairs6"}
 MATRIX_SIZE = 65536  # pairs per family: 256 members' every ordered pair
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.bridge import nft
-from appliance.bridge.render import MATRIX_SETS, REASONS, TAG_BYTES, TAGGED
+from appliance.bridge.matrix import read_matrix
+from appliance.bridge.render import REASONS, TAG_BYTES, TAGGED
 
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
@@ -91,38 +92,6 @@ def drops_by_port(netns: str | None) -> dict[str, dict[str, int]]:
     for d in read_drops(netns):
         table.setdefault(d.port, {})[d.reason] = d.packets
     return table
-
-
-@dataclass(frozen=True)
-class PairCount:
-    """What one member's MAC sent to another's since the pair was first seen, one family.
-
-    ``bytes`` are the IP packets' (from the IP header on): the Ethernet header (14 bytes), an
-    802.1Q tag and the frame check sequence are not counted.
-    """
-
-    src: str
-    dst: str
-    family: str  # "ipv4" or "ipv6"
-    packets: int
-    bytes: int
-
-
-def read_matrix(netns: str | None) -> list[PairCount]:
-    """The traffic matrix as the kernel counts it (empty when it is off or not loaded)."""
-    out = []
-    for fam, name in MATRIX_SETS.items():
-        for item in nft.set_elements(netns, name):
-            elem = item.get("elem") if isinstance(item, dict) else None
-            if not isinstance(elem, dict):
-                continue
-            val, counter = elem.get("val") or {}, elem.get("counter") or {}
-            macs = val.get("concat") if isinstance(val, dict) else None
-            if not isinstance(macs, list) or len(macs) != 2:
-                continue
-            out.append(PairCount(str(macs[0]), str(macs[1]), "ipv4" if fam == "ip" else "ipv6",
-                                 int(counter.get("packets", 0)), int(counter.get("bytes", 0))))
-    return sorted(out, key=lambda p: (p.src, p.dst, p.family))
 
 
 def member_matrix(cfg: IXPConfig, netns: str | None) -> list[dict[str, object]]:

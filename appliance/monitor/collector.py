@@ -17,7 +17,7 @@ from pathlib import Path
 
 from appliance.monitor.counters import PortCounters, read_counters
 from appliance.monitor.services import session_counts
-from appliance.monitor.store import SampleStore, SessionCounts
+from appliance.monitor.store import PairSample, SampleStore, SessionCounts
 from appliance.monitor.targets import TargetsFile
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ class Collector:
         counters = read_counters(self.netns, self.ports())
         self.store.add(ts, counters)
         self.store.add_prefix_counts(ts, self.sample_sessions())
+        macs = self.targets.get().macs
+        if macs:
+            self.store.add_matrix(ts, self.sample_matrix(macs))
         self.rounds += 1
         return counters
 
@@ -58,6 +61,21 @@ class Collector:
         """The route server's sessions and their counts now; none when it is not running (the
         graphs then show a gap, not zeros)."""
         return session_counts(self.state_dir, self.targets.get().members)
+
+    def sample_matrix(self, macs: dict[str, int]) -> list[PairSample]:
+        """The kernel's traffic matrix by member pair and family (``macs``: MAC → ASN);
+        MACs that are no member's, and a member's traffic to itself, are left out."""
+        from appliance.bridge.matrix import read_matrix  # only when the matrix is on
+
+        sums: dict[tuple[int, int, str], list[int]] = {}
+        for pair in read_matrix(self.netns):
+            src, dst = macs.get(pair.src), macs.get(pair.dst)
+            if src is None or dst is None or src == dst:
+                continue
+            total = sums.setdefault((src, dst, pair.family), [0, 0])
+            total[0] += pair.bytes
+            total[1] += pair.packets
+        return [PairSample(s, d, f, b, p) for (s, d, f), (b, p) in sorted(sums.items())]
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -11,6 +11,13 @@ last row is PREFIX_HEARTBEAT (fine) or PREFIX_COARSE_HEARTBEAT (coarse) old: a q
 session costs a row per 5 minutes instead of one per sampling round. A series is read as
 steps; where rows are further apart than twice the heartbeat the collector was not
 sampling, and the series is cut there instead of claiming the count held.
+
+The traffic matrix (what each member sent to each other member, per family) is kept per
+ordered member pair in two tiers of its own: a row per pair per 5 minutes for 2 days, and a
+row per hour for 60 days (rows = pairs seen × (576 + 1440) at most). Each round also writes
+the time it sampled (``matrix_rounds``): a pair missing from a round the collector made had
+no counter then (its set element appears with the first frame, or the set was re-created),
+so it counts as 0 and a counter that went down is a reset, left out of the rates.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +62,69 @@ CREATE TABLE IF NOT EXISTS prefixes_coarse (
   received INTEGER, accepted INTEGER, filtered INTEGER, exported INTEGER,
   PRIMARY KEY (session, ts)) WITHOUT ROWID;
 """
+
+
+MATRIX_TIERS = {"matrix_fine": (COARSE_STEP, FINE_KEEP), "matrix_coarse": (3600, COARSE_KEEP)}
+MATRIX_PERIODS = {"hour": 3600, "day": 86400, "month": 30 * 86400}
+
+_MATRIX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {t} (
+  ts INTEGER NOT NULL, src INTEGER NOT NULL, dst INTEGER NOT NULL, family TEXT NOT NULL,
+  bytes INTEGER NOT NULL, packets INTEGER NOT NULL,
+  PRIMARY KEY (src, dst, family, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {t}_rounds (ts INTEGER PRIMARY KEY);
+"""
+
+
+@dataclass(frozen=True)
+class PairSample:
+    """What member ``src`` had sent to member ``dst`` in one family when sampled."""
+
+    src: int
+    dst: int
+    family: str
+    bytes: int
+    packets: int
+
+
+@dataclass(frozen=True)
+class PairRate:
+    """Average rates of one ordered pair and family over a period (per second)."""
+
+    src: int
+    dst: int
+    family: str
+    bps: float
+    pps: float
+    bytes: int  # what was counted over the intervals that went into the rate
+
+
+def counter_deltas(rounds: list[int], values: dict[int, tuple[int, int]]
+                   ) -> list[tuple[int, int, int, int]]:
+    """The intervals between consecutive ``rounds`` as (end ts, seconds, bytes, packets):
+    ``values`` maps a round's time to the (bytes, packets) counted then; a round without a
+    value counts 0 (no element yet, or a re-created set). An interval where a counter went
+    down is a reset and left out (no negative rate, no spike)."""
+    out = []
+    for prev, cur in itertools.pairwise(rounds):
+        a, b = values.get(prev, (0, 0)), values.get(cur, (0, 0))
+        db, dp = b[0] - a[0], b[1] - a[1]
+        if cur <= prev or db < 0 or dp < 0:
+            continue
+        out.append((cur, cur - prev, db, dp))
+    return out
+
+
+def period_rate(rounds: list[int], values: dict[int, tuple[int, int]]
+                ) -> tuple[float, float, int] | None:
+    """The average (bits/s, packets/s, bytes) over the intervals ``counter_deltas`` keeps;
+    None when there is not one interval."""
+    deltas = counter_deltas(rounds, values)
+    seconds = sum(d[1] for d in deltas)
+    if not seconds:
+        return None
+    total = sum(d[2] for d in deltas)
+    return total * 8 / seconds, sum(d[3] for d in deltas) / seconds, total
 
 
 def samples_path(state_dir: Path) -> Path:
@@ -126,6 +197,8 @@ class SampleStore:
             for table in ("fine", "coarse"):
                 db.execute(_SCHEMA.format(t=table))
             db.executescript(_PREFIX_SCHEMA)
+            for table in MATRIX_TIERS:
+                db.executescript(_MATRIX_SCHEMA.format(t=table))
         # The last row written per session and table: (ts, counts); loaded on first use.
         self._last_rows: dict[str, dict[str, tuple[int, tuple[int, ...]]]] | None = None
 
@@ -290,3 +363,93 @@ class SampleStore:
         with self._connect() as db:
             return {t: db.execute(f"SELECT COUNT(*) FROM prefixes_{t}").fetchone()[0]
                     for t in ("fine", "coarse")}
+
+    def add_matrix(self, ts: int, pairs: Iterable[PairSample]) -> int:
+        """Record one round of the matrix, at most once per tier's step; prune what is too
+        old. Returns how many pair rows were written."""
+        pairs = list(pairs)
+        written = 0
+        with self._lock, self._connect() as db:
+            for table, (step, keep) in MATRIX_TIERS.items():
+                last = db.execute(f"SELECT MAX(ts) FROM {table}_rounds").fetchone()[0]
+                if last is None or last // step < ts // step:
+                    db.execute(f"INSERT OR REPLACE INTO {table}_rounds VALUES (?)", (ts,))
+                    db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?,?,?,?)",
+                                   [(ts, p.src, p.dst, p.family, p.bytes, p.packets)
+                                    for p in pairs])
+                    written += len(pairs)
+                db.execute(f"DELETE FROM {table} WHERE ts < ?", (ts - keep,))
+                db.execute(f"DELETE FROM {table}_rounds WHERE ts < ?", (ts - keep,))
+        return written
+
+    def _matrix_table(self, since: int, until: int) -> str:
+        return "matrix_fine" if until - since <= FINE_KEEP else "matrix_coarse"
+
+    def matrix_rates(self, period: int, now: int | None = None) -> list[PairRate]:
+        """Each pair's average rate over the last ``period`` seconds (up to ``now``), per
+        family; pairs that exchanged nothing then are left out."""
+        now = int(now if now is not None else time.time())
+        since = now - period
+        table = self._matrix_table(since, now)
+        with self._connect() as db:
+            # the round at or just before the period's start: it starts the first interval
+            start = db.execute(f"SELECT MAX(ts) FROM {table}_rounds WHERE ts <= ?",
+                               (since,)).fetchone()[0]
+            lo = start if start is not None else since
+            rounds = [r[0] for r in db.execute(
+                f"SELECT ts FROM {table}_rounds WHERE ts >= ? AND ts <= ? ORDER BY ts",
+                (lo, now))]
+            rows = db.execute(f"SELECT src, dst, family, ts, bytes, packets FROM {table} "
+                              "WHERE ts >= ? AND ts <= ?", (lo, now)).fetchall()
+        series: dict[tuple[int, int, str], dict[int, tuple[int, int]]] = {}
+        for src, dst, fam, ts, nbytes, npackets in rows:
+            series.setdefault((src, dst, fam), {})[ts] = (nbytes, npackets)
+        out = []
+        for (src, dst, fam), values in sorted(series.items()):
+            rate = period_rate(rounds, values)
+            if rate is not None and rate[2] > 0:
+                out.append(PairRate(src, dst, fam, *rate))
+        return out
+
+    def pair_rates(self, src: int, dst: int, since: int, until: int | None = None
+                   ) -> list[Rate]:
+        """The traffic between members ``src`` and ``dst`` as chart rates from ``src``'s
+        side: out (tx) is what it sent to ``dst``, in (rx) what ``dst`` sent it; both
+        families together."""
+        until = int(until if until is not None else time.time())
+        table = self._matrix_table(since, until)
+        with self._connect() as db:
+            rounds = [r[0] for r in db.execute(
+                f"SELECT ts FROM {table}_rounds WHERE ts >= ? AND ts <= ? ORDER BY ts",
+                (since, until))]
+            rows = db.execute(
+                f"SELECT src, ts, SUM(bytes), SUM(packets) FROM {table} WHERE ts >= ? AND "
+                "ts <= ? AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?)) "
+                "GROUP BY src, ts", (since, until, src, dst, dst, src)).fetchall()
+        sent = {ts: (b, p) for s, ts, b, p in rows if s == src}
+        got = {ts: (b, p) for s, ts, b, p in rows if s != src}
+        tx = {d[0]: d for d in counter_deltas(rounds, sent)}
+        rx = {d[0]: d for d in counter_deltas(rounds, got)}
+        out = []
+        for ts in sorted(set(tx) & set(rx)):  # an interval reset on either side is left out
+            dt = tx[ts][1]
+            out.append(Rate(ts, rx[ts][2] * 8 / dt, tx[ts][2] * 8 / dt, rx[ts][3] / dt,
+                            tx[ts][3] / dt))
+        return out
+
+    def matrix_peers(self, asn: int, since: int, until: int | None = None) -> list[int]:
+        """The members ``asn`` exchanged traffic with between ``since`` and ``until`` (either
+        way, both families), busiest first."""
+        until = int(until if until is not None else time.time())
+        totals: dict[int, int] = {}
+        for r in self.matrix_rates(until - since, now=until):
+            if asn in (r.src, r.dst):
+                peer = r.dst if r.src == asn else r.src
+                totals[peer] = totals.get(peer, 0) + r.bytes
+        return [p for p, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    def matrix_row_counts(self) -> dict[str, int]:
+        """How many pair rows each matrix tier holds (for the bound tests)."""
+        with self._connect() as db:
+            return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in MATRIX_TIERS}

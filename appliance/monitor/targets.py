@@ -31,6 +31,8 @@ class Targets:
 
     ports: frozenset[str] = frozenset()
     members: dict[str, Member] = field(default_factory=dict)
+    # the member of each MAC on the peering LAN, when the traffic matrix is on (else empty)
+    macs: dict[str, int] = field(default_factory=dict)
 
 
 def collector_targets(cfg: IXPConfig) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def collector_targets(cfg: IXPConfig) -> dict[str, Any]:
         "version": 1,
         "ports": sorted({p.interface for m in cfg.members for p in m.ports}),
         "members": {str(a): [m.asn, m.name] for m in cfg.members for a in (*m.ipv4, *m.ipv6)},
+        "matrix_macs": {str(mac): m.asn for m in cfg.members for mac in m.macs}
+        if cfg.peering_lan.traffic_matrix else {},
     }
 
 
@@ -62,7 +66,10 @@ def parse_targets(data: Any) -> Targets:
                 or not isinstance(value[1], str)):
             raise ValueError(f"members.{address} must be [asn, name]")
         out[address] = Member(value[0], value[1])
-    return Targets(frozenset(ports), out)
+    macs = data.get("matrix_macs", {})  # absent in files rendered before the matrix history
+    if not isinstance(macs, dict) or not all(isinstance(v, int) for v in macs.values()):
+        raise ValueError("matrix_macs must map MAC addresses to ASNs")
+    return Targets(frozenset(ports), out, dict(macs))
 
 
 def load_targets(path: Path) -> Targets:

@@ -16,7 +16,14 @@ from markupsafe import Markup
 from appliance.config.committed import committed_config
 from appliance.monitor.graphs import svg_chart, svg_prefix_chart
 from appliance.monitor.metrics import render_metrics
-from appliance.monitor.store import TOTAL, Rate, SampleStore, SessionInfo, samples_path
+from appliance.monitor.store import (
+    MATRIX_PERIODS,
+    TOTAL,
+    Rate,
+    SampleStore,
+    SessionInfo,
+    samples_path,
+)
 from appliance.web import accounts, auth, roles
 from appliance.web.api import tokens
 from appliance.web.filters import box_timezone, localtime
@@ -26,6 +33,7 @@ from appliance.web.lg_access import client_in
 bp = Blueprint("graphs", __name__)
 RANGES = {"2h": 2 * 3600, "2d": 2 * 86400, "60d": 60 * 86400}
 KINDS = ("bits", "packets", "prefixes")
+TOP_PEERS = 8  # per-peer charts on a member's page: its busiest peers
 
 
 def _store() -> SampleStore | None:
@@ -143,22 +151,41 @@ def matrix() -> str:
     family = request.args.get("family", "all")
     if family not in ("all", "ipv4", "ipv6"):
         abort(404)
+    period = request.args.get("period", "all")
+    if period not in ("all", *MATRIX_PERIODS):
+        abort(404)
     on = cfg.peering_lan.traffic_matrix
-    rows = roles.own_pairs(g.role, g.asn, box_matrix(cfg, state, netns))
-    cells: dict[tuple[int, int], int] = {}
+    if period == "all":  # the kernel's counters as they are now
+        rows = box_matrix(cfg, state, netns)
+        value = "bytes"
+    else:  # average rates over the period, from the collector's samples
+        store = _store()
+        rates = store.matrix_rates(MATRIX_PERIODS[period]) if store and on else []
+        rows = [{"from_asn": r.src, "to_asn": r.dst, "family": r.family, "bps": r.bps}
+                for r in rates]
+        value = "bps"
+    rows = roles.own_pairs(g.role, g.asn, rows)
+    cells: dict[tuple[int, int], float] = {}
     for r in rows:
         if family in ("all", r["family"]):
             key = (int(r["from_asn"]), int(r["to_asn"]))
-            cells[key] = cells.get(key, 0) + int(r["bytes"])
+            cells[key] = cells.get(key, 0) + r[value]
     members: dict[int, str] = {}
     for m in cfg.members:
         members.setdefault(m.asn, m.name)
     top = max(cells.values(), default=0)
     # five shades, by share of the busiest pair: the page stays readable without a legend
-    shade = {k: (1 + min(4, v * 5 // top)) if top and v else 0 for k, v in cells.items()}
+    shade = {k: (1 + min(4, int(v * 5 // top))) if top and v else 0 for k, v in cells.items()}
     own = None if roles.sees_everything(g.role) else {g.asn}  # a member: its own row only
     return render_template("matrix.html", on=on, members=members, cells=cells, shade=shade,
-                           family=family, rows=own)
+                           family=family, rows=own, period=period,
+                           periods=matrix_periods(), unit="B" if period == "all" else "bit/s")
+
+
+def matrix_periods() -> dict[str, str]:
+    """The matrix page's periods, in the reader's language."""
+    return {"hour": _("Last hour"), "day": _("Last day"), "month": _("Last month"),
+            "all": _("Since the counters started")}
 
 
 @bp.get("/graphs/member/<int:asn>")
@@ -172,13 +199,18 @@ def member(asn: int) -> str:
     if entry is None and not sessions:
         abort(404)
     name = entry.name if entry else sessions[0].member
-    traffic, prefixes = [], []
+    traffic, prefixes, peers = [], [], []
     if store is not None:
         for port in [p.interface for p in entry.ports] if entry else []:
             traffic.append(traffic_chart(store.rates(port, since), title=port_title(port)))
         prefixes = [prefix_chart(store, s, since, now, with_member=False) for s in sessions]
+        names = {m.asn: m.name for m in cfg.members} if cfg else {}
+        for peer in store.matrix_peers(asn, since, now)[:TOP_PEERS]:
+            title = _("To and from AS%(asn)s %(name)s", asn=peer, name=names.get(peer, ""))
+            peers.append(traffic_chart(store.pair_rates(asn, peer, since, now),
+                                       title=title.strip()))
     return render_template("graphs_member.html", asn=asn, name=name, traffic=traffic,
-                           prefixes=prefixes, span=span, ranges=RANGES)
+                           prefixes=prefixes, peers=peers, span=span, ranges=RANGES)
 
 
 def _may_scrape(state: Path) -> bool:

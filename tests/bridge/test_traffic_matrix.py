@@ -109,3 +109,51 @@ def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
         assert "7.2" in row and "kB" in row, row  # 7196 bytes to Member 2
         only6 = web.get("/graphs/matrix?family=ipv6").get_data(as_text=True)
         assert "7.2" not in only6[only6.index(f"AS{a1} Member 1"):].split("</tr>")[0]
+
+
+def test_the_collector_keeps_the_matrix_and_the_page_shows_rates_per_period(tmp_path):
+    import time
+
+    from appliance.monitor.collector import Collector
+    from appliance.monitor.store import SampleStore, samples_path
+
+    state = tmp_path / "state"
+    with bl.applied_lan(state, count=3) as (app, (m1, m2, _m3)):
+        store = SampleStore(samples_path(state))
+        collector = Collector(store, app, state_dir=state)
+        now = int(time.time())
+        collector.sample_once(now - 300)  # before anyone sent: the counters start here
+        _send(m1, _frames(m1, m2, 7, 1000, v6=False))  # 7 × 1028 bytes, Member 1 → 2
+
+        a1, a2, a3 = (4_200_000_000 + i for i in (1, 2, 3))
+
+        def sent() -> int:
+            return sum(p.bytes for p in collector.sample_matrix(collector.targets.get().macs)
+                       if (p.src, p.dst) == (a1, a2))
+        assert bl.poll(lambda: sent() == 7196), sent()
+        collector.sample_once(now)
+        rates = store.matrix_rates(3600, now=now)
+        assert [(r.src, r.dst, r.family, r.bytes) for r in rates] == [(a1, a2, "ipv4", 7196)]
+        assert rates[0].bps == 7196 * 8 / 300
+        assert not [r for r in store.matrix_rates(86400, now=now) if a3 in (r.src, r.dst)]
+
+        # the page's last hour: the pair that exchanged traffic has a rate, the others none
+        data = bl.config([bl.member_data(i) for i in (1, 2, 3)]).model_dump(
+            mode="json", exclude_defaults=True)
+        data["admin_users"] = [{"name": "noc", "password_hash": hash_password("a long phrase")}]
+        out = Pipeline(state, [BridgeConcern()], netns=app).run(config_from_data(data),
+                                                                author="test")
+        assert out.ok, out.error
+        web = logged_in(state, "noc", "a long phrase")
+        web.application.config["NETNS"] = app
+        page = web.get("/graphs/matrix?period=hour").get_data(as_text=True)
+        assert 'id="period-note"' in page
+        row = page[page.index(f"AS{a1} Member 1"):].split("</tr>")[0]
+        assert "192 bit/s" in row, row  # 7196 B over 300 s: 191.9 bit/s
+        for other in (f"AS{a2} Member 2", f"AS{a3} Member 3"):
+            assert "bit/s" not in page[page.index(other, page.index("<tbody>")):].split(
+                "</tr>")[0]
+        # and Member 1's graphs page has a chart of its traffic with Member 2 only
+        graphs = web.get(f"/graphs/member/{a1}").get_data(as_text=True)
+        peers = graphs[graphs.index('id="peers"'):]
+        assert f"AS{a2} Member 2" in peers and f"AS{a3} Member 3" not in peers

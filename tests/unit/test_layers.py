@@ -30,6 +30,7 @@ CROSS_READS = {
     ("monitor", "appliance.resolver.status"): "status read by the dashboard",
     ("monitor", "appliance.anycast.status"): "status read by /metrics",
     ("monitor", "appliance.bridge.status"): "hygiene drop counters for /metrics",
+    ("monitor", "appliance.bridge.matrix"): "the collector samples the traffic matrix",
     ("monitor", "appliance.bridge.inventory"): "the ports' link and speed on the dashboard",
     ("monitor", "appliance.bridge.desired"): "the device names of a member's ports (onboarding)",
     ("monitor", "appliance.firewall.status"): "firewall drop counters for /metrics",

@@ -160,3 +160,31 @@ def test_admin_and_viewer_keep_what_they_had(member_state, configured=None):
     onboarding = admin.get(f"/api/v1/members/{OTHER}/onboarding").get_json()
     assert {c["check"] for c in onboarding["checks"]} >= {"link", "bgp", "routes"}
     assert admin.get("/members").status_code == 200
+
+
+def test_a_member_sees_only_its_own_row_of_the_matrix_rates(member_state):
+    import time
+
+    from appliance.monitor.store import PairSample, SampleStore, samples_path
+
+    store = SampleStore(samples_path(member_state))
+    now = int(time.time())
+    # own → other 1000 B/s, other → own 2000 B/s, and two others between themselves 7000 B/s
+    for k in range(3):
+        t = k * 300
+        store.add_matrix(now - 600 + t, [PairSample(OWN, OTHER, "ipv4", t * 1000, t),
+                                         PairSample(OTHER, OWN, "ipv4", t * 2000, t),
+                                         PairSample(OTHER, 64497, "ipv6", t * 7000, t)])
+    app = create_app(member_state)
+    admin, _ = _login(app, ADMIN)
+    everything = admin.get("/graphs/matrix?period=hour").get_data(as_text=True)
+    assert "56 kbit/s" in everything and "8 kbit/s" in everything  # 7000 and 1000 B/s
+    client, _ = _login(app)
+    page = client.get("/graphs/matrix?period=hour").get_data(as_text=True)
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert body.count("<tr>") == 1 and f"AS{OWN}" in body and "8 kbit/s" in body
+    assert "56 kbit/s" not in page and "16 kbit/s" not in page  # others' pairs, its column
+    # another member's per-peer graphs stay refused
+    assert client.get(f"/graphs/member/{OTHER}").status_code == 403
+    own = client.get(f"/graphs/member/{OWN}").get_data(as_text=True)
+    assert f"AS{OTHER}" in own[own.index('id="peers"'):]
