@@ -330,6 +330,7 @@ def test_update_drain_trial_boot_and_rollback(image_build: vm.BuiltImage, bundle
         try:
             journey(box, member, context, bundles, backup)
         finally:
+            TIMINGS[f"console_stalls_{box.name}"] = box.stalls
             box.kill()
             disk.unlink(missing_ok=True)
 

@@ -297,6 +297,7 @@ def test_flashed_box_journey(image_build: vm.BuiltImage, tmp_path: Path) -> None
         try:
             journey(box, member, context, disk)
         finally:
+            TIMINGS[f"console_stalls_{box.name}"] = box.stalls
             box.kill()
             disk.unlink(missing_ok=True)
 

@@ -343,5 +343,6 @@ def test_bios_boot_reaches_wizard_then_factory_reset(image_build: vm.BuiltImage,
         check_setup_code_flow(box.https_port, new_code)
         assert box.power_off()
     finally:
+        TIMINGS[f"console_stalls_{box.name}"] = box.stalls
         box.kill()
         disk.unlink(missing_ok=True)  # 4 GiB sparse copy: do not leave it in pytest's tmp

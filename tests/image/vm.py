@@ -41,6 +41,8 @@ BUILD_TOOLS = {
     "grub-editenv": "grub-common", "debugfs": "e2fsprogs",
 }
 SECTOR = 512
+# A console silent this long in GRUB's menu (which counts down every second) is a frozen VM.
+STALL_SECONDS = 120
 SETUP_CODE = r"Setup code: ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})"
 # The box's two NICs, told apart by MAC: management (first, so ixp-host-init picks it) and a
 # peering-LAN port for a member (its own user-mode network with no way out: restrict=on).
@@ -197,6 +199,7 @@ class Vm:
         self.console_log = workdir / f"{name}.console.log"
         self.child: pexpect.spawn | None = None
         self.started = 0.0
+        self.stalls = 0  # hardware resets after qemu froze in GRUB (see expect_match)
 
     def command(self) -> list[str]:
         """qemu's argv: TCG (no KVM on these machines), user networking, 127.0.0.1 only."""
@@ -239,15 +242,44 @@ class Vm:
         return match.group(1) if match.groups() else match.group(0)
 
     def expect_match(self, pattern: str, timeout: float) -> re.Match[str]:
-        """Wait for a regex on the serial console; the match with all its groups."""
+        """Wait for a regex on the serial console; the match with all its groups.
+
+        Under TCG on a busy machine qemu has frozen, now and then, in the firmware or GRUB's
+        menu right after a reboot (the menu half drawn, no countdown, nothing more). When the
+        console has been silent for STALL_SECONDS with GRUB's menu as the last thing on it,
+        the VM gets one hardware reset, as an operator would power-cycle a box; every such
+        reset is counted in ``stalls`` (the tests print it with their timings).
+        """
         assert self.child is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                self.child.expect(pattern, timeout=max(0.1, min(left, 30.0)))
+                return self.child.match
+            except pexpect.TIMEOUT:
+                if left <= 30.0:
+                    exc_name = "TIMEOUT"
+                    break
+                self._reset_if_stalled()
+            except pexpect.EOF:
+                exc_name = "EOF"
+                break
+        tail = self.console_log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{self.name}: no {pattern!r} on the console "
+                             f"({exc_name}); last output:\n{tail}")
+
+    def _reset_if_stalled(self) -> None:
         try:
-            self.child.expect(pattern, timeout=timeout)
-        except (pexpect.TIMEOUT, pexpect.EOF) as exc:
-            tail = self.console_log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{self.name}: no {pattern!r} on the console "
-                                 f"({type(exc).__name__}); last output:\n{tail}") from None
-        return self.child.match
+            stat = self.console_log.stat()
+            text = self.console_log.read_text(errors="replace")[-20000:]
+        except OSError:
+            return
+        silent = time.time() - stat.st_mtime
+        in_grub = text.rfind("GNU GRUB") > max(text.rfind("Booting `"), text.rfind("login:"))
+        if silent > STALL_SECONDS and in_grub and self.stalls < 3:
+            self.stalls += 1
+            self.monitor_command("system_reset")
 
     def monitor_command(self, line: str) -> None:
         """Send one line to qemu's human monitor (e.g. system_powerdown)."""
