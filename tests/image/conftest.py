@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -18,12 +19,25 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the marker here too, so the suite runs with --strict-markers either way."""
     config.addinivalue_line(
         "markers", "image: builds the disk image and boots it under qemu (needs root; slow)")
-    # dev.sh runs these tests in the background and ends them with SIGTERM when the run is
-    # interrupted: end like Ctrl-C, so every fixture's finally kills its qemu and namespace.
-    signal.signal(signal.SIGTERM, _interrupted)
+    # dev.sh runs these tests alone in the background (-m image) and ends them with SIGTERM
+    # when the run is interrupted: end like Ctrl-C, so every fixture's finally kills its qemu
+    # and namespace. Only in that run: elsewhere SIGTERM keeps its meaning.
+    if config.getoption("markexpr", "") == "image":
+        global _MAIN_PID
+        _MAIN_PID = os.getpid()
+        signal.signal(signal.SIGTERM, _interrupted)
+
+
+_MAIN_PID = 0
 
 
 def _interrupted(signum: int, frame: object) -> None:
+    if os.getpid() != _MAIN_PID:
+        # A forked helper (pyroute2 forks one to open a socket in a namespace, then ends it
+        # with SIGTERM): it must die as SIGTERM says, never go on running the tests.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt(f"signal {signum}")
 
 
