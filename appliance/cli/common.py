@@ -67,17 +67,21 @@ def resolve_state_dir(args: argparse.Namespace) -> None:
 def follow_lab_daemons(state_dir: Path) -> None:
     """A lab's state dir: run the daemons (and nft) the lab runs, also from a shell that does
     not set IXP_SHIPPED_ROOT (``ixpctl member add`` beside a running demo)."""
-    from appliance.lab.lab import LabError, LabState
+    import json
+
     from appliance.platform import shipped
 
     if shipped.ENV in os.environ:
         return
+    # lab.json read by hand: ``ixpctl run bird`` and friends pass here too and must stay lean
+    # (appliance.lab pulls in the model, pyroute2 and Jinja; tests/cli/test_lean_imports.py)
     try:
-        lab = LabState.load(state_dir)
-    except (LabError, OSError):
+        data = json.loads((state_dir / "lab.json").read_text())
+    except (OSError, ValueError):
         return
-    if lab is not None and lab.shipped_root:
-        os.environ[shipped.ENV] = lab.shipped_root
+    root = data.get("shipped_root") if isinstance(data, dict) else None
+    if isinstance(root, str) and root:
+        os.environ[shipped.ENV] = root
 
 
 def parse_listen(value: str) -> tuple[str, int]:
