@@ -61,6 +61,7 @@ def test_the_lab_runner_refreshes_and_bird_uses_the_new_prefix_list(
         try:
             assert build_pipeline(state_dir, netns=lab.appliance_netns).run(text, author="t").ok
             assert refresh_data(state_dir, netns=lab.appliance_netns).ok
+            first = RevisionStore(state_dir).latest().id
             runner = Runner(state_dir, netns=lab.appliance_netns, port=0, refresh_every=0.5)
             runner.start()
             refused = _wait("the session up with its route refused", lambda: (
@@ -76,7 +77,10 @@ def test_the_lab_runner_refreshes_and_bird_uses_the_new_prefix_list(
                 s if (s := _session(state_dir, 64496, "ipv4")) and s["accepted"] == 1
                 else None))
             assert accepted["filtered"] == 0
-            rev = RevisionStore(state_dir).latest()
+            # BIRD has the new list once the refresh's apply is done; its revision is committed
+            # right after that: wait for it rather than read in between
+            rev = _wait("the refresh's revision", lambda: (
+                r if (r := RevisionStore(state_dir).latest()) and r.id > first else None))
             assert rev.author == "refresh"
             assert rev.comment == ("IRR data refreshed: AS64496 Island Telecom: IRR IPv4 "
                                    "prefixes added: 31.0.0.0/24"), rev.comment
