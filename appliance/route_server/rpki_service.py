@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
 
 VRP_FILE = "rpki/vrps.json"
+log_ = logging.getLogger(__name__)
 BIRD_CONF = Path("etc") / "bird" / "bird.conf"  # as the route-server concern installs it
 # protocol rpki rpkiN { ... remote "HOST" port P; ... } in the rendered file: the lines of
 # the block (none starts with "}" before its end) up to its remote line
@@ -213,6 +215,12 @@ class RpkiService:
         with open(self.ctx.run_dir / "stayrtr.log", "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
+        # BIRD starts next and asks again only 90 s after a failed first try (main.j2):
+        # return once stayrtr listens, so that first try finds it
+        proc = self.proc
+        if not wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None):
+            log_.warning("stayrtr does not listen on %s (see %s)", self.bind,
+                         self.ctx.run_dir / "stayrtr.log")
         # BIRD retries a refused RTR connection only after 90 s, so BIRD must not start
         # before stayrtr accepts connections.
         proc = self.proc
