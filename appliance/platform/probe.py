@@ -13,11 +13,10 @@ import ipaddress
 import select
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterable
 
-from appliance.platform.rtnl import enter_netns
+from appliance.platform.rtnl import socket_in
 
 ETH_P_ARP, ETH_P_IPV6, ETH_P_ALL = 0x0806, 0x86DD, 0x0003
 ND_NS, ND_NA = 135, 136
@@ -32,22 +31,11 @@ def _mac_text(raw: bytes) -> str:
 
 
 def _packet_socket(netns: str | None, ifname: str) -> socket.socket:
-    made: list[socket.socket | BaseException] = []
-
-    def opener() -> None:
-        try:
-            enter_netns(netns)
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-            sock.bind((ifname, ETH_P_ALL))
-            made.append(sock)
-        except BaseException as exc:  # handed to the caller's thread
-            made.append(exc)
-    thread = threading.Thread(target=opener, name=f"probe-{netns}")
-    thread.start()
-    thread.join()
-    if isinstance(made[0], BaseException):
-        raise made[0]
-    return made[0]
+    def make() -> socket.socket:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        sock.bind((ifname, ETH_P_ALL))
+        return sock
+    return socket_in(netns, make)
 
 
 def arp_request(src_mac: str, src_ip: str, target: str) -> bytes:

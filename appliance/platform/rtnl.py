@@ -19,6 +19,7 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 NETNS_DIR = "/var/run/netns"
@@ -121,16 +122,20 @@ def _socket() -> socket.socket:
     return sock
 
 
-def open_rtnl(netns: str | None = None) -> Rtnl:
-    """A client in ``netns`` (None: the calling thread's namespace)."""
+def socket_in(netns: str | None, make: Callable[[], socket.socket]) -> socket.socket:
+    """``make()``'s socket, opened inside namespace ``netns`` (None: here).
+
+    A socket keeps the namespace it was created in, so a short-lived thread enters the
+    namespace, opens it and ends; the caller's thread never changes namespace.
+    """
     if netns is None:
-        return Rtnl(_socket())
+        return make()
     made: list[socket.socket | BaseException] = []
 
     def opener() -> None:
         try:
             enter_netns(netns)
-            made.append(_socket())
+            made.append(make())
         except BaseException as exc:  # handed to the caller's thread
             made.append(exc)
     thread = threading.Thread(target=opener, name=f"netns-{netns}")
@@ -138,7 +143,12 @@ def open_rtnl(netns: str | None = None) -> Rtnl:
     thread.join()
     if isinstance(made[0], BaseException):
         raise made[0]
-    return Rtnl(made[0])
+    return made[0]
+
+
+def open_rtnl(netns: str | None = None) -> Rtnl:
+    """A client in ``netns`` (None: the calling thread's namespace)."""
+    return Rtnl(socket_in(netns, _socket))
 
 
 def _attrs(data: bytes, offset: int) -> dict[int, bytes]:
