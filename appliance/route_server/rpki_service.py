@@ -165,6 +165,32 @@ def exec_foreground(state_dir: Path, netns: str | None) -> str:
     return why  # not reached: exec replaced this process
 
 
+def connect_route_server(state_dir: Path) -> list[str]:
+    """Have BIRD's RTR sessions connect now, where they hold no ROA yet; returns their names.
+
+    BIRD retries a failed RTR connection only every 90 s (main.j2), so a first import would
+    wait that long. Restarting a session that holds nothing flushes nothing; sessions with
+    ROAs are left alone (they reconnect by themselves and keep their ROAs meanwhile).
+    """
+    from appliance.platform.bird import query
+    from appliance.platform.bird.replies import BirdError
+    from appliance.route_server.status import rtr_sessions
+
+    held = rtr_sessions(state_dir)
+    if not held["running"] or any(held["roas"].values()):
+        return []
+    kicked = []
+    for s in held["sessions"]:
+        if not s["up"]:
+            try:
+                query.query(query.route_server_socket(state_dir), f"restart {s['protocol']}",
+                            timeout=10)
+                kicked.append(s["protocol"])
+            except (BirdError, OSError) as exc:
+                log_.warning("could not restart %s: %s", s["protocol"], exc)
+    return kicked
+
+
 def sync(state_dir: Path, netns: str | None) -> str:
     """Make the image's stayrtr follow the committed config and VRP file (restart or stop).
 
@@ -181,6 +207,9 @@ def sync(state_dir: Path, netns: str | None) -> str:
         launcher.stop("stayrtr", lambda: False)
         return f"stayrtr stopped: {why}"
     launcher.restart("stayrtr", lambda: None, lambda: None)
+    # at boot (deferred: systemd orders stayrtr before BIRD) there is nothing to hurry
+    if not launcher.deferred and wait_listening(bind, netns):
+        connect_route_server(Path(state_dir))
     return f"ixp-stayrtr.service restarted: {why}"
 
 
@@ -221,10 +250,8 @@ class RpkiService:
         if not wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None):
             log_.warning("stayrtr does not listen on %s (see %s)", self.bind,
                          self.ctx.run_dir / "stayrtr.log")
-        # BIRD retries a refused RTR connection only after 90 s, so BIRD must not start
-        # before stayrtr accepts connections.
-        proc = self.proc
-        wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None)
+        else:  # a BIRD already running (the runner restarted after an import) asks now
+            connect_route_server(self.ctx.state_dir)
 
     def stop(self) -> None:
         """Stop the stayrtr this service started."""

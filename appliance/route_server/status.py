@@ -7,6 +7,7 @@ BIRD's control socket with the lean query (no pexpect), so resident processes st
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -122,3 +123,36 @@ def data_freshness(state_dir: Path, cfg: IXPConfig, now: float | None = None
                        "last_attempt": rec.get("attempted"), "last_success": rec.get("succeeded"),
                        "error": rec.get("error")}
     return out
+
+
+_ROUTE_COUNT = re.compile(r"^(\d+) of \d+ routes", re.M)
+
+
+def rtr_sessions(state_dir: Path) -> dict[str, Any]:
+    """The route server's RTR connections (``protocol rpki``) and the ROAs it holds.
+
+    What an import or a validator elsewhere actually gave BIRD: ``running`` False when BIRD
+    does not answer; each session with its cache, BIRD's status word ("Established",
+    "Transport-Error", ...) and whether it is up; the ROA tables' sizes.
+    """
+    ctl = query.route_server_socket(state_dir)
+    if not ctl.exists():
+        return {"running": False, "sessions": [], "roas": {}}
+    try:
+        try:
+            protocols = query.protocols(ctl, kinds={"RPKI"}, names="rpki*")
+        except BirdError:  # "No protocols match": no validator configured
+            protocols = []
+        roas = {}
+        for family, table in (("ipv4", "rs_roa4"), ("ipv6", "rs_roa6")):
+            reply = query.query(ctl, f"show route table {table} count", timeout=10)
+            text = "\n".join(t for _c, t in reply.lines)
+            found = _ROUTE_COUNT.search(text)
+            roas[family] = int(found.group(1)) if found else 0
+    except (BirdError, OSError):
+        return {"running": False, "sessions": [], "roas": {}}
+    sessions = [{"protocol": p.name,
+                 "cache": f"{p.details.get('Cache server', '')}:{p.details.get('Cache port', '')}",
+                 "status": p.details.get("Status", p.info),
+                 "up": p.state == "up"} for p in protocols if p.proto == "RPKI"]
+    return {"running": True, "sessions": sessions, "roas": roas}

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from babel.lists import format_list
 from flask_babel import gettext as _
@@ -32,6 +33,7 @@ from appliance.resolver.render import ROOT_ZONE_FILE
 from appliance.resolver.rootzone import read_facts, root_zone_status
 from appliance.route_server import rpki_service
 from appliance.route_server.irr_fetch import load_cache
+from appliance.route_server.status import rtr_sessions
 from appliance.util.atomic import atomic_write
 from appliance.util.lock import state_lock
 from appliance.web import irr_status, peeringdb
@@ -116,6 +118,21 @@ def peeringdb_count(state_dir: Path) -> int:
         return 0
 
 
+def _rtr_sentence(rtr: dict[str, Any]) -> str:
+    """What the route server itself holds, from BIRD (empty when BIRD does not answer)."""
+    if not rtr["running"]:
+        return ""
+    roas = sum(rtr["roas"].values())
+    states = format_list([f"{s['cache']}: {s['status']}" for s in rtr["sessions"]],
+                         locale=current_locale())
+    if not rtr["sessions"]:
+        return " " + _("The route server has no RTR connection configured "
+                       "(route_server.rpki_validators).")
+    return " " + ngettext("The route server holds %(num)d ROA (RTR: %(states)s).",
+                          "The route server holds %(num)d ROAs (RTR: %(states)s).",
+                          roas, states=states)
+
+
 def data_sets(state_dir: Path, *, now: float | None = None) -> list[DataSet]:
     """The four offline data sets, each with whether it is loaded, its age and its size."""
     state_dir = Path(state_dir)
@@ -129,8 +146,8 @@ def data_sets(state_dir: Path, *, now: float | None = None) -> list[DataSet]:
     vrps = rpki_service.vrp_path(state_dir)
     n = vrp_count(state_dir)
     out.append(DataSet("rpki", _("RPKI VRPs"), n > 0, _mtime(vrps), n, _("VRPs"),
-                       _("This box's RTR server (stayrtr) serves them to the route server.")
-                       if n else
+                       (_("This box's RTR server (stayrtr) serves them to the route server.")
+                        + _rtr_sentence(rtr_sessions(state_dir))) if n else
                        _("None imported: RPKI needs these or a validator on the network.")))
     zone = root_zone_status(rootzone_path(state_dir), now=now)
     # zone.message comes from appliance.resolver, in English
@@ -157,16 +174,21 @@ def _answers(host: str, port: int, timeout: float = 1.0) -> bool:
 
 def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
                         probe: Callable[[str, int], bool] = _answers,
-                        now: float | None = None) -> list[MissingProtection]:
+                        now: float | None = None,
+                        rtr: Callable[[Path], dict[str, Any]] | None = None
+                        ) -> list[MissingProtection]:
     """The protections the committed config asks for that are not active for lack of data.
 
     IRR: members filtered "reject" without IRR data (``irr_status.gaps``). RPKI: a policy
     other than "off" but no VRPs from this box's stayrtr and no validator elsewhere answering
-    (``probe`` connects to it). Resolver: enabled with a local root but no usable root copy.
+    (``probe`` connects to it), or BIRD itself holding no ROA while its RTR connections are
+    down (``rtr``: :func:`rtr_sessions`). Resolver: enabled with a local root but no usable
+    root copy.
     """
     if cfg is None:
         return []
     state_dir = Path(state_dir)
+    rtr = rtr_sessions if rtr is None else rtr
     out: list[MissingProtection] = []
     irr = irr_status.gaps(state_dir, cfg)
     if irr:
@@ -183,7 +205,18 @@ def missing_protections(state_dir: Path, cfg: IXPConfig | None, *,
         remote = [v for v in cfg.route_server.rpki_validators
                   if v.host not in rpki_service.LOCAL_HOSTS]
         has_vrps = vrp_count(state_dir) > 0
-        if (local is not None and has_vrps) or any(probe(v.host, v.port) for v in remote):
+        held = rtr(state_dir)
+        if held["running"] and held["sessions"] and not any(held["roas"].values()) \
+                and not any(s["up"] for s in held["sessions"]) and (
+                    (local is not None and has_vrps) or remote):
+            # something should serve them, but BIRD itself holds none: say what BIRD says
+            out.append(MissingProtection(
+                "rpki", "RPKI",
+                _("The RPKI policy checks routes, but the route server holds no ROAs: its "
+                  "RTR connection says %(states)s.", states=format_list(
+                      [f"{s['cache']}: {s['status']}" for s in held["sessions"]],
+                      locale=current_locale()))))
+        elif (local is not None and has_vrps) or any(probe(v.host, v.port) for v in remote):
             pass  # something serves the route server VRPs
         elif not cfg.route_server.rpki_validators:
             out.append(MissingProtection(

@@ -13,8 +13,12 @@ import yaml
 from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import lab_down, lab_up
+from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.route_server.rpki_service import connect_route_server
+from appliance.route_server.service import ensure_running
+from appliance.route_server.status import rtr_sessions
 from appliance.runner import Runner
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "bird" / "vrps.json"
@@ -45,10 +49,14 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
     runner = None
     try:
         assert build_pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
+        # BIRD runs, nothing listens yet: its session is down and holds nothing, so it is the
+        # one to hurry (the stayrtr start and an import on the image do this)
+        ensure_running(ApplyContext(tmp_path, state.appliance_netns))
+        assert connect_route_server(tmp_path) == ["rpki1"]
         runner = Runner(tmp_path, netns=state.appliance_netns, port=0)
         runner.start()
-        # BIRD asks again 90 s after a failed connect (main.j2: retry keep 90): on a busy
-        # machine stayrtr may listen only after BIRD's first try
+        # BIRD asks again 90 s after a failed connect (main.j2: retry keep 90), should stayrtr
+        # listen only after BIRD's first try (the runner starts it first)
         deadline = time.monotonic() + 150
         roas = []
         while time.monotonic() < deadline and len(roas) < 2:
@@ -58,7 +66,13 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
             except BirdUnavailable:
                 pass
             time.sleep(0.5)
-        assert len(roas) >= 2, "the route server must load the imported ROAs"
+        rtr = rtr_sessions(tmp_path)
+        assert len(roas) >= 2, f"the route server must load the imported ROAs: {rtr}"
+        # what the Data page shows: the RTR session up, the ROA tables' sizes (fixture: 3 + 1)
+        assert [(s["protocol"], s["cache"], s["status"], s["up"]) for s in rtr["sessions"]] \
+            == [("rpki1", "127.0.0.1:3323", "Established", True)], rtr
+        assert rtr["roas"] == {"ipv4": 3, "ipv6": 1}, rtr
+        assert connect_route_server(tmp_path) == [], "a session with ROAs is left alone"
     finally:
         if runner is not None:
             runner.stop()

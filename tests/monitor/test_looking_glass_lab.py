@@ -71,7 +71,12 @@ def test_looking_glass_shows_why(lab):
         # the page: the reason in words
         page = client.get(f"/lg/session/{v4}").get_data(as_text=True)
         assert "10.99.0.0/16" in page and "the prefix is a bogon" in page
-        search = client.get("/lg/search?q=31.1.0.0/24").get_data(as_text=True)
+        # the second member's route, once its session is up too (slow on a busy machine)
+        deadline = time.monotonic() + 120
+        search = ""
+        while time.monotonic() < deadline and "64497" not in search:
+            search = client.get("/lg/search?q=31.1.0.0/24").get_data(as_text=True)
+            time.sleep(0.5)
         assert "31.1.0.0/24" in search and "64497" in search
         assert client.get("/lg/search?q=nonsense").status_code == 400
         index = client.get("/lg").get_data(as_text=True)

@@ -231,6 +231,28 @@ def test_rpki_gap_kinds(configured):
     assert not [m for m in off if m.kind == "rpki"]
 
 
+def test_rpki_gap_when_bird_holds_no_roas(configured):
+    """The validator answers, but BIRD's own RTR session is down and it holds nothing."""
+    cfg = committed_config(configured)
+    data = cfg.model_dump(mode="json")
+    data["route_server"]["rpki_validators"] = [{"host": "192.0.2.9", "port": 3323}]
+    remote = type(cfg).model_validate(data)
+    session = {"protocol": "rpki1", "cache": "192.0.2.9:3323", "status": "Transport-Error",
+               "up": False}
+    empty = {"running": True, "sessions": [session], "roas": {"ipv4": 0, "ipv6": 0}}
+    gap = offline_data.missing_protections(configured, remote, probe=lambda h, p: True,
+                                           rtr=lambda _s: empty)
+    assert [m.message for m in gap if m.kind == "rpki"] == [
+        "The RPKI policy checks routes, but the route server holds no ROAs: its RTR "
+        "connection says 192.0.2.9:3323: Transport-Error."]
+    # ROAs held (kept while the session reconnects), or BIRD not answering: no such warning
+    held = dict(empty, roas={"ipv4": 3, "ipv6": 1})
+    for rtr in (held, {"running": False, "sessions": [], "roas": {}}):
+        fine = offline_data.missing_protections(configured, remote, probe=lambda h, p: True,
+                                                rtr=lambda _s, r=rtr: r)
+        assert not [m for m in fine if m.kind == "rpki"], rtr
+
+
 def test_viewer_sees_but_cannot_upload(state, synced):
     c = logged_in(state, VIEWER, VIEWER_PASSWORD)
     page = c.get("/data")

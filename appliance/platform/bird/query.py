@@ -63,13 +63,15 @@ def query(socket_file: str | Path, command: str, timeout: float = 30) -> Reply:
 
 
 def protocols(socket_file: str | Path, timeout: float = 30,
-              kinds: Collection[str] | None = None) -> list[Protocol]:
+              kinds: Collection[str] | None = None, names: str | None = None
+              ) -> list[Protocol]:
     """``show protocols all``: state, since, info and route counts per channel (only the
-    protocols of ``kinds``, e.g. ``{"BGP"}``, when given).
+    protocols of ``kinds``, e.g. ``{"BGP"}``, when given; only those whose name matches BIRD's
+    pattern ``names``, e.g. ``"rpki*"``, so that BIRD does not list 2000 sessions for them).
 
     Parsed line by line from the raw text, never held as a whole reply (resident readers).
     """
-    command = "show protocols all"
+    command = "show protocols all" + (f' "{names}"' if names else "")
     last = (0, "")
 
     def lines() -> Iterator[tuple[int, str]]:
