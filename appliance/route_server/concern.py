@@ -18,7 +18,8 @@ from appliance.route_server.irr import IrrData
 from appliance.route_server.irr_fetch import load_cache
 from appliance.route_server.peeringdb import NeverViaRs, dump_path, load_never_via_rs
 from appliance.route_server.render import render_bird
-from appliance.route_server.rpki_service import vrp_path
+from appliance.route_server.rpki_service import STAYRTR_LISTEN, local_validator, vrp_path
+from appliance.route_server.rpki_service import sync as sync_stayrtr
 from appliance.route_server.safe_apply import GateSettings, HealthCheck, safe_configure
 from appliance.util.atomic import atomic_write
 
@@ -67,7 +68,11 @@ class RouteServerConcern(Concern):
                            drain=self.draining, aspa=self.aspa)
         # readable by BIRD once it has dropped root (-u bird), for "configure"; not by others:
         # it holds the members' MD5 passwords
-        return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640, group=daemon.USER)]
+        bind = local_validator(cfg)
+        return [RenderedFile(daemon.CONF, text.encode("utf-8"), 0o640, group=daemon.USER),
+                # where the box's stayrtr listens, for `ixpctl run stayrtr`: readable without
+                # bird.conf's secrets (stayrtr needs only this)
+                RenderedFile(STAYRTR_LISTEN, f"{bind or ''}\n".encode(), 0o644)]
 
     def verify(self, cfg: IXPConfig, staged: Path) -> None:
         """``bird -p`` on the staged file: BIRD's own parser decides."""
@@ -82,10 +87,18 @@ class RouteServerConcern(Concern):
             raise VerifyError(f"BIRD refuses the route-server configuration: {msg}")
 
     def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
-        """Reconfigure the running BIRD when bird.conf changed; nothing otherwise.
+        """Reconfigure the running BIRD when bird.conf changed; nothing otherwise. The box's
+        stayrtr follows where it should listen (on the image; the dev runner owns its own).
 
         A BIRD that is not running reads the installed file when it starts.
         """
+        try:
+            self._apply_bird(ctx, changed_files)
+        finally:
+            if STAYRTR_LISTEN in changed_files:
+                ctx.log(sync_stayrtr(ctx.state_dir, ctx.netns))
+
+    def _apply_bird(self, ctx: ApplyContext, changed_files: list[str]) -> None:
         if daemon.CONF not in changed_files:
             return
         conf = ctx.etc_dir / daemon.CONF

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 VRP_FILE = "rpki/vrps.json"
 log_ = logging.getLogger(__name__)
 BIRD_CONF = Path("etc") / "bird" / "bird.conf"  # as the route-server concern installs it
+STAYRTR_LISTEN = "stayrtr/listen"  # under etc/: where stayrtr listens, installed beside it
 # protocol rpki rpkiN { ... remote "HOST" port P; ... } in the rendered file: the lines of
 # the block (none starts with "}" before its end) up to its remote line
 _RPKI_REMOTE = re.compile(
@@ -106,7 +107,16 @@ def local_validator_in_conf(text: str) -> str | None:
 
 
 def serving_installed(state_dir: Path) -> tuple[str | None, str]:
-    """``serving`` from the installed bird.conf instead of the model (``ixpctl run bird``)."""
+    """``serving`` from the installed files instead of the model (``ixpctl run bird|stayrtr``).
+
+    The route-server concern installs ``etc/stayrtr/listen`` (the bind, or an empty line)
+    beside bird.conf; a state directory from before that file reads bird.conf itself.
+    """
+    try:
+        line = (Path(state_dir) / "etc" / STAYRTR_LISTEN).read_text("utf-8").strip()
+        return _serving(state_dir, line or None)
+    except FileNotFoundError:
+        pass
     try:
         text = (Path(state_dir) / BIRD_CONF).read_text("utf-8")
     except FileNotFoundError:
@@ -152,9 +162,9 @@ def exec_foreground(state_dir: Path, netns: str | None) -> str:
     Returns (without exec) the reason when there is nothing to serve, so the unit ends
     cleanly instead of failing the boot.
     """
-    from appliance.config.committed import committed_config
-
-    bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
+    # the installed bird.conf, not the committed model: the pipeline restarts stayrtr while it
+    # applies a change (RouteServerConcern.apply), before that change is committed
+    bind, why = serving_installed(Path(state_dir))
     if bind is None:
         return why
     argv = stayrtr_argv(vrp_path(Path(state_dir)), bind=bind, metrics=METRICS)
@@ -192,17 +202,17 @@ def connect_route_server(state_dir: Path) -> list[str]:
 
 
 def sync(state_dir: Path, netns: str | None) -> str:
-    """Make the image's stayrtr follow the committed config and VRP file (restart or stop).
+    """Make the image's stayrtr follow the installed config and VRP file (restart or stop).
 
-    Off the image the dev runner owns stayrtr: this says so and changes nothing.
+    Off the image the dev runner owns stayrtr: this says so and changes nothing. Where to
+    listen comes from the installed bird.conf (what BIRD asks), as for ``ixpctl run stayrtr``.
     """
-    from appliance.config.committed import committed_config
     from appliance.platform.launcher import Launcher
 
     launcher = Launcher(Path(state_dir), netns)
     if not launcher.systemd:
         return "restart 'ixpctl up' to serve it"
-    bind, why = serving(Path(state_dir), committed_config(Path(state_dir)))
+    bind, why = serving_installed(Path(state_dir))
     if bind is None:
         launcher.stop("stayrtr", lambda: False)
         return f"stayrtr stopped: {why}"

@@ -10,7 +10,7 @@ a root zone copy makes a running resolver reload.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -29,6 +29,10 @@ from flask_babel import gettext as _
 from appliance.config.committed import committed_config
 from appliance.util.lock import LockBusy
 from appliance.web import jobs, offline_data
+from appliance.web.wizard.candidate import base_data
+
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
 
 bp = Blueprint("data", __name__, url_prefix="/data")
 
@@ -116,10 +120,27 @@ def upload(kind: str) -> Response:
         # (never-via-route-servers, published max-prefix) and the VRP file's ASPA records:
         # re-apply to use them now.
         what = {"irr": "IRR data", "peeringdb": "PeeringDB dump", "rpki": "VRP file"}[kind]
-        job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user,
-                         f"{what} imported from {name}")
+        comment = f"{what} imported from {name}"
+        if kind == "rpki" and not cfg.route_server.rpki_validators:
+            # VRPs on a box whose route server asks no validator would be unused: the box's
+            # own RTR server is what the upload is for
+            cfg = with_local_validator(state, cfg)
+            comment += "; this box's RTR server added to route_server.rpki_validators"
+            flash(_("The route server now asks this box's RTR server for them (127.0.0.1 "
+                    "port 3323, added to route_server.rpki_validators by this change)."),
+                  "info")
+        job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user, comment)
         return redirect(url_for("changes.progress", job_id=job.id))
     return redirect(url_for("data.index") + f"#{kind}")
+
+
+def with_local_validator(state: Path, cfg: IXPConfig) -> IXPConfig:
+    """The committed ``cfg`` with this box's stayrtr (127.0.0.1:3323) as the route server's
+    RTR validator (from the revision's own data: no default is written out)."""
+    data = base_data(state)
+    data.setdefault("route_server", {})["rpki_validators"] = [
+        {"host": "127.0.0.1", "port": 3323}]
+    return type(cfg).model_validate(data)
 
 
 @bp.app_context_processor

@@ -149,7 +149,7 @@ def test_run_stayrtr_with_nothing_to_serve_ends_cleanly(tmp_path: Path,
     """No VRPs (or no validator on the box): exit 0 with the reason, never a failed unit."""
     done = ixpctl("run", "stayrtr", "--state-dir", str(tmp_path))
     assert done.returncode == 0
-    assert "no configuration committed yet" in done.stdout
+    assert "no configuration applied yet" in done.stdout
     assert build_pipeline(tmp_path).run(example_text, author="test").ok
     done = ixpctl("run", "stayrtr", "--state-dir", str(tmp_path))
     assert done.returncode == 0 and "stayrtr not started" in done.stdout, done.stdout

@@ -376,6 +376,17 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
     new.set_input_files("#file-rpki", str(FIXTURES / "bird" / "vrps.json"))
     new.click("button:has-text('Upload RPKI')")
     assert "VRPs loaded" in new.inner_text("main"), new.inner_text("main")[:2000]
+    # the wizard set no RTR validator: the upload adds the box's own, and BIRD gets the ROAs
+    # from the box's stayrtr (3 IPv4 + 1 IPv6 in the fixture), as the Data page says
+    assert "now asks this box's RTR server" in new.inner_text("main")
+    if "/changes/apply/" in new.url:
+        wait_job_success(new)
+
+    def roas_held() -> bool:
+        new.goto(base + "/data")
+        return "The route server holds 4 ROAs (RTR: 127.0.0.1:3323: Established)" in \
+            new.inner_text("main")
+    wait_for(roas_held, 120, "the route server holding the uploaded ROAs", every=5)
     shot(new, "06-data")
 
     # 5. the member, its port picked from the NIC list by the MAC on the tap's side
@@ -402,8 +413,9 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
     wait_for(established, 600, "both BGP sessions of the member Established", every=5)
     TIMINGS["journey_member_established_seconds"] = round(time.monotonic() - added_at, 1)
     # the console says every daemon's unit is active and BIRD runs the committed revision
-    # (1 the wizard, 2 the unconfirmed address, 3 its revert, 4 the member)
-    check_route_server(box, "journey", revision=4)
+    # (1 the wizard, 2 the unconfirmed address, 3 its revert, 4 the VRP upload adding the
+    # box's RTR validator, 5 the member)
+    check_route_server(box, "journey", revision=5)
     check_least_privilege(box, "journey")
     # the route server answers the member's ping (echo requests are allowed, rate-limited)
     once = member.run("ping", "-c", "3", "-W", "5", RS4, check=False)
@@ -475,7 +487,7 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
     # 7. a reboot brings the same revision back by itself, on the confirmed address
     box.start()
     box.expect(rf"IXP appliance {re.escape(HOSTNAME)}", timeout=BANNER_TIMEOUT)
-    check_route_server(box, "journey_second", revision=4)
+    check_route_server(box, "journey_second", revision=5)
     check_least_privilege(box, "journey_second")
     expect_running(box, "journey_second")
     wait_for(established, 600, "the member's sessions back after the reboot", every=5)

@@ -14,6 +14,7 @@ import yaml
 
 from appliance.box import build_pipeline
 from appliance.config.committed import committed_config
+from appliance.config.revisions import RevisionStore
 from appliance.route_server import rpki_service
 from appliance.route_server.irr import irr_object
 from appliance.web import create_app, irr_status, offline_data, peeringdb
@@ -290,3 +291,22 @@ def test_upload_while_a_change_holds_the_lock_changes_nothing(state, synced, mon
     again = _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
     assert b"VRPs loaded (was 0)" in c.get(again.headers["Location"]).data
     assert wait_job(c, again.headers["Location"])["outcome"]["ok"]
+
+
+def test_rpki_upload_adds_the_box_validator(configured, synced):
+    """VRPs uploaded on a box whose route server asks no validator: the box's own is added."""
+    assert committed_config(configured).route_server.rpki_validators == []
+    c = logged_in(configured)
+    resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    job = wait_job(c, resp.headers["Location"])
+    assert job["outcome"]["ok"], job
+    validators = committed_config(configured).route_server.rpki_validators
+    assert [(v.host, v.port) for v in validators] == [("127.0.0.1", 3323)]
+    latest = RevisionStore(configured).latest()
+    assert "this box's RTR server added" in latest.comment
+    page = c.get("/data").data.decode()
+    assert "The route server now asks this box&#39;s RTR server" in page
+    # a second upload keeps the one validator (nothing to add)
+    resp = _post(c, "rpki", VRPS.read_bytes(), "vrps.json")
+    assert wait_job(c, resp.headers["Location"])["outcome"]["ok"]
+    assert len(committed_config(configured).route_server.rpki_validators) == 1
