@@ -9,7 +9,8 @@ headless Chromium over HTTPS with the setup code read from the serial console:
    moves to the new address at once, and the change is confirmed from there (a second tab);
 2. every management setting read back on the box (its Management page and its banner);
 3. a second address change left unconfirmed: the box comes back to the confirmed one by itself;
-4. IRR data and RPKI VRPs uploaded on the Data page;
+4. IRR data and RPKI VRPs uploaded on the Data page (BIRD then holds the ROAs), and a root
+   zone signed with a key of our own refused against the real root trust anchor;
 5. the member added on the Members page, its port picked from the NIC list by MAC;
 6. then, from the member's side: both BGP sessions Established, the announcement outside its
    IRR data refused with the reason in words in the looking glass, the resolver answering it,
@@ -36,6 +37,7 @@ import pytest
 
 from appliance.platform import netns
 from tests.browser.conftest import CHROMIUM_ARGS
+from tests.dns.signing import sign_fixture
 from tests.image import vm
 from tests.image.conftest import TIMINGS
 from tests.image.test_image_boot import (
@@ -387,6 +389,17 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
         return "The route server holds 4 ROAs (RTR: 127.0.0.1:3323: Established)" in \
             new.inner_text("main")
     wait_for(roas_held, 120, "the route server holding the uploaded ROAs", every=5)
+    # a root zone signed with a key of our own (DNSSEC and ZONEMD as the real one): the box
+    # checks it against the root's real trust anchor and refuses it, saying why; no copy is
+    # installed. (The accepted path needs a current IANA zone: tests/dns and the Data page
+    # tests cover it with their own anchor.)
+    forged = sign_fixture(box.workdir / "forged-root")
+    new.goto(base + "/data")
+    new.set_input_files("#file-rootzone", str(forged.zone))
+    new.click("button:has-text('Upload Root zone copy')")
+    refused_zone = new.inner_text("main")
+    assert "do not verify" in refused_zone and "nothing was changed" in refused_zone, \
+        refused_zone[:2000]
     shot(new, "06-data")
 
     # 5. the member, its port picked from the NIC list by the MAC on the tap's side
