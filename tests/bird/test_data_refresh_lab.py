@@ -79,11 +79,18 @@ def test_the_lab_runner_refreshes_and_bird_uses_the_new_prefix_list(
             assert accepted["filtered"] == 0
             # BIRD has the new list once the refresh's apply is done; its revision is committed
             # right after that: wait for it rather than read in between
-            rev = _wait("the refresh's revision", lambda: (
-                r if (r := RevisionStore(state_dir).latest()) and r.id > first else None))
-            assert rev.author == "refresh"
-            assert rev.comment == ("IRR data refreshed: AS64496 Island Telecom: IRR IPv4 "
-                                   "prefixes added: 31.0.0.0/24"), rev.comment
+            # right after that: wait for it rather than read in between. The runner may have
+            # committed another refresh before it (e.g. PeeringDB's, due at its start), so
+            # look at every revision since the first
+            wanted = ("IRR data refreshed: AS64496 Island Telecom: IRR IPv4 prefixes added: "
+                      "31.0.0.0/24")
+
+            def irr_revision():
+                since = [r for r in RevisionStore(state_dir).list() if r.id > first]
+                return next((r for r in since if r.comment == wanted), None), since
+            rev = _wait("the refresh's revision", lambda: irr_revision()[0])
+            assert rev.author == "refresh", [(r.id, r.author, r.comment)
+                                             for r in irr_revision()[1]]
         finally:
             if runner is not None:
                 runner.stop()
