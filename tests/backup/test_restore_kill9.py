@@ -43,7 +43,10 @@ def test_kill_9_during_restores_leaves_one_whole_state(tmp_path, example_text):
                                  str(tmp_path / "x.bak"), str(tmp_path / "y.bak")],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         proc.stdout.readline()  # at least one whole restore in this round
-        time.sleep(rng.uniform(0, 0.08))
+        began = time.monotonic()
+        proc.stdout.readline()  # and one more, timed: how long a restore takes here now
+        # kill somewhere in the next restore or just after it, whatever the machine's load
+        time.sleep(rng.uniform(0, 1.5 * (time.monotonic() - began)))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         proc.stdout.close()

@@ -14,6 +14,12 @@ from appliance.route_server.render import render_bird, session_name
 from tests.bird.configs import config, many_members, member
 
 
+def bird_conf(files):
+    """bird.conf among the route-server concern's files (stayrtr's listen file is the other)."""
+    (conf,) = [f for f in files if f.path == "bird/bird.conf"]
+    return conf
+
+
 def _irr_for(cfg) -> IrrData:
     entries = {}
     for m in cfg.members:
@@ -148,11 +154,11 @@ def test_concern_reads_the_irr_cache_from_the_state_dir(tmp_path):
     (tmp_path / IRR_CACHE).parent.mkdir(parents=True)
     shutil.copy(src, tmp_path / IRR_CACHE)
     cfg = config([member(1, 10001, as_set="AS-M1"), member(2, 10002)])
-    (f,) = RouteServerConcern.from_state(tmp_path).render(cfg)
+    f = bird_conf(RouteServerConcern.from_state(tmp_path).render(cfg))
     assert f.path == "bird/bird.conf" and f.mode == 0o640
     assert b"define IRR_AS_M1_P4 = [ 31.1.0.0/16{16,24} ];" in f.content
     assert b"IRR AS-M1, fetched 2026-11-23T00:00:00Z" in f.content
-    (empty,) = RouteServerConcern.from_state(tmp_path / "none").render(cfg)
+    empty = bird_conf(RouteServerConcern.from_state(tmp_path / "none").render(cfg))
     assert b"IRR_AS_M1_P4" not in empty.content
 
 

@@ -50,9 +50,9 @@ class BrokenRender(RouteServerConcern):
     """Renders a file BIRD's parser refuses."""
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
-        (good,) = super().render(cfg)
+        good, *rest = super().render(cfg)  # bird.conf first, then stayrtr's listen file
         return [RenderedFile(good.path, good.content + b"\nthis is not BIRD syntax;\n",
-                             good.mode)]
+                             good.mode), *rest]
 
 
 @pytest.fixture(scope="module")

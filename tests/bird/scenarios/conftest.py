@@ -219,6 +219,7 @@ def scenario_lab(tmp_path_factory):
         aspa = load_aspas(FIXTURES / "vrps.json")
         assert len(aspa.records) == 4, "the VRP fixture's ASPA records must load"
         for f in RouteServerConcern(irr=irr, never_via_rs=never, aspa=aspa).render(cfg):
+            (ctx.etc_dir / f.path).parent.mkdir(parents=True, exist_ok=True)
             (ctx.etc_dir / f.path).write_bytes(f.content)
         rs.pid = start_bird(ctx)
         lab.pids.append(rs.pid)
