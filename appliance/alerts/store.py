@@ -20,7 +20,7 @@ from typing import Any
 
 from appliance.alerts.rules import empty_state
 from appliance.platform.target import Target
-from appliance.util.atomic import atomic_write
+from appliance.util.atomic import atomic_write, give_to_folder_owner
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,11 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    # 0600: webhook payloads and alert texts name members; the directory is root's anyway
+    # 0600: webhook payloads and alert texts name members; on the image the directory is the
+    # collector's (it runs the engine as ixp-collector), and a file root writes (a test
+    # delivery from the web UI) is handed to it, or its next round could not replace it
     atomic_write(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode(), 0o600)
+    give_to_folder_owner(path)
 
 
 class AlertStore:
@@ -56,6 +59,7 @@ class AlertStore:
         """Hold the alert files' lock (an flock; the kernel drops it on any exit)."""
         self.target.alerts_dir.mkdir(parents=True, exist_ok=True)
         with open(self.target.alerts_dir / "lock", "a") as fh:
+            give_to_folder_owner(self.target.alerts_dir / "lock")
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

@@ -2,9 +2,10 @@
 
 It follows the committed configuration by itself (a new revision starts, changes or stops
 checkers), flips each prefix's gate interface from the checker's decision, and publishes the
-state to ``<state_dir>/run/anycast.json`` for the web UI, /metrics and the SNMP agent, which may
-run in other processes (systemd units on the image). It reads only the file the anycast concern
-renders for it (``etc/anycast/checkers.json``), never the whole model (issue 14: 1 GB box).
+state to ``<state_dir>/run/anycast/status.json`` for the web UI, /metrics and the SNMP agent,
+which may run in other processes (systemd units on the image). It reads only the file the
+anycast concern renders for it (``etc/anycast/checkers.json``), never the whole model
+(issue 14: 1 GB box).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-STATUS_FILE = "run/anycast.json"
+STATUS_FILE = "run/anycast/status.json"  # in a folder of its own: the helper may own it
 
 
 def write_status(state_dir: Path, checkers: list[dict[str, object]], *,

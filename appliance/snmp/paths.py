@@ -4,4 +4,7 @@ need the names, not the SNMP stack or the model that the modules defining them i
 from __future__ import annotations
 
 AGENT_FILE = "snmp/agent.json"  # under the state dir's etc/
-PID_FILE = "snmp-agent.pid"  # under the state dir's run/
+# The agent's own user on the image (systemd/ixp-snmp.service): the only group that may read
+# its configuration (communities, v3 keys) besides root.
+AGENT_GROUP = "ixp-snmp"
+PID_FILE = "snmp/agent.pid"  # under the state dir's run/ (a folder the agent may own)

@@ -8,7 +8,7 @@ from appliance.snmp.paths import PID_FILE
 
 
 def running_agent_pid(run_dir: Path) -> int | None:
-    """The PID in ``run_dir/snmp-agent.pid`` if that process is alive and is our agent."""
+    """The PID in ``run_dir/snmp/agent.pid`` if that process is alive and is our agent."""
     try:
         pid = int((run_dir / PID_FILE).read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -49,3 +49,20 @@ def remove_stale_temporaries(directory: Path) -> int:
             p.unlink()
             removed += 1
     return removed
+
+
+def give_to_folder_owner(path: Path) -> None:
+    """As root, hand ``path`` to the owner of its folder when that is another user.
+
+    On the image a daemon running as its own user owns its folders (ixp-service-dirs); root
+    writing there too (the web UI, ``ixpctl``) would otherwise leave a file that daemon can
+    no longer replace or lock. Anywhere the folder is root's (the lab, the tests) this does
+    nothing.
+    """
+    if os.geteuid() != 0:
+        return
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        folder = path.parent.stat()
+        st = path.stat()
+        if folder.st_uid != 0 and (st.st_uid, st.st_gid) != (folder.st_uid, folder.st_gid):
+            os.chown(path, folder.st_uid, folder.st_gid)

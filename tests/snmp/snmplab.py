@@ -23,6 +23,7 @@ import yaml
 
 from appliance.config.model import IXPConfig
 from appliance.platform import netns
+from appliance.snmp.paths import PID_FILE
 from appliance.snmp.render import AGENT_FILE, render_agent_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +184,7 @@ class Lab:
         cmd = [sys.executable, "-m", "appliance.snmp",
                "--config", str(self.state / "etc" / AGENT_FILE), "--state-dir", str(self.state),
                *(x for addr in self.listen for x in ("--listen", addr)),
-               "--pid-file", str(self.state / "run" / "snmp-agent.pid"),
+               "--pid-file", str(self.state / "run" / PID_FILE),
                "--cache-seconds", "0.5", *self.extra_args]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(netns.command(self.ixp, cmd), stdout=log, stderr=log,

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from appliance.snmp.paths import PID_FILE
 from appliance.snmp.render import AGENT_FILE, render_agent_config
 from appliance.snmp.service import SnmpService
 from tests.snmp.snmplab import COMMUNITY, lab_config, ns_run, parse_lines
@@ -42,4 +43,4 @@ def test_service_serves_interfaces_of_the_lab_namespace(ns_factory, tmp_path, to
     finally:
         svc.stop()
     assert svc.proc is None
-    assert not (tmp_path / "run" / "snmp-agent.pid").exists()
+    assert not (tmp_path / "run" / PID_FILE).exists()
