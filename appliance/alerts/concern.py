@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from appliance.alerts.render import SETTINGS_FILE, parse_settings, render_settings
+from appliance.alerts.render import SETTINGS_FILE, SETTINGS_GROUP, parse_settings, render_settings
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
 
@@ -16,8 +16,10 @@ class AlertsConcern(Concern):
     name = "alerts"
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
-        """The rules, the channels (with their secrets: mode 0600) and the members' names."""
-        return [RenderedFile(SETTINGS_FILE, render_settings(cfg), mode=0o600)]
+        """The rules, the channels (with their secrets: root and the collector's group only)
+        and the members' names."""
+        return [RenderedFile(SETTINGS_FILE, render_settings(cfg), mode=0o640,
+                             group=SETTINGS_GROUP)]
 
     def verify(self, cfg: IXPConfig, staged: Path) -> None:
         """The engine's own parser must accept the staged file."""

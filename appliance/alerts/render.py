@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
 
 SETTINGS_FILE = "alerts/alerts.json"  # under the state dir's etc/
+# The collector's own user on the image (systemd/ixp-collector.service) runs the alert engine:
+# the only group that may read the channels' secrets besides root.
+SETTINGS_GROUP = "ixp-collector"
 VERSION = 1
 
 

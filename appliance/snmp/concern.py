@@ -8,7 +8,7 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
-from appliance.snmp.paths import AGENT_FILE
+from appliance.snmp.paths import AGENT_FILE, AGENT_GROUP
 from appliance.snmp.render import render_agent_config
 from appliance.snmp.settings import SettingsError, load_settings
 from appliance.snmp.status import running_agent_pid
@@ -23,8 +23,9 @@ class SnmpConcern(Concern):
         self.last_reloaded: int | None = None  # PID signalled by the last apply (for tests)
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
-        """The agent configuration (owner-readable only: it holds communities and keys)."""
-        return [RenderedFile(AGENT_FILE, render_agent_config(cfg), 0o600)]
+        """The agent configuration: it holds communities and keys, so root and the agent's
+        own group (``ixp-snmp`` on the image, where the agent runs as that user) read it."""
+        return [RenderedFile(AGENT_FILE, render_agent_config(cfg), 0o640, group=AGENT_GROUP)]
 
     def verify(self, cfg: IXPConfig, staged: Path) -> None:
         """The agent's own loader must accept the staged file."""

@@ -13,6 +13,7 @@ from appliance.snmp.concern import SnmpConcern
 from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.mib_host import storage_rows
 from appliance.snmp.oidstore import ObjectTree, Section
+from appliance.snmp.paths import PID_FILE
 from appliance.snmp.render import AGENT_FILE, agent_config, render_agent_config
 from appliance.snmp.settings import SettingsError, parse_settings
 from appliance.snmp.status import running_agent_pid
@@ -136,7 +137,7 @@ def test_render_is_pure_and_complete():
 def test_concern_renders_secret_file_and_verifies(tmp_path):
     concern = SnmpConcern()
     (f,) = concern.render(lab_config())
-    assert f.path == AGENT_FILE and f.mode == 0o600
+    assert f.path == AGENT_FILE and f.mode == 0o640 and f.group == "ixp-snmp"
     (tmp_path / "snmp").mkdir()
     (tmp_path / AGENT_FILE).write_bytes(f.content)
     concern.verify(lab_config(), tmp_path)
@@ -146,9 +147,10 @@ def test_concern_renders_secret_file_and_verifies(tmp_path):
 
 
 def test_stale_pid_file_never_names_a_stranger(tmp_path):
-    (tmp_path / "snmp-agent.pid").write_text(f"{os.getpid()}\n")  # pytest, not an agent
+    (tmp_path / PID_FILE).parent.mkdir(parents=True)
+    (tmp_path / PID_FILE).write_text(f"{os.getpid()}\n")  # pytest, not an agent
     assert running_agent_pid(tmp_path) is None
-    (tmp_path / "snmp-agent.pid").write_text("999999999\n")
+    (tmp_path / PID_FILE).write_text("999999999\n")
     assert running_agent_pid(tmp_path) is None
 
 
