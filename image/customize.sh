@@ -33,6 +33,9 @@ rm -f "$root/README.md"
 install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.path "$repo"/systemd/*.timer \
     "$root/etc/systemd/system/"
 chmod 0755 "$root"/usr/local/sbin/*
+# The daemons' own users (rootfs/usr/lib/sysusers.d/ixp-appliance.conf), made now so that the
+# image carries them with the same ids on every box (systemd-sysusers at boot finds them).
+in_root systemd-sysusers /usr/lib/sysusers.d/ixp-appliance.conf
 
 # Our own units run BIRD, unbound and stayrtr on the committed revision's files (see
 # systemd/README.md), so Debian's default daemons with their sample configs stay off; so does
