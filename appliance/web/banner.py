@@ -32,6 +32,7 @@ WORDS: dict[str, tuple[str, Callable[[], str]]] = {
     "T_CODE_WHY": ("(the wizard asks for it; it proves you can see this console)",
                    lambda: _("(the wizard asks for it; it proves you can see this console)")),
     "T_RUNS": ("Runs as: %(value)s", lambda: _("Runs as: %(value)s")),
+    "T_CAPS": ("Capabilities: %(value)s", lambda: _("Capabilities: %(value)s")),
     "T_DONE": ("Setup is done. Status:", lambda: _("Setup is done. Status:")),
     "T_SANDBOX": ("Sandbox: %(value)s", lambda: _("Sandbox: %(value)s")),
     "T_SYSTEM": ("System: %(value)s", lambda: _("System: %(value)s")),

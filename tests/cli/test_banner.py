@@ -116,3 +116,27 @@ def test_the_script_falls_back_to_english_when_ixpctl_fails(tmp_path):
     assert f" IXP appliance {socket.gethostname()}" in lines
     assert "   Factory reset: log in and run ixp-factory-reset, or pick it in the boot menu" \
         in lines
+
+
+def _caps_names(mask: str) -> str:
+    out = subprocess.run(["sh", str(BANNER), "--caps-names", mask], capture_output=True,
+                         text=True, timeout=30, check=True)
+    return out.stdout.strip()
+
+
+def test_the_capabilities_line_names_what_each_daemon_holds():
+    """The banner's "Capabilities:" line decodes /proc/PID/status CapEff (the image test
+    reads it to check each daemon's set, issue 16 item 8)."""
+    assert _caps_names("0000000000000000") == "none"
+    assert _caps_names("0000000000001000") == "net_admin"
+    assert _caps_names("0000000000002400") == "net_bind_service+net_raw"
+    assert _caps_names("0000000000003c00") == \
+        "net_bind_service+net_broadcast+net_admin+net_raw"
+    assert _caps_names("000001ffffffffff") == "all"
+    # most of them (the web UI: root's set less what its unit takes away) by what is missing
+    assert _caps_names("000001fbfffeffff") == "all but sys_module+syslog"
+    # every name in bit order, one at a time (linux/capability.h)
+    names = [_caps_names(f"{1 << bit:016x}") for bit in range(41)]
+    assert names[0] == "chown" and names[12] == "net_admin" and names[40] == \
+        "checkpoint_restore" and len(set(names)) == 41
+    assert "T_CAPS" in WORDS and WORDS["T_CAPS"][0] == "Capabilities: %(value)s"
