@@ -195,6 +195,7 @@ class Vm:
         self.memory_mb, self.no_internet, self.lan_tap = memory_mb, no_internet, lan_tap
         self.https_port = free_port()
         self.https_ports = {addr: free_port() for addr in extra_https}
+        self.snmp_port = free_port()  # UDP: the management NIC's SNMP agent (port 161)
         self.monitor = workdir / f"{name}.monitor"
         self.console_log = workdir / f"{name}.console.log"
         self.child: pexpect.spawn | None = None
@@ -204,6 +205,7 @@ class Vm:
     def command(self) -> list[str]:
         """qemu's argv: TCG (no KVM on these machines), user networking, 127.0.0.1 only."""
         forwards = f"hostfwd=tcp:127.0.0.1:{self.https_port}-:443"
+        forwards += f",hostfwd=udp:127.0.0.1:{self.snmp_port}-:161"
         for addr, port in self.https_ports.items():
             forwards += f",hostfwd=tcp:127.0.0.1:{port}-{addr}:443"
         restrict = ",restrict=on" if self.no_internet else ""

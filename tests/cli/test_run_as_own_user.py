@@ -1,0 +1,281 @@
+"""The appliance's own daemons as the image's units run them: each as a user of its own
+(issue 16 item 8), with only the capabilities its unit gives (AmbientCapabilities=,
+CapabilityBoundingSet=), on a state dir whose folders ``ixp-service-dirs`` (the units'
+``ExecStartPre=+``) gave to that user.
+
+``nobody`` stands in for ``ixp-snmp``, ``ixp-collector`` and ``ixp-stayrtr`` (the host has no
+such users); ``setpriv`` does what systemd does for ``User=`` and the capability lines, read
+from the unit files themselves. Everything runs inside namespaces the tests make, on a state
+dir under /var/tmp (the image's /var/lib/ixp-appliance is one every user may enter, pytest's
+tmp_path is not). The host's daemons are used (``IXP_SHIPPED_ROOT`` empty for the child): the
+shipped tree is root's only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.alerts.concern import AlertsConcern
+from appliance.alerts.store import AlertStore
+from appliance.box import build_pipeline
+from appliance.monitor.concern import MonitorConcern
+from appliance.monitor.store import samples_path
+from appliance.pipeline import staging
+from appliance.platform import netns, shipped
+from appliance.route_server import rpki_service
+from appliance.snmp.concern import SnmpConcern
+from appliance.snmp.paths import PID_FILE
+from tests.bird.configs import config, member
+from tests.snmp.snmplab import COMMUNITY, build_lab, lab_config, ns_run, remove_lab
+
+pytestmark = pytest.mark.netns
+
+ROOT = Path(__file__).resolve().parents[2]
+UNITS = ROOT / "systemd"
+SERVICE_DIRS = ROOT / "rootfs" / "usr" / "local" / "sbin" / "ixp-service-dirs"
+VRPS = ROOT / "tests" / "fixtures" / "bird" / "vrps.json"
+USER = "nobody"
+CAP_BITS = {"net_bind_service": 10, "net_admin": 12, "net_raw": 13}
+
+
+def unit_caps(unit: str) -> tuple[list[str], list[str]]:
+    """(AmbientCapabilities, CapabilityBoundingSet) of a unit, as lower-case names."""
+    found: dict[str, list[str]] = {}
+    for line in (UNITS / unit).read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key in ("AmbientCapabilities", "CapabilityBoundingSet"):
+            found[key] = [c.removeprefix("CAP_").lower() for c in value.split()]
+    return found["AmbientCapabilities"], found["CapabilityBoundingSet"]
+
+
+def as_unit_user(unit: str) -> list[str]:
+    """``setpriv`` becoming USER with the unit's supplementary groups and capabilities."""
+    ambient, bounding = unit_caps(unit)
+    groups = [str(pwd.getpwnam(USER).pw_gid)]
+    for line in (UNITS / unit).read_text().splitlines():
+        if line.startswith("SupplementaryGroups="):
+            groups += [str(_gid(g)) for g in line.split("=", 1)[1].split()]
+    def caps(names: list[str]) -> str:
+        return ",".join(["-all", *(f"+{c}" for c in names)])
+    pw = pwd.getpwnam(USER)
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+            f"--groups={','.join(groups)}", f"--inh-caps={caps(ambient)}",
+            f"--ambient-caps={caps(ambient)}", f"--bounding-set={caps(bounding)}"]
+
+
+def _gid(group: str) -> int:
+    import grp
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        pytest.fail(f"group {group} is missing: the test command installs bird2 and unbound")
+
+
+def service_dirs(state: Path, *args: str) -> None:
+    """The units' root step (``ixp-service-dirs``) on this state dir."""
+    done = subprocess.run(["sh", str(SERVICE_DIRS), *args], capture_output=True, text=True,
+                          env={**os.environ, "IXP_SERVICE_DIRS_STATE": str(state)},
+                          timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def proc_status(pid: int) -> dict[str, str]:
+    """/proc/PID/status as key -> value."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def check_runs_as_user(pid: int, caps: list[str]) -> None:
+    """The process runs as USER (real and effective) holding exactly ``caps``."""
+    st = proc_status(pid)
+    uid = pwd.getpwnam(USER).pw_uid
+    assert st["Uid"].split()[:2] == [str(uid), str(uid)], f"runs as uid {st['Uid']}"
+    want = sum(1 << CAP_BITS[c] for c in caps)
+    assert int(st["CapEff"], 16) == want, f"CapEff {st['CapEff']}, want {want:x} ({caps})"
+
+
+def ixpctl_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "appliance.cli", *args]
+
+
+def child_env() -> dict[str, str]:
+    """The child's environment: this checkout, the host's daemons (see the module doc)."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), shipped.ENV: ""}
+
+
+@pytest.fixture
+def state() -> Iterator[Path]:
+    """A state dir every user may enter, as the image's is."""
+    path = Path(tempfile.mkdtemp(prefix="ixp-own-user-", dir="/var/tmp"))
+    os.chmod(path, 0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A daemon we start; stopped with SIGTERM (as systemd does), killed if it lingers."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env=child_env())
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_until(check, timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{what}: the daemon exited ({proc.returncode}):\n"
+                                 f"{log.read_text(errors='replace')[-3000:]}")
+        got = check()
+        if got:
+            return got
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout:g} s:\n"
+                         f"{log.read_text(errors='replace')[-3000:]}")
+
+
+def test_service_dirs_refuses_paths_outside_the_state_dir(state: Path) -> None:
+    for bad in ("/etc", f"{state}/../etc", str(state)):
+        done = subprocess.run(["sh", str(SERVICE_DIRS), USER, bad], capture_output=True,
+                              text=True, timeout=30, check=False,
+                              env={**os.environ, "IXP_SERVICE_DIRS_STATE": str(state)})
+        assert done.returncode == 2, (bad, done.stderr)
+        assert "state directory" in done.stderr or "no '..'" in done.stderr, done.stderr
+
+
+def test_snmp_agent_as_its_own_user_binds_161_and_answers(state: Path, root_required) -> None:
+    """The agent of ixp-snmp.service: port 161 and SO_BINDTODEVICE with its two ambient
+    capabilities, its configuration through its group only, its own folders writable."""
+    prefix = netns.unique_prefix("ixo")
+    try:
+        lab = build_lab(prefix, state)
+        cfg = lab_config()
+        files = {f.path: f for f in SnmpConcern().render(cfg)}
+        staging.install_files(state / "etc", files, list(files))
+        agent_file = state / "etc" / next(iter(files))
+        assert agent_file.stat().st_mode & 0o777 == 0o640, "communities: not for everyone"
+        # nogroup stands in for ixp-snmp (the image's pipeline gives the file to that group)
+        service_dirs(state, "--group-read", "nogroup", str(agent_file))
+        service_dirs(state, USER, str(state / "snmp"), str(state / "run" / "snmp"))
+        argv = netns.command(lab.ixp, [*as_unit_user("ixp-snmp.service"), *ixpctl_argv(
+            "run", "snmp", "--state-dir", str(state), "--listen", "127.0.0.1:161",
+            "--listen", "192.0.2.1:161")])
+        log = state / "agent.log"
+        with running(argv, log) as proc:
+            def answers() -> str:
+                r = ns_run(lab.ixp, "snmpget", "-v2c", "-c", COMMUNITY, "-On", "-t", "1",
+                           "-r", "0", "127.0.0.1:161", "1.3.6.1.2.1.1.6.0", check=False)
+                return r.stdout if r.returncode == 0 else ""
+            got = wait_until(answers, 60, "the agent answering on port 161", proc, log)
+            assert "Example Town" in got, got
+            check_runs_as_user(proc.pid, ["net_bind_service", "net_raw"])
+            pid_file = state / "run" / PID_FILE
+            assert int(pid_file.read_text()) == proc.pid
+            owner = pwd.getpwnam(USER).pw_uid
+            assert (state / "snmp" / "ifindex.json").stat().st_uid == owner
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0, log.read_text(errors="replace")[-2000:]
+        assert not pid_file.exists(), "the agent left its PID file"
+    finally:
+        remove_lab(prefix)
+
+
+def test_collector_as_its_own_user_samples_and_runs_the_alerts(state: Path,
+                                                               root_required) -> None:
+    """ixp-collector.service's process: samples the member ports and keeps the alert state
+    in its own folders; a file root writes there (the web UI) stays the collector's."""
+    prefix = netns.unique_prefix("ixo")
+    try:
+        lab = build_lab(prefix, state)
+        cfg = lab_config()
+        files = {f.path: f for c in (MonitorConcern(), AlertsConcern()) for f in c.render(cfg)}
+        staging.install_files(state / "etc", files, list(files))
+        settings = state / "etc" / "alerts" / "alerts.json"
+        assert settings.stat().st_mode & 0o777 == 0o640, "channel secrets: not for everyone"
+        service_dirs(state, "--group-read", "nogroup", str(settings))
+        service_dirs(state, USER, str(state / "monitor"), str(state / "alerts"))
+        argv = netns.command(lab.ixp, [*as_unit_user("ixp-collector.service"), "env",
+                                       "IXP_ALLOW_HOST_NETWORK=1", *ixpctl_argv(
+            "run", "collector", "--interval", "1", "--state-dir", str(state))])
+        log = state / "collector.log"
+        owner = pwd.getpwnam(USER).pw_uid
+        with running(argv, log) as proc:
+            def sampled() -> int:
+                path = samples_path(state)
+                if not path.exists():
+                    return 0
+                with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+                    return db.execute("SELECT COUNT(DISTINCT ts) FROM fine WHERE port = ?",
+                                      ("ixp1",)).fetchone()[0] >= 2
+            wait_until(sampled, 60, "two samples of the member port ixp1", proc, log)
+            wait_until(lambda: (state / "alerts" / "state.json").exists(), 30,
+                       "the alert engine's state", proc, log)
+            check_runs_as_user(proc.pid, ["net_admin"])
+            assert samples_path(state).stat().st_uid == owner
+            assert (state / "alerts" / "state.json").stat().st_uid == owner
+            assert "Traceback" not in log.read_text(errors="replace"), log.read_text()
+        # root (the web UI, ixpctl) writing the alert files hands them to the collector
+        store = AlertStore(state)
+        with store.locked():
+            store.save_state(store.state())
+        for name in ("state.json", "lock"):
+            assert (state / "alerts" / name).stat().st_uid == owner, name
+    finally:
+        remove_lab(prefix)
+
+
+def test_stayrtr_as_its_own_user_serves_without_reading_secrets(state: Path,
+                                                                 root_required) -> None:
+    """ixp-stayrtr.service: stayrtr runs as its user with no capability at all and serves RTR
+    on 3323; where to listen comes from etc/stayrtr/listen, while the revisions and bird.conf
+    (with the secrets) stay unreadable to it."""
+    ns = netns.unique_prefix("ixo") + "-rtr"
+    try:
+        netns.create(ns)
+        netns.run(ns, ["ip", "link", "set", "lo", "up"])
+        cfg = config([member(1, 64501, md5_password="not-for-stayrtr")], lab=True,
+                     rpki_validators=[{"host": "127.0.0.1", "port": 3323}])
+        assert build_pipeline(state).run(cfg, author="test").ok
+        rpki_service.import_vrps(state, VRPS)
+        secret = [*(state / "revisions").iterdir(), state / "etc" / "bird" / "bird.conf"]
+        assert all(p.stat().st_mode & 0o004 == 0 for p in secret), "secrets for everyone"
+        assert (state / "etc" / rpki_service.STAYRTR_LISTEN).read_text().strip() == \
+            "127.0.0.1:3323"
+        argv = [*as_unit_user("ixp-stayrtr.service"),
+                *ixpctl_argv("run", "stayrtr", "--state-dir", str(state))]
+        log = state / "stayrtr.log"
+        with running(netns.command(ns, argv), log) as proc:
+            def listening() -> bool:
+                out = netns.run(ns, ["ss", "-ltnH", "sport = :3323"], check=False).stdout
+                return bool(out.strip())
+            wait_until(listening, 30, "stayrtr listening on 3323", proc, log)
+            check_runs_as_user(proc.pid, [])
+            assert Path(f"/proc/{proc.pid}/exe").resolve().name == "stayrtr"
+    finally:
+        if netns.exists(ns):
+            netns.remove(ns)
