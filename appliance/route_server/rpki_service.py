@@ -121,6 +121,9 @@ def serving_installed(state_dir: Path) -> tuple[str | None, str]:
         text = (Path(state_dir) / BIRD_CONF).read_text("utf-8")
     except FileNotFoundError:
         return None, "no configuration applied yet"
+    except PermissionError:  # stayrtr's own user may not read bird.conf (its secrets)
+        return None, (f"{Path(state_dir) / 'etc' / STAYRTR_LISTEN} is missing: re-apply the "
+                      "configuration (ixpctl restore) to install it")
     return _serving(state_dir, local_validator_in_conf(text))
 
 
