@@ -12,15 +12,9 @@ import hashlib
 import hmac
 import json
 import secrets
-import smtplib
 import socket
-import ssl
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from ipaddress import ip_address
 from typing import Any
 
@@ -106,6 +100,13 @@ def signature(secret: str, data: bytes) -> str:
 def send_email(channel: dict[str, Any], event: dict[str, Any], settings: dict[str, Any]
                ) -> None:
     """Through the configured relay: STARTTLS (certificate checked) and login when set."""
+    # The mail and HTTP clients (and ssl's libraries) only when an alert goes out: the
+    # collector that runs the alert rounds stays resident (issue 14's memory bound).
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
     msg = EmailMessage()
     msg["Subject"] = subject(event, settings.get("ixp", ""))
     msg["From"] = channel["sender"]
@@ -131,6 +132,9 @@ def send_email(channel: dict[str, Any], event: dict[str, Any], settings: dict[st
 def send_webhook(channel: dict[str, Any], event: dict[str, Any], settings: dict[str, Any]
                  ) -> None:
     """A JSON POST; signed when the channel has a secret. Any 2xx answer is a success."""
+    import urllib.error  # when an alert goes out (see send_email)
+    import urllib.request
+
     data = json.dumps(payload(event, settings, time.time()), sort_keys=True).encode()
     headers = {"Content-Type": "application/json",
                "User-Agent": f"ixp-appliance/{__version__}"}

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 import psutil
-from pyroute2 import IPRoute
 
 from appliance.bridge.desired import member_ports
 from appliance.config.model import BLACKHOLE_PORT, IXPConfig
@@ -55,6 +54,10 @@ def _driver(name: str, kind: str | None) -> str | None:
 
 def collect_local() -> list[Nic]:
     """Every device of this process's namespace except loopback, sorted by name."""
+    # pyroute2 (12 MiB of modules) only while the NICs are listed: the web UI imports this
+    # module for its wizard and NIC pages, and stays resident (issue 14)
+    from pyroute2 import IPRoute
+
     stats = psutil.net_if_stats()
     out: list[Nic] = []
     with IPRoute() as ipr:

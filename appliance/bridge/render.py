@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from appliance.bridge.desired import PortSpec, member_ports
 from appliance.bridge.matrix import FAMILY, MATRIX_SETS, TABLE
+from appliance.bridge.reasons import REASONS, TAG_BYTES, TAGGED
 from appliance.config.model import IXPConfig
 from appliance.platform.nft import DELETABLE, RunningObject, RunningTable, update_head
 
@@ -40,31 +41,6 @@ __all__ = ["DELETABLE", "FAMILY", "REASONS", "STORM_BURST", "STORM_PPS", "TABLE"
 STORM_PPS = 100
 STORM_BURST = 100
 
-# reason -> what it means, for the docs, the UI and SNMP.
-REASONS: dict[str, str] = {
-    "src_mac": "source MAC address is not one of the member's registered MACs",
-    "bpdu": "spanning-tree BPDU (STP/RSTP/MSTP)",
-    "link_local": "IEEE 802.1 link-local frame (LLDP, LACP, pause, 802.1X)",
-    "ethertype": "802.1Q/802.1ad-tagged frame, or ethertype other than IPv4, ARP or IPv6 "
-                 "(LLC/SNAP, CDP, ...)",
-    "ra": "ICMPv6 router advertisement",
-    "rs": "ICMPv6 router solicitation",
-    "redirect6": "ICMPv6 redirect",
-    "dhcpv6": "DHCPv6",
-    "dhcp": "DHCP / BOOTP",
-    "icmp_redirect": "ICMP (IPv4) redirect",
-    "arp_spoof": "ARP whose sender is not one of the member's addresses (ARP spoofing)",
-    "nd_spoof": "ICMPv6 neighbour advertisement for an address that is not the member's",
-    "ipv4_broadcast": "IPv4 to the broadcast MAC other than DHCP (only ARP may be broadcast)",
-    "ipv4_multicast": "IPv4 multicast (IGMP, OSPF, PIM, VRRP, mDNS, ...)",
-    "ipv6_multicast": "IPv6 multicast other than neighbour solicitation/advertisement (MLD, ...)",
-    "storm_bcast": "broadcast above the storm-control rate",
-    "storm_mcast": "multicast above the storm-control rate",
-    "blackhole": "traffic to the blackhole MAC: a destination a member asked the route server "
-                 "to blackhole",
-    "quarantine": "port in quarantine: only ARP, ND and BGP to the route server may pass",
-    "quarantine_to": "traffic from other members to a port in quarantine",
-}
 
 _LINK_LOCAL = "ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00"
 # 802.1Q/802.1ad: before any hook, the kernel moves a frame's outer tag into packet metadata, and
@@ -74,10 +50,6 @@ _LINK_LOCAL = "ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00"
 # ever sees a tagged frame. On a VLAN port (``eth1.101``) the kernel's 802.1Q device has taken
 # the member's own tag off already, so a tag seen here is a second one (QinQ): dropped too.
 _TAG = "ether type { 8021q, 8021ad }"
-# The hidden counter beside ``ethertype`` for tagged frames: nft counts a frame's length
-# without the tag the kernel took into metadata, so status.py adds TAG_BYTES per tagged frame.
-TAGGED = "tagged"
-TAG_BYTES = 4
 _MULTICAST = "ether daddr & 01:00:00:00:00:00 == 01:00:00:00:00:00"
 # IXP rules (AMS-IX, LINX, France-IX; MANRS action 3) allow as non-unicast only ARP broadcast
 # and IPv6 neighbour discovery. What the bridge floods is decided by the destination MAC, so

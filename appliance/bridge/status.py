@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from appliance.bridge import nft
 from appliance.bridge.matrix import read_matrix
-from appliance.bridge.render import REASONS, TAG_BYTES, TAGGED
+from appliance.bridge.reasons import REASONS, TAG_BYTES, TAGGED
 
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
