@@ -21,10 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from appliance import __version__
 from appliance.config import migrations
 from appliance.util.atomic import TMP_MARK
@@ -150,7 +146,11 @@ def build(state_dir: Path, passphrase: str | None = None) -> bytes:
     return plain if passphrase is None else seal(plain, passphrase)
 
 
+# cryptography (some 7 MiB with its libraries) is imported when a backup is sealed or opened:
+# the web UI imports this module for its Backup page and stays resident (issue 14).
 def _key(passphrase: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     return Scrypt(salt=salt, length=32, n=2 ** log2_n, r=r, p=p).derive(passphrase.encode())
 
 
@@ -159,6 +159,8 @@ def seal(plain: bytes, passphrase: str) -> bytes:
     salt, nonce = os.urandom(SALT_BYTES), os.urandom(NONCE_BYTES)
     header = MAGIC + _KDF.pack(SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P) + salt + nonce
     key = _key(passphrase, salt, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return header + AESGCM(key).encrypt(nonce, plain, header)
 
 
@@ -177,6 +179,9 @@ def unseal(raw: bytes, passphrase: str | None) -> bytes:
                           "the file is damaged or not an ixp-appliance backup")
     salt = raw[len(MAGIC) + _KDF.size:][:SALT_BYTES]
     nonce = raw[len(MAGIC) + _KDF.size + SALT_BYTES:][:NONCE_BYTES]
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         return AESGCM(_key(passphrase, salt, log2_n, r, p)).decrypt(
             nonce, raw[head_len:], raw[:head_len])

@@ -18,8 +18,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pyroute2 import IPRoute
-
 from appliance.config.model import IXPConfig, Member
 from appliance.lab.member_router import render_member_bird
 from appliance.platform import netns, shipped
@@ -120,6 +118,8 @@ def wiring(member: Member) -> str:
 
 
 def _wire_member(state: LabState, cfg: IXPConfig, member: Member, lm: LabMember) -> None:
+    from pyroute2 import IPRoute  # only when wiring: the web UI's status imports this module
+
     lan = cfg.peering_lan
     with IPRoute(netns=state.appliance_netns) as ipr:
         ipr.link("add", ifname=lm.port, kind="veth",
@@ -247,6 +247,8 @@ def sync_members(state_dir: str | Path, cfg: IXPConfig) -> LabPlan:
     if state is None:
         raise LabError(f"no lab is recorded in {state_dir}")
     _check_lab_ports(cfg)
+    from pyroute2 import IPRoute  # only when changing the lab (see _wire_member)
+
     with IPRoute(netns=state.appliance_netns) as ipr:
         links = {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
     plan = plan_members(state, cfg, links - {lm.port for lm in state.members})

@@ -15,7 +15,6 @@ import os
 import re
 from pathlib import Path
 
-import markdown
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_file
 from markupsafe import Markup
 
@@ -60,6 +59,8 @@ def render_markdown(text: str, page: str = "README.md") -> Markup:
     Relative links that lead outside the docs folder (to the source tree, which the box does
     not serve) become plain text, so no link on the box ends in "not found".
     """
+    import markdown  # only for the guide's pages, not in every start of the web UI
+
     html = markdown.markdown(
         text, extensions=["tables", "fenced_code", "sane_lists", "toc"],
         extension_configs={"toc": {"slugify": _slug}}, output_format="html")
