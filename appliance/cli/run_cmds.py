@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from appliance.runner import Service
 
 RUN_SERVICES = ("bird", "unbound", "stayrtr", "snmp", "collector", "web", "anycast")
+# The ones that stay in Python (the others exec their daemon; the SNMP agent sets its own).
+RESIDENT = ("collector", "web", "anycast")
 
 
 def serve_until_signal(svc: Service) -> int:
@@ -140,6 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The journal shows each line as it comes, not when a buffer fills.
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if args.service in RESIDENT:
+        from appliance.util.memory import lean_malloc
+
+        lean_malloc()  # before the service's threads: one malloc arena, not one per thread
     return RUNNERS[args.service](args)
 
 

@@ -9,13 +9,18 @@ from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_text
 from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionStore
+from appliance.util.memory import release_freed
 
 
 @lru_cache(maxsize=8)
 def _parse(sha256: str, text: str) -> IXPConfig:
     # Keyed by the checksum too so equal texts share one parsed (frozen, immutable) model.
     del sha256
-    return load_config_text(text)
+    cfg = load_config_text(text)
+    # The YAML tree of a 1000-member file is many MiB of temporaries: hand them back, so the
+    # resident web UI does not keep them as free heap (issue 14).
+    release_freed()
+    return cfg
 
 
 def committed_config(state_dir: Path) -> IXPConfig | None:

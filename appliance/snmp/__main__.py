@@ -10,6 +10,7 @@ from pathlib import Path
 from appliance.snmp.agent import AgentOptions, run
 from appliance.snmp.mibs import MibOptions
 from appliance.snmp.settings import SettingsError
+from appliance.util.memory import lean_malloc
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s snmp-agent %(levelname)s %(message)s")
     opts = parse_args(argv)
+    lean_malloc()  # before the collecting thread: one malloc arena (issue 14's memory bound)
     try:
         run(opts)
     except SettingsError as exc:
