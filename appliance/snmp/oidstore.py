@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,16 @@ def subtree_end(root: Oid) -> Oid:
     return (*root[:-1], root[-1] + 1)
 
 
+# A stored OID is its part below the section's root, four bytes per sub-identifier, big-endian:
+# bytes compare as the tuples do (a shorter prefix first), at a third of a tuple's size.
+_MAX_SUB = 0xFFFFFFFF  # RFC 2578's bound of a sub-identifier
+
+
+def _pack(sub: Sequence[int]) -> bytes:
+    # beyond the bound (never stored): the largest, so a GETNEXT still lands after it
+    return struct.pack(f">{len(sub)}I", *(min(max(n, 0), _MAX_SUB) for n in sub))
+
+
 @dataclass
 class Section:
     """One subtree and the function that lists its objects now."""
@@ -94,7 +105,7 @@ class Section:
     collect: Callable[[], Iterable[Row]]
     ttl: float = 5.0
     name: str = ""
-    _oids: list[Oid] = field(default_factory=list, repr=False)
+    _keys: list[bytes] = field(default_factory=list, repr=False)  # see _pack
     _values: list[Any] = field(default_factory=list, repr=False)
     _stamp: float = field(default=-1e18, repr=False)
 
@@ -123,19 +134,31 @@ class Section:
         now = time.monotonic() if now is None else now
         if now - self._stamp < self.ttl:
             return
+        # the old snapshot goes first: with 1000 members the two together were the agent's peak
+        self._keys, self._values = [], []
         rows = runner(self._build)
-        self._oids = [r[0] for r in rows]
+        depth = len(self.root)
+        self._keys = [_pack(r[0][depth:]) for r in rows]
         self._values = [r[1] for r in rows]
+        del rows
         self._stamp = now
 
     def invalidate(self) -> None:
         """Forget the snapshot (after a reload)."""
         self._stamp = -1e18
 
+    def _oid(self, i: int) -> Oid:
+        key = self._keys[i]
+        return (*self.root, *struct.unpack(f">{len(key) // 4}I", key))
+
     def get_ber(self, oid: Oid) -> bytes | None:
         """The BER-encoded value at exactly ``oid``, or None."""
-        i = bisect.bisect_left(self._oids, oid)
-        if i < len(self._oids) and self._oids[i] == oid:
+        depth = len(self.root)
+        if oid[:depth] != self.root or any(not 0 <= n <= _MAX_SUB for n in oid[depth:]):
+            return None
+        key = _pack(oid[depth:])
+        i = bisect.bisect_left(self._keys, key)
+        if i < len(self._keys) and self._keys[i] == key:
             return self._values[i]  # type: ignore[no-any-return]
         return None
 
@@ -146,9 +169,22 @@ class Section:
 
     def next_after_ber(self, oid: Oid) -> tuple[Oid, bytes] | None:
         """The first object strictly after ``oid``, its value BER-encoded, or None."""
-        i = bisect.bisect_right(self._oids, oid)
-        if i < len(self._oids):
-            return self._oids[i], self._values[i]
+        depth = len(self.root)
+        if oid[:depth] == self.root:
+            sub = oid[depth:]
+            if any(n > _MAX_SUB for n in sub):
+                # after every OID that starts like it up to there: past all of that prefix
+                cut = next(k for k, n in enumerate(sub) if n > _MAX_SUB)
+                i = bisect.bisect_left(self._keys, _pack((*sub[:cut - 1], sub[cut - 1] + 1))) \
+                    if cut else len(self._keys)
+            else:
+                i = bisect.bisect_right(self._keys, _pack(sub))
+        elif oid < self.root:
+            i = 0
+        else:
+            i = len(self._keys)
+        if i < len(self._keys):
+            return self._oid(i), self._values[i]
         return None
 
     def next_after(self, oid: Oid) -> Row | None:

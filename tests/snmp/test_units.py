@@ -85,6 +85,30 @@ def test_tree_get_and_next_across_sections():
     assert walk[2] == (1, 3, 6, 1, 2, 1, 2, 1, 0)
 
 
+def test_section_orders_and_finds_oids_as_tuples_do():
+    # stored packed below the root: the order must stay the tuples' (a prefix first, 128 and
+    # 2**31 after 2, the bound of RFC 2578 last)
+    subs = [(2,), (2, 0), (2, 1, 5), (3,), (128,), (2 ** 31,), (2 ** 32 - 1, 7)]
+    root = (1, 3, 6, 1, 4, 1)
+    sec = _section(root, list(reversed(subs)))
+    sec.refresh()
+    walk, oid = [], (1, 3)
+    while (row := sec.next_after(oid)) is not None:
+        walk.append(row[0])
+        oid = row[0]
+    assert walk == sorted((*root, *s) for s in subs)
+    assert sec.get((*root, 2, 1, 5)) is not None
+    assert sec.get((*root, 2, 1)) is None
+    assert sec.get((1, 3, 6, 1, 4, 2, 2)) is None  # outside the section
+    assert sec.get((*root, 2 ** 32)) is None  # beyond the bound: nothing there
+    # GETNEXT from before, inside, between, beyond the bound and after the section
+    assert sec.next_after((1, 3, 6, 1, 4))[0] == (*root, 2)
+    assert sec.next_after((*root, 2, 0, 9))[0] == (*root, 2, 1, 5)
+    assert sec.next_after((*root, 2, 2 ** 40))[0] == (*root, 3)
+    assert sec.next_after((*root, 2 ** 40)) is None
+    assert sec.next_after((1, 3, 6, 1, 4, 2)) is None
+
+
 def test_tree_rejects_overlapping_sections():
     with pytest.raises(ValueError, match="overlap"):
         ObjectTree([_section((1, 3, 6), []), _section((1, 3, 6, 1), [])])
