@@ -204,3 +204,38 @@ def test_run_bird_finds_stayrtrs_address_in_the_rendered_file(validators, bind):
     cfg = load(data)
     assert local_validator(cfg) == bind
     assert local_validator_in_conf(render_bird(cfg, load_bogons())) == bind
+
+
+def test_run_web_serves_without_pyroute2_cryptography_or_markdown(applied: Path):
+    # the NIC list (wizard), the backup's cipher and the guide's renderer load when used
+    doc, top = modules_after_start(AFTER_START, "run", "web", "--state-dir", str(applied),
+                                   "--listen", "127.0.0.1:0")
+    assert doc["name"] == "web"
+    assert "flask" in top  # it did start the web UI
+    assert not top & {"pyroute2", "cryptography", "markdown"}, \
+        sorted(top & {"pyroute2", "cryptography", "markdown"})
+
+
+# What the collector's alert round reads in a lab namespace: the hygiene drops (through the
+# bridge's counters module) and, to deliver, the channels; neither may bring the model,
+# pyroute2 (a namespace's existence is a file) or the mail and HTTP clients.
+ALERT_ROUND_READERS = """
+import json, sys
+from appliance.alerts import channels
+from appliance.bridge import status
+from appliance.platform import netns
+assert netns.exists("ixp-lean-imports-none") is False
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_alert_rounds_readers_load_neither_the_model_nor_pyroute2_nor_mail():
+    proc = subprocess.run([sys.executable, "-c", ALERT_ROUND_READERS], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    modules = set(json.loads(proc.stdout))
+    top = {m.split(".")[0] for m in modules}
+    unwanted = {"pydantic", "pyroute2", "smtplib", "ssl", "jinja2", "yaml"}
+    assert not top & unwanted, sorted(top & unwanted)
+    # urllib.parse is everyone's (pathlib); its HTTP client is not
+    assert not modules & {"urllib.request", "http.client", "email.message"}
