@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import GeneratorType
 from typing import Any
 
 import yaml
@@ -45,18 +46,118 @@ def _check_node(root: yaml.Node) -> None:
             stack.extend((child, depth + 1) for child in node.value)
 
 
+class _Unusual(Exception):
+    """The document uses something only PyYAML's composer handles (see ``_from_events``)."""
+
+
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
+_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+_KEY_TAGS_LEFT = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+def _alias_refused(mark: yaml.Mark) -> ConfigError:
+    return ConfigError([Issue("", f"line {mark.line + 1}: YAML aliases (*name) are not "
+                              "supported; write the value out in full")])
+
+
+def _from_events(text: str) -> Any:
+    """The document built straight from the parser's events, as PyYAML's safe loader builds
+    it, without its tree of nodes: for a 1000-member file that tree is some 10 MiB of
+    temporaries, which the resident web UI kept as free heap after each revision (issue 14).
+    Aliases and nesting deeper than ``MAX_DEPTH`` are refused as ``_check_node`` does; a
+    collection with an explicit tag or a merge key raises ``_Unusual``."""
+    loader = _Loader(text)
+    try:
+        loader.get_event()  # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # document start
+        # each open collection: [container, pending key, key seen]; the root's holder first
+        root: list[Any] = []
+        stack: list[list[Any]] = [[root, None, False]]
+
+        def add(value: Any, mark: yaml.Mark) -> None:
+            top = stack[-1]
+            container = top[0]
+            if isinstance(container, dict):
+                if not top[2]:
+                    try:
+                        hash(value)
+                    except TypeError:
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping", None, "found unhashable key",
+                            mark) from None
+                    top[1], top[2] = value, True
+                else:
+                    container[top[1]] = value
+                    top[1], top[2] = None, False
+            else:
+                container.append(value)
+
+        while not loader.check_event(yaml.DocumentEndEvent):
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                done = stack.pop()[0]
+                add(done, event.start_mark)
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                raise _alias_refused(event.start_mark)
+            if len(stack) - 1 > MAX_DEPTH:
+                raise ConfigError([Issue("", f"line {event.start_mark.line + 1}: the file is "
+                                         f"nested more than {MAX_DEPTH} levels deep; check "
+                                         "its indentation")])
+            if isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                if tag in _KEY_TAGS_LEFT:
+                    raise _Unusual(tag)
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                                       style=event.style)
+                make = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
+                value = make(loader, node)
+                if isinstance(value, GeneratorType):  # a collection's tag on a scalar
+                    raise _Unusual(tag)
+                add(value, event.start_mark)
+            elif isinstance(event, yaml.MappingStartEvent):
+                if event.tag not in _MAP_TAGS:
+                    raise _Unusual(event.tag)
+                stack.append([{}, None, False])
+            elif isinstance(event, yaml.SequenceStartEvent):
+                if event.tag not in _SEQ_TAGS:
+                    raise _Unusual(event.tag)
+                stack.append([[], None, False])
+        loader.get_event()  # document end
+        if not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            raise yaml.composer.ComposerError("expected a single document in the stream",
+                                              None, "but found another document",
+                                              event.start_mark)
+        return root[0]
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str) -> Any:
     """Parse YAML text safely; raise ``ConfigError`` with the line of any syntax error."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
         raise ConfigError([Issue("", f"the file is larger than {MAX_CONFIG_BYTES // 2**20} MiB; "
                                  "this is not an appliance configuration")])
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_node(node)
-        return loader.construct_document(node)
+        try:
+            return _from_events(text)
+        except _Unusual:
+            # a tag or key the event path leaves to PyYAML's own composer (never written by
+            # the appliance): the whole tree first, checked, then constructed
+            loader = _Loader(text)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    return None
+                _check_node(node)
+                return loader.construct_document(node)
+            finally:
+                loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -65,8 +166,6 @@ def parse_yaml(text: str) -> Any:
     except (yaml.YAMLError, ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise ConfigError([Issue("", f"the file is not valid YAML ({exc.__class__.__name__}: "
                                  f"{str(exc)[:200]})")]) from None
-    finally:
-        loader.dispose()
 
 
 _FRIENDLY = {
