@@ -54,7 +54,12 @@ def create(name: str) -> None:
         raise ValueError(f"namespace name {name!r} is not of the lab's form")
     require_root()
     _pyroute2_netns().create(name)
-    run(name, ["ip", "link", "set", "lo", "up"])
+    try:
+        run(name, ["ip", "link", "set", "lo", "up"])
+    except BaseException:
+        # not yet the caller's to remove (temporary() records it only once made): ours
+        remove(name)
+        raise
 
 
 def remove(name: str) -> None:

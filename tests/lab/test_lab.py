@@ -183,3 +183,20 @@ def test_demo_runs_and_ctrl_c_tears_down(root_required, tmp_path):
     assert proc.returncode == 0
     assert netns.list_with_prefix(lab["prefix"] + "-") == [], "the demo must remove its lab"
     assert not routers & _bird_pids(), "the demo must stop its member routers"
+
+
+def test_a_namespace_that_cannot_be_finished_is_not_left_behind(monkeypatch):
+    # created, then its loopback cannot be brought up (here: a broken shipped tree): create()
+    # removes it, since temporary() only removes what it was handed back
+    from appliance.platform import shipped
+
+    netns.require_root()
+    name = netns.unique_prefix("ixtst") + "-half"
+    monkeypatch.setenv(shipped.ENV, "/nonexistent-shipped-tree")
+    with pytest.raises(shipped.ShippedRootError):
+        netns.create(name)
+    monkeypatch.delenv(shipped.ENV)
+    try:
+        assert not netns.exists(name)
+    finally:
+        netns.remove(name)
