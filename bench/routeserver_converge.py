@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import shipped_tree  # noqa: E402
 from routeserver_common import LAN4, LAN6, RS_ASN, ars_bin, ars_inputs, ixp  # noqa: E402
 
 from appliance.lab.member_conf import Announce, member_conf  # noqa: E402
@@ -91,6 +92,7 @@ def run_one(n: int, p: int, conf_text: str, label: str,
 
 def main(argv: list[str]) -> None:
     """Print convergence time and memory for each N x P, with ratios."""
+    shipped_tree.use()  # members (and by default the route server) on the image's BIRD
     runs = [(int(a), int(b)) for a, b in zip(argv[::2], argv[1::2], strict=True)] or list(
         DEFAULT_RUNS)
     have_ars = ars_bin() is not None

@@ -13,6 +13,7 @@ together <= 150 MB), each service as a ratio to a bare interpreter measured in t
 The collector samples every 5 s here (60 s on the box) so that it makes several rounds.
 
 Run as root: .venv/bin/python bench/service_memory.py [members] [--without-unit-env]
+(the image's daemons, made once by image/shipped-root.sh: bench/shipped_tree.py)
 Everything it starts it stops by PID; its namespaces are removed at the end.
 """
 
@@ -31,8 +32,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import shipped_tree
 import yaml
 
+from appliance.anycast.status import STATUS_FILE
 from appliance.box import build_pipeline
 from appliance.config.generate import synthetic_data
 from appliance.platform import netns
@@ -231,6 +234,7 @@ def bare_python() -> dict[str, float]:
 
 def main() -> None:
     netns.require_root()
+    shipped_tree.use()  # the image's BIRD: the rendered config needs 2.17 (ASPA)
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     members = int(args[0]) if args else 1000
     use_unit_env = "--without-unit-env" not in sys.argv
@@ -276,7 +280,7 @@ def main() -> None:
             wait_for(lambda: subprocess.run([*snmp[:-1], "-r", "0", snmp[-1], "1.3.6.1.2.1.1"],
                                             capture_output=True).returncode == 0,
                      "the SNMP agent")
-            wait_for(lambda: (state / "run" / "anycast.json").exists(), "the anycast helper")
+            wait_for(lambda: (state / STATUS_FILE).exists(), "the anycast helper")
             web.login()
             peak = {svc: 0.0 for svc in RESIDENT}
             for _ in range(ROUNDS):
