@@ -19,9 +19,11 @@ from ipaddress import ip_address
 from typing import Any
 
 from appliance import __version__
+from appliance.platform import mail
+from appliance.platform.mail import DeliveryError  # the one error of every sender here
 from appliance.snmp import ber
 
-TIMEOUT = 10.0
+TIMEOUT = mail.TIMEOUT
 SIGNATURE_HEADER = "X-IXP-Signature"
 
 # syslog: facility local0; severity by the alert's (RFC 5424 section 6.2.1)
@@ -49,10 +51,6 @@ IXP_NOTIFICATION = {"firing": (*IXP_ALERTS, 0, 1), "resolved": (*IXP_ALERTS, 0, 
                     "event": (*IXP_ALERTS, 0, 3), "test": (*IXP_ALERTS, 0, 4)}
 IXP_RULE, IXP_SEVERITY, IXP_TEXT, IXP_KEY = ((*IXP_ALERTS, 1, n) for n in (1, 2, 3, 4))
 _START = time.monotonic()
-
-
-class DeliveryError(Exception):
-    """One delivery failed; the message says why (shown on the page and in the log)."""
 
 
 def subject(event: dict[str, Any], ixp: str = "") -> str:
@@ -99,34 +97,12 @@ def signature(secret: str, data: bytes) -> str:
 
 def send_email(channel: dict[str, Any], event: dict[str, Any], settings: dict[str, Any]
                ) -> None:
-    """Through the configured relay: STARTTLS (certificate checked) and login when set."""
-    # The mail and HTTP clients (and ssl's libraries) only when an alert goes out: the
-    # collector that runs the alert rounds stays resident (issue 14's memory bound).
-    import smtplib
-    import ssl
-    from email.message import EmailMessage
-    from email.utils import formatdate, make_msgid
-
-    msg = EmailMessage()
-    msg["Subject"] = subject(event, settings.get("ixp", ""))
-    msg["From"] = channel["sender"]
-    msg["To"] = ", ".join(channel["recipients"])
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=channel["sender"].rsplit("@", 1)[-1])
-    msg["X-IXP-Alert"] = str(event["alert"].get("key", ""))
-    msg.set_content(body(event, settings))
-    try:
-        with smtplib.SMTP(channel["relay"], int(channel["port"]), timeout=TIMEOUT) as smtp:
-            smtp.ehlo()
-            if channel.get("starttls", True):
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if channel.get("username"):
-                smtp.login(channel["username"], channel.get("password") or "")
-            smtp.send_message(msg)
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise DeliveryError(f"mail via {channel['relay']}:{channel['port']}: "
-                            f"{type(exc).__name__}: {exc}") from None
+    """Through the configured relay (``platform/mail.py``: STARTTLS with the certificate
+    checked, login when set)."""
+    msg = mail.message(channel["sender"], channel["recipients"],
+                       subject(event, settings.get("ixp", "")), body(event, settings),
+                       headers={"X-IXP-Alert": str(event["alert"].get("key", ""))})
+    mail.send(mail.Relay.from_channel(channel), msg)
 
 
 def send_webhook(channel: dict[str, Any], event: dict[str, Any], settings: dict[str, Any]
