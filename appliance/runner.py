@@ -113,6 +113,57 @@ class RefreshService:
             self._thread.join(timeout=30)
 
 
+class ReportMailService:
+    """The members' monthly report card mail, for a lab (on the image the daily
+    ``ixp-report-mail.timer`` runs ``ixpctl report mail --due``).
+
+    Every ``check_every`` seconds it sends the past month's report to each member that has
+    not had it yet (``alerts/monthly.py``: the same record as the timer, so it never sends
+    twice, and a failed delivery is tried again at the next check).
+    """
+
+    name = "report-mail"
+
+    def __init__(self, state_dir: Path, netns: str | None, check_every: float = 3600.0) -> None:
+        self.state_dir, self.netns, self.check_every = state_dir, netns, check_every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> list[dict[str, object]]:
+        """One round: send what is due (a failure is recorded and logged, never raised); what
+        each member's report became."""
+        from appliance.alerts import monthly
+        from appliance.config.committed import committed_config
+        from appliance.web.report_mail import composer
+
+        try:
+            cfg = committed_config(self.state_dir)
+            if cfg is None or monthly.mail_off(cfg):
+                return []
+            outcomes = monthly.run(self.state_dir, cfg, composer(cfg.identity.language),
+                                   netns=self.netns)
+        except Exception:  # the next round tries again; the runner's other services go on
+            log.exception("monthly report mail failed")
+            return []
+        return [o.as_dict() for o in outcomes]
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.check_every):
+            self.check()
+
+    def start(self) -> None:
+        """Check in a background thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="report-mail", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop checking (a round under way finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+
 def check_dev_listen(host: str) -> None:
     """Plain HTTP is only for loopback; the image serves HTTPS on the management address."""
     if host not in ("127.0.0.1", "::1", "localhost"):
@@ -185,6 +236,8 @@ class Runner:
                                            after_round=[alert_engine(state_dir, netns).round]))
             # the route server's IRR and PeeringDB data, on the image's timer schedule
             self.services.append(RefreshService(state_dir, netns, check_every=refresh_every))
+            # the members' monthly report cards, on the image timer's daily schedule
+            self.services.append(ReportMailService(state_dir, netns))
         # On the image the agent listens where the configuration says (the management
         # address, UDP 161); the dev runner keeps it on loopback beside the web UI.
         snmp_host = None if IMAGE_MARKER.exists() else host

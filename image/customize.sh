@@ -51,7 +51,7 @@ in_root systemctl enable systemd-networkd.service systemd-resolved.service \
     ixp-state-init.service ixp-restore.service ixp-web.service ixp-https.service \
     ixp-banner.service ixp-bird.service ixp-bird.path ixp-unbound.service ixp-anycast.service \
     ixp-stayrtr.service ixp-snmp.service ixp-snmp.path ixp-collector.service \
-    ixp-rauc.service ixp-firmware-gate.service ixp-data-refresh.timer
+    ixp-rauc.service ixp-firmware-gate.service ixp-data-refresh.timer ixp-report-mail.timer
 
 # Generated on the box at first boot, never baked in: SSH host keys (ixp-host-init), the
 # machine id (build-image.sh marks it "uninitialized" after mmdebstrap empties it).

@@ -38,6 +38,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "system_cmds": ("system",),
     "rs_cmds": ("rs",),
     "alert_cmds": ("alerts",),
+    "report_cmds": ("report",),
 }
 VERB_MODULE = {verb: mod for mod, verbs in COMMAND_MODULES.items() for verb in verbs}
 

@@ -288,6 +288,9 @@ class Member(StrictModel):
         str, Field(min_length=1, max_length=80, pattern=r"^[!#-\[\]-~]+$")
     ] | None = None
     quarantine: bool = False
+    # The monthly report card mailed to noc_email (alerts.monthly_report); false: this
+    # member gets none.
+    monthly_report: bool = True
     bfd: bool = False  # the member's router must run BFD too, or the session stays down
     ttl_security: bool = False  # GTSM (RFC 5082): both sides must enable it
     # The route server connects too (default: it only waits), for routers that never connect.
@@ -564,6 +567,17 @@ class AlertSnmpManager(StrictModel):
         return self
 
 
+class MonthlyReport(StrictModel):
+    """Each member's report card of the past calendar month, mailed to its NOC (noc_email)
+    through the alert mail's relay and sender (docs/alerts.md)."""
+
+    # On by default, but nothing goes out until alerts.email is enabled: the report uses
+    # its relay. A member opts out with its own monthly_report: false.
+    enabled: bool = True
+    # A copy of each report to the alert mail's recipients (Bcc: the member does not see it).
+    copy_to_operator: bool = False
+
+
 class Alerts(StrictModel):
     """What the box tells the operator, and how (docs/alerts.md)."""
 
@@ -579,6 +593,7 @@ class Alerts(StrictModel):
     webhooks: Annotated[list[AlertWebhook], Field(max_length=8)] = []
     syslog: Annotated[list[AlertSyslog], Field(max_length=8)] = []
     snmp_managers: Annotated[list[AlertSnmpManager], Field(max_length=8)] = []
+    monthly_report: MonthlyReport = MonthlyReport()
 
 
 class AdminUser(StrictModel):

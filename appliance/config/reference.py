@@ -163,7 +163,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "members": ("The networks connected to the IXP.", ""),
     "members[].asn": ("The member's public ASN (64500, AS64500 or asdot 1.10).", "64500"),
     "members[].name": ("Organisation name.", "Island Telecom"),
-    "members[].noc_email": ("Member NOC contact.", "noc@member.example.net"),
+    "members[].noc_email": ("Member NOC contact; it gets the monthly report card "
+                            "(alerts.monthly_report).", "noc@member.example.net"),
+    "members[].monthly_report": ("Mail this member its monthly report card (to noc_email, "
+                                 "when alerts.monthly_report is on); false: none.", "true"),
     "members[].ports": ("The member's ports: NIC names, or {interface, vlan}.", "[eth3]"),
     "members[].ports[].interface": ("NIC of the box the member is cabled to.", "eth3"),
     "members[].ports[].vlan": ("VLAN id when the member arrives tagged on a trunk.", "201"),
@@ -377,6 +380,15 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.snmp_managers[].priv_protocol": ("v3: privacy protocol.", "AES-128"),
     "alerts.snmp_managers[].priv_password": ("v3: privacy pass phrase (secret, 8+ "
                                              "characters).", "long-priv-phrase"),
+    "alerts.monthly_report": ("Each member's report card of the past calendar month, mailed "
+                              "once to its noc_email early in the next month through the "
+                              "alert mail's relay and sender (docs/alerts.md).", ""),
+    "alerts.monthly_report.enabled": ("Send the monthly report cards. Nothing goes out "
+                                      "until alerts.email is enabled (and alerts.enabled is "
+                                      "on); a member opts out with its own monthly_report.",
+                                      "true"),
+    "alerts.monthly_report.copy_to_operator": ("Send a hidden copy (Bcc) of each report to "
+                                               "the alert mail's recipients.", "false"),
     "admin_users": ("People who may log in to the web UI. Once a committed revision has an "
                     "admin, a configuration without one (role admin) is refused.", ""),
     "admin_users[].name": ("Login name.", "alice"),

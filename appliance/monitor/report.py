@@ -83,9 +83,10 @@ def own_pairs(asn: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if asn in (r["from_asn"], r["to_asn"])]
 
 
-def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None = None
-                  ) -> dict[str, Any] | None:
-    """The report card of member ``asn``; None when there is no such member."""
+def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None = None,
+                  *, live_traffic: bool = True) -> dict[str, Any] | None:
+    """The report card of member ``asn``; None when there is no such member. Without
+    ``live_traffic`` the matrix is not read (the monthly mail counts from the samples)."""
     from appliance.bridge.status import box_matrix
     from appliance.route_server.status import route_server_sessions
 
@@ -101,7 +102,7 @@ def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None =
         for reason in r["reasons"] or ["unknown"]:
             by_reason[reason] = by_reason.get(reason, 0) + 1
     try:
-        rows = box_matrix(cfg, state_dir, netns)
+        rows = box_matrix(cfg, state_dir, netns) if live_traffic else []
     except (OSError, RuntimeError, ValueError):
         rows = []
     first = entries[0]
@@ -125,3 +126,20 @@ def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None =
         "matrix": cfg.peering_lan.traffic_matrix,
         "traffic": traffic(asn, rows),
     }
+
+
+def month_traffic(state_dir: Path, asn: int, since: float, until: float,
+                  names: dict[int, str], top: int = TOP_PEERS) -> dict[str, Any]:
+    """This member's traffic between ``since`` and ``until`` (a calendar month for the
+    monthly mail) from the collector's matrix samples, as ``traffic`` gives it; ``samples``
+    false when the collector kept none for the period (no file yet, or not sampling then)."""
+    from appliance.monitor.store import SampleStore, samples_path
+
+    path = samples_path(Path(state_dir))
+    if not path.exists():
+        return {**traffic(asn, [], top), "samples": False}
+    rates = SampleStore(path).matrix_rates(int(until - since), now=int(until))
+    rows = [{"from_asn": r.src, "to_asn": r.dst, "from": names.get(r.src, ""),
+             "to": names.get(r.dst, ""), "family": r.family, "bytes": r.bytes}
+            for r in rates if asn in (r.src, r.dst)]
+    return {**traffic(asn, rows, top), "samples": bool(rates)}

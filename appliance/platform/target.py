@@ -67,6 +67,12 @@ class Target:
         """The delivery log and the retry queue (``alerts/deliveries.json``)."""
         return self.alerts_dir / "deliveries.json"
 
+    @property
+    def report_mail(self) -> Path:
+        """Which monthly report card went to which member, and the failures to try again
+        (``alerts/monthly.json``)."""
+        return self.alerts_dir / "monthly.json"
+
     # -- the network ---------------------------------------------------------------------
 
     @property

@@ -47,6 +47,7 @@ CROSS_READS = {
     ("alerts", "appliance.anycast.status"): "the anycast announcement alerted on",
     ("alerts", "appliance.resolver.status"): "the local root copy's freshness",
     ("alerts", "appliance.snmp.ber"): "one BER encoder for the agent and the traps",
+    ("alerts", "appliance.monitor.report"): "the report card mailed monthly to each NOC",
     ("management", "appliance.firewall.safety"): "the admin's NIC the firewall recorded",
 }
 

@@ -90,3 +90,23 @@ def test_the_data_refresh_timer_runs_the_due_refresh() -> None:
     assert svc.get("Unit", "ConditionPathExists") == f"{STATE}/revisions"
     customize = (UNITS.parent / "image" / "customize.sh").read_text()
     assert '"$repo"/systemd/*.timer' in customize and "ixp-data-refresh.timer" in customize
+
+
+def test_the_report_mail_timer_runs_daily_and_is_enabled() -> None:
+    """The monthly report card mail: a daily look (the record makes it once a month), after
+    the network and the restore, only once a revision exists, enabled on the image."""
+    timer = unit("ixp-report-mail.timer")
+    assert timer.get("Timer", "Unit") == "ixp-report-mail.service"
+    assert timer.get("Timer", "OnCalendar") == "*-*-* 07:00:00"
+    assert timer.get("Timer", "Persistent") == "yes"
+    assert timer.get("Install", "WantedBy") == "timers.target"
+    svc = unit("ixp-report-mail.service")
+    assert svc.get("Service", "Type") == "oneshot"
+    assert svc.get("Service", "ExecStart").endswith(
+        f"ixpctl report mail --due --state-dir {STATE}")
+    assert {"network-online.target", "ixp-restore.service"} <= set(
+        svc.get("Unit", "After").split())
+    assert svc.get("Unit", "ConditionPathExists") == f"{STATE}/revisions"
+    assert svc.get("Service", "ReadWritePaths") == STATE
+    customize = (UNITS.parent / "image" / "customize.sh").read_text()
+    assert "ixp-report-mail.timer" in customize
