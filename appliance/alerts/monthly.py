@@ -90,16 +90,29 @@ def month_bounds(month: str, zone: ZoneInfo) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
-def mail_off(cfg: IXPConfig) -> str | None:
-    """Why no monthly report goes out at all; None when they do."""
+OFF_REASONS = {
+    "alerts_off": "alerts are off (alerts.enabled)",
+    "report_off": "the monthly report is off (alerts.monthly_report.enabled)",
+    "no_mail": "alert mail is not set up (alerts.email): the report uses its relay",
+}
+
+
+def off_reason(cfg: IXPConfig) -> str | None:
+    """Why no monthly report goes out at all, as a key of ``OFF_REASONS``; None: they do."""
     a = cfg.alerts
     if not a.enabled:
-        return "alerts are off (alerts.enabled)"
+        return "alerts_off"
     if not a.monthly_report.enabled:
-        return "the monthly report is off (alerts.monthly_report.enabled)"
+        return "report_off"
     if not a.email.enabled:
-        return "alert mail is not set up (alerts.email): the report uses its relay"
+        return "no_mail"
     return None
+
+
+def mail_off(cfg: IXPConfig) -> str | None:
+    """``off_reason`` in words (English, for the CLI and the log)."""
+    reason = off_reason(cfg)
+    return OFF_REASONS[reason] if reason else None
 
 
 def recipients(cfg: IXPConfig) -> dict[int, tuple[str, str]]:
@@ -306,7 +319,7 @@ def member_status(state_dir: Path, cfg: IXPConfig, asn: int) -> dict[str, Any]:
     record = read_record(state_dir)
     who = recipients(cfg)
     entry = cfg.member_by_asn(asn)
-    return {"off": mail_off(cfg), "gets": asn in who,
+    return {"off": off_reason(cfg), "gets": asn in who,
             "to": who.get(asn, ("", entry[0].noc_email if entry else None))[1],
             "opted_out": any(not m.monthly_report for m in entry),
             "sent": record["sent"].get(str(asn)), "failed": record["failed"].get(str(asn)),

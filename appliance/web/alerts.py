@@ -40,7 +40,7 @@ RULE_TITLES = {name: title for name, title, _k, _t in RULES}
 SEVERITIES = {"critical": _l("critical"), "warning": _l("warning"), "notice": _l("notice"),
               "info": _l("information")}
 KINDS = {"firing": _l("open"), "resolved": _l("resolved"), "event": _l("event"),
-         "test": _l("test message")}
+         "test": _l("test message"), "report": _l("monthly report")}
 
 CHANNEL_FIELDS: tuple[FormField, ...] = (
     FormField("quiet_minutes", _l("Quiet period (minutes)"), _l(
@@ -61,6 +61,12 @@ CHANNEL_FIELDS: tuple[FormField, ...] = (
               placeholder="ixp@example.net"),
     FormField("email.recipients", _l("Recipients"), _l("Addresses separated by spaces or "
               "commas.")),
+    FormField("monthly_report.enabled", _l("Mail each member its monthly report card"), _l(
+        "On the 1st of each month, to each member's NOC address (noc_email), through this "
+        "relay; a member opts out with monthly_report: false."), kind="checkbox",
+        parse=as_bool),
+    FormField("monthly_report.copy_to_operator", _l("A hidden copy of each report to the "
+              "recipients"), kind="checkbox", parse=as_bool),
     FormField("webhooks.0.url", _l("Webhook URL"), _l("Each alert is POSTed there as JSON. "
               "Empty: no webhook."), placeholder="https://chat.example.net/hook"),
     FormField("webhooks.0.hmac_secret", _l("Webhook signing secret"), _l(

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from appliance.config.committed import committed_config
 from appliance.monitor.onboarding import QUIET_SECONDS, checklist
@@ -31,6 +32,14 @@ from appliance.web.onboarding import in_words
 from appliance.web.wizard.candidate import base_data
 
 bp = Blueprint("member", __name__, url_prefix="/member")
+
+# Why no monthly report goes out (alerts/monthly.py ``off_reason``), in words.
+MAIL_OFF = {
+    "alerts_off": _l("the alerts are off"),
+    "report_off": _l("the monthly report is switched off on the Alerts page"),
+    "no_mail": _l("the alert mail is not set up (Alerts page), and the report goes through "
+                  "its relay"),
+}
 
 
 def _state() -> Path:
@@ -83,7 +92,42 @@ def report(asn: int) -> str:
         abort(404)
     reasons = {k: str(ROUTE_WORDS.get(k, k)) for k in card["filtered_by_reason"]}
     return render_template("member_report.html", card=card, reasons=reasons,
-                           route_words=ROUTE_WORDS)
+                           route_words=ROUTE_WORDS, mail=report_mail_status(asn),
+                           mail_off=MAIL_OFF)
+
+
+def report_mail_status(asn: int) -> dict[str, Any] | None:
+    """The monthly report mail of ``asn``: does it get one, the last sent, the last failure."""
+    from appliance.alerts.monthly import member_status
+
+    cfg = committed_config(_state())
+    return member_status(_state(), cfg, asn) if cfg is not None else None
+
+
+@bp.post("/<int:asn>/report-mail/test")
+def report_mail_test(asn: int) -> Response:
+    """Send the member's monthly report now, marked TEST, to the alert recipients (admins):
+    what its NOC will get, without sending it to the NOC or counting it as sent."""
+    from appliance.alerts.monthly import send_test
+    from appliance.web.report_mail import composer
+
+    cfg = committed_config(_state())
+    if cfg is None or not cfg.member_by_asn(asn):
+        abort(404)
+    back = url_for("member.report", asn=asn) + "#report-mail"
+    try:
+        outcome = send_test(_state(), cfg, composer(cfg.identity.language), asn,
+                            netns=current_app.config.get("NETNS"))
+    except ValueError:
+        flash(_("The monthly report needs the alert mail: set up e-mail on the Alerts page "
+                "first."), "error")
+        return redirect(back, 303)
+    if outcome.error is None:
+        flash(_("Test report of %(month)s sent to %(to)s.", month=outcome.month,
+                to=", ".join(outcome.to)), "info")
+    else:
+        flash(_("The test report failed: %(problem)s", problem=outcome.error), "error")
+    return redirect(back, 303)
 
 
 @bp.get("/<int:asn>/onboarding")

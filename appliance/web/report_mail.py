@@ -136,7 +136,8 @@ def _traffic(facts: dict[str, Any]) -> list[str]:
     if t is None:
         return [*lines, "  " + _("The traffic matrix is off (peering_lan.traffic_matrix).")]
     if not t["peers"]:
-        return [*lines, "  " + _("No traffic with other members counted yet.")]
+        return [*lines, "  " + _("No traffic with other members counted in %(month)s.",
+                                 month=month_name(facts["month"]))]
     lines.append("  " + _("Sent %(sent)s, received %(received)s over the peering LAN in "
                           "%(month)s, counted exactly by the switch.",
                           sent=_bytes(t["sent_bytes"]), received=_bytes(t["received_bytes"]),
