@@ -14,11 +14,13 @@ sends through the alert mail's relay (``platform/mail.py``) and keeps the record
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -205,10 +207,30 @@ def month_facts(state_dir: Path, cfg: IXPConfig, asn: int, month: str,
             "hostname": cfg.management.hostname}
 
 
+@contextlib.contextmanager
+def _one_run(state_dir: Path) -> Iterator[None]:
+    """Only one run at a time (the timer, a manual run, the lab runner): a second one would
+    send what the first is sending. ``ValueError`` when another run holds the lock."""
+    path = Target(Path(state_dir)).report_mail_lock
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError("another monthly report run is under way; try again later"
+                             ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _message(cfg: IXPConfig, facts: dict[str, Any], to: list[str], compose: Compose,
              test: bool = False) -> Any:
     subject, text, html = compose(facts)
-    return mail.message(str(cfg.alerts.email.sender), to,
+    # a dry run may come before the alert mail is set up: the IXP's own address then
+    sender = cfg.alerts.email.sender or cfg.identity.contact_email
+    return mail.message(str(sender), to,
                         ("[TEST] " if test else "") + subject, text, html=html,
                         headers={"Reply-To": str(cfg.identity.contact_email),
                                  "X-IXP-Report": f"AS{facts['asn']} {facts['month']}",
@@ -235,8 +257,17 @@ def run(state_dir: Path, cfg: IXPConfig, compose: Compose, *, month: str | None 
         netns: str | None = None, now: float | None = None) -> list[Outcome]:
     """Send the report of ``month`` (default: the past one) to every member due (or those of
     ``asns``); ``force`` sends again what was sent. A dry run sends and records nothing and
-    gives the messages. ``ValueError`` when the reports are off or an ASN is not a member
-    that gets them."""
+    gives the messages. ``ValueError`` when the reports are off, an ASN is not a member
+    that gets them, or another run is under way."""
+    if dry_run:
+        return _run(state_dir, cfg, compose, month, asns, dry_run, force, netns, now)
+    with _one_run(state_dir):
+        return _run(state_dir, cfg, compose, month, asns, dry_run, force, netns, now)
+
+
+def _run(state_dir: Path, cfg: IXPConfig, compose: Compose, month: str | None,
+         asns: list[int] | None, dry_run: bool, force: bool, netns: str | None,
+         now: float | None) -> list[Outcome]:
     now = time.time() if now is None else now
     off = mail_off(cfg)
     if off and not dry_run:

@@ -73,6 +73,11 @@ class Target:
         (``alerts/monthly.json``)."""
         return self.alerts_dir / "monthly.json"
 
+    @property
+    def report_mail_lock(self) -> Path:
+        """Held by the one monthly report run under way (``alerts/monthly.lock``)."""
+        return self.alerts_dir / "monthly.lock"
+
     # -- the network ---------------------------------------------------------------------
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import fcntl
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,12 @@ def test_each_noc_gets_its_report_once_and_a_failure_is_retried(tmp_path, exampl
         assert {d["status"] for d in ReportMailService(state, None).check()} == {"already sent"}
         time.sleep(0.5)
         assert len(smtp.box.messages) == len(GETS)
+        # two runs at once (the timer and a hand's --force): the second one waits its turn
+        with open(state / "alerts" / "monthly.lock", "a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            with pytest.raises(ValueError, match="another monthly report run is under way"):
+                monthly.run(state, cfg, composer("en"), force=True)
+            fcntl.flock(held, fcntl.LOCK_UN)
 
         # 4. the page says when it went; the test copy goes to the operator, not the NOC
         page = admin.get("/member/64496").get_data(as_text=True)
