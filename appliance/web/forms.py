@@ -25,6 +25,11 @@ def as_flag(text: str) -> bool | None:
     return True if as_bool(text) else None
 
 
+def as_opt_out(text: str) -> bool | None:
+    """A checkbox whose "on" is the model's default: unset when on, false when cleared."""
+    return None if as_bool(text) else False
+
+
 def as_optional(text: str) -> str | None:
     """Empty means not set."""
     return text.strip() or None

@@ -37,6 +37,7 @@ from appliance.web.forms import (
     as_bool,
     as_flag,
     as_list,
+    as_opt_out,
     deep_merge,
     field_for_issue,
     form_to_data,
@@ -52,6 +53,9 @@ FIELDS: tuple[FormField, ...] = (
     FormField("asn", _l("ASN"), _l("The member's public AS number."), kind="number", required=True),
     FormField("name", _l("Organisation"), required=True),
     FormField("noc_email", _l("NOC e-mail"), kind="email"),
+    FormField("monthly_report", _l("Mail the NOC its monthly report card"),
+              _l("Once a month, to the NOC e-mail, when the alert mail is set up."),
+              kind="checkbox", parse=as_opt_out),
     FormField("ports", _l("Port(s)"), _l("The NIC(s) of this box the member is cabled to."),
               parse=as_list, required=True),
     FormField("macs", _l("Router MAC address(es)"), _l("Only these may send on the port."),
@@ -111,7 +115,7 @@ def _values(member: dict[str, Any]) -> dict[str, str]:
         for part in f.key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         if f.kind == "checkbox":
-            default = f.key == "route_server"
+            default = f.key in ("route_server", "monthly_report")  # on unless said off
             out[f.key] = "on" if (node if node is not None else default) else ""
         elif isinstance(node, list):
             out[f.key] = " ".join(x["interface"] if isinstance(x, dict) else str(x) for x in node)

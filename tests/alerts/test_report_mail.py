@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import email.policy
 import fcntl
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +29,11 @@ from appliance.cli import main
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data
+from appliance.config.revisions import RevisionStore
 from appliance.runner import ReportMailService
 from appliance.web.accounts import hash_password
 from appliance.web.report_mail import composer
-from tests.web.conftest import ADMIN, PASSWORD, csrf, logged_in
+from tests.web.conftest import ADMIN, PASSWORD, configured, csrf, logged_in  # noqa: F401
 
 from .receivers import SmtpServer
 
@@ -240,3 +242,41 @@ def test_switched_off_nothing_goes_and_the_timer_is_quiet(tmp_path, example_text
         assert "switched off on the Alerts page" in page
         time.sleep(0.5)
         assert smtp.box.messages == [] and monthly.read_record(state)["sent"] == {}
+
+
+def test_a_member_opts_out_on_its_form(configured):  # noqa: F811
+    from tests.web.conftest import wait_job
+    from tests.web.test_wizard_flow import _current_values
+
+    from ..conftest import form_fields
+
+    client = logged_in(configured)
+    page = client.get("/members/0/edit")
+    html = page.get_data(as_text=True)
+    assert re.search(r'name="monthly_report"[^>]* checked', html), "on unless said off"
+    values = _current_values(page.data)
+    assert values.get("monthly_report") == "on"
+    values.pop("monthly_report")  # the box cleared
+    resp = client.post("/members/0/edit", data={**values, "action": "save",
+                                                "csrf_token": csrf(page.data)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    review = client.get("/changes/review").get_data(as_text=True)
+    assert "monthly_report: false" in review
+    job = wait_job(client, client.post("/changes/apply", data=form_fields(
+        review, "/changes/apply")).headers["Location"])
+    assert job["outcome"]["ok"], job
+    cfg = committed_config(configured)
+    assert cfg.members[0].monthly_report is False and cfg.members[1].monthly_report is True
+    assert 64496 not in monthly.recipients(cfg) and 64497 in monthly.recipients(cfg)
+    assert "monthly_report: false" in client.get("/member/64496").get_data(as_text=True)
+    # ticked again: the default, so the setting leaves the file
+    page = client.get("/members/0/edit")
+    values = {**_current_values(page.data), "monthly_report": "on"}
+    client.post("/members/0/edit", data={**values, "action": "save",
+                                         "csrf_token": csrf(page.data)})
+    review = client.get("/changes/review").get_data(as_text=True)
+    job = wait_job(client, client.post("/changes/apply", data=form_fields(
+        review, "/changes/apply")).headers["Location"])
+    assert job["outcome"]["ok"], job
+    latest = yaml.safe_load(RevisionStore(configured).latest().config)["members"][0]
+    assert "monthly_report" not in latest
