@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from appliance.alerts.store import AlertStore
 from appliance.platform import mail
 from appliance.platform.target import Target
-from appliance.util.atomic import atomic_write
+from appliance.util.atomic import atomic_write, give_to_folder_owner
 
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
@@ -149,8 +149,11 @@ def read_record(state_dir: Path) -> dict[str, Any]:
 
 
 def _save_record(state_dir: Path, record: dict[str, Any]) -> None:
-    atomic_write(Target(Path(state_dir)).report_mail,
-                 (json.dumps(record, indent=1, sort_keys=True) + "\n").encode(), 0o600)
+    # on the image alerts/ is the collector's (ixp-collector): a file root writes there is
+    # handed to it, as the alert store does
+    path = Target(Path(state_dir)).report_mail
+    atomic_write(path, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode(), 0o600)
+    give_to_folder_owner(path)
 
 
 MONTHS_KEPT = 24  # months remembered per member (a report older than that is not asked for)
@@ -214,6 +217,7 @@ def _one_run(state_dir: Path) -> Iterator[None]:
     path = Target(Path(state_dir)).report_mail_lock
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
+        give_to_folder_owner(path)
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

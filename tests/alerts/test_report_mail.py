@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import email.policy
 import fcntl
+import os
 import re
 import time
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from tests.web.conftest import ADMIN, PASSWORD, configured, csrf, logged_in  # n
 from .receivers import SmtpServer
 
 VIEWER, VIEWER_PASSWORD = "bob", "viewer pass phrase 42"
+NOBODY = 65534  # stands in for ixp-collector, the owner of alerts/ on the image
 OPS = "ops@ix.example.net"
 # the example's members: AS64496 and AS64499 get the report; AS64497 opted out, AS64498 has
 # no NOC address (set below); AS64500 gets it too
@@ -126,6 +128,10 @@ def test_each_noc_gets_its_report_once_and_a_failure_is_retried(tmp_path, exampl
     state = _state(tmp_path, example_text, smtp, copy_to_operator=True)
     cfg = committed_config(state)
     month = monthly.previous_month(time.time(), monthly.box_zone(cfg))
+    # on the image alerts/ is the collector's (ixp-collector) and this runs as root: what it
+    # writes there must stay the collector's, or its next round could not replace it
+    (state / "alerts").mkdir(exist_ok=True)
+    os.chown(state / "alerts", NOBODY, NOBODY)
 
     # 1. the relay is down: every member due fails, is logged and remembered for a retry
     first = monthly.run(state, cfg, composer("en"))
@@ -141,6 +147,8 @@ def test_each_noc_gets_its_report_once_and_a_failure_is_retried(tmp_path, exampl
     assert "failed" in capsys.readouterr().out
     record = monthly.read_record(state)
     assert record["sent"] == {}
+    for name in ("monthly.json", "monthly.lock", "deliveries.json"):
+        assert (state / "alerts" / name).stat().st_uid == NOBODY, name
     assert {a: f["tries"] for a, f in record["failed"].items()} == {str(a): 2 for a in GETS}
     admin = logged_in(state)
     page = admin.get("/member/64496").get_data(as_text=True)

@@ -108,5 +108,8 @@ def test_the_report_mail_timer_runs_daily_and_is_enabled() -> None:
         svc.get("Unit", "After").split())
     assert svc.get("Unit", "ConditionPathExists") == f"{STATE}/revisions"
     assert svc.get("Service", "ReadWritePaths") == STATE
+    # root, for revisions/; the two capabilities to write into the collector's alerts/
+    assert set(svc.get("Service", "CapabilityBoundingSet").split()) == {"CAP_DAC_OVERRIDE",
+                                                                       "CAP_CHOWN"}
     customize = (UNITS.parent / "image" / "customize.sh").read_text()
     assert "ixp-report-mail.timer" in customize
