@@ -153,8 +153,13 @@ case "${1:-}" in
   setup)
     setup setup
     ;;
+  packages)
+    # the Debian packages setup installs (nodejs and npm only where no Node.js is), one a
+    # line; tests/unit/test_dev_sh.py checks them against the image's Debian release
+    printf '%s\n' "${APT_PACKAGES[@]}" nodejs npm
+    ;;
   *)
-    echo "usage: sudo $0 demo [ixpctl demo options] | test [pytest options] | setup" >&2
+    echo "usage: sudo $0 demo [ixpctl demo options] | test [pytest options] | setup | packages" >&2
     exit 2
     ;;
 esac

@@ -10,6 +10,7 @@
 # host's (appliance/platform/shipped.py): the binaries and libraries the box runs, on the
 # host's kernel, with the host's paths for configs, sockets and state. So the route server the
 # tests check is the image's, on a Debian 12 development host too.
+# The tree keeps its apt package lists: what this Debian release offers, known offline.
 # Needs: mmdebstrap (dev.sh installs it). Reaches only Debian's mirror.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +54,8 @@ mmdebstrap --mode=root --variant=minbase --format=directory --quiet \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --skip=download/empty --skip=essential/unlink \
+    --aptopt='Acquire::Languages "none"' --aptopt='Acquire::GzipIndexes "true"' \
+    --skip=download/empty --skip=essential/unlink --skip=cleanup/apt/lists \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
     --setup-hook="sync-in $apt_cache /var/cache/apt/archives/" \
     --customize-hook="sync-out /var/cache/apt/archives $apt_cache" \
@@ -63,7 +65,9 @@ mmdebstrap --mode=root --variant=minbase --format=directory --quiet \
     "deb $mirror/debian-security $suite-security main" >&2
 echo "$bird" > "$tmp/bird"
 chroot "$tmp/root" dpkg-query -W -f '${Package} ${Version}\n' "${packages[@]}" > "$tmp/versions.txt"
-rm -rf "$tmp/root/var/cache/apt/archives/"*.deb "$tmp/root/var/lib/apt/lists/"*
+# The package lists stay (lz4-compressed, about 20 MB): they say offline which packages this
+# release has, e.g. for the check that dev.sh's list installs on it (tests/unit/test_dev_sh.py).
+rm -rf "$tmp/root/var/cache/apt/archives/"*.deb
 mv "$tmp" "$dest"
 trap - EXIT
 echo "$dest/root"
