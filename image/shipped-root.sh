@@ -31,15 +31,19 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 if [ -x "$dest/root/usr/sbin/bird" ] && [ -f "$dest/versions.txt" ]; then
+    touch "$dest/used"  # (see below: a tree in use is kept)
     echo "$dest/root"
     exit 0
 fi
 [ "$(id -u)" -eq 0 ] || { echo "shipped-root: run as root (mmdebstrap)" >&2; exit 1; }
 command -v mmdebstrap >/dev/null || { echo "shipped-root: missing mmdebstrap (apt-get install mmdebstrap)" >&2; exit 1; }
 mkdir -p "$cache"
-# Only one tree per BIRD is kept: older ones are the daemons of an older package list.
+# Only one tree per BIRD is kept: older ones are the daemons of an older package list. But not
+# one made or used in the last day: another checkout of another version of this script (another
+# branch) may be running tests with that tree's /usr bound right now.
 for old in "$cache"/*/; do
     [ -d "$old" ] && [ "$old" != "$dest/" ] && [ "$(cat "$old/bird" 2>/dev/null)" = "$bird" ] \
+        && [ -z "$(find "$old" "$old/used" -maxdepth 0 -mmin -1440 2>/dev/null)" ] \
         && rm -rf "$old"
 done
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
