@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The two commands of the README, on a fresh Debian 12 machine, as root:
+# The two commands of the README, on a fresh Debian 12 or 13 machine, as root:
 #   ./dev.sh demo    lab + route server + web UI on http://127.0.0.1:8080 (Ctrl-C stops)
 #   ./dev.sh test    the whole test suite (and ruff)
 # Both install what they need first: Debian packages with apt-get, Python packages into .venv.
@@ -7,10 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the appliance and its tests use (one place; the image has its own list).
+# Real package names only, the same on Debian 12 and 13: a virtual or transitional name (e.g.
+# dnsutils, only provided by bind9-dnsutils on 13) never shows as installed to dpkg-query, so
+# every run would call apt-get again.
 APT_PACKAGES=(
   python3 python3-venv iproute2 procps
   bird2 nftables iputils-ping iperf3 util-linux stayrtr bgpq4 ethtool
-  unbound dns-root-data dnsutils ldnsutils snmp snmptrapd mrtg prometheus-snmp-exporter nginx curl openssl
+  unbound dns-root-data bind9-dnsutils ldnsutils snmp snmptrapd mrtg prometheus-snmp-exporter nginx curl openssl
   chromium fonts-dejavu-core
   mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk
   zstd qemu-system-x86 ovmf git
@@ -59,7 +62,7 @@ install_python_packages() {
     return 0
   fi
   log "installing Python packages into .venv"
-  # Debian's own Python 3.11, whatever else is on PATH.
+  # Debian's own Python (3.11 on Debian 12, 3.13 on 13), whatever else is on PATH.
   [ -x .venv/bin/python ] || /usr/bin/python3 -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
@@ -150,8 +153,13 @@ case "${1:-}" in
   setup)
     setup setup
     ;;
+  packages)
+    # the Debian packages setup installs (nodejs and npm only where no Node.js is), one a
+    # line; tests/unit/test_dev_sh.py checks them against the image's Debian release
+    printf '%s\n' "${APT_PACKAGES[@]}" nodejs npm
+    ;;
   *)
-    echo "usage: sudo $0 demo [ixpctl demo options] | test [pytest options] | setup" >&2
+    echo "usage: sudo $0 demo [ixpctl demo options] | test [pytest options] | setup | packages" >&2
     exit 2
     ;;
 esac

@@ -10,6 +10,7 @@
 # host's (appliance/platform/shipped.py): the binaries and libraries the box runs, on the
 # host's kernel, with the host's paths for configs, sockets and state. So the route server the
 # tests check is the image's, on a Debian 12 development host too.
+# The tree keeps its apt package lists: what this Debian release offers, known offline.
 # Needs: mmdebstrap (dev.sh installs it). Reaches only Debian's mirror.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,15 +31,19 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 if [ -x "$dest/root/usr/sbin/bird" ] && [ -f "$dest/versions.txt" ]; then
+    touch "$dest/used"  # (see below: a tree in use is kept)
     echo "$dest/root"
     exit 0
 fi
 [ "$(id -u)" -eq 0 ] || { echo "shipped-root: run as root (mmdebstrap)" >&2; exit 1; }
 command -v mmdebstrap >/dev/null || { echo "shipped-root: missing mmdebstrap (apt-get install mmdebstrap)" >&2; exit 1; }
 mkdir -p "$cache"
-# Only one tree per BIRD is kept: older ones are the daemons of an older package list.
+# Only one tree per BIRD is kept: older ones are the daemons of an older package list. But not
+# one made or used in the last day: another checkout of another version of this script (another
+# branch) may be running tests with that tree's /usr bound right now.
 for old in "$cache"/*/; do
     [ -d "$old" ] && [ "$old" != "$dest/" ] && [ "$(cat "$old/bird" 2>/dev/null)" = "$bird" ] \
+        && [ -z "$(find "$old" "$old/used" -maxdepth 0 -mmin -1440 2>/dev/null)" ] \
         && rm -rf "$old"
 done
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
@@ -53,7 +58,8 @@ mmdebstrap --mode=root --variant=minbase --format=directory --quiet \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --skip=download/empty --skip=essential/unlink \
+    --aptopt='Acquire::Languages "none"' --aptopt='Acquire::GzipIndexes "true"' \
+    --skip=download/empty --skip=essential/unlink --skip=cleanup/apt/lists \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
     --setup-hook="sync-in $apt_cache /var/cache/apt/archives/" \
     --customize-hook="sync-out /var/cache/apt/archives $apt_cache" \
@@ -63,7 +69,9 @@ mmdebstrap --mode=root --variant=minbase --format=directory --quiet \
     "deb $mirror/debian-security $suite-security main" >&2
 echo "$bird" > "$tmp/bird"
 chroot "$tmp/root" dpkg-query -W -f '${Package} ${Version}\n' "${packages[@]}" > "$tmp/versions.txt"
-rm -rf "$tmp/root/var/cache/apt/archives/"*.deb "$tmp/root/var/lib/apt/lists/"*
+# The package lists stay (lz4-compressed, about 20 MB): they say offline which packages this
+# release has, e.g. for the check that dev.sh's list installs on it (tests/unit/test_dev_sh.py).
+rm -rf "$tmp/root/var/cache/apt/archives/"*.deb
 mv "$tmp" "$dest"
 trap - EXIT
 echo "$dest/root"

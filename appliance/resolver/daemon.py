@@ -306,5 +306,10 @@ def _kill(paths: UnboundPaths, timeout: float) -> bool:
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, 0)
+    else:
+        # it exited during the last sleep: a zombie child (no cmdline, so no longer "ours")
+        # until reaped, still listed by pgrep
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
     paths.started_pid.unlink(missing_ok=True)
     return True

@@ -37,7 +37,7 @@ def dig_probe(server: str, name: str = ".", *, qtype: str = "SOA", timeout: int 
         # the image carries no dig (bind9-dnsutils): the same question from Python
         return udp_probe(server, name, qtype=qtype, timeout=timeout)
     if dig is None:
-        return ProbeResult(False, "dig is not installed (Debian package dnsutils)", 0.0)
+        return ProbeResult(False, "dig is not installed (Debian package bind9-dnsutils)", 0.0)
     argv = [dig, f"@{server}", name, qtype, f"+time={max(1, timeout)}", "+tries=1",
             "+noall", "+comments"]
     if netns:

@@ -175,7 +175,7 @@ class Recorder:
 @pytest.mark.netns
 def test_unbound_down_withdraws_and_up_announces(root_required, tool, tmp_path):
     tool("unbound", "unbound")
-    tool("dig", "dnsutils")
+    tool("dig", "bind9-dnsutils")
     interval, rise, fall = 1, 2, 2
     # generous deadlines: the machine is shared; the order of events is what is checked
     slack = 15
@@ -212,7 +212,7 @@ def test_unbound_down_withdraws_and_up_announces(root_required, tool, tmp_path):
 
 @pytest.mark.netns
 def test_probe_from_the_config_reaches_the_resolver(root_required, tool, tmp_path):
-    tool("dig", "dnsutils")
+    tool("dig", "bind9-dnsutils")
     data = example_data()
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
         "interval": 2, "timeout": 1}}]
@@ -228,7 +228,7 @@ def test_probe_from_the_config_reaches_the_resolver(root_required, tool, tmp_pat
 
 @pytest.mark.netns
 def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
-    tool("dig", "dnsutils")
+    tool("dig", "bind9-dnsutils")
     from appliance.anycast.health import CheckerSet, checker_specs
 
     data = example_data()

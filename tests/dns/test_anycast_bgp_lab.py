@@ -116,7 +116,7 @@ def anycast_lab(tmp_path: Path) -> Iterator[Lab]:
 @pytest.mark.netns
 def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_path):
     tool("unbound", "unbound")
-    tool("dig", "dnsutils")
+    tool("dig", "bind9-dnsutils")
     with anycast_lab(tmp_path) as lab:
         ns = lab.state.appliance_netns
         every = {lm.netns for lm in lab.state.members}

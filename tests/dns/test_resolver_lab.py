@@ -26,7 +26,7 @@ STRANGER = "198.51.100.7"  # outside the peering LAN and every allowed network
 def lab(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.fail("this test creates network namespaces and must run as root")
-    for prog, package in (("unbound", "unbound"), ("dig", "dnsutils")):
+    for prog, package in (("unbound", "unbound"), ("dig", "bind9-dnsutils")):
         if not shutil.which(prog, path="/usr/sbin:/usr/bin:/sbin:/bin"):
             pytest.fail(f"{prog} is missing: install the Debian package {package}")
     state_dir = tmp_path_factory.mktemp("resolver-lab")

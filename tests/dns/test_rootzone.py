@@ -79,7 +79,7 @@ def test_unbound_view_wins_when_it_says_expired(tmp_path):
 @pytest.mark.netns
 def test_offline_the_local_root_answers_until_it_expires(root_required, tool, tmp_path):
     tool("unbound", "unbound")
-    tool("dig", "dnsutils")
+    tool("dig", "bind9-dnsutils")
     # SOA with an expiry of 8 s and a primary that cannot be reached (TEST-NET-1, no route
     # in the lab): the box is offline, as an island after a cable cut.
     short = tmp_path / "short.zone"

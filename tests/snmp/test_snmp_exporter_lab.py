@@ -1,6 +1,7 @@
 """Prometheus' snmp_exporter (Debian's prometheus-snmp-exporter) with the documented module
-(examples/snmp_exporter/snmp.yml) and scrape configuration (docs/monitoring.md), scraping the
-agent of the BGP lab over loopback inside the lab's own namespace: real metrics come back."""
+(examples/snmp_exporter/snmp.yml, or snmp-0.21.yml for an exporter before 0.23 as Debian 12's)
+and scrape configuration (docs/monitoring.md), scraping the agent of the BGP lab over loopback
+inside the lab's own namespace: real metrics come back."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from tests.snmp.test_bgp_lab import bgp_lab  # noqa: F401 (the fixture)
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE_FILE = ROOT / "examples" / "snmp_exporter" / "snmp.yml"
+MODULE_FILE = ROOT / "examples" / "snmp_exporter" / "snmp.yml"  # snmp_exporter 0.23 and later
+OLD_MODULE_FILE = MODULE_FILE.with_name("snmp-0.21.yml")  # before 0.23 (credentials in modules)
 DOCS = ROOT / "docs" / "monitoring.md"
 EXPORTER = "prometheus-snmp-exporter"
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
@@ -63,9 +65,34 @@ def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
     return out
 
 
-def _module_file(workdir: Path) -> Path:
-    # the shipped file, with only its placeholders set to the lab's credentials
-    text = MODULE_FILE.read_text()
+def _exporter() -> tuple[str, tuple[int, ...]]:
+    """The host's exporter and its version (Debian 12: 0.21, Debian 13: 0.28)."""
+    exporter = shutil.which(EXPORTER)
+    if exporter is None:
+        pytest.fail(f"{EXPORTER} is missing: install the Debian package {EXPORTER} (dev.sh)")
+    out = subprocess.run([exporter, "--version"], capture_output=True, text=True, timeout=30)
+    m = re.search(r"version (\d+)\.(\d+)", out.stdout + out.stderr)
+    assert m, out.stdout + out.stderr
+    return exporter, (int(m.group(1)), int(m.group(2)))
+
+
+def _old_format(version: tuple[int, ...]) -> bool:
+    return version < (0, 23)
+
+
+def _scrapes(version: tuple[int, ...]) -> list[dict[str, str]]:
+    """The query parameters of each documented way to scrape: v2c and v3."""
+    if _old_format(version):
+        # the documented params as they are: an exporter before 0.23 ignores "auth"
+        return [{"module": "ixp_appliance", "auth": "ixp_v2c"}, {"module": "ixp_appliance_v3"}]
+    return [{"module": "ixp_appliance", "auth": "ixp_v2c"},
+            {"module": "ixp_appliance", "auth": "ixp_v3"}]
+
+
+def _module_file(workdir: Path, version: tuple[int, ...]) -> Path:
+    # the shipped file for this exporter, with only its placeholders set to the lab's
+    # credentials
+    text = (OLD_MODULE_FILE if _old_format(version) else MODULE_FILE).read_text()
     for placeholder, value in (("change-this-community", COMMUNITY),
                                ("change-this-user", V3["name"]),
                                ("change-this-auth-password", V3["auth_password"]),
@@ -78,37 +105,42 @@ def _module_file(workdir: Path) -> Path:
 
 
 def test_documented_module_and_scrape_config_fit(tmp_path):
-    modules = yaml.safe_load(MODULE_FILE.read_text())
-    assert sorted(modules) == ["ixp_appliance", "ixp_appliance_v3"]
-    v3 = modules["ixp_appliance_v3"]
+    new = yaml.safe_load(MODULE_FILE.read_text())
+    old = yaml.safe_load(OLD_MODULE_FILE.read_text())
+    assert sorted(new) == ["auths", "modules"] and sorted(new["modules"]) == ["ixp_appliance"]
+    assert sorted(new["auths"]) == ["ixp_v2c", "ixp_v3"]
+    assert sorted(old) == ["ixp_appliance", "ixp_appliance_v3"]
     # what the agent accepts: authPriv, SHA-256 or better, AES-128 (snmp.users)
-    assert (v3["version"], v3["auth"]["security_level"], v3["auth"]["auth_protocol"],
-            v3["auth"]["priv_protocol"]) == (3, "authPriv", "SHA256", "AES")
-    assert v3["metrics"] == modules["ixp_appliance"]["metrics"]
+    v3, old_v3 = new["auths"]["ixp_v3"], old["ixp_appliance_v3"]
+    assert (v3["version"], v3["security_level"], v3["auth_protocol"],
+            v3["priv_protocol"]) == (3, "authPriv", "SHA256", "AES")
+    assert (old_v3["version"], old_v3["auth"]) == (3, {k: v for k, v in v3.items()
+                                                      if k != "version"})
+    # the two files walk and name the same things
+    for part in ("walk", "get", "metrics"):
+        assert (new["modules"]["ixp_appliance"][part] == old["ixp_appliance"][part]
+                == old_v3[part]), part
     job = _scrape_config()
-    assert job["params"]["module"][0] in modules
+    assert job["params"]["module"][0] == "ixp_appliance"
+    assert job["params"]["auth"][0] in new["auths"]
     labels = _relabel(job, "rs1.eiix.example.net")
     assert labels["__param_target"] == labels["instance"] == "rs1.eiix.example.net"
     assert labels["__address__"] == "127.0.0.1:9116"
-    exporter = shutil.which(EXPORTER)
-    if exporter is None:
-        pytest.fail(f"{EXPORTER} is missing: install the Debian package {EXPORTER} (dev.sh)")
-    r = subprocess.run([exporter, f"--config.file={_module_file(tmp_path)}", "--dry-run"],
-                       capture_output=True, text=True, timeout=30)
+    exporter, version = _exporter()
+    r = subprocess.run([exporter, f"--config.file={_module_file(tmp_path, version)}",
+                        "--dry-run"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "parsed successfully" in r.stderr, r.stderr
 
 
 def test_exporter_scrapes_the_agent(bgp_lab, tmp_path):  # noqa: F811 (the fixture)
-    exporter = shutil.which(EXPORTER)
-    if exporter is None:
-        pytest.fail(f"{EXPORTER} is missing: install the Debian package {EXPORTER} (dev.sh)")
+    exporter, version = _exporter()
     job = _scrape_config()
     # Prometheus' view: the box at the agent's lab port, the exporter where the docs put it
     labels = _relabel(job, f"127.0.0.1:{PORT}")
     address = labels["__address__"]
     log = (tmp_path / "exporter.log").open("wb")
     proc = subprocess.Popen(netns.command(bgp_lab.ixp, [
-        exporter, f"--config.file={_module_file(tmp_path)}",
+        exporter, f"--config.file={_module_file(tmp_path, version)}",
         f"--web.listen-address={address}"]), stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 20
@@ -118,10 +150,12 @@ def test_exporter_scrapes_the_agent(bgp_lab, tmp_path):  # noqa: F811 (the fixtu
                 (tmp_path / "exporter.log").read_text()
             time.sleep(0.2)
         birdlab.wait_established(bgp_lab.bird_socket, ["as64496_v4", "as64496_v6"])
-        for module in ("ixp_appliance", "ixp_appliance_v3"):
+        for params in _scrapes(version):
+            module = " ".join(params.values())
             before = kernel_stats(bgp_lab.ixp, "ixp1")["rx"]["bytes"]
-            url = (f"http://{address}{labels['__metrics_path__']}?module={module}"
-                   f"&target={labels['__param_target']}")
+            query = "&".join(f"{k}={v}" for k, v in
+                             {**params, "target": labels["__param_target"]}.items())
+            url = f"http://{address}{labels['__metrics_path__']}?{query}"
             r = ns_run(bgp_lab.ixp, "curl", "-sf", url, check=False)
             after = kernel_stats(bgp_lab.ixp, "ixp1")["rx"]["bytes"]
             assert r.returncode == 0, (tmp_path / "exporter.log").read_text()
