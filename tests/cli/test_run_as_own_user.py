@@ -7,8 +7,9 @@ CapabilityBoundingSet=), on a state dir whose folders ``ixp-service-dirs`` (the 
 such users); ``setpriv`` does what systemd does for ``User=`` and the capability lines, read
 from the unit files themselves. Everything runs inside namespaces the tests make, on a state
 dir under /var/tmp (the image's /var/lib/ixp-appliance is one every user may enter, pytest's
-tmp_path is not). The host's daemons are used (``IXP_SHIPPED_ROOT`` empty for the child): the
-shipped tree is root's only.
+tmp_path is not); the checkout is bound onto a folder of it for the child, since a clone in
+/root is out of USER's reach. The host's daemons are used (``IXP_SHIPPED_ROOT`` empty for
+the child): the shipped tree is root's only.
 """
 
 from __future__ import annotations
@@ -107,13 +108,27 @@ def check_runs_as_user(pid: int, caps: list[str]) -> None:
     assert int(st["CapEff"], 16) == want, f"CapEff {st['CapEff']}, want {want:x} ({caps})"
 
 
-def ixpctl_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "appliance.cli", *args]
+# The checkout may lie where USER cannot enter (a clone in /root, mode 700): the child binds it
+# onto a folder of the state dir, in a mount namespace of its own, before it becomes USER.
+_BIND = 'mount --bind "$0" "$1" && shift && exec "$@"'
+
+
+def own_user_ixpctl(unit: str, state: Path, *args: str, env: tuple[str, ...] = ()
+                    ) -> list[str]:
+    """``ixpctl ARGS`` as ``unit``'s user and capabilities, from this checkout made readable."""
+    code = state / ".checkout"
+    code.mkdir(exist_ok=True)
+    venv = Path(sys.prefix).resolve()
+    python = code / venv.relative_to(ROOT) / "bin" / "python" if venv.is_relative_to(ROOT) \
+        else Path(sys.executable)
+    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", _BIND,
+            str(ROOT), str(code), *as_unit_user(unit), "env", f"PYTHONPATH={code}", *env,
+            str(python), "-m", "appliance.cli", *args]
 
 
 def child_env() -> dict[str, str]:
-    """The child's environment: this checkout, the host's daemons (see the module doc)."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), shipped.ENV: ""}
+    """The child's environment: the host's daemons (see the module doc)."""
+    return {**os.environ, shipped.ENV: ""}
 
 
 @pytest.fixture
@@ -131,7 +146,7 @@ def state() -> Iterator[Path]:
 def running(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A daemon we start; stopped with SIGTERM (as systemd does), killed if it lingers."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent,
                                 env=child_env())
     try:
         yield proc
@@ -182,9 +197,9 @@ def test_snmp_agent_as_its_own_user_binds_161_and_answers(state: Path, root_requ
         # nogroup stands in for ixp-snmp (the image's pipeline gives the file to that group)
         service_dirs(state, "--group-read", "nogroup", str(agent_file))
         service_dirs(state, USER, str(state / "snmp"), str(state / "run" / "snmp"))
-        argv = netns.command(lab.ixp, [*as_unit_user("ixp-snmp.service"), *ixpctl_argv(
-            "run", "snmp", "--state-dir", str(state), "--listen", "127.0.0.1:161",
-            "--listen", "192.0.2.1:161")])
+        argv = netns.command(lab.ixp, own_user_ixpctl(
+            "ixp-snmp.service", state, "run", "snmp", "--state-dir", str(state),
+            "--listen", "127.0.0.1:161", "--listen", "192.0.2.1:161"))
         log = state / "agent.log"
         with running(argv, log) as proc:
             def answers() -> str:
@@ -219,9 +234,9 @@ def test_collector_as_its_own_user_samples_and_runs_the_alerts(state: Path,
         assert settings.stat().st_mode & 0o777 == 0o640, "channel secrets: not for everyone"
         service_dirs(state, "--group-read", "nogroup", str(settings))
         service_dirs(state, USER, str(state / "monitor"), str(state / "alerts"))
-        argv = netns.command(lab.ixp, [*as_unit_user("ixp-collector.service"), "env",
-                                       "IXP_ALLOW_HOST_NETWORK=1", *ixpctl_argv(
-            "run", "collector", "--interval", "1", "--state-dir", str(state))])
+        argv = netns.command(lab.ixp, own_user_ixpctl(
+            "ixp-collector.service", state, "run", "collector", "--interval", "1",
+            "--state-dir", str(state), env=("IXP_ALLOW_HOST_NETWORK=1",)))
         log = state / "collector.log"
         owner = pwd.getpwnam(USER).pw_uid
         with running(argv, log) as proc:
@@ -266,8 +281,8 @@ def test_stayrtr_as_its_own_user_serves_without_reading_secrets(state: Path,
         assert all(p.stat().st_mode & 0o004 == 0 for p in secret), "secrets for everyone"
         assert (state / "etc" / rpki_service.STAYRTR_LISTEN).read_text().strip() == \
             "127.0.0.1:3323"
-        argv = [*as_unit_user("ixp-stayrtr.service"),
-                *ixpctl_argv("run", "stayrtr", "--state-dir", str(state))]
+        argv = own_user_ixpctl("ixp-stayrtr.service", state, "run", "stayrtr",
+                               "--state-dir", str(state))
         log = state / "stayrtr.log"
         with running(netns.command(ns, argv), log) as proc:
             def listening() -> bool:
