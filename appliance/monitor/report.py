@@ -125,7 +125,20 @@ def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None =
         "coverage": coverage(accepted, filtered),
         "matrix": cfg.peering_lan.traffic_matrix,
         "traffic": traffic(asn, rows),
+        "aspa": aspa_readiness(state_dir, cfg, asn),
     }
+
+
+def aspa_readiness(state_dir: Path, cfg: IXPConfig, asn: int) -> dict[str, Any]:
+    """How the route server checks this member's AS paths (its ASPA policy) and whether the
+    imported VRP file holds the member's own ASPA record (its providers), which is what lets
+    others verify paths through it."""
+    from appliance.route_server.status import aspa_record
+
+    data, providers = aspa_record(state_dir, asn)
+    return {"policy": cfg.effective_policy(cfg.member_by_asn(asn)[0]).aspa,
+            "data": data, "record": providers is not None,
+            "providers": [f"AS{p}" for p in providers or ()]}
 
 
 def month_traffic(state_dir: Path, asn: int, since: float, until: float,

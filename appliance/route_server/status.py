@@ -156,3 +156,14 @@ def rtr_sessions(state_dir: Path) -> dict[str, Any]:
                  "status": p.details.get("Status", p.info),
                  "up": p.state == "up"} for p in protocols if p.proto == "RPKI"]
     return {"running": True, "sessions": sessions, "roas": roas}
+
+
+def aspa_record(state_dir: Path, asn: int) -> tuple[bool, tuple[int, ...] | None]:
+    """Whether a VRP file with ASPA data is imported, and ``asn``'s own providers in it
+    (None: no record of its own; an empty tuple is a record with no provider)."""
+    from appliance.route_server.aspa import load_aspas
+    from appliance.route_server.rpki_service import vrp_path
+
+    data = load_aspas(vrp_path(Path(state_dir)))
+    mine = next((r for r in data.records if r.customer == asn), None)
+    return data.source is not None, (mine.providers if mine else None)

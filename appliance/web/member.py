@@ -29,6 +29,7 @@ from appliance.monitor.report import member_report
 from appliance.web.changes import apply_now
 from appliance.web.filters import ROUTE_WORDS
 from appliance.web.onboarding import in_words
+from appliance.web.report_mail import aspa_sentence
 from appliance.web.wizard.candidate import base_data
 
 bp = Blueprint("member", __name__, url_prefix="/member")
@@ -92,6 +93,7 @@ def report(asn: int) -> str:
         abort(404)
     reasons = {k: str(ROUTE_WORDS.get(k, k)) for k in card["filtered_by_reason"]}
     return render_template("member_report.html", card=card, reasons=reasons,
+                           aspa_line=aspa_sentence(card["aspa"]),
                            route_words=ROUTE_WORDS, mail=report_mail_status(asn),
                            mail_off=MAIL_OFF)
 

@@ -126,8 +126,23 @@ def _prefixes(card: dict[str, Any]) -> list[str]:
                                 unknown=_n(cov["irr"]["unknown"])))
     else:
         lines.append("  " + _("It announces no prefix yet."))
-    lines += ["", "  " + _("ASPA is not shown: the route server does not check ASPA yet.")]
+    lines += ["", "  " + aspa_sentence(card["aspa"])]
     return lines
+
+
+def aspa_sentence(aspa: dict[str, Any]) -> str:
+    """The report card's ASPA line (the page has the same sentences)."""
+    if aspa["policy"] == "off":
+        return _("ASPA: the route server does not check this member's AS paths (policy off).")
+    if aspa["record"]:
+        return _("ASPA: this network has published its ASPA record (providers: %(providers)s); "
+                 "the route server checks its AS paths.",
+                 providers=", ".join(aspa["providers"]) or _("none"))
+    if aspa["data"]:
+        return _("ASPA: the imported RPKI data has no ASPA record for this network; publishing "
+                 "one at its RIR lets others verify paths through it. The route server checks "
+                 "its AS paths.")
+    return _("ASPA: no RPKI data with ASPA records is imported, so every AS path is Unknown.")
 
 
 def _traffic(facts: dict[str, Any]) -> list[str]:
