@@ -4,16 +4,18 @@ Each section owns one subtree (e.g. IF-MIB's ifTable) and builds a sorted list o
 ``(oid, value)`` pairs from the real system. The snapshot is kept for ``ttl`` seconds so that a
 full walk, which asks thousands of questions, reads netlink or BIRD once rather than each time.
 Values are kept BER-encoded: a pyasn1 object costs about 470 bytes, its encoding about 40, and
-with 1000 members the snapshots hold some 150 000 of them (issue 14: the 1 GB box).
+with 1000 members the snapshots hold some 80 000 of them (issue 14: the 1 GB box). A snapshot
+is two byte strings (the packed OIDs, the encoded values, each in order) and their offsets:
+a Python object per OID and per value cost some 330 bytes an OID, the strings about 30.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import logging
 import struct
 import time
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -97,6 +99,10 @@ def _pack(sub: Sequence[int]) -> bytes:
     return struct.pack(f">{len(sub)}I", *(min(max(n, 0), _MAX_SUB) for n in sub))
 
 
+def _offsets() -> array[int]:
+    return array("I", [0])
+
+
 @dataclass
 class Section:
     """One subtree and the function that lists its objects now."""
@@ -105,29 +111,40 @@ class Section:
     collect: Callable[[], Iterable[Row]]
     ttl: float = 5.0
     name: str = ""
-    _keys: list[bytes] = field(default_factory=list, repr=False)  # see _pack
-    _values: list[Any] = field(default_factory=list, repr=False)
+    # The snapshot: keys (see _pack) and BER values, concatenated in OID order; object i is
+    # _kb[_ko[i]:_ko[i + 1]] and _vb[_vo[i]:_vo[i + 1]].
+    _kb: bytes = field(default=b"", repr=False)
+    _ko: array[int] = field(default_factory=_offsets, repr=False)
+    _vb: bytes = field(default=b"", repr=False)
+    _vo: array[int] = field(default_factory=_offsets, repr=False)
     _stamp: float = field(default=-1e18, repr=False)
+    # The object a GETNEXT last answered: a walk asks for the one after it next.
+    _last: int = field(default=-1, repr=False)
 
-    def _build(self) -> list[Row]:
-        """The section's rows now, sorted, each value BER-encoded."""
+    def _build(self) -> list[tuple[bytes, bytes]]:
+        """The section's objects now as (packed key, BER value), sorted."""
+        depth = len(self.root)
+        rows: list[tuple[bytes, bytes]] = []
         try:
-            rows = []
             for oid, value in self.collect():
-                if oid[: len(self.root)] != self.root:
+                if oid[:depth] != self.root:
                     continue
+                # packed at once: the OID tuple is garbage before the next object is made
                 if isinstance(value, bytes):
-                    rows.append((oid, value))
+                    rows.append((_pack(oid[depth:]), value))
                     continue
                 try:
-                    rows.append((oid, ber.encode_value(value)))
+                    rows.append((_pack(oid[depth:]), ber.encode_value(value)))
                 except Exception as exc:
                     _report(self.name, f"object {'.'.join(map(str, oid))}", exc)
         except Exception:  # a broken source must not take the whole agent down
             log.exception("collecting %s failed; serving no objects for it", self.name)
             rows = []
-        rows.sort(key=lambda r: r[0])
+        rows.sort(key=lambda r: r[0])  # bytes sort as the OIDs do (see _pack)
         return rows
+
+    def __len__(self) -> int:
+        return len(self._ko) - 1
 
     def refresh(self, runner: Runner = _direct, now: float | None = None) -> None:
         """Rebuild the snapshot if it is older than ``ttl``."""
@@ -135,20 +152,43 @@ class Section:
         if now - self._stamp < self.ttl:
             return
         # the old snapshot goes first: with 1000 members the two together were the agent's peak
-        self._keys, self._values = [], []
+        self._kb, self._ko, self._vb, self._vo = b"", _offsets(), b"", _offsets()
         rows = runner(self._build)
-        depth = len(self.root)
-        self._keys = [_pack(r[0][depth:]) for r in rows]
-        self._values = [r[1] for r in rows]
+        ko, vo = _offsets(), _offsets()
+        kb, vb = bytearray(), bytearray()
+        for key, value in rows:
+            kb += key
+            vb += value
+            ko.append(len(kb))
+            vo.append(len(vb))
         del rows
+        self._kb, self._ko, self._vb, self._vo = bytes(kb), ko, bytes(vb), vo
         self._stamp = now
 
     def invalidate(self) -> None:
         """Forget the snapshot (after a reload)."""
         self._stamp = -1e18
 
+    def _key(self, i: int) -> bytes:
+        return self._kb[self._ko[i]:self._ko[i + 1]]
+
+    def _value(self, i: int) -> bytes:
+        return self._vb[self._vo[i]:self._vo[i + 1]]
+
+    def _bisect(self, key: bytes, *, right: bool) -> int:
+        # bisect_left/bisect_right over the packed keys, without a list of them
+        lo, hi = 0, len(self)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            k = self._key(mid)
+            if k < key or (right and k == key):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
     def _oid(self, i: int) -> Oid:
-        key = self._keys[i]
+        key = self._key(i)
         return (*self.root, *struct.unpack(f">{len(key) // 4}I", key))
 
     def get_ber(self, oid: Oid) -> bytes | None:
@@ -157,9 +197,9 @@ class Section:
         if oid[:depth] != self.root or any(not 0 <= n <= _MAX_SUB for n in oid[depth:]):
             return None
         key = _pack(oid[depth:])
-        i = bisect.bisect_left(self._keys, key)
-        if i < len(self._keys) and self._keys[i] == key:
-            return self._values[i]  # type: ignore[no-any-return]
+        i = self._bisect(key, right=False)
+        if i < len(self) and self._key(i) == key:
+            return self._value(i)
         return None
 
     def get(self, oid: Oid) -> Any | None:
@@ -175,16 +215,24 @@ class Section:
             if any(n > _MAX_SUB for n in sub):
                 # after every OID that starts like it up to there: past all of that prefix
                 cut = next(k for k, n in enumerate(sub) if n > _MAX_SUB)
-                i = bisect.bisect_left(self._keys, _pack((*sub[:cut - 1], sub[cut - 1] + 1))) \
-                    if cut else len(self._keys)
+                i = self._bisect(_pack((*sub[:cut - 1], sub[cut - 1] + 1)), right=False) \
+                    if cut else len(self)
             else:
-                i = bisect.bisect_right(self._keys, _pack(sub))
+                key = _pack(sub)
+                last = self._last
+                if 0 <= last < len(self) and self._key(last) == key:
+                    i = last + 1  # the walk goes on: no search
+                    while i < len(self) and self._key(i) == key:
+                        i += 1  # (as bisect_right: past a repeated OID)
+                else:
+                    i = self._bisect(key, right=True)
         elif oid < self.root:
             i = 0
         else:
-            i = len(self._keys)
-        if i < len(self._keys):
-            return self._oid(i), self._values[i]
+            i = len(self)
+        if i < len(self):
+            self._last = i
+            return self._oid(i), self._value(i)
         return None
 
     def next_after(self, oid: Oid) -> Row | None:

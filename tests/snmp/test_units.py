@@ -181,3 +181,27 @@ def test_stale_pid_file_never_names_a_stranger(tmp_path):
 def test_storage_sizes_fit_integer32():
     for _index, _kind, _descr, unit, size, used in storage_rows():
         assert 0 <= used <= size < 2**31 and unit > 0
+
+
+def test_a_snapshot_answers_as_a_sorted_list_would():
+    """The packed snapshot (two byte strings and offsets, issue 14) gives the same GET and
+    GETNEXT answers as a plain sorted list, for a walk, for jumps and with a repeated OID."""
+    rows = [((1, 3, 6, 1, 2, 1, 2, 2, 1, col, i), rfc1902.Integer32(col * 1000 + i))
+            for i in (1, 2, 10, 300, 70000) for col in (1, 2, 10)]
+    rows.append(((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 10), rfc1902.Integer32(-1)))  # repeated
+    section = Section((1, 3, 6, 1, 2, 1), lambda: list(reversed(rows)), ttl=1e9)
+    section.refresh()
+    ordered = sorted({oid for oid, _ in rows})
+    assert len(section) == len(rows)
+    # a walk from the root visits every OID once, in order
+    seen, oid = [], (1, 3, 6, 1, 2, 1)
+    while (row := section.next_after(oid)) is not None:
+        seen.append(row[0])
+        oid = row[0]
+    assert seen == ordered
+    # jumps (no walk hint), an exact GET, and a miss
+    assert section.next_after((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 11))[0] == \
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 300)
+    assert section.next_after((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 70000)) is None
+    assert int(section.get((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 300))) == 10300
+    assert section.get((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 301)) is None
