@@ -40,13 +40,13 @@ class AnycastConcern(Concern):
         if not ctx.has_system:
             return []
         return [Change(self.name, op.action, f"{op.kind} {op.target}")
-                for op in plan_links(cfg, ctx.netns)]
+                for op in plan_links(cfg, ctx.target)]
 
     def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
         """Reconcile; gates are made down (withdrawn) and left to the anycast helper."""
         self.last_writes = []
         if not ctx.has_system:
             return
-        for op in apply_links(cfg, ctx.netns):
+        for op in apply_links(cfg, ctx.target):
             self.last_writes.append(str(op))
             ctx.log(f"anycast: {op}")

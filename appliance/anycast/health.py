@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from appliance.anycast.names import protocol_name  # noqa: F401 (re-exported)
+from appliance.platform.target import Target
 from appliance.resolver.probe import ProbeResult, dig_probe
 
 # The model only to render the helper's file: the resident helper reads that file, not the
@@ -280,14 +281,15 @@ def load_checkers(path: Path) -> list[CheckSpec]:
 
 
 def checkers_from_specs(specs: Sequence[CheckSpec], on_change: AnnounceFn,
-                        netns: str | None = None,
+                        target: Target | None = None,
                         after_step: Callable[[], None] | None = None) -> list[HealthChecker]:
-    """One ``HealthChecker`` per check, probing its server with dig from ``netns``."""
+    """One ``HealthChecker`` per check, probing its server with dig from ``target``'s
+    namespace (None: this host)."""
     out: list[HealthChecker] = []
     for spec in specs:
         def probe(server: str = spec.server, name: str = spec.query_name,
                   timeout: int = spec.timeout) -> ProbeResult:
-            return dig_probe(server, name, timeout=timeout, netns=netns)
+            return dig_probe(server, name, timeout=timeout, target=target)
 
         out.append(HealthChecker(spec.prefix, [spec.prefix], probe, on_change,
                                  interval=spec.interval, rise=spec.rise, fall=spec.fall,
@@ -296,10 +298,10 @@ def checkers_from_specs(specs: Sequence[CheckSpec], on_change: AnnounceFn,
 
 
 def checkers_from_config(cfg: IXPConfig, on_change: AnnounceFn,
-                         netns: str | None = None,
+                         target: Target | None = None,
                          after_step: Callable[[], None] | None = None) -> list[HealthChecker]:
     """The checkers of ``cfg`` (see ``checker_specs``)."""
-    return checkers_from_specs(checker_specs(cfg), on_change, netns, after_step)
+    return checkers_from_specs(checker_specs(cfg), on_change, target, after_step)
 
 
 class CheckerSet:
@@ -309,10 +311,10 @@ class CheckerSet:
     are unchanged keep running (and keep their state); others are stopped or started.
     """
 
-    def __init__(self, on_change: AnnounceFn, netns: str | None = None,
+    def __init__(self, on_change: AnnounceFn, target: Target | None = None,
                  after_step: Callable[[], None] | None = None) -> None:
         self.on_change = on_change
-        self.netns = netns
+        self.target = target
         self.after_step = after_step
         self._checkers: dict[CheckSpec, HealthChecker] = {}
 
@@ -320,7 +322,7 @@ class CheckerSet:
         """Run exactly the checks ``specs`` asks for."""
         wanted: dict[CheckSpec, HealthChecker] = {}
         new = [s for s in specs if s not in self._checkers]
-        made = dict(zip(new, checkers_from_specs(new, self.on_change, self.netns,
+        made = dict(zip(new, checkers_from_specs(new, self.on_change, self.target,
                                                  self.after_step), strict=True))
         for spec in specs:
             wanted[spec] = self._checkers.get(spec) or made[spec]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.platform.rtnl import IFF_UP, LinkInfo, open_rtnl
+from appliance.platform.target import Target
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,13 @@ def _port_counters(link: LinkInfo) -> PortCounters:
                         link.oper == "UP" or bool(link.flags & IFF_UP))
 
 
-def read_counters(netns: str | None, names: set[str] | None = None) -> list[PortCounters]:
+def read_counters(target: Target, names: set[str] | None = None) -> list[PortCounters]:
     """Counters of every interface in ``netns`` (or only ``names``), sorted by name."""
     if names is None:
         from pyroute2 import IPRoute  # the whole dump: only the web UI's callers ask for it
 
         out: list[PortCounters] = []
-        with IPRoute(netns=netns) if netns else IPRoute() as ipr:
+        with IPRoute(netns=target.netns) if target.netns else IPRoute() as ipr:
             for link in ipr.get_links():
                 name = link.get("IFLA_IFNAME")
                 if name and name != "lo":
@@ -59,7 +60,7 @@ def read_counters(netns: str | None, names: set[str] | None = None) -> list[Port
     # One interface at a time, with the small client: a dump of 1000 ports is some 30 MB of
     # parsed messages at once and pyroute2 22 MiB of modules, which the collector's process
     # would keep (issue 14); this is no slower.
-    with open_rtnl(netns) as rtnl:
+    with open_rtnl(target.netns) as rtnl:
         links = [rtnl.link(name) for name in sorted(names - {"lo", ""})]
     # a port configured but not (yet) there is left out, as a dump would have it
     return [_port_counters(link) for link in links if link is not None]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from appliance.platform.target import IMAGE_MARKER, IMAGE_STATE_DIR
+from appliance.platform.target import IMAGE_MARKER, IMAGE_STATE_DIR, Target
 
 # Exists only while systemd is PID 1 (sd_booted(3)); absent in chroots and containers.
 SYSTEMD_RUNTIME = Path("/run/systemd/system")
@@ -81,10 +81,11 @@ def at_boot_restore() -> bool:
 class Launcher:
     """Start, restart and stop one state directory's daemons the way this machine does it."""
 
-    def __init__(self, state_dir: Path, netns: str | None, *,
-                 systemd: bool | None = None) -> None:
-        self.state_dir, self.netns = Path(state_dir), netns
-        self.systemd = systemd_manages(self.state_dir, netns) if systemd is None else systemd
+    def __init__(self, target: Target, *, systemd: bool | None = None) -> None:
+        self.target = target
+        self.state_dir, self.netns = Path(target.state_dir), target.netns
+        self.systemd = systemd_manages(self.state_dir, self.netns) if systemd is None \
+            else systemd
 
     def _systemctl(self, action: str, name: str, *, no_block: bool = False,
                    timeout: float = 120) -> None:

@@ -96,13 +96,13 @@ class RouteServerConcern(Concern):
             self._apply_bird(ctx, changed_files)
         finally:
             if STAYRTR_LISTEN in changed_files:
-                ctx.log(sync_stayrtr(ctx.state_dir, ctx.netns))
+                ctx.log(sync_stayrtr(ctx.target))
 
     def _apply_bird(self, ctx: ApplyContext, changed_files: list[str]) -> None:
         if daemon.CONF not in changed_files:
             return
         conf = ctx.etc_dir / daemon.CONF
-        ctl = daemon.control_socket(ctx)
+        ctl = daemon.control_socket(ctx.target)
         if not ctl.exists():
             ctx.log(f"BIRD is not running ({ctl} missing); it will load {conf} when started")
             return

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appliance.platform.target import Target
 from appliance.route_server.aspa import parse_aspas
 from appliance.route_server.rtr import stayrtr_argv
 from appliance.util.atomic import atomic_write
@@ -142,14 +143,12 @@ def _serving(state_dir: Path, bind: str | None) -> tuple[str | None, str]:
     return bind, f"serving {vrp_path(state_dir)} on {bind}"
 
 
-def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
+def wait_listening(bind: str, target: Target, timeout: float = 15.0,
                    alive: Callable[[], bool] = lambda: True) -> bool:
-    """Wait until something listens on ``bind``'s TCP port (in ``netns``); True if it does."""
+    """Wait until something listens on ``bind``'s TCP port (in ``target``'s namespace); True
+    if it does."""
     port = bind.rsplit(":", 1)[1]
-    argv = ["ss", "-ltnH", f"sport = :{port}"]
-    if netns:
-        from appliance.platform import netns as lab_netns
-        argv = lab_netns.command(netns, argv)
+    argv = target.command(["ss", "-ltnH", f"sport = :{port}"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and alive():
         out = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
@@ -159,7 +158,7 @@ def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
     return False
 
 
-def exec_foreground(state_dir: Path, netns: str | None) -> str:
+def exec_foreground(target: Target) -> str:
     """Become stayrtr for the committed configuration (``ixpctl run stayrtr``).
 
     Returns (without exec) the reason when there is nothing to serve, so the unit ends
@@ -167,13 +166,11 @@ def exec_foreground(state_dir: Path, netns: str | None) -> str:
     """
     # the installed bird.conf, not the committed model: the pipeline restarts stayrtr while it
     # applies a change (RouteServerConcern.apply), before that change is committed
-    bind, why = serving_installed(Path(state_dir))
+    bind, why = serving_installed(target.state_dir)
     if bind is None:
         return why
-    argv = stayrtr_argv(vrp_path(Path(state_dir)), bind=bind, metrics=METRICS)
-    if netns:
-        from appliance.platform import netns as lab_netns
-        argv = lab_netns.command(netns, argv)
+    argv = target.command(stayrtr_argv(vrp_path(target.state_dir), bind=bind,
+                                       metrics=METRICS))
     os.execvp(argv[0], argv)
     return why  # not reached: exec replaced this process
 
@@ -204,7 +201,7 @@ def connect_route_server(state_dir: Path) -> list[str]:
     return kicked
 
 
-def sync(state_dir: Path, netns: str | None) -> str:
+def sync(target: Target) -> str:
     """Make the image's stayrtr follow the installed config and VRP file (restart or stop).
 
     Off the image the dev runner owns stayrtr: this says so and changes nothing. Where to
@@ -212,17 +209,17 @@ def sync(state_dir: Path, netns: str | None) -> str:
     """
     from appliance.platform.launcher import Launcher
 
-    launcher = Launcher(Path(state_dir), netns)
+    launcher = Launcher(target)
     if not launcher.systemd:
         return "restart 'ixpctl up' to serve it"
-    bind, why = serving_installed(Path(state_dir))
+    bind, why = serving_installed(target.state_dir)
     if bind is None:
         launcher.stop("stayrtr", lambda: False)
         return f"stayrtr stopped: {why}"
     launcher.restart("stayrtr", lambda: None, lambda: None)
     # at boot (deferred: systemd orders stayrtr before BIRD) there is nothing to hurry
-    if not launcher.deferred and wait_listening(bind, netns):
-        connect_route_server(Path(state_dir))
+    if not launcher.deferred and wait_listening(bind, target):
+        connect_route_server(target.state_dir)
     return f"ixp-stayrtr.service restarted: {why}"
 
 
@@ -231,40 +228,36 @@ class RpkiService:
 
     name = "rpki"
 
-    def __init__(self, state_dir: Path, netns: str | None, cfg: IXPConfig | None) -> None:
-        from appliance.pipeline.concern import ApplyContext
-
-        self.ctx = ApplyContext(Path(state_dir), netns)
+    def __init__(self, target: Target, cfg: IXPConfig | None) -> None:
+        self.target = target
         self.bind = local_validator(cfg) if cfg else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start stayrtr if there is something to serve, where there is a network of ours."""
-        vrps = vrp_path(self.ctx.state_dir)
-        if not self.bind or not vrps.exists() or not self.ctx.has_system:
+        vrps = vrp_path(self.target.state_dir)
+        if not self.bind or not vrps.exists() or not self.target.has_system:
             return
         from appliance.platform.launcher import Launcher
 
-        Launcher(self.ctx.state_dir, self.ctx.netns).start("stayrtr", self._spawn)
+        Launcher(self.target).start("stayrtr", self._spawn)
 
     def _spawn(self) -> None:
         assert self.bind is not None
-        argv = stayrtr_argv(vrp_path(self.ctx.state_dir), bind=self.bind, metrics=METRICS)
-        if self.ctx.netns:
-            from appliance.platform import netns as lab_netns
-            argv = lab_netns.command(self.ctx.netns, argv)
-        self.ctx.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.ctx.run_dir / "stayrtr.log", "ab") as log:
+        argv = self.target.command(stayrtr_argv(vrp_path(self.target.state_dir),
+                                                bind=self.bind, metrics=METRICS))
+        self.target.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.target.run_dir / "stayrtr.log", "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         # BIRD starts next and asks again only 90 s after a failed first try (main.j2):
         # return once stayrtr listens, so that first try finds it
         proc = self.proc
-        if not wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None):
+        if not wait_listening(self.bind, self.target, alive=lambda: proc.poll() is None):
             log_.warning("stayrtr does not listen on %s (see %s)", self.bind,
-                         self.ctx.run_dir / "stayrtr.log")
+                         self.target.run_dir / "stayrtr.log")
         else:  # a BIRD already running (the runner restarted after an import) asks now
-            connect_route_server(self.ctx.state_dir)
+            connect_route_server(self.target.state_dir)
 
     def stop(self) -> None:
         """Stop the stayrtr this service started."""

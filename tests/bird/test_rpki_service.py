@@ -13,9 +13,9 @@ import yaml
 from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import lab_down, lab_up
-from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.platform.target import Target
 from appliance.route_server.rpki_service import connect_route_server
 from appliance.route_server.service import ensure_running
 from appliance.route_server.status import rtr_sessions
@@ -48,12 +48,12 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
     state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
     runner = None
     try:
-        assert build_pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
+        assert build_pipeline(Target(tmp_path, state.appliance_netns)).run(text, author="t").ok
         # BIRD runs, nothing listens yet: its session is down and holds nothing, so it is the
         # one to hurry (the stayrtr start and an import on the image do this)
-        ensure_running(ApplyContext(tmp_path, state.appliance_netns))
+        ensure_running(Target(tmp_path, state.appliance_netns))
         assert connect_route_server(tmp_path) == ["rpki1"]
-        runner = Runner(tmp_path, netns=state.appliance_netns, port=0)
+        runner = Runner(Target(tmp_path, state.appliance_netns), port=0)
         runner.start()
         # BIRD asks again 90 s after a failed connect (main.j2: retry keep 90), should stayrtr
         # listen only after BIRD's first try (the runner starts it first)
