@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.anycast.health import CHECKERS_FILE, load_checkers, render_checkers
 from appliance.anycast.links import apply_links, plan_links
+from appliance.anycast.render import CHECKERS_FILE, load_checkers, render_checkers
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
 

@@ -14,8 +14,9 @@ import logging
 import threading
 from pathlib import Path
 
-from appliance.anycast.health import CHECKERS_FILE, Action, CheckerSet, load_checkers
+from appliance.anycast.health import Action, CheckerSet
 from appliance.anycast.links import set_gate
+from appliance.anycast.render import CHECKERS_FILE, load_checkers
 from appliance.anycast.status import write_status
 from appliance.config.revisions import RevisionStore
 from appliance.platform.target import Target
