@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from appliance.platform.target import Target
 
 log = logging.getLogger(__name__)
+# How often the runner looks for a daemon that died (BIRD, stayrtr) and starts it again.
+SUPERVISE_SECONDS = 5.0
 
 
 class WebService:
@@ -210,7 +213,6 @@ class Runner:
                  port: int = 8080, sample_interval: float = 60.0,
                  snmp_port: int = 1161, refresh_every: float = 300.0) -> None:
         from appliance.anycast.service import AnycastService
-        from appliance.config.committed import committed_config
         from appliance.monitor.collector import Collector
         from appliance.monitor.store import SampleStore, samples_path
         from appliance.platform.target import IMAGE_MARKER
@@ -226,8 +228,8 @@ class Runner:
         self.web = WebService(target, host, port)
         self.services: list[Service] = []
         if target.has_system:
-            # stayrtr before BIRD: BIRD retries a refused RTR connection only after 90 s
-            self.services.append(RpkiService(target, committed_config(state_dir)))
+            # the daemons the apply started, supervised: started again should one die
+            self.services.append(RpkiService(target))
             self.services.append(RouteServerService(target))
             # the anycast helper after BIRD: it switches BIRD's announcements
             self.services.append(AnycastService(target))
@@ -245,6 +247,7 @@ class Runner:
         self.services.append(SnmpService(target, host=snmp_host, port=snmp_port))
         self.services.append(self.web)
         self.stopping = threading.Event()
+        self.supervise_every = SUPERVISE_SECONDS
 
     def restore(self) -> Outcome:
         """Bring the running system back to the committed revision before serving."""
@@ -283,7 +286,22 @@ class Runner:
         try:
             if on_ready:
                 on_ready(self.web.url)
+            last = time.monotonic()
             while not self.stopping.wait(0.5):
-                pass
+                if time.monotonic() - last >= self.supervise_every:
+                    self.supervise()
+                    last = time.monotonic()
         finally:
             self.stop()
+
+    def supervise(self) -> None:
+        """Start again what died: the daemons are started by their concern's apply (the
+        lifecycle rule in docs/design/architecture.md); the runner only watches them."""
+        for svc in self.services:
+            check = getattr(svc, "check", None)
+            if check is None:
+                continue
+            try:
+                check()
+            except Exception:  # the next round tries again; the other services go on
+                log.exception("supervising %s failed", svc.name)

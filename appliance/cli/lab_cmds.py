@@ -24,7 +24,7 @@ from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
 from appliance.pipeline.run import default_author
 from appliance.platform import shipped
 from appliance.platform.target import Target
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid as bird_pid
 from appliance.runner import Runner
 from appliance.web import accounts, secrets_store
 
@@ -38,13 +38,13 @@ def _lab_up_and_apply(args: argparse.Namespace, config_text: str, author: str,
     registry.register(state.prefix, args.state_dir)
     print(f"lab {state.prefix}: appliance namespace {state.appliance_netns}, "
           f"{len(state.members)} member routers")
-    outcome = build_pipeline(Target(args.state_dir, state.appliance_netns)).run(
-        config_text, author=author, comment=comment)
+    # the apply starts the lab's daemons (BIRD, unbound, stayrtr) in its namespace
+    target = Target(args.state_dir, state.appliance_netns)
+    outcome = build_pipeline(target).run(config_text, author=author, comment=comment)
     rc = print_outcome(outcome, False)
-    if rc == 0:
-        pid = ensure_running(Target(args.state_dir, state.appliance_netns))
-        if pid:
-            print(f"route server BIRD started in {state.appliance_netns} (PID {pid})")
+    pid = bird_pid(target)
+    if rc == 0 and pid:
+        print(f"route server BIRD runs in {state.appliance_netns} (PID {pid})")
     return rc
 
 

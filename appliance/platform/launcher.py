@@ -101,6 +101,14 @@ class Launcher:
                               f"{(res.stderr or res.stdout).strip()}")
 
     @property
+    def spawns(self) -> bool:
+        """Whether the caller spawns the daemons for this target: in a namespace of ours (the
+        lab's), or on a host that is not the image. On the image's own namespace systemd's
+        units run them; another state directory there is a test's, which starts what it
+        needs itself."""
+        return not self.systemd and (self.netns is not None or not IMAGE_MARKER.exists())
+
+    @property
     def deferred(self) -> bool:
         """Starts are only queued (the boot restore): the caller must not wait for readiness."""
         return self.systemd and at_boot_restore()

@@ -33,7 +33,9 @@ def answering(target: Target) -> bool:
 
 def ensure_running(target: Target) -> int | None:
     """Start BIRD on the installed config unless one already answers; its PID if we spawned it
-    (None when none was needed, or when systemd started it on the image).
+    (None when none was needed, or when systemd started it on the image). The route-server
+    concern's apply starts it (off the image); the dev runner calls this again to start a
+    BIRD that died.
 
     Does nothing where there is no network of our own (a developer machine without a lab) or
     nothing to run yet (no configuration applied).
@@ -44,25 +46,27 @@ def ensure_running(target: Target) -> int | None:
 
 
 class RouteServerService:
-    """Keeps the route server running while the runner runs; stops only a BIRD it started."""
+    """The dev runner's supervision of the route server: the concern's apply starts BIRD; this
+    starts it again if it died. BIRD is the state directory's, like unbound: the lab's
+    teardown stops it, not the runner."""
 
     name = "route_server"
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.pid: int | None = None
 
     def start(self) -> None:
-        """Start BIRD if needed."""
-        self.pid = ensure_running(self.target)
-        if self.pid:
-            log.info("route server BIRD started (PID %s)", self.pid)
+        """Start BIRD if it should run and does not."""
+        pid = ensure_running(self.target)
+        if pid:
+            log.info("route server BIRD started (PID %s)", pid)
+
+    def check(self) -> None:
+        """One round of supervision: start again a BIRD that died."""
+        self.start()
 
     def stop(self) -> None:
-        """Stop the BIRD this service started (a lab's or systemd's BIRD is left alone)."""
-        if self.pid:
-            daemon.stop_bird(self.pid)
-            self.pid = None
+        """Nothing: BIRD stays with the applied configuration (see the class)."""
 
 
 # "protocol bgp rs_as64501_1 {", "protocol device {", "protocol rpki rpki1 {" ...

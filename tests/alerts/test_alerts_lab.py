@@ -28,7 +28,7 @@ from appliance.config.loader import load_config_text
 from appliance.lab.lab import LabState, lab_dir, lab_down, lab_up
 from appliance.platform import netns
 from appliance.platform.target import Target
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.snmp.ifindex import IfIndexMap
 
@@ -74,7 +74,7 @@ def alert_lab(root_required, tmp_path, example_text):
         try:
             assert build_pipeline(Target(tmp_path, state.appliance_netns)).run(
                 text, author="t").ok
-            assert ensure_running(Target(tmp_path, state.appliance_netns))
+            assert running_pid(Target(tmp_path, state.appliance_netns))
             _wait("every session Established", lambda: (
                 s := route_server_sessions(tmp_path, cfg)["sessions"]) and all(
                     x["up"] for x in s), timeout=120)

@@ -82,8 +82,8 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         prep = subprocess.run(
             [*confine, sys.executable, "-c",
              "import sys; from pathlib import Path; from appliance.route_server import daemon; "
-             "from appliance.pipeline.concern import ApplyContext; "
-             "daemon.own_files_for(ApplyContext(Path(sys.argv[1])), sys.argv[2])",
+             "from appliance.platform.target import Target; "
+             "daemon.own_files_for(Target(Path(sys.argv[1])), sys.argv[2])",
              str(state), bird_user], capture_output=True, text=True, check=False)
         assert prep.returncode == 0, prep.stderr
         argv = daemon.foreground_argv(ctx.target, bird_user)

@@ -19,7 +19,7 @@ from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.bird.replies import BirdError, Protocol
 from appliance.platform.target import IMAGE_MARKER, Target
 from appliance.route_server.concern import RouteServerConcern
-from appliance.route_server.daemon import CONF, BirdStartError, start_bird, stop
+from appliance.route_server.daemon import CONF, BirdStartError, running_pid, start_bird, stop
 from appliance.route_server.render import session_name
 from appliance.route_server.safe_apply import (
     ApplyRefused,
@@ -64,9 +64,10 @@ def rs_lab(tmp_path_factory):
         state = lab.root / "state"
         pipe = Pipeline(Target(state, rs.ns), concerns=[RouteServerConcern(gate=GATE)])
         first = pipe.run(two_members(), author="test", comment="first")
-        assert first.ok, first.error  # BIRD is not running yet: the file is installed only
+        assert first.ok, first.error
         ctx = ApplyContext(Target(state, rs.ns))
-        pid = start_bird(ctx.target)
+        pid = running_pid(ctx.target)  # the apply started BIRD in the namespace
+        assert pid, "the route-server apply must start BIRD in its namespace"
         lab.pids.append(pid)
         for i, asn in ((1, 10001), (2, 10002)):
             node = lab.add_member(f"m{i}", [str(LAN4[i + 9])], [], LAN4.prefixlen,

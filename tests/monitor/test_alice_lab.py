@@ -19,7 +19,7 @@ import pytest
 from appliance.lab.lab import lab_dir
 from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.web import create_app
 from appliance.web.api import tokens
@@ -85,7 +85,7 @@ def _nets(routes) -> set[str]:
 
 def test_alice_replays_both_source_types(lab):
     _cfg, state, state_dir = lab
-    pid = ensure_running(Target(state_dir, state.appliance_netns))
+    pid = running_pid(Target(state_dir, state.appliance_netns))
     try:
         _announce(state_dir, state)
         client = create_app(Target(state_dir, state.appliance_netns)).test_client()

@@ -11,7 +11,7 @@ import pytest
 from appliance.lab.lab import lab_dir
 from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.web import create_app
 
 from ..web.conftest import csrf
@@ -30,7 +30,7 @@ def _announce_bogon(state_dir, state) -> None:
 
 def test_looking_glass_shows_why(lab):
     _cfg, state, state_dir = lab
-    pid = ensure_running(Target(state_dir, state.appliance_netns))
+    pid = running_pid(Target(state_dir, state.appliance_netns))
     try:
         _announce_bogon(state_dir, state)
         client = create_app(Target(state_dir, state.appliance_netns)).test_client()
