@@ -106,12 +106,11 @@ def served_lab(state_dir: Path, lab_text: str, applied: dict,
     prefix = netns.unique_prefix("ixt")
     state = lab_up(load_config_text(lab_text), state_dir, prefixes_per_member=2, prefix=prefix)
     runner = None
+    box = Target(state_dir, state.appliance_netns)
     try:
-        out = build_pipeline(Target(state_dir, state.appliance_netns)).run(yaml.safe_dump(applied),
-                                                                  author="noc")
+        out = build_pipeline(box).run(yaml.safe_dump(applied), author="noc")
         assert out.ok, out.error
-        runner = Runner(Target(state_dir, state.appliance_netns), port=0,
-                        sample_interval=sample_interval)
+        runner = Runner(box, port=0, sample_interval=sample_interval)
         runner.start()
         yield state, runner.web.url
     finally:
