@@ -16,6 +16,7 @@ from typing import Any
 from appliance.pipeline.candidate import CandidateStore
 from appliance.pipeline.concern import Concern
 from appliance.pipeline.run import Outcome, Pipeline, ProgressFn
+from appliance.platform.target import Target, as_target
 
 
 def concerns(state_dir: Path | None = None) -> list[Concern]:
@@ -55,16 +56,20 @@ def concerns(state_dir: Path | None = None) -> list[Concern]:
     return concerns
 
 
-def build_pipeline(state_dir: str | Path, *, netns: str | None = None,
+def build_pipeline(target: Target | str | Path, *,
                    progress: ProgressFn | None = None) -> Pipeline:
-    """The change pipeline of ``state_dir`` over every capability of the box."""
-    state = Path(state_dir).absolute()
-    return Pipeline(state, concerns(state), netns=netns, progress=progress)
+    """The change pipeline of ``target`` over every capability of the box (a bare state
+    directory: config-only, on this host)."""
+    where = as_target(target)
+    state = where.state_dir.absolute()
+    return Pipeline(Target(state, where.netns), concerns(state), progress=progress)
 
 
-def candidates(state_dir: str | Path, *, netns: str | None = None) -> CandidateStore:
-    """The candidates of ``state_dir``, compared and applied by the box's pipeline."""
-    return CandidateStore(Path(state_dir), lambda: build_pipeline(state_dir, netns=netns))
+def candidates(target: Target | str | Path) -> CandidateStore:
+    """The candidates of ``target``'s state directory, compared and applied by the box's
+    pipeline."""
+    where = as_target(target)
+    return CandidateStore(where.state_dir, lambda: build_pipeline(where))
 
 
 REFRESH_AUTHOR = "refresh"
@@ -87,8 +92,8 @@ class RefreshReport:
         return not self.failures and (self.outcome is None or self.outcome.ok)
 
 
-def refresh_data(state_dir: str | Path, *, netns: str | None = None,
-                 sources: list[str] | None = None, only_due: bool = False,
+def refresh_data(target: Target | str | Path, *, sources: list[str] | None = None,
+                 only_due: bool = False,
                  since: datetime | None = None, now: datetime | None = None,
                  run: Callable[..., Any] | None = None) -> RefreshReport:
     """Fetch the route server's IRR and PeeringDB data again and apply it through the
@@ -105,7 +110,8 @@ def refresh_data(state_dir: str | Path, *, netns: str | None = None,
     from appliance.config.summary import data_change_lines, refresh_comment
     from appliance.route_server import refresh
 
-    state = Path(state_dir).absolute()
+    where = as_target(target)
+    state = where.state_dir.absolute()
     now = now or datetime.now(UTC)
     cfg = committed_config(state)
     if cfg is None:
@@ -127,7 +133,7 @@ def refresh_data(state_dir: str | Path, *, netns: str | None = None,
                                     "changes": [], "revision": None,
                                     "failures": fetched.failures})
         return report
-    pipeline = build_pipeline(state, netns=netns)
+    pipeline = build_pipeline(Target(state, where.netns))
     latest = pipeline.store.latest()
     assert latest is not None  # committed_config found it
     outcome = pipeline.run(latest.config, author=REFRESH_AUTHOR,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +23,11 @@ if TYPE_CHECKING:
 
     from appliance.alerts.engine import AlertEngine
     from appliance.pipeline.run import Outcome
+    from appliance.platform.target import Target
 
 log = logging.getLogger(__name__)
+# How often the runner looks for a daemon that died (BIRD, stayrtr) and starts it again.
+SUPERVISE_SECONDS = 5.0
 
 
 class WebService:
@@ -31,8 +35,8 @@ class WebService:
 
     name = "web"
 
-    def __init__(self, state_dir: Path, host: str, port: int, netns: str | None = None) -> None:
-        self.state_dir, self.host, self.port, self.netns = state_dir, host, port, netns
+    def __init__(self, target: Target, host: str, port: int) -> None:
+        self.target, self.host, self.port = target, host, port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -49,7 +53,7 @@ class WebService:
         from appliance.web import create_app
 
         self._server = make_server(self.host, self.port,
-                                   create_app(self.state_dir, netns=self.netns),
+                                   create_app(self.target),
                                    threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="web",
                                         daemon=True)
@@ -76,8 +80,9 @@ class RefreshService:
 
     name = "refresh"
 
-    def __init__(self, state_dir: Path, netns: str | None, check_every: float = 300.0) -> None:
-        self.state_dir, self.netns, self.check_every = state_dir, netns, check_every
+    def __init__(self, target: Target, check_every: float = 300.0) -> None:
+        self.target, self.check_every = target, check_every
+        self.state_dir = target.state_dir
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.started_at: datetime | None = None
@@ -87,7 +92,7 @@ class RefreshService:
         from appliance.box import refresh_data
 
         try:
-            report = refresh_data(self.state_dir, netns=self.netns, only_due=True,
+            report = refresh_data(self.target, only_due=True,
                                   since=self.started_at)
         except Exception:  # the next round tries again; the runner's other services go on
             log.exception("data refresh failed")
@@ -124,8 +129,9 @@ class ReportMailService:
 
     name = "report-mail"
 
-    def __init__(self, state_dir: Path, netns: str | None, check_every: float = 3600.0) -> None:
-        self.state_dir, self.netns, self.check_every = state_dir, netns, check_every
+    def __init__(self, target: Target, check_every: float = 3600.0) -> None:
+        self.target, self.check_every = target, check_every
+        self.state_dir = target.state_dir
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -140,8 +146,7 @@ class ReportMailService:
             cfg = committed_config(self.state_dir)
             if cfg is None or monthly.mail_off(cfg):
                 return []
-            outcomes = monthly.run(self.state_dir, cfg, composer(cfg.identity.language),
-                                   netns=self.netns)
+            outcomes = monthly.run(self.target, cfg, composer(cfg.identity.language))
         except Exception:  # the next round tries again; the runner's other services go on
             log.exception("monthly report mail failed")
             return []
@@ -190,60 +195,59 @@ class Service(Protocol):
         """Stop; safe to call twice."""
 
 
-def alert_engine(state_dir: Path, netns: str | None) -> AlertEngine:
+def alert_engine(target: Target) -> AlertEngine:
     """The alert engine the collector runs after each round, with what only the composition
     may read (the firmware's last update) given to it."""
     from appliance.alerts.engine import AlertEngine, ifindex_reader
     from appliance.firmware import records
-    from appliance.platform.target import Target
 
-    return AlertEngine(state_dir, netns, has_system=Target(state_dir, netns).has_system,
-                       firmware=lambda: records.read(state_dir, records.LAST),
-                       ifindex=ifindex_reader(state_dir))
+    return AlertEngine(target, has_system=target.has_system,
+                       firmware=lambda: records.read(target.state_dir, records.LAST),
+                       ifindex=ifindex_reader(target.state_dir))
 
 
 class Runner:
     """Starts every service, waits for a stop signal, stops them in reverse order."""
 
-    def __init__(self, state_dir: Path, *, netns: str | None, host: str = "127.0.0.1",
+    def __init__(self, target: Target, *, host: str = "127.0.0.1",
                  port: int = 8080, sample_interval: float = 60.0,
                  snmp_port: int = 1161, refresh_every: float = 300.0) -> None:
         from appliance.anycast.service import AnycastService
-        from appliance.config.committed import committed_config
         from appliance.monitor.collector import Collector
         from appliance.monitor.store import SampleStore, samples_path
-        from appliance.pipeline.concern import ApplyContext
         from appliance.platform.target import IMAGE_MARKER
         from appliance.route_server.rpki_service import RpkiService
         from appliance.route_server.service import RouteServerService
         from appliance.snmp.service import SnmpService
 
         check_dev_listen(host)
-        self.state_dir = state_dir
+        self.target = target
+        self.state_dir = state_dir = target.state_dir
         from appliance.box import build_pipeline  # heavy: only when changing
-        self.pipeline = build_pipeline(state_dir, netns=netns)
-        self.web = WebService(state_dir, host, port, netns)
+        self.pipeline = build_pipeline(target)
+        self.web = WebService(target, host, port)
         self.services: list[Service] = []
-        if ApplyContext(state_dir, netns).has_system:
-            # stayrtr before BIRD: BIRD retries a refused RTR connection only after 90 s
-            self.services.append(RpkiService(state_dir, netns, committed_config(state_dir)))
-            self.services.append(RouteServerService(state_dir, netns))
+        if target.has_system:
+            # the daemons the apply started, supervised: started again should one die
+            self.services.append(RpkiService(target))
+            self.services.append(RouteServerService(target))
             # the anycast helper after BIRD: it switches BIRD's announcements
-            self.services.append(AnycastService(state_dir, netns))
+            self.services.append(AnycastService(target))
             store = SampleStore(samples_path(state_dir))
             # the collector follows its rendered file (the member ports) by itself
-            self.services.append(Collector(store, netns, interval=sample_interval,
-                                           after_round=[alert_engine(state_dir, netns).round]))
+            self.services.append(Collector(store, target, interval=sample_interval,
+                                           after_round=[alert_engine(target).round]))
             # the route server's IRR and PeeringDB data, on the image's timer schedule
-            self.services.append(RefreshService(state_dir, netns, check_every=refresh_every))
+            self.services.append(RefreshService(target, check_every=refresh_every))
             # the members' monthly report cards, on the image timer's daily schedule
-            self.services.append(ReportMailService(state_dir, netns))
+            self.services.append(ReportMailService(target))
         # On the image the agent listens where the configuration says (the management
         # address, UDP 161); the dev runner keeps it on loopback beside the web UI.
         snmp_host = None if IMAGE_MARKER.exists() else host
-        self.services.append(SnmpService(state_dir, netns=netns, host=snmp_host, port=snmp_port))
+        self.services.append(SnmpService(target, host=snmp_host, port=snmp_port))
         self.services.append(self.web)
         self.stopping = threading.Event()
+        self.supervise_every = SUPERVISE_SECONDS
 
     def restore(self) -> Outcome:
         """Bring the running system back to the committed revision before serving."""
@@ -282,7 +286,22 @@ class Runner:
         try:
             if on_ready:
                 on_ready(self.web.url)
+            last = time.monotonic()
             while not self.stopping.wait(0.5):
-                pass
+                if time.monotonic() - last >= self.supervise_every:
+                    self.supervise()
+                    last = time.monotonic()
         finally:
             self.stop()
+
+    def supervise(self) -> None:
+        """Start again what died: the daemons are started by their concern's apply (the
+        lifecycle rule in docs/design/architecture.md); the runner only watches them."""
+        for svc in self.services:
+            check = getattr(svc, "check", None)
+            if check is None:
+                continue
+            try:
+                check()
+            except Exception:  # the next round tries again; the other services go on
+                log.exception("supervising %s failed", svc.name)

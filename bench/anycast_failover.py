@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE.parent))
 from appliance.anycast.links import set_gate  # noqa: E402
 from appliance.anycast.service import AnycastService  # noqa: E402
 from appliance.pipeline.concern import ApplyContext  # noqa: E402
+from appliance.platform.target import Target  # noqa: E402
 from appliance.resolver.concern import stop_resolver  # noqa: E402
 from tests.dns.test_anycast_bgp_lab import FALL, INTERVAL, PREFIX, RISE, anycast_lab  # noqa: E402
 
@@ -46,12 +47,12 @@ def main(rounds: int = 5) -> None:
         # BGP propagation alone: flip the gate by hand, no health checks involved.
         bgp_down, bgp_up = [], []
         for _ in range(rounds):
-            set_gate(ns, PREFIX, True)
+            set_gate(Target(Path(tmp), ns), PREFIX, True)
             bgp_up.append(_until(lambda: lab.members_with_route() == every))
-            set_gate(ns, PREFIX, False)
+            set_gate(Target(Path(tmp), ns), PREFIX, False)
             bgp_down.append(_until(lambda: not lab.members_with_route()))
 
-        svc = AnycastService(Path(tmp), ns, poll=0.5)
+        svc = AnycastService(Target(Path(tmp), ns), poll=0.5)
         svc.start()
         withdraw, announce = [], []
         try:
@@ -59,7 +60,7 @@ def main(rounds: int = 5) -> None:
             for _ in range(rounds):
                 stop_resolver(Path(tmp))
                 withdraw.append(_until(lambda: not lab.members_with_route()))
-                lab.resolver.apply(lab.cfg, ApplyContext(Path(tmp), ns), [])
+                lab.resolver.apply(lab.cfg, ApplyContext(Target(Path(tmp), ns)), [])
                 announce.append(_until(lambda: lab.members_with_route() == every))
         finally:
             svc.stop()

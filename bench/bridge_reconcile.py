@@ -22,6 +22,10 @@ from appliance.bridge.render import render_hygiene
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
 from appliance.platform import netns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 SIZES = (8, 64, 256)
 LAN4 = ipaddress.IPv4Network("100.64.0.0/22")
@@ -61,13 +65,13 @@ def measure(n: int, workdir: Path) -> tuple[float, int, float, float, int]:
         ruleset.write_text(render_hygiene(cfg))
         t0 = time.perf_counter()
         nft.load_file(ns, ruleset)
-        writes = reconcile(cfg, ns)
+        writes = reconcile(cfg, Target(NO_STATE, ns))
         cold = time.perf_counter() - t0
         t_nft = time.perf_counter()
         nft.load_file(ns, ruleset)  # the ruleset alone, for the breakdown
         nft_time = time.perf_counter() - t_nft
         t1 = time.perf_counter()
-        again = reconcile(cfg, ns)
+        again = reconcile(cfg, Target(NO_STATE, ns))
         noop = time.perf_counter() - t1
         if again:
             raise SystemExit(f"no-op re-apply of {n} ports wrote {len(again)} times")

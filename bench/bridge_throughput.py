@@ -26,6 +26,10 @@ from appliance.bridge.render import FAMILY, TABLE, render_hygiene
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
 from appliance.platform import netns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 MEMBERS = (
     {"asn": 4_200_000_001, "name": "Member 1", "ports": ["ixp1"], "macs": ["02:00:5e:10:00:01"],
@@ -101,7 +105,7 @@ def main() -> None:
         for label, text in files.items():
             paths[label] = Path(tmp) / f"{len(paths)}.nft"
             paths[label].write_text(text)
-        reconcile(cfg, app)
+        reconcile(cfg, Target(NO_STATE, app))
         runs: dict[str, list[float]] = {label: [] for label in (*files, "no rules")}
         for _ in range(rounds):
             for label, path in paths.items():

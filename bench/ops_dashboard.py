@@ -24,6 +24,7 @@ from appliance.config.generate import synthetic_data
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore, samples_path
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 
@@ -42,7 +43,7 @@ def build(members: int) -> tuple[str, Path]:
     state = Path(tempfile.mkdtemp(prefix="ixp-bench-"))
     data = synthetic_data(members)
     data["admin_users"] = [{"name": "bench", "password_hash": hash_password(PASSWORD)}]
-    out = build_pipeline(state, netns=ns).run(yaml.safe_dump(data), author="bench")
+    out = build_pipeline(Target(state, ns)).run(yaml.safe_dump(data), author="bench")
     assert out.ok, out.error
     return ns, state
 
@@ -57,14 +58,14 @@ def measure(members: int) -> dict[str, float]:
     try:
         store = SampleStore(samples_path(state))
         ports = {f"p{i}" for i in range(1, members + 1)}
-        collector = Collector(store, ns, lambda: ports)
+        collector = Collector(store, Target(state, ns), lambda: ports)
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         for k in range(3):
             collector.sample_once(now=int(time.time()) - 180 + 60 * k)
         per_round = (time.perf_counter() - t0) / 3
         cpu_round = (time.process_time() - cpu0) / 3
-        client = create_app(state, netns=ns).test_client()
+        client = create_app(Target(state, ns)).test_client()
         login = client.get("/login").get_data(as_text=True)
         token = login.split('name="csrf_token" value="')[1].split('"')[0]
         client.post("/login", data={"name": "bench", "password": PASSWORD, "csrf_token": token})

@@ -46,6 +46,7 @@ from appliance.monitor.store import SampleStore, samples_path  # noqa: E402
 from appliance.platform import netns  # noqa: E402
 from appliance.platform.bird.control import BirdUnavailable  # noqa: E402
 from appliance.platform.bird.replies import BirdError  # noqa: E402
+from appliance.platform.target import Target  # noqa: E402
 from appliance.route_server.bogons import load_bogons  # noqa: E402
 from appliance.route_server.daemon import spawn_bird  # noqa: E402
 from appliance.route_server.render import render_bird, session_name  # noqa: E402
@@ -108,7 +109,8 @@ def build(lab: NetLab, n: int, p: int) -> float:
             conf = node.dir / f"m{i}.conf"
             conf.write_text(feeder_conf(i, p))
             lab.pids.append(spawn_bird(conf, node.dir / f"m{i}.ctl", node.dir / f"m{i}.pid",
-                                       netns_name=node.ns, log=node.dir / f"m{i}.log"))
+                                       target=Target(node.dir, node.ns),
+                                       log=node.dir / f"m{i}.log"))
     t0 = time.perf_counter()
     lab.start_bird(rs, render_bird(bench_config(n, p), load_bogons()))
     want_in, want_out = n * p, n * (n - 1) * p
@@ -255,7 +257,7 @@ def main(argv: list[str]) -> None:
                       f"{raw50 * 1000:.1f} / {raw95 * 1000:.1f} ms", flush=True)
 
             store = SampleStore(samples_path(state))
-            collector = Collector(store, None, set, state_dir=state)
+            collector = Collector(store, Target(state), set, state_dir=state)
             cpu0, t0 = time.process_time(), time.perf_counter()
             now = int(time.time())
             for k in range(3):

@@ -39,6 +39,7 @@ from appliance.anycast.status import STATUS_FILE
 from appliance.box import build_pipeline
 from appliance.config.generate import synthetic_data
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.resolver.concern import stop_resolver
 from appliance.web.accounts import hash_password
 
@@ -76,6 +77,7 @@ def _hooked(real):
     return call
 os.execv, os.execvp = _hooked(os.execv), _hooked(os.execvp)
 from appliance.cli import main
+from appliance.platform.target import Target
 sys.argv[0] = "ixpctl"
 sys.exit(main())
 """
@@ -248,7 +250,7 @@ def main() -> None:
         try:
             t0 = time.monotonic()
             build_lab(ns, far, members)
-            out = build_pipeline(state, netns=ns).run(yaml.safe_dump(config_data(members)),
+            out = build_pipeline(Target(state, ns)).run(yaml.safe_dump(config_data(members)),
                                                 author="bench")
             assert out.ok, out.error
             # The pipeline started unbound itself; on the box its unit does: hand it over.

@@ -21,6 +21,7 @@ from appliance.alerts.render import SETTINGS_FILE, parse_settings
 from appliance.alerts.rules import evaluate
 from appliance.alerts.snapshot import snapshot
 from appliance.alerts.store import AlertStore
+from appliance.platform.target import Target
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,11 @@ def send_test(state_dir: Path, channel_id: str, settings: dict[str, Any] | None 
 class AlertEngine:
     """The collector's after-round hook: one call, one alert round."""
 
-    def __init__(self, state_dir: Path, netns: str | None, *, has_system: bool = True,
+    def __init__(self, target: Target, *, has_system: bool = True,
                  firmware: Callable[[], dict[str, Any] | None] | None = None,
                  ifindex: Callable[[], dict[str, int]] | None = None) -> None:
-        self.state_dir = Path(state_dir)
-        self.netns, self.has_system = netns, has_system
+        self.state_dir = Path(target.state_dir)
+        self.target, self.has_system = target, has_system
         self.firmware, self.ifindex = firmware, ifindex
         self.store = AlertStore(self.state_dir)
         self.rounds = 0
@@ -112,7 +113,7 @@ class AlertEngine:
         settings = load_settings(self.state_dir)
         if settings is None or not settings.get("enabled", True):
             return []
-        snap = snapshot(self.state_dir, self.netns, settings, now=now,
+        snap = snapshot(self.target, settings, now=now,
                         has_system=self.has_system, firmware=self.firmware,
                         ifindex=self.ifindex() if self.ifindex else None)
         return self.apply(snap, settings, now)

@@ -185,22 +185,22 @@ def session_outages(state: dict[str, Any], asn: int, start: float, end: float
     return {"count": count, "minutes": round(seconds / 60)}
 
 
-def month_facts(state_dir: Path, cfg: IXPConfig, asn: int, month: str,
-                netns: str | None = None, now: float | None = None) -> dict[str, Any] | None:
+def month_facts(target: Target, cfg: IXPConfig, asn: int, month: str,
+                now: float | None = None) -> dict[str, Any] | None:
     """Everything one member's mail says: the report card now (``monitor/report.py``), the
     month's traffic with each peer (the collector's samples) and the session outages the
     alerts saw in the month. None when there is no such member."""
     from appliance.monitor.report import member_report, month_traffic
 
-    card = member_report(Path(state_dir), cfg, asn, netns, live_traffic=False)
+    card = member_report(target, cfg, asn, live_traffic=False)
     if card is None:
         return None
     zone = box_zone(cfg)
     start, end = month_bounds(month, zone)
     names = {m.asn: m.name for m in cfg.members}
-    traffic = month_traffic(Path(state_dir), asn, start, end, names) \
+    traffic = month_traffic(Path(target.state_dir), asn, start, end, names) \
         if cfg.peering_lan.traffic_matrix else None
-    outages = session_outages(AlertStore(Path(state_dir)).state(), asn, start, end)
+    outages = session_outages(AlertStore(Path(target.state_dir)).state(), asn, start, end)
     return {"asn": asn, "name": card["name"], "month": month, "start": start, "end": end,
             "generated": time.time() if now is None else now, "timezone": str(zone.key),
             "card": card, "traffic": traffic, "outages": outages,
@@ -256,21 +256,21 @@ def _log(state_dir: Path, asn: int, name: str, month: str, to: list[str],
         "ok": error is None, "error": error, "try": tries})
 
 
-def run(state_dir: Path, cfg: IXPConfig, compose: Compose, *, month: str | None = None,
+def run(target: Target, cfg: IXPConfig, compose: Compose, *, month: str | None = None,
         asns: list[int] | None = None, dry_run: bool = False, force: bool = False,
-        netns: str | None = None, now: float | None = None) -> list[Outcome]:
+        now: float | None = None) -> list[Outcome]:
     """Send the report of ``month`` (default: the past one) to every member due (or those of
     ``asns``); ``force`` sends again what was sent. A dry run sends and records nothing and
     gives the messages. ``ValueError`` when the reports are off, an ASN is not a member
     that gets them, or another run is under way."""
     if dry_run:
-        return _run(state_dir, cfg, compose, month, asns, dry_run, force, netns, now)
-    with _one_run(state_dir):
-        return _run(state_dir, cfg, compose, month, asns, dry_run, force, netns, now)
+        return _run(target, cfg, compose, month, asns, dry_run, force, now)
+    with _one_run(target.state_dir):
+        return _run(target, cfg, compose, month, asns, dry_run, force, now)
 
 
-def _run(state_dir: Path, cfg: IXPConfig, compose: Compose, month: str | None,
-         asns: list[int] | None, dry_run: bool, force: bool, netns: str | None,
+def _run(target: Target, cfg: IXPConfig, compose: Compose, month: str | None,
+         asns: list[int] | None, dry_run: bool, force: bool,
          now: float | None) -> list[Outcome]:
     now = time.time() if now is None else now
     off = mail_off(cfg)
@@ -284,13 +284,13 @@ def _run(state_dir: Path, cfg: IXPConfig, compose: Compose, month: str | None,
             raise ValueError("no monthly report for " + ", ".join(f"AS{a}" for a in missing)
                              + ": not a member, no noc_email, or monthly_report is false")
         who = {a: who[a] for a in asns}
-    record = read_record(state_dir)
+    record = read_record(target.state_dir)
     out: list[Outcome] = []
     for asn, (name, noc) in who.items():
         if not force and already_sent(record, asn, month):
             out.append(Outcome(asn, name, month, [noc], "already sent"))
             continue
-        facts = month_facts(state_dir, cfg, asn, month, netns, now)
+        facts = month_facts(target, cfg, asn, month, now)
         if facts is None:
             continue
         msg = _message(cfg, facts, [noc], compose)
@@ -306,7 +306,7 @@ def _run(state_dir: Path, cfg: IXPConfig, compose: Compose, month: str | None,
             mail.send(_relay(cfg), msg, bcc=bcc)
         except mail.DeliveryError as exc:
             error = str(exc)
-        _log(state_dir, asn, name, month, [noc], error, tries, now)
+        _log(target.state_dir, asn, name, month, [noc], error, tries, now)
         if error is None:
             months = (record["sent"].get(str(asn)) or {}).get("months") or []
             months = sorted({*months, month})[-MONTHS_KEPT:]
@@ -318,14 +318,14 @@ def _run(state_dir: Path, cfg: IXPConfig, compose: Compose, month: str | None,
             record["failed"][str(asn)] = {"month": month, "time": now, "error": error,
                                           "tries": tries}
             log.warning("report mail: %s of AS%s to %s: %s", month, asn, noc, error)
-        _save_record(state_dir, record)  # after each member: a crash loses nothing sent
+        _save_record(target.state_dir, record)  # after each member: a crash loses nothing sent
         out.append(Outcome(asn, name, month, [noc], "sent" if error is None else "failed",
                            error, msg))
     return out
 
 
-def send_test(state_dir: Path, cfg: IXPConfig, compose: Compose, asn: int,
-              month: str | None = None, netns: str | None = None,
+def send_test(target: Target, cfg: IXPConfig, compose: Compose, asn: int,
+              month: str | None = None,
               now: float | None = None) -> Outcome:
     """The member's report, marked TEST, to the alert mail's recipients (not to the member,
     and not recorded as sent): what its NOC will get. ``ValueError`` when it cannot go."""
@@ -333,7 +333,7 @@ def send_test(state_dir: Path, cfg: IXPConfig, compose: Compose, asn: int,
     if not cfg.alerts.email.enabled:
         raise ValueError("alert mail is not set up (alerts.email): the report uses its relay")
     month = parse_month(month) if month else previous_month(now, box_zone(cfg))
-    facts = month_facts(state_dir, cfg, asn, month, netns, now)
+    facts = month_facts(target, cfg, asn, month, now)
     if facts is None:
         raise ValueError(f"AS{asn} is not a member")
     to = [str(r) for r in cfg.alerts.email.recipients]
@@ -343,7 +343,7 @@ def send_test(state_dir: Path, cfg: IXPConfig, compose: Compose, asn: int,
         mail.send(_relay(cfg), msg)
     except mail.DeliveryError as exc:
         error = str(exc)
-    _log(state_dir, asn, facts["name"], month, to, error, 1, now, test=True)
+    _log(target.state_dir, asn, facts["name"], month, to, error, 1, now, test=True)
     return Outcome(asn, facts["name"], month, to, "test sent" if error is None else "failed",
                    error, msg)
 

@@ -23,6 +23,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.platform.bird import query
 from appliance.platform.bird.replies import BirdError, parse_routes
 from appliance.platform.rtnl import IFF_UP, open_rtnl
+from appliance.platform.target import Target
 from appliance.route_server.communities import reject_reasons_of
 from appliance.route_server.status import Member, route_server_sessions
 
@@ -85,13 +86,13 @@ def filtered_part(state_dir: Path, settings: dict[str, Any],
     return out
 
 
-def ports_part(netns: str | None, settings: dict[str, Any], ifindex: dict[str, int]
+def ports_part(target: Target, settings: dict[str, Any], ifindex: dict[str, int]
                ) -> list[dict[str, Any]] | None:
     """Each member port: up (operationally) or not; a configured port that is missing is
     down."""
     ports = settings.get("ports") or {}
     try:
-        with open_rtnl(netns) as rtnl:
+        with open_rtnl(target.netns) as rtnl:
             links = {name: rtnl.link(name) for name in sorted(ports)}
     except OSError:
         return None
@@ -101,12 +102,12 @@ def ports_part(netns: str | None, settings: dict[str, Any], ifindex: dict[str, i
             for name, link in links.items()]
 
 
-def drops_part(netns: str | None) -> dict[str, dict[str, int]] | None:
+def drops_part(target: Target) -> dict[str, dict[str, int]] | None:
     """Hygiene drop counters by port and reason; None when they cannot be read."""
     from appliance.bridge.status import drops_by_port
 
     try:
-        return drops_by_port(netns)
+        return drops_by_port(target)
     except (OSError, ValueError, RuntimeError):
         return None
 
@@ -129,7 +130,7 @@ def data_ages(state_dir: Path, now: float) -> dict[str, float | None]:
     return ages
 
 
-def snapshot(state_dir: Path, netns: str | None, settings: dict[str, Any], *,
+def snapshot(target: Target, settings: dict[str, Any], *,
              now: float | None = None, has_system: bool = True,
              firmware: Callable[[], dict[str, Any] | None] | None = None,
              ifindex: dict[str, int] | None = None) -> dict[str, Any]:
@@ -137,42 +138,42 @@ def snapshot(state_dir: Path, netns: str | None, settings: dict[str, Any], *,
     drops and routes are not the exchange's and are left unknown."""
     now = time.time() if now is None else now
     snap: dict[str, Any] = {"sessions": None, "trips": None, "filtered": None, "ports": None,
-                            "drops": None, "data_age_days": data_ages(state_dir, now),
+                            "drops": None, "data_age_days": data_ages(target.state_dir, now),
                             "anycast": None, "root_zone": None, "disk_percent": None,
                             "firmware": None, "revision": None}
     if has_system:
-        for part, read in (("ports", lambda: ports_part(netns, settings, ifindex or {})),
-                           ("drops", lambda: drops_part(netns))):
+        for part, read in (("ports", lambda: ports_part(target, settings, ifindex or {})),
+                           ("drops", lambda: drops_part(target))):
             try:
                 snap[part] = read()
             except Exception:  # one bad reader must not hide the others
                 log.exception("alerts: reading %s failed", part)
         try:
-            snap["sessions"], snap["trips"] = sessions_part(state_dir, settings)
+            snap["sessions"], snap["trips"] = sessions_part(target.state_dir, settings)
             rule = (settings.get("rules") or {}).get("filtered_routes") or {}
             if snap["sessions"] is not None and rule.get("enabled", True):
                 # the one costly read (each filtered route of each session): only when asked
-                snap["filtered"] = filtered_part(state_dir, settings, snap["sessions"])
+                snap["filtered"] = filtered_part(target.state_dir, settings, snap["sessions"])
         except Exception:
             log.exception("alerts: reading the route server failed")
     # A service that is off has nothing wrong (its alerts resolve), rather than unknown.
     snap["anycast"] = {"running": True, "checkers": []}
     if settings.get("anycast"):
         from appliance.anycast.status import read_status
-        snap["anycast"] = read_status(state_dir, now=now)
+        snap["anycast"] = read_status(target.state_dir, now=now)
     snap["root_zone"] = {"state": "off"}
     if settings.get("local_root"):
         try:
             from appliance.resolver.status import resolver_status
-            snap["root_zone"] = resolver_status(state_dir, now=now)["root_zone"]
+            snap["root_zone"] = resolver_status(target.state_dir, now=now)["root_zone"]
         except Exception:
             snap["root_zone"] = None
             log.exception("alerts: reading the resolver failed")
     with contextlib.suppress(OSError):
-        snap["disk_percent"] = psutil.disk_usage(str(state_dir)).percent
+        snap["disk_percent"] = psutil.disk_usage(str(target.state_dir)).percent
     if firmware is not None:
         snap["firmware"] = firmware()
-    latest = RevisionStore(state_dir).latest()
+    latest = RevisionStore(target.state_dir).latest()
     if latest is not None:
         snap["revision"] = {"id": latest.id, "author": latest.author, "message": latest.comment}
     return snap

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.anycast.health import CHECKERS_FILE, load_checkers, render_checkers
 from appliance.anycast.links import apply_links, plan_links
+from appliance.anycast.render import CHECKERS_FILE, load_checkers, render_checkers
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
 
@@ -40,13 +40,13 @@ class AnycastConcern(Concern):
         if not ctx.has_system:
             return []
         return [Change(self.name, op.action, f"{op.kind} {op.target}")
-                for op in plan_links(cfg, ctx.netns)]
+                for op in plan_links(cfg, ctx.target)]
 
     def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
         """Reconcile; gates are made down (withdrawn) and left to the anycast helper."""
         self.last_writes = []
         if not ctx.has_system:
             return
-        for op in apply_links(cfg, ctx.netns):
+        for op in apply_links(cfg, ctx.target):
             self.last_writes.append(str(op))
             ctx.log(f"anycast: {op}")

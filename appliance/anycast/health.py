@@ -12,7 +12,6 @@ transition is logged.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -20,10 +19,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from appliance.anycast.names import protocol_name  # noqa: F401 (re-exported)
+from appliance.anycast.render import (  # noqa: F401 (the file's names, re-exported)
+    CHECKERS_FILE,
+    CheckSpec,
+    checker_specs,
+    load_checkers,
+    parse_checkers,
+    render_checkers,
+)
+from appliance.platform.target import Target
 from appliance.resolver.probe import ProbeResult, dig_probe
 
 # The model only to render the helper's file: the resident helper reads that file, not the
@@ -211,83 +218,16 @@ class HealthChecker:
             }
 
 
-CHECKERS_FILE = "anycast/checkers.json"  # under the state dir's etc/, for the helper
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """One prefix's health check, as the helper's file holds it."""
-
-    prefix: str
-    server: str  # the resolver address probed
-    query_name: str
-    timeout: int
-    interval: int
-    rise: int
-    fall: int
-
-
-def checker_specs(cfg: IXPConfig) -> list[CheckSpec]:
-    """One check per ``services.anycast`` prefix, probing the resolver addresses in it (pure).
-
-    A prefix with no resolver address inside probes the resolver's first address instead
-    (the prefix still stands for the resolver service). None while the resolver is off.
-    """
-    res = cfg.services.resolver
-    addrs = [*res.ipv4, *res.ipv6]
-    if not res.enabled or not addrs:
-        return []
-    out = []
-    for item in cfg.services.anycast:
-        inside = [a for a in addrs if a.version == item.prefix.version and a in item.prefix]
-        chk = item.check
-        out.append(CheckSpec(str(item.prefix), str((inside or addrs)[0]), str(chk.query_name),
-                             chk.timeout, chk.interval, chk.rise, chk.fall))
-    return out
-
-
-def render_checkers(cfg: IXPConfig) -> bytes:
-    """``etc/anycast/checkers.json``: same model, same bytes."""
-    doc = {"version": 1, "checkers": [asdict(s) for s in checker_specs(cfg)]}
-    return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8")
-
-
-def parse_checkers(data: Any) -> list[CheckSpec]:
-    """The decoded file as checks; ``ValueError`` naming what is wrong."""
-    if not isinstance(data, dict) or data.get("version") != 1:
-        raise ValueError('the file must be a JSON object with "version": 1')
-    items = data.get("checkers")
-    if not isinstance(items, list):
-        raise ValueError("checkers must be a list")
-    try:
-        specs = [CheckSpec(**item) for item in items]
-    except TypeError as exc:
-        raise ValueError(f"checkers: {exc}") from None
-    for s in specs:
-        # HealthChecker refuses these too, but only once running: say so at verify instead
-        if s.rise < 1 or s.fall < 1 or s.interval <= 0 or s.timeout < 1:
-            raise ValueError(f"checkers: {s.prefix}: rise, fall, timeout and interval must be "
-                             "positive")
-    return specs
-
-
-def load_checkers(path: Path) -> list[CheckSpec]:
-    """Read and check the helper's file (also the concern's verify step)."""
-    try:
-        return parse_checkers(json.loads(path.read_text("utf-8")))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
-
-
 def checkers_from_specs(specs: Sequence[CheckSpec], on_change: AnnounceFn,
-                        netns: str | None = None,
+                        target: Target | None = None,
                         after_step: Callable[[], None] | None = None) -> list[HealthChecker]:
-    """One ``HealthChecker`` per check, probing its server with dig from ``netns``."""
+    """One ``HealthChecker`` per check, probing its server with dig from ``target``'s
+    namespace (None: this host)."""
     out: list[HealthChecker] = []
     for spec in specs:
         def probe(server: str = spec.server, name: str = spec.query_name,
                   timeout: int = spec.timeout) -> ProbeResult:
-            return dig_probe(server, name, timeout=timeout, netns=netns)
+            return dig_probe(server, name, timeout=timeout, target=target)
 
         out.append(HealthChecker(spec.prefix, [spec.prefix], probe, on_change,
                                  interval=spec.interval, rise=spec.rise, fall=spec.fall,
@@ -296,10 +236,10 @@ def checkers_from_specs(specs: Sequence[CheckSpec], on_change: AnnounceFn,
 
 
 def checkers_from_config(cfg: IXPConfig, on_change: AnnounceFn,
-                         netns: str | None = None,
+                         target: Target | None = None,
                          after_step: Callable[[], None] | None = None) -> list[HealthChecker]:
     """The checkers of ``cfg`` (see ``checker_specs``)."""
-    return checkers_from_specs(checker_specs(cfg), on_change, netns, after_step)
+    return checkers_from_specs(checker_specs(cfg), on_change, target, after_step)
 
 
 class CheckerSet:
@@ -309,10 +249,10 @@ class CheckerSet:
     are unchanged keep running (and keep their state); others are stopped or started.
     """
 
-    def __init__(self, on_change: AnnounceFn, netns: str | None = None,
+    def __init__(self, on_change: AnnounceFn, target: Target | None = None,
                  after_step: Callable[[], None] | None = None) -> None:
         self.on_change = on_change
-        self.netns = netns
+        self.target = target
         self.after_step = after_step
         self._checkers: dict[CheckSpec, HealthChecker] = {}
 
@@ -320,7 +260,7 @@ class CheckerSet:
         """Run exactly the checks ``specs`` asks for."""
         wanted: dict[CheckSpec, HealthChecker] = {}
         new = [s for s in specs if s not in self._checkers]
-        made = dict(zip(new, checkers_from_specs(new, self.on_change, self.netns,
+        made = dict(zip(new, checkers_from_specs(new, self.on_change, self.target,
                                                  self.after_step), strict=True))
         for spec in specs:
             wanted[spec] = self._checkers.get(spec) or made[spec]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from appliance.anycast.names import GATE_PREFIX, SERVICE_IFNAME, gate_ifname
 from appliance.platform.rtnl import open_rtnl
+from appliance.platform.target import Target
 
 # pyroute2 and the model only where the pipeline reconciles: the resident anycast helper
 # flips its gates through the small netlink client (issue 14: the 1 GB box).
@@ -86,19 +87,19 @@ def _plan(ipr: Any, cfg: IXPConfig) -> list[LinkOp]:
     return ops
 
 
-def plan_links(cfg: IXPConfig, netns: str | None) -> list[LinkOp]:
+def plan_links(cfg: IXPConfig, target: Target) -> list[LinkOp]:
     """The writes ``apply_links`` would make now (reads only)."""
     from appliance.platform.netlink import open_netlink
 
-    with open_netlink(netns) as ipr:
+    with open_netlink(target.netns) as ipr:
         return _plan(ipr, cfg)
 
 
-def apply_links(cfg: IXPConfig, netns: str | None) -> list[LinkOp]:
+def apply_links(cfg: IXPConfig, target: Target) -> list[LinkOp]:
     """Reconcile the service interface and the gates; returns the writes made."""
     from appliance.platform.netlink import open_netlink
 
-    with open_netlink(netns) as ipr:
+    with open_netlink(target.netns) as ipr:
         ops = _plan(ipr, cfg)
         for op in ops:
             _write(ipr, op)
@@ -124,10 +125,10 @@ def _write(ipr: Any, op: LinkOp) -> None:
             ipr.addr("del", **kwargs)
 
 
-def set_gate(netns: str | None, prefix: str, up: bool) -> None:
+def set_gate(target: Target, prefix: str, up: bool) -> None:
     """Announce (up) or withdraw (down) ``prefix``; raises if its gate does not exist."""
     name = gate_ifname(prefix)
-    with open_rtnl(netns) as rtnl:
+    with open_rtnl(target.netns) as rtnl:
         try:
             rtnl.set_up(name, up)
         except FileNotFoundError:
@@ -135,8 +136,8 @@ def set_gate(netns: str | None, prefix: str, up: bool) -> None:
                                "configuration again ('ixpctl apply')") from None
 
 
-def gate_is_up(netns: str | None, prefix: str) -> bool | None:
+def gate_is_up(target: Target, prefix: str) -> bool | None:
     """Whether ``prefix`` is being announced (None: no gate, so not announced)."""
-    with open_rtnl(netns) as rtnl:
+    with open_rtnl(target.netns) as rtnl:
         link = rtnl.link(gate_ifname(prefix))
     return None if link is None else bool(link.flags & IFF_UP)

@@ -14,10 +14,12 @@ import logging
 import threading
 from pathlib import Path
 
-from appliance.anycast.health import CHECKERS_FILE, Action, CheckerSet, load_checkers
+from appliance.anycast.health import Action, CheckerSet
 from appliance.anycast.links import set_gate
+from appliance.anycast.render import CHECKERS_FILE, load_checkers
 from appliance.anycast.status import write_status
 from appliance.config.revisions import RevisionStore
+from appliance.platform.target import Target
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,11 @@ class AnycastService:
 
     name = "anycast"
 
-    def __init__(self, state_dir: Path, netns: str | None, *, poll: float = 2.0) -> None:
-        self.state_dir = Path(state_dir)
-        self.netns = netns
+    def __init__(self, target: Target, *, poll: float = 2.0) -> None:
+        self.target = target
+        self.state_dir = Path(target.state_dir)
         self.poll = poll
-        self.checkers = CheckerSet(self._announce, netns, after_step=self.publish)
+        self.checkers = CheckerSet(self._announce, target, after_step=self.publish)
         self._revision: int | None = None  # the newest revision whose checks run
         self._unreadable: int | None = None  # the revision whose file was said unreadable
         self._stop = threading.Event()
@@ -41,7 +43,7 @@ class AnycastService:
 
     def _announce(self, action: Action, prefixes: tuple[str, ...]) -> None:
         for prefix in prefixes:
-            set_gate(self.netns, prefix, action == "announce")
+            set_gate(self.target, prefix, action == "announce")
 
     def sync(self) -> None:
         """Follow the committed configuration and publish the state (one loop turn)."""
@@ -96,7 +98,7 @@ class AnycastService:
         for hc in self.checkers.checkers():
             for prefix in hc.prefixes:
                 try:
-                    set_gate(self.netns, prefix, False)
+                    set_gate(self.target, prefix, False)
                 except Exception as exc:  # gone already (lab down, revision removed it)
                     log.info("anycast helper: could not withdraw %s: %s", prefix, exc)
         self.checkers.stop()

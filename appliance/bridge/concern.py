@@ -61,8 +61,8 @@ class BridgeConcern(Concern):
         if not ctx.has_system:
             return []  # config only: a developer machine's own interfaces are never ours
         changes = [Change(self.name, op.action, op.target, op.detail)
-                   for op in plan_bridge(cfg, ctx.netns, ctx.planned_links)]
-        if not nft.table_loaded(ctx.netns):
+                   for op in plan_bridge(cfg, ctx.target, ctx.planned_links)]
+        if not nft.table_loaded(ctx.target):
             changes.append(Change(self.name, "add", f"nft table {FAMILY} {TABLE}",
                                   "hygiene ruleset"))
         return changes
@@ -74,16 +74,16 @@ class BridgeConcern(Concern):
         self.last_ruleset_loaded = False
         # The ruleset goes first: it matches ports by name, so a port that joins the bridge
         # below is filtered from its first frame.
-        if NFT_FILE in changed_files or not nft.table_loaded(ctx.netns):
+        if NFT_FILE in changed_files or not nft.table_loaded(ctx.target):
             self._load_ruleset(cfg, ctx)
             self.last_ruleset_loaded = True
-        self.last_writes = reconcile(cfg, ctx.netns)
+        self.last_writes = reconcile(cfg, ctx.target)
         for op in self.last_writes:
             ctx.log(f"bridge: {op}")
 
     def _load_ruleset(self, cfg: IXPConfig, ctx: ApplyContext) -> None:
         """Load the installed rules; into a loaded table in place, so its counters keep on."""
-        running = nft.read_table(ctx.netns)
+        running = nft.read_table(ctx.target)
         update = self._render(cfg, running) if running is not None and running.updatable \
             else None
         load_keeping_counters(ctx.netns, running=running, update_text=update,

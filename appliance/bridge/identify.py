@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import threading
 
-from appliance.platform import netns as labns
+from appliance.platform.target import Target
 
 SECONDS = 15
 # A Linux interface name (IFNAMSIZ - 1), nothing an option parser could take for a flag.
@@ -24,7 +24,7 @@ class IdentifyError(RuntimeError):
     """The port cannot blink; the message says why in words."""
 
 
-def identify(name: str, netns: str | None, *, seconds: int = SECONDS) -> None:
+def identify(name: str, target: Target, *, seconds: int = SECONDS) -> None:
     """Blink ``name``'s port light for ``seconds`` (returns at once; ethtool stops by itself).
 
     Raises ``IdentifyError`` when there is no such NIC, no ethtool, or the driver refuses.
@@ -33,13 +33,13 @@ def identify(name: str, netns: str | None, *, seconds: int = SECONDS) -> None:
         raise IdentifyError(f"{name!r} is not a network interface name")
     from appliance.bridge.inventory import collect
 
-    if name not in {n.name for n in collect(netns)}:
+    if name not in {n.name for n in collect(target)}:
         raise IdentifyError(f"this box has no NIC named {name}")
     tool = shutil.which("ethtool") or shutil.which("ethtool", path="/usr/sbin:/sbin")
     if tool is None:
         raise IdentifyError("ethtool is not installed (Debian package ethtool)")
     argv = [tool, "--identify", name, str(seconds)]
-    proc = subprocess.Popen(labns.command(netns, argv) if netns else argv,
+    proc = subprocess.Popen(target.command(argv),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:

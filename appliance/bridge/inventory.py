@@ -20,6 +20,7 @@ import psutil
 from appliance.bridge.desired import member_ports
 from appliance.config.model import BLACKHOLE_PORT, IXPConfig
 from appliance.platform.netns import command as netns_command
+from appliance.platform.target import Target
 
 SYS_NET = Path("/sys/class/net")
 Role = Literal["management", "member", "peering-lan", "free"]
@@ -81,20 +82,21 @@ def collect_local() -> list[Nic]:
     return sorted(out, key=lambda n: n.name)
 
 
-def collect(netns: str | None) -> list[Nic]:
-    """The devices of ``netns`` (None: this namespace)."""
-    if netns is None:
+def collect(target: Target) -> list[Nic]:
+    """The devices of ``target``'s namespace."""
+    if target.netns is None:
         return collect_local()
     # The package's own location first, so the child imports this very code.
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, (root, os.environ.get("PYTHONPATH"))))}
     proc = subprocess.run(
-        netns_command(netns, [sys.executable, "-m", "appliance.bridge.inventory"]),
+        netns_command(target.netns, [sys.executable, "-m", "appliance.bridge.inventory"]),
         capture_output=True, text=True, timeout=60, check=False, env=env,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"cannot list the NICs of namespace {netns}: {proc.stderr.strip()}")
+        raise RuntimeError(f"cannot list the NICs of namespace {target.netns}: "
+                           f"{proc.stderr.strip()}")
     return [Nic(**item) for item in json.loads(proc.stdout)]
 
 
@@ -120,9 +122,9 @@ def classify(nics: list[Nic], cfg: IXPConfig) -> list[Nic]:
     return out
 
 
-def inventory(cfg: IXPConfig, netns: str | None = None) -> list[Nic]:
+def inventory(cfg: IXPConfig, target: Target) -> list[Nic]:
     """The port list for the wizard and the UI."""
-    return classify(collect(netns), cfg)
+    return classify(collect(target), cfg)
 
 
 if __name__ == "__main__":  # run inside a namespace by ``collect``

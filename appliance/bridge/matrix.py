@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.platform import nft as _nft
+from appliance.platform.target import Target
 
 TABLE = "ixp_hygiene"
 FAMILY = "bridge"
@@ -28,11 +29,11 @@ class PairCount:
     bytes: int
 
 
-def read_matrix(netns: str | None) -> list[PairCount]:
+def read_matrix(target: Target) -> list[PairCount]:
     """The traffic matrix as the kernel counts it (empty when it is off or not loaded)."""
     out = []
     for fam, name in MATRIX_SETS.items():
-        for item in _nft.set_elements(netns, FAMILY, TABLE, name):
+        for item in _nft.set_elements(target.netns, FAMILY, TABLE, name):
             elem = item.get("elem") if isinstance(item, dict) else None
             if not isinstance(elem, dict):
                 continue

@@ -13,26 +13,27 @@ from typing import Any
 from appliance.bridge.matrix import FAMILY, TABLE
 from appliance.platform import nft as _nft
 from appliance.platform.nft import NftError, RunningTable, check_file, load_file, nft_binary
+from appliance.platform.target import Target
 
 __all__ = ["NftError", "check_file", "list_counters", "load_file", "nft_binary", "read_table",
            "set_elements", "table_loaded"]
 
 
-def table_loaded(netns: str | None) -> bool:
-    """Whether our table exists in ``netns``."""
-    return _nft.list_table(netns, FAMILY, TABLE) is not None
+def table_loaded(target: Target) -> bool:
+    """Whether our table exists in ``target``'s namespace."""
+    return _nft.list_table(target.netns, FAMILY, TABLE) is not None
 
 
-def list_counters(netns: str | None) -> list[dict[str, Any]]:
+def list_counters(target: Target) -> list[dict[str, Any]]:
     """The named counters of our table (nft's JSON objects); empty if the table is absent."""
-    return _nft.list_counters(netns, FAMILY, TABLE)
+    return _nft.list_counters(target.netns, FAMILY, TABLE)
 
 
-def set_elements(netns: str | None, name: str) -> list[dict[str, Any]]:
+def set_elements(target: Target, name: str) -> list[dict[str, Any]]:
     """The elements of one of our sets (the traffic matrix's), with their counters."""
-    return _nft.set_elements(netns, FAMILY, TABLE, name)
+    return _nft.set_elements(target.netns, FAMILY, TABLE, name)
 
 
-def read_table(netns: str | None) -> RunningTable | None:
+def read_table(target: Target) -> RunningTable | None:
     """What our table holds now (chains, sets, named objects), or None if it is not loaded."""
-    return _nft.read_table(netns, FAMILY, TABLE)
+    return _nft.read_table(target.netns, FAMILY, TABLE)

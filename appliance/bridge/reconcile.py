@@ -20,11 +20,12 @@ from appliance.bridge.plan import Op, make_plan
 from appliance.config.model import IXPConfig
 from appliance.platform import netns as labns
 from appliance.platform.netlink import IFA_F_NODAD, open_netlink, where
+from appliance.platform.target import Target
 
 
-def blackhole_netns(netns: str | None) -> str:
+def blackhole_netns(target: Target) -> str:
     """The blackhole's own namespace: beside the lab's appliance namespace, or on the box."""
-    return f"{netns}-bh" if netns else "ixp-blackhole"
+    return f"{target.netns}-bh" if target.netns else "ixp-blackhole"
 
 
 @dataclass
@@ -32,8 +33,8 @@ class NetlinkWriter:
     """Performs plan operations over one netlink socket and records each write."""
 
     ipr: Any
+    target: Target  # where ``ipr`` works (the blackhole's namespace is named after it)
     writes: list[Op] = field(default_factory=list)
-    netns: str | None = None  # where ``ipr`` works (the blackhole's namespace is named after it)
 
     def _index(self, name: str) -> int:
         found = self.ipr.link_lookup(ifname=name)
@@ -60,7 +61,7 @@ class NetlinkWriter:
     def _blackhole(self, op: Op) -> None:
         """A veth pair: the port on the bridge, and its far end with the blackhole MAC in a
         namespace of its own, answering ND for the IPv6 blackhole address (never the box's)."""
-        name = blackhole_netns(self.netns)
+        name = blackhole_netns(self.target)
         if op.action == "remove":
             self.ipr.link("del", index=self._index(op.param("ifname")))
             labns.remove(name)
@@ -134,7 +135,7 @@ class NetlinkWriter:
                           prefixlen=iface.network.prefixlen, flags=IFA_F_NODAD)
 
 
-def plan_bridge(cfg: IXPConfig, netns: str | None,
+def plan_bridge(cfg: IXPConfig, target: Target,
                 planned: frozenset[str] | set[str] = frozenset()) -> list[Op]:
     """The netlink writes that ``reconcile`` would perform now (reads only).
 
@@ -147,21 +148,22 @@ def plan_bridge(cfg: IXPConfig, netns: str | None,
         names = {p.ifname for p in later}
         desired = replace(desired, ports=tuple(p for p in desired.ports if p not in later),
                           fdb=frozenset(e for e in desired.fdb if e[0] not in names))
-    with open_netlink(netns) as ipr:
-        ops = make_plan(desired, read_state(ipr, cfg.peering_lan.bridge), where(netns))
+    with open_netlink(target.netns) as ipr:
+        ops = make_plan(desired, read_state(ipr, cfg.peering_lan.bridge), where(target.netns))
     return ops + [Op("add", "port", f"port {p.ifname}", f"joins the bridge once created, "
                      f"locked to the MAC of {p.member}") for p in later]
 
 
-def reconcile(cfg: IXPConfig, netns: str | None) -> list[Op]:
-    """Bring the bridge in ``netns`` to ``cfg``; returns the writes performed (empty: no-op).
+def reconcile(cfg: IXPConfig, target: Target) -> list[Op]:
+    """Bring the bridge in ``target``'s namespace to ``cfg``; returns the writes performed
+    (empty: no-op).
 
     The plan is computed completely, and refused completely, before the first write.
     """
-    with open_netlink(netns) as ipr:
+    with open_netlink(target.netns) as ipr:
         ops = make_plan(desired_state(cfg), read_state(ipr, cfg.peering_lan.bridge),
-                        where(netns))
-        writer = NetlinkWriter(ipr, netns=netns)
+                        where(target.netns))
+        writer = NetlinkWriter(ipr, target=target)
         for op in ops:
             writer.run(op)
         return writer.writes

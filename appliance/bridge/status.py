@@ -4,12 +4,12 @@ and the exact traffic matrix between members."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.bridge import nft
 from appliance.bridge.matrix import read_matrix
 from appliance.bridge.reasons import REASONS, TAG_BYTES, TAGGED
+from appliance.platform.target import Target
 
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
@@ -61,15 +61,15 @@ def parse_tag_comment(comment: str) -> tuple[str, str] | None:
     return None
 
 
-def read_drops(netns: str | None) -> list[DropCount]:
-    """Every hygiene counter in ``netns``, by port then reason (empty if none loaded).
+def read_drops(target: Target) -> list[DropCount]:
+    """Every hygiene counter in ``target``'s namespace, by port then reason (empty if none loaded).
 
     A configuration change that alters the ruleset keeps the counters (it is loaded in place,
     see ``hygiene``). A counter starts from zero when it is new: a new port, a port put into
     quarantine (its two quarantine counters), a port that left and came back, and after a
     reboot. Consumers computing rates should still treat a decrease as a reset.
     """
-    counters = nft.list_counters(netns)
+    counters = nft.list_counters(target)
     tagged: dict[tuple[str, str], int] = {}
     for c in counters:
         tag_key = parse_tag_comment(c.get("comment", ""))
@@ -86,15 +86,15 @@ def read_drops(netns: str | None) -> list[DropCount]:
                                       if d.reason in REASONS else 99))
 
 
-def drops_by_port(netns: str | None) -> dict[str, dict[str, int]]:
+def drops_by_port(target: Target) -> dict[str, dict[str, int]]:
     """{port: {reason: packets}}: the compact form for metrics and SNMP tables."""
     table: dict[str, dict[str, int]] = {}
-    for d in read_drops(netns):
+    for d in read_drops(target):
         table.setdefault(d.port, {})[d.reason] = d.packets
     return table
 
 
-def member_matrix(cfg: IXPConfig, netns: str | None) -> list[dict[str, object]]:
+def member_matrix(cfg: IXPConfig, target: Target) -> list[dict[str, object]]:
     """The traffic matrix by member: who sent how much to whom, per family.
 
     Pairs of MACs that are no longer members' (a member left, a MAC changed) are left out;
@@ -105,7 +105,7 @@ def member_matrix(cfg: IXPConfig, netns: str | None) -> list[dict[str, object]]:
         for mac in m.macs:
             owner[mac] = (m.asn, m.name)
     rows: dict[tuple[int, int, str], dict[str, object]] = {}
-    for pair in read_matrix(netns):
+    for pair in read_matrix(target):
         src, dst = owner.get(pair.src), owner.get(pair.dst)
         if src is None or dst is None or src[0] == dst[0]:
             continue
@@ -118,12 +118,10 @@ def member_matrix(cfg: IXPConfig, netns: str | None) -> list[dict[str, object]]:
     return [rows[k] for k in sorted(rows)]
 
 
-def box_matrix(cfg: IXPConfig, state_dir: Path, netns: str | None) -> list[dict[str, object]]:
+def box_matrix(cfg: IXPConfig, target: Target) -> list[dict[str, object]]:
     """``member_matrix`` where there is one: empty when the matrix is off, or on a developer
     machine without a lab (its own bridge is not the exchange's)."""
-    from appliance.platform.target import Target
-
-    if not cfg.peering_lan.traffic_matrix or not Target(state_dir, netns).has_system:
+    if not cfg.peering_lan.traffic_matrix or not target.has_system:
         return []
-    return member_matrix(cfg, netns)
+    return member_matrix(cfg, target)
 

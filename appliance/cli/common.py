@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 # Imported where used: every ixpctl verb, so every service unit, loads this module.
 if TYPE_CHECKING:
     from appliance.pipeline.run import Pipeline
+    from appliance.platform.target import Target
 
 DEFAULT_STATE_DIR = Path("/var/lib/ixp-appliance")
 
@@ -103,19 +104,28 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
-def target_netns(args: argparse.Namespace) -> str | None:
-    """The namespace changes go to: --netns, else the lab's appliance namespace, else none."""
+def given_target(args: argparse.Namespace) -> Target:
+    """--state-dir and --netns as given: no --netns is this host (the image's units pass
+    none)."""
+    from appliance.platform.target import Target
+
+    return Target(Path(args.state_dir), getattr(args, "netns", None) or None)
+
+
+def target_of(args: argparse.Namespace) -> Target:
+    """Where changes go: --netns, else the lab's appliance namespace, else this host."""
     from appliance.lab.lab import LabState
+    from appliance.platform.target import Target
 
     explicit = getattr(args, "netns", None)
     if explicit:
-        return explicit
+        return Target(Path(args.state_dir), explicit)
     lab = LabState.load(args.state_dir)
-    return lab.appliance_netns if lab else None
+    return Target(Path(args.state_dir), lab.appliance_netns if lab else None)
 
 
 def pipeline_for(args: argparse.Namespace) -> Pipeline:
     """A pipeline on the state dir, aimed at the right namespace."""
     from appliance.box import build_pipeline  # heavy: only when changing
 
-    return build_pipeline(args.state_dir, netns=target_netns(args))
+    return build_pipeline(target_of(args))

@@ -13,7 +13,7 @@ from appliance.cli.common import (
     add_json,
     add_state_dir,
     pipeline_for,
-    target_netns,
+    target_of,
 )
 from appliance.cli.language import issue_lines
 from appliance.cli.output import emit_json, error, print_outcome, print_summary
@@ -74,7 +74,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from appliance.monitor.status import box_status  # late: the other commands start fast
 
     lab = lab_status(args.state_dir)
-    data = {**box_status(args.state_dir, target_netns(args), lab),
+    data = {**box_status(target_of(args), lab),
             "state_dir": str(args.state_dir)}
     if args.json:
         emit_json(data)
@@ -125,7 +125,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if cfg is None:
         error(f"no configuration committed in {args.state_dir}")
         return 1
-    rows = box_matrix(cfg, args.state_dir, target_netns(args))
+    rows = box_matrix(cfg, target_of(args))
     if args.json:
         emit_json(rows)
         return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from appliance.cli.common import add_json, add_state_dir, target_netns
+from appliance.cli.common import add_json, add_state_dir, target_of
 from appliance.cli.output import emit_json, error
 
 
@@ -30,7 +30,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from appliance.box import refresh_data
 
     sources = [s for s, on in (("irr", args.irr), ("peeringdb", args.peeringdb)) if on] or None
-    report = refresh_data(args.state_dir, netns=target_netns(args), sources=sources,
+    report = refresh_data(target_of(args), sources=sources,
                           only_due=args.due)
     if args.json:
         emit_json({"sources": report.sources, "changed": report.changed,

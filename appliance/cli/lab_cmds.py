@@ -14,17 +14,17 @@ from appliance.cli.common import (
     add_json,
     add_state_dir,
     parse_listen,
-    target_netns,
+    target_of,
 )
 from appliance.cli.output import emit_json, print_outcome
 from appliance.config.loader import load_config_text
 from appliance.config.revisions import RevisionStore
 from appliance.lab import registry
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up
-from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import default_author
 from appliance.platform import shipped
-from appliance.route_server.service import ensure_running
+from appliance.platform.target import Target
+from appliance.route_server.daemon import running_pid as bird_pid
 from appliance.runner import Runner
 from appliance.web import accounts, secrets_store
 
@@ -38,13 +38,13 @@ def _lab_up_and_apply(args: argparse.Namespace, config_text: str, author: str,
     registry.register(state.prefix, args.state_dir)
     print(f"lab {state.prefix}: appliance namespace {state.appliance_netns}, "
           f"{len(state.members)} member routers")
-    outcome = build_pipeline(args.state_dir, netns=state.appliance_netns).run(
-        config_text, author=author, comment=comment)
+    # the apply starts the lab's daemons (BIRD, unbound, stayrtr) in its namespace
+    target = Target(args.state_dir, state.appliance_netns)
+    outcome = build_pipeline(target).run(config_text, author=author, comment=comment)
     rc = print_outcome(outcome, False)
-    if rc == 0:
-        pid = ensure_running(ApplyContext(args.state_dir, state.appliance_netns))
-        if pid:
-            print(f"route server BIRD started in {state.appliance_netns} (PID {pid})")
+    pid = bird_pid(target)
+    if rc == 0 and pid:
+        print(f"route server BIRD runs in {state.appliance_netns} (PID {pid})")
     return rc
 
 
@@ -92,7 +92,7 @@ def _print_setup_code(state_dir: Path) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     """Run every service in the foreground until Ctrl-C."""
     host, port = args.listen
-    runner = Runner(args.state_dir, netns=target_netns(args), host=host, port=port)
+    runner = Runner(target_of(args), host=host, port=port)
     runner.install_signal_handlers()
     restored = runner.restore()
     print(restored.message or restored.error or "")
@@ -156,7 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         text, comment = _demo_config(args)
         if _lab_up_and_apply(args, text, "demo", comment) != 0:
             return 1
-        runner = Runner(args.state_dir, netns=target_netns(args), host=host, port=port,
+        runner = Runner(target_of(args), host=host, port=port,
                         sample_interval=args.sample_interval)
         runner.install_signal_handlers()
 

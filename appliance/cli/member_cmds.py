@@ -121,13 +121,13 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_onboarding(args: argparse.Namespace) -> int:
     """The member's onboarding checklist; exit 0 when every check is green, 3 when not."""
-    from appliance.cli.common import target_netns
+    from appliance.cli.common import target_of
     from appliance.cli.language import in_cli_language
     from appliance.monitor.onboarding import checklist
     from appliance.web.onboarding import in_words
 
     cfg = _current(args)
-    result = checklist(args.state_dir, cfg, args.asn, target_netns(args),
+    result = checklist(target_of(args), cfg, args.asn,
                        quiet_seconds=args.quiet_minutes * 60)
     if result is None:
         error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
@@ -154,12 +154,12 @@ def cmd_onboarding(args: argparse.Namespace) -> int:
 
 def cmd_release(args: argparse.Namespace) -> int:
     """Release the member's port from quarantine once its checklist is green."""
-    from appliance.cli.common import target_netns
+    from appliance.cli.common import target_of
     from appliance.monitor.onboarding import checklist
 
     data = _committed_data(args)
     cfg = _current(args)
-    result = checklist(args.state_dir, cfg, args.asn, target_netns(args),
+    result = checklist(target_of(args), cfg, args.asn,
                        quiet_seconds=args.quiet_minutes * 60)
     if result is None:
         error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
@@ -180,10 +180,10 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The member's report card as JSON."""
-    from appliance.cli.common import target_netns
+    from appliance.cli.common import target_of
     from appliance.monitor.report import member_report
 
-    card = member_report(args.state_dir, _current(args), args.asn, target_netns(args))
+    card = member_report(target_of(args), _current(args), args.asn)
     if card is None:
         error(f"no member with AS{args.asn}; 'ixpctl member list' shows them")
         return 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from appliance.cli.common import add_json, add_state_dir, target_netns
+from appliance.cli.common import add_json, add_state_dir, target_of
 from appliance.cli.output import emit_json, error
 
 
@@ -40,10 +40,9 @@ def cmd_mail(args: argparse.Namespace) -> int:
         error("no configuration is committed yet: nothing to report")
         return 1
     compose = box_composer(cfg.identity.language)
-    netns = target_netns(args)
+    target = target_of(args)
     if args.test is not None:
-        outcomes = [monthly.send_test(args.state_dir, cfg, compose, args.test, args.month,
-                                      netns=netns)]
+        outcomes = [monthly.send_test(target, cfg, compose, args.test, args.month)]
     elif args.due and not args.dry_run and monthly.mail_off(cfg):
         # the timer's run on a box without alert mail: nothing to do, and no failure
         if not args.json:
@@ -52,9 +51,9 @@ def cmd_mail(args: argparse.Namespace) -> int:
             emit_json({"off": monthly.mail_off(cfg), "reports": []})
         return 0
     else:
-        outcomes = monthly.run(args.state_dir, cfg, compose, month=args.month,
+        outcomes = monthly.run(target, cfg, compose, month=args.month,
                                asns=args.member or None, dry_run=args.dry_run,
-                               force=args.force, netns=netns)
+                               force=args.force)
     if args.json:
         emit_json({"reports": [o.as_dict() | ({"mail": readable(o.message)} if args.dry_run
                                               and o.message is not None else {})

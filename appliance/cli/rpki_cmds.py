@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from appliance.cli.common import absolute_path, add_state_dir, pipeline_for
+from appliance.cli.common import absolute_path, add_state_dir, pipeline_for, target_of
 from appliance.cli.output import error, print_outcome
 from appliance.config.committed import committed_config
 from appliance.pipeline.run import default_author
@@ -32,7 +32,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     aspas = aspa_count(vrp_path(args.state_dir).read_text("utf-8"))
     # On the image systemd (re)starts ixp-stayrtr; on a dev machine the runner owns it.
-    print(f"imported {count} ROAs and {aspas} ASPA records; {sync(args.state_dir, None)}")
+    print(f"imported {count} ROAs and {aspas} ASPA records; {sync(target_of(args))}")
     cfg = committed_config(args.state_dir)
     if cfg is not None and local_validator(cfg) is None:
         print("note: route_server.rpki_validators has no entry on this box; add "

@@ -14,12 +14,12 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from appliance.cli.common import add_json, add_state_dir
+from appliance.cli.common import add_json, add_state_dir, given_target
 from appliance.cli.output import emit_json, error
+from appliance.platform.target import Target
 
 # Each runner imports only what its service needs, where it needs it: every unit's process
 # is one of these, and the others' modules (Flask, pysnmp, pyroute2, the model) would stay
@@ -51,7 +51,6 @@ def serve_until_signal(svc: Service) -> int:
 
 
 def _run_bird(args: argparse.Namespace) -> int:
-    from appliance.pipeline.concern import ApplyContext
     from appliance.route_server import daemon as bird_daemon
     from appliance.route_server import rpki_service
 
@@ -59,9 +58,9 @@ def _run_bird(args: argparse.Namespace) -> int:
     bind, _why = rpki_service.serving_installed(args.state_dir)
     # BIRD retries a refused RTR connection only after 90 s: give the box's stayrtr (started
     # just before, ixp-stayrtr.service) a moment to listen first.
-    if bind is not None and not rpki_service.wait_listening(bind, args.netns):
+    if bind is not None and not rpki_service.wait_listening(bind, given_target(args)):
         print(f"stayrtr does not listen on {bind} yet; starting BIRD anyway", flush=True)
-    bird_daemon.exec_foreground(ApplyContext(args.state_dir, args.netns))
+    bird_daemon.exec_foreground(given_target(args))
     return 1  # not reached: exec
 
 
@@ -71,7 +70,8 @@ def _run_unbound(args: argparse.Namespace) -> int:
 
     try:
         # the default options, without importing the renderer (jinja2, the model)
-        unbound_daemon.exec_foreground(UnboundPaths(args.state_dir), None, args.netns)
+        unbound_daemon.exec_foreground(UnboundPaths(args.state_dir), None,
+                                       given_target(args))
     except unbound_daemon.UnboundError as exc:
         error(str(exc))
     return 1
@@ -80,7 +80,7 @@ def _run_unbound(args: argparse.Namespace) -> int:
 def _run_stayrtr(args: argparse.Namespace) -> int:
     from appliance.route_server import rpki_service
 
-    why = rpki_service.exec_foreground(args.state_dir, args.netns)
+    why = rpki_service.exec_foreground(given_target(args))
     # Nothing to serve is not a failure: the unit ends cleanly and the boot stays "running".
     print(f"stayrtr not started: {why}", flush=True)
     return 0
@@ -96,7 +96,7 @@ def _run_snmp(args: argparse.Namespace) -> int:
         error(f"{config} is not rendered yet: apply a configuration first")
         return 1
     (args.state_dir / "run").mkdir(parents=True, exist_ok=True)
-    argv = agent_command(args.state_dir, netns=args.netns, listen=args.listen,
+    argv = agent_command(given_target(args), listen=args.listen,
                          bird_socket=str(route_server_socket(args.state_dir)))
     os.execv(argv[0], argv)
     return 1  # not reached: exec
@@ -109,8 +109,8 @@ def _run_collector(args: argparse.Namespace) -> int:
     # the member ports and sessions come from the collector's rendered file, each round
     from appliance.runner import alert_engine
 
-    engine = alert_engine(args.state_dir, args.netns)
-    collector = Collector(SampleStore(samples_path(args.state_dir)), args.netns,
+    engine = alert_engine(given_target(args))
+    collector = Collector(SampleStore(samples_path(args.state_dir)), given_target(args),
                           interval=args.interval, after_round=[engine.round])
     return serve_until_signal(collector)
 
@@ -123,13 +123,13 @@ def _run_web(args: argparse.Namespace) -> int:
         host, port = parse_listen(args.listen)
     except argparse.ArgumentTypeError as exc:
         raise ValueError(str(exc)) from None
-    web = WebService(args.state_dir, host, port, args.netns)
+    web = WebService(given_target(args), host, port)
     return serve_until_signal(web)
 
 
 def _run_anycast(args: argparse.Namespace) -> int:
     from appliance.anycast.service import AnycastService
-    return serve_until_signal(AnycastService(args.state_dir, args.netns))
+    return serve_until_signal(AnycastService(given_target(args)))
 
 
 RUNNERS = {"bird": _run_bird, "unbound": _run_unbound, "stayrtr": _run_stayrtr,
@@ -152,26 +152,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     """Re-apply the last committed revision (files, bridge, firewall, daemons) at boot."""
     from appliance.cli.management_cmds import revert_unconfirmed
-    from appliance.pipeline.concern import ApplyContext
     from appliance.platform.bird.control import route_server_socket
     from appliance.route_server.service import answering
 
-    ctx = ApplyContext(args.state_dir, args.netns)
+    target = given_target(args)
     # A restore from a backup cut off by a power loss is finished (or undone) before the
     # revision is re-applied, so the box never runs a half-swapped state dir.
     from appliance.backup.restore import recover
     from appliance.util.lock import state_lock
-    with state_lock(ctx.state_dir):
-        finished = recover(ctx.state_dir)
+    with state_lock(target.state_dir):
+        finished = recover(target.state_dir)
     if finished:
         print(f"backup restore: {finished}")
-    ctl = route_server_socket(ctx.state_dir)
-    if ctl.exists() and not answering(ctx):
+    ctl = route_server_socket(target.state_dir)
+    if ctl.exists() and not answering(target):
         # Left from the last boot (run/ lives on the data partition): a change applied now
         # must not try to reconfigure a BIRD that is gone; it loads the file when it starts.
         ctl.unlink(missing_ok=True)
     from appliance.box import build_pipeline  # heavy: only when changing
-    pipeline = build_pipeline(args.state_dir, netns=args.netns)
+    pipeline = build_pipeline(target)
     # Powered off during a management-address trial: nobody confirmed it, so it goes back.
     reverted = revert_unconfirmed(pipeline)
     if reverted is not None and not reverted.ok:
@@ -184,13 +183,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 1
 
 
-def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
+def service_states(target: Target) -> dict[str, str]:
     """Each service's state: systemd's word on the image, else whether its process runs."""
-    from appliance.pipeline.concern import ApplyContext
     from appliance.platform.launcher import UNITS, Launcher
     from appliance.route_server import daemon as bird_daemon
 
-    launcher = Launcher(state_dir, netns)
+    launcher = Launcher(target)
     if launcher.systemd:
         import subprocess
 
@@ -205,22 +203,21 @@ def service_states(state_dir: Path, netns: str | None) -> dict[str, str]:
     from appliance.resolver.paths import UnboundPaths
     from appliance.snmp.status import running_agent_pid
 
-    ctx = ApplyContext(state_dir, netns)
     def word(pid: int | None) -> str:
         return "active" if pid is not None else "inactive"
-    return {"bird": word(bird_daemon.running_pid(ctx)),
-            "unbound": word(unbound_pid(UnboundPaths(state_dir))),
-            "snmp": word(running_agent_pid(ctx.run_dir))}
+    return {"bird": word(bird_daemon.running_pid(target)),
+            "unbound": word(unbound_pid(UnboundPaths(target.state_dir))),
+            "snmp": word(running_agent_pid(target.run_dir))}
 
 
 def cmd_services(args: argparse.Namespace) -> int:
     """What runs, and whether BIRD runs the installed configuration of the committed revision."""
     from appliance.config.revisions import RevisionStore
-    from appliance.pipeline.concern import ApplyContext
     from appliance.route_server.service import running_config
 
-    states = service_states(args.state_dir, args.netns)
-    report = running_config(ApplyContext(args.state_dir, args.netns))
+    target = given_target(args)
+    states = service_states(target)
+    report = running_config(target)
     latest = RevisionStore(args.state_dir).latest()
     revision = latest.id if latest else None
     if args.json:
@@ -234,7 +231,7 @@ def cmd_services(args: argparse.Namespace) -> int:
               f"revision {revision}: {len(report.running)} protocols, {report.bgp_sessions} "
               f"BGP sessions, {report.established} established")
     elif states.get("bird") in ("activating", "reloading") or (
-            not report.answering and _booting(args.state_dir, args.netns)):
+            not report.answering and _booting(target)):
         # the units start one after the other at boot: not a problem until the boot is over
         print("Route server: starting (BIRD is not up yet)")
     else:
@@ -242,11 +239,11 @@ def cmd_services(args: argparse.Namespace) -> int:
     return 0
 
 
-def _booting(state_dir: Path, netns: str | None) -> bool:
+def _booting(target: Target) -> bool:
     """Whether systemd is still starting the box (always False outside systemd)."""
     from appliance.platform.launcher import Launcher
 
-    if not Launcher(state_dir, netns).systemd:
+    if not Launcher(target).systemd:
         return False
     import subprocess
     res = subprocess.run(["systemctl", "is-system-running"], capture_output=True, text=True,

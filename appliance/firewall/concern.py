@@ -57,7 +57,7 @@ class FirewallConcern(Concern):
             check_host_interface(cfg)
 
     def _running_digest(self, ctx: ApplyContext) -> tuple[bool, str | None]:
-        listing = nft.list_table(ctx.netns)
+        listing = nft.list_table(ctx.target)
         return listing is not None, ruleset_digest(listing) if listing is not None else None
 
     def plan(self, cfg: IXPConfig, ctx: ApplyContext) -> list[Change]:
@@ -80,7 +80,7 @@ class FirewallConcern(Concern):
         if not loaded:
             return [Change(self.name, "add", TARGET, "management-plane firewall")]
         if digest != want:
-            running = nft.read_table(ctx.netns)
+            running = nft.read_table(ctx.target)
             kept = running is not None and can_update_in_place(running)
             return [Change(self.name, "change", TARGET,
                            "reload in place, atomic (drop counters kept)" if kept else
@@ -101,7 +101,7 @@ class FirewallConcern(Concern):
             return
         self._check_target(cfg, ctx)
         if not cfg.management.firewall:
-            if nft.delete_table(ctx.netns):
+            if nft.delete_table(ctx.target):
                 self.last_action = "removed"
                 ctx.log(f"firewall: removed {TARGET}")
             return
@@ -116,7 +116,7 @@ class FirewallConcern(Concern):
             return
         # One nft transaction either way, never a moment without rules: in place (flush,
         # delete what goes, define) or the installed file (add table, delete it, define).
-        running = nft.read_table(ctx.netns)
+        running = nft.read_table(ctx.target)
         update = (render_firewall(cfg, running)
                   if running is not None and can_update_in_place(running) else None)
         self.last_in_place = load_keeping_counters(

@@ -13,37 +13,39 @@ from typing import Any
 from appliance.firewall.render import FAMILY, TABLE
 from appliance.platform import nft as _nft
 from appliance.platform.nft import NftError, RunningTable, check_file, load_file, nft_binary
+from appliance.platform.target import Target
 
 __all__ = ["NftError", "check_file", "delete_table", "list_counters", "list_table",
            "load_file", "nft_binary", "read_table", "table_loaded"]
 
 
-def list_table(netns: str | None) -> str | None:
-    """``nft list table inet ixp_mgmt`` in ``netns``; None when the table is not loaded."""
-    return _nft.list_table(netns, FAMILY, TABLE)
+def list_table(target: Target) -> str | None:
+    """``nft list table inet ixp_mgmt`` in ``target``'s namespace; None when the table is not
+    loaded."""
+    return _nft.list_table(target.netns, FAMILY, TABLE)
 
 
-def table_loaded(netns: str | None) -> bool:
-    """Whether our table exists in ``netns``."""
-    return list_table(netns) is not None
+def table_loaded(target: Target) -> bool:
+    """Whether our table exists in ``target``'s namespace."""
+    return list_table(target) is not None
 
 
-def delete_table(netns: str | None) -> bool:
+def delete_table(target: Target) -> bool:
     """Remove our table if it is loaded; returns whether it was. Other tables stay."""
-    if not table_loaded(netns):
+    if not table_loaded(target):
         return False
-    proc = _nft.run(netns, ["delete", "table", FAMILY, TABLE])
+    proc = _nft.run(target.netns, ["delete", "table", FAMILY, TABLE])
     if proc.returncode != 0:
         raise NftError(f"nft delete table {FAMILY} {TABLE} failed: "
                        f"{(proc.stderr or proc.stdout).strip()}")
     return True
 
 
-def list_counters(netns: str | None) -> list[dict[str, Any]]:
+def list_counters(target: Target) -> list[dict[str, Any]]:
     """The named counters of our table (nft's JSON objects); empty if the table is absent."""
-    return _nft.list_counters(netns, FAMILY, TABLE)
+    return _nft.list_counters(target.netns, FAMILY, TABLE)
 
 
-def read_table(netns: str | None) -> RunningTable | None:
+def read_table(target: Target) -> RunningTable | None:
     """What our table holds now (chains, sets, named objects), or None if it is not loaded."""
-    return _nft.read_table(netns, FAMILY, TABLE)
+    return _nft.read_table(target.netns, FAMILY, TABLE)

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from appliance.firewall import nft
 from appliance.firewall.render import REASONS
+from appliance.platform.target import Target
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class FirewallDrop:
         return {**asdict(self), "description": self.description}
 
 
-def read_drops(netns: str | None) -> list[FirewallDrop]:
-    """Every drop counter of the management firewall in ``netns``, in ``REASONS`` order.
+def read_drops(target: Target) -> list[FirewallDrop]:
+    """Every drop counter of the management firewall in ``target``'s namespace, in
+    ``REASONS`` order.
 
     Empty when the table is not loaded. A configuration change that alters the rules keeps
     the counters (the table is updated in place, see ``render``); they restart from zero when
@@ -35,7 +37,7 @@ def read_drops(netns: str | None) -> list[FirewallDrop]:
     in-place update). Consumers computing rates should still treat a decrease as a reset.
     """
     found: dict[str, FirewallDrop] = {}
-    for c in nft.list_counters(netns):
+    for c in nft.list_counters(target):
         comment = str(c.get("comment", ""))
         if comment.startswith("reason="):
             reason = comment.removeprefix("reason=")
@@ -47,6 +49,6 @@ def read_drops(netns: str | None) -> list[FirewallDrop]:
                                  d.reason))
 
 
-def drops_by_reason(netns: str | None) -> dict[str, int]:
+def drops_by_reason(target: Target) -> dict[str, int]:
     """{reason: packets}: the compact form for metrics and status lines."""
-    return {d.reason: d.packets for d in read_drops(netns)}
+    return {d.reason: d.packets for d in read_drops(target)}

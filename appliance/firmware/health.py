@@ -104,8 +104,8 @@ def observe(state_dir: Path) -> Observation:
     """Run every probe once on this box."""
     from appliance.config.committed import committed_config
     from appliance.config.revisions import RevisionStore
-    from appliance.pipeline.concern import ApplyContext
     from appliance.platform.bird.query import protocols, route_server_socket
+    from appliance.platform.target import Target
     from appliance.resolver.probe import dig_probe
     from appliance.route_server.service import running_config
 
@@ -122,7 +122,7 @@ def observe(state_dir: Path) -> Observation:
             fatal = f"revision {latest.id} could not be re-applied at boot (ixp-restore failed)"
         elif restore not in ("active", "unknown"):
             revision = f"revision {latest.id} is not re-applied yet ({restore})"
-        report = running_config(ApplyContext(state_dir))
+        report = running_config(Target(Path(state_dir)))
         if not report.ok:
             revision = revision or ("BIRD does not run the re-applied configuration: "
                                     + "; ".join(report.problems))

@@ -19,6 +19,7 @@ from pathlib import Path
 from appliance.lab.lab import LabError
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl
+from appliance.platform.target import Target
 from appliance.route_server.daemon import spawn_bird, stop_bird
 
 BRIDGE = "br0"
@@ -108,7 +109,7 @@ class NetLab:
         """Write ``conf_text`` and start a BIRD on it inside ``node``'s namespace."""
         conf = node.dir / "bird.conf"
         conf.write_text(conf_text)
-        pid = spawn_bird(conf, node.ctl, node.dir / "bird.pid", netns_name=node.ns,
+        pid = spawn_bird(conf, node.ctl, node.dir / "bird.pid", target=Target(node.dir, node.ns),
                          log=node.dir / "bird.log")
         node.pid = pid
         self.pids.append(pid)

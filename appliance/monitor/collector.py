@@ -19,6 +19,7 @@ from appliance.monitor.counters import PortCounters, read_counters
 from appliance.monitor.services import session_counts
 from appliance.monitor.store import PairSample, SampleStore, SessionCounts
 from appliance.monitor.targets import TargetsFile
+from appliance.platform.target import Target
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Collector:
 
     name = "collector"
 
-    def __init__(self, store: SampleStore, netns: str | None,
+    def __init__(self, store: SampleStore, target: Target,
                  ports: Callable[[], set[str]] | None = None, interval: float = 60.0, *,
                  state_dir: Path | None = None,
                  after_round: list[Callable[[], object]] | None = None) -> None:
@@ -38,7 +39,7 @@ class Collector:
         # server (its control socket and the collector's file) is found from there.
         self.state_dir = state_dir if state_dir is not None else store.path.parent.parent
         self.targets = TargetsFile(self.state_dir)
-        self.store, self.netns, self.interval = store, netns, interval
+        self.store, self.target, self.interval = store, target, interval
         self.ports = ports if ports is not None else lambda: set(self.targets.get().ports)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -48,7 +49,7 @@ class Collector:
     def sample_once(self, now: int | None = None) -> list[PortCounters]:
         """One sampling round: port counters, then the route server's prefix counts."""
         ts = int(now if now is not None else time.time())
-        counters = read_counters(self.netns, self.ports())
+        counters = read_counters(self.target, self.ports())
         self.store.add(ts, counters)
         self.store.add_prefix_counts(ts, self.sample_sessions())
         macs = self.targets.get().macs
@@ -68,7 +69,7 @@ class Collector:
         from appliance.bridge.matrix import read_matrix  # only when the matrix is on
 
         sums: dict[tuple[int, int, str], list[int]] = {}
-        for pair in read_matrix(self.netns):
+        for pair in read_matrix(self.target):
             src, dst = macs.get(pair.src), macs.get(pair.dst)
             if src is None or dst is None or src == dst:
                 continue

@@ -14,15 +14,16 @@ from appliance.config.model import IXPConfig
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.counters import read_counters
 from appliance.monitor.services import resolver_health
-from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.route_server.status import route_server_sessions
 
 
 class ApplianceCollector(Collector):
     """Ports, hygiene drops, configuration and (when present) sessions and services."""
 
-    def __init__(self, state_dir: Path, netns: str | None) -> None:
-        self.state_dir, self.netns = state_dir, netns
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.state_dir = target.state_dir
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """Called by prometheus_client at every scrape."""
@@ -40,7 +41,7 @@ class ApplianceCollector(Collector):
         yield members
         yield from _service_metrics(self.state_dir, cfg)
         port_member = {p.interface: f"AS{m.asn}" for m in cfg.members for p in m.ports}
-        if not ApplyContext(self.state_dir, self.netns).has_system:
+        if not self.target.has_system:
             return  # a developer machine without a lab: no ports of ours to read
         labels = ["port", "member"]
         fams = {
@@ -58,7 +59,7 @@ class ApplianceCollector(Collector):
                                               labels=labels),
         }
         up = GaugeMetricFamily("ixp_port_up", "1 when the port's link is up", labels=labels)
-        for c in read_counters(self.netns, set(port_member)):
+        for c in read_counters(self.target, set(port_member)):
             key = [c.name, port_member.get(c.name, "")]
             for attr, fam in fams.items():
                 fam.add_metric(key, getattr(c, attr))
@@ -69,21 +70,21 @@ class ApplianceCollector(Collector):
 
         drops = CounterMetricFamily("ixp_hygiene_dropped_frames", "Frames dropped by the port "
                                     "hygiene rules", labels=["port", "member", "reason"])
-        for d in read_drops(self.netns):
+        for d in read_drops(self.target):
             drops.add_metric([d.port, port_member.get(d.port, ""), d.reason], d.packets)
         yield drops
         from appliance.firewall.status import read_drops as read_firewall_drops
 
         fw = CounterMetricFamily("ixp_firewall_dropped_packets", "Packets to the box dropped "
                                  "by the management firewall", labels=["reason"])
-        for f in read_firewall_drops(self.netns):
+        for f in read_firewall_drops(self.target):
             fw.add_metric([f.reason], f.packets)
         yield fw
         if cfg.peering_lan.traffic_matrix:
-            yield from _matrix_metrics(cfg, self.netns)
+            yield from _matrix_metrics(cfg, self.target)
 
 
-def _matrix_metrics(cfg: IXPConfig, netns: str | None) -> Iterator[CounterMetricFamily]:
+def _matrix_metrics(cfg: IXPConfig, target: Target) -> Iterator[CounterMetricFamily]:
     """The traffic matrix summed per member (sent to and received from the other members):
     exact, from the kernel. Per pair it is in ``GET /api/v1/matrix``, not here: N members
     make N² series."""
@@ -98,7 +99,7 @@ def _matrix_metrics(cfg: IXPConfig, netns: str | None) -> Iterator[CounterMetric
     name = {m.asn: m.name for m in cfg.members}
     out: dict[tuple[int, str], int] = {}
     into: dict[tuple[int, str], int] = {}
-    for r in member_matrix(cfg, netns):
+    for r in member_matrix(cfg, target):
         out[(int(r["from_asn"]), str(r["family"]))] = \
             out.get((int(r["from_asn"]), str(r["family"])), 0) + int(r["bytes"])
         into[(int(r["to_asn"]), str(r["family"]))] = \
@@ -111,10 +112,10 @@ def _matrix_metrics(cfg: IXPConfig, netns: str | None) -> Iterator[CounterMetric
     yield received
 
 
-def render_metrics(state_dir: Path, netns: str | None) -> bytes:
+def render_metrics(target: Target) -> bytes:
     """The exposition text for one scrape."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ApplianceCollector(state_dir, netns))
+    registry.register(ApplianceCollector(target))
     return generate_latest(registry)
 
 

@@ -206,7 +206,7 @@ def _load_history(state_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def gather(state_dir: Path, cfg: IXPConfig, entries: list[Member], netns: str | None,
+def gather(target: Target, cfg: IXPConfig, entries: list[Member],
            probe_timeout: float = 1.0) -> Facts:
     """Read what the checklist needs on the box (or the lab's box namespace)."""
     import socket
@@ -220,12 +220,12 @@ def gather(state_dir: Path, cfg: IXPConfig, entries: list[Member], netns: str | 
     who = {f"AS{m.asn} {m.name}" for m in entries}
     ports = [p.ifname for p in member_ports(cfg) if p.member in who]
     facts = Facts()
-    if not Target(state_dir, netns).has_system:
+    if not target.has_system:
         # a developer machine without a lab: its own NICs are not the exchange's ports
         facts.ports = dict.fromkeys(ports)
         facts.answers = {str(a): set() for m in entries for a in (*m.ipv4, *m.ipv6)}
         return facts
-    with rtnl.open_rtnl(netns) as nl:
+    with rtnl.open_rtnl(target.netns) as nl:
         links = {p: nl.link(p) for p in ports}
         facts.ports = {p: (None if link is None else link.oper == "UP") for p, link in
                        links.items()}
@@ -237,7 +237,7 @@ def gather(state_dir: Path, cfg: IXPConfig, entries: list[Member], netns: str | 
                 facts.fdb.setdefault(index[n.ifindex], []).append(n.mac)
         bridge = nl.link(cfg.peering_lan.bridge)
     try:
-        all_drops = drops_by_port(netns)
+        all_drops = drops_by_port(target)
     except (OSError, RuntimeError, ValueError):
         all_drops = {}
     facts.drops = {p: all_drops.get(p, {}) for p in ports}
@@ -245,15 +245,15 @@ def gather(state_dir: Path, cfg: IXPConfig, entries: list[Member], netns: str | 
     sources = {a.version: str(a) for a in (rs.ipv4, rs.ipv6) if a is not None}
     targets = [str(a) for m in entries for a in (*m.ipv4, *m.ipv6)]
     if bridge is not None and bridge.mac and targets:
-        facts.answers = probe.who_answers(netns, bridge.name, rtnl_mac(bridge.mac), sources,
+        facts.answers = probe.who_answers(target.netns, bridge.name, rtnl_mac(bridge.mac), sources,
                                           targets, timeout=probe_timeout)
     else:
         facts.answers = {t: set() for t in targets}
-    status = route_server_sessions(state_dir, cfg)
+    status = route_server_sessions(target.state_dir, cfg)
     facts.rs_running = status["running"]
     facts.sessions = [s for s in status["sessions"] if s["asn"] == asn]
     if facts.rs_running and facts.sessions:
-        facts.accepted, facts.filtered = member_routes(state_dir, cfg, facts.sessions)
+        facts.accepted, facts.filtered = member_routes(target.state_dir, cfg, facts.sessions)
     # IRR data: the route server tags what it could not check (irr_unknown)
     facts.irr_data = not any("irr_unknown" in r["tags"] for r in facts.accepted)
     return facts
@@ -301,7 +301,7 @@ def rtnl_mac(raw: bytes) -> str:
     return ":".join(f"{b:02x}" for b in raw)
 
 
-def checklist(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None = None, *,
+def checklist(target: Target, cfg: IXPConfig, asn: int, *,
               quiet_seconds: float = QUIET_SECONDS, now: float | None = None,
               probe_timeout: float = 1.0) -> dict[str, Any] | None:
     """The onboarding checklist of member ``asn`` as plain data; None when no such member.
@@ -311,14 +311,14 @@ def checklist(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None = Non
     entries = cfg.member_by_asn(asn)
     if not entries:
         return None
-    facts = gather(state_dir, cfg, entries, netns, probe_timeout=probe_timeout)
-    history = _load_history(state_dir)
+    facts = gather(target, cfg, entries, probe_timeout=probe_timeout)
+    history = _load_history(target.state_dir)
     key = str(asn)
     mine = history.get(key) if isinstance(history.get(key), dict) else {}
     checks = evaluate(entries, facts, mine, time.time() if now is None else now,
                       quiet_seconds)
     history[key] = mine
-    path = history_path(state_dir)
+    path = history_path(target.state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(history).encode(), 0o644)
     return {"asn": asn, "name": entries[0].name,

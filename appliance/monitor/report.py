@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.monitor.onboarding import member_routes
+from appliance.platform.target import Target
 
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
@@ -83,7 +84,7 @@ def own_pairs(asn: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if asn in (r["from_asn"], r["to_asn"])]
 
 
-def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None = None,
+def member_report(target: Target, cfg: IXPConfig, asn: int,
                   *, live_traffic: bool = True) -> dict[str, Any] | None:
     """The report card of member ``asn``; None when there is no such member. Without
     ``live_traffic`` the matrix is not read (the monthly mail counts from the samples)."""
@@ -93,16 +94,16 @@ def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None =
     entries = cfg.member_by_asn(asn)
     if not entries:
         return None
-    status = route_server_sessions(state_dir, cfg)
+    status = route_server_sessions(target.state_dir, cfg)
     sessions = [s for s in status["sessions"] if s["asn"] == asn]
-    accepted, filtered = (member_routes(state_dir, cfg, sessions) if status["running"]
+    accepted, filtered = (member_routes(target.state_dir, cfg, sessions) if status["running"]
                           and sessions else ([], []))
     by_reason: dict[str, int] = {}
     for r in filtered:
         for reason in r["reasons"] or ["unknown"]:
             by_reason[reason] = by_reason.get(reason, 0) + 1
     try:
-        rows = box_matrix(cfg, state_dir, netns) if live_traffic else []
+        rows = box_matrix(cfg, target) if live_traffic else []
     except (OSError, RuntimeError, ValueError):
         rows = []
     first = entries[0]
@@ -125,7 +126,7 @@ def member_report(state_dir: Path, cfg: IXPConfig, asn: int, netns: str | None =
         "coverage": coverage(accepted, filtered),
         "matrix": cfg.peering_lan.traffic_matrix,
         "traffic": traffic(asn, rows),
-        "aspa": aspa_readiness(state_dir, cfg, asn),
+        "aspa": aspa_readiness(target.state_dir, cfg, asn),
     }
 
 

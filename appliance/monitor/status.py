@@ -8,7 +8,6 @@ changes anything.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from appliance import __version__
@@ -21,22 +20,23 @@ from appliance.platform.target import Target
 from appliance.route_server.status import data_freshness, route_server_sessions
 
 
-def _ports(state_dir: Path, netns: str | None, port_member: dict[str, str]) -> list[dict[str, Any]]:
+def _ports(target: Target, port_member: dict[str, str]) -> list[dict[str, Any]]:
     """Member ports with link, speed, traffic now and hygiene drops by reason."""
-    if not port_member or not Target(state_dir, netns).has_system:
+    if not port_member or not target.has_system:
         # a developer machine without a lab: its own NICs are not the exchange's ports (on
-        # the image, netns is None and the host's NICs are the ports)
+        # the image, the target is the host and its NICs are the ports)
         return []
     from appliance.bridge.inventory import collect as collect_nics
     from appliance.bridge.status import drops_by_port
     from appliance.monitor.store import SampleStore
 
     try:
-        nics = {n.name: n for n in _cached_nics(netns, collect_nics)}
-        drops = drops_by_port(netns)
+        nics = {n.name: n for n in _cached_nics(target, collect_nics)}
+        drops = drops_by_port(target)
     except (OSError, ValueError, RuntimeError):  # namespace gone (lab stopped) or nft missing
         return []
-    store = SampleStore(samples_path(state_dir)) if samples_path(state_dir).exists() else None
+    samples = samples_path(target.state_dir)
+    store = SampleStore(samples) if samples.exists() else None
     rows = []
     for port, member in sorted(port_member.items()):
         nic = nics.get(port)
@@ -54,25 +54,25 @@ _NIC_CACHE: dict[str | None, tuple[float, list[Any]]] = {}
 NIC_CACHE_SECONDS = 30.0
 
 
-def _cached_nics(netns: str | None, read: Any) -> list[Any]:
+def _cached_nics(target: Target, read: Any) -> list[Any]:
     # Listing NICs with driver and speed runs a helper inside the namespace (~0.3 s); the
     # dashboard refreshes every 30 s and speed or driver rarely change, so reuse the answer.
     now = time.monotonic()
-    hit = _NIC_CACHE.get(netns)
+    hit = _NIC_CACHE.get(target.netns)
     if hit is None or now - hit[0] > NIC_CACHE_SECONDS:
-        hit = (now, read(netns))
-        _NIC_CACHE[netns] = hit
+        hit = (now, read(target))
+        _NIC_CACHE[target.netns] = hit
     return hit[1]
 
 
-def box_status(state_dir: Path, netns: str | None = None,
+def box_status(target: Target,
                lab: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the status page, ``ixpctl status`` and the API show, as plain data.
 
     ``lab`` is the lab's state when one runs (the front end reads it: a capability never
     imports the lab).
     """
-    store = RevisionStore(state_dir)
+    store = RevisionStore(target.state_dir)
     revisions = store.recent(10)
     latest = revisions[-1] if revisions else None
     data: dict[str, Any] = {
@@ -83,7 +83,7 @@ def box_status(state_dir: Path, netns: str | None = None,
         "members": [],
         "lab": lab,
         "problems": list(store.problems),
-        "system": system_health(state_dir),
+        "system": system_health(target.state_dir),
         "ports": [],
         "route_server": {"running": False, "sessions": []},
         "resolver": None,
@@ -94,7 +94,7 @@ def box_status(state_dir: Path, netns: str | None = None,
     }
     if latest is None:
         return data
-    cfg = committed_config(state_dir)
+    cfg = committed_config(target.state_dir)
     if cfg is None:
         data["problems"].append(f"committed revision {latest.id} does not validate; "
                                 "roll back with 'ixpctl rollback'")
@@ -108,17 +108,17 @@ def box_status(state_dir: Path, netns: str | None = None,
                          "ipv4": str(cfg.route_server.ipv4 or ""),
                          "ipv6": str(cfg.route_server.ipv6 or "")},
     }
-    data["ports"] = _ports(state_dir, netns, {p.interface: f"AS{m.asn} {m.name}"
-                                               for m in cfg.members for p in m.ports})
-    data["route_server"] = route_server_sessions(state_dir, cfg)
-    data["resolver"] = resolver_health(state_dir, cfg)
-    data["data"] = data_freshness(state_dir, cfg)
+    data["ports"] = _ports(target, {p.interface: f"AS{m.asn} {m.name}"
+                                    for m in cfg.members for p in m.ports})
+    data["route_server"] = route_server_sessions(target.state_dir, cfg)
+    data["resolver"] = resolver_health(target.state_dir, cfg)
+    data["data"] = data_freshness(target.state_dir, cfg)
     if cfg.snmp.enabled:
         from appliance.snmp.status import snmp_status
-        data["snmp"] = snmp_status(state_dir)
+        data["snmp"] = snmp_status(target.state_dir)
     if cfg.services.anycast and cfg.services.resolver.enabled:
         from appliance.anycast.status import read_status
-        data["anycast"] = read_status(state_dir)
+        data["anycast"] = read_status(target.state_dir)
     sessions = {m["asn"]: m for m in (data["lab"] or {}).get("members", [])}
     for m in cfg.members:
         lab_m = sessions.get(m.asn, {})

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 if TYPE_CHECKING:  # only in type hints: importing the model costs every daemon wrapper
     from appliance.config.model import IXPConfig
 
-from appliance.platform.target import Target
+from appliance.platform.target import Target, TargetRefused
+
+__all__ = ["ApplyContext", "Change", "Concern", "RenderedFile", "TargetRefused", "VerifyError"]
 
 
 @dataclass(frozen=True)
@@ -53,25 +55,25 @@ class VerifyError(Exception):
     """A rendered file was refused by the real tool that checks it (bird -p, nft -c, ...)."""
 
 
-class TargetRefused(RuntimeError):
-    """Applying would touch the host's own network outside the appliance image."""
-
-
 @dataclass
 class ApplyContext:
     """Where and how a change is applied."""
 
-    state_dir: Path
-    netns: str | None = None  # the appliance namespace in the lab; None = this host
+    target: Target  # the state directory and the network this change is applied to
     log: Callable[[str], None] = field(default=lambda _msg: None)
     # Interfaces an earlier concern's plan will create before the later ones apply (the lab
     # makes a new member's port): a later plan counts them as present.
     planned_links: set[str] = field(default_factory=set)
 
     @property
-    def target(self) -> Target:
-        """The state directory and network this change is applied to."""
-        return Target(self.state_dir, self.netns)
+    def state_dir(self) -> Path:
+        """The state directory (``target.state_dir``)."""
+        return self.target.state_dir
+
+    @property
+    def netns(self) -> str | None:
+        """The appliance namespace in the lab; None = this host (``target.netns``)."""
+        return self.target.netns
 
     @property
     def etc_dir(self) -> Path:
@@ -94,11 +96,7 @@ class ApplyContext:
         On a developer machine every system change must go into a namespace (the lab's); the
         host's own interfaces, routes and firewall are never ours to change.
         """
-        if not self.has_system:
-            raise TargetRefused(
-                "this is not the appliance image, so changes to the network must go into a lab "
-                "namespace: start one with 'ixpctl lab up' or pass --netns"
-            )
+        self.target.require_system()
 
 
 class Concern(ABC):

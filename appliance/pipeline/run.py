@@ -32,6 +32,7 @@ from appliance.pipeline.concern import (
     TargetRefused,
     VerifyError,
 )
+from appliance.platform.target import Target, as_target
 from appliance.util.lock import LockBusy, state_lock
 
 log = logging.getLogger(__name__)
@@ -119,17 +120,18 @@ class Pipeline:
 
     def __init__(
         self,
-        state_dir: str | Path,
+        target: Target | str | Path,
         concerns: list[Concern],
         *,
-        netns: str | None = None,
         progress: ProgressFn | None = None,
     ) -> None:
-        """``concerns`` in apply order: ``appliance.box.build_pipeline`` gives the box's."""
+        """``concerns`` in apply order: ``appliance.box.build_pipeline`` gives the box's.
+        ``target``: where the change goes (a bare state directory: config-only on this host)."""
+        where = as_target(target)
         # absolute: the tools verify and apply run work in other directories
-        self.state_dir = Path(state_dir).absolute()
+        self.target = Target(where.state_dir.absolute(), where.netns)
+        self.state_dir = self.target.state_dir
         self.concerns = concerns
-        self.netns = netns
         self.store = RevisionStore(self.state_dir)
         self._progress = progress or (lambda _s, _st, _m: None)
 
@@ -188,7 +190,7 @@ class Pipeline:
         return changes
 
     def _context(self) -> ApplyContext:
-        return ApplyContext(self.state_dir, self.netns, log.info)
+        return ApplyContext(self.target, log.info)
 
     def _apply_all(self, cfg: IXPConfig, rendered: Rendered, changes: list[Change],
                    ctx: ApplyContext) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from appliance.platform.target import IMAGE_MARKER, IMAGE_STATE_DIR
+from appliance.platform.target import IMAGE_MARKER, IMAGE_STATE_DIR, Target
 
 # Exists only while systemd is PID 1 (sd_booted(3)); absent in chroots and containers.
 SYSTEMD_RUNTIME = Path("/run/systemd/system")
@@ -81,10 +81,11 @@ def at_boot_restore() -> bool:
 class Launcher:
     """Start, restart and stop one state directory's daemons the way this machine does it."""
 
-    def __init__(self, state_dir: Path, netns: str | None, *,
-                 systemd: bool | None = None) -> None:
-        self.state_dir, self.netns = Path(state_dir), netns
-        self.systemd = systemd_manages(self.state_dir, netns) if systemd is None else systemd
+    def __init__(self, target: Target, *, systemd: bool | None = None) -> None:
+        self.target = target
+        self.state_dir, self.netns = Path(target.state_dir), target.netns
+        self.systemd = systemd_manages(self.state_dir, self.netns) if systemd is None \
+            else systemd
 
     def _systemctl(self, action: str, name: str, *, no_block: bool = False,
                    timeout: float = 120) -> None:
@@ -98,6 +99,14 @@ class Launcher:
         if res.returncode != 0:
             raise LaunchError(f"systemctl {action} {UNITS[name]} failed: "
                               f"{(res.stderr or res.stdout).strip()}")
+
+    @property
+    def spawns(self) -> bool:
+        """Whether the caller spawns the daemons for this target: in a namespace of ours (the
+        lab's), or on a host that is not the image. On the image's own namespace systemd's
+        units run them; another state directory there is a test's, which starts what it
+        needs itself."""
+        return not self.systemd and (self.netns is not None or not IMAGE_MARKER.exists())
 
     @property
     def deferred(self) -> bool:

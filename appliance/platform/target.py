@@ -28,6 +28,10 @@ def on_image() -> bool:
     return IMAGE_MARKER.exists()
 
 
+class TargetRefused(RuntimeError):
+    """Applying would touch the host's own network outside the appliance image."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A state directory, and the network namespace its system lives in (None: this host)."""
@@ -90,6 +94,23 @@ class Target:
         return self.netns is not None or on_image() or bool(
             os.environ.get("IXP_ALLOW_HOST_NETWORK"))
 
+    def require_system(self) -> None:
+        """Refuse to touch the host network except on the appliance image.
+
+        On a developer machine every system change must go into a namespace (the lab's); the
+        host's own interfaces, routes and firewall are never ours to change.
+        """
+        if not self.has_system:
+            raise TargetRefused(
+                "this is not the appliance image, so changes to the network must go into a lab "
+                "namespace: start one with 'ixpctl lab up' or pass --netns"
+            )
+
     def command(self, argv: Sequence[str]) -> list[str]:
         """``argv`` to run in this target's network namespace."""
         return netns.command(self.netns, argv) if self.netns else list(argv)
+
+
+def as_target(where: Target | str | Path) -> Target:
+    """``where`` as a ``Target``: a bare state directory is one on this host (no namespace)."""
+    return where if isinstance(where, Target) else Target(Path(where))

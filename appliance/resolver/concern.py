@@ -7,6 +7,7 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
+from appliance.platform.target import Target, as_target
 from appliance.resolver import daemon
 from appliance.resolver.paths import CONF, UnboundPaths
 from appliance.resolver.render import RenderOptions, render_unbound
@@ -65,7 +66,7 @@ class ResolverConcern(Concern):
             return
         paths = UnboundPaths(ctx.state_dir)
         if not cfg.services.resolver.enabled:
-            if daemon.stop(paths):
+            if daemon.stop(paths, ctx.target):
                 self.last_action = "stop"
                 ctx.log("resolver: stopped unbound (the resolver is disabled)")
             return
@@ -77,7 +78,7 @@ class ResolverConcern(Concern):
             elif CONF in changed_files:
                 if _recorded(paths) != listening:
                     # unbound keeps its sockets across a reload: new addresses need a restart
-                    daemon.stop(paths)
+                    daemon.stop(paths, ctx.target)
                     self._start(paths, ctx, listening)
                     self.last_action = "restart"
                 else:
@@ -88,7 +89,7 @@ class ResolverConcern(Concern):
             raise RuntimeError(f"resolver: {exc}") from None
 
     def _start(self, paths: UnboundPaths, ctx: ApplyContext, listening: str) -> None:
-        pid = daemon.start(paths, ctx.netns)
+        pid = daemon.start(paths, ctx.target)
         paths.listen_record.write_text(listening)
         self.last_action = "start"
         ctx.log(f"resolver: started unbound (pid {pid})")
@@ -108,6 +109,8 @@ def _recorded(paths: UnboundPaths) -> str | None:
         return None
 
 
-def stop_resolver(state_dir: Path) -> bool:
-    """Stop the resolver of ``state_dir`` (runner shutdown, lab teardown); True if it ran."""
-    return daemon.stop(UnboundPaths(Path(state_dir)))
+def stop_resolver(target: Target | str | Path) -> bool:
+    """Stop the resolver of ``target`` (runner shutdown, lab teardown; a bare state
+    directory: this host's); True if it ran."""
+    where = as_target(target)
+    return daemon.stop(UnboundPaths(where.state_dir), where)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.platform import shipped
-from appliance.platform.netns import command as netns_command
+from appliance.platform.target import Target
 from appliance.resolver.paths import TRUST_ANCHOR_FILE, UnboundPaths
 from appliance.util.atomic import atomic_write
 
@@ -49,10 +49,6 @@ def binary(name: str) -> str:
     if path is None:
         raise UnboundError(f"{name} is not installed: install the Debian package unbound")
     return path
-
-
-def _in_netns(netns: str | None, argv: list[str]) -> list[str]:
-    return netns_command(netns, argv) if netns else argv
 
 
 def image_user(paths: UnboundPaths) -> str | None:
@@ -194,14 +190,14 @@ def _log_tail(paths: UnboundPaths, lines: int = 8) -> str:
         return ""
 
 
-def foreground_argv(paths: UnboundPaths, netns: str | None) -> list[str]:
-    """``unbound -d`` on the launch file, in ``netns`` (None = this host)."""
-    return _in_netns(netns, shipped.wrap([binary("unbound"), "-d", "-c",
-                                          str(paths.launch_conf)]))
+def foreground_argv(paths: UnboundPaths, target: Target) -> list[str]:
+    """``unbound -d`` on the launch file, in ``target``'s namespace."""
+    return target.command(shipped.wrap([binary("unbound"), "-d", "-c",
+                                        str(paths.launch_conf)]))
 
 
 def exec_foreground(paths: UnboundPaths, options: RenderOptions | None,
-                    netns: str | None) -> None:
+                    target: Target) -> None:
     """Become unbound in the foreground (``ixpctl run unbound``, i.e. ``ixp-unbound.service``).
 
     Writes the launch file first and records this PID, which exec keeps: unbound's own.
@@ -216,7 +212,7 @@ def exec_foreground(paths: UnboundPaths, options: RenderOptions | None,
         paths.control_socket.unlink(missing_ok=True)
     atomic_write(paths.started_pid, f"{os.getpid()}\n".encode(), 0o644)
     os.chdir(paths.data_dir)  # relative zone files, as unbound itself expects
-    argv = foreground_argv(paths, netns)
+    argv = foreground_argv(paths, target)
     os.execvp(argv[0], argv)
 
 
@@ -234,25 +230,25 @@ def _wait_ready(paths: UnboundPaths, alive: Callable[[], bool], ready_timeout: f
                        f"{_log_tail(paths)}")
 
 
-def start(paths: UnboundPaths, netns: str | None, *, ready_timeout: float = 20) -> int | None:
-    """Start unbound in ``netns`` (None = this host) and wait until it answers control.
+def start(paths: UnboundPaths, target: Target, *, ready_timeout: float = 20) -> int | None:
+    """Start unbound in ``target``'s namespace and wait until it answers control.
 
     Returns the PID of the unbound this call spawned (``ip netns exec`` executes unbound in
     place, so the PID is unbound's), or None when systemd started it (on the image).
     """
     from appliance.platform.launcher import Launcher
 
-    launcher = Launcher(paths.state_dir, netns)
+    launcher = Launcher(Target(paths.state_dir, target.netns))
     if launcher.systemd:
         launcher.start("unbound", lambda: None)
         if not launcher.deferred:
             _wait_ready(paths, lambda: launcher.active("unbound"), ready_timeout)
         return None
-    return _spawn(paths, netns, ready_timeout)
+    return _spawn(paths, target, ready_timeout)
 
 
-def _spawn(paths: UnboundPaths, netns: str | None, ready_timeout: float) -> int:
-    argv = foreground_argv(paths, netns)
+def _spawn(paths: UnboundPaths, target: Target, ready_timeout: float) -> int:
+    argv = foreground_argv(paths, target)
     if running_pid(paths) is None:
         # An unbound that was killed (a lab torn down, kill -9) leaves its control socket, and
         # the next one refuses to start on it ("Address already in use").
@@ -282,11 +278,12 @@ def reload(paths: UnboundPaths) -> None:
     control(paths, "reload")
 
 
-def stop(paths: UnboundPaths, timeout: float = 5.0, *, netns: str | None = None) -> bool:
+def stop(paths: UnboundPaths, target: Target, timeout: float = 5.0) -> bool:
     """Stop our unbound for ``paths`` (on the image: its unit); True if one was running."""
     from appliance.platform.launcher import Launcher
 
-    return Launcher(paths.state_dir, netns).stop("unbound", lambda: _kill(paths, timeout))
+    return Launcher(Target(paths.state_dir, target.netns)).stop(
+        "unbound", lambda: _kill(paths, timeout))
 
 
 def _kill(paths: UnboundPaths, timeout: float) -> bool:

@@ -15,6 +15,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from appliance.platform.target import Target
+
 # Answers that prove the resolver resolves: the name exists, or provably does not.
 HEALTHY_RCODES = ("NOERROR", "NXDOMAIN")
 _STATUS = re.compile(r"status: ([A-Z]+)")
@@ -30,9 +32,11 @@ class ProbeResult:
 
 
 def dig_probe(server: str, name: str = ".", *, qtype: str = "SOA", timeout: int = 2,
-              netns: str | None = None) -> ProbeResult:
-    """Query ``server`` for ``name``/``qtype`` once; healthy on NOERROR or NXDOMAIN."""
+              target: Target | None = None) -> ProbeResult:
+    """Query ``server`` for ``name``/``qtype`` once, from ``target``'s namespace (None: this
+    host); healthy on NOERROR or NXDOMAIN."""
     dig = shutil.which("dig")
+    netns = target.netns if target is not None else None
     if dig is None and netns is None:
         # the image carries no dig (bind9-dnsutils): the same question from Python
         return udp_probe(server, name, qtype=qtype, timeout=timeout)
@@ -40,8 +44,8 @@ def dig_probe(server: str, name: str = ".", *, qtype: str = "SOA", timeout: int 
         return ProbeResult(False, "dig is not installed (Debian package bind9-dnsutils)", 0.0)
     argv = [dig, f"@{server}", name, qtype, f"+time={max(1, timeout)}", "+tries=1",
             "+noall", "+comments"]
-    if netns:
-        argv = ["ip", "netns", "exec", netns, *argv]
+    if target is not None:
+        argv = target.command(argv)
     start = time.monotonic()
     try:
         res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 5,

@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 from appliance.config.model import IXPConfig
-from appliance.pipeline.concern import ApplyContext, Concern, RenderedFile, VerifyError
+from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
 from appliance.platform import shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.bird.replies import BirdError
+from appliance.platform.launcher import Launcher
 from appliance.route_server import daemon, drain
 from appliance.route_server.aspa import AspaData, load_aspas
 from appliance.route_server.bogons import Bogons, load_bogons
@@ -19,8 +20,10 @@ from appliance.route_server.irr_fetch import load_cache
 from appliance.route_server.peeringdb import NeverViaRs, dump_path, load_never_via_rs
 from appliance.route_server.render import render_bird
 from appliance.route_server.rpki_service import STAYRTR_LISTEN, local_validator, vrp_path
+from appliance.route_server.rpki_service import ensure_running as ensure_stayrtr
 from appliance.route_server.rpki_service import sync as sync_stayrtr
 from appliance.route_server.safe_apply import GateSettings, HealthCheck, safe_configure
+from appliance.route_server.service import answering
 from appliance.util.atomic import atomic_write
 
 IRR_CACHE = "irr/cache.json"
@@ -86,23 +89,45 @@ class RouteServerConcern(Concern):
             msg = (res.stderr or res.stdout).strip().replace(str(staged) + "/", "")
             raise VerifyError(f"BIRD refuses the route-server configuration: {msg}")
 
-    def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
-        """Reconfigure the running BIRD when bird.conf changed; nothing otherwise. The box's
-        stayrtr follows where it should listen (on the image; the dev runner owns its own).
+    def plan(self, cfg: IXPConfig, ctx: ApplyContext) -> list[Change]:
+        """Starting BIRD where this apply starts it (a lab's namespace, see ``apply``)."""
+        if not self._starts_bird(ctx):
+            return []
+        return [Change(self.name, "add", "BIRD process", f"start in {ctx.netns}"
+                       if ctx.netns else "start on this host")]
 
-        A BIRD that is not running reads the installed file when it starts.
+    def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
+        """Make the route server's daemons match the installed files: reconfigure the running
+        BIRD when bird.conf changed, and stayrtr follows where it should listen.
+
+        Off the image (a lab's namespace) a BIRD that does not run is started here, and so is
+        a stayrtr the files ask for; on the image systemd starts both (``ixp-bird.path`` once
+        bird.conf exists, the units at boot), and a BIRD not yet running reads the installed
+        file when it starts.
         """
         try:
             self._apply_bird(ctx, changed_files)
         finally:
             if STAYRTR_LISTEN in changed_files:
-                ctx.log(sync_stayrtr(ctx.state_dir, ctx.netns))
+                ctx.log(sync_stayrtr(ctx.target))
+            elif ensure_stayrtr(ctx.target):
+                ctx.log("stayrtr: started (it was not running)")
+
+    @staticmethod
+    def _starts_bird(ctx: ApplyContext) -> bool:
+        # the launcher decides: systemd's units on the image, this apply elsewhere
+        return ctx.has_system and Launcher(ctx.target).spawns and not answering(ctx.target)
 
     def _apply_bird(self, ctx: ApplyContext, changed_files: list[str]) -> None:
+        if self._starts_bird(ctx):
+            pid = daemon.start_bird(ctx.target)
+            # start_bird records the file it starts on, for the next change's health gate
+            ctx.log(f"route server: started BIRD (PID {pid}) on {ctx.etc_dir / daemon.CONF}")
+            return
         if daemon.CONF not in changed_files:
             return
         conf = ctx.etc_dir / daemon.CONF
-        ctl = daemon.control_socket(ctx)
+        ctl = daemon.control_socket(ctx.target)
         if not ctl.exists():
             ctx.log(f"BIRD is not running ({ctl} missing); it will load {conf} when started")
             return

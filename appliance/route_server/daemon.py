@@ -15,18 +15,18 @@ import subprocess
 import time
 from pathlib import Path
 
-from appliance.pipeline.concern import ApplyContext
-from appliance.platform import netns, shipped
+from appliance.platform import shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.launcher import Launcher
+from appliance.platform.target import Target
 from appliance.util.atomic import atomic_write
 
 CONF = "bird/bird.conf"
 
 
-def control_socket(ctx: ApplyContext) -> Path:
-    """The route server's control socket for ``ctx`` (``Target.bird_socket``)."""
-    return ctx.target.bird_socket
+def control_socket(target: Target) -> Path:
+    """The route server's control socket for ``target`` (``Target.bird_socket``)."""
+    return target.bird_socket
 PIDFILE = "bird.pid"
 RUNNING_COPY = "bird.conf.running"  # in run_dir: the config BIRD runs, for the health gate
 
@@ -46,7 +46,7 @@ def bird_binary() -> str:
     return path
 
 
-def spawn_bird(conf: Path, ctl: Path, pidfile: Path, *, netns_name: str | None,
+def spawn_bird(conf: Path, ctl: Path, pidfile: Path, *, target: Target,
                log: Path, wait: float = 15) -> int:
     """Run ``bird -f`` on ``conf`` with control socket ``ctl``; return its PID once it answers.
 
@@ -54,8 +54,7 @@ def spawn_bird(conf: Path, ctl: Path, pidfile: Path, *, netns_name: str | None,
     """
     argv = shipped.wrap([bird_binary(), "-f", "-c", str(conf), "-s", str(ctl), "-P",
                          str(pidfile)])
-    if netns_name is not None:
-        argv = netns.command(netns_name, argv)
+    argv = target.command(argv)
     ctl.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         ctl.unlink()  # a stale socket would make the wait below talk to nobody
@@ -88,14 +87,14 @@ def _wait_answering(proc: subprocess.Popen[bytes], ctl: Path, log: Path, wait: f
     raise BirdStartError(f"bird did not answer on {ctl} within {wait:g} s")
 
 
-def _prepare(ctx: ApplyContext) -> Path:
+def _prepare(target: Target) -> Path:
     """Check the installed config, record it as the one BIRD runs; return its path."""
-    conf = ctx.etc_dir / CONF
+    conf = target.etc_dir / CONF
     if not conf.exists():
         raise BirdStartError(f"{conf} is not installed yet: apply a configuration first")
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    target.run_dir.mkdir(parents=True, exist_ok=True)
     # The health gate compares later changes with the config BIRD was started on.
-    atomic_write(ctx.run_dir / RUNNING_COPY, conf.read_bytes(), 0o600)
+    atomic_write(target.run_dir / RUNNING_COPY, conf.read_bytes(), 0o600)
     return conf
 
 
@@ -121,7 +120,7 @@ def drop_to() -> str | None:
     return USER
 
 
-def own_files_for(ctx: ApplyContext, user: str) -> None:
+def own_files_for(target: Target, user: str) -> None:
     """What BIRD touches after it dropped root: its config readable, its PID file writable.
 
     BIRD writes the PID file only after the switch, in a directory that stays root's, so the
@@ -131,38 +130,37 @@ def own_files_for(ctx: ApplyContext, user: str) -> None:
     import pwd
 
     from appliance.pipeline.staging import set_group
-    set_group(ctx.etc_dir / CONF, user)
+    set_group(target.etc_dir / CONF, user)
     entry = pwd.getpwnam(user)
-    pidfile = ctx.run_dir / PIDFILE
+    pidfile = target.run_dir / PIDFILE
     pidfile.touch(mode=0o644)
     os.chown(pidfile, entry.pw_uid, entry.pw_gid)
 
 
-def foreground_argv(ctx: ApplyContext, user: str | None = None) -> list[str]:
+def foreground_argv(target: Target, user: str | None = None) -> list[str]:
     """``bird -f`` on the installed config and the state dir's control socket and PID file.
 
     With ``user``, BIRD creates its socket and PID file as root, then becomes ``user``
     (keeping only its network capabilities) before it reads the configuration.
     """
-    argv = [bird_binary(), "-f", "-c", str(ctx.etc_dir / CONF), "-s", str(control_socket(ctx)),
-            "-P", str(ctx.run_dir / PIDFILE)]
+    argv = [bird_binary(), "-f", "-c", str(target.etc_dir / CONF), "-s",
+            str(control_socket(target)), "-P", str(target.run_dir / PIDFILE)]
     return [*argv, "-u", user, "-g", user] if user else argv
 
 
-def exec_foreground(ctx: ApplyContext) -> None:
+def exec_foreground(target: Target) -> None:
     """Become BIRD in the foreground (``ixpctl run bird``, i.e. ``ixp-bird.service``).
 
     Replaces this process, so systemd supervises BIRD itself (its PID is the unit's main PID).
     """
-    _prepare(ctx)
+    _prepare(target)
     with contextlib.suppress(FileNotFoundError):
-        (control_socket(ctx)).unlink()  # stale from the last boot (the data partition keeps it)
+        (control_socket(target)).unlink()  # stale from the last boot (the data partition keeps it)
     user = drop_to()
     if user:
-        own_files_for(ctx, user)
-    argv = foreground_argv(ctx, user)
-    if ctx.netns is not None:
-        argv = netns.command(ctx.netns, argv)
+        own_files_for(target, user)
+    argv = foreground_argv(target, user)
+    argv = target.command(argv)
     os.execvp(argv[0], argv)
 
 
@@ -179,29 +177,29 @@ def _wait_supervised(ctl: Path, wait: float) -> None:
                          f"{wait:g} s (journalctl -u ixp-bird)")
 
 
-def start_bird(ctx: ApplyContext, *, wait: float = 15) -> int | None:
-    """Start the route server's BIRD on the installed config, in ``ctx.netns``.
+def start_bird(target: Target, *, wait: float = 15) -> int | None:
+    """Start the route server's BIRD on the installed config, in ``target.netns``.
 
     Returns the PID of the BIRD this call spawned, or None when systemd started it (on the
     image: systemd supervises it, so it is not the caller's to stop). Refuses to run in the
     host's namespace on a developer machine.
     """
-    ctx.require_system_target()
-    launcher = Launcher(ctx.state_dir, ctx.netns)
+    target.require_system()
+    launcher = Launcher(target)
     if launcher.systemd:
-        if not (ctx.etc_dir / CONF).exists():
-            raise BirdStartError(f"{ctx.etc_dir / CONF} is not installed yet: apply a "
+        if not (target.etc_dir / CONF).exists():
+            raise BirdStartError(f"{target.etc_dir / CONF} is not installed yet: apply a "
                                  "configuration first")
         launcher.start("bird", lambda: None)
         if not launcher.deferred:
-            _wait_supervised(control_socket(ctx), wait)
+            _wait_supervised(control_socket(target), wait)
         return None
-    running = _pid_from_file(ctx.run_dir / PIDFILE)
+    running = _pid_from_file(target.run_dir / PIDFILE)
     if running is not None and _is_bird(running):
         raise BirdStartError(f"BIRD is already running for this state directory (PID {running})")
-    conf = _prepare(ctx)
-    return spawn_bird(conf, control_socket(ctx), ctx.run_dir / PIDFILE,
-                      netns_name=ctx.netns, log=ctx.run_dir / "bird.log", wait=wait)
+    conf = _prepare(target)
+    return spawn_bird(conf, control_socket(target), target.run_dir / PIDFILE,
+                      target=target, log=target.run_dir / "bird.log", wait=wait)
 
 
 def stop_bird(pid: int, *, timeout: float = 10) -> None:
@@ -226,20 +224,20 @@ def stop_bird(pid: int, *, timeout: float = 10) -> None:
         proc.wait()
 
 
-def stop(ctx: ApplyContext, *, timeout: float = 10) -> bool:
+def stop(target: Target, *, timeout: float = 10) -> bool:
     """Stop the route server's BIRD (on the image: its unit); False if none ran."""
     def kill() -> bool:
-        pid = _pid_from_file(ctx.run_dir / PIDFILE)
+        pid = _pid_from_file(target.run_dir / PIDFILE)
         if pid is None or not _is_bird(pid):
             return False
         stop_bird(pid, timeout=timeout)
         return True
-    return Launcher(ctx.state_dir, ctx.netns).stop("bird", kill)
+    return Launcher(target).stop("bird", kill)
 
 
-def running_pid(ctx: ApplyContext) -> int | None:
+def running_pid(target: Target) -> int | None:
     """The PID of the state dir's BIRD if one runs (from its PID file), else None."""
-    pid = _pid_from_file(ctx.run_dir / PIDFILE)
+    pid = _pid_from_file(target.run_dir / PIDFILE)
     return pid if pid is not None and _is_bird(pid) else None
 
 

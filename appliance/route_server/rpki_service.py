@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appliance.platform.target import Target
 from appliance.route_server.aspa import parse_aspas
 from appliance.route_server.rtr import stayrtr_argv
 from appliance.util.atomic import atomic_write
@@ -142,14 +143,12 @@ def _serving(state_dir: Path, bind: str | None) -> tuple[str | None, str]:
     return bind, f"serving {vrp_path(state_dir)} on {bind}"
 
 
-def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
+def wait_listening(bind: str, target: Target, timeout: float = 15.0,
                    alive: Callable[[], bool] = lambda: True) -> bool:
-    """Wait until something listens on ``bind``'s TCP port (in ``netns``); True if it does."""
+    """Wait until something listens on ``bind``'s TCP port (in ``target``'s namespace); True
+    if it does."""
     port = bind.rsplit(":", 1)[1]
-    argv = ["ss", "-ltnH", f"sport = :{port}"]
-    if netns:
-        from appliance.platform import netns as lab_netns
-        argv = lab_netns.command(netns, argv)
+    argv = target.command(["ss", "-ltnH", f"sport = :{port}"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and alive():
         out = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
@@ -159,7 +158,7 @@ def wait_listening(bind: str, netns: str | None, timeout: float = 15.0,
     return False
 
 
-def exec_foreground(state_dir: Path, netns: str | None) -> str:
+def exec_foreground(target: Target) -> str:
     """Become stayrtr for the committed configuration (``ixpctl run stayrtr``).
 
     Returns (without exec) the reason when there is nothing to serve, so the unit ends
@@ -167,13 +166,11 @@ def exec_foreground(state_dir: Path, netns: str | None) -> str:
     """
     # the installed bird.conf, not the committed model: the pipeline restarts stayrtr while it
     # applies a change (RouteServerConcern.apply), before that change is committed
-    bind, why = serving_installed(Path(state_dir))
+    bind, why = serving_installed(target.state_dir)
     if bind is None:
         return why
-    argv = stayrtr_argv(vrp_path(Path(state_dir)), bind=bind, metrics=METRICS)
-    if netns:
-        from appliance.platform import netns as lab_netns
-        argv = lab_netns.command(netns, argv)
+    argv = target.command(stayrtr_argv(vrp_path(target.state_dir), bind=bind,
+                                       metrics=METRICS))
     os.execvp(argv[0], argv)
     return why  # not reached: exec replaced this process
 
@@ -204,77 +201,131 @@ def connect_route_server(state_dir: Path) -> list[str]:
     return kicked
 
 
-def sync(state_dir: Path, netns: str | None) -> str:
-    """Make the image's stayrtr follow the installed config and VRP file (restart or stop).
+PIDFILE = "stayrtr.pid"  # in run/: the stayrtr spawned off the image (systemd's has none)
+# Popen objects of the stayrtr processes this process spawned, so that stopping one reaps it.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
-    Off the image the dev runner owns stayrtr: this says so and changes nothing. Where to
-    listen comes from the installed bird.conf (what BIRD asks), as for ``ixpctl run stayrtr``.
+
+def running_pid(target: Target) -> int | None:
+    """The PID of the stayrtr spawned for ``target`` off the image, if it still runs."""
+    try:
+        pid = int((target.run_dir / PIDFILE).read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return None
+    # a stale PID file may name an unrelated process by now: only ever signal our stayrtr
+    return pid if b"stayrtr" in cmdline and str(vrp_path(target.state_dir)).encode() \
+        in cmdline else None
+
+
+def _spawn(target: Target, bind: str) -> int:
+    """Start stayrtr in ``target``'s namespace on the imported VRP file, in a session of its
+    own (it outlives the CLI or request that applied), and wait until it listens."""
+    argv = target.command(stayrtr_argv(vrp_path(target.state_dir), bind=bind, metrics=METRICS))
+    target.run_dir.mkdir(parents=True, exist_ok=True)
+    with open(target.run_dir / "stayrtr.log", "ab") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    _STARTED[proc.pid] = proc
+    atomic_write(target.run_dir / PIDFILE, f"{proc.pid}\n".encode(), 0o644)
+    # BIRD asks again only 90 s after a failed first try (main.j2): once stayrtr listens, a
+    # BIRD already running is asked to connect now
+    if not wait_listening(bind, target, alive=lambda: proc.poll() is None):
+        log_.warning("stayrtr does not listen on %s (see %s)", bind,
+                     target.run_dir / "stayrtr.log")
+    else:
+        connect_route_server(target.state_dir)
+    return proc.pid
+
+
+def _kill(target: Target, timeout: float = 5.0) -> bool:
+    """Stop the stayrtr spawned for ``target`` (SIGTERM, then SIGKILL); True if one ran."""
+    pid = running_pid(target)
+    (target.run_dir / PIDFILE).unlink(missing_ok=True)
+    if pid is None:
+        return False
+    proc = _STARTED.pop(pid, None)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        if proc is not None and proc.poll() is not None:
+            return True
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if proc is not None:
+        proc.wait()
+    return True
+
+
+def ensure_running(target: Target) -> int | None:
+    """Start stayrtr off the image when the installed files say it should serve and none runs
+    (the concern's apply, and the dev runner's supervision of what died); its PID if started.
+    On the image systemd runs and restarts ``ixp-stayrtr.service``: nothing is done here."""
+    from appliance.platform.launcher import Launcher
+
+    if not target.has_system or not Launcher(target).spawns \
+            or running_pid(target) is not None:
+        return None
+    bind, _why = serving_installed(target.state_dir)
+    return _spawn(target, bind) if bind is not None else None
+
+
+def stop(target: Target) -> bool:
+    """Stop the stayrtr spawned for ``target`` off the image (lab teardown); True if one ran."""
+    return _kill(target)
+
+
+def sync(target: Target) -> str:
+    """Make stayrtr follow the installed config and VRP file (restart or stop): the image's
+    unit through systemd, elsewhere the process spawned for ``target``'s namespace.
+
+    Where to listen comes from the installed bird.conf (what BIRD asks), as for ``ixpctl run
+    stayrtr``.
     """
     from appliance.platform.launcher import Launcher
 
-    launcher = Launcher(Path(state_dir), netns)
+    launcher = Launcher(target)
+    bind, why = serving_installed(target.state_dir)
     if not launcher.systemd:
-        return "restart 'ixpctl up' to serve it"
-    bind, why = serving_installed(Path(state_dir))
+        if not target.has_system or not launcher.spawns:
+            return "no network of ours to serve it in here (config only)"
+        if bind is None:
+            return f"stayrtr stopped: {why}" if _kill(target) else f"stayrtr not run: {why}"
+        _kill(target)
+        _spawn(target, bind)
+        return f"stayrtr restarted: {why}"
     if bind is None:
         launcher.stop("stayrtr", lambda: False)
         return f"stayrtr stopped: {why}"
     launcher.restart("stayrtr", lambda: None, lambda: None)
     # at boot (deferred: systemd orders stayrtr before BIRD) there is nothing to hurry
-    if not launcher.deferred and wait_listening(bind, netns):
-        connect_route_server(Path(state_dir))
+    if not launcher.deferred and wait_listening(bind, target):
+        connect_route_server(target.state_dir)
     return f"ixp-stayrtr.service restarted: {why}"
 
 
 class RpkiService:
-    """Runs stayrtr while the runner runs, when a local validator is configured and VRPs exist."""
+    """The dev runner's supervision of stayrtr: the route-server concern starts it where the
+    configuration asks for one (``ensure_running``); this starts it again if it died. It is
+    the state directory's, like BIRD and unbound: the lab's teardown stops it."""
 
     name = "rpki"
 
-    def __init__(self, state_dir: Path, netns: str | None, cfg: IXPConfig | None) -> None:
-        from appliance.pipeline.concern import ApplyContext
-
-        self.ctx = ApplyContext(Path(state_dir), netns)
-        self.bind = local_validator(cfg) if cfg else None
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, target: Target) -> None:
+        self.target = target
 
     def start(self) -> None:
-        """Start stayrtr if there is something to serve, where there is a network of ours."""
-        vrps = vrp_path(self.ctx.state_dir)
-        if not self.bind or not vrps.exists() or not self.ctx.has_system:
-            return
-        from appliance.platform.launcher import Launcher
+        """Start stayrtr if the installed files ask for it and none runs."""
+        pid = ensure_running(self.target)
+        if pid:
+            log_.info("stayrtr started (PID %s)", pid)
 
-        Launcher(self.ctx.state_dir, self.ctx.netns).start("stayrtr", self._spawn)
-
-    def _spawn(self) -> None:
-        assert self.bind is not None
-        argv = stayrtr_argv(vrp_path(self.ctx.state_dir), bind=self.bind, metrics=METRICS)
-        if self.ctx.netns:
-            from appliance.platform import netns as lab_netns
-            argv = lab_netns.command(self.ctx.netns, argv)
-        self.ctx.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.ctx.run_dir / "stayrtr.log", "ab") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        # BIRD starts next and asks again only 90 s after a failed first try (main.j2):
-        # return once stayrtr listens, so that first try finds it
-        proc = self.proc
-        if not wait_listening(self.bind, self.ctx.netns, alive=lambda: proc.poll() is None):
-            log_.warning("stayrtr does not listen on %s (see %s)", self.bind,
-                         self.ctx.run_dir / "stayrtr.log")
-        else:  # a BIRD already running (the runner restarted after an import) asks now
-            connect_route_server(self.ctx.state_dir)
+    def check(self) -> None:
+        """One round of supervision: start again a stayrtr that died."""
+        self.start()
 
     def stop(self) -> None:
-        """Stop the stayrtr this service started."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        """Nothing: stayrtr stays with the applied configuration (the lab's teardown ends
+        it), as unbound does."""

@@ -10,17 +10,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.pipeline.concern import ApplyContext
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.bird.replies import BirdError
+from appliance.platform.target import Target
 from appliance.route_server import daemon
 
 log = logging.getLogger(__name__)
 
 
-def answering(ctx: ApplyContext) -> bool:
+def answering(target: Target) -> bool:
     """Whether a BIRD answers on the state dir's control socket."""
-    ctl = daemon.control_socket(ctx)
+    ctl = daemon.control_socket(target)
     if not ctl.exists():
         return False
     try:
@@ -31,38 +31,42 @@ def answering(ctx: ApplyContext) -> bool:
         return False
 
 
-def ensure_running(ctx: ApplyContext) -> int | None:
+def ensure_running(target: Target) -> int | None:
     """Start BIRD on the installed config unless one already answers; its PID if we spawned it
-    (None when none was needed, or when systemd started it on the image).
+    (None when none was needed, or when systemd started it on the image). The route-server
+    concern's apply starts it (off the image); the dev runner calls this again to start a
+    BIRD that died.
 
     Does nothing where there is no network of our own (a developer machine without a lab) or
     nothing to run yet (no configuration applied).
     """
-    if not ctx.has_system or not (ctx.etc_dir / daemon.CONF).exists() or answering(ctx):
+    if not target.has_system or not (target.etc_dir / daemon.CONF).exists() or answering(target):
         return None
-    return daemon.start_bird(ctx)
+    return daemon.start_bird(target)
 
 
 class RouteServerService:
-    """Keeps the route server running while the runner runs; stops only a BIRD it started."""
+    """The dev runner's supervision of the route server: the concern's apply starts BIRD; this
+    starts it again if it died. BIRD is the state directory's, like unbound: the lab's
+    teardown stops it, not the runner."""
 
     name = "route_server"
 
-    def __init__(self, state_dir: Path, netns: str | None) -> None:
-        self.ctx = ApplyContext(Path(state_dir), netns)
-        self.pid: int | None = None
+    def __init__(self, target: Target) -> None:
+        self.target = target
 
     def start(self) -> None:
-        """Start BIRD if needed."""
-        self.pid = ensure_running(self.ctx)
-        if self.pid:
-            log.info("route server BIRD started (PID %s)", self.pid)
+        """Start BIRD if it should run and does not."""
+        pid = ensure_running(self.target)
+        if pid:
+            log.info("route server BIRD started (PID %s)", pid)
+
+    def check(self) -> None:
+        """One round of supervision: start again a BIRD that died."""
+        self.start()
 
     def stop(self) -> None:
-        """Stop the BIRD this service started (a lab's or systemd's BIRD is left alone)."""
-        if self.pid:
-            daemon.stop_bird(self.pid)
-            self.pid = None
+        """Nothing: BIRD stays with the applied configuration (see the class)."""
 
 
 # "protocol bgp rs_as64501_1 {", "protocol device {", "protocol rpki rpki1 {" ...
@@ -123,16 +127,16 @@ def configured_protocols(conf_text: str) -> list[str]:
     return names
 
 
-def running_config(ctx: ApplyContext) -> RunningConfig:
+def running_config(target: Target) -> RunningConfig:
     """Check that the state dir's BIRD runs the installed ``bird/bird.conf``."""
-    conf = ctx.etc_dir / daemon.CONF
+    conf = target.etc_dir / daemon.CONF
     report = RunningConfig(installed=str(conf))
     if not conf.exists():
         report.problems.append("no configuration installed yet")
         return report
     text = conf.read_text(errors="replace")
     report.configured = configured_protocols(text)
-    report.pid = daemon.running_pid(ctx)
+    report.pid = daemon.running_pid(target)
     if report.pid is not None:
         try:
             argv = Path(f"/proc/{report.pid}/cmdline").read_bytes().split(b"\0")
@@ -144,7 +148,7 @@ def running_config(ctx: ApplyContext) -> RunningConfig:
         report.problems.append(f"BIRD was started with {report.config_argument or 'no -c'}, "
                                f"not {conf}")
     try:
-        with BirdControl(daemon.control_socket(ctx), timeout=10) as bc:
+        with BirdControl(daemon.control_socket(target), timeout=10) as bc:
             status = bc.status()
             protocols = bc.protocols()
     except (BirdUnavailable, BirdError, OSError) as exc:

@@ -14,19 +14,21 @@ import time
 from pathlib import Path
 
 from appliance.platform.bird.control import route_server_socket
+from appliance.platform.target import Target
 from appliance.snmp.paths import AGENT_FILE, PID_FILE
 
 log = logging.getLogger(__name__)
 
 
-def agent_command(state_dir: Path, *, netns: str | None = None,
+def agent_command(target: Target, *,
                   listen: list[str] | None = None, bird_socket: str | None = None,
                   python: str = sys.executable) -> list[str]:
-    """The command line that runs the agent for ``state_dir``."""
+    """The command line that runs the agent for ``target``."""
+    state_dir = target.state_dir
     cmd = [python, "-m", "appliance.snmp", "--config", str(state_dir / "etc" / AGENT_FILE),
            "--state-dir", str(state_dir), "--pid-file", str(state_dir / "run" / PID_FILE)]
-    if netns:
-        cmd += ["--netns", netns]
+    if target.netns:
+        cmd += ["--netns", target.netns]
     for item in listen or []:
         cmd += ["--listen", item]
     if bird_socket:
@@ -39,11 +41,11 @@ class SnmpService:
 
     name = "snmp"
 
-    def __init__(self, state_dir: Path, *, netns: str | None = None,
+    def __init__(self, target: Target, *,
                  host: str | None = "127.0.0.1", port: int = 1161,
                  bird_socket: str | None = None) -> None:
-        self.state_dir = Path(state_dir)
-        self.netns = netns
+        self.state_dir = Path(target.state_dir)
+        self.target = target
         # None: the addresses the configuration gives (the management NIC, on the image)
         self.listen = [f"{host}:{port}"] if host else []
         # The dev runner's BIRD listens here (appliance.route_server.daemon); until it runs, the
@@ -59,7 +61,7 @@ class SnmpService:
             return
         (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(agent_command(
-            self.state_dir, netns=self.netns, listen=self.listen,
+            self.target, listen=self.listen,
             bird_socket=self.bird_socket))
 
     def stop(self) -> None:

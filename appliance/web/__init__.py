@@ -22,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
 from appliance.config.committed import committed_config
+from appliance.platform.target import Target, as_target
 from appliance.web import accounts, filters, i18n, limits, roles, secrets_store
 from appliance.web.i18n import lazy_gettext as _l
 from appliance.web.lg_access import json_error, looking_glass_is_public
@@ -46,14 +47,16 @@ ERROR_TEXTS = {400: _l("The form or the address was not as the box expected. Go 
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
 
 
-def create_app(state_dir: str | Path, test_config: dict[str, Any] | None = None,
-               *, netns: str | None = None) -> Flask:
-    """Build the app for ``state_dir``; ``test_config`` overrides settings in tests."""
-    state = Path(state_dir)
+def create_app(target: Target | str | Path, test_config: dict[str, Any] | None = None
+               ) -> Flask:
+    """Build the app for ``target`` (a bare state directory: config-only, on this host);
+    ``test_config`` overrides settings in tests."""
+    where = as_target(target)
+    state = where.state_dir
     app = Flask(__name__)
     app.config.update(
         STATE_DIR=state,
-        NETNS=netns,
+        TARGET=where,
         SECRET_KEY=secrets_store.session_key(state),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",

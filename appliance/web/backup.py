@@ -29,6 +29,7 @@ from appliance.config.committed import committed_config
 from appliance.util.lock import LockBusy
 from appliance.web import accounts
 from appliance.web.i18n import gettext as _
+from appliance.web.where import current_target
 
 bp = Blueprint("backup", __name__, url_prefix="/backup")
 
@@ -90,7 +91,7 @@ def setup_restore(proven: Callable[[Path], bool]) -> Response | tuple[str, int] 
                 session.pop("setup_ok", None)
 
                 from appliance.box import build_pipeline  # heavy: only when changing
-                outcome = build_pipeline(state, netns=current_app.config.get("NETNS")) \
+                outcome = build_pipeline(current_target()) \
                     .reapply_latest(author="restore")
                 return render_template("backup_restored.html", done=done, outcome=outcome)
     return render_template("backup_restore.html", error=error), 400 if error else 200

@@ -32,6 +32,7 @@ from appliance.pipeline.run import Comparison
 from appliance.web import irr_status, jobs
 from appliance.web.masking import mask_secrets
 from appliance.web.summary import field_errors, review_context
+from appliance.web.where import current_target
 
 bp = Blueprint("changes", __name__, url_prefix="/changes")
 
@@ -42,7 +43,7 @@ def _state() -> Path:
 
 def store() -> CandidateStore:
     """The box's candidates (every admin page and the wizard load theirs here)."""
-    return box.candidates(_state(), netns=current_app.config.get("NETNS"))
+    return box.candidates(current_target())
 
 
 def _load(data: dict[str, Any], comment: str, back: str, edit: str) -> Candidate:
@@ -161,14 +162,14 @@ def _claim(cand_id: str, digest: str) -> Response:
     running = jobs.for_candidate(cand_id)
     if running is not None:
         return redirect(url_for("changes.progress", job_id=running.id))
-    state, user, netns = _state(), g.user, current_app.config.get("NETNS")
+    state, user, target = _state(), g.user, current_target()
     cands = store()
 
     def start(cand: Candidate) -> str:
         latest = RevisionStore(state).latest()
         if (latest.id if latest else 0) != cand.base:  # committed since it was shown:
             raise CandidateChanged(cand.id)  # the review replays it; never apply it unseen
-        job = jobs.start(state, netns, cand.parsed(), user, cand.comment, candidate=cand.id,
+        job = jobs.start(target, cand.parsed(), user, cand.comment, candidate=cand.id,
                          based_on=cand.base, verified=(cand.review or {}).get("rendered", ""),
                          on_end=lambda ok: cands.finished(cand.id, ok))
         return job.id

@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from appliance.config.committed import committed_config
 from appliance.util.lock import LockBusy
 from appliance.web import jobs, offline_data
+from appliance.web.where import current_target
 from appliance.web.wizard.candidate import base_data
 
 if TYPE_CHECKING:
@@ -100,8 +101,7 @@ def upload(kind: str) -> Response:
         if kind == "irr":
             message = offline_data.import_irr(state, raw, name)
         elif kind == "rpki":
-            message = offline_data.import_rpki(state, raw, name,
-                                               current_app.config.get("NETNS"))
+            message = offline_data.import_rpki(current_target(), raw, name)
         elif kind == "rootzone":
             message = offline_data.import_root_zone(state, raw, name, _anchors())
         else:
@@ -129,7 +129,7 @@ def upload(kind: str) -> Response:
             flash(_("The route server now asks this box's RTR server for them (127.0.0.1 "
                     "port 3323, added to route_server.rpki_validators by this change)."),
                   "info")
-        job = jobs.start(state, current_app.config.get("NETNS"), cfg, g.user, comment)
+        job = jobs.start(current_target(), cfg, g.user, comment)
         return redirect(url_for("changes.progress", job_id=job.id))
     return redirect(url_for("data.index") + f"#{kind}")
 

@@ -29,6 +29,7 @@ from appliance.web.api import tokens
 from appliance.web.filters import box_timezone, localtime
 from appliance.web.i18n import current_locale
 from appliance.web.lg_access import client_in
+from appliance.web.where import current_target
 
 bp = Blueprint("graphs", __name__)
 RANGES = {"2h": 2 * 3600, "2d": 2 * 86400, "60d": 60 * 86400}
@@ -144,7 +145,7 @@ def matrix() -> str:
     since the kernel's counters started, each cell shaded by its share of the busiest pair."""
     from appliance.bridge.status import box_matrix
 
-    state, netns = current_app.config["STATE_DIR"], current_app.config.get("NETNS")
+    state, target = current_app.config["STATE_DIR"], current_target()
     cfg = committed_config(state)
     if cfg is None:
         abort(404)
@@ -156,7 +157,7 @@ def matrix() -> str:
         abort(404)
     on = cfg.peering_lan.traffic_matrix
     if period == "all":  # the kernel's counters as they are now
-        rows = box_matrix(cfg, state, netns)
+        rows = box_matrix(cfg, target)
         value = "bytes"
     else:  # average rates over the period, from the collector's samples
         store = _store()
@@ -252,5 +253,5 @@ def metrics() -> Response | tuple[Response, int]:
                         "services.metrics.allowed_networks\n", 401, mimetype="text/plain")
         resp.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return resp
-    body = render_metrics(state, current_app.config.get("NETNS"))
+    body = render_metrics(current_target())
     return Response(body, mimetype="text/plain; version=0.0.4")

@@ -6,7 +6,6 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flask import abort, jsonify, render_template, url_for
@@ -14,6 +13,7 @@ from flask import abort, jsonify, render_template, url_for
 from appliance.box import build_pipeline
 from appliance.config.model import IXPConfig
 from appliance.pipeline.run import STAGES, Outcome
+from appliance.platform.target import Target
 
 
 @dataclass
@@ -51,7 +51,7 @@ def for_candidate(cand_id: str) -> Job | None:
         return next((j for j in _jobs.values() if j.candidate == cand_id), None)
 
 
-def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comment: str,
+def start(target: Target, cfg: IXPConfig, author: str, comment: str,
           on_success: Any = None, *, candidate: str = "", based_on: int | None = None,
           verified: str = "", on_end: Callable[[bool], None] | None = None) -> Job:
     """Start applying ``cfg`` in a thread; returns at once.
@@ -77,7 +77,7 @@ def start(state_dir: Path, netns: str | None, cfg: IXPConfig, author: str, comme
 
     def work() -> None:
         try:
-            outcome = build_pipeline(state_dir, netns=netns, progress=progress).run(
+            outcome = build_pipeline(target, progress=progress).run(
                 cfg, author=author, comment=comment, based_on=based_on, verified=verified)
         except Exception as exc:  # the page must always learn how it ended
             outcome = Outcome(False, "apply", error=f"internal error: {exc}")

@@ -32,6 +32,7 @@ from appliance.platform.target import IMAGE_MARKER
 from appliance.web.changes import prepare
 from appliance.web.forms import FormField, deep_merge, field_for_issue, form_to_data, get_path
 from appliance.web.nics import nic_rows
+from appliance.web.where import current_target
 from appliance.web.wizard import management_choices
 from appliance.web.wizard.candidate import base_data
 from appliance.web.wizard.steps import STEP_BY_NAME, TIME_ZONES
@@ -50,7 +51,7 @@ def _state() -> Path:
 
 def _on_box() -> bool:
     """Whether this app manages the host it runs on (the image, not a lab)."""
-    return current_app.config.get("NETNS") is None and IMAGE_MARKER.exists()
+    return current_target().netns is None and IMAGE_MARKER.exists()
 
 
 def reached_at() -> str | None:
@@ -89,7 +90,7 @@ def _page(values: dict[str, str], errors: dict[str, str], general: list[str],
     state = _state()
     cfg = committed_config(state)
     info = management_status(state, cfg, on_image=_on_box())
-    rows = nic_rows(state, current_app.config.get("NETNS"), cfg)
+    rows = nic_rows(current_target(), cfg)
     choices = {"interface": management_choices(rows, values.get("interface", "")),
                "timezone": list(TIME_ZONES)}
     if values.get("timezone") and values["timezone"] not in {v for v, _ in TIME_ZONES}:

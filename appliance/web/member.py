@@ -30,6 +30,7 @@ from appliance.web.changes import apply_now
 from appliance.web.filters import ROUTE_WORDS
 from appliance.web.onboarding import in_words
 from appliance.web.report_mail import aspa_sentence
+from appliance.web.where import current_target
 from appliance.web.wizard.candidate import base_data
 
 bp = Blueprint("member", __name__, url_prefix="/member")
@@ -52,7 +53,7 @@ def onboarding_of(asn: int) -> dict[str, Any] | None:
     cfg = committed_config(_state())
     if cfg is None:
         return None
-    result = checklist(_state(), cfg, asn, current_app.config.get("NETNS"),
+    result = checklist(current_target(), cfg, asn,
                        quiet_seconds=float(current_app.config.get("ONBOARDING_QUIET_SECONDS",
                                                                   QUIET_SECONDS)))
     return in_words(result) if result is not None else None
@@ -63,7 +64,7 @@ def report_of(asn: int) -> dict[str, Any] | None:
     cfg = committed_config(_state())
     if cfg is None:
         return None
-    return member_report(_state(), cfg, asn, current_app.config.get("NETNS"))
+    return member_report(current_target(), cfg, asn)
 
 
 def released(data: dict[str, Any], asn: int) -> dict[str, Any] | None:
@@ -118,8 +119,7 @@ def report_mail_test(asn: int) -> Response:
         abort(404)
     back = url_for("member.report", asn=asn) + "#report-mail"
     try:
-        outcome = send_test(_state(), cfg, composer(cfg.identity.language), asn,
-                            netns=current_app.config.get("NETNS"))
+        outcome = send_test(current_target(), cfg, composer(cfg.identity.language), asn)
     except ValueError:
         flash(_("The monthly report needs the alert mail: set up e-mail on the Alerts page "
                 "first."), "error")

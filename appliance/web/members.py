@@ -45,6 +45,7 @@ from appliance.web.forms import (
 )
 from appliance.web.nics import free_nics, nic_rows
 from appliance.web.status import collect
+from appliance.web.where import current_target
 from appliance.web.wizard.candidate import base_data, validate_candidate
 
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -127,7 +128,7 @@ def _values(member: dict[str, Any]) -> dict[str, str]:
 @bp.get("")
 def index() -> str:
     """All members with their ports, addresses and (in the lab) sessions."""
-    return render_template("members.html", s=collect(_state()),
+    return render_template("members.html", s=collect(current_target()),
                            irr_bgpq4=irr_status.shutil.which("bgpq4") is not None)
 
 
@@ -182,7 +183,7 @@ def _edit(index: int | None) -> Response | str:
             _place_problems(problems, f"members[{pos}]", errors, general)
             _suggest_max_prefix(values, data)
     status = 400 if errors or general else 200
-    rows = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
+    rows = nic_rows(current_target(), cfg)
     current = values.get("ports", "")
     own = _values(members[index]).get("ports", "") if index is not None else ""
     ports = port_choices(rows, cfg, _in_lab(), own, current)
@@ -355,7 +356,7 @@ def _reapply(why: str) -> Response:
     cfg = committed_config(_state())
     if cfg is None:
         return redirect(url_for("members.index"))
-    job = jobs.start(_state(), current_app.config.get("NETNS"), cfg, g.user, why)
+    job = jobs.start(current_target(), cfg, g.user, why)
     return redirect(url_for("changes.progress", job_id=job.id))
 
 
@@ -366,7 +367,7 @@ def identify_nic(name: str) -> Response:
     from appliance.bridge.identify import SECONDS, IdentifyError, identify
 
     try:
-        identify(name, current_app.config.get("NETNS"))
+        identify(name, current_target())
     except (IdentifyError, OSError) as exc:
         flash(_("The light of %(nic)s cannot blink: %(why)s", nic=name, why=str(exc)),
               "error")

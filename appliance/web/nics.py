@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from appliance.bridge.inventory import classify, collect
 from appliance.config.model import IXPConfig
-from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 
 
-def nic_rows(state_dir: Path, netns: str | None, cfg: IXPConfig | None) -> list[dict[str, Any]]:
+def nic_rows(target: Target, cfg: IXPConfig | None) -> list[dict[str, Any]]:
     """Every NIC with MAC, driver, link, speed and role; empty where the box has no network of
     its own to show (a developer machine without a lab)."""
-    if not ApplyContext(state_dir, netns).has_system:
+    if not target.has_system:
         return []
     try:
-        nics = collect(netns)
+        nics = collect(target)
     except (OSError, RuntimeError, ValueError):
         return []
     if cfg is not None:

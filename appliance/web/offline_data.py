@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from appliance.config.model import IXPConfig
+from appliance.platform.target import Target
 from appliance.resolver import daemon as dns_daemon
 from appliance.resolver.paths import UnboundPaths
 from appliance.resolver.render import ROOT_ZONE_FILE
@@ -276,10 +277,10 @@ def import_irr(state_dir: Path, raw: bytes, filename: str) -> str:
                     after=_count(after), before=_count(before))
 
 
-def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -> str:
+def import_rpki(target: Target, raw: bytes, filename: str) -> str:
     """Install a VRP export as ``ixpctl rpki import`` does, then sync stayrtr."""
     _check_size(raw, filename, _("a VRP JSON export from rpki-client or Routinator"))
-    state_dir = Path(state_dir)
+    state_dir = target.state_dir
     with state_lock(state_dir, timeout=LOCK_TIMEOUT):
         before = vrp_count(state_dir)
         with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
@@ -290,7 +291,7 @@ def import_rpki(state_dir: Path, raw: bytes, filename: str, netns: str | None) -
             except (UnicodeDecodeError, ValueError) as exc:
                 raise DataLoadError(_("%(file)s: not a VRP file (%(why)s); nothing was "
                                       "changed.", file=filename, why=exc)) from None
-        synced = rpki_service.sync(state_dir, netns)
+        synced = rpki_service.sync(target)
         aspas = rpki_service.aspa_count(rpki_service.vrp_path(state_dir).read_text("utf-8"))
     # what the stayrtr sync did comes from appliance.route_server, in English
     return _("%(after)s VRPs loaded (was %(before)s) from %(file)s; %(synced)s.",

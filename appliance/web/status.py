@@ -12,6 +12,8 @@ from flask import Blueprint, current_app, jsonify, render_template
 from appliance import __version__
 from appliance.lab.lab import lab_status
 from appliance.monitor.status import box_status
+from appliance.platform.target import Target
+from appliance.web.where import current_target
 
 bp = Blueprint("status", __name__)
 
@@ -36,11 +38,11 @@ def _firmware(state_dir: Path) -> dict[str, Any]:
             "pending": records.read(state_dir, records.PENDING)}
 
 
-def collect(state_dir: Path, netns: str | None = None) -> dict[str, Any]:
+def collect(target: Target) -> dict[str, Any]:
     """Everything the status page shows (``monitor.status.box_status``, with the lab's state
     when a lab runs, and the firmware with its slots)."""
-    data = box_status(state_dir, netns, lab_status(state_dir))
-    data["firmware"] = _firmware(state_dir)
+    data = box_status(target, lab_status(target.state_dir))
+    data["firmware"] = _firmware(target.state_dir)
     return data
 
 
@@ -50,8 +52,7 @@ REFRESH_SECONDS = 30
 @bp.get("/")
 def index() -> str:
     """The status page (static/dashboard.js refreshes it in place every REFRESH_SECONDS)."""
-    return render_template("status.html", s=collect(current_app.config["STATE_DIR"],
-                                                    current_app.config.get("NETNS")),
+    return render_template("status.html", s=collect(current_target()),
                            now=datetime.now(UTC),
                            refresh_seconds=current_app.config.get("DASHBOARD_REFRESH_SECONDS",
                                                                   REFRESH_SECONDS))

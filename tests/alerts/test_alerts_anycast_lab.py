@@ -16,6 +16,7 @@ from appliance.anycast.status import read_status
 from appliance.config.loader import load_config_text
 from appliance.lab.netlab import wait_for
 from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.resolver.concern import stop_resolver
 from appliance.util.atomic import atomic_write
 from tests.dns.test_anycast_bgp_lab import FALL, INTERVAL, RISE, SLACK, anycast_data, anycast_lab
@@ -49,8 +50,8 @@ def test_anycast_withdrawn_fires_and_resolves(root_required, tool, tmp_path):
         # what AlertsConcern renders (this lab's pipeline has only the resolver's concerns)
         atomic_write(tmp_path / "etc" / SETTINGS_FILE,
                      render_settings(load_config_text(json.dumps(data))), 0o600)
-        engine = AlertEngine(tmp_path, ns, has_system=True)
-        svc = AnycastService(tmp_path, ns, poll=0.5)
+        engine = AlertEngine(Target(tmp_path, ns), has_system=True)
+        svc = AnycastService(Target(tmp_path, ns), poll=0.5)
         svc.start()
         try:
             wait_for("the announcement", lambda: (c := read_status(tmp_path)["checkers"])
@@ -67,7 +68,7 @@ def test_anycast_withdrawn_fires_and_resolves(root_required, tool, tmp_path):
                 fired["alert"]["text"]
             assert any(json.loads(b)["alert"]["key"] == key for _p, _h, b in sink.requests)
 
-            lab.resolver.apply(lab.cfg, ApplyContext(tmp_path, ns), [])
+            lab.resolver.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
             _until(engine, "resolved", key, RISE * INTERVAL + SLACK)
             assert [json.loads(b)["kind"] for _p, _h, b in sink.requests
                     if json.loads(b)["alert"]["key"] == key] == ["firing", "resolved"]

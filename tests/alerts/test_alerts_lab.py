@@ -26,9 +26,9 @@ from appliance.alerts.engine import AlertEngine, ifindex_reader
 from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import LabState, lab_dir, lab_down, lab_up
-from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
-from appliance.route_server.service import ensure_running
+from appliance.platform.target import Target
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.snmp.ifindex import IfIndexMap
 
@@ -72,9 +72,9 @@ def alert_lab(root_required, tmp_path, example_text):
         prefix = netns.unique_prefix("ixa")
         state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
         try:
-            assert build_pipeline(tmp_path, netns=state.appliance_netns).run(
+            assert build_pipeline(Target(tmp_path, state.appliance_netns)).run(
                 text, author="t").ok
-            assert ensure_running(ApplyContext(tmp_path, state.appliance_netns))
+            assert running_pid(Target(tmp_path, state.appliance_netns))
             _wait("every session Established", lambda: (
                 s := route_server_sessions(tmp_path, cfg)["sessions"]) and all(
                     x["up"] for x in s), timeout=120)
@@ -123,7 +123,7 @@ def test_alerts_fire_and_resolve_on_real_causes(alert_lab):
     # name a port by the agent's number, so number them as the agent does
     IfIndexMap(state_dir / "snmp" / "ifindex.json").assign(m.ports[0].interface
                                                          for m in cfg.members)
-    engine = AlertEngine(state_dir, state.appliance_netns, has_system=True,
+    engine = AlertEngine(Target(state_dir, state.appliance_netns), has_system=True,
                          ifindex=ifindex_reader(state_dir))
     assert engine.round() == []  # all well: nothing sent
     assert engine.round() == []
@@ -205,7 +205,7 @@ def test_alerts_fire_and_resolve_on_real_causes(alert_lab):
         "source": "test", "fetched_at": month_ago, "asns": [64496],
         "ipv4": [{"prefix": "198.51.100.0/24", "exact": True}],
         "ipv6": [{"prefix": "2001:db8:1::/48", "exact": True}]}}))
-    assert build_pipeline(state_dir, netns=state.appliance_netns).reapply_latest(
+    assert build_pipeline(Target(state_dir, state.appliance_netns)).reapply_latest(
         author="t").ok
     irr_key = f"filtered_routes:{v4}:irr"
     events = _until(engine, lambda ev: {irr_key, "filter_data_stale:irr"}
@@ -217,7 +217,7 @@ def test_alerts_fire_and_resolve_on_real_causes(alert_lab):
     stale = next(e["alert"] for e in events if e["alert"]["key"] == "filter_data_stale:irr")
     assert "30 days old" in stale["text"]
     irr.unlink()  # the data is gone: nothing refused for IRR, nothing stale
-    assert build_pipeline(state_dir, netns=state.appliance_netns).reapply_latest(
+    assert build_pipeline(Target(state_dir, state.appliance_netns)).reapply_latest(
         author="t").ok
     _until(engine, lambda ev: {irr_key, "filter_data_stale:irr"} <= _keys(ev, "resolved"),
            "the IRR alerts' resolution")

@@ -14,6 +14,7 @@ from appliance.cli import main
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionStore
+from appliance.platform.target import Target
 from tests.web.conftest import configured, csrf, form_fields, logged_in, wait_job  # noqa: F401
 
 from .receivers import HttpSink
@@ -136,7 +137,7 @@ def test_page_settings_test_button_api_and_cli(configured, capsys):  # noqa: F81
         assert "Test message sent on webhook:0" in html and 'id="alert-deliveries"' in html
 
         # an alert opens from a round of the engine (a plain snapshot: no lab here)
-        engine = AlertEngine(configured, None, has_system=False)
+        engine = AlertEngine(Target(configured), has_system=False)
         settings = json.loads((configured / "etc" / "alerts" / "alerts.json").read_text())
         down = snap(ports=[{"port": "ixp1", "member": "AS64500 Alpha", "up": False}])
         engine.apply(snap(), settings, 1000.0)

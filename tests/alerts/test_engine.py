@@ -17,7 +17,7 @@ from tests.web.conftest import configured  # noqa: F401
 
 
 def test_the_runners_engine_runs_a_round_on_a_configured_box(configured):  # noqa: F811
-    engine = alert_engine(configured, None)
+    engine = alert_engine(Target(configured))
     assert engine.round() == []  # a box without a lab: ports and sessions are unknown
     state = AlertStore(configured).state()
     assert state["seen"]["revision"] == 1  # the first round remembers what runs
@@ -49,8 +49,9 @@ def test_the_collector_runs_its_hooks_and_survives_a_failing_one(tmp_path):
         if calls.count("fine") >= 2:
             done.set()
 
-    collector = Collector(SampleStore(samples_path(tmp_path)), None, ports=lambda: set(),
-                          interval=0.05, state_dir=tmp_path, after_round=[broken, fine])
+    collector = Collector(SampleStore(samples_path(tmp_path)), Target(tmp_path),
+                          ports=lambda: set(), interval=0.05, state_dir=tmp_path,
+                          after_round=[broken, fine])
     collector.start()
     try:
         assert done.wait(10), calls
@@ -63,6 +64,6 @@ def test_a_damaged_state_file_starts_afresh(configured):  # noqa: F811
     path = Target(configured).alerts_state
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
-    engine = alert_engine(configured, None)
+    engine = alert_engine(Target(configured))
     assert engine.round() == []
     assert AlertStore(configured).state()["seen"]["revision"] == 1

@@ -31,6 +31,7 @@ from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionStore
+from appliance.platform.target import Target
 from appliance.runner import ReportMailService
 from appliance.web.accounts import hash_password
 from appliance.web.report_mail import composer
@@ -96,7 +97,7 @@ def test_bad_settings_name_their_field(example_text):
     assert cfg.alerts.monthly_report.enabled and cfg.members[0].monthly_report
     assert monthly.off_reason(cfg) == "no_mail"
     with pytest.raises(ValueError, match=r"alert mail is not set up \(alerts.email\)"):
-        monthly.run(Path("/nonexistent"), cfg, composer("en"))
+        monthly.run(Target(Path("/nonexistent")), cfg, composer("en"))
 
 
 def test_the_past_month_in_the_box_time_zone():
@@ -134,7 +135,7 @@ def test_each_noc_gets_its_report_once_and_a_failure_is_retried(tmp_path, exampl
     os.chown(state / "alerts", NOBODY, NOBODY)
 
     # 1. the relay is down: every member due fails, is logged and remembered for a retry
-    first = monthly.run(state, cfg, composer("en"))
+    first = monthly.run(Target(state), cfg, composer("en"))
     assert {o.asn: (o.to, o.status) for o in first} == {
         asn: ([noc], "failed") for asn, noc in GETS.items()}
     assert all("mail via 127.0.0.1" in o.error and "refused" in o.error.lower()
@@ -158,7 +159,7 @@ def test_each_noc_gets_its_report_once_and_a_failure_is_retried(tmp_path, exampl
 
     with smtp:
         # 2. the relay is back: the lab runner's round (the timer's twin) sends each once
-        done = ReportMailService(state, None).check()
+        done = ReportMailService(Target(state)).check()
         assert {d["asn"]: d["status"] for d in done} == {a: "sent" for a in GETS}
         assert smtp.box.event.wait(10)
         got = {}
@@ -191,14 +192,14 @@ def test_each_noc_gets_its_report_once_and_a_failure_is_retried(tmp_path, exampl
         # 3. never twice: the timer's next run, a restart of the runner
         assert main(["report", "mail", "--due", "--state-dir", str(state)]) == 0
         assert capsys.readouterr().out.count("already sent") == len(GETS)
-        assert {d["status"] for d in ReportMailService(state, None).check()} == {"already sent"}
+        assert {d["status"] for d in ReportMailService(Target(state)).check()} == {"already sent"}
         time.sleep(0.5)
         assert len(smtp.box.messages) == len(GETS)
         # two runs at once (the timer and a hand's --force): the second one waits its turn
         with open(state / "alerts" / "monthly.lock", "a") as held:
             fcntl.flock(held, fcntl.LOCK_EX)
             with pytest.raises(ValueError, match="another monthly report run is under way"):
-                monthly.run(state, cfg, composer("en"), force=True)
+                monthly.run(Target(state), cfg, composer("en"), force=True)
             fcntl.flock(held, fcntl.LOCK_UN)
 
         # 4. the page says when it went; the test copy goes to the operator, not the NOC
@@ -245,7 +246,7 @@ def test_switched_off_nothing_goes_and_the_timer_is_quiet(tmp_path, example_text
         assert "the monthly report is off" in capsys.readouterr().out
         assert main(["report", "mail", "--state-dir", str(state)]) == 1
         assert "no monthly report is sent" in capsys.readouterr().err
-        assert ReportMailService(state, None).check() == []
+        assert ReportMailService(Target(state)).check() == []
         page = logged_in(state).get("/member/64496").get_data(as_text=True)
         assert "switched off on the Alerts page" in page
         time.sleep(0.5)

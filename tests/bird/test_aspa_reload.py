@@ -18,9 +18,10 @@ from appliance.lab.netlab import open_lab, wait_for
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl
+from appliance.platform.target import Target
 from appliance.route_server.communities import INFO, LC_INFO, LC_REJECT, REJECT
 from appliance.route_server.concern import RouteServerConcern
-from appliance.route_server.daemon import start_bird
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.render import session_name
 from appliance.route_server.rpki_service import vrp_path
 from appliance.route_server.safe_apply import GateSettings
@@ -45,8 +46,8 @@ def _cfg():
 
 def _pipeline(state: Path, netns: str) -> Pipeline:
     # as appliance.box builds it for every change: the records are read from the state dir
-    return Pipeline(state, concerns=[RouteServerConcern.from_state(state, gate=GATE)],
-                    netns=netns)
+    return Pipeline(Target(state, netns), concerns=[RouteServerConcern.from_state(state,
+                                                                                  gate=GATE)])
 
 
 def _tags(ctl: Path, session: str, prefix: str) -> tuple[set[int], set[int]]:
@@ -65,8 +66,10 @@ def test_imported_aspa_records_reverify_held_routes(tmp_path):
         state = lab.root / "state"
         first = _pipeline(state, rs.ns).run(_cfg(), author="test", comment="no VRP file")
         assert first.ok, first.error
-        ctx = ApplyContext(state, netns=rs.ns)
-        lab.pids.append(start_bird(ctx))
+        ctx = ApplyContext(Target(state, rs.ns))
+        pid = running_pid(ctx.target)  # the apply started BIRD in the namespace
+        assert pid, "the route-server apply must start BIRD in its namespace"
+        lab.pids.append(pid)
         for i, asn, prefix in ((1, 10001, LEAK1), (2, 10002, LEAK2)):
             node = lab.add_member(f"m{i}", [str(LAN4[i + 9])], [], LAN4.prefixlen,
                                   LAN6.prefixlen)

@@ -24,6 +24,7 @@ from appliance.pipeline import staging
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns, shipped
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.platform.target import Target
 from appliance.route_server import daemon
 from appliance.route_server.concern import RouteServerConcern
 from tests.bird.configs import config, member
@@ -70,7 +71,7 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         netns.create(ns)
         netns.run(ns, ["ip", "link", "set", "lo", "up"])
         netns.run(ns, ["ip", "addr", "add", "185.1.0.1/21", "dev", "lo"])
-        ctx = ApplyContext(state, netns=ns)
+        ctx = ApplyContext(Target(state, ns))
         _install(ctx, config([member(1, 64501)], lab=True))
         conf = ctx.etc_dir / daemon.CONF
         assert conf.stat().st_mode & 0o777 == 0o640, "MD5 passwords: not for everyone"
@@ -81,17 +82,17 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
         prep = subprocess.run(
             [*confine, sys.executable, "-c",
              "import sys; from pathlib import Path; from appliance.route_server import daemon; "
-             "from appliance.pipeline.concern import ApplyContext; "
-             "daemon.own_files_for(ApplyContext(Path(sys.argv[1])), sys.argv[2])",
+             "from appliance.platform.target import Target; "
+             "daemon.own_files_for(Target(Path(sys.argv[1])), sys.argv[2])",
              str(state), bird_user], capture_output=True, text=True, check=False)
         assert prep.returncode == 0, prep.stderr
-        argv = daemon.foreground_argv(ctx, bird_user)
+        argv = daemon.foreground_argv(ctx.target, bird_user)
         assert argv[-4:] == ["-u", bird_user, "-g", bird_user]
         # the image's BIRD (IXP_SHIPPED_ROOT): the rendered config has ASPA, which needs 2.16+
         proc = subprocess.Popen(netns.command(ns, shipped.wrap([*confine, *argv])),
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
-        bc = _answering(daemon.control_socket(ctx))
+        bc = _answering(daemon.control_socket(ctx.target))
         try:
             uid = int(next(line.split()[2] for line in
                            Path(f"/proc/{_bird_pid(proc.pid)}/status").read_text().splitlines()

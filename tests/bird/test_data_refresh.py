@@ -24,6 +24,7 @@ from appliance.config.errors import ConfigError
 from appliance.config.loader import load_config_text
 from appliance.config.revisions import RevisionStore
 from appliance.monitor.status import box_status
+from appliance.platform.target import Target
 from appliance.route_server import refresh
 from appliance.route_server.peeringdb import dump_path
 from appliance.route_server.status import data_freshness
@@ -186,7 +187,7 @@ def test_unreachable_sources_keep_the_old_data_and_say_so(box, internet):
         assert s["last_success"] != s["last_attempt"]
     assert fresh["stale_after_seconds"] == 7 * 86400
     # the one status model carries it (the dashboard, the API, ixpctl status, the alerts)
-    status = box_status(box)
+    status = box_status(Target(box))
     assert status["data"]["irr"]["error"].startswith("bgpq4 could not fetch any IRR object")
     # by hand: the warning, and exit 1
     env = {**os.environ, "IXP_STATE_DIR": str(box)}
@@ -267,7 +268,7 @@ def test_a_refused_apply_puts_the_old_data_back(box, internet, monkeypatch):
 
 def test_the_runners_refresh_follows_the_same_schedule(box, internet):
     data, _ = internet
-    svc = RefreshService(box, None, check_every=3600)
+    svc = RefreshService(Target(box), check_every=3600)
     svc.started_at = datetime.now(UTC)
     svc.check()  # a lab starts with its own data: nothing is due at the start
     assert refresh.read_state(box) == {} and len(_revisions(box)) == 1
@@ -330,7 +331,7 @@ def test_the_dashboard_says_when_the_data_is_stale(box, internet):
     (data / "unreachable").write_text("")
     pdb.stop()
     assert not refresh_data(box).ok
-    status = box_status(box)["data"]
+    status = box_status(Target(box))["data"]
     assert status["irr"]["stale"] and status["peeringdb"]["stale"]
     page = logged_in(box).get("/").get_data(as_text=True)
     assert 'id="stale-irr"' in page and 'id="stale-peeringdb"' in page

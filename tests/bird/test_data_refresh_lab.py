@@ -18,6 +18,7 @@ from appliance.config.loader import load_config_text
 from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import lab_down, lab_up
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.route_server.status import route_server_sessions
 from appliance.runner import Runner
 from tests.bird.refresh_fakes import FAKE_BIN, fake_peeringdb, irr_data
@@ -59,10 +60,10 @@ def test_the_lab_runner_refreshes_and_bird_uses_the_new_prefix_list(
         # member 0 (AS64496, AS-ISLANDTEL) announces 31.0.0.0/24, not in its IRR data yet
         lab = lab_up(load_config_text(text), state_dir, prefixes_per_member=1, prefix=prefix)
         try:
-            assert build_pipeline(state_dir, netns=lab.appliance_netns).run(text, author="t").ok
-            assert refresh_data(state_dir, netns=lab.appliance_netns).ok
+            assert build_pipeline(Target(state_dir, lab.appliance_netns)).run(text, author="t").ok
+            assert refresh_data(Target(state_dir, lab.appliance_netns)).ok
             first = RevisionStore(state_dir).latest().id
-            runner = Runner(state_dir, netns=lab.appliance_netns, port=0, refresh_every=0.5)
+            runner = Runner(Target(state_dir, lab.appliance_netns), port=0, refresh_every=0.5)
             runner.start()
             refused = _wait("the session up with its route refused", lambda: (
                 s if (s := _session(state_dir, 64496, "ipv4")) and s["up"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,11 +15,12 @@ import yaml
 from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import lab_down, lab_up
-from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
+from appliance.platform.target import Target
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.rpki_service import connect_route_server
-from appliance.route_server.service import ensure_running
+from appliance.route_server.rpki_service import running_pid as stayrtr_pid
 from appliance.route_server.status import rtr_sessions
 from appliance.runner import Runner
 
@@ -48,15 +51,17 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
     state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
     runner = None
     try:
-        assert build_pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
-        # BIRD runs, nothing listens yet: its session is down and holds nothing, so it is the
-        # one to hurry (the stayrtr start and an import on the image do this)
-        ensure_running(ApplyContext(tmp_path, state.appliance_netns))
-        assert connect_route_server(tmp_path) == ["rpki1"]
-        runner = Runner(tmp_path, netns=state.appliance_netns, port=0)
+        box = Target(tmp_path, state.appliance_netns)
+        assert build_pipeline(box).run(text, author="t").ok
+        # the apply started both daemons in the lab's namespace (the lifecycle rule): BIRD,
+        # then stayrtr, which had BIRD's RTR session connect at once once it listened (BIRD
+        # itself asks again only 90 s after a failed connect: main.j2, retry keep 90)
+        assert running_pid(box), "the apply must start BIRD in the lab"
+        first = stayrtr_pid(box)
+        assert first, "the apply must start stayrtr where a local validator is configured"
+        runner = Runner(box, port=0)
         runner.start()
-        # BIRD asks again 90 s after a failed connect (main.j2: retry keep 90), should stayrtr
-        # listen only after BIRD's first try (the runner starts it first)
+        assert stayrtr_pid(box) == first, "the runner supervises: it starts no second one"
         deadline = time.monotonic() + 150
         roas = []
         while time.monotonic() < deadline and len(roas) < 2:
@@ -73,6 +78,16 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
             == [("rpki1", "127.0.0.1:3323", "Established", True)], rtr
         assert rtr["roas"] == {"ipv4": 3, "ipv6": 1}, rtr
         assert connect_route_server(tmp_path) == [], "a session with ROAs is left alone"
+        # a stayrtr that died is started again by the runner's supervision
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and Path(f"/proc/{first}/cmdline").exists() and \
+                Path(f"/proc/{first}/cmdline").read_bytes():
+            time.sleep(0.05)
+        assert stayrtr_pid(box) is None
+        runner.supervise()
+        again = stayrtr_pid(box)
+        assert again and again != first, "the runner must start a stayrtr that died"
     finally:
         if runner is not None:
             runner.stop()

@@ -17,9 +17,9 @@ from appliance.pipeline.concern import ApplyContext, RenderedFile, TargetRefused
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.bird.replies import BirdError, Protocol
-from appliance.platform.target import IMAGE_MARKER
+from appliance.platform.target import IMAGE_MARKER, Target
 from appliance.route_server.concern import RouteServerConcern
-from appliance.route_server.daemon import CONF, BirdStartError, start_bird, stop
+from appliance.route_server.daemon import CONF, BirdStartError, running_pid, start_bird, stop
 from appliance.route_server.render import session_name
 from appliance.route_server.safe_apply import (
     ApplyRefused,
@@ -62,11 +62,12 @@ def rs_lab(tmp_path_factory):
     try:
         rs = lab.make_rs(str(LAN4[1]), str(LAN6[1]), LAN4.prefixlen, LAN6.prefixlen)
         state = lab.root / "state"
-        pipe = Pipeline(state, concerns=[RouteServerConcern(gate=GATE)], netns=rs.ns)
+        pipe = Pipeline(Target(state, rs.ns), concerns=[RouteServerConcern(gate=GATE)])
         first = pipe.run(two_members(), author="test", comment="first")
-        assert first.ok, first.error  # BIRD is not running yet: the file is installed only
-        ctx = ApplyContext(state, netns=rs.ns)
-        pid = start_bird(ctx)
+        assert first.ok, first.error
+        ctx = ApplyContext(Target(state, rs.ns))
+        pid = running_pid(ctx.target)  # the apply started BIRD in the namespace
+        assert pid, "the route-server apply must start BIRD in its namespace"
         lab.pids.append(pid)
         for i, asn in ((1, 10001), (2, 10002)):
             node = lab.add_member(f"m{i}", [str(LAN4[i + 9])], [], LAN4.prefixlen,
@@ -129,7 +130,7 @@ def test_config_bird_refuses_is_stopped_at_verify(rs_lab):
     _lab, _pipe, ctx, ctl, _pid = rs_lab
     installed = (ctx.etc_dir / CONF).read_bytes()
     reconf, before = _snapshot(ctl)
-    broken = Pipeline(ctx.state_dir, concerns=[BrokenRender(gate=GATE)], netns=ctx.netns)
+    broken = Pipeline(ctx.target, concerns=[BrokenRender(gate=GATE)])
     out = broken.run(three_members(), author="test")
     assert not out.ok and out.stage == "verify"
     assert "syntax error" in (out.error or "")
@@ -164,8 +165,7 @@ def test_failed_health_gate_undoes_the_change(rs_lab):
         return "the looking glass probe failed" if len(calls) == 1 else None
 
     _reconf, before = _snapshot(ctl)
-    pipe = Pipeline(ctx.state_dir, concerns=[RouteServerConcern(gate=GATE, check=flaky_check)],
-                    netns=ctx.netns)
+    pipe = Pipeline(ctx.target, concerns=[RouteServerConcern(gate=GATE, check=flaky_check)])
     out = pipe.run(three_members(), author="test", comment="will fail the gate")
     assert not out.ok and out.stage == "apply"
     assert "looking glass probe failed" in (out.error or "")
@@ -180,7 +180,7 @@ def test_failed_health_gate_undoes_the_change(rs_lab):
 def test_second_start_is_refused(rs_lab):
     _lab, _pipe, ctx, ctl, pid = rs_lab
     with pytest.raises(BirdStartError, match=f"already running .*{pid}"):
-        start_bird(ctx)
+        start_bird(ctx.target)
     with BirdControl(ctl) as bc:
         assert bc.status().up  # the running BIRD kept its control socket
 
@@ -280,11 +280,11 @@ def test_gate_tells_expected_restarts_from_drops():
 
 def test_stop_only_signals_bird(tmp_path):
     # A PID file naming a process that is not BIRD must never be signalled.
-    ctx = ApplyContext(tmp_path, netns="unused")
+    ctx = ApplyContext(Target(tmp_path, "unused"))
     ctx.run_dir.mkdir(parents=True)
     (ctx.run_dir / "bird.pid").write_text("1\n")
-    assert stop(ctx) is False
-    assert stop(ApplyContext(tmp_path / "none", netns="unused")) is False
+    assert stop(ctx.target) is False
+    assert stop(Target(tmp_path / "none", "unused")) is False
 
 
 def test_start_bird_refuses_the_host_namespace(tmp_path, monkeypatch):
@@ -292,7 +292,7 @@ def test_start_bird_refuses_the_host_namespace(tmp_path, monkeypatch):
     if IMAGE_MARKER.exists():
         pytest.skip("on the appliance image BIRD may run in the host namespace")
     with pytest.raises(TargetRefused):
-        start_bird(ApplyContext(tmp_path, netns=None))
+        start_bird(Target(tmp_path))
 
 
 def test_stop_ends_the_route_server_by_its_pid_file(rs_lab):

@@ -21,6 +21,7 @@ from pyroute2.netns import create_socket
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
 
 ETH_P_ALL = 0x0003
 SO_RCVBUFFORCE = 33  # Linux; not exported by the socket module
@@ -298,7 +299,7 @@ def applied_lan(state_dir: Path, count: int = 3) -> Iterator[tuple[str, list[Mem
     try:
         members = [member_data(i) for i in range(1, count + 1)]
         app, ms = build(make, members)
-        out = Pipeline(state_dir, concerns=[BridgeConcern()], netns=app).run(
+        out = Pipeline(Target(state_dir, app), concerns=[BridgeConcern()]).run(
             config(members), author="test")
         assert out.ok, out.error
         yield app, ms

@@ -21,6 +21,7 @@ from appliance.bridge.status import drops_by_port
 from appliance.config.loader import config_from_data
 from appliance.pipeline.run import Pipeline
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
 
 pytestmark = pytest.mark.netns
 
@@ -34,7 +35,7 @@ def _config(members: list[dict], **blackhole: str):
 
 
 def _apply(state, app: str, cfg) -> None:
-    out = Pipeline(state, [BridgeConcern()], netns=app).run(cfg, author="test")
+    out = Pipeline(Target(state, app), [BridgeConcern()]).run(cfg, author="test")
     assert out.ok, out.error
 
 
@@ -50,7 +51,7 @@ def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(ns_fa
     app, (a, b) = bl.build(ns_factory, members)
     cfg = _config(members, blackhole_ipv4=BH4, blackhole_ipv6=BH6)
     _apply(tmp_path, app, cfg)
-    far = blackhole_netns(app)
+    far = blackhole_netns(Target(tmp_path, app))
     assert labns.exists(far), "the far end lives in a namespace of its own"
     assert BH4 not in bl.sh(app, "ip", "addr") and BH6 not in bl.sh(app, "ip", "addr"), \
         "the blackhole addresses are never the box's own"
@@ -68,11 +69,12 @@ def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(ns_fa
                         / UDP(sport=4000, dport=53) / Raw(b"attack " * 20)),
                   bytes(Ether(src=a.mac, dst=BH_MAC) / IPv6(src=a.ipv6, dst="2001:db8:99::7")
                         / UDP(sport=4000, dport=53) / Raw(b"attack " * 20))]
-        before = drops_by_port(app).get(a.port, {}).get("blackhole", 0)
+        before = drops_by_port(Target(tmp_path, app)).get(a.port, {}).get("blackhole", 0)
         for frame in frames * 5:
             send.send(frame)
-        assert bl.poll(lambda: drops_by_port(app)[a.port]["blackhole"] >= before + 10), \
-            drops_by_port(app).get(a.port)
+        assert bl.poll(lambda: drops_by_port(Target(tmp_path,
+                                                    app))[a.port]["blackhole"] >= before + 10), \
+            drops_by_port(Target(tmp_path, app)).get(a.port)
         assert not any(sniff_b.seen(f) for f in frames), "another member received it"
         assert not any(sniff_far.seen(f) for f in frames), "it left the member's port"
     finally:
@@ -81,7 +83,7 @@ def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(ns_fa
         sniff_far.close()
 
     # nothing left to do on a second apply (the port's signature is its alias)
-    assert plan_bridge(cfg, app) == []
+    assert plan_bridge(cfg, Target(tmp_path, app)) == []
 
 
 def test_a_changed_blackhole_is_remade_and_a_removed_one_goes(ns_factory, tmp_path):
@@ -95,7 +97,7 @@ def test_a_changed_blackhole_is_remade_and_a_removed_one_goes(ns_factory, tmp_pa
     assert "02:66:00:00:06:66" in _neighbour(a.ns, BH4)
     _apply(tmp_path, app, _config(members))
     assert BLACKHOLE_PORT not in bl.sh(app, "ip", "link")
-    assert not labns.exists(blackhole_netns(app))
+    assert not labns.exists(blackhole_netns(Target(tmp_path, app)))
     chain = bl.sh(app, "nft", "list", "chain", "bridge", "ixp_hygiene", f"port_{a.port}")
     assert "02:66:00:00:06:66" not in chain and BH_MAC not in chain, chain
 

@@ -11,6 +11,7 @@ from appliance.bridge.render import REASONS
 from appliance.bridge.status import read_drops
 from appliance.pipeline.concern import ApplyContext, VerifyError
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
 
 
 def test_verify_accepts_the_rendered_ruleset(tmp_path, tool):
@@ -42,7 +43,7 @@ def test_off_the_image_without_a_lab_nothing_on_the_host_changes(tmp_path, monke
         pytest.skip("running on the appliance image, where the host is the target")
     cfg = bl.config([bl.member_data(1)])
     concern = BridgeConcern()
-    ctx = ApplyContext(tmp_path, netns=None)
+    ctx = ApplyContext(Target(tmp_path))
     assert concern.plan(cfg, ctx) == []
     concern.apply(cfg, ctx, [NFT_FILE])
     assert concern.last_writes == [] and concern.last_ruleset_loaded is False
@@ -57,19 +58,19 @@ def test_pipeline_applies_then_has_nothing_to_change(ns_factory, tmp_path, tool)
     app, _ = bl.build(ns_factory, members)
     cfg = bl.config(members)
     concern = BridgeConcern()
-    pipe = Pipeline(tmp_path / "state", concerns=[concern], netns=app)
+    pipe = Pipeline(Target(tmp_path / "state", app), concerns=[concern])
 
     dry = pipe.run(cfg, author="test", dry_run=True)
     assert dry.ok and any(c.target == "bridge br-ixp" for c in dry.changes)
     assert any(c.target == "nft table bridge ixp_hygiene" for c in dry.changes)
     assert "br-ixp" not in bl.sh(app, "ip", "link")  # a dry run changes nothing
-    assert not nft.table_loaded(app)
+    assert not nft.table_loaded(Target(tmp_path, app))
 
     first = pipe.run(cfg, author="test")
     assert first.ok, first.error
     assert concern.last_writes and concern.last_ruleset_loaded
-    assert nft.table_loaded(app)
-    drops = read_drops(app)
+    assert nft.table_loaded(Target(tmp_path, app))
+    drops = read_drops(Target(tmp_path, app))
     assert {(d.port, d.reason) for d in drops} >= {(p, r) for p in ("ixp1", "ixp2")
                                                   for r in REASONS
                                                   if not r.startswith("quarantine")}
@@ -78,7 +79,7 @@ def test_pipeline_applies_then_has_nothing_to_change(ns_factory, tmp_path, tool)
     assert second.ok and second.changes == [] and "nothing to change" in second.message
 
     # Applying again directly (as a re-apply after another concern changed) writes nothing.
-    ctx = ApplyContext(tmp_path / "state", netns=app)
+    ctx = ApplyContext(Target(tmp_path / "state", app))
     concern.apply(cfg, ctx, [])
     assert concern.last_writes == [] and not concern.last_ruleset_loaded
 
@@ -89,8 +90,8 @@ def test_pipeline_refuses_a_missing_port_before_changing_anything(ns_factory, tm
     app, _ = bl.build(ns_factory, members)
     before = bl.snapshot(app)
     cfg = bl.config([*members, bl.member_data(3)])  # ixp3 does not exist
-    out = Pipeline(tmp_path / "state", concerns=[BridgeConcern()], netns=app).run(
+    out = Pipeline(Target(tmp_path / "state", app), concerns=[BridgeConcern()]).run(
         cfg, author="test")
     assert not out.ok and out.stage == "plan"
     assert "members[2].ports[0].interface: interface ixp3 does not exist" in out.error
-    assert bl.snapshot(app) == before and not nft.table_loaded(app)
+    assert bl.snapshot(app) == before and not nft.table_loaded(Target(tmp_path, app))

@@ -7,6 +7,7 @@ change are still there after it and keep growing; counters of ports that left go
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bridgelab as bl
 import pytest
@@ -17,6 +18,10 @@ from appliance.bridge import nft
 from appliance.bridge.concern import BridgeConcern
 from appliance.bridge.status import drops_by_port, read_drops
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -39,14 +44,14 @@ def _send(member: bl.MemberNS, count: int) -> bytes:
 
 
 def _ethertype(app: str, port: str) -> int:
-    return drops_by_port(app).get(port, {}).get("ethertype", -1)
+    return drops_by_port(Target(NO_STATE, app)).get(port, {}).get("ethertype", -1)
 
 
 def test_drop_counters_survive_a_ruleset_reload(ns_factory, tmp_path):
     members = [bl.member_data(1), bl.member_data(2), bl.member_data(3)]
     app, (a, b, c) = bl.build(ns_factory, members)
     concern = BridgeConcern()
-    pipe = Pipeline(tmp_path / "state", concerns=[concern], netns=app)
+    pipe = Pipeline(Target(tmp_path / "state", app), concerns=[concern])
     assert pipe.run(bl.config(members), author="test").ok
     frame = _send(a, 3)
     _send(b, 2)
@@ -60,13 +65,14 @@ def test_drop_counters_survive_a_ruleset_reload(ns_factory, tmp_path):
     out = pipe.run(bl.config(changed), author="test")
     assert out.ok, out.error
     assert concern.last_ruleset_loaded  # the ruleset really was reloaded
-    drops = drops_by_port(app)
+    drops = drops_by_port(Target(tmp_path, app))
     assert drops["ixp1"]["ethertype"] == 3
     assert drops["ixp2"]["ethertype"] == 2
     # new counters (at zero, but the member's own IPv6 chatter may already count in them)
     assert {"quarantine", "quarantine_to"} <= set(drops["ixp2"])
     assert "ixp3" not in drops
-    ixp1 = next(d for d in read_drops(app) if (d.port, d.reason) == ("ixp1", "ethertype"))
+    ixp1 = next(d for d in read_drops(Target(tmp_path, app)) if (d.port, d.reason) == ("ixp1",
+                                                                                       "ethertype"))
     assert ixp1.bytes == 3 * (len(frame) - 14)  # bytes carried too, not only packets
 
     # New drops add to the kept counts; the reloaded rules still count into them.
@@ -84,8 +90,8 @@ def test_drop_counters_survive_a_ruleset_reload(ns_factory, tmp_path):
     # member sends LLC frames on its own, so this one stays 0 until the test sends one).
     assert pipe.run(bl.config([*changed, members[2]]), author="test").ok
     assert concern.last_ruleset_loaded
-    assert drops_by_port(app)["ixp3"]["ethertype"] == 0
-    assert drops_by_port(app)["ixp1"]["ethertype"] == 5
+    assert drops_by_port(Target(tmp_path, app))["ixp3"]["ethertype"] == 0
+    assert drops_by_port(Target(tmp_path, app))["ixp1"]["ethertype"] == 5
     _send(c, 1)
     assert bl.poll(lambda: _ethertype(app, "ixp3") == 1)
     # The table holds exactly the new ruleset's chains and counters: nothing left over.
@@ -96,7 +102,7 @@ def test_drop_counters_survive_a_ruleset_reload(ns_factory, tmp_path):
                       "to_ixp2"}
     counters = {x["counter"]["name"] for x in listing if "counter" in x}
     # (plus each port's hidden counter of tagged frames, whose tag bytes read_drops adds)
-    assert counters == {f"{d.port}/{d.reason}" for d in read_drops(app)} | {
+    assert counters == {f"{d.port}/{d.reason}" for d in read_drops(Target(tmp_path, app))} | {
         f"{p}/tagged" for p in ("ixp1", "ixp2", "ixp3")}
     assert {"ixp2/quarantine", "ixp2/quarantine_to"} <= counters
     assert not any(n.startswith(("ixp1/quarantine", "ixp3/quarantine")) for n in counters)

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import bridgelab as bl
 import pytest
@@ -34,6 +35,10 @@ from scapy.packet import Raw
 
 from appliance.bridge.status import drops_by_port
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -129,7 +134,7 @@ def _good_frames(a: bl.MemberNS, b: bl.MemberNS) -> list[tuple[str, bytes, bool]
 
 
 def _port_drops(app: str, port: str) -> dict[str, int]:
-    return drops_by_port(app).get(port, {})
+    return drops_by_port(Target(NO_STATE, app)).get(port, {})
 
 
 def _settled_drops(app: str, port: str, quiet: float = 3.0) -> dict[str, int]:

@@ -15,6 +15,7 @@ from appliance.bridge.inventory import inventory
 from appliance.bridge.render import REASONS
 from appliance.bridge.status import drops_by_port, read_drops
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
 
 pytestmark = pytest.mark.netns
 
@@ -24,10 +25,10 @@ def test_inventory_lists_every_nic_with_its_role(ns_factory, tmp_path):
     app, _ = bl.build(ns_factory, members)
     bl.sh(app, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "spare0")
     cfg = bl.config(members)  # management.interface defaults to eth0
-    assert Pipeline(tmp_path / "s", concerns=[BridgeConcern()], netns=app).run(
+    assert Pipeline(Target(tmp_path / "s", app), concerns=[BridgeConcern()]).run(
         cfg, author="test").ok
 
-    nics = {n.name: n for n in inventory(cfg, app)}
+    nics = {n.name: n for n in inventory(cfg, Target(tmp_path, app))}
     assert set(nics) == {"br-ixp", "ixp1", "ixp2", "eth0", "spare0"}  # not lo, not the host's
     assert (nics["eth0"].role, nics["spare0"].role, nics["br-ixp"].role) == (
         "management", "free", "peering-lan")
@@ -45,8 +46,9 @@ def test_inventory_lists_every_nic_with_its_role(ns_factory, tmp_path):
 def test_drop_statistics_per_port_and_reason(ns_factory, tmp_path):
     members = [bl.member_data(1), bl.member_data(2)]
     app, (a, _b) = bl.build(ns_factory, members)
-    assert read_drops(app) == [] and not nft.table_loaded(app)  # no ruleset, no counters
-    assert Pipeline(tmp_path / "s", concerns=[BridgeConcern()], netns=app).run(
+    box = Target(tmp_path, app)
+    assert read_drops(box) == [] and not nft.table_loaded(box)  # no ruleset, no counters
+    assert Pipeline(Target(tmp_path / "s", app), concerns=[BridgeConcern()]).run(
         bl.config(members), author="test").ok
 
     sender = bl.Sender(a.ns)
@@ -55,9 +57,9 @@ def test_drop_statistics_per_port_and_reason(ns_factory, tmp_path):
     for _ in range(3):
         sender.send(frame)
     sender.close()
-    assert bl.poll(lambda: drops_by_port(app)["ixp1"]["ethertype"] == 3)
+    assert bl.poll(lambda: drops_by_port(Target(tmp_path, app))["ixp1"]["ethertype"] == 3)
 
-    drops = read_drops(app)
+    drops = read_drops(Target(tmp_path, app))
     ethertype = next(d for d in drops if (d.port, d.reason) == ("ixp1", "ethertype"))
     assert ethertype.bytes == 3 * (len(frame) - 14)  # nft counts from after the MAC header
     assert ethertype.as_dict()["description"] == REASONS["ethertype"]

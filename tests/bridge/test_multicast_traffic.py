@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import bridgelab as bl
 import pytest
@@ -39,6 +40,10 @@ from scapy.layers.vrrp import VRRP
 from scapy.packet import Raw
 
 from appliance.bridge.status import drops_by_port
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -147,7 +152,7 @@ def _allowed(a: bl.MemberNS, b: bl.MemberNS) -> list[tuple[str, bytes, bool]]:
 
 
 def _port_drops(app: str, port: str) -> dict[str, int]:
-    return drops_by_port(app).get(port, {})
+    return drops_by_port(Target(NO_STATE, app)).get(port, {})
 
 
 def test_multicast_is_dropped_and_counted_arp_nd_and_unicast_pass(lan):

@@ -14,6 +14,7 @@ from scapy.packet import Raw
 from appliance.bridge.concern import BridgeConcern
 from appliance.bridge.status import drops_by_port
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
 
 pytestmark = pytest.mark.netns
 
@@ -52,12 +53,12 @@ def _accepted(listener: socket.socket) -> bool:
 def test_quarantined_port_reaches_only_the_route_server_until_released(ns_factory, tmp_path):
     members = [bl.member_data(1), bl.member_data(2), bl.member_data(3, quarantine=True)]
     app, (_a, b, c) = bl.build(ns_factory, members)
-    pipe = Pipeline(tmp_path / "state", concerns=[BridgeConcern()], netns=app)
+    pipe = Pipeline(Target(tmp_path / "state", app), concerns=[BridgeConcern()])
     out = pipe.run(bl.config(members), author="test")
     assert out.ok, out.error
 
     def drops(reason: str) -> int:
-        return drops_by_port(app).get(c.port, {}).get(reason, 0)
+        return drops_by_port(Target(tmp_path, app)).get(c.port, {}).get(reason, 0)
 
     sniff_b, sniff_c = bl.Sniffer.open(b.ns), bl.Sniffer.open(c.ns)
     send_b, send_c = bl.Sender(b.ns), bl.Sender(c.ns)
@@ -91,7 +92,7 @@ def test_quarantined_port_reaches_only_the_route_server_until_released(ns_factor
         again = _udp(c, b, b"released")
         send_c.send(again)
         assert bl.poll(lambda: sniff_b.seen(again)), "traffic still cut after release"
-        assert "quarantine" not in drops_by_port(app).get(c.port, {})
+        assert "quarantine" not in drops_by_port(Target(tmp_path, app)).get(c.port, {})
     finally:
         for s in (bgp, other, *clients):
             s.close()

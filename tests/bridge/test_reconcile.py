@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bridgelab as bl
 import pytest
@@ -11,6 +12,10 @@ from appliance.bridge.desired import bridge_mac
 from appliance.bridge.plan import PlanError
 from appliance.bridge.reconcile import plan_bridge, reconcile
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -50,7 +55,7 @@ def test_cold_apply_builds_the_lan_and_noop_reapply_writes_nothing(ns_factory):
     monitor = bl.NetlinkMonitor(app)
     monitor.fence()
 
-    writes = reconcile(cfg, app)
+    writes = reconcile(cfg, Target(NO_STATE, app))
 
     assert {op.kind for op in writes} == {"bridge", "port", "brport", "fdb", "neigh", "address"}
     _wait_links_up(app, ["br-ixp", "ixp1", "ixp2", "ixp3"])
@@ -79,8 +84,8 @@ def test_cold_apply_builds_the_lan_and_noop_reapply_writes_nothing(ns_factory):
     assert _addresses(app) == {f"{bl.RS4}/24", f"{bl.RS6}/64"}
 
     # Second apply of the same config: nothing planned, nothing written, no netlink event.
-    assert plan_bridge(cfg, app) == []
-    assert reconcile(cfg, app) == []
+    assert plan_bridge(cfg, Target(NO_STATE, app)) == []
+    assert reconcile(cfg, Target(NO_STATE, app)) == []
     assert monitor.fence() == []
     monitor.close()
 
@@ -96,7 +101,8 @@ def test_add_change_remove_members_touches_only_config_interfaces(ns_factory):
     before_other = bl.snapshot(app)["link"]
     others = {"br-other", "oth1", "oth2"}
 
-    reconcile(bl.config(members[:3]), app)  # members 1-3; ixp4 is not in the config yet
+    reconcile(bl.config(members[:3]), Target(NO_STATE,
+                                             app))  # members 1-3; ixp4 is not in the config yet
     assert set(_ports(app)) == {"ixp1", "ixp2", "ixp3"}
     assert "master" not in json.loads(bl.sh(app, "ip", "-j", "link", "show", "ixp4"))[0]
 
@@ -105,7 +111,7 @@ def test_add_change_remove_members_touches_only_config_interfaces(ns_factory):
                bl.member_data(2, mac="02:00:5e:10:02:22", ipv4="203.0.113.42"),
                members[3]]
     cfg = bl.config(changed)
-    writes = reconcile(cfg, app)
+    writes = reconcile(cfg, Target(NO_STATE, app))
     summary = {(op.action, op.kind, op.target) for op in writes}
     assert ("remove", "port", "port ixp3") in summary
     assert ("remove", "fdb", "fdb 02:00:5e:10:00:02 on ixp2") in summary
@@ -123,7 +129,7 @@ def test_add_change_remove_members_touches_only_config_interfaces(ns_factory):
     assert neigh["203.0.113.42"] == "02:00:5e:10:02:22"
     assert neigh["2001:db8:eeee::12"] == "02:00:5e:10:02:22"
     assert "203.0.113.12" not in neigh
-    assert reconcile(cfg, app) == []
+    assert reconcile(cfg, Target(NO_STATE, app)) == []
 
     # The interfaces not named in the config are exactly as they were.
     def pick(links: list[dict]) -> list[dict]:
@@ -135,13 +141,13 @@ def test_missing_or_renamed_port_is_refused_and_changes_nothing(ns_factory):
     members = [bl.member_data(i) for i in (1, 2, 3)]
     app, _ = bl.build(ns_factory, members)
     cfg = bl.config(members)
-    reconcile(cfg, app)
+    reconcile(cfg, Target(NO_STATE, app))
     before = bl.snapshot(app)
 
     # A config naming a port that does not exist.
     bad = bl.config([*members[:2], bl.member_data(3, port="ixp9")])
     with pytest.raises(PlanError) as exc:
-        reconcile(bad, app)
+        reconcile(bad, Target(NO_STATE, app))
     assert "members[2].ports[0].interface: interface ixp9 does not exist in namespace " \
         f"{app}" in str(exc.value)
     assert bl.snapshot(app) == before
@@ -151,7 +157,7 @@ def test_missing_or_renamed_port_is_refused_and_changes_nothing(ns_factory):
     bl.sh(app, "ip", "link", "set", "ixp2", "name", "ixp2x")
     before = bl.snapshot(app)
     with pytest.raises(PlanError, match=r"members\[1\]\.ports\[0\]\.interface: interface ixp2 "):
-        reconcile(cfg, app)
+        reconcile(cfg, Target(NO_STATE, app))
     assert bl.snapshot(app) == before
 
 
@@ -163,7 +169,7 @@ def test_port_of_another_bridge_is_refused(ns_factory):
     before = bl.snapshot(app)
     with pytest.raises(PlanError, match=r"members\[1\]\.ports\[0\]\.interface: ixp2 already "
                                         r"belongs to br-other"):
-        reconcile(bl.config(members), app)
+        reconcile(bl.config(members), Target(NO_STATE, app))
     assert bl.snapshot(app) == before
 
 
@@ -171,5 +177,5 @@ def test_a_missing_namespace_is_an_error_and_is_not_created(root_required):
     name = "ixt-missing-bridge-ns"
     assert not labns.exists(name)
     with pytest.raises(ValueError, match=f"network namespace {name} does not exist"):
-        plan_bridge(bl.config([bl.member_data(1)]), name)
+        plan_bridge(bl.config([bl.member_data(1)]), Target(NO_STATE, name))
     assert not labns.exists(name)

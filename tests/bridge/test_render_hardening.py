@@ -11,6 +11,7 @@ import bridgelab as bl
 from appliance.bridge import status as drops
 from appliance.bridge.nft import check_file
 from appliance.bridge.render import REASONS, render_hygiene
+from appliance.platform.target import Target
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "peering-lan.md"
 
@@ -127,8 +128,9 @@ def test_dropped_tagged_frames_count_their_tag_bytes(monkeypatch):
         {"name": "ixp2/ethertype", "comment": "port=ixp2 reason=ethertype", "packets": 7,
          "bytes": 700},
     ]
-    monkeypatch.setattr(drops.nft, "list_counters", lambda netns: counters)
-    got = {(d.port, d.reason): (d.packets, d.bytes) for d in drops.read_drops("ns")}
+    monkeypatch.setattr(drops.nft, "list_counters", lambda target: counters)
+    box = Target(Path("/nonexistent"), "ns")
+    got = {(d.port, d.reason): (d.packets, d.bytes) for d in drops.read_drops(box)}
     assert got == {("ixp1", "ethertype"): (5, 3 * 60 + 2 * 100), ("ixp1", "src_mac"): (1, 50),
                    ("ixp2", "ethertype"): (7, 728)}  # the hidden counter is no reason
     assert drops.parse_tag_comment("port=ixp1 tagged=ethertype") == ("ixp1", "ethertype")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import bridgelab as bl
 import pytest
@@ -20,10 +21,14 @@ from appliance.bridge.concern import BridgeConcern
 from appliance.bridge.status import member_matrix, read_matrix
 from appliance.config.loader import config_from_data
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
 from tests.web.conftest import logged_in
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -47,7 +52,8 @@ def _send(a: bl.MemberNS, frames: list[bytes]) -> None:
 
 def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
     with bl.applied_lan(tmp_path / "state", count=3) as (app, (m1, m2, m3)):
-        assert not [p for p in read_matrix(app) if not p.dst.startswith("33:33")], \
+        assert not [p for p in read_matrix(Target(tmp_path,
+                                                  app)) if not p.dst.startswith("33:33")], \
             "nothing counted between members before anyone sent"
         for m in (m1, m2, m3):  # what is behind them: dropped silently (no ICMPv6 error back)
             bl.sh(m.ns, "ip", "-6", "route", "add", "blackhole", "2001:db8:99::/48")
@@ -63,13 +69,14 @@ def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
         macs = {m1.mac, m2.mac, m3.mac}
 
         def counted() -> dict:  # between members (a kernel's multicast ND is not a member)
-            return {(p.src, p.dst, p.family): (p.packets, p.bytes) for p in read_matrix(app)
+            return {(p.src, p.dst, p.family): (p.packets,
+                                               p.bytes) for p in read_matrix(Target(tmp_path, app))
                     if p.src in macs and p.dst in macs}
         assert bl.poll(lambda: counted() == want), counted()
 
         cfg = bl.config([bl.member_data(i) for i in (1, 2, 3)])
         rows = {(r["from_asn"], r["to_asn"], r["family"]): (r["packets"], r["bytes"])
-                for r in member_matrix(cfg, app)}
+                for r in member_matrix(cfg, Target(NO_STATE, app))}
         a1, a2, a3 = (4_200_000_000 + i for i in (1, 2, 3))
         assert rows == {(a1, a2, "ipv4"): (7, 7196), (a2, a3, "ipv6"): (3, 1644),
                         (a1, a3, "ipv6"): (2, 296)}
@@ -78,7 +85,7 @@ def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
         data = cfg.model_dump(mode="json", exclude_defaults=True)
         data["peering_lan"]["storm_pps"] = 200
         data["admin_users"] = [{"name": "noc", "password_hash": hash_password("a long phrase")}]
-        out = Pipeline(tmp_path / "state", [BridgeConcern()], netns=app).run(
+        out = Pipeline(Target(tmp_path / "state", app), [BridgeConcern()]).run(
             config_from_data(data), author="test")
         assert out.ok, out.error
         assert counted() == want, "the counts survive an in-place update"
@@ -88,10 +95,11 @@ def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
                               "--state-dir", str(tmp_path / "state"), "--netns", app],
                              capture_output=True, text=True, timeout=60)
         assert cli.returncode == 0, cli.stderr
-        assert json.loads(cli.stdout) == member_matrix(cfg, app)
-        client = create_app(tmp_path / "state", netns=app).test_client()
+        assert json.loads(cli.stdout) == member_matrix(cfg, Target(NO_STATE, app))
+        client = create_app(Target(tmp_path / "state", app)).test_client()
         auth = {"Authorization": "Bearer " + tokens.create(tmp_path / "state", "t", "noc")}
-        assert client.get("/api/v1/matrix", headers=auth).get_json() == member_matrix(cfg, app)
+        assert client.get("/api/v1/matrix", headers=auth).get_json() == \
+            member_matrix(cfg, Target(NO_STATE, app))
         text = client.get("/metrics", headers=auth).get_data(as_text=True)
         assert f'ixp_member_sent_bytes_total{{asn="{a1}",family="ipv6",member="Member 1"}} ' \
             "296.0" in text, [x for x in text.splitlines() if "member_sent" in x]
@@ -100,7 +108,7 @@ def test_the_matrix_counts_every_byte_between_members_exactly(tmp_path):
 
         # and as a table in the web UI, the busiest pair darkest
         web = logged_in(tmp_path / "state", "noc", "a long phrase")
-        web.application.config["NETNS"] = app
+        web.application.config["TARGET"] = Target(tmp_path / "state", app)
         assert b'href="/graphs/matrix"' in web.get("/graphs").data
         page = web.get("/graphs/matrix").get_data(as_text=True)
         assert f"AS{a1} Member 1" in page and page.count('class="heat-5"') == 1
@@ -120,7 +128,7 @@ def test_the_collector_keeps_the_matrix_and_the_page_shows_rates_per_period(tmp_
     state = tmp_path / "state"
     with bl.applied_lan(state, count=3) as (app, (m1, m2, _m3)):
         store = SampleStore(samples_path(state))
-        collector = Collector(store, app, state_dir=state)
+        collector = Collector(store, Target(tmp_path, app), state_dir=state)
         now = int(time.time())
         collector.sample_once(now - 300)  # before anyone sent: the counters start here
         _send(m1, _frames(m1, m2, 7, 1000, v6=False))  # 7 × 1028 bytes, Member 1 → 2
@@ -141,11 +149,11 @@ def test_the_collector_keeps_the_matrix_and_the_page_shows_rates_per_period(tmp_
         data = bl.config([bl.member_data(i) for i in (1, 2, 3)]).model_dump(
             mode="json", exclude_defaults=True)
         data["admin_users"] = [{"name": "noc", "password_hash": hash_password("a long phrase")}]
-        out = Pipeline(state, [BridgeConcern()], netns=app).run(config_from_data(data),
+        out = Pipeline(Target(state, app), [BridgeConcern()]).run(config_from_data(data),
                                                                 author="test")
         assert out.ok, out.error
         web = logged_in(state, "noc", "a long phrase")
-        web.application.config["NETNS"] = app
+        web.application.config["TARGET"] = Target(tmp_path / "state", app)
         page = web.get("/graphs/matrix?period=hour").get_data(as_text=True)
         assert 'id="period-note"' in page
         row = page[page.index(f"AS{a1} Member 1"):].split("</tr>")[0]

@@ -13,6 +13,7 @@ docs/peering-lan.md, "Limits and notes".)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import bridgelab as bl
 import pytest
@@ -21,6 +22,10 @@ from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
 
 from appliance.bridge.status import drops_by_port, read_drops
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -56,7 +61,8 @@ def _tagged(a: bl.MemberNS, b: bl.MemberNS) -> list[tuple[str, bytes]]:
 
 
 def _ethertype(app: str, port: str) -> tuple[int, int]:
-    d = next((d for d in read_drops(app) if (d.port, d.reason) == (port, "ethertype")), None)
+    d = next((d for d in read_drops(Target(NO_STATE, app))
+              if (d.port, d.reason) == (port, "ethertype")), None)
     return (d.packets, d.bytes) if d else (-1, -1)
 
 
@@ -67,7 +73,7 @@ def test_tagged_frames_are_dropped_counted_with_their_tag_and_reach_no_one(lan):
     frames = _tagged(a, b)
     untagged = bytes(Ether(src=a.mac, dst=b.mac) / IP(src=a.ipv4, dst=b.ipv4)
                      / UDP(sport=40000, dport=9) / Raw(b"untagged still passes"))
-    before_all = drops_by_port(app)[a.port]
+    before_all = drops_by_port(Target(NO_STATE, app))[a.port]
     packets0, bytes0 = _ethertype(app, a.port)
     try:
         for _, frame in frames:
@@ -78,7 +84,7 @@ def test_tagged_frames_are_dropped_counted_with_their_tag_and_reach_no_one(lan):
         # 4 bytes of the tag the kernel took into metadata included (what arrived).
         assert bl.poll(lambda: _ethertype(app, a.port)[0] >= want[0]), _ethertype(app, a.port)
         assert _ethertype(app, a.port) == want
-        after = drops_by_port(app)[a.port]
+        after = drops_by_port(Target(NO_STATE, app))[a.port]
         moved = {r: after[r] - before_all.get(r, 0) for r in after
                  if after[r] != before_all.get(r, 0)}
         assert set(moved) <= {"ethertype", "ipv6_multicast"}, moved  # A's own MLD aside

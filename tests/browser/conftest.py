@@ -18,6 +18,7 @@ from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import LabState, lab_down, lab_up
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.runner import Runner
 
 from ..conftest import ROOT
@@ -105,12 +106,11 @@ def served_lab(state_dir: Path, lab_text: str, applied: dict,
     prefix = netns.unique_prefix("ixt")
     state = lab_up(load_config_text(lab_text), state_dir, prefixes_per_member=2, prefix=prefix)
     runner = None
+    box = Target(state_dir, state.appliance_netns)
     try:
-        out = build_pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(applied),
-                                                                  author="noc")
+        out = build_pipeline(box).run(yaml.safe_dump(applied), author="noc")
         assert out.ok, out.error
-        runner = Runner(state_dir, netns=state.appliance_netns, port=0,
-                        sample_interval=sample_interval)
+        runner = Runner(box, port=0, sample_interval=sample_interval)
         runner.start()
         yield state, runner.web.url
     finally:

@@ -10,6 +10,7 @@ import yaml
 
 from appliance.alerts.engine import AlertEngine
 from appliance.box import build_pipeline
+from appliance.platform.target import Target
 from appliance.web.accounts import hash_password
 
 from ..alerts.receivers import HttpSink, free_port
@@ -32,7 +33,7 @@ def test_alerts_page_lists_alerts_and_sends_a_test_message(browser_page, shots, 
                                             comment="first light").ok
         # two rounds of the engine on plain snapshots (no lab): a port that went down and
         # came back (past), a disk that is full (open)
-        engine = AlertEngine(tmp_path, None, has_system=False)
+        engine = AlertEngine(Target(tmp_path), has_system=False)
         settings = json.loads((tmp_path / "etc" / "alerts" / "alerts.json").read_text())
         down = [{"port": "ixp1", "member": "AS64496 Island Telecom", "up": False}]
         engine.apply(snap(), settings, 1_764_570_000.0)

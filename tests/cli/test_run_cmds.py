@@ -22,7 +22,7 @@ from appliance.box import build_pipeline
 from appliance.lab.netlab import open_lab, wait_for
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
-from appliance.platform.target import IMAGE_MARKER
+from appliance.platform.target import IMAGE_MARKER, Target
 from appliance.route_server.concern import RouteServerConcern
 from appliance.route_server.render import session_name
 from appliance.route_server.safe_apply import GateSettings
@@ -74,7 +74,9 @@ def test_run_bird_is_bird_on_the_installed_config(tmp_path: Path) -> None:
         rs = lab.make_rs(str(LAN4[1]), str(LAN6[1]), LAN4.prefixlen, LAN6.prefixlen)
         state = tmp_path / "state"
         cfg = config([member(1, 10001), member(2, 10002)])
-        pipe = Pipeline(state, netns=rs.ns,
+        # config only (no namespace): the files are installed and no BIRD is started, as
+        # on the image, where systemd then runs `ixpctl run bird`
+        pipe = Pipeline(Target(state),
                         concerns=[RouteServerConcern(gate=GateSettings(settle=0.5))])
         assert pipe.run(cfg, author="test").ok
         ctl = state / "run" / "bird.ctl"

@@ -17,6 +17,7 @@ from appliance.lab.lab import LabState, lab_down, lab_up
 from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.resolver.concern import ResolverConcern, stop_resolver
 from appliance.resolver.daemon import running_pid
 from appliance.resolver.paths import UnboundPaths
@@ -44,7 +45,7 @@ class ResolverLab:
 
     def apply(self, data: dict) -> Outcome:
         """Run the pipeline (core, bridge, resolver) on changed config data."""
-        pipeline = Pipeline(self.state_dir, netns=self.state.appliance_netns,
+        pipeline = Pipeline(Target(self.state_dir, self.state.appliance_netns),
                             concerns=[CoreConcern(), BridgeConcern(), self.concern])
         return pipeline.run(yaml.safe_dump(data), author="test")
 

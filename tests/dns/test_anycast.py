@@ -10,6 +10,7 @@ import pytest
 from appliance.anycast.health import HealthChecker, checkers_from_config, protocol_name
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import shipped
+from appliance.platform.target import Target
 from appliance.resolver.concern import stop_resolver
 from appliance.resolver.probe import ProbeResult, dig_probe
 from tests.dns.lab import resolver_lab
@@ -183,7 +184,8 @@ def test_unbound_down_withdraws_and_up_announces(root_required, tool, tmp_path):
         ns = lab.state.appliance_netns
         rec = Recorder()
         hc = HealthChecker("resolver", ["192.0.2.0/24"],
-                           lambda: dig_probe("203.0.113.53", ".", timeout=1, netns=ns), rec,
+                           lambda: dig_probe("203.0.113.53", ".", timeout=1,
+                                             target=Target(tmp_path, ns)), rec,
                            interval=interval, rise=rise, fall=fall)
         hc.start()
         try:
@@ -199,7 +201,7 @@ def test_unbound_down_withdraws_and_up_announces(root_required, tool, tmp_path):
             assert st["last_result"]["ok"] is False
 
             started = time.monotonic()
-            lab.concern.apply(lab.cfg, ApplyContext(tmp_path, ns), [])
+            lab.concern.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
             assert lab.concern.last_action == "start"
             again = rec.wait_for("announce", started, started + rise * interval + slack)
             assert again is not None, hc.status()
@@ -217,12 +219,14 @@ def test_probe_from_the_config_reaches_the_resolver(root_required, tool, tmp_pat
     data["services"]["anycast"] = [{"prefix": "192.0.2.0/24", "check": {
         "interval": 2, "timeout": 1}}]
     with resolver_lab(data, tmp_path, fixture_options()) as lab:
-        [hc] = checkers_from_config(lab.cfg, lambda a, p: None, lab.state.appliance_netns)
+        [hc] = checkers_from_config(lab.cfg, lambda a, p: None,
+                                    Target(tmp_path, lab.state.appliance_netns))
         hc.step()
         assert hc.last_result is not None and hc.last_result.ok, hc.last_result
         assert hc.last_result.detail == "NOERROR"
         # an address where nothing answers is not healthy, and says why
-        bad = dig_probe("203.0.113.99", ".", timeout=1, netns=lab.state.appliance_netns)
+        bad = dig_probe("203.0.113.99", ".", timeout=1,
+                        target=Target(tmp_path, lab.state.appliance_netns))
         assert not bad.ok and bad.detail
 
 
@@ -236,7 +240,7 @@ def test_anycast_service_follows_the_config(root_required, tool, tmp_path):
         "interval": 2, "timeout": 1, "rise": 1, "fall": 1}}]
     rec = Recorder()
     with resolver_lab(data, tmp_path, fixture_options()) as lab:
-        svc = CheckerSet(rec, lab.state.appliance_netns)
+        svc = CheckerSet(rec, Target(tmp_path, lab.state.appliance_netns))
         try:
             svc.update(checker_specs(lab.cfg))
             [first] = svc.checkers()

@@ -60,7 +60,7 @@ class Lab:
         self.resolver = ResolverConcern(fixture_options())
 
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.state_dir, netns=self.state.appliance_netns, concerns=[
+        return Pipeline(Target(self.state_dir, self.state.appliance_netns), concerns=[
             CoreConcern(), BridgeConcern(), AnycastConcern(),
             RouteServerConcern.from_state(self.state_dir), self.resolver])
 
@@ -100,7 +100,7 @@ def anycast_lab(tmp_path: Path) -> Iterator[Lab]:
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
     lab = Lab(state, tmp_path, data)
-    rs = RouteServerService(tmp_path, state.appliance_netns)
+    rs = RouteServerService(Target(tmp_path, state.appliance_netns))
     try:
         lab.apply(data)
         rs.start()
@@ -121,7 +121,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
         ns = lab.state.appliance_netns
         every = {lm.netns for lm in lab.state.members}
         # Applied but not yet vouched for: the gate is down and no member has the prefix.
-        assert gate_is_up(ns, PREFIX) is False
+        assert gate_is_up(Target(tmp_path, ns), PREFIX) is False
         with lab.rs() as bc:
             assert bc.protocol(protocol_name(PREFIX)).state == "up"
             assert bc.routes(protocol=protocol_name(PREFIX)) == []
@@ -129,7 +129,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
                  90)
         sessions = lab.member_sessions()
 
-        svc = AnycastService(tmp_path, ns, poll=0.5)
+        svc = AnycastService(Target(tmp_path, ns), poll=0.5)
         svc.start()
         try:
             wait_for("the announcement at every member",
@@ -151,7 +151,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
             changed["members"][0]["name"] = "Island Telecom (renamed)"
             lab.apply(changed)
             assert lab.members_with_route() == every
-            assert gate_is_up(ns, PREFIX) is True
+            assert gate_is_up(Target(tmp_path, ns), PREFIX) is True
 
             stopped = time.monotonic()
             assert stop_resolver(tmp_path)
@@ -165,7 +165,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
             assert status["running"] and status["checkers"][0]["state"] == "down"
 
             started = time.monotonic()
-            lab.resolver.apply(lab.cfg, ApplyContext(tmp_path, ns), [])
+            lab.resolver.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
             assert lab.resolver.last_action == "start"
             wait_for("the announcement again", lambda: lab.members_with_route() == every,
                      RISE * INTERVAL + SLACK)
@@ -183,7 +183,7 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
         finally:
             svc.stop()
         # Stopping the helper withdraws: nobody vouches for the service any more.
-        assert gate_is_up(ns, PREFIX) is False
+        assert gate_is_up(Target(tmp_path, ns), PREFIX) is False
         assert read_status(tmp_path)["running"] is False
 
 
@@ -194,14 +194,14 @@ def test_anycast_interfaces_are_reconciled_without_extra_writes(root_required, t
         addrs = netns.run(ns, ["ip", "-o", "addr", "show", "dev", SERVICE_IFNAME]).stdout
         assert f"{SERVICE}/32" in addrs
         concern = AnycastConcern()
-        concern.apply(lab.cfg, ApplyContext(tmp_path, ns), [])
+        concern.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
         assert concern.last_writes == []  # idempotent
         # Turning the anycast list off removes the gate and the service address.
         data = yaml.safe_load(yaml.safe_dump(lab.data))
         data["services"]["anycast"] = []
         data["services"]["resolver"]["ipv4"].remove(SERVICE)
         lab.apply(data)
-        assert gate_is_up(ns, PREFIX) is None
+        assert gate_is_up(Target(tmp_path, ns), PREFIX) is None
         links = netns.run(ns, ["ip", "-o", "link", "show"]).stdout
         assert SERVICE_IFNAME not in links
         with lab.rs() as bc:

@@ -14,6 +14,7 @@ import pytest
 from appliance.config.loader import load_config_text
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
+from appliance.platform.target import Target
 from tests.dns.lab import dig, in_root_netns, resolver_lab, status_of, unbound_pids
 from tests.dns.variants import FIXTURE_ADDR, FIXTURE_NAME, example_data, fixture_options
 
@@ -88,7 +89,7 @@ def test_reapplying_the_same_config_changes_nothing(lab):
     assert not [c for c in out.changes if c.concern == "resolver"], out.changes
     assert lab.pid() == pid
     # the concern on its own, as the runner calls it at start: nothing to do, nothing done
-    ctx = ApplyContext(lab.state_dir, lab.state.appliance_netns)
+    ctx = ApplyContext(Target(lab.state_dir, lab.state.appliance_netns))
     assert lab.concern.plan(lab.cfg, ctx) == []
     lab.concern.apply(lab.cfg, ctx, [])
     assert lab.concern.last_action == ""
@@ -131,7 +132,7 @@ def test_a_new_service_address_restarts_unbound_on_it(lab):
 
 
 def test_a_dead_unbound_is_started_again_by_the_next_apply(lab):
-    ctx = ApplyContext(lab.state_dir, lab.state.appliance_netns)
+    ctx = ApplyContext(Target(lab.state_dir, lab.state.appliance_netns))
     old = lab.pid()
     os.kill(old, signal.SIGKILL)
     deadline = time.monotonic() + 10
@@ -166,7 +167,7 @@ def test_without_a_lab_nothing_runs(tmp_path, example_text):
     from appliance.resolver.concern import ResolverConcern
 
     concern = ResolverConcern(fixture_options())
-    ctx = ApplyContext(tmp_path, None)
+    ctx = ApplyContext(Target(tmp_path))
     if ctx.has_system:
         pytest.skip("this machine is the appliance image (or allows the host network)")
     cfg = load_config_text(example_text)

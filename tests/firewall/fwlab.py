@@ -27,6 +27,7 @@ from appliance.firewall.concern import FirewallConcern
 from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
 
 NETPROBE = Path(__file__).resolve().parent / "netprobe.py"
 
@@ -199,6 +200,5 @@ def apply(state_dir: Path, app: str, data: dict,
     """Run the pipeline (core and firewall only) into the appliance namespace."""
     import yaml
 
-    pipe = Pipeline(state_dir, concerns=[CoreConcern(), concern or FirewallConcern()],
-                    netns=app)
+    pipe = Pipeline(Target(state_dir, app), concerns=[CoreConcern(), concern or FirewallConcern()])
     return pipe.run(yaml.safe_dump(data), author="test")

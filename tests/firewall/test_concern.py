@@ -24,6 +24,10 @@ from appliance.firewall.render import REASONS, render_firewall
 from appliance.firewall.status import drops_by_reason, read_drops
 from appliance.pipeline.concern import RenderedFile
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -50,9 +54,9 @@ def test_second_apply_changes_nothing_and_keeps_the_counters(topo, tmp_path):
         "+ [firewall] nft table inet ixp_mgmt (management-plane firewall)"]
     assert concern.last_action == "loaded"
     _poke_lan_mgmt(topo)
-    moved = drops_by_reason(topo.app)["lan_mgmt"]
+    moved = drops_by_reason(Target(NO_STATE, topo.app))["lan_mgmt"]
     assert moved >= 1
-    listing = nft.list_table(topo.app)
+    listing = nft.list_table(Target(tmp_path, topo.app))
 
     again = fl.apply(tmp_path, topo.app, data, concern)
     assert again.ok and again.changes == [] and "nothing to change" in again.message
@@ -64,8 +68,8 @@ def test_second_apply_changes_nothing_and_keeps_the_counters(topo, tmp_path):
     assert other.ok, other.error
     assert [c for c in other.changes if c.concern == "firewall"] == []
     assert concern.last_action is None
-    assert nft.list_table(topo.app) == listing
-    assert drops_by_reason(topo.app)["lan_mgmt"] == moved
+    assert nft.list_table(Target(tmp_path, topo.app)) == listing
+    assert drops_by_reason(Target(NO_STATE, topo.app))["lan_mgmt"] == moved
 
 
 def test_a_ruleset_change_reloads_atomically(topo, tmp_path):
@@ -79,9 +83,9 @@ def test_a_ruleset_change_reloads_atomically(topo, tmp_path):
     assert ("~ [firewall] nft table inet ixp_mgmt (reload in place, atomic (drop counters "
             "kept))") in map(str, out.changes)
     assert concern.last_action == "loaded" and concern.last_in_place
-    assert fl.M2_4 in (nft.list_table(topo.app) or "")
+    assert fl.M2_4 in (nft.list_table(Target(tmp_path, topo.app)) or "")
     # loaded in place: the counters keep counting (test_counters_kept.py checks it closely)
-    assert drops_by_reason(topo.app)["lan_mgmt"] >= 1
+    assert drops_by_reason(Target(NO_STATE, topo.app))["lan_mgmt"] >= 1
 
 
 def test_drift_is_repaired(topo, tmp_path):
@@ -102,7 +106,7 @@ def test_drift_is_repaired(topo, tmp_path):
     labns.run(topo.app, ["nft", "-f", str(older)])
     out = fl.apply(tmp_path, topo.app, data, concern)
     assert out.ok and concern.last_action == "loaded"
-    assert fl.M1_4 in (nft.list_table(topo.app) or "")
+    assert fl.M1_4 in (nft.list_table(Target(tmp_path, topo.app)) or "")
 
 
 class BrokenFirewall(FirewallConcern):
@@ -118,12 +122,12 @@ class BrokenFirewall(FirewallConcern):
 def test_a_verify_failure_leaves_the_running_table_untouched(topo, tmp_path):
     assert fl.apply(tmp_path, topo.app, fl.config_data()).ok
     _poke_lan_mgmt(topo)
-    before = nft.list_table(topo.app)
+    before = nft.list_table(Target(tmp_path, topo.app))
     installed = (tmp_path / "etc" / "nft" / "mgmt-firewall.nft").read_bytes()
     data = fl.config_data(allowed=["198.18.0.0/24"])
     out = fl.apply(tmp_path, topo.app, data, BrokenFirewall())
     assert not out.ok and out.stage == "verify" and "acept" in (out.error or "")
-    assert nft.list_table(topo.app) == before  # rules and counters as they were
+    assert nft.list_table(Target(tmp_path, topo.app)) == before  # rules and counters as they were
     assert (tmp_path / "etc" / "nft" / "mgmt-firewall.nft").read_bytes() == installed
 
 
@@ -139,14 +143,14 @@ def test_turning_the_firewall_off_removes_only_our_table(topo, tmp_path):
     assert {str(c) for c in out.changes if c.concern == "firewall"} == {
         "- [firewall] file nft/mgmt-firewall.nft",
         "- [firewall] nft table inet ixp_mgmt (management.firewall is false)"}
-    assert concern.last_action == "removed" and not nft.table_loaded(topo.app)
+    assert concern.last_action == "removed" and not nft.table_loaded(Target(tmp_path, topo.app))
     assert not (tmp_path / "etc" / "nft" / "mgmt-firewall.nft").exists()
     tables = labns.run(topo.app, ["nft", "list", "tables"]).stdout
     assert "table inet someone_else" in tables
-    assert read_drops(topo.app) == []
+    assert read_drops(Target(tmp_path, topo.app)) == []
     # and back on
     assert fl.apply(tmp_path, topo.app, fl.config_data(), concern).ok
-    assert [d.reason for d in read_drops(topo.app)] == list(REASONS)
+    assert [d.reason for d in read_drops(Target(tmp_path, topo.app))] == list(REASONS)
 
 
 # The image's host path (netns None), run inside a namespace of ours standing in for "the
@@ -185,4 +189,4 @@ def test_on_a_host_without_the_management_nic_nothing_is_loaded(ns_factory, tmp_
     labns.run(host, ["ip", "link", "add", "mgmt0", "type", "veth", "peer", "name", "mgmt0p"])
     out = _as_host(host, tmp_path, fl.config_data())
     assert out["ok"] is True, out
-    assert nft.table_loaded(host)
+    assert nft.table_loaded(Target(tmp_path, host))

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import fwlab as fl
 import pytest
@@ -22,6 +23,10 @@ from appliance.firewall.concern import FirewallConcern
 from appliance.firewall.render import DIGEST_PREFIX, REASONS, render_firewall
 from appliance.firewall.status import read_drops
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -41,7 +46,7 @@ def topo(root_required) -> Iterator[fl.Topology]:
 
 
 def _counts(app: str) -> dict[str, tuple[int, int]]:
-    return {d.reason: (d.packets, d.bytes) for d in read_drops(app)}
+    return {d.reason: (d.packets, d.bytes) for d in read_drops(Target(NO_STATE, app))}
 
 
 def _packets(app: str, reason: str) -> int:
@@ -117,11 +122,11 @@ def test_drop_counters_survive_a_ruleset_change(topo, tmp_path):
     assert _packets(topo.app, "mgmt_source") == mgmt_source + 2
 
     # Nothing changed: nothing loaded, nothing counted twice.
-    listing = nft.list_table(topo.app)
+    listing = nft.list_table(Target(tmp_path, topo.app))
     concern.last_action = None  # the pipeline may not call apply at all
     out = fl.apply(tmp_path, topo.app, moved, concern)
     assert out.ok and out.changes == [] and concern.last_action is None
-    assert nft.list_table(topo.app) == listing
+    assert nft.list_table(Target(tmp_path, topo.app)) == listing
 
     # Back to any source: the sets the new ruleset does not have go away, counters stay.
     _apply(topo, tmp_path, fl.config_data(), concern)
@@ -152,7 +157,7 @@ def test_objects_the_new_ruleset_lacks_go_away(topo, tmp_path):
     assert "old_chain" not in _names(topo.app, "chain")
     assert "old_set" not in _names(topo.app, "set")
     assert _packets(topo.app, "lan_mgmt") == 1
-    assert [d.reason for d in read_drops(topo.app)] == list(REASONS)
+    assert [d.reason for d in read_drops(Target(tmp_path, topo.app))] == list(REASONS)
 
 
 def test_an_update_nft_refuses_falls_back_to_the_full_replace(topo, tmp_path, caplog):
@@ -175,7 +180,7 @@ def test_an_update_nft_refuses_falls_back_to_the_full_replace(topo, tmp_path, ca
                for r in caplog.records), [r.getMessage() for r in caplog.records]
     assert any("drop counters restart from 0" in r.getMessage() for r in caplog.records)
     # the full replace loaded our rendering: our priority, our sets, counters from zero
-    listing = nft.list_table(topo.app) or ""
+    listing = nft.list_table(Target(tmp_path, topo.app)) or ""
     assert "hook input priority filter; policy accept;" in listing
     assert "mgmt_allowed4" in listing
     assert _packets(topo.app, "lan_mgmt") == 0
@@ -202,7 +207,7 @@ def test_a_table_from_an_older_version_is_replaced_once(topo, tmp_path):
         "reload (atomic replace, drop counters restart from 0)"]
     assert concern.last_action == "loaded" and not concern.last_in_place
     assert _packets(topo.app, "lan_mgmt") == 0
-    assert not re.search(r"^\tcomment ", nft.list_table(topo.app) or "", re.M)
+    assert not re.search(r"^\tcomment ", nft.list_table(Target(tmp_path, topo.app)) or "", re.M)
     # from now on in place
     assert fl.probe(topo.m1, SNMP_FROM_MEMBER[:1]) == {SNMP_FROM_MEMBER[0]: "timeout"}
     _apply(topo, tmp_path, fl.config_data(allowed=["198.18.0.0/24"]), concern)

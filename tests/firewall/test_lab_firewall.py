@@ -5,6 +5,7 @@ members reach the resolver, and the management plane stays unreachable from the 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import fwlab as fl
 import pytest
@@ -14,10 +15,13 @@ from appliance.config.loader import load_config_text
 from appliance.firewall import nft
 from appliance.firewall.status import drops_by_reason
 from appliance.lab.lab import lab_down, lab_status, lab_up
-from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -28,7 +32,7 @@ def lab(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
     try:
-        out = build_pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+        out = build_pipeline(Target(tmp_path, state.appliance_netns)).run(example_text, author="t")
         assert out.ok, out.error
         yield cfg, state, tmp_path
     finally:
@@ -47,24 +51,31 @@ def _sessions_established(state_dir) -> bool:
 def test_bgp_comes_up_through_the_firewall(lab, example_text):
     _cfg, state, state_dir = lab
     app = state.appliance_netns
-    assert nft.table_loaded(app), "the default pipeline must load the management firewall"
-    # the route server, as the runner starts it (members connect to it and it to them)
-    pid = ensure_running(ApplyContext(state_dir, app))
-    assert pid, "the route server should have been started"
+    box = Target(state_dir, app)
+    assert nft.table_loaded(box), "the default pipeline must load the management firewall"
+    # the route server, as the apply started it (members connect to it and it to them)
+    pid = running_pid(box)
+    assert pid, "the apply should have started the route server"
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not _sessions_established(state_dir):
             time.sleep(0.5)
         assert _sessions_established(state_dir), lab_status(state_dir)
+        drops = drops_by_reason(box)
+        assert drops["bgp_source"] == 0 and drops["invalid"] == 0, drops
+        # re-applying the same configuration leaves the running table (and its counters)
+        # alone, and the running BIRD too
+        listing = nft.list_table(box)
+        again = build_pipeline(box).run(example_text, author="t")
+        assert again.ok and "nothing to change" in again.message, again.message
+        assert nft.list_table(box) == listing and running_pid(box) == pid
     finally:
         daemon.stop_bird(pid)
-    drops = drops_by_reason(app)
-    assert drops["bgp_source"] == 0 and drops["invalid"] == 0, drops
-    # re-applying the same configuration leaves the running table (and its counters) alone
-    listing = nft.list_table(app)
-    again = build_pipeline(state_dir, netns=app).run(example_text, author="t")
-    assert again.ok and "nothing to change" in again.message, again.message
-    assert nft.list_table(app) == listing
+    # a BIRD that is gone is the next apply's to start again (the lifecycle rule)
+    plan = build_pipeline(box).run(example_text, author="t")
+    assert plan.ok and [(c.concern, c.target) for c in plan.changes] == [
+        ("route_server", "BIRD process")], plan.changes
+    assert running_pid(box) not in (None, pid)
 
 
 def test_from_a_member_the_management_plane_is_unreachable(lab):
@@ -81,10 +92,10 @@ def test_from_a_member_the_management_plane_is_unreachable(lab):
                                       ("udp", fl.SNMP_PORT)]]
         res = fl.probe(member, probes)
     assert set(res.values()) == {"timeout"}, res
-    assert drops_by_reason(app)["lan_mgmt"] >= len(probes)
+    assert drops_by_reason(Target(NO_STATE, app))["lan_mgmt"] >= len(probes)
     # the same counter is what Prometheus scrapes
     from appliance.monitor.metrics import render_metrics
-    metrics = render_metrics(lab[2], app).decode()
+    metrics = render_metrics(Target(lab[2], app)).decode()
     line = next(x for x in metrics.splitlines()
                 if x.startswith('ixp_firewall_dropped_packets_total{reason="lan_mgmt"}'))
     assert float(line.split()[-1]) >= len(probes)

@@ -19,6 +19,10 @@ import pytest
 from appliance.firewall import nft
 from appliance.firewall.status import drops_by_reason
 from appliance.platform import netns as labns
+from appliance.platform.target import Target
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -38,7 +42,7 @@ def _apply(topo: tuple[fl.Topology, Path], **kw: object) -> fl.Topology:
     t, state = topo
     out = fl.apply(state, t.app, fl.config_data(**kw))  # type: ignore[arg-type]
     assert out.ok, out.error
-    assert nft.table_loaded(t.app) == kw.get("firewall", True)
+    assert nft.table_loaded(Target(NO_STATE, t.app)) == kw.get("firewall", True)
     return t
 
 
@@ -64,18 +68,18 @@ def test_without_the_firewall_every_listener_answers(topo):
 
 def test_the_management_plane_is_unreachable_from_the_peering_lan(topo):
     t = _apply(topo)
-    before = drops_by_reason(t.app)["lan_mgmt"]
+    before = drops_by_reason(Target(NO_STATE, t.app))["lan_mgmt"]
     # from a member, to the route server's and the resolver's addresses, IPv4 and IPv6;
     # and to the management address itself, routed through the box (weak host model)
     probes = [*_mgmt_probes(fl.RS4, fl.RS6), *_mgmt_probes(fl.RES4, fl.RES6)]
     res = fl.probe(t.m1, probes)
     assert set(res.values()) == {"timeout"}, res
-    assert drops_by_reason(t.app)["lan_mgmt"] >= before + len(probes)
+    assert drops_by_reason(Target(NO_STATE, t.app))["lan_mgmt"] >= before + len(probes)
 
 
 def test_bgp_only_from_route_server_members(topo):
     t = _apply(topo)
-    before = drops_by_reason(t.app)["bgp_source"]
+    before = drops_by_reason(Target(NO_STATE, t.app))["bgp_source"]
     ok = fl.probe(t.m1, [("tcp", fl.RS4, 179, None), ("tcp", fl.RS6, 179, None)])
     assert set(ok.values()) == {"ok"}, ok
     refused = fl.probe(t.m2, [
@@ -85,12 +89,12 @@ def test_bgp_only_from_route_server_members(topo):
         ("tcp", fl.RS6, 179, fl.STRANGER6),
     ])
     assert set(refused.values()) == {"timeout"}, refused
-    assert drops_by_reason(t.app)["bgp_source"] >= before + 4
+    assert drops_by_reason(Target(NO_STATE, t.app))["bgp_source"] >= before + 4
 
 
 def test_dns_only_from_the_networks_the_resolver_serves(topo):
     t = _apply(topo)
-    before = drops_by_reason(t.app)["dns_source"]
+    before = drops_by_reason(Target(NO_STATE, t.app))["dns_source"]
     allowed = [(proto, dst, 53, src)
                for proto in ("udp", "tcp")
                for dst, src in ((fl.RES4, fl.M2_4), (fl.RES6, fl.M2_6),  # peering LAN
@@ -103,7 +107,7 @@ def test_dns_only_from_the_networks_the_resolver_serves(topo):
     res = fl.probe(t.m2, allowed + denied)
     assert {p: r for p, r in res.items() if p in allowed} == dict.fromkeys(allowed, "ok")
     assert {p: r for p, r in res.items() if p in denied} == dict.fromkeys(denied, "timeout")
-    assert drops_by_reason(t.app)["dns_source"] >= before + len(denied)
+    assert drops_by_reason(Target(NO_STATE, t.app))["dns_source"] >= before + len(denied)
 
 
 def test_the_laptop_reaches_ssh_web_and_snmp_on_the_management_nic(topo):
@@ -111,10 +115,10 @@ def test_the_laptop_reaches_ssh_web_and_snmp_on_the_management_nic(topo):
     res = fl.probe(t.laptop, _mgmt_probes(fl.MGMT4, fl.MGMT6))
     assert set(res.values()) == {"ok"}, res
     # but nothing else: BGP and DNS are not services of the management network
-    before = drops_by_reason(t.app)["mgmt_other"]
+    before = drops_by_reason(Target(NO_STATE, t.app))["mgmt_other"]
     other = fl.probe(t.laptop, [("tcp", fl.MGMT4, 179, None), ("tcp", fl.MGMT6, 179, None)])
     assert set(other.values()) == {"timeout"}, other
-    assert drops_by_reason(t.app)["mgmt_other"] >= before + 2
+    assert drops_by_reason(Target(NO_STATE, t.app))["mgmt_other"] >= before + 2
 
 
 def test_snmp_is_closed_when_the_agent_is_off(topo):
@@ -127,7 +131,7 @@ def test_snmp_is_closed_when_the_agent_is_off(topo):
 
 def test_allowed_networks_limit_who_manages_the_box(topo):
     t = _apply(topo, allowed=["198.18.0.0/24"])
-    before = drops_by_reason(t.app)["mgmt_source"]
+    before = drops_by_reason(Target(NO_STATE, t.app))["mgmt_source"]
     res = fl.probe(t.laptop, [
         *_mgmt_probes(fl.NOC_MGMT4, fl.MGMT6, src4=fl.NOC4),
         ("tcp", fl.RECOVERY_MGMT4, 443, fl.RECOVERY4),  # recovery cable: always
@@ -143,7 +147,7 @@ def test_allowed_networks_limit_who_manages_the_box(topo):
     assert res[("tcp", fl.RECOVERY_MGMT4, 443, fl.RECOVERY4)] == "ok"
     office = [p for p in res if p[3] == fl.LAPTOP4]
     assert {p: res[p] for p in office} == dict.fromkeys(office, "timeout")
-    assert drops_by_reason(t.app)["mgmt_source"] >= before + len(office) + len(v6)
+    assert drops_by_reason(Target(NO_STATE, t.app))["mgmt_source"] >= before + len(office) + len(v6)
 
 
 def test_ping_is_answered_everywhere(topo):
@@ -156,8 +160,8 @@ def test_ping_is_answered_everywhere(topo):
 
 def test_an_echo_flood_is_cut_and_counted(topo):
     t = _apply(topo)
-    before = drops_by_reason(t.app)["icmp_flood"]
+    before = drops_by_reason(Target(NO_STATE, t.app))["icmp_flood"]
     # 600 echo requests at once: far above the 200-packet burst
     labns.run(t.m1, ["ping", "-q", "-l", "600", "-c", "600", "-W", "1", fl.RS4],
                  check=False, timeout=30)
-    assert drops_by_reason(t.app)["icmp_flood"] > before
+    assert drops_by_reason(Target(NO_STATE, t.app))["icmp_flood"] > before

@@ -18,6 +18,7 @@ from appliance.config.loader import load_config_text
 from appliance.lab.lab import LabError, LabState, lab_down, lab_status, lab_up
 from appliance.lab.member_router import member_prefixes, render_member_bird
 from appliance.platform import netns
+from appliance.platform.target import Target
 
 pytestmark = pytest.mark.netns
 
@@ -53,7 +54,7 @@ def lab(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=3, prefix=prefix)
     try:  # torn down even when applying fails before the test starts
-        out = build_pipeline(tmp_path, netns=state.appliance_netns).run(example_text, author="t")
+        out = build_pipeline(Target(tmp_path, state.appliance_netns)).run(example_text, author="t")
         assert out.ok, out.error
         yield cfg, state, tmp_path
     finally:

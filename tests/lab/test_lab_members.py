@@ -11,6 +11,7 @@ from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import LabState, lab_down, lab_status, lab_up, member_protocols
 from appliance.platform import netns
+from appliance.platform.target import Target
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -26,7 +27,7 @@ def two_member_lab(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
     state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
     try:
-        out = build_pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t")
+        out = build_pipeline(Target(tmp_path, state.appliance_netns)).run(text, author="t")
         assert out.ok, out.error
         yield data, state, tmp_path
     finally:
@@ -48,7 +49,7 @@ def _established(lm, timeout: float = 90) -> dict[str, str]:
 
 def test_adding_a_member_in_the_lab_makes_its_port_and_router(two_member_lab):
     data, state, state_dir = two_member_lab
-    pipe = build_pipeline(state_dir, netns=state.appliance_netns)
+    pipe = build_pipeline(Target(state_dir, state.appliance_netns))
     data["members"].append(NEW)
     text = yaml.safe_dump(data, allow_unicode=True)
 
@@ -80,7 +81,7 @@ def test_adding_a_member_in_the_lab_makes_its_port_and_router(two_member_lab):
 
 def test_a_new_members_router_does_not_reuse_a_slot(two_member_lab):
     data, state, state_dir = two_member_lab
-    pipe = build_pipeline(state_dir, netns=state.appliance_netns)
+    pipe = build_pipeline(Target(state_dir, state.appliance_netns))
     first = data["members"].pop(0)  # a member leaves; another joins
     data["members"].append(NEW)
     out = pipe.run(yaml.safe_dump(data, allow_unicode=True), author="t")

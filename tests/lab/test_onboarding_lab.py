@@ -22,6 +22,7 @@ from appliance.config.revisions import RevisionStore
 from appliance.lab.lab import LabState
 from appliance.monitor.looking_glass import LookingGlass
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.irr_status import import_bytes
@@ -94,8 +95,8 @@ def test_new_member_goes_from_red_to_green_and_is_released(root_required, tmp_pa
     import_bytes(tmp_path, json.dumps(irr).encode(), "lab.json")
     with served_lab(tmp_path, yaml.safe_dump(data), data) as (state, _url):
         lab = {lm.asn: lm for lm in LabState.load(tmp_path).members}
-        app = create_app(tmp_path, {"ONBOARDING_QUIET_SECONDS": QUIET},
-                         netns=state.appliance_netns)
+        app = create_app(Target(tmp_path, state.appliance_netns),
+                         {"ONBOARDING_QUIET_SECONDS": QUIET})
         client = app.test_client()
         page = client.get("/login")
         assert client.post("/login", data={"name": ADMIN, "password": PASSWORD,

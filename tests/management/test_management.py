@@ -21,6 +21,7 @@ from appliance.management.render import address_plan, render_network, render_tim
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
 
 BASE = {
     "identity": {"name": "Test IX", "short_name": "TIX", "country": "FJ",
@@ -120,7 +121,7 @@ def test_not_applied_outside_the_image(tmp_path: Path):
     assert not (system.root / NETWORK).exists()
     # nor in a lab namespace on the image
     on_image = ManagementConcern(host=system.host(), on_image=lambda: True)
-    ctx = ApplyContext(tmp_path / "state", netns="ixp-lab-x")
+    ctx = ApplyContext(Target(tmp_path / "state", "ixp-lab-x"))
     assert on_image.plan(cfg_with(hostname="rs9"), ctx) == []
 
 

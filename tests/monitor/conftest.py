@@ -9,6 +9,7 @@ from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.lab.lab import lab_down, lab_up
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.web.accounts import hash_password
 
 
@@ -21,7 +22,7 @@ def lab(root_required, tmp_path, example_text):
     prefix = netns.unique_prefix("ixt")
     state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
     try:
-        assert build_pipeline(tmp_path, netns=state.appliance_netns).run(text, author="t").ok
+        assert build_pipeline(Target(tmp_path, state.appliance_netns)).run(text, author="t").ok
         yield cfg, state, tmp_path
     finally:
         lab_down(tmp_path)

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from appliance.lab.lab import lab_dir
-from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.web import create_app
 from appliance.web.api import tokens
@@ -85,10 +85,10 @@ def _nets(routes) -> set[str]:
 
 def test_alice_replays_both_source_types(lab):
     _cfg, state, state_dir = lab
-    pid = ensure_running(ApplyContext(state_dir, state.appliance_netns))
+    pid = running_pid(Target(state_dir, state.appliance_netns))
     try:
         _announce(state_dir, state)
-        client = create_app(state_dir, netns=state.appliance_netns).test_client()
+        client = create_app(Target(state_dir, state.appliance_netns)).test_client()
         secret = tokens.create(state_dir, "alice-lg", "alice", scope="read")
         bearer = {"Authorization": f"Bearer {secret}"}
         deadline = time.monotonic() + 90

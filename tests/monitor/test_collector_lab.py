@@ -11,6 +11,7 @@ from appliance.monitor.collector import Collector
 from appliance.monitor.counters import read_counters
 from appliance.monitor.store import TOTAL, SampleStore, samples_path
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.web import create_app
 from appliance.web.api import tokens
 
@@ -31,10 +32,11 @@ def test_traffic_shows_everywhere(lab):
     cfg, state, state_dir = lab
     store = SampleStore(samples_path(state_dir))
     ports = {m.ports[0].interface for m in cfg.members}
-    collector = Collector(store, state.appliance_netns, lambda: ports, interval=60)
+    collector = Collector(store, Target(state_dir, state.appliance_netns), lambda: ports,
+                          interval=60)
     now = int(time.time())
     collector.sample_once(now=now - 60)
-    app = create_app(state_dir, netns=state.appliance_netns)
+    app = create_app(Target(state_dir, state.appliance_netns))
     client = app.test_client()
     # /metrics needs a token (or a login) while the looking glass is private
     auth = {"Authorization": "Bearer " + tokens.create(state_dir, "prometheus", "alice")}
@@ -46,7 +48,7 @@ def test_traffic_shows_everywhere(lab):
     res = netns.run(state.members[0].netns, ["ping", "-q", "-c", "200", "-i", "0.002", "-s",
                                              "1000", target], check=False, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
-    kernel = {c.name: c for c in read_counters(state.appliance_netns, ports)}
+    kernel = {c.name: c for c in read_counters(Target(state_dir, state.appliance_netns), ports)}
     collector.sample_once(now=now)
 
     # the store's rate matches what the kernel counted

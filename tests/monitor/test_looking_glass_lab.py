@@ -9,9 +9,9 @@ import time
 import pytest
 
 from appliance.lab.lab import lab_dir
-from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.web import create_app
 
 from ..web.conftest import csrf
@@ -30,10 +30,10 @@ def _announce_bogon(state_dir, state) -> None:
 
 def test_looking_glass_shows_why(lab):
     _cfg, state, state_dir = lab
-    pid = ensure_running(ApplyContext(state_dir, state.appliance_netns))
+    pid = running_pid(Target(state_dir, state.appliance_netns))
     try:
         _announce_bogon(state_dir, state)
-        client = create_app(state_dir, netns=state.appliance_netns).test_client()
+        client = create_app(Target(state_dir, state.appliance_netns)).test_client()
         v4 = "c64496_203_0_113_10"
         # the glass is not public by default: anonymous API clients are refused, users read
         assert client.get(f"/birdwatcher/routes/filtered/{v4}").status_code == 401

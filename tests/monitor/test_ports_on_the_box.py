@@ -19,8 +19,9 @@ from ..conftest import ROOT
 PROBE = """
 import json, sys
 from pathlib import Path
+from appliance.platform.target import Target
 from appliance.web.status import collect
-print(json.dumps(collect(Path(sys.argv[1]), None)["ports"]))
+print(json.dumps(collect(Target(Path(sys.argv[1])))["ports"]))
 """
 
 

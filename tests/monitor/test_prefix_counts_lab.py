@@ -16,8 +16,9 @@ from appliance.box import build_pipeline
 from appliance.monitor.collector import Collector
 from appliance.monitor.store import SampleStore, samples_path
 from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 
@@ -61,14 +62,14 @@ def test_prefix_counts_and_public_glass(lab, example_text):
                             "password_hash": hash_password("monitor pass phrase")}]
     data.setdefault("services", {})["looking_glass"] = {"public": True}
     data["members"][4]["md5_password"] = SECRET
-    out = build_pipeline(state_dir, netns=state.appliance_netns).run(yaml.safe_dump(data),
+    out = build_pipeline(Target(state_dir, state.appliance_netns)).run(yaml.safe_dump(data),
                                                                      author="t")
     assert out.ok, out.error
-    ctx = ApplyContext(state_dir, state.appliance_netns)
+    ctx = ApplyContext(Target(state_dir, state.appliance_netns))
     assert SECRET in (ctx.etc_dir / daemon.CONF).read_text(), "the test needs the password " \
         "in BIRD's configuration to prove the glass does not show it"
-    pid = ensure_running(ctx)
-    assert pid, "the route server should have been started"
+    pid = running_pid(ctx.target)
+    assert pid, "the apply should have started the route server"
     socket = str(state_dir / "run" / "bird.ctl")
     try:
         # every member but the last sends its one prefix; each hears the three others'
@@ -78,7 +79,8 @@ def test_prefix_counts_and_public_glass(lab, example_text):
             for i, asn in enumerate((64496, 64497, 64498, 64499))))
         store = SampleStore(samples_path(state_dir))
         ports = {m.ports[0].interface for m in cfg.members}
-        collector = Collector(store, state.appliance_netns, lambda: ports, interval=60)
+        collector = Collector(store, Target(state_dir, state.appliance_netns), lambda: ports,
+                              interval=60)
         now = int(time.time())
         collector.sample_once(now=now - 120)
 
@@ -103,7 +105,7 @@ def test_prefix_counts_and_public_glass(lab, example_text):
         assert [p.ts for p in series] == [now - 120, now - 60]
 
         # anonymous visitors of the public glass: sessions, routes, reasons and counts
-        anon = create_app(state_dir, netns=state.appliance_netns).test_client()
+        anon = create_app(Target(state_dir, state.appliance_netns)).test_client()
         index = anon.get("/lg")
         assert index.status_code == 200
         assert "AS64496 Island Telecom" in index.get_data(as_text=True)

@@ -23,9 +23,9 @@ from appliance.box import build_pipeline
 from appliance.cli import main
 from appliance.config.committed import committed_config
 from appliance.monitor.store import PairSample, SampleStore, samples_path
-from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.web.accounts import hash_password
 
@@ -65,7 +65,7 @@ def test_a_french_box_mails_each_noc_its_month(lab, example_text, tmp_path, monk
                                     "username": smtp.user, "smtp_password": smtp.password,
                                     "sender": "ixp@ix.example.net",
                                     "recipients": ["ops@ix.example.net"]}}
-        out = build_pipeline(state_dir, netns=state.appliance_netns).run(
+        out = build_pipeline(Target(state_dir, state.appliance_netns)).run(
             yaml.safe_dump(data), author="t")
         assert out.ok, out.error
         cfg = committed_config(state_dir)
@@ -90,8 +90,8 @@ def test_a_french_box_mails_each_noc_its_month(lab, example_text, tmp_path, monk
                        "opened": start - 7200, "resolved": start - 3600}]  # the month before
         alerts.save_state(st)
 
-        pid = ensure_running(ApplyContext(state_dir, state.appliance_netns))
-        assert pid, "the route server should have been started"
+        pid = running_pid(Target(state_dir, state.appliance_netns))
+        assert pid, "the apply should have started the route server"
         try:
             socket = str(state_dir / "run" / "bird.ctl")
             _announce_bogon(state_dir, state)  # AS64496: one route accepted, one filtered

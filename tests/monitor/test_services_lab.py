@@ -9,8 +9,9 @@ import pytest
 
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import shipped as sh
+from appliance.platform.target import Target
 from appliance.route_server import daemon
-from appliance.route_server.service import ensure_running
+from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.web import create_app
 from appliance.web.api import tokens
@@ -23,10 +24,10 @@ pytestmark = pytest.mark.netns
 
 def test_sessions_and_services(lab):
     cfg, state, state_dir = lab
-    ctx = ApplyContext(state_dir, state.appliance_netns)
-    pid = ensure_running(ctx)
+    ctx = ApplyContext(Target(state_dir, state.appliance_netns))
+    pid = running_pid(ctx.target)
     try:
-        assert pid, "the route server should have been started"
+        assert pid, "the apply should have started the route server"
         deadline = time.monotonic() + 60
         rs = {}
         def settled(rs: dict) -> bool:
@@ -51,7 +52,7 @@ def test_sessions_and_services(lab):
         assert sh.versions().get("bird2", "").startswith(rs["version"]), sh.versions()
         assert rs["version"] and rs["version"] in (shipped.stdout + shipped.stderr), rs["version"]
 
-        client = create_app(state_dir, netns=state.appliance_netns).test_client()
+        client = create_app(Target(state_dir, state.appliance_netns)).test_client()
         # /metrics needs a token (or a login) while the looking glass is private
         auth = {"Authorization": "Bearer " + tokens.create(state_dir, "prometheus", "alice")}
         text = client.get("/metrics", headers=auth).get_data(as_text=True)

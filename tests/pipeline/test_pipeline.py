@@ -17,6 +17,7 @@ from appliance.pipeline.concern import (
 )
 from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Pipeline
+from appliance.platform.target import Target
 
 
 class Recorder(Concern):
@@ -160,8 +161,8 @@ def test_two_concerns_cannot_own_one_path(example_text, tmp_path):
 def test_host_network_is_refused_off_the_image(tmp_path, monkeypatch):
     monkeypatch.delenv("IXP_ALLOW_HOST_NETWORK", raising=False)
     with pytest.raises(TargetRefused, match="lab namespace"):
-        ApplyContext(tmp_path, netns=None).require_system_target()
-    ApplyContext(tmp_path, netns="ixt-x-ixp").require_system_target()
+        ApplyContext(Target(tmp_path)).require_system_target()
+    ApplyContext(Target(tmp_path, "ixt-x-ixp")).require_system_target()
 
 
 def test_diff_for_review(example_text, tmp_path):

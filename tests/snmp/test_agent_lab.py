@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance.pipeline.concern import ApplyContext
+from appliance.platform.target import Target
 from appliance.snmp.concern import SnmpConcern
 from appliance.snmp.render import AGENT_FILE
 from tests.snmp.snmplab import (
@@ -259,7 +260,7 @@ def test_librenms_discovery_walks_complete(lab):
 
 def test_concern_reload_is_idempotent(lab):
     concern = SnmpConcern()
-    ctx = ApplyContext(lab.state)
+    ctx = ApplyContext(Target(lab.state))
     new_cfg = lab_config([{"community": "rotated-community", "allowed_networks": ["127.0.0.1/32"]}])
     lab.write_config(new_cfg)
     concern.apply(new_cfg, ctx, [AGENT_FILE])

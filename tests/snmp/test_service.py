@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from appliance.platform.target import Target
 from appliance.snmp.paths import PID_FILE
 from appliance.snmp.render import AGENT_FILE, render_agent_config
 from appliance.snmp.service import SnmpService
@@ -29,7 +30,7 @@ def test_service_serves_interfaces_of_the_lab_namespace(ns_factory, tmp_path, to
     (tmp_path / "etc" / "snmp").mkdir(parents=True)
     (tmp_path / "etc" / AGENT_FILE).write_bytes(render_agent_config(lab_config()))
     port = _free_udp_port()
-    svc = SnmpService(tmp_path, netns=ns, host="127.0.0.1", port=port)
+    svc = SnmpService(Target(tmp_path, ns), host="127.0.0.1", port=port)
     svc.start()
     try:
         assert svc.wait_ready(20), "the agent did not start"

@@ -17,7 +17,7 @@ from appliance.platform.launcher import (
     systemctl_argv,
     systemd_manages,
 )
-from appliance.platform.target import IMAGE_MARKER
+from appliance.platform.target import IMAGE_MARKER, Target
 
 
 @pytest.fixture
@@ -52,13 +52,13 @@ def test_systemd_manages_only_the_images_own_state_dir(image_like: dict[str, Pat
 def test_this_host_is_never_managed_by_systemd(tmp_path: Path) -> None:
     """No marker on a developer machine: every start spawns, systemctl is never run."""
     assert not IMAGE_MARKER.exists(), "a developer machine must not carry the image marker"
-    assert not Launcher(Path("/var/lib/ixp-appliance"), None).systemd
-    assert not Launcher(tmp_path, None).systemd
+    assert not Launcher(Target(Path("/var/lib/ixp-appliance"))).systemd
+    assert not Launcher(Target(tmp_path)).systemd
 
 
 def test_off_image_the_caller_spawns_and_stops_real_processes(tmp_path: Path) -> None:
     """start returns what spawn returned; stop and restart use the caller's own functions."""
-    launcher = Launcher(tmp_path, None)
+    launcher = Launcher(Target(tmp_path))
     procs: list[subprocess.Popen[bytes]] = []
 
     def spawn() -> int:
@@ -111,7 +111,7 @@ def test_boot_restore_is_read_from_the_environment() -> None:
         os.environ[BOOT_RESTORE_ENV] = "1"
         assert at_boot_restore()
         # off the image nothing is deferred: the caller spawns and waits as always
-        assert not Launcher(Path("/nonexistent-state"), None).deferred
+        assert not Launcher(Target(Path("/nonexistent-state"))).deferred
     finally:
         os.environ.pop(BOOT_RESTORE_ENV, None)
         if saved is not None:

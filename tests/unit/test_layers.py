@@ -131,3 +131,47 @@ def test_the_checker_finds_an_upward_import(tmp_path, monkeypatch):
     found = [(me, name) for _p, me, name in _imports()]
     assert ("config", "appliance.web.create_app") in found
     assert LAYERS["web"] > LAYERS["config"]
+
+
+# Where a namespace name may be a parameter: the platform layer (which runs commands and opens
+# netlink there) and the lab harness (which makes the namespaces). Everywhere else the place a
+# change goes is a ``Target`` (platform/target.py): state directory and namespace together.
+NETNS_ALLOWED = ("platform", "lab")
+
+
+def _netns_parameters() -> list[str]:
+    """``file:line function(param)`` for every parameter naming a network namespace outside
+    the platform layer and the lab."""
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] in NETNS_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg,
+                        args.kwarg):
+                if arg is not None and "netns" in arg.arg:
+                    name = getattr(node, "name", "lambda")
+                    out.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}({arg.arg})")
+    return out
+
+
+def test_no_netns_parameter_outside_the_platform_and_the_lab():
+    found = _netns_parameters()
+    assert not found, ("a namespace name as a parameter: take a Target "
+                       "(appliance/platform/target.py) instead:\n" + "\n".join(found))
+
+
+def test_the_netns_checker_finds_a_parameter(tmp_path, monkeypatch):
+    # plant one such parameter (and one the platform may have) and see only the first caught
+    fake = tmp_path / "appliance"
+    (fake / "bridge").mkdir(parents=True)
+    (fake / "platform").mkdir()
+    (fake / "bridge" / "x.py").write_text("def read(netns: str | None) -> None: ...\n")
+    (fake / "platform" / "y.py").write_text("def run(netns: str | None) -> None: ...\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", fake)
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    assert _netns_parameters() == ["appliance/bridge/x.py:1 read(netns)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from appliance.platform.target import Target
 from appliance.web import jobs
 
 from .conftest import csrf, form_fields
@@ -62,9 +63,9 @@ def test_a_second_apply_while_one_runs_joins_it(monkeypatch, tmp_path, example_t
 
     monkeypatch.setattr(jobs, "build_pipeline", SlowPipeline)
     cfg = load_config_text(example_text)
-    first = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
-    second = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
-    other = jobs.start(tmp_path, None, cfg, "someone-else", "c")
+    first = jobs.start(Target(tmp_path), cfg, "double-clicker", "c")
+    second = jobs.start(Target(tmp_path), cfg, "double-clicker", "c")
+    other = jobs.start(Target(tmp_path), cfg, "someone-else", "c")
     assert second is first and other is not first
     release.set()
     deadline = time.monotonic() + 10
@@ -72,7 +73,7 @@ def test_a_second_apply_while_one_runs_joins_it(monkeypatch, tmp_path, example_t
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert len(runs) == 2, "one apply per person, not per click"
-    third = jobs.start(tmp_path, None, cfg, "double-clicker", "c")
+    third = jobs.start(Target(tmp_path), cfg, "double-clicker", "c")
     assert third is not first, "after it finished, a new apply starts"
     while not third.done:
         assert time.monotonic() < deadline

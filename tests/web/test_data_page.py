@@ -15,6 +15,7 @@ import yaml
 from appliance.box import build_pipeline
 from appliance.config.committed import committed_config
 from appliance.config.revisions import RevisionStore
+from appliance.platform.target import Target
 from appliance.route_server import rpki_service
 from appliance.route_server.irr import irr_object
 from appliance.web import create_app, irr_status, offline_data, peeringdb
@@ -48,8 +49,8 @@ def synced(monkeypatch):
     """Record the stayrtr syncs an upload asks for (no daemon is started by a test)."""
     calls: list[Path] = []
 
-    def fake_sync(state_dir: Path, netns: str | None) -> str:
-        calls.append(Path(state_dir))
+    def fake_sync(target: Target) -> str:
+        calls.append(target.state_dir)
         return "stayrtr restarted (test)"
     monkeypatch.setattr(rpki_service, "sync", fake_sync)
     return calls

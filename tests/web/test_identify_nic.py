@@ -4,13 +4,19 @@ the page must say so in words), an unknown name, and a name that is not one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from appliance.bridge.identify import IdentifyError, identify
 from appliance.platform import netns
+from appliance.platform.target import Target
 from appliance.web import create_app
 
 from .conftest import ADMIN, PASSWORD, csrf
+
+# These calls only read or change the namespace: no state directory is involved.
+NO_STATE = Path("/nonexistent")
 
 pytestmark = pytest.mark.netns
 
@@ -26,7 +32,7 @@ def box_ns(ns_factory, tool):
 
 
 def _admin(state_dir, ns):
-    app = create_app(state_dir, netns=ns)
+    app = create_app(Target(state_dir, ns))
     c = app.test_client()
     page = c.get("/login")
     c.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": csrf(page.data)})
@@ -35,11 +41,11 @@ def _admin(state_dir, ns):
 
 def test_identify_says_why_a_port_cannot_blink(box_ns):
     with pytest.raises(IdentifyError, match=r"port7 cannot blink its light: .*not supported"):
-        identify("port7", box_ns)
+        identify("port7", Target(NO_STATE, box_ns))
     with pytest.raises(IdentifyError, match="no NIC named port9"):
-        identify("port9", box_ns)
+        identify("port9", Target(NO_STATE, box_ns))
     with pytest.raises(IdentifyError, match="not a network interface name"):
-        identify("-x", box_ns)
+        identify("-x", Target(NO_STATE, box_ns))
 
 
 def test_the_member_form_offers_blink_and_tells_the_outcome(configured, box_ns):
@@ -69,7 +75,7 @@ def test_a_viewer_cannot_blink(configured, box_ns):
     data["admin_users"].append({"name": "watcher", "role": "viewer",
                                 "password_hash": hash_password(PASSWORD)})
     assert build_pipeline(configured).run(yaml.safe_dump(data), author="t", comment="v").ok
-    c = create_app(configured, netns=box_ns).test_client()
+    c = create_app(Target(configured, box_ns)).test_client()
     page = c.get("/login")
     c.post("/login", data={"name": "watcher", "password": PASSWORD, "csrf_token": csrf(page.data)})
     resp = c.post("/members/nics/port7/identify", data={"csrf_token": csrf(c.get("/").data)})

@@ -32,6 +32,7 @@ from appliance.web import accounts, apidocs, auth, limits, roles
 from appliance.web.api import openapi, tokens
 from appliance.web.masking import mask_config_text
 from appliance.web.status import collect
+from appliance.web.where import current_target
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _OPEN = {"api.openapi_document", "api.docs"}
@@ -109,7 +110,7 @@ def _run(data: Any, comment: str, based_on: int | None = None) -> tuple[Response
     ``based_on`` is the revision the change was made from: when another change was committed
     since, this one is replayed on it, or refused with 409 when both changed the same thing.
     """
-    pipe = build_pipeline(_state(), netns=current_app.config.get("NETNS"))
+    pipe = build_pipeline(current_target())
     try:
         cfg = config_from_data(data)
     except ConfigError as exc:
@@ -170,7 +171,7 @@ def docs() -> str:
 @bp.get("/status")
 def status() -> Response:
     """What the status page shows."""
-    return jsonify(collect(_state(), current_app.config.get("NETNS")))
+    return jsonify(collect(current_target()))
 
 
 def _for_reader(data: Any) -> Any:
@@ -310,7 +311,7 @@ def matrix() -> Response | tuple[Response, int]:
         return _error(404, "no configuration is committed yet")
     if not cfg.peering_lan.traffic_matrix:
         return _error(404, "the traffic matrix is off (peering_lan.traffic_matrix)")
-    rows = box_matrix(cfg, _state(), current_app.config.get("NETNS"))
+    rows = box_matrix(cfg, current_target())
     return jsonify(roles.own_pairs(g.role, g.asn, rows))  # a member: its own pairs only
 
 

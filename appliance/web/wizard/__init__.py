@@ -29,6 +29,7 @@ from appliance.web.changes import store as changes_store
 from appliance.web.masking import mask_config_text, mask_secrets
 from appliance.web.nics import nic_rows
 from appliance.web.summary import review_context
+from appliance.web.where import current_target
 from appliance.web.wizard import candidate
 from appliance.web.wizard.steps import (
     STEP_BY_NAME,
@@ -85,7 +86,7 @@ def step(name: str) -> Response | str:
     choices: dict[str, list[tuple[str, str]]] = {}
     if name in ("management", "peering_lan"):
         cfg, _issues = candidate.validate_candidate(_state())
-        nics = nic_rows(_state(), current_app.config.get("NETNS"), cfg)
+        nics = nic_rows(current_target(), cfg)
     if name == "management":
         choices["interface"] = management_choices(nics, values.get("interface", ""))
         tz = values.get("timezone", "")
@@ -202,7 +203,7 @@ def apply() -> Response:
     running = jobs.for_candidate(cand_id)
     if running is not None:
         return redirect(url_for("wizard.progress", job_id=running.id))
-    state, user, netns = _state(), g.user or "", current_app.config.get("NETNS")
+    state, user, target = _state(), g.user or "", current_target()
     cands = changes_store()
 
     def start(cand: CandidateT) -> str:
@@ -215,7 +216,7 @@ def apply() -> Response:
                 if any(u.name for u in cfg.admin_users):
                     secrets_store.retire_setup_code(state)
 
-        return jobs.start(state, netns, cfg, user, "setup wizard", candidate=cand.id,
+        return jobs.start(target, cfg, user, "setup wizard", candidate=cand.id,
                           based_on=cand.base, on_end=ended,
                           verified=(cand.review or {}).get("rendered", "")).id
 

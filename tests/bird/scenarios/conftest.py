@@ -20,6 +20,7 @@ from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdUnavailable
 from appliance.platform.bird.replies import BirdError, Route
+from appliance.platform.target import Target
 from appliance.route_server.aspa import load_aspas
 from appliance.route_server.concern import RouteServerConcern
 from appliance.route_server.daemon import start_bird
@@ -211,7 +212,7 @@ def scenario_lab(tmp_path_factory):
         wait_for("stayrtr to listen", lambda: netns.run(
             rs.ns, ["ss", "-ltnH", "sport = :3323"], check=False).stdout.strip(), timeout=60)
 
-        ctx = ApplyContext(rs.dir / "state", netns=rs.ns)
+        ctx = ApplyContext(Target(rs.dir / "state", rs.ns))
         (ctx.etc_dir / "bird").mkdir(parents=True)
         never = load_never_via_rs(FIXTURES / "peeringdb.json")
         assert never.asns == (10002, 10066), "the PeeringDB fixture must load"
@@ -221,7 +222,7 @@ def scenario_lab(tmp_path_factory):
         for f in RouteServerConcern(irr=irr, never_via_rs=never, aspa=aspa).render(cfg):
             (ctx.etc_dir / f.path).parent.mkdir(parents=True, exist_ok=True)
             (ctx.etc_dir / f.path).write_bytes(f.content)
-        rs.pid = start_bird(ctx)
+        rs.pid = start_bird(ctx.target)
         lab.pids.append(rs.pid)
         rs_node = Node(rs.ns, ctx.run_dir, rs.pid)  # control socket lives in run_dir
 
