@@ -77,10 +77,10 @@ def each_item(table: str, items: Iterable[T], build: Callable[[T], Iterable[Row]
     return out
 
 # What runs a blocking collector: the agent sends them to a worker thread, tests call directly.
-Runner = Callable[[Callable[[], list[Row]]], list[Row]]
+Runner = Callable[[Callable[[], list[Any]]], list[Any]]
 
 
-def _direct(fn: Callable[[], list[Row]]) -> list[Row]:
+def _direct(fn: Callable[[], list[Any]]) -> list[Any]:
     return fn()
 
 
