@@ -31,6 +31,7 @@ mapfile -t venv_pkgs < <(in_root dpkg-query -W -f '${db:Status-Abbrev}${Package}
 cp -a --no-preserve=ownership "$repo/rootfs/." "$root/"
 rm -f "$root/README.md"
 install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.path "$repo"/systemd/*.timer \
+    "$repo"/systemd/*.socket \
     "$root/etc/systemd/system/"
 chmod 0755 "$root"/usr/local/sbin/*
 # The daemons' own users (rootfs/usr/lib/sysusers.d/ixp-appliance.conf), made now so that the
@@ -48,7 +49,7 @@ in_root systemctl mask ssh.socket >/dev/null 2>&1 || true
 in_root systemctl enable systemd-networkd.service systemd-resolved.service \
     systemd-timesyncd.service ssh.service \
     ixp-factory-reset.service ixp-grow-data.service ixp-host-init.service \
-    ixp-state-init.service ixp-restore.service ixp-web.service ixp-https.service \
+    ixp-state-init.service ixp-restore.service ixp-web.service ixp-apply.socket ixp-https.service \
     ixp-banner.service ixp-bird.service ixp-bird.path ixp-unbound.service ixp-anycast.service \
     ixp-stayrtr.service ixp-snmp.service ixp-snmp.path ixp-collector.service \
     ixp-rauc.service ixp-firmware-gate.service ixp-data-refresh.timer ixp-report-mail.timer

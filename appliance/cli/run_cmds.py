@@ -27,7 +27,7 @@ from appliance.platform.target import Target
 if TYPE_CHECKING:
     from appliance.runner import Service
 
-RUN_SERVICES = ("bird", "unbound", "stayrtr", "snmp", "collector", "web", "anycast")
+RUN_SERVICES = ("bird", "unbound", "stayrtr", "snmp", "collector", "web", "anycast", "apply")
 # The ones that stay in Python (the others exec their daemon; the SNMP agent sets its own).
 RESIDENT = ("collector", "web", "anycast")
 
@@ -132,9 +132,25 @@ def _run_anycast(args: argparse.Namespace) -> int:
     return serve_until_signal(AnycastService(given_target(args)))
 
 
+def _run_apply(args: argparse.Namespace) -> int:
+    """The privileged apply helper (ixp-apply.service, socket-activated on the image)."""
+    import logging
+
+    from appliance.apply_service.server import main
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def handler(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return main(given_target(args), web_user=args.web_user, idle=args.idle, stop=stop)
+
+
 RUNNERS = {"bird": _run_bird, "unbound": _run_unbound, "stayrtr": _run_stayrtr,
            "snmp": _run_snmp, "collector": _run_collector, "web": _run_web,
-           "anycast": _run_anycast}
+           "anycast": _run_anycast, "apply": _run_apply}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -261,6 +277,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "of the configured addresses (repeatable)")
     p.add_argument("--interval", type=float, default=60.0,
                    help="collector: seconds between samples (default 60)")
+    p.add_argument("--web-user", default="ixp-web",
+                   help="apply: the user (besides root) that may ask it (default ixp-web)")
+    p.add_argument("--idle", type=float, default=None,
+                   help="apply: exit after this many idle seconds (default: 60 when "
+                   "socket-activated, else never)")
     add_state_dir(p)
     p.set_defaults(func=_cmd_run_checked)
 

@@ -8,6 +8,7 @@ match (disk corruption) is reported and ignored, never half-read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -21,6 +22,10 @@ from appliance.config.migrations import text_version
 from appliance.util.atomic import TMP_MARK, atomic_write, remove_stale_temporaries
 
 _NAME_RE = re.compile(r"^(\d{6,})\.json$")
+# The group that may read committed revisions (0640 root:GROUP): the web UI's, which reads the
+# history and makes changes from them but never writes them (the apply helper commits). The
+# helper sets it to its web user's group; skipped where the group does not exist.
+READER_GROUP = "ixp-web"
 
 
 @dataclass(frozen=True)
@@ -163,4 +168,14 @@ class RevisionStore:
         )
         payload = json.dumps(asdict(rev), indent=1, ensure_ascii=False).encode("utf-8")
         atomic_write(self._path(rev.id), payload, 0o640)
+        _give_to_readers(self._path(rev.id))
         return rev
+
+
+def _give_to_readers(path: Path) -> None:
+    """``path`` to ``READER_GROUP`` (if this system has it and we may)."""
+    import grp
+    import os
+
+    with contextlib.suppress(KeyError, PermissionError):
+        os.chown(path, -1, grp.getgrnam(READER_GROUP).gr_gid)

@@ -81,9 +81,10 @@ def confirmed(state_dir: Path) -> AddressPlan | None:
 
 
 def record_confirmed(state_dir: Path, plan: AddressPlan) -> None:
-    """Remember ``plan`` as the addresses that reach the operator."""
+    """Remember ``plan`` as the addresses that reach the operator (readable by the web UI,
+    which runs as a user of its own: addresses are not secret)."""
     atomic_write(_dir(state_dir) / "confirmed.json",
-                 json.dumps(plan.as_dict(), sort_keys=True).encode("utf-8"), 0o600)
+                 json.dumps(plan.as_dict(), sort_keys=True).encode("utf-8"), 0o644)
 
 
 def pending(state_dir: Path) -> Trial | None:
@@ -110,7 +111,7 @@ def arm(state_dir: Path, new: AddressPlan, previous: AddressPlan, seconds: int,
     atomic_write(_dir(state_dir) / "trial.json",
                  json.dumps({k: v for k, v in trial.as_dict().items()
                              if k in ("id", "new", "previous", "started", "deadline")},
-                            sort_keys=True).encode("utf-8"), 0o600)
+                            sort_keys=True).encode("utf-8"), 0o644)
     return trial
 
 

@@ -55,6 +55,24 @@ def run(netns: str | None, args: list[str],
                           text=True, timeout=timeout, check=False)
 
 
+# Who reads tables, counters and sets for a process that may not (the web UI as ixp-web has
+# no CAP_NET_ADMIN): the front end sets a reader that asks the apply helper. Same arguments
+# (the nft words after the binary), same finished process.
+Reader = Callable[[str | None, list[str]], subprocess.CompletedProcess[str]]
+_reader: Reader | None = None
+
+
+def use_reader(reader: Reader | None) -> None:
+    """Read tables, counters and sets through ``reader`` (None: run nft here)."""
+    global _reader
+    _reader = reader
+
+
+def read(netns: str | None, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """A read-only ``nft list ...``: here, or through the reader set by ``use_reader``."""
+    return _reader(netns, args) if _reader is not None else run(netns, args)
+
+
 def _message(proc: subprocess.CompletedProcess[str]) -> str:
     return (proc.stderr or proc.stdout).strip()
 
@@ -83,13 +101,13 @@ def load_file(netns: str | None, path: Path) -> None:
 
 def list_table(netns: str | None, family: str, table: str) -> str | None:
     """``nft list table family table`` in ``netns``; None when the table is not loaded."""
-    proc = run(netns, ["list", "table", family, table])
+    proc = read(netns, ["list", "table", family, table])
     return proc.stdout if proc.returncode == 0 else None
 
 
 def list_counters(netns: str | None, family: str, table: str) -> list[dict[str, Any]]:
     """The named counters of the table (nft's JSON objects); empty if the table is absent."""
-    proc = run(netns, ["-j", "list", "counters", "table", family, table])
+    proc = read(netns, ["-j", "list", "counters", "table", family, table])
     if proc.returncode != 0:
         return []
     data = json.loads(proc.stdout or "{}")
@@ -99,7 +117,7 @@ def list_counters(netns: str | None, family: str, table: str) -> list[dict[str, 
 def set_elements(netns: str | None, family: str, table: str, name: str) -> list[dict[str, Any]]:
     """The elements of a set (nft's JSON: ``{"elem": {"val": ..., "counter": ...}}`` or the
     bare value); empty if the set or the table is absent."""
-    proc = run(netns, ["-j", "list", "set", family, table, name])
+    proc = read(netns, ["-j", "list", "set", family, table, name])
     if proc.returncode != 0:
         return []
     for item in json.loads(proc.stdout or "{}").get("nftables", []):

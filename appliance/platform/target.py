@@ -57,6 +57,19 @@ class Target:
         return socket_path(self.run_dir / "bird.ctl")
 
     @property
+    def apply_socket(self) -> Path:
+        """The privileged apply helper's socket (``ixp-apply``): ``/run/ixp-appliance`` on the
+        image (``ixp-apply.socket``), the state dir's ``run/`` elsewhere."""
+        if self.netns is None and on_image() and self.state_dir == IMAGE_STATE_DIR:
+            return Path("/run/ixp-appliance/apply.sock")
+        return socket_path(self.run_dir / "apply.sock")
+
+    @property
+    def web_uploads(self) -> Path:
+        """Uploads the web UI hands to the apply helper (``web/uploads/``, the web's own)."""
+        return self.state_dir / "web" / "uploads"
+
+    @property
     def alerts_dir(self) -> Path:
         """The alert engine's open and past alerts and its delivery log (``alerts/``)."""
         return self.state_dir / "alerts"

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from appliance import __version__
+from appliance.apply_service.client import helper_socket
 from appliance.config.committed import committed_config
 from appliance.platform.target import Target, as_target
 from appliance.web import accounts, filters, i18n, limits, roles, secrets_store
@@ -57,6 +58,9 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
     app.config.update(
         STATE_DIR=state,
         TARGET=where,
+        # None: this process applies itself (as root, off the image); else the apply
+        # helper's socket (the image's web runs as ixp-web with no capabilities)
+        APPLY_SOCKET=helper_socket(where),
         SECRET_KEY=secrets_store.session_key(state),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
@@ -68,6 +72,12 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
     )
     if test_config:
         app.config.update(test_config)
+    # the counters on the status pages: nft needs CAP_NET_ADMIN, which only the helper has
+    from appliance.apply_service.client import Privileged
+    from appliance.platform import nft
+
+    helper = app.config["APPLY_SOCKET"]
+    nft.use_reader(Privileged(where, helper).nft_reader() if helper else None)
     if os.environ.get("IXP_HTTPS") == "1":
         # Behind the image's nginx every request comes from 127.0.0.1; take the client's
         # address from the one header nginx sets (it overwrites any the client sent), so the

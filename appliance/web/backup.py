@@ -23,13 +23,11 @@ from flask import (
     url_for,
 )
 
-from appliance.backup.archive import MIN_PASSPHRASE, SUFFIX, BackupError
-from appliance.backup.restore import create, restore
+from appliance.apply_service.client import HelperError, HelperUnavailable
+from appliance.backup.archive import MIN_PASSPHRASE, SUFFIX
 from appliance.config.committed import committed_config
-from appliance.util.lock import LockBusy
-from appliance.web import accounts
+from appliance.web import accounts, applying
 from appliance.web.i18n import gettext as _
-from appliance.web.where import current_target
 
 bp = Blueprint("backup", __name__, url_prefix="/backup")
 
@@ -56,9 +54,9 @@ def index() -> Response | str:
         elif phrase != request.form.get("passphrase2", ""):
             errors["passphrase2"] = _("The two passphrases differ.")
         if not errors:
-            try:
-                data = create(state, phrase or None)
-            except (BackupError, LockBusy) as exc:  # LockBusy: a change is being applied
+            try:  # root's secrets are in it: maybe the helper's
+                data = applying.privileged().backup(phrase or None)
+            except (HelperError, HelperUnavailable) as exc:  # also: a change is being applied
                 errors["backup"] = str(exc)
             else:
                 resp = current_app.response_class(data, mimetype="application/octet-stream")
@@ -84,14 +82,12 @@ def setup_restore(proven: Callable[[Path], bool]) -> Response | tuple[str, int] 
             error = _("Choose the backup file (.ixpbackup) to restore.")
         else:
             try:
-                done = restore(state, raw, request.form.get("passphrase") or None)
-            except (BackupError, LockBusy) as exc:
+                # as root, here or in the apply helper: it replaces root's files
+                done, outcome = applying.privileged().restore_backup(
+                    raw, request.form.get("passphrase") or None)
+            except (HelperError, HelperUnavailable) as exc:
                 error = str(exc)
             else:
                 session.pop("setup_ok", None)
-
-                from appliance.box import build_pipeline  # heavy: only when changing
-                outcome = build_pipeline(current_target()) \
-                    .reapply_latest(author="restore")
                 return render_template("backup_restored.html", done=done, outcome=outcome)
     return render_template("backup_restore.html", error=error), 400 if error else 200

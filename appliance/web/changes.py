@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from appliance import box
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.revisions import RevisionStore
@@ -29,7 +28,7 @@ from appliance.pipeline.candidate import (
     CandidateStore,
 )
 from appliance.pipeline.run import Comparison
-from appliance.web import irr_status, jobs
+from appliance.web import applying, irr_status, jobs
 from appliance.web.masking import mask_secrets
 from appliance.web.summary import field_errors, review_context
 from appliance.web.where import current_target
@@ -43,7 +42,7 @@ def _state() -> Path:
 
 def store() -> CandidateStore:
     """The box's candidates (every admin page and the wizard load theirs here)."""
-    return box.candidates(current_target())
+    return applying.store()
 
 
 def _load(data: dict[str, Any], comment: str, back: str, edit: str) -> Candidate:

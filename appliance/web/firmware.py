@@ -17,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,12 @@ from flask import (
     url_for,
 )
 
+from appliance.apply_service.client import HelperError, HelperUnavailable
 from appliance.firmware import records, update
 from appliance.firmware.bundle import BundleRefused
 from appliance.firmware.status import firmware_status
 from appliance.route_server import drain
+from appliance.web.applying import privileged
 from appliance.web.i18n import gettext as _
 
 bp = Blueprint("firmware", __name__, url_prefix="/firmware")
@@ -175,10 +176,11 @@ def install() -> Response:
             "--payload-checked"]
     if allow:
         argv.append("--allow-downgrade")
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    if res.returncode != 0:
-        records.progress(_state(), "check", res.stderr.strip(), done=True, ok=False)
-        flash(_("The update could not be started: %(why)s", why=res.stderr.strip()), "error")
+    try:
+        privileged().firmware_install(argv, token, allow, seconds)
+    except (HelperError, HelperUnavailable) as exc:
+        records.progress(_state(), "check", str(exc), done=True, ok=False)
+        flash(_("The update could not be started: %(why)s", why=str(exc)), "error")
     return redirect(url_for("firmware.index"))
 
 
@@ -194,10 +196,11 @@ def reboot() -> Response:
     argv = ["systemd-run", "--unit=ixp-reboot", "--collect", "--quiet",
             "/opt/ixp-appliance/venv/bin/ixpctl", "system", "reboot",
             "--state-dir", str(_state()), "--drain-seconds", str(drain.DEFAULT_SECONDS)]
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    if res.returncode == 0:
+    try:
+        privileged().reboot(argv)
+    except (HelperError, HelperUnavailable) as exc:
+        flash(_("The reboot could not be started: %(why)s", why=str(exc)), "error")
+    else:
         flash(_("The route server drains for %(seconds)s s, then the box reboots.",
                 seconds=drain.DEFAULT_SECONDS), "success")
-    else:
-        flash(_("The reboot could not be started: %(why)s", why=res.stderr.strip()), "error")
     return redirect(url_for("firmware.index"))

@@ -19,6 +19,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from appliance.apply_service.client import HelperError, HelperUnavailable
 from appliance.config.model import IXPConfig
 from appliance.route_server.concern import IRR_CACHE
 from appliance.route_server.irr import IrrData, irr_object, parse_irr_cache
@@ -136,6 +137,15 @@ def import_bytes(state_dir: Path, raw: bytes, filename: str) -> int:
     if not imported.entries:
         raise IrrLoadError(_("%(file)s: the file holds no IRR objects; nothing was changed.",
                              file=filename))
+    from appliance.web.applying import privileged, socket
+
+    if socket() is not None:  # the route server's cache is root's: the helper writes it
+        try:
+            privileged().install_data("irr", raw)
+        except (HelperError, HelperUnavailable) as exc:
+            raise IrrLoadError(_("%(file)s: %(why)s; nothing was changed.", file=filename,
+                                 why=str(exc))) from None
+        return len(imported.entries)
     merged = IrrData({**_cache(state_dir).entries, **imported.entries})
     save_cache(cache_path(state_dir), merged)
     return len(imported.entries)

@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import abort, jsonify, render_template, url_for
 
-from appliance.box import build_pipeline
+from appliance.apply_service.client import pipeline
 from appliance.config.model import IXPConfig
 from appliance.pipeline.run import STAGES, Outcome
 from appliance.platform.target import Target
+from appliance.web import applying
 
 
 @dataclass
@@ -61,6 +62,7 @@ def start(target: Target, cfg: IXPConfig, author: str, comment: str,
     come from the candidate being applied (``pipeline.candidate``); ``on_end`` learns whether
     it was applied.
     """
+    helper = applying.socket()  # read here: the thread has no app context
     with _lock:
         # A candidate's apply is joined by that candidate only: another tab's candidate is
         # another change, which waits for the pipeline's lock and is then applied on top.
@@ -77,7 +79,7 @@ def start(target: Target, cfg: IXPConfig, author: str, comment: str,
 
     def work() -> None:
         try:
-            outcome = build_pipeline(target, progress=progress).run(
+            outcome = pipeline(target, helper, progress=progress).run(
                 cfg, author=author, comment=comment, based_on=based_on, verified=verified)
         except Exception as exc:  # the page must always learn how it ended
             outcome = Outcome(False, "apply", error=f"internal error: {exc}")

@@ -364,16 +364,17 @@ def _reapply(why: str) -> Response:
 def identify_nic(name: str) -> Response:
     """Blink a NIC's port light (ethtool's identify) so the cable can be found; back to the
     page the button was on."""
-    from appliance.bridge.identify import SECONDS, IdentifyError, identify
+    from appliance.apply_service.client import HelperError, HelperUnavailable
+    from appliance.web.applying import privileged
 
     try:
-        identify(name, current_target())
-    except (IdentifyError, OSError) as exc:
+        seconds = privileged().identify(name)  # ethtool needs root: maybe the helper's
+    except (HelperError, HelperUnavailable) as exc:
         flash(_("The light of %(nic)s cannot blink: %(why)s", nic=name, why=str(exc)),
               "error")
     else:
         flash(_("The light of port %(nic)s blinks for %(seconds)s seconds: follow the cable "
-                "from there.", nic=name, seconds=SECONDS))
+                "from there.", nic=name, seconds=seconds))
     back = request.form.get("back", "")
     # only a path of this box: never a redirect elsewhere
     return redirect(back if back.startswith("/") and not back.startswith("//")

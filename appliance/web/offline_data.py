@@ -26,6 +26,7 @@ from babel.lists import format_list
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from appliance.apply_service.client import HelperError, HelperUnavailable
 from appliance.config.model import IXPConfig
 from appliance.platform.target import Target
 from appliance.resolver import daemon as dns_daemon
@@ -37,7 +38,7 @@ from appliance.route_server.irr_fetch import load_cache
 from appliance.route_server.status import rtr_sessions
 from appliance.util.atomic import atomic_write
 from appliance.util.lock import state_lock
-from appliance.web import irr_status, peeringdb
+from appliance.web import applying, irr_status, peeringdb
 from appliance.web.filters import human
 from appliance.web.i18n import current_locale
 
@@ -257,13 +258,32 @@ def _check_size(raw: bytes, filename: str, what: str) -> None:
                               "changed.", file=filename, mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
 
 
+def _locked(state_dir: Path) -> Any:
+    """The state lock here, or nothing when the helper installs (it takes the lock itself:
+    the lock file is root's)."""
+    import contextlib
+
+    if applying.socket() is not None:
+        return contextlib.nullcontext()
+    return state_lock(Path(state_dir), timeout=LOCK_TIMEOUT)
+
+
+def _install(kind: str, raw: bytes, filename: str) -> dict[str, Any]:
+    """The helper installs a checked data set; ``DataLoadError`` with its reason if not."""
+    try:
+        return applying.privileged().install_data(kind, raw)
+    except (HelperError, HelperUnavailable) as exc:
+        raise DataLoadError(_("%(file)s: %(why)s; nothing was changed.", file=filename,
+                              why=str(exc))) from None
+
+
 def _count(n: int) -> str:
     return human(n)  # the reader's digit grouping (4 321, 4.321, 4,321)
 
 
 def import_irr(state_dir: Path, raw: bytes, filename: str) -> str:
     """Merge an IRR file (``ixpctl irr import`` format) into the cache; says what changed."""
-    with state_lock(Path(state_dir), timeout=LOCK_TIMEOUT):
+    with _locked(state_dir):
         before = irr_count(state_dir)
         try:
             n = irr_status.import_bytes(Path(state_dir), raw, filename)
@@ -281,6 +301,12 @@ def import_rpki(target: Target, raw: bytes, filename: str) -> str:
     """Install a VRP export as ``ixpctl rpki import`` does, then sync stayrtr."""
     _check_size(raw, filename, _("a VRP JSON export from rpki-client or Routinator"))
     state_dir = target.state_dir
+    if applying.socket() is not None:  # the VRP file is root's, stayrtr a unit: the helper
+        before = vrp_count(state_dir)
+        synced = str(_install("rpki", raw, filename).get("synced", ""))
+        after = vrp_count(state_dir)
+        aspas = rpki_service.aspa_count(rpki_service.vrp_path(state_dir).read_text("utf-8"))
+        return _rpki_message(after, before, filename, synced, aspas)
     with state_lock(state_dir, timeout=LOCK_TIMEOUT):
         before = vrp_count(state_dir)
         with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
@@ -293,6 +319,10 @@ def import_rpki(target: Target, raw: bytes, filename: str) -> str:
                                       "changed.", file=filename, why=exc)) from None
         synced = rpki_service.sync(target)
         aspas = rpki_service.aspa_count(rpki_service.vrp_path(state_dir).read_text("utf-8"))
+    return _rpki_message(after, before, filename, synced, aspas)
+
+
+def _rpki_message(after: int, before: int, filename: str, synced: str, aspas: int) -> str:
     # what the stayrtr sync did comes from appliance.route_server, in English
     return _("%(after)s VRPs loaded (was %(before)s) from %(file)s; %(synced)s.",
              after=_count(after), before=_count(before), file=filename, synced=synced) + " " \
@@ -363,6 +393,16 @@ def import_root_zone(state_dir: Path, raw: bytes, filename: str,
     serial = check_root_zone(raw, filename, trust_anchors(state_dir) if anchors is None
                              else anchors)
     path = rootzone_path(state_dir)
+    if applying.socket() is not None:  # unbound's folder: the helper installs the copy
+        before = root_zone_status(path, now=time.time()).serial
+        done = _install("rootzone", raw, filename)
+        tail = {"not running": _("the resolver is not running; it uses the copy when it "
+                                 "starts"),
+                "done": _("the resolver reloaded it")}.get(str(done.get("reload"))) or \
+            _("the resolver did not reload (%(why)s); restart it", why=done.get("why", ""))
+        was = _("serial %(serial)s", serial=before) if before is not None else _("none")
+        return _("Root zone serial %(serial)s loaded from %(file)s (was %(was)s); %(then)s.",
+                 serial=serial, file=filename, was=was, then=tail)
     with state_lock(state_dir, timeout=LOCK_TIMEOUT):
         before = root_zone_status(path, now=time.time()).serial
         atomic_write(path, raw, 0o644)
@@ -394,8 +434,11 @@ def import_peeringdb(state_dir: Path, raw: bytes, filename: str) -> str:
                               "was changed.", file=filename,
                               table='{"net": {"data": [...]}}'))
     state_dir = Path(state_dir)
-    with state_lock(state_dir, timeout=LOCK_TIMEOUT):
+    with _locked(state_dir):
         before = peeringdb_count(state_dir)
-        atomic_write(peeringdb.dump_path(state_dir), raw, 0o644)
+        if applying.socket() is not None:  # the route server's data: the helper writes it
+            _install("peeringdb", raw, filename)
+        else:
+            atomic_write(peeringdb.dump_path(state_dir), raw, 0o644)
     return _("PeeringDB dump from %(file)s: %(after)s networks loaded (was %(before)s).",
              file=filename, after=_count(nets), before=_count(before))

@@ -332,18 +332,19 @@ def check_route_server(box: vm.Vm, label: str, revision: int) -> None:
 # Who each daemon runs as (issue 16 item 8): BIRD and unbound drop root themselves, the
 # appliance's own daemons are started as users of their own by their units (User=).
 RUNS_AS = {"bird": "bird", "unbound": "unbound", "stayrtr": "ixp-stayrtr", "snmp": "ixp-snmp",
-           "collector": "ixp-collector", "anycast": "ixp-anycast"}
+           "collector": "ixp-collector", "anycast": "ixp-anycast", "web": "ixp-web"}
 # The capabilities each may still use once it runs (CapEff of its main process, as the banner
 # names them): at most these for the daemons that drop root themselves, exactly these for ours.
 MAY_KEEP = {"bird": {"net_admin", "net_bind_service", "net_raw", "net_broadcast"},
             "unbound": set()}
 KEEPS = {"stayrtr": set(), "snmp": {"net_bind_service", "net_raw"},
-         "collector": {"net_admin"}, "anycast": {"net_admin"}}
+         "collector": {"net_admin"}, "anycast": {"net_admin"}, "web": set()}
 # stayrtr runs only with a validator entry on the box (none here): its unit is then skipped.
 MAY_BE_STOPPED = ("stayrtr",)
-CONFINED = ("bird", "unbound", "stayrtr", "snmp", "collector", "anycast")
-# systemd-analyze security levels: the daemons must not be EXPOSED or UNSAFE (>= 7.0); the web
-# app keeps root's capabilities to apply changes, but must not be UNSAFE (>= 9.0) either.
+CONFINED = ("bird", "unbound", "stayrtr", "snmp", "collector", "anycast", "web")
+# systemd-analyze security levels: the daemons must not be EXPOSED or UNSAFE (>= 7.0); the
+# boot-time restore and the apply helper keep root's capabilities to apply changes, but must
+# not be UNSAFE (>= 9.0) either.
 MAX_EXPOSURE = 7.0
 MAX_EXPOSURE_WEB = 9.0
 
@@ -372,8 +373,8 @@ def check_least_privilege(box: vm.Vm, label: str) -> None:
         scores[name] = float(score)
     for daemon in CONFINED:
         assert scores[daemon] < MAX_EXPOSURE, f"{label}: {daemon} exposure {scores[daemon]}"
-    # the web UI and the boot-time restore apply changes with root's capabilities
-    for daemon in ("web", "restore"):
+    # the boot-time restore and the apply helper apply changes with root's capabilities
+    for daemon in ("restore", "apply"):
         assert scores[daemon] < MAX_EXPOSURE_WEB, f"{label}: {daemon} exposure {scores[daemon]}"
     # nginx: root master, www-data workers, sandboxed to its files and ports
     assert scores["https"] < MAX_EXPOSURE, f"{label}: https exposure {scores['https']}"

@@ -19,7 +19,7 @@ LAYERS = {
     "pipeline": 2,
     "bridge": 3, "route_server": 3, "resolver": 3, "anycast": 3, "snmp": 3, "firewall": 3,
     "management": 3, "monitor": 3, "export": 3, "backup": 3, "alerts": 3,
-    "box": 4, "lab": 4, "firmware": 4,
+    "box": 4, "lab": 4, "firmware": 4, "apply_service": 4,
     "cli": 5, "web": 5, "runner": 5,
 }
 CAPABILITIES = {name for name, layer in LAYERS.items() if layer == 3}

@@ -26,7 +26,8 @@ def test_systemd_analyze_accepts_every_unit() -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze is missing (Debian package systemd)")
-    files = sorted(str(p) for p in UNITS.iterdir() if p.suffix in (".service", ".path", ".timer"))
+    files = sorted(str(p) for p in UNITS.iterdir() if p.suffix in (".service", ".path", ".timer",
+                                                                   ".socket"))
     done = subprocess.run([analyze, "verify", *files], capture_output=True, text=True,
                           timeout=120, check=False)
     problems = [line for line in (done.stdout + done.stderr).splitlines()
@@ -113,3 +114,31 @@ def test_the_report_mail_timer_runs_daily_and_is_enabled() -> None:
                                                                        "CAP_CHOWN"}
     customize = (UNITS.parent / "image" / "customize.sh").read_text()
     assert "ixp-report-mail.timer" in customize
+
+
+def test_the_web_runs_as_its_own_user_and_the_helper_applies() -> None:
+    """ixp-web: its own user, no capabilities, its folders its own, the revisions readable by
+    its group; the root apply helper only behind a socket of root and that group (issue 16)."""
+    web = unit("ixp-web.service")
+    assert web.get("Service", "User") == "ixp-web" and web.get("Service", "Group") == "ixp-web"
+    assert web.get("Service", "CapabilityBoundingSet") == ""
+    assert web.get("Service", "AmbientCapabilities") == ""
+    assert web.get("Service", "NoNewPrivileges") == "yes"
+    assert web.get("Service", "ProtectSystem") == "strict"
+    assert "ixp-apply.socket" in web.get("Unit", "Wants").split()
+    text = (UNITS / "ixp-web.service").read_text()
+    assert f"ixp-service-dirs ixp-web {STATE}/web {STATE}/candidates {STATE}/firmware\n" in text
+    assert f"ixp-service-dirs --group-read-all ixp-web {STATE}/revisions\n" in text
+    sock = unit("ixp-apply.socket")
+    assert sock.get("Socket", "ListenStream") == "/run/ixp-appliance/apply.sock"
+    assert (sock.get("Socket", "SocketUser"), sock.get("Socket", "SocketGroup"),
+            sock.get("Socket", "SocketMode")) == ("root", "ixp-web", "0660")
+    helper = unit("ixp-apply.service")
+    assert helper.get("Service", "ExecStart").endswith(f"ixpctl run apply --state-dir {STATE}")
+    assert helper.get("Service", "User", fallback="root") == "root"
+    assert "Restart" not in helper["Service"], "the socket starts it again, not a restart"
+    sysusers = (UNITS.parent / "rootfs" / "usr" / "lib" / "sysusers.d" /
+                "ixp-appliance.conf").read_text()
+    assert "\nu ixp-web " in sysusers
+    customize = (UNITS.parent / "image" / "customize.sh").read_text()
+    assert '"$repo"/systemd/*.socket' in customize and "ixp-apply.socket" in customize

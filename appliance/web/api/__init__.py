@@ -21,14 +21,13 @@ from flask import (
     request,
 )
 
-from appliance.box import build_pipeline
 from appliance.config.committed import committed_config
 from appliance.config.errors import ConfigError
 from appliance.config.loader import config_from_data
 from appliance.config.revisions import RevisionNotFound, RevisionStore
 from appliance.config.secrets import mask_data
 from appliance.pipeline.run import Outcome
-from appliance.web import accounts, apidocs, auth, limits, roles
+from appliance.web import accounts, apidocs, applying, auth, limits, roles
 from appliance.web.api import openapi, tokens
 from appliance.web.masking import mask_config_text
 from appliance.web.status import collect
@@ -110,7 +109,7 @@ def _run(data: Any, comment: str, based_on: int | None = None) -> tuple[Response
     ``based_on`` is the revision the change was made from: when another change was committed
     since, this one is replayed on it, or refused with 409 when both changed the same thing.
     """
-    pipe = build_pipeline(current_target())
+    pipe = applying.pipeline()
     try:
         cfg = config_from_data(data)
     except ConfigError as exc:

@@ -1,0 +1,296 @@
+"""The apply helper (``ixp-apply``) as the web UI's only way to change the box: who may ask,
+what it accepts, and what it answers (issue 16 item 8).
+
+The helper runs for real on a Unix socket of a state dir of ours; the peers that must be
+refused are real processes of another user (``nobody``, through ``setpriv``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from appliance.apply_service import client, server
+from appliance.box import build_pipeline
+from appliance.config import revisions
+from appliance.config.errors import ConfigError
+from appliance.platform import netns
+from appliance.platform.target import Target
+
+ROOT = Path(__file__).resolve().parents[2]
+NOBODY = pwd.getpwnam("nobody")
+
+
+@pytest.fixture
+def state(example_text) -> Iterator[Path]:
+    """A state dir every user may enter (as the image's), with the example committed."""
+    path = Path(tempfile.mkdtemp(prefix="ixp-apply-", dir="/var/tmp"))
+    os.chmod(path, 0o755)
+    try:
+        out = build_pipeline(path).run(example_text, author="t", comment="first")
+        assert out.ok, out.error
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def start_helper(state: Path, web_user: str, ns: str | None = None
+                 ) -> tuple[Path, threading.Event, threading.Thread]:
+    """The helper serving ``state`` (in namespace ``ns``) in a thread, as ``ixpctl run
+    apply`` does."""
+    stop = threading.Event()
+    target = Target(state, ns)
+    thread = threading.Thread(target=server.main, args=(target,),
+                              kwargs={"web_user": web_user, "stop": stop}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not target.apply_socket.exists():
+        assert time.monotonic() < deadline, "the helper made no socket"
+        time.sleep(0.05)
+    return target.apply_socket, stop, thread
+
+
+@pytest.fixture
+def helper(state, root_required) -> Iterator[Path]:
+    """The helper on ``state``, for root and nobody (standing in for ixp-web)."""
+    group = revisions.READER_GROUP
+    path, stop, thread = start_helper(state, "nobody")
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join(10)
+        revisions.READER_GROUP = group
+
+
+def raw_exchange(path: Path, line: bytes) -> list[dict]:
+    """Send one raw line, read every answer line."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(60)
+        s.connect(str(path))
+        s.sendall(line)
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return [json.loads(x) for x in data.splitlines()]
+
+
+def as_nobody(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Python ``code`` run as nobody (the peer the helper must judge)."""
+    argv = ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", sys.executable, "-c", code, *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd="/")
+
+
+ASK = ("import sys; from pathlib import Path; from appliance.apply_service import client\n"
+       "try:\n"
+       "    print(client.request(Path(sys.argv[1]), 'reapply', {'author': 'mallory'}))\n"
+       "except Exception as exc:\n"
+       "    print(type(exc).__name__, exc); sys.exit(3)\n")
+
+
+def test_the_socket_is_for_root_and_the_web_group_only(helper) -> None:
+    assert helper.stat().st_mode & 0o777 == 0o660
+
+
+def test_a_peer_that_is_not_the_web_user_is_refused(state, root_required) -> None:
+    """Only root and the web UI's user: another uid gets a clear refusal, nothing is done,
+    even when the socket's mode would let it connect."""
+    group = revisions.READER_GROUP
+    path, stop, thread = start_helper(state, "ixp-no-such-user")  # only root may ask
+    try:
+        os.chmod(path, 0o666)  # as if the socket's mode were wrong: SO_PEERCRED still judges
+        before = revisions.RevisionStore(state).latest().id
+        done = as_nobody(ASK, str(path))
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert f"uid {NOBODY.pw_uid} may not ask the apply helper" in done.stdout, done.stdout
+        assert "only root and the web UI's user" in done.stdout
+        assert revisions.RevisionStore(state).latest().id == before
+        # root may
+        assert client.request(path, "reapply", {"author": "root"})["ok"] is True
+    finally:
+        stop.set()
+        thread.join(10)
+        revisions.READER_GROUP = group
+
+
+def test_the_web_user_may_ask(helper) -> None:
+    # nobody stands in for ixp-web: the socket is its group's, as ixp-apply.socket makes it
+    assert helper.stat().st_gid == NOBODY.pw_gid
+    done = as_nobody(ASK, str(helper))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "'ok': True" in done.stdout
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    (b"this is not json\n", "malformed request: a request line is not JSON"),
+    (b"[1, 2]\n", "malformed request: a request line must be a JSON object"),
+    (b'{"verb": "format_disk", "args": {}}\n',
+     "malformed request: unknown verb 'format_disk'; the helper knows compare, apply"),
+    (b'{"args": {}}\n', "unknown verb None"),
+    (b'{"verb": "identify", "args": {"nic": "eth0", "then": "rm -rf /"}}\n',
+     "identify: unknown argument(s) then; it takes nic"),
+    (b'{"verb": "identify", "args": {}}\n', "identify: the argument nic is missing"),
+    (b'{"verb": "identify", "args": {"nic": "../../etc"}}\n',
+     "identify: nic must be a user or interface name"),
+    (b'{"verb": "apply", "args": {"config": "x", "author": "a", "based_on": "3"}}\n',
+     "apply: based_on has the wrong type (str)"),
+    (b'{"verb": "apply", "args": {"config": "x", "author": "a", "dry_run": 1}}\n',
+     "apply: dry_run has the wrong type (int)"),
+    (b'{"verb": "reapply", "args": {"author": "a\\nforged line"}}\n',
+     "reapply: author must be a user or interface name"),
+    (b'{"verb": "restore_backup", "args": {"upload": "../../../etc/shadow"}}\n',
+     "restore_backup: upload must be an upload token"),
+    (b'{"verb": "reboot", "args": [], "x": 1}\n', "reboot: unexpected fields ['x']"),
+    (b'{"verb": "nft_read", "args": {"args": ["flush", "ruleset"]}}\n',
+     "nft_read: args must be one of: list table F T"),
+    (b'{"verb": "nft_read", "args": {"args": ["list", "table", "inet", "x;reboot"]}}\n',
+     "nft_read: args names a family or table that is not nft's or not a plain name"),
+    (b'{"verb": "install_data", "args": {"kind": "kernel", "upload": "abcdefgh12"}}\n',
+     "install_data: kind must be one of irr, rpki, rootzone, peeringdb"),
+])
+def test_malformed_requests_and_unknown_verbs_get_a_clear_error(helper, line, words) -> None:
+    answers = raw_exchange(helper, line)
+    assert len(answers) == 1 and answers[0]["ok"] is False, answers
+    assert words in answers[0]["error"], answers[0]["error"]
+
+
+def test_an_upload_that_is_not_there_is_refused(helper) -> None:
+    with pytest.raises(client.HelperError, match=r"no upload abcdefgh12 in .*upload the file"):
+        client.request(helper, "restore_backup", {"upload": "abcdefgh12"})
+
+
+def test_the_helper_validates_the_configuration_itself(helper, state, example_text) -> None:
+    """The web's word is not taken for the configuration: a bad one is refused by the model
+    in the helper, with the field and the problem."""
+    data = yaml.safe_load(example_text)
+    data["peering_lan"]["ipv4_prefix"] = "203.0.113.1/24"
+    bad = yaml.safe_dump(data)
+    with pytest.raises(ConfigError) as caught:
+        client.request(helper, "compare", {"config": bad, "author": "alice"})
+    assert caught.value.issues[0].path == "peering_lan.ipv4_prefix"
+    pipe = client.HelperPipeline(state, helper)
+    out = pipe.run(bad, author="alice")
+    assert not out.ok and out.stage == "validate"
+    assert out.issues[0].path == "peering_lan.ipv4_prefix"
+    assert revisions.RevisionStore(state).latest().id == 1
+
+
+def test_apply_streams_each_stage_and_commits(helper, state, example_text) -> None:
+    """The same call shape as in-process: the stages arrive as they run, the revision is
+    committed by the helper with the web's author, readable back here."""
+    data = yaml.safe_load(example_text)
+    data["identity"]["city"] = "Apia"
+    seen: list[tuple[str, str]] = []
+    pipe = client.HelperPipeline(state, helper, progress=lambda s, st, _m: seen.append((s, st)))
+    cmp = pipe.compare(yaml.safe_dump(data), author="alice")
+    assert cmp.outcome.ok and cmp.rendered and cmp.head == 1
+    out = pipe.run(yaml.safe_dump(data), author="alice", comment="the city", based_on=1,
+                   verified=cmp.rendered)
+    assert out.ok, out.error
+    assert out.revision is not None and out.revision.id == 2 and out.revision.author == "alice"
+    assert ("verify", "ok") in seen and ("commit", "ok") in seen
+    assert seen.index(("validate", "running")) < seen.index(("commit", "ok"))
+    assert out.as_dict()["revision"]["comment"] == "the city"
+
+
+def test_an_unreachable_helper_is_said_so(state) -> None:
+    pipe = client.HelperPipeline(state, state / "run" / "no-such.sock")
+    out = pipe.run("x: 1", author="alice")
+    # nothing was changed, as when another apply holds the lock: the API says 409, try again
+    assert not out.ok and out.stage == "lock" and "the apply helper does not answer" in out.error
+    assert pipe.compare("x: 1", author="alice").outcome.stage == "lock"
+
+
+def test_the_status_pages_read_counters_through_the_helper(state, root_required) -> None:
+    """nft needs CAP_NET_ADMIN: a reader the web sets asks the helper (in its namespace),
+    with nft's own answer."""
+    ns = netns.unique_prefix("ixh") + "-ixp"
+    netns.create(ns)
+    group = revisions.READER_GROUP
+    path, stop, thread = start_helper(state, "nobody", ns)
+    try:
+        netns.run(ns, ["nft", "add table bridge ixp_counted; add counter bridge ixp_counted "
+                             "seen"])
+        read = client.Privileged(state, path).nft_reader()
+        got = read(None, ["-j", "list", "counters", "table", "bridge", "ixp_counted"])
+        assert got.returncode == 0 and '"name": "seen"' in got.stdout, got
+        gone = read(None, ["-j", "list", "counters", "table", "bridge", "ixp_no_such"])
+        assert gone.returncode != 0 and "No such file or directory" in gone.stderr, gone
+    finally:
+        stop.set()
+        thread.join(10)
+        revisions.READER_GROUP = group
+        netns.remove(ns)
+
+
+def test_a_backup_is_left_for_the_asking_user_only(helper, state) -> None:
+    data = client.Privileged(state, helper).backup(None)
+    assert len(data) > 100
+    assert not list((state / "web" / "uploads").iterdir()), "the download was left behind"
+
+
+def test_the_web_decides_once_where_it_applies(tmp_path, monkeypatch, root_required) -> None:
+    """As root off the image the web applies in-process; told of a helper (or not root), every
+    page's pipeline is the helper's. One decision, in create_app."""
+    from appliance.platform import nft
+    from appliance.web import applying, create_app
+
+    app = create_app(tmp_path)
+    assert app.config["APPLY_SOCKET"] is None
+    with app.app_context():
+        assert not isinstance(applying.pipeline(), client.HelperPipeline)
+    monkeypatch.setenv(client.ENV_SOCKET, str(tmp_path / "apply.sock"))
+    try:
+        app = create_app(tmp_path)
+        assert app.config["APPLY_SOCKET"] == tmp_path / "apply.sock"
+        with app.app_context():
+            pipe = applying.pipeline()
+            assert isinstance(pipe, client.HelperPipeline)
+            assert pipe.socket_path == tmp_path / "apply.sock"
+            assert applying.store()._pipeline().socket_path == tmp_path / "apply.sock"
+        # the counters too: read through the helper (none answers here, so nft says so)
+        got = nft.read(None, ["-j", "list", "counters", "table", "bridge", "ixp_x"])
+        assert got.returncode == 1 and "the apply helper does not answer" in got.stderr
+    finally:
+        monkeypatch.delenv(client.ENV_SOCKET)
+        create_app(tmp_path)  # back to in-process for the tests after this one
+    assert nft.read.__module__ == "appliance.platform.nft" and nft._reader is None
+
+
+def test_the_helper_exits_when_idle_and_not_while_it_works(state, root_required) -> None:
+    """Socket-activated it holds no memory between changes: it ends after its idle time
+    (60 s on the box, 2 s here), never in the middle of a request."""
+    group = revisions.READER_GROUP
+    target = Target(state)
+    thread = threading.Thread(target=server.main, args=(target,),
+                              kwargs={"web_user": "nobody", "idle": 2.0}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not target.apply_socket.exists():
+            assert time.monotonic() < deadline, "the helper made no socket"
+            time.sleep(0.05)
+        # a request is answered; the idle time counts from its end
+        out = client.request(target.apply_socket, "reapply", {"author": "root"})
+        assert out["ok"] is True
+        thread.join(20)
+        assert not thread.is_alive(), "the helper did not exit when idle"
+        assert not target.apply_socket.exists(), "the helper left its socket"
+    finally:
+        revisions.READER_GROUP = group
