@@ -98,11 +98,11 @@ def _nft_read(value: Any) -> str | None:
     one set."""
     if not all(isinstance(v, str) for v in value):
         return "must be a list of words"
-    shapes = {4: ["list", "table"], 6: ["-j", "list", "counters", "table"],
+    shapes = {4: ["list", "table"], 5: ["list", "counters", "table"],
               7: ["-j", "list", "set"]}
     head = shapes.get(len(value))
     if head is None or value[:len(head)] != head:
-        return ("must be one of: list table F T; -j list counters table F T; "
+        return ("must be one of: list table F T; list counters table F T; "
                 "-j list set F T NAME")
     names = value[len(head):]
     if names[0] not in _NFT_FAMILIES or not all(_NFT_NAME.match(n) for n in names[1:]):

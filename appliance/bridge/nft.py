@@ -24,8 +24,8 @@ def table_loaded(target: Target) -> bool:
     return _nft.list_table(target.netns, FAMILY, TABLE) is not None
 
 
-def list_counters(target: Target) -> list[dict[str, Any]]:
-    """The named counters of our table (nft's JSON objects); empty if the table is absent."""
+def list_counters(target: Target) -> list[_nft.Counter]:
+    """The named counters of our table; empty if the table is absent."""
     return _nft.list_counters(target.netns, FAMILY, TABLE)
 
 

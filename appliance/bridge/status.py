@@ -72,16 +72,15 @@ def read_drops(target: Target) -> list[DropCount]:
     counters = nft.list_counters(target)
     tagged: dict[tuple[str, str], int] = {}
     for c in counters:
-        tag_key = parse_tag_comment(c.get("comment", ""))
+        tag_key = parse_tag_comment(c.comment)
         if tag_key is not None:
-            tagged[tag_key] = tagged.get(tag_key, 0) + int(c.get("packets", 0))
+            tagged[tag_key] = tagged.get(tag_key, 0) + c.packets
     out: list[DropCount] = []
     for c in counters:
-        key = parse_comment(c.get("comment", ""))
+        key = parse_comment(c.comment)
         if key is not None:
             extra = TAG_BYTES * tagged.get(key, 0)  # the tags nft did not count
-            out.append(DropCount(key[0], key[1], int(c.get("packets", 0)),
-                                 int(c.get("bytes", 0)) + extra))
+            out.append(DropCount(key[0], key[1], c.packets, c.bytes + extra))
     return sorted(out, key=lambda d: (d.port, list(REASONS).index(d.reason)
                                       if d.reason in REASONS else 99))
 

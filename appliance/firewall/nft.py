@@ -8,8 +8,6 @@ is shared with the bridge hygiene table (``appliance.platform.nft``); this modul
 
 from __future__ import annotations
 
-from typing import Any
-
 from appliance.firewall.render import FAMILY, TABLE
 from appliance.platform import nft as _nft
 from appliance.platform.nft import NftError, RunningTable, check_file, load_file, nft_binary
@@ -41,8 +39,8 @@ def delete_table(target: Target) -> bool:
     return True
 
 
-def list_counters(target: Target) -> list[dict[str, Any]]:
-    """The named counters of our table (nft's JSON objects); empty if the table is absent."""
+def list_counters(target: Target) -> list[_nft.Counter]:
+    """The named counters of our table; empty if the table is absent."""
     return _nft.list_counters(target.netns, FAMILY, TABLE)
 
 

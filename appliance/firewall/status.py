@@ -38,11 +38,9 @@ def read_drops(target: Target) -> list[FirewallDrop]:
     """
     found: dict[str, FirewallDrop] = {}
     for c in nft.list_counters(target):
-        comment = str(c.get("comment", ""))
-        if comment.startswith("reason="):
-            reason = comment.removeprefix("reason=")
-            found[reason] = FirewallDrop(reason, int(c.get("packets", 0)),
-                                         int(c.get("bytes", 0)))
+        if c.comment.startswith("reason="):
+            reason = c.comment.removeprefix("reason=")
+            found[reason] = FirewallDrop(reason, c.packets, c.bytes)
     order = list(REASONS)
     return sorted(found.values(),
                   key=lambda d: (order.index(d.reason) if d.reason in REASONS else len(order),

@@ -11,6 +11,7 @@ import bridgelab as bl
 from appliance.bridge import status as drops
 from appliance.bridge.nft import check_file
 from appliance.bridge.render import REASONS, render_hygiene
+from appliance.platform.nft import parse_counters
 from appliance.platform.target import Target
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "peering-lan.md"
@@ -116,18 +117,35 @@ def test_the_vlan_ruleset_passes_nft_check(tmp_path):
 def test_dropped_tagged_frames_count_their_tag_bytes(monkeypatch):
     # As nft lists them: 3 LLC frames of 60 bytes and 2 tagged frames of 100 bytes after the
     # MAC header, of which nft counted 96 each (the kernel holds the tag in metadata).
-    counters = [
-        {"name": "ixp1/ethertype", "comment": "port=ixp1 reason=ethertype",
-         "packets": 5, "bytes": 3 * 60 + 2 * 96},
-        {"name": "ixp1/tagged", "comment": "port=ixp1 tagged=ethertype",
-         "packets": 2, "bytes": 2 * 96},
-        {"name": "ixp1/src_mac", "comment": "port=ixp1 reason=src_mac",
-         "packets": 1, "bytes": 50},
-        {"name": "ixp2/tagged", "comment": "port=ixp2 tagged=ethertype", "packets": 7,
-         "bytes": 700},
-        {"name": "ixp2/ethertype", "comment": "port=ixp2 reason=ethertype", "packets": 7,
-         "bytes": 700},
-    ]
+    # nft's own listing (``nft list counters``), a named and a quoted name among them
+    counters = parse_counters("""table bridge ixp {
+\tcomment "the table's own comment"
+\tcounter ixp1_ethertype {
+\t\tcomment "port=ixp1 reason=ethertype"
+\t\tpackets 5 bytes 372
+\t}
+\tcounter ixp1_tagged {
+\t\tcomment "port=ixp1 tagged=ethertype"
+\t\tpackets 2 bytes 192
+\t}
+\tcounter "ixp1/src_mac" {
+\t\tcomment "port=ixp1 reason=src_mac"
+\t\tpackets 1 bytes 50
+\t}
+\tcounter ixp2_tagged {
+\t\tcomment "port=ixp2 tagged=ethertype"
+\t\tpackets 7 bytes 700
+\t}
+\tcounter ixp2_ethertype {
+\t\tcomment "port=ixp2 reason=ethertype"
+\t\tpackets 7 bytes 700
+\t}
+\tcounter no_comment {
+\t\tpackets 9 bytes 900
+\t}
+}
+""")
+    assert [c.name for c in counters][2] == "ixp1/src_mac" and counters[-1].comment == ""
     monkeypatch.setattr(drops.nft, "list_counters", lambda target: counters)
     box = Target(Path("/nonexistent"), "ns")
     got = {(d.port, d.reason): (d.packets, d.bytes) for d in drops.read_drops(box)}
