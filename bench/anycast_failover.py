@@ -25,7 +25,7 @@ from appliance.anycast.service import AnycastService  # noqa: E402
 from appliance.pipeline.concern import ApplyContext  # noqa: E402
 from appliance.platform.target import Target  # noqa: E402
 from appliance.resolver.concern import stop_resolver  # noqa: E402
-from tests.dns.test_anycast_bgp_lab import FALL, INTERVAL, PREFIX, RISE, anycast_lab  # noqa: E402
+from labkit.anycast import FALL, INTERVAL, PREFIX, RISE, anycast_lab  # noqa: E402
 
 
 def _until(probe, timeout: float = 120.0) -> float:

@@ -30,8 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.image import vm  # noqa: E402 (the repository's own test helpers)
-from tests.image.test_firmware_update import (  # noqa: E402
+from labkit.image import vm  # noqa: E402 (the lab kit the image tests use too)
+from labkit.image.boot import BANNER_TIMEOUT, DISK_BYTES, boot_to_banner  # noqa: E402
+from labkit.image.firmware import (  # noqa: E402
     SERVICE_PREFIX,
     RouteWatch,
     backup_of,
@@ -42,12 +43,7 @@ from tests.image.test_firmware_update import (  # noqa: E402
     restore_setup,
     start_member,
 )
-from tests.image.test_flashed_box_journey import (  # noqa: E402
-    chromium,
-    member_namespace,
-    wait_for,
-)
-from tests.image.test_image_boot import BANNER_TIMEOUT, DISK_BYTES, boot_to_banner  # noqa: E402
+from labkit.image.journey import chromium, member_namespace, wait_for  # noqa: E402
 
 MIB = 1024 * 1024
 

@@ -27,8 +27,8 @@ import urllib3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.image import vm  # noqa: E402 (the repository's own test helpers)
-from tests.image.test_image_boot import (  # noqa: E402
+from labkit.image import vm  # noqa: E402 (the lab kit the image tests use too)
+from labkit.image.boot import (  # noqa: E402
     DISK_BYTES,
     PASSWORD,
     Https,

@@ -39,7 +39,6 @@ from routeserver_common import LAN4, LAN6, RS_ASN, ixp  # noqa: E402
 from appliance.box import build_pipeline  # noqa: E402
 from appliance.config.loader import config_from_data, dump_config  # noqa: E402
 from appliance.config.model import IXPConfig  # noqa: E402
-from appliance.lab.netlab import NetLab, open_lab  # noqa: E402
 from appliance.monitor.collector import Collector  # noqa: E402
 from appliance.monitor.looking_glass import search_root  # noqa: E402
 from appliance.monitor.store import SampleStore, samples_path  # noqa: E402
@@ -52,6 +51,7 @@ from appliance.route_server.daemon import spawn_bird  # noqa: E402
 from appliance.route_server.render import render_bird, session_name  # noqa: E402
 from appliance.web import create_app  # noqa: E402
 from appliance.web.accounts import hash_password  # noqa: E402
+from labkit.netlab import NetLab, open_lab  # noqa: E402
 
 FEED_PER_NS = 50
 ROUNDS = 20

@@ -24,12 +24,12 @@ import shipped_tree  # noqa: E402
 from routeserver_common import LAN4, LAN6, RS_ASN, ars_bin, ars_inputs, ixp  # noqa: E402
 
 from appliance.lab.member_conf import Announce, member_conf  # noqa: E402
-from appliance.lab.netlab import NetLab, open_lab  # noqa: E402
 from appliance.platform import shipped  # noqa: E402
 from appliance.platform.bird.control import BirdUnavailable  # noqa: E402
 from appliance.platform.bird.replies import BirdError  # noqa: E402
 from appliance.route_server.bogons import load_bogons  # noqa: E402
 from appliance.route_server.render import render_bird  # noqa: E402
+from labkit.netlab import NetLab, open_lab  # noqa: E402
 
 DEFAULT_RUNS = ((4, 1000), (8, 500))
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from appliance.platform import netns, shipped
+from appliance.platform import shipped
+from labkit.netlab import NetLab, session
+from labkit.webform import form_fields  # noqa: F401 (many tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tree of the image's daemons (image/shipped-root.sh), kept between runs.
@@ -40,16 +42,6 @@ def pytest_report_header(config: pytest.Config) -> str:
         return "daemons: the host's own (IXP_SHIPPED_ROOT not set)"
     listed = ", ".join(f"{name} {version}" for name, version in sorted(found.items()))
     return f"daemons: the image's, from {os.environ[shipped.ENV]}: {listed}"
-
-
-def form_fields(html: bytes | str, action: str) -> dict[str, str]:
-    """The hidden inputs of the form posting to ``action`` (CSRF token, candidate, digest):
-    what the browser sends when that form's button is clicked."""
-    text = html.decode() if isinstance(html, bytes) else html
-    m = re.search(r'<form[^>]*action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', text,
-                  re.S)
-    assert m, f"page has no form posting to {action}"
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', m.group(1)))
 
 
 EXAMPLE = ROOT / "examples" / "small-island.yaml"
@@ -82,21 +74,18 @@ def tool():
 
 
 @pytest.fixture
-def ns_factory(root_required):
-    """Create namespaces with a unique per-test prefix; all are removed after the test."""
-    prefix = netns.unique_prefix("ixt")
-    made: list[str] = []
+def netlab(root_required, tmp_path_factory) -> Iterator[NetLab]:
+    """The test's lab of namespaces (labkit.netlab) with a unique prefix: everything it made
+    (namespaces, hosts, daemons) is removed after the test, pass or fail."""
+    with session(tmp_path_factory.mktemp("netlab"), "ixt") as lab:
+        yield lab
 
+
+@pytest.fixture
+def ns_factory(netlab):
+    """Bare namespaces of the test's lab (``netlab.namespace``), removed after the test."""
     def make(suffix: str) -> str:
-        name = f"{prefix}-{suffix}"
-        netns.create(name)
-        made.append(name)
-        return name
+        return netlab.namespace(suffix)
 
-    make.prefix = prefix  # type: ignore[attr-defined]
-    yield make
-    for name in reversed(made):
-        netns.remove(name)
-    leftovers = netns.list_with_prefix(prefix)
-    for name in leftovers:
-        netns.remove(name)
+    make.prefix = netlab.prefix  # type: ignore[attr-defined]
+    return make

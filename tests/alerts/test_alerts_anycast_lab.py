@@ -14,12 +14,12 @@ from appliance.alerts.render import SETTINGS_FILE, render_settings
 from appliance.anycast.service import AnycastService
 from appliance.anycast.status import read_status
 from appliance.config.loader import load_config_text
-from appliance.lab.netlab import wait_for
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform.target import Target
 from appliance.resolver.concern import stop_resolver
 from appliance.util.atomic import atomic_write
-from tests.dns.test_anycast_bgp_lab import FALL, INTERVAL, RISE, SLACK, anycast_data, anycast_lab
+from labkit.anycast import FALL, INTERVAL, RISE, SLACK, anycast_data, anycast_lab
+from labkit.netlab import wait_for
 
 from .receivers import HttpSink
 

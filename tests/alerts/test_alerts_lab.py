@@ -31,8 +31,8 @@ from appliance.platform.target import Target
 from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.snmp.ifindex import IfIndexMap
+from labkit.frames import Sender
 
-from ..bridge.bridgelab import Sender
 from .receivers import HttpSink, TrapDaemon
 
 pytestmark = pytest.mark.netns

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from appliance.lab.member_conf import Announce, member_conf
-from appliance.lab.netlab import open_lab, wait_for
 from appliance.pipeline.concern import ApplyContext
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl
@@ -25,6 +24,7 @@ from appliance.route_server.daemon import running_pid
 from appliance.route_server.render import session_name
 from appliance.route_server.rpki_service import vrp_path
 from appliance.route_server.safe_apply import GateSettings
+from labkit.netlab import open_lab, wait_for
 from tests.bird.configs import LAN4, LAN6, config, member
 
 pytestmark = pytest.mark.netns

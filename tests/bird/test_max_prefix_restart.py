@@ -13,12 +13,12 @@ import time
 import pytest
 
 from appliance.lab.member_conf import Announce, member_conf
-from appliance.lab.netlab import Node, open_lab, wait_for
 from appliance.platform.bird.control import BirdUnavailable
 from appliance.platform.bird.replies import BirdError
 from appliance.route_server import max_prefix_trips as mpt
 from appliance.route_server.bogons import load_bogons
 from appliance.route_server.render import render_bird, session_name
+from labkit.netlab import Node, open_lab, wait_for
 from tests.bird.configs import LAN4, LAN6, config, member
 
 pytestmark = pytest.mark.netns

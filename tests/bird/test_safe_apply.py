@@ -12,7 +12,6 @@ import pytest
 
 from appliance.config.model import IXPConfig
 from appliance.lab.member_conf import Announce, member_conf
-from appliance.lab.netlab import open_lab, wait_for
 from appliance.pipeline.concern import ApplyContext, RenderedFile, TargetRefused
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
@@ -28,6 +27,7 @@ from appliance.route_server.safe_apply import (
     session_blocks,
     stable_sessions,
 )
+from labkit.netlab import open_lab, wait_for
 from tests.bird.configs import LAN4, LAN6, config, member
 
 pytestmark = pytest.mark.netns

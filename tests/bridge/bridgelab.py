@@ -1,7 +1,8 @@
-"""Helpers for the peering LAN tests: configs, member namespaces, raw sockets, snapshots.
+"""Helpers for the peering LAN tests: configs, the LAN's namespaces, snapshots, netlink events.
 
-Everything is created inside namespaces the test made (through ``ns_factory``), never on the
-host's interfaces.
+The namespaces are a lab's (``labkit.netlab``: the ``netlab`` fixture, or ``applied_lan``),
+removed with it; raw frames go through ``labkit.frames``. Nothing touches the host's
+interfaces.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-
-from pyroute2.netns import create_socket
 
 from appliance.config.loader import config_from_data
 from appliance.config.model import IXPConfig
-from appliance.platform import netns as labns
 from appliance.platform.target import Target
+from labkit import netlab
+from labkit.frames import SO_RCVBUFFORCE, ns_socket
+from labkit.netlab import Host, NetLab, sh
 
-ETH_P_ALL = 0x0003
-SO_RCVBUFFORCE = 33  # Linux; not exported by the socket module
 LAN4 = "203.0.113.0/24"
 LAN6 = "2001:db8:eeee::/64"
 RS4 = "203.0.113.1"
@@ -64,51 +62,22 @@ def config(members: list[dict], *, bridge: str = "br-ixp", mtu: int = 1500,
     })
 
 
-def sh(ns: str, *argv: str, check: bool = True) -> str:
-    """Run a command inside namespace ``ns``; its stdout."""
-    return labns.run(ns, list(argv), check=check).stdout
+# A member router's namespace on the LAN: ``eth0`` with the member's MAC and addresses, its
+# peer the member's port (``ixp<i>``) in the appliance namespace.
+MemberNS = Host
 
 
-def quiet_ipv6(ns: str) -> None:
-    """No DAD and no router solicitations from links made later in ``ns``.
-
-    Keeps the namespace free of frames and netlink events the tests did not cause.
-    """
-    for conf in ("all", "default"):
-        sh(ns, "sysctl", "-qw", f"net.ipv6.conf.{conf}.accept_dad=0",
-           f"net.ipv6.conf.{conf}.router_solicitations=0")
+def add_member(lab: NetLab, app_ns: str, suffix: str, data: dict) -> MemberNS:
+    """Member ``data``'s namespace: a veth from its port in ``app_ns`` (left down, for the
+    bridge concern to reconcile) to its ``eth0``."""
+    return lab.add_host(suffix, into=app_ns, port=data["ports"][0], mac=data["macs"][0],
+                        addrs=[f"{data['ipv4'][0]}/24", f"{data['ipv6'][0]}/64"])
 
 
-@dataclass
-class MemberNS:
-    """A member router's namespace: ``eth0`` with the member's MAC and addresses."""
-
-    ns: str
-    port: str
-    mac: str
-    ipv4: str
-    ipv6: str
-
-
-def add_member(app_ns: str, member_ns: str, data: dict) -> MemberNS:
-    """Create member ``data``'s namespace side: a veth from its port in ``app_ns`` to eth0."""
-    port, mac = data["ports"][0], data["macs"][0]
-    quiet_ipv6(member_ns)
-    sh(app_ns, "ip", "link", "add", port, "type", "veth", "peer", "name", "eth0",
-       "netns", member_ns)
-    sh(member_ns, "ip", "link", "set", "eth0", "address", mac)
-    sh(member_ns, "ip", "addr", "add", f"{data['ipv4'][0]}/24", "dev", "eth0")
-    sh(member_ns, "ip", "addr", "add", f"{data['ipv6'][0]}/64", "dev", "eth0", "nodad")
-    sh(member_ns, "ip", "link", "set", "eth0", "up")
-    return MemberNS(member_ns, port, mac, data["ipv4"][0], data["ipv6"][0])
-
-
-def build(ns_factory: Callable[[str], str], members: list[dict]) -> tuple[str, list[MemberNS]]:
+def build(lab: NetLab, members: list[dict]) -> tuple[str, list[MemberNS]]:
     """The appliance namespace and one namespace per member, joined by veth pairs."""
-    app = ns_factory("ixp")
-    quiet_ipv6(app)
-    out = [add_member(app, ns_factory(f"m{k}"), d) for k, d in enumerate(members, 1)]
-    return app, out
+    app = lab.namespace("ixp", quiet=True)
+    return app, [add_member(lab, app, f"m{k}", d) for k, d in enumerate(members, 1)]
 
 
 def poll(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.02) -> bool:
@@ -120,63 +89,6 @@ def poll(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
-
-
-def ns_socket(ns: str, family: int, kind: int, proto: int = 0) -> socket.socket:
-    """A socket that lives in namespace ``ns`` (created there by a helper process)."""
-    return create_socket(ns, family, kind, proto, flags=0)
-
-
-@dataclass
-class Sniffer:
-    """A raw packet socket on a member's eth0: every frame the member receives."""
-
-    sock: socket.socket
-    frames: list[bytes] = field(default_factory=list)
-
-    @classmethod
-    def open(cls, ns: str, ifname: str = "eth0") -> Sniffer:
-        """Start capturing on ``ifname`` in ``ns``."""
-        sock = ns_socket(ns, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        # FORCE (root) lifts rmem_max, so a burst of test frames is never lost here.
-        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
-        sock.bind((ifname, ETH_P_ALL))
-        sock.setblocking(False)
-        return cls(sock)
-
-    def drain(self) -> list[bytes]:
-        """Read everything captured so far (incoming frames only)."""
-        while True:
-            try:
-                data, addr = self.sock.recvfrom(65535)
-            except BlockingIOError:
-                return self.frames
-            if addr[2] != socket.PACKET_OUTGOING:
-                self.frames.append(data)
-
-    def seen(self, frame: bytes) -> bool:
-        """Whether exactly this frame has arrived."""
-        return frame in self.drain()
-
-    def close(self) -> None:
-        """Stop capturing."""
-        self.sock.close()
-
-
-class Sender:
-    """Sends raw frames out of a member's eth0."""
-
-    def __init__(self, ns: str, ifname: str = "eth0") -> None:
-        self.sock = ns_socket(ns, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        self.sock.bind((ifname, 0))
-
-    def send(self, frame: bytes) -> None:
-        """Put ``frame`` on the wire as it is."""
-        self.sock.send(frame)
-
-    def close(self) -> None:
-        """Release the socket."""
-        self.sock.close()
 
 
 def snapshot(ns: str) -> dict[str, object]:
@@ -282,29 +194,16 @@ def _ifname_attr(msg: bytes) -> str | None:
 def applied_lan(state_dir: Path, count: int = 3) -> Iterator[tuple[str, list[MemberNS]]]:
     """A peering LAN with ``count`` members, applied through the pipeline (bridge concern only).
 
-    The namespaces get a unique prefix and are removed when the block ends, even on failure.
+    The lab's namespaces get a unique prefix and are removed when the block ends, even on
+    failure.
     """
     from appliance.bridge.concern import BridgeConcern  # here: bridgelab is imported early
     from appliance.pipeline.run import Pipeline
 
-    labns.require_root()
-    prefix = labns.unique_prefix("ixt")
-    made: list[str] = []
-
-    def make(suffix: str) -> str:
-        made.append(f"{prefix}-{suffix}")
-        labns.create(made[-1])
-        return made[-1]
-
-    try:
+    with netlab.session(state_dir / "netlab", "ixt") as lab:
         members = [member_data(i) for i in range(1, count + 1)]
-        app, ms = build(make, members)
+        app, ms = build(lab, members)
         out = Pipeline(Target(state_dir, app), concerns=[BridgeConcern()]).run(
             config(members), author="test")
         assert out.ok, out.error
         yield app, ms
-    finally:
-        for name in reversed(made):
-            labns.remove(name)
-        for name in labns.list_with_prefix(prefix):
-            labns.remove(name)

@@ -22,6 +22,7 @@ from appliance.config.loader import config_from_data
 from appliance.pipeline.run import Pipeline
 from appliance.platform import netns as labns
 from appliance.platform.target import Target
+from labkit.frames import Sender, Sniffer
 
 pytestmark = pytest.mark.netns
 
@@ -45,10 +46,10 @@ def _neighbour(ns: str, addr: str) -> str:
     return bl.sh(ns, "ip", "neigh", "show", addr)
 
 
-def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(ns_factory,
+def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(netlab,
                                                                            tmp_path):
     members = [bl.member_data(1), bl.member_data(2)]
-    app, (a, b) = bl.build(ns_factory, members)
+    app, (a, b) = bl.build(netlab, members)
     cfg = _config(members, blackhole_ipv4=BH4, blackhole_ipv6=BH6)
     _apply(tmp_path, app, cfg)
     far = blackhole_netns(Target(tmp_path, app))
@@ -60,9 +61,9 @@ def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(ns_fa
     assert BH_MAC in _neighbour(a.ns, BH4)
     assert BH_MAC in _neighbour(a.ns, BH6)
 
-    sniff_b = bl.Sniffer.open(b.ns)
-    sniff_far = bl.Sniffer.open(far, BLACKHOLE_PEER)
-    send = bl.Sender(a.ns)
+    sniff_b = Sniffer.open(b.ns)
+    sniff_far = Sniffer.open(far, BLACKHOLE_PEER)
+    send = Sender(a.ns)
     try:
         # traffic for a blackholed destination: the member's router sends it to the MAC
         frames = [bytes(Ether(src=a.mac, dst=BH_MAC) / IP(src=a.ipv4, dst="198.51.100.7")
@@ -86,9 +87,9 @@ def test_members_resolve_the_blackhole_and_what_they_send_there_is_dropped(ns_fa
     assert plan_bridge(cfg, Target(tmp_path, app)) == []
 
 
-def test_a_changed_blackhole_is_remade_and_a_removed_one_goes(ns_factory, tmp_path):
+def test_a_changed_blackhole_is_remade_and_a_removed_one_goes(netlab, tmp_path):
     members = [bl.member_data(1)]
-    app, (a,) = bl.build(ns_factory, members)
+    app, (a,) = bl.build(netlab, members)
     _apply(tmp_path, app, _config(members, blackhole_ipv4=BH4, blackhole_ipv6=BH6))
     _apply(tmp_path, app, _config(members, blackhole_ipv4=BH4,
                                   blackhole_ipv6="2001:db8:eeee::667",

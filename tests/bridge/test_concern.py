@@ -52,10 +52,10 @@ def test_off_the_image_without_a_lab_nothing_on_the_host_changes(tmp_path, monke
 
 
 @pytest.mark.netns
-def test_pipeline_applies_then_has_nothing_to_change(ns_factory, tmp_path, tool):
+def test_pipeline_applies_then_has_nothing_to_change(netlab, tmp_path, tool):
     tool("nft", "nftables")
     members = [bl.member_data(i) for i in (1, 2)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     cfg = bl.config(members)
     concern = BridgeConcern()
     pipe = Pipeline(Target(tmp_path / "state", app), concerns=[concern])
@@ -85,9 +85,9 @@ def test_pipeline_applies_then_has_nothing_to_change(ns_factory, tmp_path, tool)
 
 
 @pytest.mark.netns
-def test_pipeline_refuses_a_missing_port_before_changing_anything(ns_factory, tmp_path):
+def test_pipeline_refuses_a_missing_port_before_changing_anything(netlab, tmp_path):
     members = [bl.member_data(i) for i in (1, 2)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     before = bl.snapshot(app)
     cfg = bl.config([*members, bl.member_data(3)])  # ixp3 does not exist
     out = Pipeline(Target(tmp_path / "state", app), concerns=[BridgeConcern()]).run(

@@ -19,6 +19,7 @@ from appliance.bridge.concern import BridgeConcern
 from appliance.bridge.status import drops_by_port, read_drops
 from appliance.pipeline.run import Pipeline
 from appliance.platform.target import Target
+from labkit.frames import Sender
 
 # These calls only read or change the namespace: no state directory is involved.
 NO_STATE = Path("/nonexistent")
@@ -34,7 +35,7 @@ def _llc(src: bl.MemberNS) -> bytes:
 
 def _send(member: bl.MemberNS, count: int) -> bytes:
     frame = _llc(member)
-    sender = bl.Sender(member.ns)
+    sender = Sender(member.ns)
     try:
         for _ in range(count):
             sender.send(frame)
@@ -47,9 +48,9 @@ def _ethertype(app: str, port: str) -> int:
     return drops_by_port(Target(NO_STATE, app)).get(port, {}).get("ethertype", -1)
 
 
-def test_drop_counters_survive_a_ruleset_reload(ns_factory, tmp_path):
+def test_drop_counters_survive_a_ruleset_reload(netlab, tmp_path):
     members = [bl.member_data(1), bl.member_data(2), bl.member_data(3)]
-    app, (a, b, c) = bl.build(ns_factory, members)
+    app, (a, b, c) = bl.build(netlab, members)
     concern = BridgeConcern()
     pipe = Pipeline(Target(tmp_path / "state", app), concerns=[concern])
     assert pipe.run(bl.config(members), author="test").ok

@@ -36,6 +36,7 @@ from scapy.packet import Raw
 from appliance.bridge.status import drops_by_port
 from appliance.platform import netns as labns
 from appliance.platform.target import Target
+from labkit.frames import Sender, Sniffer
 
 # These calls only read or change the namespace: no state directory is involved.
 NO_STATE = Path("/nonexistent")
@@ -155,8 +156,8 @@ def _settled_drops(app: str, port: str, quiet: float = 3.0) -> dict[str, int]:
 
 def test_bad_frames_are_dropped_and_counted_good_frames_delivered(lan):
     app, (a, b, c) = lan
-    sniff_b, sniff_c = bl.Sniffer.open(b.ns), bl.Sniffer.open(c.ns)
-    sender = bl.Sender(a.ns)
+    sniff_b, sniff_c = Sniffer.open(b.ns), Sniffer.open(c.ns)
+    sender = Sender(a.ns)
     before = _settled_drops(app, a.port)
     bad, good = _bad_frames(a, b), _good_frames(a, b)
     try:
@@ -198,8 +199,8 @@ def test_bad_frames_are_dropped_and_counted_good_frames_delivered(lan):
 
 def test_bridge_answers_arp_for_member_addresses_itself(lan):
     _app, (a, b, c) = lan
-    sniff_a, sniff_b, sniff_c = (bl.Sniffer.open(m.ns) for m in (a, b, c))
-    sender = bl.Sender(a.ns)
+    sniff_a, sniff_b, sniff_c = (Sniffer.open(m.ns) for m in (a, b, c))
+    sender = Sender(a.ns)
     who_has = bytes(Ether(src=a.mac, dst=BCAST)
                     / ARP(op=1, hwsrc=a.mac, psrc=a.ipv4, pdst=b.ipv4))
 
@@ -221,8 +222,8 @@ def test_bridge_answers_arp_for_member_addresses_itself(lan):
 
 def test_nd_for_a_member_address_reaches_only_the_lan_and_is_answered(lan):
     _app, (a, b, _c) = lan
-    sniff_a, sniff_b = bl.Sniffer.open(a.ns), bl.Sniffer.open(b.ns)
-    sender = bl.Sender(a.ns)
+    sniff_a, sniff_b = Sniffer.open(a.ns), Sniffer.open(b.ns)
+    sender = Sender(a.ns)
     group, group_mac = _solicited_node(b.ipv6)
     solicit = bytes(Ether(src=a.mac, dst=group_mac) / IPv6(src=a.ipv6, dst=group, hlim=255)
                     / ICMPv6ND_NS(tgt=b.ipv6) / ICMPv6NDOptSrcLLAddr(lladdr=a.mac))
@@ -269,7 +270,7 @@ def _storm_frame(c: bl.MemberNS, reason: str, i: int) -> bytes:
                  / ICMPv6ND_NS(tgt=target) / ICMPv6NDOptSrcLLAddr(lladdr=c.mac))
 
 
-def _storm(app: str, sender: bl.Sender, sniffer: bl.Sniffer, c: bl.MemberNS, reason: str,
+def _storm(app: str, sender: Sender, sniffer: Sniffer, c: bl.MemberNS, reason: str,
            total: int) -> tuple[int, int]:
     """Send ``total`` frames at once; (delivered to the sniffer, counted as dropped)."""
     before = _port_drops(app, c.port).get(reason, 0)
@@ -288,8 +289,8 @@ def _storm(app: str, sender: bl.Sender, sniffer: bl.Sniffer, c: bl.MemberNS, rea
 
 def test_broadcast_and_multicast_storms_are_cut(lan):
     app, (_a, b, c) = lan  # C floods; A's bucket stays untouched for the other tests
-    sniff_b = bl.Sniffer.open(b.ns)
-    sender = bl.Sender(c.ns)
+    sniff_b = Sniffer.open(b.ns)
+    sender = Sender(c.ns)
     total = 400
     try:
         for reason in ("storm_bcast", "storm_mcast"):

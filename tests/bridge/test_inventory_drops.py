@@ -16,13 +16,14 @@ from appliance.bridge.render import REASONS
 from appliance.bridge.status import drops_by_port, read_drops
 from appliance.pipeline.run import Pipeline
 from appliance.platform.target import Target
+from labkit.frames import Sender
 
 pytestmark = pytest.mark.netns
 
 
-def test_inventory_lists_every_nic_with_its_role(ns_factory, tmp_path):
+def test_inventory_lists_every_nic_with_its_role(netlab, tmp_path):
     members = [bl.member_data(1), bl.member_data(2)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     bl.sh(app, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "spare0")
     cfg = bl.config(members)  # management.interface defaults to eth0
     assert Pipeline(Target(tmp_path / "s", app), concerns=[BridgeConcern()]).run(
@@ -43,15 +44,15 @@ def test_inventory_lists_every_nic_with_its_role(ns_factory, tmp_path):
     assert nics["ixp1"].speed_mbps is None or nics["ixp1"].speed_mbps > 0
 
 
-def test_drop_statistics_per_port_and_reason(ns_factory, tmp_path):
+def test_drop_statistics_per_port_and_reason(netlab, tmp_path):
     members = [bl.member_data(1), bl.member_data(2)]
-    app, (a, _b) = bl.build(ns_factory, members)
+    app, (a, _b) = bl.build(netlab, members)
     box = Target(tmp_path, app)
     assert read_drops(box) == [] and not nft.table_loaded(box)  # no ruleset, no counters
     assert Pipeline(Target(tmp_path / "s", app), concerns=[BridgeConcern()]).run(
         bl.config(members), author="test").ok
 
-    sender = bl.Sender(a.ns)
+    sender = Sender(a.ns)
     frame = bytes(Dot3(src=a.mac, dst="ff:ff:ff:ff:ff:ff") / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
                   / SNAP(OUI=0, code=0x0800) / Raw(b"x" * 40))
     for _ in range(3):

@@ -41,6 +41,7 @@ from scapy.packet import Raw
 
 from appliance.bridge.status import drops_by_port
 from appliance.platform.target import Target
+from labkit.frames import Sender, Sniffer, ns_socket
 
 # These calls only read or change the namespace: no state directory is involved.
 NO_STATE = Path("/nonexistent")
@@ -157,8 +158,8 @@ def _port_drops(app: str, port: str) -> dict[str, int]:
 
 def test_multicast_is_dropped_and_counted_arp_nd_and_unicast_pass(lan):
     app, (a, b, c) = lan
-    sniff_b, sniff_c = bl.Sniffer.open(b.ns), bl.Sniffer.open(c.ns)
-    sender = bl.Sender(a.ns)
+    sniff_b, sniff_c = Sniffer.open(b.ns), Sniffer.open(c.ns)
+    sender = Sender(a.ns)
     bad, good = _multicast(a), _allowed(a, b)
     before = _port_drops(app, a.port)
     try:
@@ -197,7 +198,7 @@ def test_multicast_is_dropped_and_counted_arp_nd_and_unicast_pass(lan):
 
 def test_each_multicast_kind_is_counted_under_its_reason(lan):
     app, (a, _b, _c) = lan
-    sender = bl.Sender(a.ns)
+    sender = Sender(a.ns)
     try:
         for reason, what, frame in _multicast(a):
             before = _port_drops(app, a.port).get(reason, 0)
@@ -210,8 +211,8 @@ def test_each_multicast_kind_is_counted_under_its_reason(lan):
 
 def _tcp6_connects(client_ns: str, server_ns: str, server_ip: str, port: int) -> str:
     """Connect over TCP/IPv6 from ``client_ns`` to ``server_ip``; the peer address seen."""
-    server = bl.ns_socket(server_ns, socket.AF_INET6, socket.SOCK_STREAM)
-    client = bl.ns_socket(client_ns, socket.AF_INET6, socket.SOCK_STREAM)
+    server = ns_socket(server_ns, socket.AF_INET6, socket.SOCK_STREAM)
+    client = ns_socket(client_ns, socket.AF_INET6, socket.SOCK_STREAM)
     try:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((server_ip, port))

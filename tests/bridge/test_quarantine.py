@@ -15,6 +15,7 @@ from appliance.bridge.concern import BridgeConcern
 from appliance.bridge.status import drops_by_port
 from appliance.pipeline.run import Pipeline
 from appliance.platform.target import Target
+from labkit.frames import Sender, Sniffer, ns_socket
 
 pytestmark = pytest.mark.netns
 
@@ -25,7 +26,7 @@ def _udp(src: bl.MemberNS, dst: bl.MemberNS, text: bytes) -> bytes:
 
 
 def _listener(ns: str, port: int) -> socket.socket:
-    sock = bl.ns_socket(ns, socket.AF_INET, socket.SOCK_STREAM)
+    sock = ns_socket(ns, socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((bl.RS4, port))
     sock.listen(4)
@@ -35,7 +36,7 @@ def _listener(ns: str, port: int) -> socket.socket:
 
 def _connect(ns: str, port: int) -> socket.socket:
     """Start a TCP connection from ``ns`` to the route server (non-blocking)."""
-    sock = bl.ns_socket(ns, socket.AF_INET, socket.SOCK_STREAM)
+    sock = ns_socket(ns, socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
     assert sock.connect_ex((bl.RS4, port)) in (0, errno.EINPROGRESS)
     return sock
@@ -50,9 +51,9 @@ def _accepted(listener: socket.socket) -> bool:
     return True
 
 
-def test_quarantined_port_reaches_only_the_route_server_until_released(ns_factory, tmp_path):
+def test_quarantined_port_reaches_only_the_route_server_until_released(netlab, tmp_path):
     members = [bl.member_data(1), bl.member_data(2), bl.member_data(3, quarantine=True)]
-    app, (_a, b, c) = bl.build(ns_factory, members)
+    app, (_a, b, c) = bl.build(netlab, members)
     pipe = Pipeline(Target(tmp_path / "state", app), concerns=[BridgeConcern()])
     out = pipe.run(bl.config(members), author="test")
     assert out.ok, out.error
@@ -60,8 +61,8 @@ def test_quarantined_port_reaches_only_the_route_server_until_released(ns_factor
     def drops(reason: str) -> int:
         return drops_by_port(Target(tmp_path, app)).get(c.port, {}).get(reason, 0)
 
-    sniff_b, sniff_c = bl.Sniffer.open(b.ns), bl.Sniffer.open(c.ns)
-    send_b, send_c = bl.Sender(b.ns), bl.Sender(c.ns)
+    sniff_b, sniff_c = Sniffer.open(b.ns), Sniffer.open(c.ns)
+    send_b, send_c = Sender(b.ns), Sender(c.ns)
     bgp, other = _listener(app, 179), _listener(app, 8080)
     clients: list[socket.socket] = []
     try:

@@ -48,9 +48,9 @@ def _wait_links_up(ns: str, names: list[str]) -> None:
     assert bl.poll(up), f"links {names} did not come up in {ns}"
 
 
-def test_cold_apply_builds_the_lan_and_noop_reapply_writes_nothing(ns_factory):
+def test_cold_apply_builds_the_lan_and_noop_reapply_writes_nothing(netlab):
     members = [bl.member_data(i) for i in (1, 2, 3)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     cfg = bl.config(members)
     monitor = bl.NetlinkMonitor(app)
     monitor.fence()
@@ -90,9 +90,9 @@ def test_cold_apply_builds_the_lan_and_noop_reapply_writes_nothing(ns_factory):
     monitor.close()
 
 
-def test_add_change_remove_members_touches_only_config_interfaces(ns_factory):
+def test_add_change_remove_members_touches_only_config_interfaces(netlab):
     members = [bl.member_data(i) for i in (1, 2, 3, 4)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     # Interfaces the config never names: another bridge with a port, a spare veth.
     bl.sh(app, "ip", "link", "add", "br-other", "type", "bridge")
     bl.sh(app, "ip", "link", "add", "oth1", "mtu", "1400", "type", "veth", "peer", "name",
@@ -137,9 +137,9 @@ def test_add_change_remove_members_touches_only_config_interfaces(ns_factory):
     assert pick(bl.snapshot(app)["link"]) == pick(before_other)
 
 
-def test_missing_or_renamed_port_is_refused_and_changes_nothing(ns_factory):
+def test_missing_or_renamed_port_is_refused_and_changes_nothing(netlab):
     members = [bl.member_data(i) for i in (1, 2, 3)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     cfg = bl.config(members)
     reconcile(cfg, Target(NO_STATE, app))
     before = bl.snapshot(app)
@@ -161,9 +161,9 @@ def test_missing_or_renamed_port_is_refused_and_changes_nothing(ns_factory):
     assert bl.snapshot(app) == before
 
 
-def test_port_of_another_bridge_is_refused(ns_factory):
+def test_port_of_another_bridge_is_refused(netlab):
     members = [bl.member_data(i) for i in (1, 2)]
-    app, _ = bl.build(ns_factory, members)
+    app, _ = bl.build(netlab, members)
     bl.sh(app, "ip", "link", "add", "br-other", "type", "bridge")
     bl.sh(app, "ip", "link", "set", "ixp2", "master", "br-other")
     before = bl.snapshot(app)

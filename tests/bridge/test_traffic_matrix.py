@@ -25,6 +25,7 @@ from appliance.platform.target import Target
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
+from labkit.frames import Sender
 from tests.web.conftest import logged_in
 
 # These calls only read or change the namespace: no state directory is involved.
@@ -42,7 +43,7 @@ def _frames(a: bl.MemberNS, b: bl.MemberNS, n: int, payload: int, v6: bool) -> l
 
 
 def _send(a: bl.MemberNS, frames: list[bytes]) -> None:
-    sender = bl.Sender(a.ns)
+    sender = Sender(a.ns)
     try:
         for f in frames:
             sender.send(f)

@@ -23,6 +23,7 @@ from scapy.packet import Raw
 
 from appliance.bridge.status import drops_by_port, read_drops
 from appliance.platform.target import Target
+from labkit.frames import Sender, Sniffer
 
 # These calls only read or change the namespace: no state directory is involved.
 NO_STATE = Path("/nonexistent")
@@ -68,8 +69,8 @@ def _ethertype(app: str, port: str) -> tuple[int, int]:
 
 def test_tagged_frames_are_dropped_counted_with_their_tag_and_reach_no_one(lan):
     app, (a, b, c) = lan
-    sniff_b, sniff_c = bl.Sniffer.open(b.ns), bl.Sniffer.open(c.ns)
-    sender = bl.Sender(a.ns)
+    sniff_b, sniff_c = Sniffer.open(b.ns), Sniffer.open(c.ns)
+    sender = Sender(a.ns)
     frames = _tagged(a, b)
     untagged = bytes(Ether(src=a.mac, dst=b.mac) / IP(src=a.ipv4, dst=b.ipv4)
                      / UDP(sport=40000, dport=9) / Raw(b"untagged still passes"))

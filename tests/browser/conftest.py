@@ -20,6 +20,7 @@ from appliance.lab.lab import LabState, lab_down, lab_up
 from appliance.platform import netns
 from appliance.platform.target import Target
 from appliance.runner import Runner
+from labkit.image.journey import CHROMIUM_ARGS
 
 from ..conftest import ROOT
 
@@ -28,9 +29,6 @@ ARTIFACTS = Path(os.environ.get("IXP_ARTIFACTS", ROOT / "artifacts"))
 AXE_JS = Path(os.environ.get("IXP_AXE_JS",
                              ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
 SERIOUS = ("serious", "critical")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ import yaml
 from appliance.cli.banner_cmds import banner_words
 from appliance.config.revisions import RevisionStore
 from appliance.web.banner import WORDS, shell_template
+from labkit.image.vm import SETUP_CODE
 
 from ..conftest import EXAMPLE, ROOT
-from ..image.vm import SETUP_CODE
 
 BANNER = ROOT / "rootfs" / "usr" / "local" / "sbin" / "ixp-banner"
 

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from appliance.box import build_pipeline
-from appliance.lab.netlab import open_lab, wait_for
 from appliance.pipeline.run import Pipeline
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.target import IMAGE_MARKER, Target
@@ -27,6 +26,7 @@ from appliance.route_server.concern import RouteServerConcern
 from appliance.route_server.render import session_name
 from appliance.route_server.safe_apply import GateSettings
 from appliance.route_server.service import configured_protocols
+from labkit.netlab import open_lab, wait_for
 from tests.bird.configs import LAN4, LAN6, config, member
 
 IXPCTL = [sys.executable, "-m", "appliance.cli"]

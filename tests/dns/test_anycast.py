@@ -13,7 +13,7 @@ from appliance.platform import shipped
 from appliance.platform.target import Target
 from appliance.resolver.concern import stop_resolver
 from appliance.resolver.probe import ProbeResult, dig_probe
-from tests.dns.lab import resolver_lab
+from labkit.resolver import resolver_lab
 from tests.dns.variants import example_data, fixture_options, load
 
 OK = ProbeResult(True, "NOERROR", 1.0)

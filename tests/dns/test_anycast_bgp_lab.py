@@ -8,10 +8,7 @@ reconfigures BIRD must not withdraw it either.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,96 +18,14 @@ from appliance.anycast.links import gate_is_up
 from appliance.anycast.names import SERVICE_IFNAME, protocol_name
 from appliance.anycast.service import AnycastService
 from appliance.anycast.status import read_status
-from appliance.bridge.concern import BridgeConcern
-from appliance.config.loader import load_config_text
-from appliance.lab.lab import LabState, lab_down, lab_up
-from appliance.lab.netlab import wait_for
 from appliance.pipeline.concern import ApplyContext
-from appliance.pipeline.core import CoreConcern
-from appliance.pipeline.run import Pipeline
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl
 from appliance.platform.target import Target
-from appliance.resolver.concern import ResolverConcern, stop_resolver
-from appliance.route_server.concern import RouteServerConcern
-from appliance.route_server.service import RouteServerService
-from tests.dns.lab import dig, status_of
-from tests.dns.variants import example_data, fixture_options
-
-PREFIX = "192.0.2.0/24"
-SERVICE = "192.0.2.53"
-INTERVAL, RISE, FALL = 2, 2, 2
-SLACK = 20  # the machine is shared; the order of events is what is checked
-
-
-def anycast_data() -> dict:
-    data = example_data()
-    data["services"]["resolver"]["ipv4"].append(SERVICE)
-    data["services"]["anycast"] = [{"prefix": PREFIX, "check": {
-        "interval": INTERVAL, "timeout": 1, "rise": RISE, "fall": FALL}}]
-    return data
-
-
-class Lab:
-    """The lab with the route server and the resolver applied from one pipeline."""
-
-    def __init__(self, state: LabState, state_dir: Path, data: dict) -> None:
-        self.state, self.state_dir, self.data = state, state_dir, data
-        self.cfg = load_config_text(yaml.safe_dump(data))
-        self.resolver = ResolverConcern(fixture_options())
-
-    def pipeline(self) -> Pipeline:
-        return Pipeline(Target(self.state_dir, self.state.appliance_netns), concerns=[
-            CoreConcern(), BridgeConcern(), AnycastConcern(),
-            RouteServerConcern.from_state(self.state_dir), self.resolver])
-
-    def apply(self, data: dict) -> None:
-        out = self.pipeline().run(yaml.safe_dump(data), author="test")
-        assert out.ok, out.error
-        self.data, self.cfg = data, load_config_text(yaml.safe_dump(data))
-
-    def rs(self) -> BirdControl:
-        return BirdControl(Target(self.state_dir).bird_socket)
-
-    def members_with_route(self) -> set[str]:
-        """Member namespaces whose BIRD holds the service prefix from the route server."""
-        have = set()
-        for lm in self.state.members:
-            with BirdControl(lm.socket) as bc:
-                if any(r.prefix == PREFIX for r in bc.routes(table="master4")):
-                    have.add(lm.netns)
-        return have
-
-    def bgp_count(self) -> int:
-        """How many member sessions the route server has, up or not."""
-        with self.rs() as bc:
-            return sum(1 for p in bc.protocols() if p.proto == "BGP")
-
-    def member_sessions(self) -> dict[str, str]:
-        """Each member session's ``since`` on the route server (a reset changes it)."""
-        with self.rs() as bc:
-            return {p.name: p.since for p in bc.protocols()
-                    if p.proto == "BGP" and p.established}
-
-
-@contextlib.contextmanager
-def anycast_lab(tmp_path: Path) -> Iterator[Lab]:
-    data = anycast_data()
-    cfg = load_config_text(yaml.safe_dump(data))
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
-    lab = Lab(state, tmp_path, data)
-    rs = RouteServerService(Target(tmp_path, state.appliance_netns))
-    try:
-        lab.apply(data)
-        rs.start()
-        yield lab
-    finally:
-        rs.stop()
-        stop_resolver(tmp_path)
-        lab_down(tmp_path)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
+from appliance.resolver.concern import stop_resolver
+from labkit.anycast import FALL, INTERVAL, PREFIX, RISE, SERVICE, SLACK, anycast_lab
+from labkit.netlab import wait_for
+from labkit.resolver import dig, status_of
 
 
 @pytest.mark.netns

@@ -13,7 +13,7 @@ import pytest
 
 from appliance.resolver.paths import UnboundPaths
 from appliance.resolver.render import TRUST_ANCHOR_FILE, RenderOptions, RootZone
-from tests.dns.lab import dig, resolver_lab, status_of
+from labkit.resolver import dig, resolver_lab, status_of
 from tests.dns.signing import sign_fixture
 from tests.dns.variants import FIXTURE_ADDR, FIXTURE_NAME, example_data
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.platform import netns
-from tests.dns.lab import resolver_lab
+from labkit.resolver import resolver_lab
 from tests.dns.variants import FIXTURE_NAME, example_data, fixture_options
 
 pytestmark = pytest.mark.netns

@@ -15,7 +15,7 @@ from appliance.config.loader import load_config_text
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.target import Target
-from tests.dns.lab import dig, in_root_netns, resolver_lab, status_of, unbound_pids
+from labkit.resolver import dig, in_root_netns, resolver_lab, status_of, unbound_pids
 from tests.dns.variants import FIXTURE_ADDR, FIXTURE_NAME, example_data, fixture_options
 
 pytestmark = pytest.mark.netns

@@ -9,7 +9,7 @@ import pytest
 
 from appliance.resolver.rootzone import parse_list_auth_zones, read_facts, root_zone_status
 from appliance.resolver.status import resolver_status
-from tests.dns.lab import dig, resolver_lab, status_of
+from labkit.resolver import dig, resolver_lab, status_of
 from tests.dns.variants import (
     FIXTURE_ADDR,
     FIXTURE_NAME,

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 from appliance.config.loader import load_config_text
 from appliance.config.model import IXPConfig
-from appliance.resolver.render import RenderOptions, RootZone
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "small-island.yaml"
-
-
-def example_data() -> dict:
-    """The example as plain data, to change before loading."""
-    return yaml.safe_load(EXAMPLE.read_text())
+from labkit.resolver import (  # noqa: F401 (the resolver tests import them from here)
+    FIXTURE_ADDR,
+    FIXTURE_NAME,
+    FIXTURE_ROOT,
+    example_data,
+    fixture_options,
+)
 
 
 def load(data: dict) -> IXPConfig:
@@ -37,14 +34,3 @@ def variant(*, ipv6: bool = True, local_root: bool = True, enabled: bool = True,
     if management is not None:
         data["management"]["allowed_networks"] = management
     return load(data)
-
-
-FIXTURE_ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "dns" / "root.zone"
-# A name only the fixture root knows, and its address.
-FIXTURE_NAME, FIXTURE_ADDR = "www.island.example.", "192.0.2.80"
-
-
-def fixture_options(**root_kwargs: object) -> RenderOptions:
-    """Render options serving the unsigned fixture root, validation off: tests only."""
-    kwargs = {"primaries": (), "zonemd_check": False, "seed": str(FIXTURE_ROOT), **root_kwargs}
-    return RenderOptions(root_zone=RootZone(**kwargs), trust_anchor=None)

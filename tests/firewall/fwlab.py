@@ -1,6 +1,6 @@
 """Helpers for the firewall tests: a small appliance topology in namespaces, configs, probes.
 
-Topology (every namespace made by the test, with its unique prefix)::
+Topology (every namespace made by the test's lab, ``labkit.netlab``, with its unique prefix)::
 
     m1 (route-server member) ──veth── ixp1 ┐
                                             ├ br-ixp  [appliance]  mgmt0 ──veth── laptop
@@ -19,7 +19,7 @@ import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.platform import netns as labns
 from appliance.platform.target import Target
+from labkit.netlab import NetLab, add_addresses, end_process, sh
 
 NETPROBE = Path(__file__).resolve().parent / "netprobe.py"
 
@@ -77,28 +78,6 @@ def config_data(*, allowed: list[str] | None = None, firewall: bool = True,
     }
 
 
-def sh(ns: str, *argv: str) -> str:
-    """Run a command inside namespace ``ns``; its stdout."""
-    return labns.run(ns, list(argv)).stdout
-
-
-def _quiet(ns: str) -> None:
-    # No DAD (addresses are usable at once) and no router solicitations.
-    for conf in ("all", "default"):
-        sh(ns, "sysctl", "-qw", f"net.ipv6.conf.{conf}.accept_dad=0",
-           f"net.ipv6.conf.{conf}.router_solicitations=0")
-
-
-def _addrs(ns: str, dev: str, addrs: list[str]) -> None:
-    for a in addrs:
-        extra = ["nodad"] if ":" in a else []
-        sh(ns, "ip", "addr", "add", a, "dev", dev, *extra)
-
-
-def _veth(app: str, port: str, other: str) -> None:
-    sh(app, "ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", other)
-
-
 @dataclass
 class Topology:
     """The namespaces of one test topology."""
@@ -109,80 +88,46 @@ class Topology:
     laptop: str
 
 
-def build(make: Callable[[str], str]) -> Topology:
-    """Create the namespaces (through ``make``, which records them for removal) and links."""
-    topo = Topology(make("ixp"), make("m1"), make("m2"), make("lap"))
-    for ns in (topo.app, topo.m1, topo.m2, topo.laptop):
-        _quiet(ns)
-    app = topo.app
+def build(lab: NetLab) -> Topology:
+    """The topology's namespaces and links, made by ``lab`` (which removes them)."""
+    app = lab.namespace("ixp", quiet=True)
     sh(app, "ip", "link", "add", "br-ixp", "type", "bridge", "mcast_snooping", "0")
-    _addrs(app, "br-ixp", [f"{RS4}/24", f"{RES4}/24", f"{RS6}/64", f"{RES6}/64"])
-    for port, ns, mac, addrs in (
-        ("ixp1", topo.m1, "02:00:5e:10:00:01", [f"{M1_4}/24", f"{M1_6}/64"]),
-        ("ixp2", topo.m2, "02:00:5e:10:00:02",
-         [f"{M2_4}/24", f"{STRANGER4}/24", f"{DNS_OK4}/32", f"{DNS_NO4}/32",
-          f"{M2_6}/64", f"{STRANGER6}/64", f"{DNS_OK6}/128", f"{DNS_NO6}/128"]),
-    ):
-        _veth(app, port, ns)
-        sh(app, "ip", "link", "set", port, "master", "br-ixp", "up")
-        sh(ns, "ip", "link", "set", "eth0", "address", mac)
-        _addrs(ns, "eth0", addrs)
-        sh(ns, "ip", "link", "set", "eth0", "up")
+    add_addresses(app, "br-ixp", [f"{RS4}/24", f"{RES4}/24", f"{RS6}/64", f"{RES6}/64"])
+    m1 = lab.add_host("m1", into=app, port="ixp1", bridge="br-ixp", mac="02:00:5e:10:00:01",
+                      addrs=[f"{M1_4}/24", f"{M1_6}/64"])
+    m2 = lab.add_host("m2", into=app, port="ixp2", bridge="br-ixp", mac="02:00:5e:10:00:02",
+                      addrs=[f"{M2_4}/24", f"{STRANGER4}/24", f"{DNS_OK4}/32",
+                             f"{DNS_NO4}/32", f"{M2_6}/64", f"{STRANGER6}/64",
+                             f"{DNS_OK6}/128", f"{DNS_NO6}/128"])
     sh(app, "ip", "link", "set", "br-ixp", "up")
     # The networks behind m2 are routed to it, so the appliance can answer them.
     for net, via in (("198.51.100.0/24", M2_4), ("100.64.0.0/24", M2_4),
                      ("2001:db8:5100::/48", M2_6), ("2001:db8:6400::/48", M2_6)):
         sh(app, "ip", "route", "add", net, "via", via)
-    _veth(app, "mgmt0", topo.laptop)
-    _addrs(app, "mgmt0", [f"{MGMT4}/24", f"{NOC_MGMT4}/24", f"{RECOVERY_MGMT4}/24",
-                          f"{MGMT6}/64"])
-    _addrs(topo.laptop, "eth0", [f"{LAPTOP4}/24", f"{NOC4}/24", f"{RECOVERY4}/24",
+    laptop = lab.add_host("lap", into=app, port="mgmt0",
+                          addrs=[f"{LAPTOP4}/24", f"{NOC4}/24", f"{RECOVERY4}/24",
                                  f"{LAPTOP6}/64"])
+    add_addresses(app, "mgmt0", [f"{MGMT4}/24", f"{NOC_MGMT4}/24", f"{RECOVERY_MGMT4}/24",
+                                 f"{MGMT6}/64"])
     sh(app, "ip", "link", "set", "mgmt0", "up")
-    sh(topo.laptop, "ip", "link", "set", "eth0", "up")
-    return topo
+    return Topology(app, m1.ns, m2.ns, laptop.ns)
 
 
 @contextlib.contextmanager
-def namespaces() -> Iterator[Callable[[str], str]]:
-    """A namespace maker with a unique prefix; everything it made is removed afterwards."""
-    prefix = labns.unique_prefix("ixt")
-    made: list[str] = []
-
-    def make(suffix: str) -> str:
-        made.append(f"{prefix}-{suffix}")
-        labns.create(made[-1])
-        return made[-1]
-
-    try:
-        yield make
-    finally:
-        for name in reversed(made):
-            labns.remove(name)
-        for name in labns.list_with_prefix(prefix):
-            labns.remove(name)
-
-
-@contextlib.contextmanager
-def listeners(ns: str, tcp: tuple[int, ...] = TCP_PORTS,
+def listeners(lab: NetLab, ns: str, tcp: tuple[int, ...] = TCP_PORTS,
               udp: tuple[int, ...] = UDP_PORTS) -> Iterator[subprocess.Popen[str]]:
-    """Real servers on ``tcp`` and ``udp`` ports in ``ns``; stopped (by PID) afterwards."""
-    proc = subprocess.Popen(
-        labns.command(ns, [sys.executable, str(NETPROBE), "listen",
-                           ",".join(map(str, tcp)), ",".join(map(str, udp))]),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Real servers on ``tcp`` and ``udp`` ports in ``ns``, started by ``lab``; stopped (by
+    PID) when the block ends, or with the lab if that fails."""
+    proc = lab.spawn(ns, [sys.executable, str(NETPROBE), "listen", ",".join(map(str, tcp)),
+                          ",".join(map(str, udp))],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
         assert line == "ready", f"listeners did not start: {line} {proc.stderr.read()}"
         yield proc
     finally:
-        proc.terminate()  # ip netns exec execs the program: this PID is our listener
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        end_process(proc)
 
 
 Probe = tuple[str, str, int, str | None]  # proto, destination, port, source address

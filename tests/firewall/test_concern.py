@@ -33,10 +33,9 @@ pytestmark = pytest.mark.netns
 
 
 @pytest.fixture
-def topo(root_required):
+def topo(netlab):
     """A fresh topology per test (no listeners: dropped probes need none)."""
-    with fl.namespaces() as make:
-        yield fl.build(make)
+    return fl.build(netlab)
 
 
 def _poke_lan_mgmt(t: fl.Topology) -> None:

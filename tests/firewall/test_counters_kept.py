@@ -37,12 +37,11 @@ SNMP_FROM_MEMBER: list[fl.Probe] = [("udp", fl.RS4, fl.SNMP_PORT, None),
 
 
 @pytest.fixture
-def topo(root_required) -> Iterator[fl.Topology]:
+def topo(netlab) -> Iterator[fl.Topology]:
     """A fresh topology with listeners, so an accepted probe answers "ok"."""
-    with fl.namespaces() as make:
-        t = fl.build(make)
-        with fl.listeners(t.app):
-            yield t
+    t = fl.build(netlab)
+    with fl.listeners(netlab, t.app):
+        yield t
 
 
 def _counts(app: str) -> dict[str, tuple[int, int]]:

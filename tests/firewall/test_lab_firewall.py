@@ -14,7 +14,7 @@ from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
 from appliance.firewall import nft
 from appliance.firewall.status import drops_by_reason
-from appliance.lab.lab import lab_down, lab_status, lab_up
+from appliance.lab.lab import lab_status
 from appliance.platform import netns
 from appliance.platform.target import Target
 from appliance.route_server import daemon
@@ -27,18 +27,12 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 
 @pytest.fixture
-def lab(root_required, tmp_path, example_text):
+def lab(netlab, tmp_path, example_text):
     cfg = load_config_text(example_text)
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
-    try:
-        out = build_pipeline(Target(tmp_path, state.appliance_netns)).run(example_text, author="t")
-        assert out.ok, out.error
-        yield cfg, state, tmp_path
-    finally:
-        lab_down(tmp_path)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
+    state = netlab.config_lab(cfg, tmp_path)
+    out = build_pipeline(Target(tmp_path, state.appliance_netns)).run(example_text, author="t")
+    assert out.ok, out.error
+    return cfg, state, tmp_path
 
 
 def _sessions_established(state_dir) -> bool:
@@ -78,12 +72,12 @@ def test_bgp_comes_up_through_the_firewall(lab, example_text):
     assert running_pid(box) not in (None, pid)
 
 
-def test_from_a_member_the_management_plane_is_unreachable(lab):
+def test_from_a_member_the_management_plane_is_unreachable(lab, netlab):
     cfg, state, _ = lab
     app, member = state.appliance_netns, state.members[0].netns
     rs4, rs6 = str(cfg.route_server.ipv4), str(cfg.route_server.ipv6)
     # real listeners for SSH, web and SNMP in the appliance namespace (the lab runs none)
-    with fl.listeners(app, tcp=fl.MGMT_TCP, udp=(fl.SNMP_PORT,)):
+    with fl.listeners(netlab, app, tcp=fl.MGMT_TCP, udp=(fl.SNMP_PORT,)):
         # the appliance itself reaches them over loopback: they do listen
         local = fl.probe(app, [("tcp", rs4, 22, None), ("udp", rs4, fl.SNMP_PORT, None)])
         assert set(local.values()) == {"ok"}, local

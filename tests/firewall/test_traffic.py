@@ -20,6 +20,7 @@ from appliance.firewall import nft
 from appliance.firewall.status import drops_by_reason
 from appliance.platform import netns as labns
 from appliance.platform.target import Target
+from labkit import netlab
 
 # These calls only read or change the namespace: no state directory is involved.
 NO_STATE = Path("/nonexistent")
@@ -32,9 +33,9 @@ def topo(tmp_path_factory) -> Iterator[tuple[fl.Topology, Path]]:
     """The topology with listeners running, shared by this module's tests."""
     if os.geteuid() != 0:
         pytest.fail("this test creates network namespaces and must run as root")
-    with fl.namespaces() as make:
-        t = fl.build(make)
-        with fl.listeners(t.app):
+    with netlab.session(tmp_path_factory.mktemp("netlab"), "ixt") as lab:
+        t = fl.build(lab)
+        with fl.listeners(lab, t.app):
             yield t, tmp_path_factory.mktemp("state")
 
 

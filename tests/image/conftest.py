@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.image import vm
-
-# Build time, image size and boot-to-banner times: printed at the end, never asserted.
-TIMINGS: dict[str, object] = {}
+from labkit.image import vm
+from labkit.image.boot import TIMINGS  # filled by the boot helpers and the tests
 
 
 def pytest_configure(config: pytest.Config) -> None:

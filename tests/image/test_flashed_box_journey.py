@@ -24,30 +24,29 @@ the image timings. The setup code, the banner and HTTPS are the only ways in, as
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from appliance.platform import netns
-from tests.browser.conftest import CHROMIUM_ARGS
-from tests.dns.signing import sign_fixture
-from tests.image import vm
-from tests.image.conftest import TIMINGS
-from tests.image.test_image_boot import (
-    BANNER_TIMEOUT,
-    DISK_BYTES,
-    boot_to_banner,
-    check_least_privilege,
-    check_route_server,
-    expect_running,
+from labkit.image import vm
+from labkit.image.boot import BANNER_TIMEOUT, DISK_BYTES, TIMINGS, boot_to_banner, expect_running
+from labkit.image.journey import (
+    MEMBER4,
+    MEMBER6,
+    MEMBER_MAC,
+    Member,
+    chromium,
+    member_namespace,
+    shot,
+    wait_for,
 )
+from tests.dns.signing import sign_fixture
+from tests.image.test_image_boot import check_least_privilege, check_route_server
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(4200)]
 
@@ -59,8 +58,6 @@ UNCONFIRMED = "10.0.2.21"  # the change nobody confirms
 HOSTNAME = "rs1.itix.example.net"
 MEMBER_ASN = 327700  # public: documentation ASNs are refused outside a lab configuration
 MEMBER_NAME = "Coral Cloud Ñadi"  # a non-ASCII name, as members have
-MEMBER_MAC = "02:00:5e:10:00:01"
-MEMBER4, MEMBER6 = "203.0.113.10", "2001:db8:eeee::10"
 RS4, RS6, RESOLVER = "203.0.113.1", "2001:db8:eeee::1", "203.0.113.53"
 REGISTERED4, REGISTERED6 = "45.65.0.0/22", "2a0c:1::/48"
 UNREGISTERED4 = "45.66.0.0/24"  # announced, but not in the member's IRR data
@@ -78,107 +75,6 @@ protocol bgp rs4 from to_rs {{ neighbor {RS4} as 65000; source address {MEMBER4}
 protocol bgp rs6 from to_rs {{ neighbor {RS6} as 65000; source address {MEMBER6};
   ipv6 {{ import all; export where proto = "s6"; }}; }}
 """
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str,
-             every: float = 3.0) -> object:
-    """Poll ``check`` until it returns something true; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # a page still loading, a box rebooting
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:g} s (last: {last!r})")
-
-
-class Member:
-    """The member's side of the cable: a namespace with the tap and a BIRD on it."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.prefix = netns.unique_prefix("ixj")
-        self.ns = f"{self.prefix}-m1"
-        self.workdir = workdir
-        self.bird_pid: int | None = None
-        # the member BIRD's control socket: short, as unix socket paths are limited
-        self.sock = Path("/run") / f"{self.prefix}.ctl"
-
-    def run(self, *argv: str, timeout: float = 60, check: bool = True):
-        """A command inside the member's namespace."""
-        return netns.run(self.ns, list(argv), timeout=timeout, check=check)
-
-    def create(self) -> None:
-        """The namespace, its tap (the member's end of the cable) and the router's addresses."""
-        netns.create(self.ns)
-        self.run("ip", "link", "set", "lo", "up")
-        self.run("ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
-        self.run("ip", "link", "set", "tap0", "address", MEMBER_MAC, "up")
-        self.run("ip", "addr", "add", f"{MEMBER4}/24", "dev", "tap0")
-        self.run("ip", "-6", "addr", "add", f"{MEMBER6}/64", "dev", "tap0", "nodad")
-
-    def start_bird(self) -> None:
-        """The member's router: BIRD with sessions to both route-server addresses."""
-        conf = self.workdir / "member-bird.conf"
-        conf.write_text(MEMBER_BIRD)
-        pidfile = self.workdir / "member-bird.pid"
-        self.run("bird", "-c", str(conf), "-s", str(self.sock), "-P", str(pidfile))
-        self.bird_pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(),
-                                     30, "the member's BIRD pid file"))
-
-    def birdc(self, command: str) -> str:
-        """One command to the member's BIRD; its output."""
-        return self.run("birdc", "-s", str(self.sock), command, check=False).stdout
-
-    def remove(self) -> None:
-        """Stop the member's BIRD (by its PID) and remove everything the member made."""
-        if self.bird_pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.bird_pid, 15)
-        for name in netns.list_with_prefix(self.prefix):
-            netns.remove(name)
-        self.sock.unlink(missing_ok=True)  # BIRD may leave it when it fails to start
-
-
-@contextlib.contextmanager
-def member_namespace(workdir: Path) -> Iterator[Member]:
-    """The member namespace with its tap, removed afterwards whatever happens."""
-    member = Member(workdir)
-    try:
-        member.create()
-        yield member
-    finally:
-        member.remove()
-
-
-@contextlib.contextmanager
-def chromium() -> Iterator[object]:
-    """Headless Debian Chromium; the box's certificate is its own, so it is not verified
-    (the banner's fingerprint is what an operator compares)."""
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                      ignore_https_errors=True)
-        context.set_default_timeout(120_000)  # TCG: a page can take a while
-        try:
-            yield context
-        finally:
-            context.close()
-            browser.close()
-
-
-def shot(page, name: str) -> None:
-    """A screenshot beside the other artefacts (what the volunteer saw)."""
-    folder = Path(__file__).parents[2] / "artifacts" / "screenshots" / "flashed_box_journey"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def select_by_mac(page, selector: str, mac: str) -> str:
@@ -416,7 +312,7 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
     new.wait_for_selector("text=Review the change")
     new.dblclick("button.primary")  # a double click applies once
     wait_job_success(new)
-    member.start_bird()
+    member.start_bird(MEMBER_BIRD)
     added_at = time.monotonic()
 
     # 6. the member's view: sessions, the IRR refusal in words, DNS, traffic on its port

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from tests.image import vm
+from labkit.image import vm
 
 
 def _box(tmp_path, text: str, age: float) -> vm.Vm:

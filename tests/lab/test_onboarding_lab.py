@@ -26,8 +26,8 @@ from appliance.platform.target import Target
 from appliance.web import create_app
 from appliance.web.accounts import hash_password
 from appliance.web.irr_status import import_bytes
+from labkit.frames import Sender
 
-from ..bridge.bridgelab import Sender
 from ..browser.conftest import served_lab
 from ..conftest import EXAMPLE, form_fields
 from ..web.conftest import csrf, wait_job

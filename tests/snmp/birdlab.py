@@ -1,13 +1,13 @@
 """The BGP4-MIB tests' route server and member: their BIRD configurations (the nodes are the
-lab harness's, ``appliance.lab.netlab``)."""
+lab harness's, ``labkit.netlab``)."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from appliance.lab.netlab import wait_for
 from appliance.platform.bird import query
+from labkit.netlab import wait_for
 from tests.snmp.snmplab import KORERO
 
 # Two sessions carry descriptions outside Latin-1 (issue 13): one short, one longer than

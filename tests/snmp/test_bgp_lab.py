@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from appliance.lab.netlab import open_lab
 from appliance.platform.bird import query
 from appliance.snmp.bgp_source import bgp_peers
+from labkit.netlab import open_lab
 from tests.snmp import birdlab
 from tests.snmp.snmplab import (
     PORT,

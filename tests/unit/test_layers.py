@@ -3,6 +3,10 @@
 platform (and util) → config → pipeline → capabilities → composition (box, lab) → front ends.
 An import may point down or sideways inside its own folder, never up. Capabilities do not
 import each other, except the few reads listed in ``CROSS_READS`` with the reason.
+
+Beside the package: the lab kit (``labkit/``, the harness the tests and the benchmarks share)
+imports the package but never ``tests`` or ``bench``; a benchmark never imports a test module;
+nothing in the package imports the lab kit.
 """
 
 from __future__ import annotations
@@ -96,6 +100,50 @@ def test_no_production_module_imports_the_lab_or_the_tests():
     tests = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
              if "import tests" in p.read_text() or "from tests" in p.read_text()]
     assert not tests, tests
+
+
+def _top_level_imports(folder: Path) -> list[tuple[str, str]]:
+    """(file, top-level package) of every absolute import in the ``.py`` files under
+    ``folder``, including those made inside functions."""
+    out = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            out += [(str(path.relative_to(folder.parent)), n.split(".")[0]) for n in names]
+    return out
+
+
+def _importers(folder: Path, forbidden: set[str]) -> list[str]:
+    return sorted(f"{f}: {top}" for f, top in _top_level_imports(folder) if top in forbidden)
+
+
+def test_no_benchmark_imports_a_test_module():
+    # What a benchmark shares with the tests lives in labkit/, where both may import it.
+    bad = _importers(ROOT / "bench", {"tests"})
+    assert not bad, "move what the benchmark needs into labkit/:\n" + "\n".join(bad)
+
+
+def test_the_lab_kit_imports_neither_the_tests_nor_the_benchmarks():
+    assert (ROOT / "labkit" / "netlab.py").exists()
+    bad = _importers(ROOT / "labkit", {"tests", "bench"})
+    assert not bad, bad
+
+
+def test_nothing_in_the_package_imports_the_lab_kit():
+    bad = _importers(PACKAGE, {"labkit", "bench"})
+    assert not bad, bad
+
+
+def test_the_checker_finds_a_benchmark_importing_a_test(tmp_path):
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "b.py").write_text("import sys\n\n\ndef f():\n    from tests.image import x\n")
+    assert _importers(bench, {"tests"}) == ["bench/b.py: tests"]
 
 
 def test_capabilities_import_each_other_only_for_the_listed_reads():

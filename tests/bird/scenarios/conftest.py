@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from appliance.lab.member_conf import member_conf
-from appliance.lab.netlab import NetLab, Node, open_lab, wait_for
 from appliance.pipeline.concern import ApplyContext
 from appliance.platform import netns
 from appliance.platform.bird.control import BirdUnavailable
@@ -28,6 +27,7 @@ from appliance.route_server.irr import parse_irr_cache
 from appliance.route_server.peeringdb import load_never_via_rs
 from appliance.route_server.render import session_name
 from appliance.route_server.rtr import stayrtr_argv
+from labkit.netlab import NetLab, Node, open_lab, wait_for
 from tests.bird.configs import LAN4, LAN6
 from tests.bird.scenarios.plan import LEAKS, MEMBERS, RAW, RS, announcements, lab_config
 

@@ -16,6 +16,7 @@ import ssl
 import struct
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -317,7 +318,7 @@ _TUNSETIFF = 0x400454CA
 _IFF_TAP, _IFF_NO_PI = 0x0002, 0x1000
 
 
-def open_tap_in(namespace: str, tap: str):
+def open_tap_in(namespace: str, tap: str) -> Callable[[], None]:
     """A pre-exec hook for qemu's child: attach to ``tap`` inside test namespace
     ``namespace`` as descriptor ``TAP_FD``, then return to this network namespace (qemu's
     user-mode forwards stay on this host's 127.0.0.1). Nothing outside the namespace is made.
@@ -374,7 +375,7 @@ def ext4_size(disk: Path, start_sector: int) -> tuple[int, str]:
 
 
 @contextlib.contextmanager
-def running(vm: Vm):
+def running(vm: Vm) -> Iterator[Vm]:
     """Start a VM and make sure it is gone afterwards, whatever happens."""
     vm.start()
     try:

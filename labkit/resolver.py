@@ -1,4 +1,9 @@
-"""A namespace lab with the resolver running on the fixture root, for the resolver tests."""
+"""The resolver's labs: the example configuration, the fixture root zone, ``dig`` from a
+namespace, and the demo's lab (``NetLab.config_lab``) with the resolver applied and running.
+
+Shared by the resolver, anycast and alert tests and bench/anycast_failover.py. The fixture root
+is a data file of the tests (tests/fixtures/dns/root.zone), read by path, never imported.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import yaml
 
 from appliance.bridge.concern import BridgeConcern
 from appliance.config.model import IXPConfig
-from appliance.lab.lab import LabState, lab_down, lab_up
+from appliance.lab.lab import LabState
 from appliance.pipeline.core import CoreConcern
 from appliance.pipeline.run import Outcome, Pipeline
 from appliance.platform import netns
@@ -21,7 +26,27 @@ from appliance.platform.target import Target
 from appliance.resolver.concern import ResolverConcern, stop_resolver
 from appliance.resolver.daemon import running_pid
 from appliance.resolver.paths import UnboundPaths
-from appliance.resolver.render import RenderOptions
+from appliance.resolver.render import RenderOptions, RootZone
+from labkit import netlab
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "small-island.yaml"
+
+
+def example_data() -> dict:
+    """The example as plain data, to change before loading."""
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+FIXTURE_ROOT = REPO / "tests" / "fixtures" / "dns" / "root.zone"
+# A name only the fixture root knows, and its address.
+FIXTURE_NAME, FIXTURE_ADDR = "www.island.example.", "192.0.2.80"
+
+
+def fixture_options(**root_kwargs: object) -> RenderOptions:
+    """Render options serving the unsigned fixture root, validation off: tests only."""
+    kwargs = {"primaries": (), "zonemd_check": False, "seed": str(FIXTURE_ROOT), **root_kwargs}
+    return RenderOptions(root_zone=RootZone(**kwargs), trust_anchor=None)
 
 
 @dataclass
@@ -65,6 +90,7 @@ def status_of(out: str) -> str:
 
 
 def unbound_pids() -> set[int]:
+    """The PIDs of every unbound on this machine (a check that ours is gone)."""
     out = subprocess.run(["pgrep", "-x", "unbound"], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
 
@@ -80,19 +106,15 @@ def resolver_lab(data: dict, state_dir: Path, options: RenderOptions) -> Iterato
     from appliance.config.loader import load_config_text
 
     cfg = load_config_text(yaml.safe_dump(data))
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(cfg, state_dir, prefixes_per_member=1, prefix=prefix)
-    lab = ResolverLab(cfg, data, state, state_dir, ResolverConcern(options))
-    pid: int | None = None
-    try:
+    pids: list[int | None] = []
+    with netlab.session(state_dir / "netlab", "ixt") as net:
+        state = net.config_lab(cfg, state_dir)
+        lab = ResolverLab(cfg, data, state, state_dir, ResolverConcern(options))
+        net.on_close(lambda: stop_resolver(state_dir))
+        net.on_close(lambda: pids.append(lab.pid()))  # runs first: unbound's last PID
         out = lab.apply(data)
         assert out.ok, out.error
-        pid = lab.pid()
+        pids.append(lab.pid())
         yield lab
-    finally:
-        pid = lab.pid() or pid
-        stop_resolver(state_dir)
-        lab_down(state_dir)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
-        assert pid is None or pid not in unbound_pids(), "unbound must be stopped"
+    pid = next((p for p in reversed(pids) if p), None)
+    assert pid is None or pid not in unbound_pids(), "unbound must be stopped"
