@@ -543,7 +543,9 @@ def check_vlan_ports(web: Https, lan_ns: str, nic: str, label: str) -> None:
             "foreign": VLAN_M, "trunk_mac": vm.LAN_MAC, "peer_mac": SECOND_MAC,
             "peer_ip": SECOND4}
     ran = netns.run(lan_ns, [sys.executable, "-c", VLAN_FRAMES, json.dumps(args)],
-                    timeout=300)
+                    timeout=300, check=False)
+    assert ran.returncode == 0 and ran.stdout.strip(), \
+        f"{label}: the frames script failed ({ran.returncode}): {ran.stdout}{ran.stderr[-3000:]}"
     seen = json.loads(ran.stdout.strip().splitlines()[-1])
     TIMINGS[f"vlan_frames_{label}"] = seen
     assert seen["arp_tags"] == [VLAN_A], f"{label}: the route server's ARP answer: {seen}"
