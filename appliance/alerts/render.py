@@ -58,7 +58,7 @@ def alert_settings(cfg: IXPConfig) -> dict[str, Any]:
         "channels": channels(cfg),
         "rs_asn": cfg.route_server.asn,
         "members": {str(a): [m.asn, m.name] for m in cfg.members for a in (*m.ipv4, *m.ipv6)},
-        "ports": {p.interface: f"AS{m.asn} {m.name}" for m in cfg.members for p in m.ports},
+        "ports": {p.ifname: f"AS{m.asn} {m.name}" for m in cfg.members for p in m.ports},
         "resolver": cfg.services.resolver.enabled,
         "local_root": cfg.services.resolver.enabled and cfg.services.resolver.local_root,
         "anycast": bool(cfg.services.anycast) and cfg.services.resolver.enabled,

@@ -114,11 +114,6 @@ def bridge_mac(cfg: IXPConfig) -> str:
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
-def port_ifname(interface: str, vlan: int | None) -> str:
-    """The device name used for a port: the NIC itself, or ``<nic>.<vid>`` for a VLAN."""
-    return interface if vlan is None else f"{interface}.{vlan}"
-
-
 def member_ports(cfg: IXPConfig) -> list[PortSpec]:
     """Every member port in config order (the plan refuses names the kernel cannot take)."""
     ports: list[PortSpec] = []
@@ -126,7 +121,7 @@ def member_ports(cfg: IXPConfig) -> list[PortSpec]:
         who = f"AS{m.asn} {m.name}"
         for j, p in enumerate(m.ports):
             ports.append(PortSpec(
-                ifname=port_ifname(p.interface, p.vlan),
+                ifname=p.ifname,
                 field=f"members[{i}].ports[{j}].interface", member=who,
                 macs=tuple(m.macs), ipv4=tuple(str(a) for a in m.ipv4),
                 ipv6=tuple(str(a) for a in m.ipv6), quarantine=m.quarantine,

@@ -40,6 +40,7 @@ class Nic:
     mtu: int
     role: Role = "free"
     used_by: str = ""  # "AS64496 Island Telecom" for a member port
+    master: str | None = None  # the bridge (or bond) the kernel has it in, if any
 
     def as_dict(self) -> dict[str, object]:
         """JSON form."""
@@ -62,7 +63,9 @@ def collect_local() -> list[Nic]:
     stats = psutil.net_if_stats()
     out: list[Nic] = []
     with IPRoute() as ipr:
-        for msg in ipr.get_links():
+        links = list(ipr.get_links())
+        names = {msg["index"]: msg.get_attr("IFLA_IFNAME") for msg in links}
+        for msg in links:
             name = msg.get_attr("IFLA_IFNAME")
             if name == "lo":
                 continue
@@ -78,6 +81,7 @@ def collect_local() -> list[Nic]:
                 carrier=bool(msg.get_attr("IFLA_CARRIER")),
                 speed_mbps=st.speed if st is not None and st.speed > 0 else None,
                 mtu=msg.get_attr("IFLA_MTU"),
+                master=names.get(msg.get_attr("IFLA_MASTER") or 0),
             ))
     return sorted(out, key=lambda n: n.name)
 

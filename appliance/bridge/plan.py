@@ -25,7 +25,7 @@ class Op:
     """One netlink write: what, on which object, with which parameters."""
 
     action: Action
-    kind: str  # bridge, blackhole, vlan, port, brport, fdb, neigh, address
+    kind: str  # bridge, blackhole, trunk, vlan, port, brport, fdb, neigh, address
     target: str  # human-readable object, e.g. "port ixp1"
     detail: str = ""
     params: tuple[tuple[str, Any], ...] = ()
@@ -139,6 +139,18 @@ def _port_ops(desired: Desired, current: Current) -> list[Op]:
         if name not in wanted and name not in remade:  # a remade blackhole goes with its op
             ops.append(Op("remove", "port", f"port {name}", f"released from {bridge}",
                           (("ifname", name),)))
+    # A trunk is no bridge port, but its VLAN ports carry nothing while it is down, and
+    # none can be larger than it (a NIC nobody configured comes up down, at 1500).
+    for trunk in sorted({p.parent for p in desired.ports if p.parent}):
+        nic = current.links.get(trunk)
+        if nic is None:
+            continue  # check_ports refused the plan
+        changes = _diff({"up": True}, {"up": nic.up})
+        if nic.mtu < desired.bridge.mtu:
+            changes["mtu"] = desired.bridge.mtu
+        if changes:
+            ops.append(Op("change", "trunk", f"trunk {trunk}", _fmt(changes),
+                          tuple(sorted({"ifname": trunk, **changes}.items()))))
     for p in desired.ports:
         link = None if p.ifname in remade else current.links.get(p.ifname)
         if link is None and p.ifname == BLACKHOLE_PORT:

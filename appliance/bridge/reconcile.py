@@ -87,6 +87,13 @@ class NetlinkWriter:
         self.ipr.link("add", ifname=op.param("ifname"), kind="vlan",
                       link=self._index(op.param("parent")), vlan_id=op.param("vid"))
 
+    def _trunk(self, op: Op) -> None:
+        p = dict(op.params)
+        kwargs: dict[str, Any] = {"state": "up"} if p.get("up") else {}
+        if p.get("mtu"):
+            kwargs["mtu"] = p["mtu"]
+        self.ipr.link("set", index=self._index(op.param("ifname")), **kwargs)
+
     def _port(self, op: Op) -> None:
         p = dict(op.params)
         index = self._index(p.pop("ifname"))

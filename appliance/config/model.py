@@ -248,6 +248,12 @@ class Port(StrictModel):
     interface: IfName
     vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
 
+    @property
+    def ifname(self) -> str:
+        """The port's device on the box: the NIC itself, or ``<nic>.<vid>`` for a VLAN (the
+        name its counters, drops and graphs are kept under)."""
+        return self.interface if self.vlan is None else f"{self.interface}.{self.vlan}"
+
 
 class MaxPrefix(StrictModel):
     """Most prefixes per family the route server accepts from a member."""

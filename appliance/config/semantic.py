@@ -113,6 +113,16 @@ def check_members(cfg: IXPConfig) -> Iterator[Issue]:
     seen_mac: dict[str, str] = ({cfg.route_server.blackhole_mac: "the blackhole "
                                  "(route_server.blackhole_mac)"} if blackholing else {})
     seen_port: dict[tuple[str, int | None], str] = {}
+    # A NIC is either one member's untagged port or a trunk of VLAN ports, never both: the
+    # trunk itself is no bridge port, so its untagged frames would reach no one.
+    trunks: dict[str, list[str]] = {}
+    untagged: dict[str, list[str]] = {}
+    for m in cfg.members:
+        for port in m.ports:
+            side = untagged if port.vlan is None else trunks
+            names = side.setdefault(port.interface, [])
+            if f"AS{m.asn} {m.name}" not in names:
+                names.append(f"AS{m.asn} {m.name}")
     for i, m in enumerate(cfg.members):
         where = f"members[{i}]"
         who = f"members[{i}] (AS{m.asn} {m.name})"
@@ -151,6 +161,14 @@ def check_members(cfg: IXPConfig) -> Iterator[Issue]:
             elif key in seen_port:
                 yield Issue(f"{where}.ports[{j}]", f"port {label} is already given to "
                             f"{seen_port[key]}; each port belongs to one member")
+            elif port.vlan is None and port.interface in trunks:
+                yield Issue(f"{where}.ports[{j}].interface", f"{port.interface} carries VLAN "
+                            f"ports of {', '.join(trunks[port.interface])}, so it cannot "
+                            "also be an untagged port; give this port a VLAN too")
+            elif port.vlan is not None and port.interface in untagged:
+                yield Issue(f"{where}.ports[{j}].interface", f"{port.interface} is the "
+                            f"untagged port of {', '.join(untagged[port.interface])}, so it "
+                            "cannot carry VLAN ports; choose another NIC")
             seen_port[key] = who
         pol = cfg.effective_policy(m)
         for fam in ("ipv4", "ipv6"):

@@ -40,7 +40,7 @@ class ApplianceCollector(Collector):
         members.add_metric([], len(cfg.members))
         yield members
         yield from _service_metrics(self.state_dir, cfg)
-        port_member = {p.interface: f"AS{m.asn}" for m in cfg.members for p in m.ports}
+        port_member = {p.ifname: f"AS{m.asn}" for m in cfg.members for p in m.ports}
         if not self.target.has_system:
             return  # a developer machine without a lab: no ports of ours to read
         labels = ["port", "member"]

@@ -110,8 +110,10 @@ def member_report(target: Target, cfg: IXPConfig, asn: int,
     return {
         "asn": asn, "name": first.name, "noc_email": first.noc_email,
         "quarantine": any(m.quarantine for m in entries),
-        "ports": [p.interface if p.vlan is None else f"{p.interface}.{p.vlan}"
-                  for m in entries for p in m.ports],
+        "ports": [p.ifname for m in entries for p in m.ports],
+        # the same ports as NIC and VLAN, for pages that say "eth1 · VLAN 101"
+        "port_list": [{"interface": p.interface, "vlan": p.vlan}
+                      for m in entries for p in m.ports],
         "ipv4": [str(a) for m in entries for a in m.ipv4],
         "ipv6": [str(a) for m in entries for a in m.ipv6],
         "route_server": any(m.route_server for m in entries),

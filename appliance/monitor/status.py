@@ -44,6 +44,8 @@ def _ports(target: Target, port_member: dict[str, str]) -> list[dict[str, Any]]:
         rows.append({
             "port": port, "member": member, "present": nic is not None,
             "up": bool(nic and nic.carrier), "speed_mbps": nic.speed_mbps if nic else None,
+            # what the kernel says: the bridge the port is in (None: not bridged)
+            "bridge": nic.master if nic else None,
             "rx_bps": rate.rx_bps if rate else None, "tx_bps": rate.tx_bps if rate else None,
             "drops": drops.get(port, {}), "dropped": sum(drops.get(port, {}).values()),
         })
@@ -108,7 +110,7 @@ def box_status(target: Target,
                          "ipv4": str(cfg.route_server.ipv4 or ""),
                          "ipv6": str(cfg.route_server.ipv6 or "")},
     }
-    data["ports"] = _ports(target, {p.interface: f"AS{m.asn} {m.name}"
+    data["ports"] = _ports(target, {p.ifname: f"AS{m.asn} {m.name}"
                                     for m in cfg.members for p in m.ports})
     data["route_server"] = route_server_sessions(target.state_dir, cfg)
     data["resolver"] = resolver_health(target.state_dir, cfg)
@@ -124,6 +126,7 @@ def box_status(target: Target,
         lab_m = sessions.get(m.asn, {})
         data["members"].append({
             "asn": m.asn, "name": m.name, "port": m.ports[0].interface,
+            "vlan": m.ports[0].vlan,
             "ipv4": [str(a) for a in m.ipv4], "ipv6": [str(a) for a in m.ipv6],
             "route_server": m.route_server, "quarantine": m.quarantine,
             "router_running": lab_m.get("router_running"),

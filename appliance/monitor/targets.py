@@ -39,7 +39,7 @@ def collector_targets(cfg: IXPConfig) -> dict[str, Any]:
     """The collector's file as a JSON-ready dict (pure)."""
     return {
         "version": 1,
-        "ports": sorted({p.interface for m in cfg.members for p in m.ports}),
+        "ports": sorted({p.ifname for m in cfg.members for p in m.ports}),
         "members": {str(a): [m.asn, m.name] for m in cfg.members for a in (*m.ipv4, *m.ipv6)},
         "matrix_macs": {str(mac): m.asn for m in cfg.members for mac in m.macs}
         if cfg.peering_lan.traffic_matrix else {},

@@ -202,7 +202,7 @@ def member(asn: int) -> str:
     name = entry.name if entry else sessions[0].member
     traffic, prefixes, peers = [], [], []
     if store is not None:
-        for port in [p.interface for p in entry.ports] if entry else []:
+        for port in [p.ifname for p in entry.ports] if entry else []:
             traffic.append(traffic_chart(store.rates(port, since), title=port_title(port)))
         prefixes = [prefix_chart(store, s, since, now, with_member=False) for s in sessions]
         names = {m.asn: m.name for m in cfg.members} if cfg else {}

@@ -406,9 +406,19 @@ _ISSUES: tuple[tuple[re.Pattern[str], Callable[..., Any]], ...] = tuple(
         (r"(?P<n>\d+) is shorter than the route server's (?P<fam>\w+)_min_length; raise it",
          lambda n, fam: gettext("%(n)s is shorter than the route server's %(fam)s_min_length; "
                                 "raise it.", n=n, fam=fam)),
-        (r"port (?P<port>\S+) is already given to (?P<who>.+); each port belongs to one member",
+        (r"port (?P<port>\S+(?: VLAN \d+)?) is already given to (?P<who>.+); each port "
+         r"belongs to one member",
          lambda port, who: gettext("Port %(port)s is already given to %(who)s; each port "
                                    "belongs to one member.", port=port, who=who)),
+        (r"(?P<nic>\S+) carries VLAN ports of (?P<who>.+), so it cannot also be an untagged "
+         r"port; give this port a VLAN too",
+         lambda nic, who: gettext("%(nic)s carries VLAN ports of %(who)s, so it cannot also "
+                                  "be an untagged port; give this port a VLAN too.", nic=nic,
+                                  who=who)),
+        (r"(?P<nic>\S+) is the untagged port of (?P<who>.+), so it cannot carry VLAN ports; "
+         r"choose another NIC",
+         lambda nic, who: gettext("%(nic)s is the untagged port of %(who)s, so it cannot "
+                                  "carry VLAN ports; choose another NIC.", nic=nic, who=who)),
         (r"(?P<addr>\S+) is the route server's address; give the resolver its own",
          lambda addr: gettext("%(addr)s is the route server's address; give the resolver its "
                               "own.", addr=addr)),

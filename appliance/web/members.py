@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,10 @@ FIELDS: tuple[FormField, ...] = (
               kind="checkbox", parse=as_opt_out),
     FormField("ports", _l("Port(s)"), _l("The NIC(s) of this box the member is cabled to."),
               parse=as_list, required=True),
+    FormField("vlan", _l("VLAN"),
+              _l("Empty: the member's frames arrive untagged on the NIC. A VLAN id from 1 to "
+                 "4094: they arrive tagged with it, and the NIC may carry other members' "
+                 "VLANs."), kind="number"),
     FormField("macs", _l("Router MAC address(es)"), _l("Only these may send on the port."),
               parse=as_list, required=True),
     FormField("ipv4", _l("IPv4 address(es) on the peering LAN"), parse=as_list),
@@ -83,6 +88,38 @@ FIELDS: tuple[FormField, ...] = (
                   (r.letter, f"{r.letter.upper()}-root ({r.operator})")
                   for r in ROOT_SERVERS.values()))),
 )
+
+
+VLAN_MIN, VLAN_MAX = 1, 4094
+# An issue about a port's VLAN (``ports[0].vlan``) belongs next to the VLAN field.
+_VLAN_PATH = re.compile(r"ports\[\d+\]\.vlan")
+
+
+def vlan_problem(text: str) -> str | None:
+    """Why the VLAN field's text is not a VLAN id, or None (empty: an untagged port)."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or not VLAN_MIN <= int(text) <= VLAN_MAX:
+        return _("VLAN: give a VLAN id from %(low)s to %(high)s, or leave the field empty for "
+                 "an untagged port (you typed %(typed)s).", low=VLAN_MIN, high=VLAN_MAX,
+                 typed=text[:20])
+    return None
+
+
+def with_vlan(member: dict[str, Any]) -> dict[str, Any]:
+    """The form's member with its VLAN field folded into its ports: ``ports: [eth1]`` and
+    ``vlan: 101`` become ``ports: [{interface: eth1, vlan: 101}]``."""
+    out = dict(member)
+    vlan = out.pop("vlan", None)
+    if vlan is not None:
+        out["ports"] = [{"interface": p, "vlan": int(vlan)} for p in out.get("ports") or []]
+    return out
+
+
+def port_vlans(member: dict[str, Any]) -> set[int | None]:
+    """The VLANs of a member's ports as the configuration has them (None: untagged)."""
+    return {p.get("vlan") if isinstance(p, dict) else None for p in member.get("ports") or []}
 
 
 def merge_member(existing: dict[str, Any], form_data: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +155,12 @@ def _values(member: dict[str, Any]) -> dict[str, str]:
         if f.kind == "checkbox":
             default = f.key in ("route_server", "monthly_report")  # on unless said off
             out[f.key] = "on" if (node if node is not None else default) else ""
+        elif f.key == "vlan":
+            # the form gives every port of a member one VLAN; a member set up otherwise (in
+            # the YAML or through the API) is refused on save rather than changed silently
+            vlans = port_vlans(member)
+            one = vlans.pop() if len(vlans) == 1 else None
+            out[f.key] = "" if one is None else str(one)
         elif isinstance(node, list):
             out[f.key] = " ".join(x["interface"] if isinstance(x, dict) else str(x) for x in node)
         else:
@@ -165,8 +208,14 @@ def _edit(index: int | None) -> Response | str:
         values = {f.key: request.form.get(f.key, "") for f in FIELDS}
         if request.form.get("action") == "lookup":
             notice = _apply_lookup(values, data)
+        elif vlan_error := vlan_problem(values.get("vlan", "")):
+            errors["vlan"] = vlan_error
+        elif index is not None and len(port_vlans(members[index])) > 1:
+            errors["vlan"] = _("This member's ports are on different VLANs; this form gives "
+                               "every port of a member one VLAN. Change them in the "
+                               "configuration (YAML or the API) instead.")
         else:
-            member = form_to_data(FIELDS, values)
+            member = with_vlan(form_to_data(FIELDS, values))
             member.setdefault("route_server", False)
             if index is not None:
                 member = merge_member(members[index], member)
@@ -186,7 +235,8 @@ def _edit(index: int | None) -> Response | str:
     rows = nic_rows(current_target(), cfg)
     current = values.get("ports", "")
     own = _values(members[index]).get("ports", "") if index is not None else ""
-    ports = port_choices(rows, cfg, _in_lab(), own, current)
+    ports = port_choices(rows, cfg, _in_lab(), own, current,
+                         vlan=bool(values.get("vlan", "").strip()))
     gap = [x for x in irr_status.gaps(_state(), committed_config(_state()))
            if index is not None and x.asn == members[index].get("asn")]
     return render_template("member_form.html", fields=FIELDS, values=values, errors=errors,
@@ -212,7 +262,8 @@ def _place_problems(problems: list[tuple[str, str]], prefix: str, errors: dict[s
         text = message[0].upper() + message[1:] if message else message
         text = text if text.endswith(".") else text + "."
         if path == prefix or path.startswith(prefix + "."):
-            key = field_for_issue(FIELDS, path[len(prefix) + 1:])
+            sub = path[len(prefix) + 1:]
+            key = "vlan" if _VLAN_PATH.fullmatch(sub) else field_for_issue(FIELDS, sub)
             if key:
                 errors.setdefault(key, text)
                 continue
@@ -295,16 +346,30 @@ def nic_facts(row: dict[str, Any]) -> str:
 
 
 def port_choices(rows: list[dict[str, Any]], cfg: IXPConfig | None, lab: bool, own: str,
-                 current: str) -> list[tuple[str, str]]:
-    """What the port select offers: this member's port, the free NICs and, in a lab, a new
-    lab port (the lab creates it and a member router). Empty: show a text field instead."""
+                 current: str, vlan: bool = False) -> list[tuple[str, str]]:
+    """What the port select offers: this member's port, the free NICs, the NICs that carry
+    VLAN ports (for one more VLAN port, never untagged) and, in a lab, a new lab port (the
+    lab creates it and a member router). Empty: show a text field instead.
+
+    A NIC that is another member's untagged port is never offered. ``vlan``: the form has a
+    VLAN id, so the NICs carrying VLAN ports come first after this member's own port.
+    """
     choices: list[tuple[str, str]] = []
     if own:
         choices.append((own, _("%(nic)s — this member's port now", nic=own)))
+    trunk_rows = [r for r in rows if r["name"] in trunk_nics(cfg) and r["name"] != own]
+    trunk_choices = [(r["name"], _("%(nic)s — carries VLAN ports (%(members)s): only with a "
+                                   "VLAN (%(facts)s)", nic=r["name"],
+                                   members=r.get("used_by") or "", facts=nic_facts(r)))
+                     for r in trunk_rows]
+    if vlan:
+        choices += trunk_choices
     for r in rows:
         if r["name"] in free_nics([r]) and r["name"] != own:
             choices.append((r["name"], _("%(nic)s — free NIC (%(facts)s)", nic=r["name"],
                                          facts=nic_facts(r))))
+    if not vlan:
+        choices += trunk_choices
     if lab:
         taken = {r["name"] for r in rows}
         taken |= {p.interface for m in (cfg.members if cfg else []) for p in m.ports}
@@ -317,6 +382,12 @@ def port_choices(rows: list[dict[str, Any]], cfg: IXPConfig | None, lab: bool, o
         choices.insert(0, (current, _("%(nic)s — as typed (not a free NIC of this box)",
                                       nic=current)))
     return choices
+
+
+def trunk_nics(cfg: IXPConfig | None) -> set[str]:
+    """The NICs that carry members' VLAN ports (each may take more VLAN ports)."""
+    return {p.interface for m in (cfg.members if cfg else []) for p in m.ports
+            if p.vlan is not None}
 
 
 def _apply_lookup(values: dict[str, str], data: dict[str, Any]) -> str:

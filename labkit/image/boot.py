@@ -85,6 +85,7 @@ class Https:
     def __init__(self, port: int) -> None:
         self.base = f"https://127.0.0.1:{port}"
         self.session = requests.Session()
+        self.nics: dict[str, str] = {}  # MAC -> NIC name, as the wizard showed them
 
     def get(self, path: str) -> requests.Response:
         """GET, following redirects."""
@@ -140,8 +141,9 @@ PASSWORD = "correct-horse-battery-9"
 MEMBER_SESSIONS = 2  # the one member has an IPv4 and an IPv6 address: a session each
 
 
-def complete_setup(port: int, code: str) -> Https:
-    """A minimal setup as an operator does it: setup code, admin, the wizard, one member.
+def complete_setup(port: int, code: str, vlan: int | None = None) -> Https:
+    """A minimal setup as an operator does it: setup code, admin, the wizard, one member
+    (on VLAN ``vlan`` of the LAN NIC, if given).
 
     Returns the admin's logged-in session (revisions 1, the wizard's, and 2, the member)."""
     web = Https(port)
@@ -149,7 +151,7 @@ def complete_setup(port: int, code: str) -> Https:
     made = web.post_form("/setup/admin", {"name": "admin", "password": PASSWORD,
                                           "password2": PASSWORD})
     assert made.status_code in (302, 303), f"creating the admin: HTTP {made.status_code}"
-    nics = nic_names(web.get("/wizard/management").text)
+    nics = web.nics = nic_names(web.get("/wizard/management").text)
     assert vm.MGMT_MAC in nics and vm.LAN_MAC in nics, f"the wizard shows NICs {nics}"
     steps = {
         "identity": {"name": "Image Test Internet Exchange", "short_name": "ITIX",
@@ -180,7 +182,8 @@ def complete_setup(port: int, code: str) -> Https:
         # a public ASN: documentation ASNs are refused outside a lab configuration
         "asn": "327700", "name": "Coral Cloud", "ports": nics[vm.LAN_MAC],
         "macs": "02:00:5e:10:00:01", "ipv4": "203.0.113.10", "ipv6": "2001:db8:eeee::10",
-        "max_prefix.ipv4": "100", "max_prefix.ipv6": "100", "route_server": "on"})
+        "max_prefix.ipv4": "100", "max_prefix.ipv6": "100", "route_server": "on",
+        "vlan": str(vlan or "")})
     assert member.status_code in (302, 303), \
         f"adding a member: HTTP {member.status_code}: {form_errors(member.text)}"
     review = web.get("/changes/review")

@@ -42,6 +42,8 @@ def test_inventory_lists_every_nic_with_its_role(netlab, tmp_path):
     assert nics["ixp1"].operstate == "up" and nics["ixp1"].carrier
     assert nics["spare0"].operstate == "down" and not nics["spare0"].carrier
     assert nics["ixp1"].speed_mbps is None or nics["ixp1"].speed_mbps > 0
+    # what the kernel says the port is in (the status API shows it as a port's "bridge")
+    assert nics["ixp1"].master == "br-ixp" and nics["spare0"].master is None
 
 
 def test_drop_statistics_per_port_and_reason(netlab, tmp_path):

@@ -8,6 +8,8 @@ import pytest
 from appliance.bridge.desired import BRIDGE_ATTRS, PORT_FLAGS, desired_state
 from appliance.bridge.netlink_state import Current, Link
 from appliance.bridge.plan import PlanError, make_plan
+from appliance.config.errors import ConfigError
+from appliance.config.model import IXPConfig
 
 
 def _link(index: int, name: str, **kw) -> Link:
@@ -120,7 +122,29 @@ def test_a_trunk_cannot_also_be_an_untagged_port():
     tagged = bl.member_data(1)
     tagged["ports"] = [{"interface": "trunk0", "vlan": 101}]
     untagged = bl.member_data(2, port="trunk0")
+    # validation refuses it first, on both members' port fields
+    with pytest.raises(ConfigError, match=r"members\[1\]\.ports\[0\]\.interface: trunk0 "
+                                          r"carries VLAN ports of AS4200000001"):
+        _cfg(tagged, untagged)
+    # and the plan too, for a model made without the semantic checks
+    data = _cfg(tagged, bl.member_data(2)).model_dump(mode="json")
+    data["members"][1]["ports"] = [{"interface": "trunk0"}]
+    cfg = IXPConfig.model_validate(data)
     cur = Current(links={"trunk0": _link(1, "trunk0")}, bridge=None)
     with pytest.raises(PlanError, match=r"members\[1\]\.ports\[0\]\.interface: trunk0 "
                                         r"carries members' VLANs"):
-        make_plan(desired_state(_cfg(tagged, untagged)), cur)
+        make_plan(desired_state(cfg), cur)
+
+
+def test_a_trunk_is_brought_up_and_made_large_enough_for_its_vlans():
+    member = bl.member_data(1)
+    member["ports"] = [{"interface": "trunk0", "vlan": 101}]
+    other = bl.member_data(2)
+    other["ports"] = [{"interface": "trunk0", "vlan": 102}]
+    cfg = _cfg(member, other)
+    cur = Current(links={"trunk0": _link(1, "trunk0", kind=None, mtu=1400)}, bridge=None)
+    trunk = [op for op in make_plan(desired_state(cfg), cur) if op.kind == "trunk"]
+    assert [(op.target, op.detail) for op in trunk] == [("trunk trunk0", "mtu=1500, up=True")]
+    # up and large enough (a larger MTU stays): nothing to do for it
+    cur.links["trunk0"] = _link(1, "trunk0", kind=None, mtu=9000, up=True)
+    assert not [op for op in make_plan(desired_state(cfg), cur) if op.kind == "trunk"]

@@ -9,6 +9,11 @@ After the reset it is set up over HTTPS (wizard, a member, an anycast prefix thr
 and checked: each daemon runs as its own user with only its capabilities, and still works
 (an SNMP walk through a forwarded port, the collector's samples, the anycast announcement).
 
+Its peering-LAN NIC is a tap in a test namespace and a trunk: the member added on the Members
+page is on VLAN 101 of it, a second one (through the API) on VLAN 102. Frames from the tap then
+show, in the image's own kernel (the development kernel has no 802.1Q), that the VLAN ports
+are bridge ports that answer and forward only their own VLAN (issue 16 item 10).
+
 The UEFI boot, set up in a browser and checked on the box, is the flashed-box journey
 (test_flashed_box_journey.py), which uses the helpers here. The box has no shell on its
 console and no password, so the banner and HTTPS are the only ways in, as for an operator.
@@ -16,16 +21,20 @@ console and no password, so the banner and HTTPS are the only ways in, as for an
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import urllib3
 
-from appliance.platform import shipped
+from appliance.platform import netns, shipped
 from labkit.image import vm
 from labkit.image.boot import (
     BANNER_TIMEOUT,
@@ -71,10 +80,10 @@ SNMP_V3 = ["-v3", "-l", "authPriv", "-u", "librenms", "-a", "SHA-256", "-A", "au
            "-x", "AES", "-X", "priv-pass-phrase", "-t", "10", "-r", "2"]
 
 
-def add_anycast_prefix(web: Https) -> None:
+def add_anycast_prefix(web: Https, members: tuple[dict, ...] = ()) -> None:
     """The resolver's anycast prefix, through the API as an operator's script adds it (the web
-    UI has no form for it): an admin token from the Users page, then GET and PUT the config.
-    Revision 3."""
+    UI has no form for it): an admin token from the Users page, then GET and PUT the config,
+    with ``members`` added in the same change. Revision 3."""
     users = web.get("/users")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
@@ -93,6 +102,7 @@ def add_anycast_prefix(web: Https) -> None:
         # internet) never fetches, so it would never turn healthy
         cfg["services"]["anycast"] = [{"prefix": SERVICE_PREFIX,
                                        "check": {"query_name": "10.in-addr.arpa"}}]
+        cfg["members"] += list(members)
         put = requests.put(web.base + "/api/v1/config?base=2&comment=anycast", json=cfg,
                            headers=auth, verify=False, timeout=900)
     assert put.status_code == 200, f"PUT /api/v1/config: HTTP {put.status_code}: {put.text}"
@@ -226,6 +236,179 @@ def check_least_privilege(box: vm.Vm, label: str) -> None:
     TIMINGS[f"sandbox_{label}"] = line.strip()
 
 
+# The peering-LAN NIC as a trunk: the form's member on VLAN_A, the API's on VLAN_B; VLAN_M is
+# one no member has. Lagoon Net has no route-server session (MEMBER_SESSIONS stays the same).
+VLAN_A, VLAN_B, VLAN_M = 101, 102, 103
+MEMBER_MAC, MEMBER4, RS4 = "02:00:5e:10:00:01", "203.0.113.10", "203.0.113.1"
+SECOND_MAC, SECOND4 = "02:00:5e:10:00:02", "203.0.113.11"
+
+
+def second_member(nic: str) -> dict:
+    """The second member, on VLAN_B of the same NIC (added through the API)."""
+    return {"asn": 327701, "name": "Lagoon Net", "ports": [{"interface": nic, "vlan": VLAN_B}],
+            "macs": [SECOND_MAC], "ipv4": [SECOND4], "route_server": False}
+
+
+@contextlib.contextmanager
+def lan_namespace() -> Iterator[str]:
+    """A test namespace holding the tap that is the box's peering-LAN NIC (the cable to the
+    members' trunk), removed afterwards whatever happens."""
+    prefix = netns.unique_prefix("ixv")
+    name = f"{prefix}-lan"
+    try:
+        netns.create(name)
+        for argv in (["ip", "link", "set", "lo", "up"],
+                     ["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"],
+                     # quiet: only the frames the test sends leave this end of the cable
+                     ["sysctl", "-qw", "net.ipv6.conf.tap0.disable_ipv6=1"],
+                     ["ip", "link", "set", "tap0", "address", MEMBER_MAC, "up"]):
+            netns.run(name, argv, timeout=30)
+        yield name
+    finally:
+        for made in netns.list_with_prefix(prefix):
+            netns.remove(made)
+
+
+# Runs inside the LAN namespace. Frames that must not get through go first, then those that
+# must: the box handles the frames of its one virtio queue in order, so once the answers to
+# the later ones are back, anything the earlier ones could have caused has arrived too. A frame
+# that "reached another member" is one the box sends back tagged VLAN_B: unicast to the second
+# member's MAC (the bridge forwards it to that member's port alone; IPv4 broadcast other than
+# ARP is dropped at every port).
+VLAN_FRAMES = r"""
+import json, sys, time
+from scapy.all import ARP, ICMP, IP, UDP, AsyncSniffer, Dot1Q, Ether, Raw, sendp
+a = json.loads(sys.argv[1])
+mac, me, rs, N, B, M = a["mac"], a["ip"], a["rs"], a["vlan"], a["other"], a["foreign"]
+peer_mac, peer_ip = a["peer_mac"], a["peer_ip"]
+seen = []
+sniffer = AsyncSniffer(iface="tap0", prn=seen.append, store=False)
+sniffer.start()
+time.sleep(1)
+
+def tags(p):
+    out = []
+    while p is not None and p.haslayer(Dot1Q):
+        p = p.getlayer(Dot1Q)
+        out.append(p.vlan)
+        p = p.payload
+    return out
+
+def wait(pred, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for p in list(seen):
+            if pred(p):
+                return p
+        time.sleep(0.2)
+    return None
+
+def tagged(frame, vlans):
+    for v in vlans:
+        frame = frame / Dot1Q(vlan=v)
+    return frame
+
+def arp(vlans):
+    return tagged(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff"), vlans) / ARP(
+        op=1, hwsrc=mac, psrc=me, pdst=rs)
+
+def echo(dst, ident, vlans):
+    return tagged(Ether(src=mac, dst=dst), vlans) / IP(src=me, dst=rs) / ICMP(
+        id=ident, seq=1) / Raw(b"vlanport")
+
+def to_peer(marker, vlans):
+    return tagged(Ether(src=mac, dst=peer_mac), vlans) / IP(src=me, dst=peer_ip) / UDP(
+        sport=40404, dport=40404) / Raw(marker.encode())
+
+def is_arp_reply(p):
+    return p.haslayer(ARP) and p[ARP].op == 2 and p[ARP].psrc == rs
+
+reply = None
+for _ in range(6):
+    sendp(arp([N]), iface="tap0", verbose=False)
+    reply = wait(is_arp_reply, 10)
+    if reply is not None:
+        break
+out = {"arp_tags": tags(reply) if reply is not None else None}
+if reply is not None:
+    rs_mac = reply[ARP].hwsrc
+    seen.clear()
+    # must not get through: untagged, a VLAN of no member, a second tag inside N (QinQ)
+    sendp([echo(rs_mac, 1, []), echo(rs_mac, 2, [M]), echo(rs_mac, 3, [N, 7]),
+           to_peer("neg-untagged", []), to_peer("neg-foreign", [M]),
+           to_peer("neg-qinq", [N, 7])], iface="tap0", verbose=False)
+    # not the bridge but the box's own stack on the trunk NIC: recorded, not asserted
+    sendp([arp([]), echo(a["trunk_mac"], 5, [])], iface="tap0", verbose=False)
+    # must get through: an echo in VLAN N, and a frame to the member in VLAN B
+    sendp([echo(rs_mac, 4, [N]), to_peer("pos-vlan", [N])], iface="tap0", verbose=False)
+    answer = wait(lambda p: p.haslayer(ICMP) and p[ICMP].type == 0 and p[ICMP].id == 4, 60)
+    forwarded = wait(lambda p: tags(p) == [B] and b"pos-vlan" in bytes(p), 60)
+    time.sleep(1)
+    out.update(
+        rs_mac=rs_mac,
+        echo_tags=tags(answer) if answer is not None else None,
+        peer_tags=tags(forwarded) if forwarded is not None else None,
+        replies={str(p[ICMP].id): tags(p) for p in seen
+                 if p.haslayer(ICMP) and p[ICMP].type == 0},
+        leaked=sorted({m for p in seen if tags(p)[:1] == [B]
+                       for m in ("neg-untagged", "neg-foreign", "neg-qinq")
+                       if m.encode() in bytes(p)}),
+        untagged_arp_replies=[p[ARP].hwsrc for p in seen if is_arp_reply(p) and not tags(p)],
+        qinq_sent=2)
+sniffer.stop()
+print(json.dumps(out))
+"""
+
+
+def check_vlan_ports(web: Https, lan_ns: str, nic: str, label: str) -> None:
+    """Members on VLAN ports of one trunk NIC, in the image's kernel: listed as such, each
+    ``<nic>.<vid>`` a port of the bridge (what the box's kernel says), the route server
+    answering in the member's VLAN only, untagged frames, another VLAN's and a second tag
+    reaching no other member, the second tag counted as dropped."""
+    started = time.monotonic()
+    listed = web.get("/members").text
+    assert f"<code>{nic}</code> · VLAN {VLAN_A}" in listed, "the Members page shows no VLAN"
+    port_a, port_b = f"{nic}.{VLAN_A}", f"{nic}.{VLAN_B}"
+    deadline = time.monotonic() + 120
+    while True:
+        rows = {p["port"]: p for p in web.get("/api/v1/status").json()["ports"]}
+        if all(rows.get(p, {}).get("bridge") == "br-ixp" and rows[p]["up"]
+               for p in (port_a, port_b)):
+            break
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{label}: the VLAN ports are not up in br-ixp: {rows}")
+        time.sleep(5)
+    before = rows[port_a]["drops"].get("ethertype", 0)
+    args = {"mac": MEMBER_MAC, "ip": MEMBER4, "rs": RS4, "vlan": VLAN_A, "other": VLAN_B,
+            "foreign": VLAN_M, "trunk_mac": vm.LAN_MAC, "peer_mac": SECOND_MAC,
+            "peer_ip": SECOND4}
+    ran = netns.run(lan_ns, [sys.executable, "-c", VLAN_FRAMES, json.dumps(args)],
+                    timeout=300, check=False)
+    assert ran.returncode == 0 and ran.stdout.strip(), \
+        f"{label}: the frames script failed ({ran.returncode}): {ran.stdout}{ran.stderr[-3000:]}"
+    seen = json.loads(ran.stdout.strip().splitlines()[-1])
+    TIMINGS[f"vlan_frames_{label}"] = seen
+    assert seen["arp_tags"] == [VLAN_A], f"{label}: the route server's ARP answer: {seen}"
+    assert seen["echo_tags"] == [VLAN_A], f"{label}: no echo reply in VLAN {VLAN_A}: {seen}"
+    assert seen["peer_tags"] == [VLAN_B], \
+        f"{label}: a frame in VLAN {VLAN_A} did not reach the member in VLAN {VLAN_B}: {seen}"
+    for ident, what in (("1", "an untagged"), ("2", f"a VLAN {VLAN_M}"), ("3", "a QinQ")):
+        assert ident not in seen["replies"], f"{label}: {what} echo request was answered: {seen}"
+    assert seen["leaked"] == [], f"{label}: frames reached the member in VLAN {VLAN_B}: {seen}"
+
+    def counted() -> int:
+        rows = {p["port"]: p for p in web.get("/api/v1/status").json()["ports"]}
+        return rows[port_a]["drops"].get("ethertype", 0) - before
+    deadline = time.monotonic() + 120
+    while counted() < seen["qinq_sent"]:
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{label}: {counted()} of the {seen['qinq_sent']} QinQ "
+                                 f"frames counted as ethertype drops on {port_a}")
+        time.sleep(5)
+    TIMINGS[f"vlan_qinq_counted_{label}"] = counted()
+    TIMINGS[f"vlan_check_seconds_{label}"] = round(time.monotonic() - started, 1)
+
+
 def test_image_is_lean_gpt(image_build: vm.BuiltImage) -> None:
     """Four partitions in the documented order; the image stays small."""
     TIMINGS.update(image_bytes=image_build.size, compressed_bytes=image_build.compressed_size,
@@ -265,7 +448,13 @@ def test_bios_boot_reaches_wizard_then_factory_reset(image_build: vm.BuiltImage,
     """Legacy BIOS (SeaBIOS): banner, wizard over HTTPS, power-off; then the boot menu's
     FACTORY RESET entry gives the box a new setup code and a new certificate."""
     disk = vm.make_disk(image_build.path, tmp_path / "bios.img", DISK_BYTES)
-    box = vm.Vm(disk, tmp_path, uefi=False, name="bios")
+    with lan_namespace() as lan_ns:
+        box = vm.Vm(disk, tmp_path, uefi=False, name="bios", lan_tap=(lan_ns, "tap0"))
+        bios_box(box, disk)
+
+
+def bios_box(box: vm.Vm, disk: Path) -> None:
+    """The BIOS test's box, from the first boot to the last power-off."""
     try:
         code = boot_to_banner(box, "bios")
         check_setup_code_flow(box.https_port, code)
@@ -284,12 +473,16 @@ def test_bios_boot_reaches_wizard_then_factory_reset(image_build: vm.BuiltImage,
         assert vm.https_fingerprint(box.https_port) != fingerprint, \
             "the factory reset kept the old HTTPS certificate"
         check_setup_code_flow(box.https_port, new_code)
-        # set up: the daemons run as their own users (issue 16 item 8) and still work
-        web = complete_setup(box.https_port, new_code)
-        add_anycast_prefix(web)
+        # set up: the daemons run as their own users (issue 16 item 8) and still work; the
+        # members are on VLAN ports of the LAN NIC (issue 16 item 10)
+        web = complete_setup(box.https_port, new_code, vlan=VLAN_A)
+        nic = web.nics[vm.LAN_MAC]
+        add_anycast_prefix(web, members=(second_member(nic),))
         check_route_server(box, "bios", revision=3)
         check_least_privilege(box, "bios")
         check_daemons_work(box, web, "bios")
+        assert box.lan_tap is not None
+        check_vlan_ports(web, box.lan_tap[0], nic, "bios")
         expect_running(box, "bios_configured")
         assert box.power_off()
     finally:
