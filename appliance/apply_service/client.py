@@ -287,6 +287,38 @@ class Privileged:
         except trial.TrialError as exc:
             raise HelperError(str(exc)) from None
 
+    def alert_test(self, channel: str) -> str | None:
+        """Send the alert test message on ``channel`` now: what went wrong, or None when it
+        went out. ``KeyError`` when there is no such channel."""
+        if self.socket_path is not None:
+            answer = self._ask("alert_test", channel=channel)
+            if answer["missing"]:
+                raise KeyError(channel)
+            return answer["problem"]  # type: ignore[no-any-return]
+        from appliance.alerts.engine import send_test
+
+        return send_test(self.target.state_dir, channel)
+
+    def report_test(self, cfg: IXPConfig, compose: Any, asn: int) -> dict[str, Any]:
+        """Send member ``asn``'s monthly report, marked TEST, to the alert recipients; its
+        outcome (``month``, ``to``, ``error``). In-process ``compose`` writes it; the helper
+        has ``ixpctl report mail --test`` write it. ``ValueError`` when it cannot go."""
+        if self.socket_path is not None:
+            return dict(self._ask("report_test", asn=asn)["report"])
+        from appliance.alerts.monthly import send_test
+
+        return send_test(self.target, cfg, compose, asn).as_dict()
+
+    def irr_fetch(self, cfg: IXPConfig) -> dict[str, str]:
+        """Fetch every member's IRR object with bgpq4 into the route server's cache; the
+        objects that failed, with why."""
+        if self.socket_path is not None:
+            return dict(self._ask("irr_fetch")["failed"])
+        from appliance.route_server.concern import IRR_CACHE
+        from appliance.route_server.irr_fetch import refresh_members
+
+        return refresh_members(cfg, self.target.state_dir / IRR_CACHE).failed
+
     def install_data(self, kind: str, raw: bytes) -> dict[str, Any]:
         """Hand a checked offline data set to the helper, which installs it (helper only)."""
         token = self._hand_over(raw)

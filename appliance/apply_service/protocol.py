@@ -84,6 +84,11 @@ def _hex(value: Any) -> str | None:
     return None if re.fullmatch(r"[0-9a-f]{0,64}", value) else "must be a sha256 digest"
 
 
+def _asn(value: Any) -> str | None:
+    return None if not isinstance(value, bool) and 1 <= value <= 4294967295 else \
+        "must be an AS number (1 to 4294967295)"
+
+
 def _seconds(value: Any) -> str | None:
     return None if not isinstance(value, bool) and 0 <= value <= 600 else \
         "must be a number of seconds from 0 to 600"
@@ -141,6 +146,11 @@ VERBS: dict[str, dict[str, Arg]] = {
     "install_data": {"kind": Arg(str, check=lambda v: None if v in DATA_KINDS else
                                  f"must be one of {', '.join(DATA_KINDS)}"),
                      "upload": Arg(str, check=_token)},
+    # the alert settings and their delivery log are the collector's (0640 root:ixp-collector)
+    "alert_test": {"channel": Arg(str, check=_name)},
+    "report_test": {"asn": Arg(int, check=_asn)},
+    # bgpq4 writes the route server's IRR cache
+    "irr_fetch": {},
 }
 
 

@@ -20,6 +20,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict
@@ -215,6 +216,45 @@ class ApplyHelper:
         except trial.TrialError as exc:
             raise Refused(str(exc)) from None
         return {"kept": kept.new.describe()}
+
+    def verb_alert_test(self, *, channel: str, out: BinaryIO) -> dict[str, Any]:
+        """Send the test message on one alert channel (its settings and log are root's and
+        the collector's)."""
+        from appliance.alerts.engine import send_test
+
+        try:
+            return {"problem": send_test(self.target.state_dir, channel), "missing": False}
+        except KeyError:
+            return {"problem": None, "missing": True}
+
+    def verb_report_test(self, *, asn: int, out: BinaryIO) -> dict[str, Any]:
+        """Send a member's monthly report, marked TEST, to the alert recipients: what
+        ``ixpctl report mail --test ASN`` does (the CLI composes it in the box's language)."""
+        import json
+
+        # the image's ixpctl, else this environment's (a lab, the tests)
+        ixpctl = IXPCTL if Path(IXPCTL).exists() else str(Path(sys.executable).parent / "ixpctl")
+        argv = [ixpctl, "report", "mail", "--state-dir", str(self.target.state_dir),
+                "--test", str(asn), "--json"]
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        try:
+            reports = json.loads(res.stdout)["reports"]
+        except (ValueError, KeyError, TypeError):
+            why = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
+            raise Refused(why.removeprefix("error: ")) from None
+        return {"report": reports[0] if reports else None}
+
+    def verb_irr_fetch(self, *, out: BinaryIO) -> dict[str, Any]:
+        """Fetch every member's IRR object with bgpq4 into the route server's cache (the web
+        re-applies afterwards, as after an upload)."""
+        from appliance.config.committed import committed_config
+        from appliance.route_server.concern import IRR_CACHE
+        from appliance.route_server.irr_fetch import refresh_members
+
+        cfg = committed_config(self.target.state_dir)
+        if cfg is None:
+            raise Refused("no configuration is committed yet: there is nothing to fetch")
+        return {"failed": refresh_members(cfg, self.target.state_dir / IRR_CACHE).failed}
 
     def verb_install_data(self, *, kind: str, upload: str, out: BinaryIO) -> dict[str, Any]:
         """Install an offline data set the web UI checked (checked here again), under the

@@ -10,18 +10,23 @@ import json
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.route_server.irr import (
     IrrData,
     IrrEntry,
     entry_as_data,
+    irr_object,
     parse_bgpq4_asns,
     parse_bgpq4_prefixes,
     parse_irr_cache,
 )
 from appliance.util.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from appliance.config.model import IXPConfig
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -91,6 +96,14 @@ def refresh(objects: Iterable[str], sources: Sequence[str], cache: Path, *, now:
     data = IrrData(entries)
     save_cache(cache, data)
     return RefreshResult(data, failed)
+
+
+def refresh_members(cfg: IXPConfig, cache: Path, run: Runner = subprocess.run
+                    ) -> RefreshResult:
+    """``refresh`` of every member's IRR object (AS-SET, else its ASN), now."""
+    objects = sorted({irr_object(m) for m in cfg.members})
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return refresh(objects, cfg.route_server.irr_sources, cache, now=now, run=run)
 
 
 def age_seconds(entry: IrrEntry, now: datetime) -> float | None:

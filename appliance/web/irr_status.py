@@ -23,7 +23,7 @@ from appliance.apply_service.client import HelperError, HelperUnavailable
 from appliance.config.model import IXPConfig
 from appliance.route_server.concern import IRR_CACHE
 from appliance.route_server.irr import IrrData, irr_object, parse_irr_cache
-from appliance.route_server.irr_fetch import age_seconds, load_cache, refresh, save_cache
+from appliance.route_server.irr_fetch import age_seconds, load_cache, save_cache
 
 MAX_AGE_DAYS = 30  # older data still filters, but the operator is told to refresh it
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -163,15 +163,20 @@ def fetch(state_dir: Path, cfg: IXPConfig) -> tuple[int, dict[str, str]]:
     if shutil.which("bgpq4") is None:
         raise IrrLoadError(_("bgpq4 is not installed on this box, so IRR data cannot be "
                              "fetched; upload a file instead."))
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    result = refresh(objects, cfg.route_server.irr_sources, cache_path(state_dir), now=now)
-    fetched = len(objects) - len(result.failed)
+    from appliance.web.applying import privileged
+
+    try:
+        # bgpq4 writes the route server's cache: maybe the helper's to write
+        failed = privileged().irr_fetch(cfg)
+    except (HelperError, HelperUnavailable) as exc:
+        failed = {obj: str(exc) for obj in objects}
+    fetched = len(objects) - len(failed)
     if fetched == 0:
-        first = next(iter(result.failed.values()), "")
+        first = next(iter(failed.values()), "")
         raise IrrLoadError(_("Could not fetch IRR data: is the box online? The IRR servers "
                              "did not answer (%(why)s). Upload a file instead; the data "
                              "already loaded is kept.", why=first))
-    return fetched, result.failed
+    return fetched, failed
 
 
 def fetched_sentence(n: int, failed: dict[str, str]) -> str:

@@ -294,3 +294,73 @@ def test_the_helper_exits_when_idle_and_not_while_it_works(state, root_required)
         assert not target.apply_socket.exists(), "the helper left its socket"
     finally:
         revisions.READER_GROUP = group
+
+
+def test_the_alert_and_report_test_messages_go_out_through_the_helper(
+        state, example_text, monkeypatch, root_required) -> None:
+    """The Alerts page's test message and a member's test report read the mail and webhook
+    settings (``alerts.json``, the collector's on the image) and write the delivery log:
+    the helper sends them for the web, and says when there is no such channel."""
+    from tests.alerts.receivers import HttpSink, SmtpServer
+
+    with HttpSink() as sink, SmtpServer(state) as smtp:
+        monkeypatch.setenv("SSL_CERT_FILE", str(smtp.cert))  # the test relay's certificate
+        data = yaml.safe_load(example_text)
+        data["alerts"] = {"webhooks": [{"url": sink.url}],
+                          "email": {"enabled": True, "relay": "127.0.0.1", "port": smtp.port,
+                                    "username": smtp.user, "smtp_password": smtp.password,
+                                    "sender": "ixp@ix.example.net",
+                                    "recipients": ["ops@ix.example.net"]}}
+        out = build_pipeline(state).run(yaml.safe_dump(data), author="t", comment="alerts")
+        assert out.ok, out.error
+        group = revisions.READER_GROUP
+        path, stop, thread = start_helper(state, "nobody")
+        try:
+            priv = client.Privileged(state, path)
+            assert priv.alert_test("webhook:0") is None
+            assert sink.event.wait(10) and json.loads(sink.requests[-1][2])["kind"] == "test"
+            with pytest.raises(KeyError):
+                priv.alert_test("webhook:7")
+            with pytest.raises(client.HelperError, match="channel"):
+                client.request(path, "alert_test", {"channel": "no such; thing"})
+            # the member's report, written by ``ixpctl report mail --test`` as root
+            asn = data["members"][0]["asn"]
+            report = priv.report_test(None, None, asn)
+            assert report["error"] is None and report["to"] == ["ops@ix.example.net"], report
+            assert smtp.box.event.wait(10)
+            assert smtp.box.messages[-1][1] == ["ops@ix.example.net"]
+            assert f"AS{asn}".encode() in smtp.box.messages[-1][2]
+            with pytest.raises(client.HelperError, match="AS number"):
+                client.request(path, "report_test", {"asn": 0})
+        finally:
+            stop.set()
+            thread.join(10)
+            revisions.READER_GROUP = group
+
+
+def test_an_irr_fetch_goes_through_the_helper(state, monkeypatch, root_required) -> None:
+    """bgpq4 writes the route server's IRR cache (root's): the helper runs the fetch, with
+    the fixture bgpq4 standing in for the IRR servers."""
+    from appliance.route_server.concern import IRR_CACHE
+    from appliance.route_server.irr_fetch import load_cache
+
+    fixtures = ROOT / "tests" / "fixtures" / "refresh"
+    data = state / "bgpq4-data"
+    shutil.copytree(fixtures / "irr", data)
+    monkeypatch.setenv("PATH", f"{fixtures / 'bin'}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_BGPQ4_DATA", str(data))
+    group = revisions.READER_GROUP
+    path, stop, thread = start_helper(state, "nobody")
+    try:
+        failed = client.Privileged(state, path).irr_fetch(None)
+        cache = load_cache(state / IRR_CACHE)
+        assert cache.entries and not failed, f"fetched {cache.entries}; failed: {failed}"
+        assert "AS-ISLANDTEL" in (data / "calls.log").read_text()
+        # offline: every object fails, and says why
+        (data / "unreachable").touch()
+        failed = client.Privileged(state, path).irr_fetch(None)
+        assert failed and all("unreachable" in why for why in failed.values()), failed
+    finally:
+        stop.set()
+        thread.join(10)
+        revisions.READER_GROUP = group
