@@ -183,6 +183,27 @@ def test_service_dirs_refuses_paths_outside_the_state_dir(state: Path) -> None:
         assert "state directory" in done.stderr or "no '..'" in done.stderr, done.stderr
 
 
+def test_other_services_still_list_the_revisions_the_web_ui_may_read(state: Path,
+                                                                      root_required) -> None:
+    """ixp-web.service gives the web UI's group the committed revisions; the anycast helper
+    and the collector, of other groups, still list which revisions there are (the helper
+    polls for a new one) but read none (they hold the members' MD5 passwords). Once the
+    folder was 0750 and the anycast helper, failing to list it, restarted in a loop."""
+    from appliance.config.revisions import RevisionStore
+
+    RevisionStore(state).commit("members: []\n", author="t", comment="first")
+    service_dirs(state, "--group-read-all", "root", str(state / "revisions"))
+    script = ("import sys; from pathlib import Path; "
+              "from appliance.config.revisions import RevisionStore; "
+              "store = RevisionStore(Path(sys.argv[1])); "
+              "print(store.ids(), store.latest() is None)")
+    done = subprocess.run([*as_unit_user("ixp-anycast.service"), sys.executable, "-c", script,
+                           str(state)], capture_output=True, text=True, timeout=60,
+                          check=False, env={**child_env(), "PYTHONPATH": str(ROOT)}, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[1]", "True"], done.stdout  # listed, not readable
+
+
 def test_snmp_agent_as_its_own_user_binds_161_and_answers(state: Path, root_required) -> None:
     """The agent of ixp-snmp.service: port 161 and SO_BINDTODEVICE with its two ambient
     capabilities, its configuration through its group only, its own folders writable."""
