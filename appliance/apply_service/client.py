@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -247,13 +246,7 @@ class Privileged:
 
     def _hand_over(self, raw: bytes) -> str:
         """Put an upload where the helper takes it (the web's own folder, 0600)."""
-        folder = self.target.web_uploads
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        token = secrets.token_urlsafe(18)
-        fd = os.open(folder / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(raw)
-        return token
+        return protocol.put_upload(self.target.web_uploads, raw)
 
     def firmware_install(self, argv: list[str], token: str, allow_downgrade: bool,
                          drain_seconds: float) -> None:

@@ -9,9 +9,12 @@ when the configuration itself was refused). Nothing else is ever sent.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 # A configuration of 1000 members is some 1 MB of YAML: room for it, not for a flood.
@@ -21,6 +24,17 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 class ProtocolError(ValueError):
     """A line that is not a request or an answer of this protocol."""
+
+
+def put_upload(folder: Path, raw: bytes) -> str:
+    """``raw`` as a new file in ``folder`` (the web UI's uploads) that only its owner reads;
+    the token that names it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = secrets.token_urlsafe(18)
+    fd = os.open(folder / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(raw)
+    return token
 
 
 def send(out: BinaryIO, message: dict[str, Any]) -> None:

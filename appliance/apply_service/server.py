@@ -138,7 +138,6 @@ class ApplyHelper:
                            passphrase: str | None = None) -> dict[str, Any]:
         """A backup of the whole state (it holds root's secrets), left in the web's uploads
         folder for the asking user only; its token."""
-        import secrets
 
         from appliance.backup.archive import BackupError
         from appliance.backup.restore import create
@@ -148,13 +147,8 @@ class ApplyHelper:
             data = create(self.target.state_dir, passphrase)
         except (BackupError, LockBusy) as exc:
             raise Refused(str(exc)) from None
-        folder = self.target.web_uploads
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        token = secrets.token_urlsafe(18)
-        fd = os.open(folder / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as outfile:
-            outfile.write(data)
-        os.chown(folder / token, peer_uid, -1)
+        token = protocol.put_upload(self.target.web_uploads, data)
+        os.chown(self.target.web_uploads / token, peer_uid, -1)
         return {"download": token}
 
     def verb_identify(self, *, nic: str, out: BinaryIO) -> dict[str, Any]:
