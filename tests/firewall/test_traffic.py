@@ -166,3 +166,24 @@ def test_an_echo_flood_is_cut_and_counted(topo):
     labns.run(t.m1, ["ping", "-q", "-l", "600", "-c", "600", "-W", "1", fl.RS4],
                  check=False, timeout=30)
     assert drops_by_reason(Target(NO_STATE, t.app))["icmp_flood"] > before
+
+
+def test_an_interface_that_is_neither_lan_nor_management_gets_no_answer(topo, netlab):
+    """A NIC that is no member's port (a free NIC, a VLAN trunk): the box's own addresses are
+    not reachable through it, ping included (the echo limit once came first and answered),
+    and each frame is counted as ``other_interface``."""
+    t = _apply(topo)
+    spare = netlab.add_host("sp", into=t.app, port="spare0", mac="02:00:5e:10:00:77",
+                            addrs=["203.0.113.77/24"])
+    labns.run(t.app, ["ip", "link", "set", "spare0", "up"])
+    box = Target(NO_STATE, t.app)
+    before = drops_by_reason(box)["other_interface"]
+    # the box would answer ARP there (arp_ignore 0): a static entry makes that beside the point
+    mac = labns.run(t.app, ["cat", "/sys/class/net/spare0/address"]).stdout.strip()
+    labns.run(spare.ns, ["ip", "neigh", "replace", fl.RS4, "lladdr", mac, "dev", "eth0"])
+    # (an answer would leave through br-ixp, not come back here: the counter tells)
+    labns.run(spare.ns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", fl.RS4], check=False)
+    assert drops_by_reason(box)["other_interface"] == before + 3, "an echo was not dropped"
+    tcp = fl.probe(spare.ns, [("tcp", fl.RS4, 22, None)])
+    assert set(tcp.values()) == {"timeout"}, tcp
+    assert drops_by_reason(box)["other_interface"] >= before + 4
