@@ -20,6 +20,7 @@ import psutil
 from appliance.bridge.desired import member_ports
 from appliance.config.model import BLACKHOLE_PORT, IXPConfig
 from appliance.platform.netns import command as netns_command
+from appliance.platform.rtnl import open_rtnl
 from appliance.platform.target import Target
 
 SYS_NET = Path("/sys/class/net")
@@ -56,33 +57,26 @@ def _driver(name: str, kind: str | None) -> str | None:
 
 def collect_local() -> list[Nic]:
     """Every device of this process's namespace except loopback, sorted by name."""
-    # pyroute2 (12 MiB of modules) only while the NICs are listed: the web UI imports this
-    # module for its wizard and NIC pages, and stays resident (issue 14)
-    from pyroute2 import IPRoute
-
     stats = psutil.net_if_stats()
     out: list[Nic] = []
-    with IPRoute() as ipr:
-        links = list(ipr.get_links())
-        names = {msg["index"]: msg.get_attr("IFLA_IFNAME") for msg in links}
-        for msg in links:
-            name = msg.get_attr("IFLA_IFNAME")
-            if name == "lo":
-                continue
-            info = msg.get_attr("IFLA_LINKINFO")
-            kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
-            st = stats.get(name)
-            out.append(Nic(
-                name=name,
-                mac=msg.get_attr("IFLA_ADDRESS"),
-                driver=_driver(name, kind),
-                kind=kind,
-                operstate=str(msg.get_attr("IFLA_OPERSTATE") or "unknown").lower(),
-                carrier=bool(msg.get_attr("IFLA_CARRIER")),
-                speed_mbps=st.speed if st is not None and st.speed > 0 else None,
-                mtu=msg.get_attr("IFLA_MTU"),
-                master=names.get(msg.get_attr("IFLA_MASTER") or 0),
-            ))
+    with open_rtnl(None) as rtnl:
+        links = rtnl.links()
+    names = {link.index: link.name for link in links}
+    for link in links:
+        if link.name == "lo":
+            continue
+        st = stats.get(link.name)
+        out.append(Nic(
+            name=link.name,
+            mac=link.mac_text or None,
+            driver=_driver(link.name, link.kind),
+            kind=link.kind,
+            operstate=link.oper.lower(),
+            carrier=link.carrier,
+            speed_mbps=st.speed if st is not None and st.speed > 0 else None,
+            mtu=link.mtu,
+            master=names.get(link.master) if link.master else None,
+        ))
     return sorted(out, key=lambda n: n.name)
 
 

@@ -39,6 +39,7 @@ NUD_STATES = {0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY
               0x10: "PROBE", 0x20: "FAILED", 0x40: "NOARP", 0x80: "PERMANENT"}
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE = 1, 3, 4, 16
 IFLA_LINKINFO, IFLA_STATS64 = 18, 23
+IFLA_MASTER, IFLA_CARRIER = 10, 33
 IFLA_INFO_KIND = 1
 
 _NLMSG = struct.Struct("=LHHLL")
@@ -67,6 +68,13 @@ class LinkInfo:
     oper: str = "UNKNOWN"  # IFLA_OPERSTATE: UP, DOWN, LOWERLAYERDOWN, UNKNOWN, ...
     kind: str | None = None  # IFLA_INFO_KIND: bridge, vlan, veth...; None for a NIC
     stats: dict[str, int] = field(default_factory=dict)
+    master: int = 0  # IFLA_MASTER: the bridge (or bond) it is a port of; 0 for none
+    carrier: bool = False  # IFLA_CARRIER: the link is physically up
+
+    @property
+    def mac_text(self) -> str:
+        """The MAC as ``02:00:5e:10:00:01``; empty for a device without one."""
+        return _mac_text(self.mac)
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,9 @@ def parse_link(body: bytes) -> LinkInfo:
     if IFLA_LINKINFO in attrs:
         kind = _attrs(attrs[IFLA_LINKINFO], 0).get(IFLA_INFO_KIND)
         info.kind = kind.rstrip(b"\0").decode() if kind else None
+    if IFLA_MASTER in attrs:
+        info.master = struct.unpack("=I", attrs[IFLA_MASTER][:4])[0]
+    info.carrier = bool(attrs.get(IFLA_CARRIER, b"\0")[0])
     raw = attrs.get(IFLA_STATS64, b"")
     count = min(len(raw) // 8, len(STATS64))
     info.stats = dict(zip(STATS64, struct.unpack_from(f"={count}Q", raw), strict=True))
@@ -243,6 +254,12 @@ class Rtnl:
                 return None  # no such device (EINVAL/ERANGE: not a valid device name)
             raise
         return next((parse_link(p) for t, p in replies if t == RTM_NEWLINK), None)
+
+    def links(self) -> list[LinkInfo]:
+        """Every device of the namespace (one dump)."""
+        body = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+        return [parse_link(p) for t, p in self._request(RTM_GETLINK, NLM_F_DUMP, body)
+                if t == RTM_NEWLINK]
 
     def set_up(self, name: str, up: bool) -> None:
         """Set ``name`` administratively up or down; ``FileNotFoundError`` if it is missing."""
