@@ -23,6 +23,7 @@ so it counts as 0 and a counter that went down is a reset, left out of the rates
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
 import threading
 import time
@@ -189,20 +190,29 @@ class SampleStore:
     """Samples of port counters; one writer (the collector), any number of readers."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        # The web UI (ixp-web) reads the collector's (ixp-collector's) database: it may not
+        # write it, not even the schema statements below, which then fail (issue 16).
+        self.read_only = path.exists() and not os.access(path, os.W_OK)
+        self._last_rows: dict[str, dict[str, tuple[int, tuple[int, ...]]]] | None = None
+        if self.read_only:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            # A rollback journal, not WAL: a WAL reader must write the -shm file, and the web
+            # UI reads this database as a user that may not write it.
+            db.execute("PRAGMA journal_mode=DELETE")
             for table in ("fine", "coarse"):
                 db.execute(_SCHEMA.format(t=table))
             db.executescript(_PREFIX_SCHEMA)
             for table in MATRIX_TIERS:
                 db.executescript(_MATRIX_SCHEMA.format(t=table))
-        # The last row written per session and table: (ts, counts); loaded on first use.
-        self._last_rows: dict[str, dict[str, tuple[int, tuple[int, ...]]]] | None = None
+        # (_last_rows: the last row written per session and table, loaded on first use)
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
         return sqlite3.connect(self.path, timeout=10)
 
     def add(self, ts: int, counters: Iterable[PortCounters]) -> None:

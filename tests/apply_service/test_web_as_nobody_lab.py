@@ -72,6 +72,9 @@ def lab(root_required, example_text) -> Iterator[tuple[Path, LabState]]:
         assert out.ok, out.error
         # the route server, as the dev runner or ixp-bird.service runs it
         pid = ensure_running(target)
+        # as ``bird -u bird -g bird`` leaves it on the box: the web UI reaches it by its group
+        shutil.chown(target.bird_socket, group="bird")
+        os.chmod(target.bird_socket, 0o660)
         yield state, lab_state
     finally:
         if pid:
@@ -164,6 +167,15 @@ def test_an_admin_change_through_the_web_as_nobody_is_applied_by_the_helper(lab)
                                 check=False).stdout
             assert set(states.values()) == {"Established"} and len(states) == 2, \
                 f"{states}; the route server: {rs}\n{(state / 'apply.log').read_text()[-3000:]}"
+
+            # the looking glass, read by the web process itself (BIRD's socket, its group)
+            code, body = curl(ns, "-H", auth, f"http://127.0.0.1:{PORT}/birdwatcher/protocols/bgp")
+            assert code == 200, f"HTTP {code}: {body[:2000]}\n{log.read_text()[-3000:]}"
+            names = sorted(json.loads(body)["protocols"])
+            code, body = curl(ns, "-H", auth,
+                              f"http://127.0.0.1:{PORT}/birdwatcher/routes/filtered/{names[0]}")
+            assert code == 200 and "routes" in json.loads(body), \
+                f"HTTP {code}: {body[:3000]}\n{log.read_text()[-3000:]}"
 
             # committed by the helper, readable by the web's group, written by root only
             rev = RevisionStore(state).latest()
