@@ -61,7 +61,8 @@ def test_a_second_apply_while_one_runs_joins_it(monkeypatch, tmp_path, example_t
             release.wait(10)
             return Outcome(True, "commit", message="done")
 
-    monkeypatch.setattr(jobs, "build_pipeline", SlowPipeline)
+    # the one pipeline the web applies through (in-process here, the helper on the image)
+    monkeypatch.setattr(jobs, "pipeline", lambda *a, **kw: SlowPipeline())
     cfg = load_config_text(example_text)
     first = jobs.start(Target(tmp_path), cfg, "double-clicker", "c")
     second = jobs.start(Target(tmp_path), cfg, "double-clicker", "c")
