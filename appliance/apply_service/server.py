@@ -63,9 +63,37 @@ def peer_uid(conn: socket.socket) -> int:
 class ApplyHelper:
     """The verbs, each doing one privileged thing for the web UI on one target."""
 
-    def __init__(self, target: Target) -> None:
-        """``target``: the state dir and namespace this helper applies to (never the web's)."""
+    def __init__(self, target: Target, web_user: str = WEB_USER) -> None:
+        """``target``: the state dir and namespace this helper applies to (never the web's);
+        ``web_user``: who the web UI runs as (what a restore hands back to it)."""
         self.target = target
+        self.web_user = web_user
+
+    def _hand_back(self) -> None:
+        """After a restore, as ixp-web.service's root steps leave them: the revisions the web
+        UI's group's to read, its API tokens its own (the restore put root's copies there)."""
+        from appliance.config import revisions
+
+        try:
+            entry = pwd.getpwnam(self.web_user)
+        except KeyError:
+            return  # no such user here (a test's helper for root only)
+        try:
+            gid = grp.getgrnam(revisions.READER_GROUP).gr_gid
+        except KeyError:
+            gid = entry.pw_gid
+        folder = self.target.state_dir / "revisions"
+        if folder.is_dir():
+            os.chown(folder, 0, gid)
+            os.chmod(folder, 0o755)  # which revisions there are is no secret
+            for path in folder.iterdir():
+                if path.is_file():
+                    os.chown(path, 0, gid)
+                    os.chmod(path, 0o640)
+        for path in (self.target.state_dir / "web", self.target.state_dir / "web" /
+                     "api-tokens.json"):
+            if path.exists():
+                os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _pipeline(self, progress: Any = None) -> Any:
         from appliance.box import build_pipeline  # heavy: only while a request runs
@@ -131,6 +159,7 @@ class ApplyHelper:
             done = restore(self.target.state_dir, raw, passphrase)
         except (BackupError, LockBusy) as exc:
             raise Refused(str(exc)) from None
+        self._hand_back()
         outcome = self._pipeline().reapply_latest(author="restore")
         return {"done": asdict(done), "outcome": outcome.as_dict()}
 
@@ -442,7 +471,7 @@ def main(target: Target, *, web_user: str = WEB_USER, idle: float | None = None,
     listener, activated = listening_socket(target.apply_socket, gid)
     if idle is None and activated:
         idle = IDLE_SECONDS
-    server = Server(ApplyHelper(target), allowed_uids(web_user), idle)
+    server = Server(ApplyHelper(target, web_user), allowed_uids(web_user), idle)
     print(f"ixp-apply listening on {target.apply_socket} for uids "
           f"{sorted(server.uids)}", flush=True)
     try:

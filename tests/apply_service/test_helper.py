@@ -364,3 +364,33 @@ def test_an_irr_fetch_goes_through_the_helper(state, monkeypatch, root_required)
         stop.set()
         thread.join(10)
         revisions.READER_GROUP = group
+
+
+def test_a_restore_through_the_helper_leaves_the_web_ui_able_to_read_it(
+        state, root_required) -> None:
+    """The first-boot "Restore from a backup": the helper puts the backup in place as root,
+    then hands the revisions to the web UI's group and its API tokens to it, as
+    ixp-web.service's root steps do (else the web saw no configuration after the restore)."""
+    from appliance.backup.restore import create
+    from appliance.web.api import tokens
+
+    tokens.create(state, "lab", "alice")
+    raw = create(state, None)
+    fresh = Path(tempfile.mkdtemp(prefix="ixp-apply-fresh-", dir="/var/tmp"))
+    os.chmod(fresh, 0o755)
+    group = revisions.READER_GROUP
+    path, stop, thread = start_helper(fresh, "nobody")
+    try:
+        done, outcome = client.Privileged(fresh, path).restore_backup(raw, None)
+        assert done.revisions >= 1 and outcome.ok, outcome
+        folder = fresh / "revisions"
+        assert folder.stat().st_mode & 0o777 == 0o755
+        for rev in folder.glob("*.json"):
+            st = rev.stat()
+            assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, NOBODY.pw_gid, 0o640), rev
+        assert (fresh / "web" / "api-tokens.json").stat().st_uid == NOBODY.pw_uid
+    finally:
+        stop.set()
+        thread.join(10)
+        revisions.READER_GROUP = group
+        shutil.rmtree(fresh, ignore_errors=True)
