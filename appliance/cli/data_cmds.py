@@ -10,9 +10,13 @@ source that cannot be reached keeps its data, and the failure shows in ``ixpctl 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from appliance.cli.common import add_json, add_state_dir, target_of
 from appliance.cli.output import emit_json, error
+
+if TYPE_CHECKING:
+    from appliance.box import RefreshReport
 
 
 def _age(seconds: float | None) -> str:
@@ -23,6 +27,18 @@ def _age(seconds: float | None) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.0f} hours old"
     return f"{seconds / 86400:.1f} days old"
+
+
+# A source could not be reached and nothing else went wrong: the data in force stays. Its own
+# code so the timer's unit can count it a success (SuccessExitStatus=3): an offline box is
+# not a degraded system, its data's age is shown and alerted on instead.
+UNREACHABLE = 3
+
+
+def _exit_code(report: RefreshReport) -> int:
+    if report.outcome is not None and not report.outcome.ok:
+        return 1
+    return UNREACHABLE if report.failures else 0
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -37,7 +53,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
                    "failures": report.failures, "changes": report.lines,
                    "message": report.message,
                    "outcome": report.outcome.as_dict() if report.outcome else None})
-        return 0 if report.ok else 1
+        return _exit_code(report)
     for source, why in sorted(report.failures.items()):
         print(f"warning: {source}: {why} (the previous data stays in force)")
     for line in report.lines:
@@ -46,7 +62,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         error(report.message)
         return 1
     print(report.message)
-    return 0 if report.ok else 1
+    return _exit_code(report)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
