@@ -15,9 +15,9 @@ import json
 import os
 import socket
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.apply_service import protocol
 from appliance.config.errors import ConfigError, Issue
@@ -26,6 +26,9 @@ from appliance.config.model import IXPConfig
 from appliance.pipeline.candidate import CandidateStore
 from appliance.pipeline.run import Comparison, Outcome, Pipeline, ProgressFn
 from appliance.platform.target import Target, as_target, on_image
+
+if TYPE_CHECKING:
+    from appliance.platform import probe
 
 ENV_SOCKET = "IXP_APPLY_SOCKET"  # a helper's socket to use (tests, a lab web as non-root)
 TIMEOUT = 30 * 60.0  # an apply of 1000 members with a BIRD reconfigure stays far below
@@ -335,6 +338,23 @@ class Privileged:
             return subprocess.CompletedProcess(["nft", *args], int(got["returncode"]),
                                                str(got["stdout"]), str(got["stderr"]))
         return read
+
+
+    def prober(self) -> probe.Asker:
+        """A ``probe.use_asker`` asker through the helper (its packet socket, its namespace)."""
+        path = self.socket_path
+        assert path is not None
+
+        def ask(_ns: str | None, bridge: str, src_mac: str, sources: dict[int, str],
+                targets: Iterable[str], timeout: float = 1.0) -> dict[str, set[str]]:
+            try:
+                got = request(path, "probe", {"bridge": bridge, "src_mac": src_mac,
+                                              "sources": {str(k): v for k, v in sources.items()},
+                                              "targets": list(targets), "timeout": timeout})
+            except (HelperError, HelperUnavailable, protocol.ProtocolError) as exc:
+                raise OSError(str(exc)) from None
+            return {addr: set(macs) for addr, macs in got["answers"].items()}
+        return ask
 
 
 def _run(argv: list[str]) -> None:

@@ -134,6 +134,44 @@ def _address(value: Any) -> str | None:
         "must be an address"
 
 
+def _is_ip(value: Any) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+# A member has a handful of addresses; the probe sends one frame per address.
+MAX_PROBE_TARGETS = 64
+
+
+def _probe_targets(value: Any) -> str | None:
+    if not value or len(value) > MAX_PROBE_TARGETS or \
+            not all(isinstance(v, str) and _is_ip(v) for v in value):
+        return f"must be a list of 1 to {MAX_PROBE_TARGETS} IPv4 or IPv6 addresses"
+    return None
+
+
+def _probe_sources(value: Any) -> str | None:
+    if not value or not all(k in ("4", "6") and isinstance(v, str) and _is_ip(v)
+                            for k, v in value.items()):
+        return 'must map "4" and/or "6" to the box\'s own address of that version'
+    return None
+
+
+def _mac(value: Any) -> str | None:
+    return None if re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", value) else \
+        "must be a MAC address (six lowercase hex pairs)"
+
+
+def _probe_timeout(value: Any) -> str | None:
+    return None if not isinstance(value, bool) and 0 < value <= 5 else \
+        "must be a number of seconds above 0, at most 5"
+
+
 DATA_KINDS = ("irr", "rpki", "rootzone", "peeringdb")
 AUTHOR = Arg(str, check=_name)
 CONFIG = Arg(str, check=_text(MAX_LINE, empty=False))
@@ -155,6 +193,11 @@ VERBS: dict[str, dict[str, Arg]] = {
                          "drain_seconds": Arg((int, float), False, _seconds)},
     "reboot": {},
     "nft_read": {"args": Arg(list, check=_nft_read)},
+    # the onboarding checklist's ARP/ND question on the LAN: a packet socket (CAP_NET_RAW)
+    "probe": {"bridge": Arg(str, check=_name), "src_mac": Arg(str, check=_mac),
+              "sources": Arg(dict, check=_probe_sources),
+              "targets": Arg(list, check=_probe_targets),
+              "timeout": Arg((int, float), False, _probe_timeout)},
     "confirm_trial": {"reached_at": Arg((str, type(None)), False,
                                         lambda v: None if v is None else _address(v))},
     "install_data": {"kind": Arg(str, check=lambda v: None if v in DATA_KINDS else

@@ -222,6 +222,19 @@ class ApplyHelper:
                        "--drain-seconds", str(drain.DEFAULT_SECONDS)])
 
 
+    def verb_probe(self, *, bridge: str, src_mac: str, sources: dict[str, str],
+                   targets: list[str], out: BinaryIO, timeout: float = 1.0) -> dict[str, Any]:
+        """Who answers ARP/ND for ``targets`` on the peering LAN's bridge (onboarding)."""
+        from appliance.platform import probe
+
+        try:
+            found = probe.who_answers(self.target.netns, bridge, src_mac,
+                                      {int(k): v for k, v in sources.items()}, targets,
+                                      timeout=timeout)
+        except OSError as exc:
+            raise Refused(f"cannot ask on {bridge}: {exc.strerror or exc}") from None
+        return {"answers": {addr: sorted(macs) for addr, macs in found.items()}}
+
     def verb_nft_read(self, *, args: list[str], out: BinaryIO) -> dict[str, Any]:
         """A read-only nft listing (the status pages' counters) in the target's namespace."""
         from appliance.platform import nft

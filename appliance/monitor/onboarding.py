@@ -51,6 +51,7 @@ class Facts:
     fdb: dict[str, list[str]] = field(default_factory=dict)  # port: learnt MACs
     drops: dict[str, dict[str, int]] = field(default_factory=dict)  # port: {reason: packets}
     answers: dict[str, set[str]] = field(default_factory=dict)  # address: MACs that answered
+    probe_error: str | None = None  # why the box could not ask on the LAN (answers unknown)
     rs_running: bool = False
     sessions: list[dict[str, Any]] = field(default_factory=list)  # route_server_sessions rows
     filtered: list[dict[str, Any]] = field(default_factory=list)  # {"prefix", "reasons"(keys)}
@@ -59,8 +60,14 @@ class Facts:
 
 
 def history_path(state_dir: Path) -> Path:
-    """Where the last change of each member port's drop counters is kept."""
-    return state_dir / "monitor" / "onboarding-drops.json"
+    """Where the last change of each member port's drop counters is kept: the web UI's own
+    folder, since only its checklist page writes it (``monitor/`` is the collector's, and the
+    web UI, a user of its own, cannot write there)."""
+    return state_dir / "web" / "onboarding-drops.json"
+
+
+# Where it was before (root's web UI wrote into the collector's folder): read once.
+OLD_HISTORY = ("monitor", "onboarding-drops.json")
 
 
 def _finding(code: str, **values: Any) -> dict[str, Any]:
@@ -127,7 +134,11 @@ def evaluate(member_entries: list[Member], facts: Facts, history: dict[str, Any]
                       [_finding("quiet_period", minutes=int(quiet_seconds // 60))]))
 
     findings = []
+    if facts.probe_error:
+        findings.append(_finding("probe_failed", reason=facts.probe_error))
     for addr in sorted(facts.answers, key=lambda a: (":" in a, a)):
+        if facts.probe_error:
+            break
         answered = facts.answers[addr]
         proto = "ND" if ipaddress.ip_address(addr).version == 6 else "ARP"
         if not answered:
@@ -200,7 +211,10 @@ def evaluate(member_entries: list[Member], facts: Facts, history: dict[str, Any]
 
 def _load_history(state_dir: Path) -> dict[str, Any]:
     try:
-        data = json.loads(history_path(state_dir).read_text())
+        path = history_path(state_dir)
+        if not path.exists():
+            path = state_dir.joinpath(*OLD_HISTORY)
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -245,8 +259,12 @@ def gather(target: Target, cfg: IXPConfig, entries: list[Member],
     sources = {a.version: str(a) for a in (rs.ipv4, rs.ipv6) if a is not None}
     targets = [str(a) for m in entries for a in (*m.ipv4, *m.ipv6)]
     if bridge is not None and bridge.mac and targets:
-        facts.answers = probe.who_answers(target.netns, bridge.name, rtnl_mac(bridge.mac), sources,
-                                          targets, timeout=probe_timeout)
+        try:
+            facts.answers = probe.ask(target.netns, bridge.name, rtnl_mac(bridge.mac), sources,
+                                      targets, timeout=probe_timeout)
+        except OSError as exc:
+            facts.probe_error = exc.strerror or str(exc)
+            facts.answers = {t: set() for t in targets}
     else:
         facts.answers = {t: set() for t in targets}
     status = route_server_sessions(target.state_dir, cfg)

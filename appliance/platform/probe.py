@@ -14,7 +14,7 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from appliance.platform.rtnl import socket_in
 
@@ -89,6 +89,26 @@ def answer_of(frame: bytes) -> tuple[str, str] | None:
             opts = opts[opts[1] * 8:]
         return target, mac
     return None
+
+
+# Who asks: here (a packet socket needs CAP_NET_RAW), or the apply helper for a web UI that
+# runs without capabilities (set once by the web's create_app, as nft.use_reader).
+Asker = Callable[..., dict[str, set[str]]]
+_asker: Asker | None = None
+
+
+def use_asker(asker: Asker | None) -> None:
+    """Ask through ``asker`` (same arguments as ``who_answers``); None: here."""
+    global _asker
+    _asker = asker
+
+
+def ask(netns: str | None, bridge: str, src_mac: str, sources: dict[int, str],
+        targets: Iterable[str], timeout: float = 1.0) -> dict[str, set[str]]:
+    """``who_answers``, here or through the asker set by ``use_asker``; ``OSError`` when
+    the question cannot be sent."""
+    how = _asker if _asker is not None else who_answers
+    return how(netns, bridge, src_mac, sources, targets, timeout=timeout)
 
 
 def who_answers(netns: str | None, bridge: str, src_mac: str, sources: dict[int, str],

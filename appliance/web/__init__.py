@@ -73,11 +73,13 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
     if test_config:
         app.config.update(test_config)
     # the counters on the status pages: nft needs CAP_NET_ADMIN, which only the helper has
+    # and the onboarding checklist's ARP/ND question a packet socket (CAP_NET_RAW)
     from appliance.apply_service.client import Privileged
-    from appliance.platform import nft
+    from appliance.platform import nft, probe
 
     helper = app.config["APPLY_SOCKET"]
     nft.use_reader(Privileged(where, helper).nft_reader() if helper else None)
+    probe.use_asker(Privileged(where, helper).prober() if helper else None)
     if os.environ.get("IXP_HTTPS") == "1":
         # Behind the image's nginx every request comes from 127.0.0.1; take the client's
         # address from the one header nginx sets (it overwrites any the client sent), so the

@@ -39,6 +39,9 @@ FINDINGS = {
                   "check turns green after a quiet period without drops."),
     "no_answer": _l("Nobody answered %(protocol)s for %(address)s. Configure %(address)s on "
                     "the router's interface facing the exchange."),
+    "probe_failed": _l("The box could not ask on the peering LAN who answers for the "
+                       "member's addresses (%(reason)s). The operator should look at the "
+                       "box's status page."),
     "answer_from_other_mac": _l("%(address)s is answered (%(protocol)s) from MAC %(mac)s, "
                                 "not the registered MAC. Use the registered MAC, or remove "
                                 "the address from the other device."),

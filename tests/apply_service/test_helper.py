@@ -163,6 +163,22 @@ def test_the_web_user_may_ask(helper) -> None:
      "nft_read: args names a family or table that is not nft's or not a plain name"),
     (b'{"verb": "install_data", "args": {"kind": "kernel", "upload": "abcdefgh12"}}\n',
      "install_data: kind must be one of irr, rpki, rootzone, peeringdb"),
+    (b'{"verb": "probe", "args": {"bridge": "br-ixp", "src_mac": "02:00:00:00:00:01", '
+     b'"sources": {"4": "203.0.113.1"}, "targets": ["203.0.113.0/24"]}}\n',
+     "probe: targets must be a list of 1 to 64 IPv4 or IPv6 addresses"),
+    (b'{"verb": "probe", "args": {"bridge": "br-ixp", "src_mac": "02:00:00:00:00:01", '
+     b'"sources": {"4": "203.0.113.1"}, "targets": ' + str(["203.0.113.9"] * 65).replace(
+         "'", '"').encode() + b'}}\n',
+     "probe: targets must be a list of 1 to 64 IPv4 or IPv6 addresses"),
+    (b'{"verb": "probe", "args": {"bridge": "br-ixp", "src_mac": "ff;reboot", '
+     b'"sources": {"4": "203.0.113.1"}, "targets": ["203.0.113.9"]}}\n',
+     "probe: src_mac must be a MAC address"),
+    (b'{"verb": "probe", "args": {"bridge": "br-ixp", "src_mac": "02:00:00:00:00:01", '
+     b'"sources": {"5": "x"}, "targets": ["203.0.113.9"], "timeout": 1}}\n',
+     'probe: sources must map "4" and/or "6"'),
+    (b'{"verb": "probe", "args": {"bridge": "br-ixp", "src_mac": "02:00:00:00:00:01", '
+     b'"sources": {"4": "203.0.113.1"}, "targets": ["203.0.113.9"], "timeout": 600}}\n',
+     "probe: timeout must be a number of seconds above 0, at most 5"),
 ])
 def test_malformed_requests_and_unknown_verbs_get_a_clear_error(helper, line, words) -> None:
     answers = raw_exchange(helper, line)
@@ -237,6 +253,41 @@ def test_the_status_pages_read_counters_through_the_helper(state, root_required)
         thread.join(10)
         revisions.READER_GROUP = group
         netns.remove(ns)
+
+
+def test_the_onboarding_asks_on_the_lan_through_the_helper(state, root_required) -> None:
+    """A packet socket needs CAP_NET_RAW, which the web UI has not: the asker it sets sends
+    the ARP and ND questions through the helper, on the helper's bridge, and gets who
+    answered; an interface the helper has not is a clear error."""
+    prefix = netns.unique_prefix("ixq")
+    box, member = f"{prefix}-ixp", f"{prefix}-m1"
+    group = revisions.READER_GROUP
+    path = stop = thread = None
+    try:
+        for ns in (box, member):
+            netns.create(ns)
+        netns.run(box, ["ip", "link", "add", "br-ixp", "type", "bridge"])
+        netns.run(box, ["ip", "link", "add", "p1", "type", "veth", "peer", "name", "m1",
+                        "netns", member])
+        netns.run(box, ["ip", "link", "set", "p1", "master", "br-ixp", "up"])
+        netns.run(box, ["ip", "link", "set", "br-ixp", "address", "02:00:5e:00:00:01", "up"])
+        netns.run(box, ["ip", "addr", "add", "203.0.113.1/24", "dev", "br-ixp"])
+        netns.run(member, ["ip", "link", "set", "m1", "address", "02:00:5e:10:00:09", "up"])
+        netns.run(member, ["ip", "addr", "add", "203.0.113.9/24", "dev", "m1"])
+        path, stop, thread = start_helper(state, "nobody", box)
+        ask = client.Privileged(state, path).prober()
+        got = ask(None, "br-ixp", "02:00:5e:00:00:01", {4: "203.0.113.1"},
+                  ["203.0.113.9", "203.0.113.10"], timeout=2.0)
+        assert got == {"203.0.113.9": {"02:00:5e:10:00:09"}, "203.0.113.10": set()}, got
+        with pytest.raises(OSError, match="cannot ask on br-nothere"):
+            ask(None, "br-nothere", "02:00:5e:00:00:01", {4: "203.0.113.1"}, ["203.0.113.9"])
+    finally:
+        if stop is not None:
+            stop.set()
+            thread.join(10)
+        revisions.READER_GROUP = group
+        for ns in (box, member):
+            netns.remove(ns)
 
 
 def test_a_backup_is_left_for_the_asking_user_only(helper, state) -> None:
