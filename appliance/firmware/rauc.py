@@ -19,8 +19,9 @@ from typing import Any
 SYSTEM_CONF = Path("/etc/rauc/system.conf")
 KEYRING = Path("/etc/rauc/keyring.pem")
 _PERCENT = re.compile(r"^\s*(\d{1,3})%\s+(.*)$")
-# RAUC's log lines ("rauc-Message: 12:00:00.000: ...") are noise in a message to a person.
-_NOISE = re.compile(r"^(rauc-Message|\(rauc:\d+\)): [0-9:.]+: ")
+# RAUC's log prefixes ("rauc-Message: 12:00:00.000: ", "(rauc:1014): rauc-WARNING **:
+# 05:25:47.558: ") are noise in a message to a person.
+_NOISE = re.compile(r"^(\(rauc:\d+\): )?(rauc-[A-Za-z]+( \*\*)?: )?[0-9:.]+: ")
 
 
 class RaucError(RuntimeError):

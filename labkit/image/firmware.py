@@ -199,9 +199,13 @@ def install(page: Any, base: str, bundle: Path, version: str,
     assert version in page.inner_text("#bundle-notes")
     page.fill("#drain-seconds", str(drain_seconds))
     shot(page, f"firmware-confirm-{version}")
-    page.click("#confirm-button")
+    with page.expect_navigation(timeout=300_000):
+        page.click("#confirm-button")
     confirmed = time.monotonic()
-    page.wait_for_load_state()
+    # the page the box answers with: the update under way, or why it did not start
+    if page.locator("#update-progress").count() != 1:
+        raise AssertionError("the update did not start; the Firmware page says: "
+                             + page.inner_text("main")[:3000])
     return started, confirmed
 
 

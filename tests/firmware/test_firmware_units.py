@@ -98,6 +98,38 @@ def test_rauc_status_json_is_read():
     assert [(s.bootname, s.bundle_version) for s in st.slots] == [("A", "0.1.0"), ("B", "0.1.1")]
 
 
+@pytest.mark.parametrize("line", [
+    "rauc-Message: 12:00:00.000: Rejected send message",
+    "(rauc:1014): rauc-WARNING **: 05:25:47.558: Rejected send message",
+    "(rauc:7): 05:25:47.558: Rejected send message",
+])
+def test_rauc_log_prefixes_are_left_out_of_a_message(line):
+    assert rauc._clean(line + "\n\n") == "Rejected send message"
+
+
+def test_the_web_may_read_raucs_status_and_change_nothing():
+    """The bus policy lets ixp-web (the web UI, no capabilities) ask for the slots and
+    nothing else: an install or a mark stays root's."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(Path(__file__).parents[2] / "rootfs" / "etc" / "dbus-1" / "system.d" /
+                    "de.pengutronix.rauc.conf").getroot()
+    web = root.find("policy[@user='ixp-web']")
+    allowed = {(a.get("send_interface"), a.get("send_member")) for a in web.findall("allow")}
+    assert all(a.get("send_destination") == "de.pengutronix.rauc" and a.get("send_member")
+               for a in web.findall("allow")), "an allow without a method allows them all"
+    assert ("de.pengutronix.rauc.Installer", "GetSlotStatus") in allowed
+    assert not {m for i, m in allowed if i == "de.pengutronix.rauc.Installer"} & {
+        "Install", "InstallBundle", "Mark", "InspectBundle"}
+    assert {i for i, _m in allowed} <= {"de.pengutronix.rauc.Installer",
+                                         "org.freedesktop.DBus.Properties",
+                                         "org.freedesktop.DBus.Introspectable",
+                                         "org.freedesktop.DBus.Peer"}
+    assert ("org.freedesktop.DBus.Properties", "Set") not in allowed
+    assert root.find("policy[@context='default']/deny").get("send_destination") == \
+        "de.pengutronix.rauc"
+
+
 def test_booted_slot_from_the_command_line(tmp_path):
     cmdline = tmp_path / "cmdline"
     cmdline.write_text("root=PARTLABEL=ixp-root-b rw quiet rauc.slot=B\n")

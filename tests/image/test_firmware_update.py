@@ -171,7 +171,10 @@ def journey(box: vm.Vm, member: Member, context, b: Bundles, backup: Path) -> No
     # 1. refused bundles change nothing
     goto(page, base, "/firmware")
     before = slots(page)
+    # the web UI (ixp-web) reads RAUC's slot status over the bus: the boot state is shown
+    assert page.locator("#firmware-problem").count() == 0, page.inner_text("#firmware-problem")
     assert before["A"][0] == b.n and "running" in before["A"][1], before
+    assert before["A"][2] == "good", before
     assert before["B"][0] == "empty", before
     for bad, words in ((b.tampered, "differs from what the signed manifest says"),
                        (b.foreign, "signed by this firmware's release key")):
