@@ -17,7 +17,7 @@ APT_PACKAGES=(
   chromium fonts-dejavu-core
   mmdebstrap grub-pc-bin grub-efi-amd64-bin grub2-common mtools dosfstools e2fsprogs fdisk
   zstd qemu-system-x86 ovmf git
-  rauc squashfs-tools grub-common
+  rauc squashfs-tools grub-common systemd
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
