@@ -1,7 +1,9 @@
 """Run the appliance's services in the foreground from a state dir (``ixpctl up``).
 
-On the image systemd runs each service; on a dev machine this runner does, in one process, and
-stops all of them on Ctrl-C or SIGTERM.
+On the image systemd runs each service; on a dev machine this runner does: the web UI, the
+collector and the timers' jobs in one process, stopped on Ctrl-C or SIGTERM. The daemons
+(BIRD, stayrtr, unbound, the anycast helper, the SNMP agent) are started by the applies and
+belong to the state directory; the runner only starts again one that died (``supervise``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from appliance.platform.target import Target
 
 log = logging.getLogger(__name__)
-# How often the runner looks for a daemon that died (BIRD, stayrtr) and starts it again.
+# How often the runner looks for a daemon that died (BIRD, stayrtr, the anycast helper, the
+# SNMP agent) and starts it again.
 SUPERVISE_SECONDS = 5.0
 
 
@@ -215,7 +218,6 @@ class Runner:
         from appliance.anycast.service import AnycastService
         from appliance.monitor.collector import Collector
         from appliance.monitor.store import SampleStore, samples_path
-        from appliance.platform.target import IMAGE_MARKER
         from appliance.route_server.rpki_service import RpkiService
         from appliance.route_server.service import RouteServerService
         from appliance.snmp.service import SnmpService
@@ -233,6 +235,8 @@ class Runner:
             self.services.append(RouteServerService(target))
             # the anycast helper after BIRD: it switches BIRD's announcements
             self.services.append(AnycastService(target))
+            # the SNMP agent on loopback beside the web UI, on the port given here
+            self.services.append(SnmpService(target, host=host, port=snmp_port))
             store = SampleStore(samples_path(state_dir))
             # the collector follows its rendered file (the member ports) by itself
             self.services.append(Collector(store, target, interval=sample_interval,
@@ -241,10 +245,6 @@ class Runner:
             self.services.append(RefreshService(target, check_every=refresh_every))
             # the members' monthly report cards, on the image timer's daily schedule
             self.services.append(ReportMailService(target))
-        # On the image the agent listens where the configuration says (the management
-        # address, UDP 161); the dev runner keeps it on loopback beside the web UI.
-        snmp_host = None if IMAGE_MARKER.exists() else host
-        self.services.append(SnmpService(target, host=snmp_host, port=snmp_port))
         self.services.append(self.web)
         self.stopping = threading.Event()
         self.supervise_every = SUPERVISE_SECONDS

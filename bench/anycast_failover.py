@@ -20,8 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from appliance.anycast import service  # noqa: E402
 from appliance.anycast.links import set_gate  # noqa: E402
-from appliance.anycast.service import AnycastService  # noqa: E402
 from appliance.pipeline.concern import ApplyContext  # noqa: E402
 from appliance.platform.target import Target  # noqa: E402
 from appliance.resolver.concern import stop_resolver  # noqa: E402
@@ -44,7 +44,10 @@ def main(rounds: int = 5) -> None:
         every = {lm.netns for lm in lab.state.members}
         _until(lambda: len(lab.member_sessions()) == lab.bgp_count())
 
-        # BGP propagation alone: flip the gate by hand, no health checks involved.
+        # BGP propagation alone: flip the gate by hand, no health checks involved (the
+        # helper the apply started is stopped meanwhile, then started again).
+        target = Target(Path(tmp), ns)
+        service.stop(target)
         bgp_down, bgp_up = [], []
         for _ in range(rounds):
             set_gate(Target(Path(tmp), ns), PREFIX, True)
@@ -52,18 +55,14 @@ def main(rounds: int = 5) -> None:
             set_gate(Target(Path(tmp), ns), PREFIX, False)
             bgp_down.append(_until(lambda: not lab.members_with_route()))
 
-        svc = AnycastService(Target(Path(tmp), ns), poll=0.5)
-        svc.start()
+        service.start(target)
         withdraw, announce = [], []
-        try:
-            _until(lambda: lab.members_with_route() == every)
-            for _ in range(rounds):
-                stop_resolver(Path(tmp))
-                withdraw.append(_until(lambda: not lab.members_with_route()))
-                lab.resolver.apply(lab.cfg, ApplyContext(Target(Path(tmp), ns)), [])
-                announce.append(_until(lambda: lab.members_with_route() == every))
-        finally:
-            svc.stop()
+        _until(lambda: lab.members_with_route() == every)
+        for _ in range(rounds):
+            stop_resolver(Path(tmp))
+            withdraw.append(_until(lambda: not lab.members_with_route()))
+            lab.resolver.apply(lab.cfg, ApplyContext(target), [])
+            announce.append(_until(lambda: lab.members_with_route() == every))
 
     members = len(every)
     print(f"anycast failover, {members} member routers, interval {INTERVAL} s, rise {RISE}, "

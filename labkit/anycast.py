@@ -1,5 +1,6 @@
 """The anycast lab: the demo's lab with real unbound, the real route-server BIRD and a BIRD per
-member, the resolver's service prefix announced through the anycast helper. Shared by the
+member, the resolver's service prefix announced through the anycast helper (started by the
+apply, as in any lab). Shared by the
 anycast and alert tests and bench/anycast_failover.py.
 """
 
@@ -88,7 +89,8 @@ class AnycastLab:
 @contextlib.contextmanager
 def anycast_lab(tmp_path: Path) -> Iterator[AnycastLab]:
     """The demo's lab of ``anycast_data`` with the route server running and the resolver
-    applied (the anycast helper is the caller's to start); removed when the block ends."""
+    applied; the apply started the anycast helper (``ixpctl run anycast`` in the lab's
+    namespace). Removed when the block ends (``lab_down`` stops the helper first)."""
     data = anycast_data()
     cfg = load_config_text(yaml.safe_dump(data))
     with netlab.session(tmp_path / "netlab", "ixt") as net:

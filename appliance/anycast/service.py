@@ -1,4 +1,4 @@
-"""The anycast helper as a service: health checks that switch the BIRD announcement.
+"""The anycast helper: health checks that switch the BIRD announcement, and its life cycle.
 
 It follows the committed configuration by itself (a new revision starts, changes or stops
 checkers), flips each prefix's gate interface from the checker's decision, and publishes the
@@ -6,27 +6,40 @@ state to ``<state_dir>/run/anycast/status.json`` for the web UI, /metrics and th
 which may run in other processes (systemd units on the image). It reads only the file the
 anycast concern renders for it (``etc/anycast/checkers.json``), never the whole model
 (issue 14: 1 GB box).
+
+``ixpctl run anycast`` runs the helper (:class:`AnycastHelper`): ``ixp-anycast.service`` on the
+image; in a lab the anycast concern's apply spawns it in the lab's namespace (the lifecycle
+rule in docs/design/architecture.md), and the dev runner's :class:`AnycastService` starts it
+again should it die.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import threading
+import time
 from pathlib import Path
 
 from appliance.anycast.health import Action, CheckerSet
 from appliance.anycast.links import set_gate
 from appliance.anycast.render import CHECKERS_FILE, load_checkers
-from appliance.anycast.status import write_status
+from appliance.anycast.status import STATUS_FILE, write_status
 from appliance.config.revisions import RevisionStore
+from appliance.platform.launcher import Launcher, end_pid, ixpctl_argv, spawn_detached
 from appliance.platform.target import Target
+from appliance.util.atomic import atomic_write
 
 log = logging.getLogger(__name__)
+# Under run/, beside its published state: the helper spawned off the image (systemd's has none).
+PID_FILE = "anycast/helper.pid"
+LOG_FILE = "anycast/helper.log"
 
 
-
-class AnycastService:
-    """Runs the checkers of the committed configuration until stopped."""
+class AnycastHelper:
+    """Runs the checkers of the committed configuration until stopped (``ixpctl run
+    anycast``; a test may run it in its own process)."""
 
     name = "anycast"
 
@@ -106,3 +119,115 @@ class AnycastService:
             write_status(self.state_dir, [], running=False)
 
 
+class HelperStartError(RuntimeError):
+    """The helper exited at start or never published its state; the text carries its log."""
+
+
+def spawns_here(target: Target) -> bool:
+    """Whether the helper of ``target`` is started by its apply (a lab's namespace, a host
+    that is not the image); on the image its unit runs it, with the resolver's."""
+    return target.has_system and Launcher(target).spawns
+
+
+def wanted(target: Target) -> bool:
+    """Whether the installed checkers file holds a check (an anycast prefix to vouch for)."""
+    try:
+        return bool(load_checkers(target.etc_dir / CHECKERS_FILE))
+    except (OSError, ValueError):
+        return False
+
+
+def running_pid(target: Target) -> int | None:
+    """The PID of the helper spawned for ``target``, if it still runs."""
+    try:
+        pid = int((target.run_dir / PID_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _is_helper(pid, target) else None
+
+
+def _is_helper(pid: int, target: Target) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    # a stale PID file may name an unrelated process by now: only ever signal our helper
+    return b"anycast" in cmdline and str(target.state_dir).encode() in cmdline
+
+
+def _published_by(target: Target, pid: int) -> bool:
+    with contextlib.suppress(OSError, ValueError):
+        doc = json.loads((target.state_dir / STATUS_FILE).read_text())
+        return doc.get("pid") == pid and bool(doc.get("running"))
+    return False
+
+
+def _log_tail(target: Target, lines: int = 6) -> str:
+    try:
+        text = (target.run_dir / LOG_FILE).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def start(target: Target, *, ready_timeout: float = 60.0) -> int:
+    """Spawn ``ixpctl run anycast`` in ``target``'s namespace (off the image) and wait until
+    it published its first state; its PID."""
+    argv = target.command(ixpctl_argv(
+        "run", "anycast", "--state-dir", str(target.state_dir),
+        *(["--netns", target.netns] if target.netns else [])))
+    proc = spawn_detached(argv, target.run_dir / LOG_FILE)  # ip netns exec execs: its PID
+    atomic_write(target.run_dir / PID_FILE, f"{proc.pid}\n".encode(), 0o644)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise HelperStartError(f"the anycast helper exited at start (code "
+                                   f"{proc.returncode}): {_log_tail(target)}")
+        if _published_by(target, proc.pid):
+            return proc.pid
+        time.sleep(0.1)
+    end_pid(proc.pid, lambda: proc.poll() is None)
+    raise HelperStartError(f"the anycast helper did not start in {ready_timeout:.0f} s: "
+                           f"{_log_tail(target)}")
+
+
+def stop(target: Target) -> bool:
+    """Stop the helper spawned for ``target`` (SIGTERM: it withdraws every prefix first);
+    True if one ran."""
+    pid = running_pid(target)
+    if pid is not None:
+        end_pid(pid, lambda: _is_helper(pid, target))
+    (target.run_dir / PID_FILE).unlink(missing_ok=True)
+    return pid is not None
+
+
+def ensure_running(target: Target) -> int | None:
+    """Start the helper where its apply would (``spawns_here``), the installed file has a
+    check and none runs; its PID if started (the dev runner's supervision of one that died)."""
+    if not spawns_here(target) or not wanted(target) or running_pid(target) is not None:
+        return None
+    return start(target)
+
+
+class AnycastService:
+    """The dev runner's supervision of the helper: the anycast concern's apply starts it;
+    this starts it again if it died. It is the state directory's, like BIRD: ``ixpctl lab
+    down`` (and the demo's end) stops it."""
+
+    name = "anycast"
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def start(self) -> None:
+        """Start the helper if it should run and does not."""
+        pid = ensure_running(self.target)
+        if pid:
+            log.info("anycast helper started (PID %s)", pid)
+
+    def check(self) -> None:
+        """One round of supervision: start again a helper that died."""
+        self.start()
+
+    def stop(self) -> None:
+        """Nothing: the helper stays with the applied configuration (see the class)."""

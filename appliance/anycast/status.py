@@ -20,7 +20,9 @@ def write_status(state_dir: Path, checkers: list[dict[str, object]], *,
     after a power loss."""
     path = Path(state_dir) / STATUS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"updated_at": time.time(), "running": running, "checkers": checkers}
+    # the PID: the helper's start waits for its own (service.start)
+    doc = {"updated_at": time.time(), "running": running, "pid": os.getpid(),
+           "checkers": checkers}
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(json.dumps(doc, indent=1))
     tmp.replace(path)

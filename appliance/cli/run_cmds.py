@@ -128,8 +128,8 @@ def _run_web(args: argparse.Namespace) -> int:
 
 
 def _run_anycast(args: argparse.Namespace) -> int:
-    from appliance.anycast.service import AnycastService
-    return serve_until_signal(AnycastService(given_target(args)))
+    from appliance.anycast.service import AnycastHelper
+    return serve_until_signal(AnycastHelper(given_target(args)))
 
 
 def _run_apply(args: argparse.Namespace) -> int:
@@ -215,6 +215,7 @@ def service_states(target: Target) -> dict[str, str]:
                                  text=True, timeout=30, check=False)
             states[name] = res.stdout.strip() or "unknown"
         return states
+    from appliance.anycast.service import running_pid as anycast_pid
     from appliance.resolver.daemon import running_pid as unbound_pid
     from appliance.resolver.paths import UnboundPaths
     from appliance.snmp.status import running_agent_pid
@@ -223,7 +224,8 @@ def service_states(target: Target) -> dict[str, str]:
         return "active" if pid is not None else "inactive"
     return {"bird": word(bird_daemon.running_pid(target)),
             "unbound": word(unbound_pid(UnboundPaths(target.state_dir))),
-            "snmp": word(running_agent_pid(target.run_dir))}
+            "snmp": word(running_agent_pid(target.run_dir)),
+            "anycast": word(anycast_pid(target))}
 
 
 def cmd_services(args: argparse.Namespace) -> int:

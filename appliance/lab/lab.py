@@ -21,6 +21,7 @@ from pathlib import Path
 from appliance.config.model import IXPConfig, Member
 from appliance.lab.member_router import render_member_bird
 from appliance.platform import netns, shipped
+from appliance.platform.target import Target
 from appliance.util.atomic import atomic_write
 from appliance.util.sockets import socket_path
 
@@ -284,6 +285,7 @@ def lab_down(state_dir: str | Path) -> list[str]:
     for lm in state.members:
         if lm.pid:
             _stop_pid(lm.pid, lm.socket)
+    _stop_services(Target(state_dir, state.appliance_netns))
     # Any other process still inside a lab namespace was started for the lab (the route
     # server, services); end it by PID so no namespace is held open.
     for name in netns.list_with_prefix(state.prefix):
@@ -293,6 +295,17 @@ def lab_down(state_dir: str | Path) -> list[str]:
         removed.append(name)
     (state_dir / LAB_FILE).unlink(missing_ok=True)
     return removed
+
+
+def _stop_services(target: Target) -> None:
+    """Stop the helper and the agent the applies started for the lab: the helper first, by
+    its PID file, so it withdraws while its namespace is there; the SNMP agent, which runs in
+    the host's namespace (it listens on the host's loopback), is found by no namespace."""
+    from appliance.anycast import service as anycast
+    from appliance.snmp import service as snmp
+
+    anycast.stop(target)
+    snmp.stop(target)
 
 
 def _pids_in_netns(name: str) -> list[int]:

@@ -13,10 +13,14 @@ configure``, ``unbound-control reload``): that is the same on both.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,6 +44,45 @@ UNITS: dict[str, str] = {
 }
 
 T = TypeVar("T")
+
+
+def ixpctl_argv(*args: str) -> list[str]:
+    """``ixpctl ARGS`` as this interpreter runs it (the same code as the caller's)."""
+    return [sys.executable, "-m", "appliance.cli", *args]
+
+
+def spawn_detached(argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``argv`` off the image, as a unit would: in a session of its own, so it outlives
+    the CLI or request that applied (the state directory's, until ``ixpctl lab down``), its
+    output appended to ``log``. The caller records or awaits its PID file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def end_pid(pid: int, is_ours: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Stop a process spawned off the image by its PID: SIGTERM, then SIGKILL after
+    ``timeout`` (a helper withdraws its announcements on SIGTERM); reaped if it is our child.
+    ``is_ours()`` says whether the PID still names that process (a PID is reused)."""
+    def reap() -> None:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+
+    if not is_ours():
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and is_ours():
+        reap()
+        time.sleep(0.05)
+    if is_ours():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    reap()
 
 
 class LaunchError(RuntimeError):

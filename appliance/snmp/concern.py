@@ -1,4 +1,10 @@
-"""``SnmpConcern``: the SNMP agent in the change pipeline."""
+"""``SnmpConcern``: the SNMP agent in the change pipeline: its file, and the agent itself.
+
+The agent follows the lifecycle rule (docs/design/architecture.md): in a lab the apply starts
+it where SNMP is enabled and none runs, and stops it where SNMP is disabled; on the image its
+unit runs it (started once its file exists). Everywhere a running agent is told to reload its
+changed file (SIGHUP): it re-reads it without a restart.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,25 @@ from pathlib import Path
 
 from appliance.config.model import IXPConfig
 from appliance.pipeline.concern import ApplyContext, Change, Concern, RenderedFile, VerifyError
+from appliance.snmp import service
 from appliance.snmp.paths import AGENT_FILE, AGENT_GROUP
 from appliance.snmp.render import render_agent_config
 from appliance.snmp.settings import SettingsError, load_settings
 from appliance.snmp.status import running_agent_pid
 
+PROCESS = "SNMP agent process"
+
 
 class SnmpConcern(Concern):
-    """Renders ``etc/snmp/agent.json``; a running agent reloads it on SIGHUP."""
+    """Renders ``etc/snmp/agent.json``; a running agent reloads it on SIGHUP; in a lab the
+    apply starts and stops the agent."""
 
     name = "snmp"
 
     def __init__(self) -> None:
         self.last_reloaded: int | None = None  # PID signalled by the last apply (for tests)
+        # What the last apply did to the process ("start", "stop" or ""), for logs and tests.
+        self.last_action = ""
 
     def render(self, cfg: IXPConfig) -> list[RenderedFile]:
         """The agent configuration: it holds communities and keys, so root and the agent's
@@ -35,12 +47,37 @@ class SnmpConcern(Concern):
             raise VerifyError(f"{AGENT_FILE}: {exc}") from None
 
     def plan(self, cfg: IXPConfig, ctx: ApplyContext) -> list[Change]:
-        """Nothing beyond the file: the reload follows from it changing."""
+        """Starting or stopping the agent where this apply does it (a lab, see ``apply``); a
+        reload follows from the file change itself."""
+        if not service.spawns_here(ctx.target):
+            return []
+        running = service.running_pid(ctx.target) is not None
+        if cfg.snmp.enabled and not running:
+            return [Change(self.name, "add", PROCESS,
+                           f"start, listening on {service.dev_listen(ctx.target)}")]
+        if not cfg.snmp.enabled and running:
+            return [Change(self.name, "remove", PROCESS, "stop (SNMP is disabled)")]
         return []
 
     def apply(self, cfg: IXPConfig, ctx: ApplyContext, changed_files: list[str]) -> None:
-        """Tell a running agent to reload, only when its file changed (idempotent)."""
-        self.last_reloaded = None
+        """Start or stop the agent where this apply runs it; tell a running agent to reload
+        when its file changed (idempotent: nothing changed, nothing done)."""
+        self.last_reloaded, self.last_action = None, ""
+        if service.spawns_here(ctx.target):
+            if not cfg.snmp.enabled:
+                if service.stop(ctx.target):
+                    self.last_action = "stop"
+                    ctx.log("snmp: stopped the agent (SNMP is disabled)")
+                return
+            if service.running_pid(ctx.target) is None:
+                try:
+                    pid = service.start(ctx.target)
+                except service.SnmpStartError as exc:
+                    raise RuntimeError(f"snmp: {exc}") from None
+                self.last_action = "start"
+                ctx.log(f"snmp: started the agent (PID {pid}) on "
+                        f"{service.dev_listen(ctx.target)}")
+                return  # it read the installed file as it started
         if AGENT_FILE not in changed_files:
             return
         pid = running_agent_pid(ctx.run_dir)

@@ -11,11 +11,19 @@ def running_agent_pid(run_dir: Path) -> int | None:
     """The PID in ``run_dir/snmp/agent.pid`` if that process is alive and is our agent."""
     try:
         pid = int((run_dir / PID_FILE).read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
+    return pid if is_agent(pid) else None
+
+
+def is_agent(pid: int) -> bool:
+    """Whether ``pid`` is an agent process (not a zombie, not a process that reused it)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
     # A stale PID file may name a process that reused the number: never signal a stranger.
-    return pid if b"appliance.snmp" in cmdline else None
+    return b"appliance.snmp" in cmdline
 
 
 def snmp_status(state_dir: Path) -> dict[str, object]:

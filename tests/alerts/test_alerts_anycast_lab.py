@@ -11,7 +11,6 @@ import pytest
 
 from appliance.alerts.engine import AlertEngine
 from appliance.alerts.render import SETTINGS_FILE, render_settings
-from appliance.anycast.service import AnycastService
 from appliance.anycast.status import read_status
 from appliance.config.loader import load_config_text
 from appliance.pipeline.concern import ApplyContext
@@ -51,26 +50,22 @@ def test_anycast_withdrawn_fires_and_resolves(root_required, tool, tmp_path):
         atomic_write(tmp_path / "etc" / SETTINGS_FILE,
                      render_settings(load_config_text(json.dumps(data))), 0o600)
         engine = AlertEngine(Target(tmp_path, ns), has_system=True)
-        svc = AnycastService(Target(tmp_path, ns), poll=0.5)
-        svc.start()
-        try:
-            wait_for("the announcement", lambda: (c := read_status(tmp_path)["checkers"])
-                     and c[0]["announced"], RISE * INTERVAL + SLACK)
-            name = read_status(tmp_path)["checkers"][0]["name"]
-            key = f"anycast_withdrawn:{name}"
-            engine.round()
-            assert key not in engine.store.state()["open"]
+        # the anycast helper: started by the lab's apply, stopped by its teardown
+        wait_for("the announcement", lambda: (c := read_status(tmp_path)["checkers"])
+                 and c[0]["announced"], RISE * INTERVAL + SLACK)
+        name = read_status(tmp_path)["checkers"][0]["name"]
+        key = f"anycast_withdrawn:{name}"
+        engine.round()
+        assert key not in engine.store.state()["open"]
 
-            assert stop_resolver(tmp_path)
-            fired = _until(engine, "firing", key, FALL * INTERVAL + SLACK)
-            assert fired["alert"]["severity"] == "critical"
-            assert "192.0.2.0/24" in fired["alert"]["text"] and "withdrawn" in \
-                fired["alert"]["text"]
-            assert any(json.loads(b)["alert"]["key"] == key for _p, _h, b in sink.requests)
+        assert stop_resolver(tmp_path)
+        fired = _until(engine, "firing", key, FALL * INTERVAL + SLACK)
+        assert fired["alert"]["severity"] == "critical"
+        assert "192.0.2.0/24" in fired["alert"]["text"] and "withdrawn" in \
+            fired["alert"]["text"]
+        assert any(json.loads(b)["alert"]["key"] == key for _p, _h, b in sink.requests)
 
-            lab.resolver.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
-            _until(engine, "resolved", key, RISE * INTERVAL + SLACK)
-            assert [json.loads(b)["kind"] for _p, _h, b in sink.requests
-                    if json.loads(b)["alert"]["key"] == key] == ["firing", "resolved"]
-        finally:
-            svc.stop()
+        lab.resolver.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
+        _until(engine, "resolved", key, RISE * INTERVAL + SLACK)
+        assert [json.loads(b)["kind"] for _p, _h, b in sink.requests
+                if json.loads(b)["alert"]["key"] == key] == ["firing", "resolved"]

@@ -1,18 +1,23 @@
 """The anycast helper end to end: real unbound, real route-server BIRD, real member BIRDs.
 
-The resolver's service prefix reaches every member only while unbound answers; stopping
-unbound withdraws it within fall × interval, starting it announces it again within
-rise × interval, and neither touches the members' sessions. A configuration change that
-reconfigures BIRD must not withdraw it either.
+The helper is started by the apply (no runner around), as the lifecycle rule says; a second
+apply leaves it alone, and the runner's supervision starts again one that was killed. The
+resolver's service prefix reaches every member only while unbound answers; stopping unbound
+withdraws it within fall × interval, starting it announces it again within rise × interval,
+and neither touches the members' sessions. A configuration change that reconfigures BIRD must
+not withdraw it either.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
 import yaml
 
+from appliance.anycast import service
 from appliance.anycast.concern import AnycastConcern
 from appliance.anycast.links import gate_is_up
 from appliance.anycast.names import SERVICE_IFNAME, protocol_name
@@ -35,17 +40,16 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
     with anycast_lab(tmp_path) as lab:
         ns = lab.state.appliance_netns
         every = {lm.netns for lm in lab.state.members}
-        # Applied but not yet vouched for: the gate is down and no member has the prefix.
-        assert gate_is_up(Target(tmp_path, ns), PREFIX) is False
-        with lab.rs() as bc:
-            assert bc.protocol(protocol_name(PREFIX)).state == "up"
-            assert bc.routes(protocol=protocol_name(PREFIX)) == []
+        target = Target(tmp_path, ns)
+        # The apply started the helper in the lab's namespace, with a PID file of its own.
+        pid = service.running_pid(target)
+        assert pid is not None, "the apply must start the anycast helper"
+        assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/var/run/netns/{ns}").st_ino
         wait_for("every member session", lambda: len(lab.member_sessions()) == lab.bgp_count(),
                  90)
         sessions = lab.member_sessions()
-
-        svc = AnycastService(Target(tmp_path, ns), poll=0.5)
-        svc.start()
+        with lab.rs() as bc:
+            assert bc.protocol(protocol_name(PREFIX)).state == "up"
         try:
             wait_for("the announcement at every member",
                      lambda: lab.members_with_route() == every, RISE * INTERVAL + SLACK)
@@ -67,6 +71,8 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
             lab.apply(changed)
             assert lab.members_with_route() == every
             assert gate_is_up(Target(tmp_path, ns), PREFIX) is True
+            # The helper follows the new revision by itself: the apply left it running.
+            assert service.running_pid(target) == pid
 
             stopped = time.monotonic()
             assert stop_resolver(tmp_path)
@@ -95,8 +101,19 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
                 ("unknown", "up"), ("up", "down"), ("down", "up")]
             print(f"withdrawn after {withdrawn_after:.1f} s, announced after "
                   f"{announced_after:.1f} s (interval {INTERVAL}, rise {RISE}, fall {FALL})")
+
+            # Killed outright (no withdrawal): the runner's supervision starts it again, and
+            # the new helper announces the healthy service again.
+            os.kill(pid, signal.SIGKILL)
+            wait_for("the helper gone", lambda: service.running_pid(target) is None, 30)
+            AnycastService(target).check()
+            again = service.running_pid(target)
+            assert again is not None and again != pid
+            wait_for("the announcement from the new helper", lambda: (c := read_status(
+                tmp_path)["checkers"]) and c[0]["announced"], RISE * INTERVAL + SLACK)
+            assert lab.members_with_route() == every
         finally:
-            svc.stop()
+            service.stop(target)
         # Stopping the helper withdraws: nobody vouches for the service any more.
         assert gate_is_up(Target(tmp_path, ns), PREFIX) is False
         assert read_status(tmp_path)["running"] is False
@@ -106,11 +123,22 @@ def test_service_prefix_follows_the_resolver_health(root_required, tool, tmp_pat
 def test_anycast_interfaces_are_reconciled_without_extra_writes(root_required, tmp_path):
     with anycast_lab(tmp_path) as lab:
         ns = lab.state.appliance_netns
+        target = Target(tmp_path, ns)
         addrs = netns.run(ns, ["ip", "-o", "addr", "show", "dev", SERVICE_IFNAME]).stdout
         assert f"{SERVICE}/32" in addrs
+        pid = service.running_pid(target)
+        assert pid is not None, "the apply must start the anycast helper"
         concern = AnycastConcern()
-        concern.apply(lab.cfg, ApplyContext(Target(tmp_path, ns)), [])
-        assert concern.last_writes == []  # idempotent
+        assert concern.plan(lab.cfg, ApplyContext(target)) == []
+        concern.apply(lab.cfg, ApplyContext(target), [])
+        assert concern.last_writes == [] and concern.last_action == ""  # idempotent
+        assert service.running_pid(target) == pid
+        # Stopped (as if it had died): the plan says the apply starts it, and it does.
+        assert service.stop(target)
+        [change] = concern.plan(lab.cfg, ApplyContext(target))
+        assert (change.action, change.target) == ("add", "anycast helper process")
+        concern.apply(lab.cfg, ApplyContext(target), [])
+        assert concern.last_action == "start" and service.running_pid(target) is not None
         # Turning the anycast list off removes the gate and the service address.
         data = yaml.safe_load(yaml.safe_dump(lab.data))
         data["services"]["anycast"] = []
@@ -119,5 +147,8 @@ def test_anycast_interfaces_are_reconciled_without_extra_writes(root_required, t
         assert gate_is_up(Target(tmp_path, ns), PREFIX) is None
         links = netns.run(ns, ["ip", "-o", "link", "show"]).stdout
         assert SERVICE_IFNAME not in links
+        # Nothing left to vouch for: the apply stopped the helper.
+        assert service.running_pid(target) is None
+        assert read_status(tmp_path)["running"] is False
         with lab.rs() as bc:
             assert all(p.name != protocol_name(PREFIX) for p in bc.protocols())
