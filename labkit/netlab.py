@@ -6,8 +6,9 @@ A ``NetLab`` has one unique namespace prefix and records everything it makes bef
 registered with ``on_close`` and removes every namespace with its prefix, even when a step of
 the test or of the teardown itself failed. What it builds:
 
-- bare namespaces (``namespace``) and hosts wired to a port of another namespace by a veth
-  pair (``add_host``: a member router's ``eth0`` on the appliance's port ``ixp1``);
+- bare namespaces (``namespace``, with or without IPv6) and hosts wired to a port of another
+  namespace by a veth pair (``add_host``: a member router's ``eth0`` on the appliance's port
+  ``ixp1``), or a pair inside one namespace (``veth``: a port with nobody behind it);
 - the route-server shape the BGP tests use: one RS namespace with a plain Linux bridge
   (``make_rs``) and member namespaces on it (``add_member``), each with a BIRD of its own
   (``start_bird``), or any other daemon (``spawn``);
@@ -108,6 +109,21 @@ def quiet_ipv6(ns: str) -> None:
            f"net.ipv6.conf.{conf}.router_solicitations=0")
 
 
+def no_ipv6(ns: str) -> None:
+    """No IPv6 at all in ``ns`` (links made later included): no router solicitations or MLD
+    reports move the counters a test compares."""
+    sh(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+       "net.ipv6.conf.default.disable_ipv6=1")
+
+
+def veth(ns: str, name: str, peer: str, *, up: bool = True) -> None:
+    """A veth pair with both ends in ``ns`` (a port whose far end no host uses); up."""
+    sh(ns, "ip", "link", "add", name, "type", "veth", "peer", "name", peer)
+    if up:
+        for dev in (name, peer):
+            sh(ns, "ip", "link", "set", dev, "up")
+
+
 def add_addresses(ns: str, dev: str, addrs: Iterable[str]) -> None:
     """Put ``addrs`` (with prefix lengths) on ``dev`` in ``ns``; IPv6 ones without DAD."""
     for a in addrs:
@@ -133,24 +149,27 @@ class NetLab:
         d.mkdir(parents=True, exist_ok=True)
         return Node(name, d)
 
-    def namespace(self, suffix: str, *, quiet: bool = False) -> str:
+    def namespace(self, suffix: str, *, quiet: bool = False, ipv6: bool = True) -> str:
         """A new namespace ``<prefix>-<suffix>``; ``quiet``: without DAD and router
-        solicitations (``quiet_ipv6``)."""
+        solicitations (``quiet_ipv6``); not ``ipv6``: without IPv6 at all (``no_ipv6``)."""
         name = f"{self.prefix}-{suffix}"
         self.namespaces.append(name)  # recorded first: removed even if create fails half-way
         netns.create(name)
         if quiet:
             quiet_ipv6(name)
+        if not ipv6:
+            no_ipv6(name)
         return name
 
     def add_host(self, suffix: str, *, into: str, port: str, mac: str | None = None,
                  addrs: Iterable[str] = (), bridge: str | None = None,
-                 ifname: str = "eth0") -> Host:
+                 ifname: str = "eth0", ipv6: bool = True) -> Host:
         """A quiet namespace ``<prefix>-<suffix>`` wired to namespace ``into``: a veth pair
         with ``port`` in ``into`` and ``ifname`` (up, with ``mac`` and ``addrs``) here.
         With ``bridge`` the port is enslaved to that bridge of ``into`` and set up; else the
-        port is left down, for the code under test to reconcile."""
-        ns = self.namespace(suffix, quiet=True)
+        port is left down, for the code under test to reconcile. Not ``ipv6``: the host has
+        no IPv6 (``no_ipv6``)."""
+        ns = self.namespace(suffix, quiet=ipv6, ipv6=ipv6)
         sh(into, "ip", "link", "add", port, "type", "veth", "peer", "name", ifname,
            "netns", ns)
         if bridge:

@@ -1,8 +1,8 @@
 """A namespace lab for the SNMP agent tests, and net-snmp client helpers.
 
-Three namespaces, all ours: ``ixp`` (the appliance: bridge, member ports, management NIC and
-the agent), ``member`` (a member router on ixp1) and ``nms`` (a monitoring host on the
-management LAN, outside the v2c community's allowed network).
+Three namespaces of the lab harness (``labkit.netlab``), without IPv6: ``ixp`` (the appliance:
+bridge, member ports, management NIC and the agent), ``member`` (a member router on ixp1) and
+``nms`` (a monitoring host on the management LAN, outside the v2c community's allowed network).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from appliance.config.model import IXPConfig
 from appliance.platform import netns
 from appliance.snmp.paths import PID_FILE
 from appliance.snmp.render import AGENT_FILE, render_agent_config
+from labkit import netlab
+from labkit.netlab import NetLab, end_process, sh, veth
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "small-island.yaml"
@@ -142,6 +143,7 @@ class Lab:
     log_path: Path = field(default=Path("/dev/null"))
     extra_args: list[str] = field(default_factory=list)
     listen: list[str] = field(default_factory=lambda: [f"127.0.0.1:{PORT}", f"{MGMT_IP}:{PORT}"])
+    net: NetLab | None = None  # the harness whose namespaces these are: it ends the agent too
 
     # -- clients -------------------------------------------------------------------------
 
@@ -186,9 +188,10 @@ class Lab:
                *(x for addr in self.listen for x in ("--listen", addr)),
                "--pid-file", str(self.state / "run" / PID_FILE),
                "--cache-seconds", "0.5", *self.extra_args]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(netns.command(self.ixp, cmd), stdout=log, stderr=log,
-                                     cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert self.net is not None, "the lab harness starts the agent"
+        with self.log_path.open("ab") as log:
+            self.proc = self.net.spawn(self.ixp, cmd, stdout=log, stderr=log, cwd=ROOT,
+                                       env={**os.environ, "PYTHONPATH": str(ROOT)})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -199,69 +202,36 @@ class Lab:
         raise RuntimeError(f"the agent did not answer within 30 s:\n{self.log()}")
 
     def stop(self) -> None:
-        """SIGTERM the agent we started (by its PID) and wait for it."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        """End the agent we started (by its PID) and wait for it."""
+        if self.proc is not None:
+            end_process(self.proc)
         self.proc = None
 
 
-def build_lab(prefix: str, state: Path) -> Lab:
-    """Create the namespaces and links; the caller removes the namespaces."""
-    lab = Lab(prefix, state, ixp=f"{prefix}-ixp", member=f"{prefix}-mem", nms=f"{prefix}-nms",
-              log_path=state / "agent.log")
-    for ns in (lab.ixp, lab.member, lab.nms):
-        netns.create(ns)
-        # No IPv6: router solicitations and MLD would move the counters we compare.
-        ns_run(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-               "net.ipv6.conf.default.disable_ipv6=1")
-    a = lab.ixp
-    # Member port ixp1 <-> the member router's eth0; both links are created inside our
-    # namespaces and one end is moved to another of ours.
-    ns_run(a, "ip", "link", "add", "ixp1", "type", "veth", "peer", "name", "eth0",
-           "netns", lab.member)
-    ns_run(a, "ip", "link", "add", "ixp2", "type", "veth", "peer", "name", "ixp2-far")
-    ns_run(a, "ip", "link", "add", "mgmt0", "type", "veth", "peer", "name", "eth0",
-           "netns", lab.nms)
-    ns_run(a, "ip", "link", "add", "br-ixp", "mtu", "1500", "type", "bridge")
+def build_lab(net: NetLab, state: Path) -> Lab:
+    """The three namespaces and their links, in ``net`` (which removes them)."""
+    ixp = net.namespace("ixp", ipv6=False)
+    # Member port ixp1 <-> the member router's eth0, the management NIC <-> the NMS's eth0.
+    member = net.add_host("mem", into=ixp, port="ixp1", addrs=["203.0.113.10/24"], ipv6=False)
+    nms = net.add_host("nms", into=ixp, port="mgmt0", addrs=[f"{NMS_IP}/24"], ipv6=False)
+    veth(ixp, "ixp2", "ixp2-far")
+    sh(ixp, "ip", "link", "add", "br-ixp", "mtu", "1500", "type", "bridge")
     for dev in ("ixp1", "ixp2"):
-        ns_run(a, "ip", "link", "set", dev, "master", "br-ixp")
-    for dev in ("ixp1", "ixp2", "ixp2-far", "mgmt0", "br-ixp"):
-        ns_run(a, "ip", "link", "set", dev, "up")
-    ns_run(a, "ip", "addr", "add", "203.0.113.1/24", "dev", "br-ixp")
-    ns_run(a, "ip", "addr", "add", f"{MGMT_IP}/24", "dev", "mgmt0")
-    ns_run(lab.member, "ip", "addr", "add", "203.0.113.10/24", "dev", "eth0")
-    ns_run(lab.member, "ip", "link", "set", "eth0", "up")
-    ns_run(lab.nms, "ip", "addr", "add", f"{NMS_IP}/24", "dev", "eth0")
-    ns_run(lab.nms, "ip", "link", "set", "eth0", "up")
+        sh(ixp, "ip", "link", "set", dev, "master", "br-ixp")
+    for dev in ("ixp1", "mgmt0", "br-ixp"):
+        sh(ixp, "ip", "link", "set", dev, "up")
+    sh(ixp, "ip", "addr", "add", "203.0.113.1/24", "dev", "br-ixp")
+    sh(ixp, "ip", "addr", "add", f"{MGMT_IP}/24", "dev", "mgmt0")
     (state / "run").mkdir(parents=True, exist_ok=True)
-    return lab
+    return Lab(net.prefix, state, ixp=ixp, member=member.ns, nms=nms.ns,
+               log_path=state / "agent.log", net=net)
 
 
 @contextlib.contextmanager
 def running_lab(state: Path, cfg: IXPConfig, prefix_stem: str = "ixt") -> Iterator[Lab]:
     """Namespaces and an agent configured from ``cfg``; everything removed afterwards."""
-    prefix = netns.unique_prefix(prefix_stem)
-    lab: Lab | None = None
-    try:
-        lab = build_lab(prefix, state)
+    with netlab.session(state / "netlab", prefix_stem) as net:
+        lab = build_lab(net, state)
         lab.write_config(cfg)
         lab.start()
         yield lab
-    finally:
-        if lab is not None:
-            lab.stop()
-        remove_lab(prefix)
-
-
-def remove_lab(prefix: str) -> None:
-    """Remove every namespace with our prefix."""
-    for ns in netns.list_with_prefix(prefix):
-        with contextlib.suppress(Exception):
-            netns.remove(ns)

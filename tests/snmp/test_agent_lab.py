@@ -13,6 +13,7 @@ from appliance.pipeline.concern import ApplyContext
 from appliance.platform.target import Target
 from appliance.snmp.concern import SnmpConcern
 from appliance.snmp.render import AGENT_FILE
+from labkit.netlab import veth
 from tests.snmp.snmplab import (
     COMMUNITY,
     MIB_DIR,
@@ -317,7 +318,7 @@ def test_ifindex_stable_across_restart_and_recreated_device(lab):
     lab.stop()
     # Recreate ixp2: the kernel gives it a new index; ours must not change.
     ns_run(lab.ixp, "ip", "link", "del", "ixp2")
-    ns_run(lab.ixp, "ip", "link", "add", "ixp2", "type", "veth", "peer", "name", "ixp2-far")
+    veth(lab.ixp, "ixp2", "ixp2-far", up=False)
     ns_run(lab.ixp, "ip", "link", "set", "ixp2", "master", "br-ixp", "up")
     lab.start()
     assert if_indexes(lab) == before

@@ -43,7 +43,7 @@ def bgp_lab(tmp_path_factory):
         net.start_bird(net.members["mem"], birdlab.MEMBER_CONF)
         birdlab.wait_established(rs.ctl, ["as64496_v4", "as64496_v6"])
         lab = Lab(net.prefix, state, ixp=rs.ns, member=net.members["mem"].ns,
-                  log_path=state / "agent.log", listen=[f"127.0.0.1:{PORT}"])
+                  log_path=state / "agent.log", listen=[f"127.0.0.1:{PORT}"], net=net)
         lab.write_config(lab_config())
         lab.extra_args = ["--bird-socket", str(rs.ctl), "--bgp-cache-seconds", "0.5"]
         (state / "run").mkdir(exist_ok=True)

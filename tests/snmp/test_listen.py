@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from appliance.platform import netns
 from appliance.snmp.render import AGENT_FILE, render_agent_config
+from labkit.netlab import veth
 from tests.snmp.snmplab import ROOT, lab_config, ns_run
 
 pytestmark = [pytest.mark.netns]
@@ -23,18 +23,14 @@ def _get(ns: str, host: str, community: str) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.parametrize("mgmt_ipv4", ["dhcp", "192.0.2.1/24"])
-def test_listens_on_management_only(ns_factory, tmp_path, tool, mgmt_ipv4):
+def test_listens_on_management_only(netlab, tmp_path, tool, mgmt_ipv4):
     tool("snmpget", "snmp")
-    box, nms = ns_factory("box"), ns_factory("nms")
-    ns_run(box, "ip", "link", "add", "mgmt0", "type", "veth", "peer", "name", "eth0",
-           "netns", nms)
-    ns_run(box, "ip", "link", "add", "ixp1", "type", "veth", "peer", "name", "ixp1-far")
-    for dev in ("mgmt0", "ixp1", "ixp1-far"):
-        ns_run(box, "ip", "link", "set", dev, "up")
+    box = netlab.namespace("box")
+    nms = netlab.add_host("nms", into=box, port="mgmt0", addrs=["192.0.2.2/24"]).ns
+    veth(box, "ixp1", "ixp1-far")
+    ns_run(box, "ip", "link", "set", "mgmt0", "up")
     ns_run(box, "ip", "addr", "add", "192.0.2.1/24", "dev", "mgmt0")
     ns_run(box, "ip", "addr", "add", "203.0.113.1/24", "dev", "ixp1")  # a peering-LAN address
-    ns_run(nms, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
-    ns_run(nms, "ip", "link", "set", "eth0", "up")
     community = "everywhere-community"
     cfg = lab_config([{"community": community,
                        "allowed_networks": ["0.0.0.0/0"]}])
@@ -43,21 +39,19 @@ def test_listens_on_management_only(ns_factory, tmp_path, tool, mgmt_ipv4):
         update={"ipv4": ipv4})})
     (tmp_path / "etc" / "snmp").mkdir(parents=True)
     (tmp_path / "etc" / AGENT_FILE).write_bytes(render_agent_config(cfg))
-    log = (tmp_path / "agent.log").open("wb")
-    proc = subprocess.Popen(netns.command(box, [
-        sys.executable, "-m", "appliance.snmp", "--config", str(tmp_path / "etc" / AGENT_FILE),
-        "--state-dir", str(tmp_path)]), stdout=log, stderr=log, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 20
-        ok = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            ok = _get(nms, "192.0.2.1", community)
-            if ok.returncode == 0:
-                break
-        assert ok is not None and ok.returncode == 0, (tmp_path / "agent.log").read_text()
-        # Not on loopback, not on the peering LAN: only the management NIC answers.
-        assert _get(box, "127.0.0.1", community).returncode != 0
-        assert _get(box, "203.0.113.1", community).returncode != 0
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with (tmp_path / "agent.log").open("wb") as log:
+        # ended, by its PID, when the test's lab closes
+        proc = netlab.spawn(box, [
+            sys.executable, "-m", "appliance.snmp",
+            "--config", str(tmp_path / "etc" / AGENT_FILE),
+            "--state-dir", str(tmp_path)], stdout=log, stderr=log, cwd=ROOT)
+    deadline = time.monotonic() + 20
+    ok = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        ok = _get(nms, "192.0.2.1", community)
+        if ok.returncode == 0:
+            break
+    assert ok is not None and ok.returncode == 0, (tmp_path / "agent.log").read_text()
+    # Not on loopback, not on the peering LAN: only the management NIC answers.
+    assert _get(box, "127.0.0.1", community).returncode != 0
+    assert _get(box, "203.0.113.1", community).returncode != 0
