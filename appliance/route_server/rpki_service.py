@@ -5,7 +5,8 @@ file; the route server's RPKI validator entry pointing at this box's loopback (1
 by default) then gets its data from here.
 
 On the image ``ixp-stayrtr.service`` runs it (``ixpctl run stayrtr``, :func:`exec_foreground`);
-the dev runner spawns it (:class:`RpkiService`). Both go through :mod:`appliance.platform.launcher`.
+in a lab the route-server concern's apply spawns it and the dev runner starts again one that
+died (:class:`RpkiService`). Both go through :mod:`appliance.platform.launcher`.
 """
 
 from __future__ import annotations

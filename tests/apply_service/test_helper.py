@@ -233,11 +233,10 @@ def test_an_unreachable_helper_is_said_so(state) -> None:
     assert pipe.compare("x: 1", author="alice").outcome.stage == "lock"
 
 
-def test_the_status_pages_read_counters_through_the_helper(state, root_required) -> None:
+def test_the_status_pages_read_counters_through_the_helper(state, netlab) -> None:
     """nft needs CAP_NET_ADMIN: a reader the web sets asks the helper (in its namespace),
     with nft's own answer."""
-    ns = netns.unique_prefix("ixh") + "-ixp"
-    netns.create(ns)
+    ns = netlab.namespace("ixp")  # removed by the test's lab after the test
     group = revisions.READER_GROUP
     path, stop, thread = start_helper(state, "nobody", ns)
     try:
@@ -252,7 +251,6 @@ def test_the_status_pages_read_counters_through_the_helper(state, root_required)
         stop.set()
         thread.join(10)
         revisions.READER_GROUP = group
-        netns.remove(ns)
 
 
 def test_the_onboarding_asks_on_the_lan_through_the_helper(state, root_required) -> None:

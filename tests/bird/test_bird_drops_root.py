@@ -61,15 +61,13 @@ def _answering(sock: Path, timeout: float = 20) -> BirdControl:
             time.sleep(0.2)
 
 
-def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
-    ns = netns.unique_prefix("ixd") + "-rs"
+def test_bird_runs_as_bird_and_reconfigures(bird_user, netlab):
+    ns = netlab.namespace("rs")  # removed by the test's lab after the test
     # /var/tmp: a directory every user may enter, as the image's state dir is
     state = Path(tempfile.mkdtemp(prefix="ixp-bird-user-", dir="/var/tmp"))
     os.chmod(state, 0o755)
     proc = None
     try:
-        netns.create(ns)
-        netns.run(ns, ["ip", "link", "set", "lo", "up"])
         netns.run(ns, ["ip", "addr", "add", "185.1.0.1/21", "dev", "lo"])
         ctx = ApplyContext(Target(state, ns))
         _install(ctx, config([member(1, 64501)], lab=True))
@@ -115,8 +113,6 @@ def test_bird_runs_as_bird_and_reconfigures(bird_user, root_required):
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if netns.exists(ns):
-            netns.remove(ns)
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -39,8 +39,9 @@ from appliance.platform import netns, shipped
 from appliance.route_server import rpki_service
 from appliance.snmp.concern import SnmpConcern
 from appliance.snmp.paths import PID_FILE
+from labkit import netlab
 from tests.bird.configs import config, member
-from tests.snmp.snmplab import COMMUNITY, build_lab, lab_config, ns_run, remove_lab
+from tests.snmp.snmplab import COMMUNITY, build_lab, lab_config, ns_run
 
 pytestmark = pytest.mark.netns
 
@@ -207,9 +208,8 @@ def test_other_services_still_list_the_revisions_the_web_ui_may_read(state: Path
 def test_snmp_agent_as_its_own_user_binds_161_and_answers(state: Path, root_required) -> None:
     """The agent of ixp-snmp.service: port 161 and SO_BINDTODEVICE with its two ambient
     capabilities, its configuration through its group only, its own folders writable."""
-    prefix = netns.unique_prefix("ixo")
-    try:
-        lab = build_lab(prefix, state)
+    with netlab.session(state / "netlab", "ixo") as net:
+        lab = build_lab(net, state)
         cfg = lab_config()
         files = {f.path: f for f in SnmpConcern().render(cfg)}
         staging.install_files(state / "etc", files, list(files))
@@ -237,17 +237,14 @@ def test_snmp_agent_as_its_own_user_binds_161_and_answers(state: Path, root_requ
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(15) == 0, log.read_text(errors="replace")[-2000:]
         assert not pid_file.exists(), "the agent left its PID file"
-    finally:
-        remove_lab(prefix)
 
 
 def test_collector_as_its_own_user_samples_and_runs_the_alerts(state: Path,
                                                                root_required) -> None:
     """ixp-collector.service's process: samples the member ports and keeps the alert state
     in its own folders; a file root writes there (the web UI) stays the collector's."""
-    prefix = netns.unique_prefix("ixo")
-    try:
-        lab = build_lab(prefix, state)
+    with netlab.session(state / "netlab", "ixo") as net:
+        lab = build_lab(net, state)
         cfg = lab_config()
         files = {f.path: f for c in (MonitorConcern(), AlertsConcern()) for f in c.render(cfg)}
         staging.install_files(state / "etc", files, list(files))
@@ -281,8 +278,6 @@ def test_collector_as_its_own_user_samples_and_runs_the_alerts(state: Path,
             store.save_state(store.state())
         for name in ("state.json", "lock"):
             assert (state / "alerts" / name).stat().st_uid == owner, name
-    finally:
-        remove_lab(prefix)
 
 
 def test_stayrtr_as_its_own_user_serves_without_reading_secrets(state: Path,
@@ -290,10 +285,8 @@ def test_stayrtr_as_its_own_user_serves_without_reading_secrets(state: Path,
     """ixp-stayrtr.service: stayrtr runs as its user with no capability at all and serves RTR
     on 3323; where to listen comes from etc/stayrtr/listen, while the revisions and bird.conf
     (with the secrets) stay unreadable to it."""
-    ns = netns.unique_prefix("ixo") + "-rtr"
-    try:
-        netns.create(ns)
-        netns.run(ns, ["ip", "link", "set", "lo", "up"])
+    with netlab.session(state / "netlab", "ixo") as net:
+        ns = net.namespace("rtr")
         cfg = config([member(1, 64501, md5_password="not-for-stayrtr")], lab=True,
                      rpki_validators=[{"host": "127.0.0.1", "port": 3323}])
         assert build_pipeline(state).run(cfg, author="test").ok
@@ -312,6 +305,3 @@ def test_stayrtr_as_its_own_user_serves_without_reading_secrets(state: Path,
             wait_until(listening, 30, "stayrtr listening on 3323", proc, log)
             check_runs_as_user(proc.pid, [])
             assert Path(f"/proc/{proc.pid}/exe").resolve().name == "stayrtr"
-    finally:
-        if netns.exists(ns):
-            netns.remove(ns)

@@ -13,6 +13,7 @@ import pytest
 from appliance.cli.common import default_state_dir
 from appliance.lab import registry
 from appliance.platform import netns
+from labkit.netlab import session
 
 from ..conftest import EXAMPLE, ROOT
 
@@ -56,12 +57,13 @@ def test_setup_code_does_not_create_a_state_dir(tmp_path):
 def test_verbs_find_the_one_running_lab(root_required, tmp_path, monkeypatch):
     monkeypatch.delenv("IXP_STATE_DIR", raising=False)
     monkeypatch.setenv(registry.REGISTRY_ENV, str(tmp_path / "registry"))
-    prefix, other = netns.unique_prefix("ixt"), netns.unique_prefix("ixt")
     state = tmp_path / "demo"
     (state / "web").mkdir(parents=True)
     (state / "lab.json").write_text("{}")
-    try:
-        netns.create(f"{prefix}-ixp")
+    # two labs of the harness, each with a prefix of its own: removed after the test
+    with session(tmp_path / "one", "ixt") as one, session(tmp_path / "two", "ixt") as two:
+        prefix, other = one.prefix, two.prefix
+        one.namespace("ixp")
         registry.register(prefix, state)
         assert default_state_dir() == state
         env = {registry.REGISTRY_ENV: str(tmp_path / "registry")}
@@ -70,15 +72,12 @@ def test_verbs_find_the_one_running_lab(root_required, tmp_path, monkeypatch):
         assert "using the running lab's state dir" in code.stderr
         assert code.stdout.strip() == (state / "web" / "setup-code").read_text().strip()
 
-        netns.create(f"{other}-ixp")
+        two.namespace("ixp")
         (tmp_path / "second").mkdir()
         (tmp_path / "second" / "lab.json").write_text("{}")
         registry.register(other, tmp_path / "second")
         with pytest.raises(ValueError, match="several labs are running"):
             default_state_dir()
-        netns.remove(f"{other}-ixp")
+        netns.remove(f"{other}-ixp")  # the second lab ends
         assert default_state_dir() == state  # a lab that ended is forgotten
         assert not (tmp_path / "registry" / other).exists()
-    finally:
-        for name in netns.list_with_prefix(prefix) + netns.list_with_prefix(other):
-            netns.remove(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -124,6 +125,48 @@ def test_lab_down_removes_everything(root_required, tmp_path, example_text):
     assert not {m.pid for m in state.members} & _bird_pids()
     assert LabState.load(tmp_path) is None
     assert lab_down(tmp_path) == []  # idempotent
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(open(f"/proc/{pid}/cmdline", "rb").read())  # a zombie's is empty
+    except OSError:
+        return False
+
+
+def test_lab_down_stops_the_helper_and_the_agent_the_apply_started(root_required, tmp_path,
+                                                                    tool):
+    from appliance.anycast import service as anycast
+    from appliance.resolver.daemon import running_pid as unbound_pid
+    from appliance.resolver.paths import UnboundPaths
+    from appliance.route_server.daemon import running_pid as bird_pid
+    from appliance.snmp import service as snmp
+    from labkit.anycast import anycast_data
+
+    tool("unbound", "unbound")
+    data = anycast_data()  # the example with an anycast prefix for the resolver
+    data["snmp"] = {"enabled": True, "communities": [
+        {"community": "lab-ro-community", "allowed_networks": ["127.0.0.0/8"]}]}
+    cfg = load_config_text(yaml.safe_dump(data))
+    prefix = netns.unique_prefix("ixt")
+    state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
+    target = Target(tmp_path, state.appliance_netns)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            snmp.record_listen(target, f"127.0.0.1:{s.getsockname()[1]}")
+        # what `ixpctl lab up` applies: the whole box, no runner
+        out = build_pipeline(target).run(yaml.safe_dump(data), author="test")
+        assert out.ok, out.error
+        started = {"anycast helper": anycast.running_pid(target),
+                   "SNMP agent": snmp.running_pid(target), "BIRD": bird_pid(target),
+                   "unbound": unbound_pid(UnboundPaths(tmp_path))}
+        assert all(started.values()), started
+    finally:
+        lab_down(tmp_path)
+    assert netns.list_with_prefix(prefix) == []
+    left = [name for name, pid in started.items() if _alive(pid)]
+    assert not left, f"lab down left these running: {left}"
 
 
 def test_failed_lab_up_cleans_up(root_required, tmp_path, example_text):
