@@ -79,9 +79,6 @@ class AnycastConcern(Concern):
                 self.last_action = "stop"
                 ctx.log("anycast: stopped the helper (no anycast prefix to check)")
         elif service.running_pid(ctx.target) is None:
-            try:
-                pid = service.start(ctx.target)
-            except service.HelperStartError as exc:
-                raise RuntimeError(f"anycast: {exc}") from None
+            pid = service.start(ctx.target)  # SpawnError: the apply fails, rolls back
             self.last_action = "start"
             ctx.log(f"anycast: started the helper (PID {pid})")

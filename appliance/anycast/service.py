@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import threading
-import time
 from pathlib import Path
 
 from appliance.anycast.health import Action, CheckerSet
@@ -27,9 +26,14 @@ from appliance.anycast.links import set_gate
 from appliance.anycast.render import CHECKERS_FILE, load_checkers
 from appliance.anycast.status import STATUS_FILE, write_status
 from appliance.config.revisions import RevisionStore
-from appliance.platform.launcher import Launcher, end_pid, ixpctl_argv, spawn_detached
+from appliance.platform.launcher import (
+    Supervisor,
+    end_pid,
+    ixpctl_argv,
+    spawn_and_wait,
+    spawns_here,
+)
 from appliance.platform.target import Target
-from appliance.util.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 # Under run/, beside its published state: the helper spawned off the image (systemd's has none).
@@ -119,15 +123,6 @@ class AnycastHelper:
             write_status(self.state_dir, [], running=False)
 
 
-class HelperStartError(RuntimeError):
-    """The helper exited at start or never published its state; the text carries its log."""
-
-
-def spawns_here(target: Target) -> bool:
-    """Whether the helper of ``target`` is started by its apply (a lab's namespace, a host
-    that is not the image); on the image its unit runs it, with the resolver's."""
-    return target.has_system and Launcher(target).spawns
-
 
 def wanted(target: Target) -> bool:
     """Whether the installed checkers file holds a check (an anycast prefix to vouch for)."""
@@ -162,33 +157,15 @@ def _published_by(target: Target, pid: int) -> bool:
     return False
 
 
-def _log_tail(target: Target, lines: int = 6) -> str:
-    try:
-        text = (target.run_dir / LOG_FILE).read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def start(target: Target, *, ready_timeout: float = 60.0) -> int:
+def start(target: Target) -> int:
     """Spawn ``ixpctl run anycast`` in ``target``'s namespace (off the image) and wait until
-    it published its first state; its PID."""
+    it published its first state; its PID. Raises ``SpawnError`` if it does not come up."""
     argv = target.command(ixpctl_argv(
         "run", "anycast", "--state-dir", str(target.state_dir),
         *(["--netns", target.netns] if target.netns else [])))
-    proc = spawn_detached(argv, target.run_dir / LOG_FILE)  # ip netns exec execs: its PID
-    atomic_write(target.run_dir / PID_FILE, f"{proc.pid}\n".encode(), 0o644)
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise HelperStartError(f"the anycast helper exited at start (code "
-                                   f"{proc.returncode}): {_log_tail(target)}")
-        if _published_by(target, proc.pid):
-            return proc.pid
-        time.sleep(0.1)
-    end_pid(proc.pid, lambda: proc.poll() is None)
-    raise HelperStartError(f"the anycast helper did not start in {ready_timeout:.0f} s: "
-                           f"{_log_tail(target)}")
+    # ip netns exec execs the helper: the PID recorded is its own
+    return spawn_and_wait(argv, target.run_dir / LOG_FILE, lambda pid: _published_by(target, pid),
+                          what="anycast helper", pid_file=target.run_dir / PID_FILE)
 
 
 def stop(target: Target) -> bool:
@@ -209,25 +186,11 @@ def ensure_running(target: Target) -> int | None:
     return start(target)
 
 
-class AnycastService:
-    """The dev runner's supervision of the helper: the anycast concern's apply starts it;
-    this starts it again if it died. It is the state directory's, like BIRD: ``ixpctl lab
-    down`` (and the demo's end) stops it."""
+class AnycastService(Supervisor):
+    """The dev runner's supervision of the helper (``Supervisor``)."""
 
-    name = "anycast"
+    name, what = "anycast", "anycast helper"
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
-
-    def start(self) -> None:
+    def ensure(self) -> int | None:
         """Start the helper if it should run and does not."""
-        pid = ensure_running(self.target)
-        if pid:
-            log.info("anycast helper started (PID %s)", pid)
-
-    def check(self) -> None:
-        """One round of supervision: start again a helper that died."""
-        self.start()
-
-    def stop(self) -> None:
-        """Nothing: the helper stays with the applied configuration (see the class)."""
+        return ensure_running(self.target)

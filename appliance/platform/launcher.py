@@ -14,6 +14,7 @@ configure``, ``unbound-control reload``): that is the same on both.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from appliance.platform.target import IMAGE_MARKER, IMAGE_STATE_DIR, Target
+from appliance.util.atomic import atomic_write
 
 # Exists only while systemd is PID 1 (sd_booted(3)); absent in chroots and containers.
 SYSTEMD_RUNTIME = Path("/run/systemd/system")
@@ -44,6 +46,14 @@ UNITS: dict[str, str] = {
 }
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def spawns_here(target: Target) -> bool:
+    """Whether a daemon of ``target`` is started by its concern's apply (spawned: a lab's
+    namespace, a host that is not the image); on the image its unit runs it, and without a
+    network of our own (config only) nothing runs."""
+    return target.has_system and Launcher(target).spawns
 
 
 def ixpctl_argv(*args: str) -> list[str]:
@@ -59,6 +69,68 @@ def spawn_detached(argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def log_tail(path: Path, lines: int = 6) -> str:
+    """The last lines of a spawned daemon's log ("" if there is none yet)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class SpawnError(RuntimeError):
+    """A spawned daemon exited at start or never came up; the text carries its log's end."""
+
+
+def spawn_and_wait(argv: Sequence[str], log_file: Path, ready: Callable[[int], bool], *,
+                   what: str, pid_file: Path | None = None, timeout: float = 60.0) -> int:
+    """``spawn_detached`` and wait until ``ready(pid)``; the PID (recorded in ``pid_file``
+    when the daemon writes none itself). Raises ``SpawnError`` with the log's last lines if
+    it exits first or is not ready in ``timeout`` (then it is ended)."""
+    proc = spawn_detached(argv, log_file)
+    if pid_file is not None:
+        atomic_write(pid_file, f"{proc.pid}\n".encode(), 0o644)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SpawnError(f"the {what} exited at start (code {proc.returncode}): "
+                             f"{log_tail(log_file)}")
+        if ready(proc.pid):
+            return proc.pid
+        time.sleep(0.1)
+    end_pid(proc.pid, lambda: proc.poll() is None)
+    raise SpawnError(f"the {what} did not come up in {timeout:.0f} s: {log_tail(log_file)}")
+
+
+class Supervisor:
+    """The dev runner's supervision of one daemon that its concern's apply starts (the
+    lifecycle rule): ``start`` and every ``check`` start it again if it should run and does
+    not (``ensure``). ``stop`` does nothing: the daemon is the state directory's, like a
+    unit's, and ``ixpctl lab down`` (or the demo's end) stops it, not the runner."""
+
+    name = ""
+    what = ""  # the daemon, in the log's words
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def ensure(self) -> int | None:
+        """Start the daemon if it should run and does not; its PID if started."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the daemon if it should run and does not."""
+        pid = self.ensure()
+        if pid:
+            log.info("%s started (PID %s)", self.what, pid)
+
+    def check(self) -> None:
+        """One round of supervision: start again a daemon that died."""
+        self.start()
+
+    def stop(self) -> None:
+        """Nothing: the daemon stays with the applied configuration (see the class)."""
 
 
 def end_pid(pid: int, is_ours: Callable[[], bool], timeout: float = 10.0) -> None:

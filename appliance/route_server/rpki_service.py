@@ -23,13 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from appliance.platform.launcher import Launcher, Supervisor
 from appliance.platform.target import Target
 from appliance.route_server.aspa import parse_aspas
 from appliance.route_server.rtr import stayrtr_argv
 from appliance.util.atomic import atomic_write
 
 # ``ixpctl run bird`` asks only where stayrtr listens, from the rendered bird.conf: the model
-# (and parsing a 1000-member configuration), pyroute2 and the launcher are imported where used.
+# (and parsing a 1000-member configuration) and pyroute2 are imported where used.
 if TYPE_CHECKING:
     from appliance.config.model import IXPConfig
 
@@ -264,8 +265,6 @@ def ensure_running(target: Target) -> int | None:
     """Start stayrtr off the image when the installed files say it should serve and none runs
     (the concern's apply, and the dev runner's supervision of what died); its PID if started.
     On the image systemd runs and restarts ``ixp-stayrtr.service``: nothing is done here."""
-    from appliance.platform.launcher import Launcher
-
     if not target.has_system or not Launcher(target).spawns \
             or running_pid(target) is not None:
         return None
@@ -285,8 +284,6 @@ def sync(target: Target) -> str:
     Where to listen comes from the installed bird.conf (what BIRD asks), as for ``ixpctl run
     stayrtr``.
     """
-    from appliance.platform.launcher import Launcher
-
     launcher = Launcher(target)
     bind, why = serving_installed(target.state_dir)
     if not launcher.systemd:
@@ -307,26 +304,13 @@ def sync(target: Target) -> str:
     return f"ixp-stayrtr.service restarted: {why}"
 
 
-class RpkiService:
-    """The dev runner's supervision of stayrtr: the route-server concern starts it where the
-    configuration asks for one (``ensure_running``); this starts it again if it died. It is
-    the state directory's, like BIRD and unbound: the lab's teardown stops it."""
+class RpkiService(Supervisor):
+    """The dev runner's supervision of stayrtr (``Supervisor``): the route-server concern
+    starts it where the configuration asks for one (``ensure_running``); this starts it
+    again if it died."""
 
-    name = "rpki"
+    name, what = "rpki", "stayrtr"
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
-
-    def start(self) -> None:
+    def ensure(self) -> int | None:
         """Start stayrtr if the installed files ask for it and none runs."""
-        pid = ensure_running(self.target)
-        if pid:
-            log_.info("stayrtr started (PID %s)", pid)
-
-    def check(self) -> None:
-        """One round of supervision: start again a stayrtr that died."""
-        self.start()
-
-    def stop(self) -> None:
-        """Nothing: stayrtr stays with the applied configuration (the lab's teardown ends
-        it), as unbound does."""
+        return ensure_running(self.target)

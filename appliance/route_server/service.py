@@ -12,6 +12,7 @@ from typing import Any
 
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.bird.replies import BirdError
+from appliance.platform.launcher import Supervisor
 from appliance.platform.target import Target
 from appliance.route_server import daemon
 
@@ -45,28 +46,15 @@ def ensure_running(target: Target) -> int | None:
     return daemon.start_bird(target)
 
 
-class RouteServerService:
-    """The dev runner's supervision of the route server: the concern's apply starts BIRD; this
-    starts it again if it died. BIRD is the state directory's, like unbound: the lab's
-    teardown stops it, not the runner."""
+class RouteServerService(Supervisor):
+    """The dev runner's supervision of the route server's BIRD (``Supervisor``): the
+    concern's apply starts it; this starts it again if it died."""
 
-    name = "route_server"
+    name, what = "route_server", "route server BIRD"
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
-
-    def start(self) -> None:
+    def ensure(self) -> int | None:
         """Start BIRD if it should run and does not."""
-        pid = ensure_running(self.target)
-        if pid:
-            log.info("route server BIRD started (PID %s)", pid)
-
-    def check(self) -> None:
-        """One round of supervision: start again a BIRD that died."""
-        self.start()
-
-    def stop(self) -> None:
-        """Nothing: BIRD stays with the applied configuration (see the class)."""
+        return ensure_running(self.target)
 
 
 # "protocol bgp rs_as64501_1 {", "protocol device {", "protocol rpki rpki1 {" ...

@@ -70,10 +70,7 @@ class SnmpConcern(Concern):
                     ctx.log("snmp: stopped the agent (SNMP is disabled)")
                 return
             if service.running_pid(ctx.target) is None:
-                try:
-                    pid = service.start(ctx.target)
-                except service.SnmpStartError as exc:
-                    raise RuntimeError(f"snmp: {exc}") from None
+                pid = service.start(ctx.target)  # SpawnError: the apply fails, rolls back
                 self.last_action = "start"
                 ctx.log(f"snmp: started the agent (PID {pid}) on "
                         f"{service.dev_listen(ctx.target)}")

@@ -13,19 +13,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import time
 
-from appliance.platform.launcher import Launcher, end_pid, ixpctl_argv, spawn_detached
+from appliance.platform.launcher import (
+    Supervisor,
+    end_pid,
+    ixpctl_argv,
+    spawn_and_wait,
+    spawns_here,
+)
 from appliance.platform.target import Target
 from appliance.snmp.paths import AGENT_FILE, DEV_LISTEN, LISTEN_FILE, LOG_FILE, PID_FILE
 from appliance.snmp.status import is_agent, running_agent_pid
 from appliance.util.atomic import atomic_write
 
 log = logging.getLogger(__name__)
-
-
-class SnmpStartError(RuntimeError):
-    """The agent exited at start or never came up; the text carries its log's last lines."""
 
 
 def agent_command(target: Target, *,
@@ -44,12 +45,6 @@ def agent_command(target: Target, *,
         cmd += ["--bird-socket", bird_socket]
     return cmd
 
-
-def spawns_here(target: Target) -> bool:
-    """Whether the agent of ``target`` is started by its apply (a lab's namespace, a host
-    that is not the image); on the image its unit runs it, and without a network of our own
-    (config only) nothing runs."""
-    return target.has_system and Launcher(target).spawns
 
 
 def dev_listen(target: Target) -> str:
@@ -84,34 +79,19 @@ def wanted(target: Target) -> bool:
         return False
 
 
-def _log_tail(target: Target, lines: int = 6) -> str:
-    try:
-        text = (target.run_dir / LOG_FILE).read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def start(target: Target, *, ready_timeout: float = 60.0) -> int:
+def start(target: Target) -> int:
     """Spawn ``ixpctl run snmp`` for ``target`` (off the image) and wait until the agent
-    listens (it writes its PID file once its sockets are bound); its PID."""
+    listens (it writes its PID file once its sockets are bound); its PID. Raises
+    ``SpawnError`` if it does not come up."""
     argv = ixpctl_argv("run", "snmp", "--state-dir", str(target.state_dir),
                        *(["--netns", target.netns] if target.netns else []),
                        "--listen", dev_listen(target))
-    proc = spawn_detached(argv, target.run_dir / LOG_FILE)  # exec keeps the PID: the agent's
-    pid_file = target.run_dir / PID_FILE
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SnmpStartError(f"the SNMP agent exited at start (code {proc.returncode}): "
-                                 f"{_log_tail(target)}")
+
+    def listening(pid: int) -> bool:  # exec keeps the PID: the agent's
         with contextlib.suppress(OSError, ValueError):
-            if int(pid_file.read_text()) == proc.pid:
-                return proc.pid
-        time.sleep(0.1)
-    end_pid(proc.pid, lambda: proc.poll() is None)
-    raise SnmpStartError(f"the SNMP agent did not come up in {ready_timeout:.0f} s: "
-                         f"{_log_tail(target)}")
+            return int((target.run_dir / PID_FILE).read_text()) == pid
+        return False
+    return spawn_and_wait(argv, target.run_dir / LOG_FILE, listening, what="SNMP agent")
 
 
 def stop(target: Target) -> bool:
@@ -133,32 +113,23 @@ def ensure_running(target: Target) -> int | None:
     return start(target)
 
 
-class SnmpService:
-    """The dev runner's supervision of the agent: the SNMP concern's apply starts it; this
-    starts it again if it died, on the loopback port the runner was given. It is the state
-    directory's, like BIRD: ``ixpctl lab down`` (and the demo's end) stops it."""
+class SnmpService(Supervisor):
+    """The dev runner's supervision of the agent (``Supervisor``), on the loopback port the
+    runner was given."""
 
-    name = "snmp"
+    name, what = "snmp", "SNMP agent"
 
     def __init__(self, target: Target, *, host: str = "127.0.0.1", port: int = 1161) -> None:
-        self.target = target
+        super().__init__(target)
         self.listen = f"{host}:{port}"
 
+    def ensure(self) -> int | None:
+        """Start the agent if it should run and does not."""
+        return ensure_running(self.target)
+
     def start(self) -> None:
-        """Record the runner's port; move a running agent there; start one if none runs."""
+        """Record the runner's port and move a running agent there; start one if none runs."""
         if spawns_here(self.target) and record_listen(self.target, self.listen) \
                 and stop(self.target):
-            log.info("snmp: agent restarted to listen on %s", self.listen)
-        pid = ensure_running(self.target)
-        if pid:
-            log.info("snmp: agent started (PID %s) on %s", pid, self.listen)
-
-    def check(self) -> None:
-        """One round of supervision: start again an agent that died."""
-        pid = ensure_running(self.target)
-        if pid:
-            log.info("snmp: agent started again (PID %s)", pid)
-
-    def stop(self) -> None:
-        """Nothing: the agent stays with the applied configuration (see the class)."""
-
+            log.info("snmp: the agent stopped, to listen on %s", self.listen)
+        super().start()
