@@ -13,7 +13,8 @@ the test or of the teardown itself failed. What it builds:
   (``make_rs``) and member namespaces on it (``add_member``), each with a BIRD of its own
   (``start_bird``), or any other daemon (``spawn``);
 - the demo's lab of a configuration (``config_lab``: appliance.lab, one member router per
-  member) under the same prefix and the same teardown.
+  member) under the same prefix and the same teardown, or with the configuration applied
+  into it, as ``ixpctl lab up`` does (``applied_lab``).
 
 Nothing is created in the root namespace: each veth pair is made inside a namespace with its
 peer end placed straight into the other one.
@@ -288,6 +289,24 @@ def session(root: Path, base: str = "ixb") -> Iterator[NetLab]:
         yield lab
     finally:
         lab.close()
+
+
+@contextlib.contextmanager
+def applied_lab(state_dir: Path, text: str, base: str = "ixt", *, author: str = "t",
+                prefixes_per_member: int = 1) -> Iterator[LabState]:
+    """What ``ixpctl lab up`` makes: the demo's lab of the configuration ``text``
+    (``config_lab``) with ``text`` applied into it by the box's whole pipeline (which starts
+    the daemons it asks for); the lab's state. Everything removed when the block ends."""
+    from appliance.box import build_pipeline  # the whole box: only for the labs that apply it
+    from appliance.config.loader import load_config_text
+
+    with session(state_dir / "netlab", base) as net:
+        state = net.config_lab(load_config_text(text), state_dir,
+                               prefixes_per_member=prefixes_per_member)
+        out = build_pipeline(Target(state_dir, state.appliance_netns)).run(text, author=author)
+        if not out.ok:
+            raise LabError(f"the configuration could not be applied into the lab: {out.error}")
+        yield state
 
 
 def lan_lengths(lan4: ipaddress.IPv4Network, lan6: ipaddress.IPv6Network) -> tuple[int, int]:

@@ -25,13 +25,14 @@ from scapy.packet import Raw
 from appliance.alerts.engine import AlertEngine, ifindex_reader
 from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
-from appliance.lab.lab import LabState, lab_dir, lab_down, lab_up
+from appliance.lab.lab import LabState, lab_dir
 from appliance.platform import netns
 from appliance.platform.target import Target
 from appliance.route_server.daemon import running_pid
 from appliance.route_server.status import route_server_sessions
 from appliance.snmp.ifindex import IfIndexMap
 from labkit.frames import Sender
+from labkit.netlab import applied_lab
 
 from .receivers import HttpSink, TrapDaemon
 
@@ -69,20 +70,12 @@ def alert_lab(root_required, tmp_path, example_text):
         data["members"][1]["max_prefix"] = {"ipv4": 1, "ipv6": 5}
         text = yaml.safe_dump(data)
         cfg = load_config_text(text)
-        prefix = netns.unique_prefix("ixa")
-        state = lab_up(cfg, tmp_path, prefixes_per_member=1, prefix=prefix)
-        try:
-            assert build_pipeline(Target(tmp_path, state.appliance_netns)).run(
-                text, author="t").ok
+        with applied_lab(tmp_path, text, "ixa") as state:
             assert running_pid(Target(tmp_path, state.appliance_netns))
             _wait("every session Established", lambda: (
                 s := route_server_sessions(tmp_path, cfg)["sessions"]) and all(
                     x["up"] for x in s), timeout=120)
             yield cfg, state, tmp_path, sink, trapd
-        finally:
-            lab_down(tmp_path)
-            for name in netns.list_with_prefix(prefix):
-                netns.remove(name)
 
 
 def _webhooks(sink: HttpSink) -> list[dict]:

@@ -12,10 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance.box import build_pipeline
-from appliance.config.loader import load_config_text
-from appliance.lab.lab import lab_down, lab_up
-from appliance.platform import netns
 from appliance.platform.bird.control import BirdControl, BirdUnavailable
 from appliance.platform.target import Target
 from appliance.route_server.daemon import running_pid
@@ -23,6 +19,7 @@ from appliance.route_server.rpki_service import connect_route_server
 from appliance.route_server.rpki_service import running_pid as stayrtr_pid
 from appliance.route_server.status import rtr_sessions
 from appliance.runner import Runner
+from labkit.netlab import applied_lab
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "bird" / "vrps.json"
 
@@ -47,50 +44,45 @@ def test_route_server_gets_roas_from_the_box(root_required, tmp_path, example_te
                           "--state-dir", str(tmp_path)], capture_output=True, text=True,
                          timeout=30)
     assert res.returncode == 0 and "imported" in res.stdout, res.stderr
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
-    runner = None
-    try:
-        box = Target(tmp_path, state.appliance_netns)
-        assert build_pipeline(box).run(text, author="t").ok
-        # the apply started both daemons in the lab's namespace (the lifecycle rule): BIRD,
-        # then stayrtr, which had BIRD's RTR session connect at once once it listened (BIRD
-        # itself asks again only 90 s after a failed connect: main.j2, retry keep 90)
-        assert running_pid(box), "the apply must start BIRD in the lab"
-        first = stayrtr_pid(box)
-        assert first, "the apply must start stayrtr where a local validator is configured"
-        runner = Runner(box, port=0)
-        runner.start()
-        assert stayrtr_pid(box) == first, "the runner supervises: it starts no second one"
-        deadline = time.monotonic() + 150
-        roas = []
-        while time.monotonic() < deadline and len(roas) < 2:
-            try:
-                with BirdControl(tmp_path / "run" / "bird.ctl") as bc:
-                    roas = bc.routes(table="rs_roa4")
-            except BirdUnavailable:
-                pass
-            time.sleep(0.5)
-        rtr = rtr_sessions(tmp_path)
-        assert len(roas) >= 2, f"the route server must load the imported ROAs: {rtr}"
-        # what the Data page shows: the RTR session up, the ROA tables' sizes (fixture: 3 + 1)
-        assert [(s["protocol"], s["cache"], s["status"], s["up"]) for s in rtr["sessions"]] \
-            == [("rpki1", "127.0.0.1:3323", "Established", True)], rtr
-        assert rtr["roas"] == {"ipv4": 3, "ipv6": 1}, rtr
-        assert connect_route_server(tmp_path) == [], "a session with ROAs is left alone"
-        # a stayrtr that died is started again by the runner's supervision
-        os.kill(first, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and Path(f"/proc/{first}/cmdline").exists() and \
-                Path(f"/proc/{first}/cmdline").read_bytes():
-            time.sleep(0.05)
-        assert stayrtr_pid(box) is None
-        runner.supervise()
-        again = stayrtr_pid(box)
-        assert again and again != first, "the runner must start a stayrtr that died"
-    finally:
-        if runner is not None:
-            runner.stop()
-        lab_down(tmp_path)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
+    with applied_lab(tmp_path, text) as state:
+        runner = None
+        try:
+            box = Target(tmp_path, state.appliance_netns)
+            # the apply started both daemons in the lab's namespace (the lifecycle rule): BIRD,
+            # then stayrtr, which had BIRD's RTR session connect at once once it listened (BIRD
+            # itself asks again only 90 s after a failed connect: main.j2, retry keep 90)
+            assert running_pid(box), "the apply must start BIRD in the lab"
+            first = stayrtr_pid(box)
+            assert first, "the apply must start stayrtr where a local validator is configured"
+            runner = Runner(box, port=0)
+            runner.start()
+            assert stayrtr_pid(box) == first, "the runner supervises: it starts no second one"
+            deadline = time.monotonic() + 150
+            roas = []
+            while time.monotonic() < deadline and len(roas) < 2:
+                try:
+                    with BirdControl(tmp_path / "run" / "bird.ctl") as bc:
+                        roas = bc.routes(table="rs_roa4")
+                except BirdUnavailable:
+                    pass
+                time.sleep(0.5)
+            rtr = rtr_sessions(tmp_path)
+            assert len(roas) >= 2, f"the route server must load the imported ROAs: {rtr}"
+            # what the Data page shows: the RTR session up, the ROA tables' sizes (fixture: 3 + 1)
+            assert [(s["protocol"], s["cache"], s["status"], s["up"]) for s in rtr["sessions"]] \
+                == [("rpki1", "127.0.0.1:3323", "Established", True)], rtr
+            assert rtr["roas"] == {"ipv4": 3, "ipv6": 1}, rtr
+            assert connect_route_server(tmp_path) == [], "a session with ROAs is left alone"
+            # a stayrtr that died is started again by the runner's supervision
+            os.kill(first, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and Path(f"/proc/{first}/cmdline").exists() and \
+                    Path(f"/proc/{first}/cmdline").read_bytes():
+                time.sleep(0.05)
+            assert stayrtr_pid(box) is None
+            runner.supervise()
+            again = stayrtr_pid(box)
+            assert again and again != first, "the runner must start a stayrtr that died"
+        finally:
+            if runner is not None:
+                runner.stop()

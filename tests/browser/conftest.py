@@ -16,10 +16,10 @@ import yaml
 
 from appliance.box import build_pipeline
 from appliance.config.loader import load_config_text
-from appliance.lab.lab import LabState, lab_down, lab_up
-from appliance.platform import netns
+from appliance.lab.lab import LabState, lab_down
 from appliance.platform.target import Target
 from appliance.runner import Runner
+from labkit import netlab
 from labkit.image.journey import CHROMIUM_ARGS
 
 from ..conftest import ROOT
@@ -101,22 +101,15 @@ def served_lab(state_dir: Path, lab_text: str, applied: dict,
                sample_interval: float = 5.0) -> Iterator[tuple[LabState, str]]:
     """A lab built from ``lab_text``, the box configured with ``applied`` and its services
     running (web on a free loopback port); yields (lab state, web URL); always torn down."""
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(load_config_text(lab_text), state_dir, prefixes_per_member=2, prefix=prefix)
-    runner = None
-    box = Target(state_dir, state.appliance_netns)
-    try:
+    with netlab.session(state_dir / "netlab", "ixt") as net:
+        state = net.config_lab(load_config_text(lab_text), state_dir, prefixes_per_member=2)
+        box = Target(state_dir, state.appliance_netns)
         out = build_pipeline(box).run(yaml.safe_dump(applied), author="noc")
         assert out.ok, out.error
         runner = Runner(box, port=0, sample_interval=sample_interval)
+        net.on_close(runner.stop)  # first, before the lab comes down
         runner.start()
         yield state, runner.web.url
-    finally:
-        if runner is not None:
-            runner.stop()
-        lab_down(state_dir)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
 
 
 def log_in(page, url: str, name: str, password: str) -> None:

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from appliance.box import build_pipeline
-from appliance.config.loader import load_config_text
-from appliance.lab.lab import LabState, lab_down, lab_status, lab_up, member_protocols
+from appliance.lab.lab import LabState, lab_status, member_protocols
 from appliance.platform import netns
 from appliance.platform.target import Target
+from labkit.netlab import applied_lab
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -24,16 +24,8 @@ def two_member_lab(root_required, tmp_path, example_text):
     data = yaml.safe_load(example_text)
     data["members"] = data["members"][:2]
     text = yaml.safe_dump(data, allow_unicode=True)
-    prefix = netns.unique_prefix("ixt")
-    state = lab_up(load_config_text(text), tmp_path, prefixes_per_member=1, prefix=prefix)
-    try:
-        out = build_pipeline(Target(tmp_path, state.appliance_netns)).run(text, author="t")
-        assert out.ok, out.error
+    with applied_lab(tmp_path, text) as state:
         yield data, state, tmp_path
-    finally:
-        lab_down(tmp_path)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
 
 
 def _established(lm, timeout: float = 90) -> dict[str, str]:
