@@ -17,6 +17,7 @@ from appliance.bridge.status import drops_by_port, read_drops
 from appliance.pipeline.run import Pipeline
 from appliance.platform.target import Target
 from labkit.frames import Sender
+from labkit.netlab import veth
 
 pytestmark = pytest.mark.netns
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.netns
 def test_inventory_lists_every_nic_with_its_role(netlab, tmp_path):
     members = [bl.member_data(1), bl.member_data(2)]
     app, _ = bl.build(netlab, members)
-    bl.sh(app, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "spare0")
+    veth(app, "eth0", "spare0", up=False)
     cfg = bl.config(members)  # management.interface defaults to eth0
     assert Pipeline(Target(tmp_path / "s", app), concerns=[BridgeConcern()]).run(
         cfg, author="test").ok

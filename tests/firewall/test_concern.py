@@ -25,6 +25,7 @@ from appliance.firewall.status import drops_by_reason, read_drops
 from appliance.pipeline.concern import RenderedFile
 from appliance.platform import netns as labns
 from appliance.platform.target import Target
+from labkit.netlab import veth
 
 # These calls only read or change the namespace: no state directory is involved.
 NO_STATE = Path("/nonexistent")
@@ -185,7 +186,7 @@ def test_on_a_host_without_the_management_nic_nothing_is_loaded(ns_factory, tmp_
     assert "management.firewall to false" in out["error"]
     assert labns.run(host, ["nft", "list", "tables"]).stdout.strip() == ""
     # with the NIC present the same configuration loads
-    labns.run(host, ["ip", "link", "add", "mgmt0", "type", "veth", "peer", "name", "mgmt0p"])
+    veth(host, "mgmt0", "mgmt0p", up=False)
     out = _as_host(host, tmp_path, fl.config_data())
     assert out["ok"] is True, out
     assert nft.table_loaded(Target(tmp_path, host))

@@ -12,6 +12,7 @@ from appliance.bridge.identify import IdentifyError, identify
 from appliance.platform import netns
 from appliance.platform.target import Target
 from appliance.web import create_app
+from labkit.netlab import veth
 
 from .conftest import ADMIN, PASSWORD, csrf
 
@@ -26,7 +27,7 @@ def box_ns(ns_factory, tool):
     """A namespace standing in for the box, with one NIC (a veth pair)."""
     tool("ethtool", "ethtool")
     ns = ns_factory("box")
-    netns.run(ns, ["ip", "link", "add", "port7", "type", "veth", "peer", "name", "cable7"])
+    veth(ns, "port7", "cable7", up=False)
     netns.run(ns, ["ip", "link", "set", "port7", "up"])
     return ns
 
