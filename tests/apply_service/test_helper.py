@@ -253,25 +253,19 @@ def test_the_status_pages_read_counters_through_the_helper(state, netlab) -> Non
         revisions.READER_GROUP = group
 
 
-def test_the_onboarding_asks_on_the_lan_through_the_helper(state, root_required) -> None:
+def test_the_onboarding_asks_on_the_lan_through_the_helper(state, netlab) -> None:
     """A packet socket needs CAP_NET_RAW, which the web UI has not: the asker it sets sends
     the ARP and ND questions through the helper, on the helper's bridge, and gets who
     answered; an interface the helper has not is a clear error."""
-    prefix = netns.unique_prefix("ixq")
-    box, member = f"{prefix}-ixp", f"{prefix}-m1"
+    box = netlab.namespace("ixp")  # the test's lab removes it, and the member's, afterwards
+    netns.run(box, ["ip", "link", "add", "br-ixp", "type", "bridge"])
+    netlab.add_host("m1", into=box, port="p1", mac="02:00:5e:10:00:09",
+                    addrs=["203.0.113.9/24"], bridge="br-ixp", ifname="m1")
+    netns.run(box, ["ip", "link", "set", "br-ixp", "address", "02:00:5e:00:00:01", "up"])
+    netns.run(box, ["ip", "addr", "add", "203.0.113.1/24", "dev", "br-ixp"])
     group = revisions.READER_GROUP
     path = stop = thread = None
     try:
-        for ns in (box, member):
-            netns.create(ns)
-        netns.run(box, ["ip", "link", "add", "br-ixp", "type", "bridge"])
-        netns.run(box, ["ip", "link", "add", "p1", "type", "veth", "peer", "name", "m1",
-                        "netns", member])
-        netns.run(box, ["ip", "link", "set", "p1", "master", "br-ixp", "up"])
-        netns.run(box, ["ip", "link", "set", "br-ixp", "address", "02:00:5e:00:00:01", "up"])
-        netns.run(box, ["ip", "addr", "add", "203.0.113.1/24", "dev", "br-ixp"])
-        netns.run(member, ["ip", "link", "set", "m1", "address", "02:00:5e:10:00:09", "up"])
-        netns.run(member, ["ip", "addr", "add", "203.0.113.9/24", "dev", "m1"])
         path, stop, thread = start_helper(state, "nobody", box)
         ask = client.Privileged(state, path).prober()
         got = ask(None, "br-ixp", "02:00:5e:00:00:01", {4: "203.0.113.1"},
@@ -284,8 +278,6 @@ def test_the_onboarding_asks_on_the_lan_through_the_helper(state, root_required)
             stop.set()
             thread.join(10)
         revisions.READER_GROUP = group
-        for ns in (box, member):
-            netns.remove(ns)
 
 
 def test_a_backup_is_left_for_the_asking_user_only(helper, state) -> None:
