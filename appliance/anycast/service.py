@@ -123,7 +123,6 @@ class AnycastHelper:
             write_status(self.state_dir, [], running=False)
 
 
-
 def wanted(target: Target) -> bool:
     """Whether the installed checkers file holds a check (an anycast prefix to vouch for)."""
     try:

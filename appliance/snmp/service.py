@@ -46,7 +46,6 @@ def agent_command(target: Target, *,
     return cmd
 
 
-
 def dev_listen(target: Target) -> str:
     """Where the agent listens off the image: what the dev runner recorded, else the default."""
     try:
@@ -100,7 +99,7 @@ def stop(target: Target) -> bool:
     if pid is None:
         return False
     # by the PID, not the file: the agent removes its PID file as it begins to stop
-    end_pid(pid, lambda: is_agent(pid))
+    end_pid(pid, lambda: is_agent(pid, target.state_dir))
     (target.run_dir / PID_FILE).unlink(missing_ok=True)  # a SIGKILL leaves it
     return True
 

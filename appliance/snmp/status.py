@@ -13,17 +13,18 @@ def running_agent_pid(run_dir: Path) -> int | None:
         pid = int((run_dir / PID_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if is_agent(pid) else None
+    return pid if is_agent(pid, run_dir.parent) else None
 
 
-def is_agent(pid: int) -> bool:
-    """Whether ``pid`` is an agent process (not a zombie, not a process that reused it)."""
+def is_agent(pid: int, state_dir: Path) -> bool:
+    """Whether ``pid`` is the agent of ``state_dir`` (not a zombie, not a process that reused
+    the number, not another state directory's agent)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     # A stale PID file may name a process that reused the number: never signal a stranger.
-    return b"appliance.snmp" in cmdline
+    return b"appliance.snmp" in argv and str(state_dir).encode() in argv
 
 
 def snmp_status(state_dir: Path) -> dict[str, object]:

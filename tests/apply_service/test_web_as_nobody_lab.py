@@ -25,16 +25,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance.box import build_pipeline
-from appliance.config.loader import load_config_text
 from appliance.config.revisions import RevisionStore
-from appliance.lab.lab import LabState, lab_down, lab_up, member_protocols
+from appliance.lab.lab import LabState, member_protocols
 from appliance.platform import netns
 from appliance.platform.target import Target
 from appliance.route_server.daemon import stop_bird
 from appliance.route_server.service import ensure_running
 from appliance.web.accounts import hash_password
 from appliance.web.api import tokens
+from labkit.netlab import applied_lab
 from tests.cli.test_run_as_own_user import (
     as_unit_user,
     check_runs_as_user,
@@ -63,25 +62,21 @@ def lab(root_required, example_text) -> Iterator[tuple[Path, LabState]]:
     data["members"] = data["members"][:2]
     data["admin_users"] = [{"name": ADMIN, "password_hash": hash_password("a long pass phrase")}]
     text = yaml.safe_dump(data, allow_unicode=True)
-    prefix = netns.unique_prefix("ixw")
-    pid = None
     try:
-        lab_state = lab_up(load_config_text(text), state, prefixes_per_member=1, prefix=prefix)
-        target = Target(state, lab_state.appliance_netns)
-        out = build_pipeline(target).run(text, author="boot")
-        assert out.ok, out.error
-        # the route server, as the dev runner or ixp-bird.service runs it
-        pid = ensure_running(target)
-        # as ``bird -u bird -g bird`` leaves it on the box: the web UI reaches it by its group
-        shutil.chown(target.bird_socket, group="bird")
-        os.chmod(target.bird_socket, 0o660)
-        yield state, lab_state
+        with applied_lab(state, text, "ixw", author="boot") as lab_state:
+            target = Target(state, lab_state.appliance_netns)
+            # the route server, as the dev runner or ixp-bird.service runs it
+            pid = ensure_running(target)
+            try:
+                # as ``bird -u bird -g bird`` leaves it on the box: the web UI reaches it by
+                # its group
+                shutil.chown(target.bird_socket, group="bird")
+                os.chmod(target.bird_socket, 0o660)
+                yield state, lab_state
+            finally:
+                if pid:
+                    stop_bird(pid)
     finally:
-        if pid:
-            stop_bird(pid)
-        lab_down(state)
-        for name in netns.list_with_prefix(prefix):
-            netns.remove(name)
         shutil.rmtree(state, ignore_errors=True)
 
 
