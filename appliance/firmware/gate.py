@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.firmware import health, rauc, records
-from appliance.firmware.status import running_version
+from appliance.firmware.status import record_slot_versions, running_version
 
 log = logging.getLogger(__name__)
 HUNG = ("the new system did not finish its health check: it hung, lost power or was "
@@ -66,6 +66,10 @@ def run(state_dir: Path, *, say: Callable[[str], None] = print,
         return 0
     pending = records.read(state_dir, records.PENDING)
     version = running_version()
+    try:
+        record_slot_versions(state_dir)
+    except OSError as exc:  # the slots' versions are for the page: never block the gate
+        say(f"firmware gate: could not record the slots' versions: {exc}")
     if pending is None:
         rauc.mark("good", "booted")
         say(f"firmware: ixp-appliance {version} on slot {booted}, marked good")

@@ -21,6 +21,9 @@ from appliance.util.atomic import atomic_write
 
 DIR = "firmware"
 PENDING, LAST, PROGRESS, INCOMING = "pending.json", "last.json", "progress.json", "incoming"
+# {slot: version} as root last read them (the web UI, a user of its own, cannot read a slot's
+# block device; the gate writes it at every boot, an install when it has written a slot)
+SLOTS = "slots.json"
 
 
 def folder(state_dir: Path) -> Path:

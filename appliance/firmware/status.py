@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,27 @@ def slot_version(device: Path) -> str | None:
         return None
     text = res.stdout.strip()
     return text.splitlines()[0] if res.returncode == 0 and text else None
+
+
+def record_slot_versions(state_dir: Path, installed: dict[str, str] | None = None) -> None:
+    """Write down each slot's version for readers that cannot open the block devices (as
+    root: the gate at every boot, an install with ``installed`` = {slot: new version})."""
+    booted = rauc.booted_slot()
+    known = dict(records.read(state_dir, records.SLOTS) or {})
+    for bootname, device in SLOT_DEVICES.items():
+        if bootname == booted:
+            known[bootname] = running_version()
+        elif device.exists():
+            known[bootname] = slot_version(device)
+    known.update(installed or {})
+    records.write(state_dir, records.SLOTS, known)
+
+
+def _other_version(state_dir: Path, bootname: str, device: Path) -> str | None:
+    if os.access(device, os.R_OK):
+        return slot_version(device)
+    # not root: what root last read (None when the slot was empty then)
+    return (records.read(state_dir, records.SLOTS) or {}).get(bootname)
 
 
 def slot_bytes(bootname: str) -> int | None:
@@ -99,7 +121,8 @@ def firmware_status(state_dir: Path, *, with_rauc: bool = True) -> FirmwareStatu
     for bootname, device in SLOT_DEVICES.items():
         slot = next((s for s in rs.slots if s.bootname == bootname), None) if rs else None
         booted = bootname == st.booted
-        version = st.version if booted else (slot_version(device) if device.exists() else None)
+        version = st.version if booted else (
+            _other_version(state_dir, bootname, device) if device.exists() else None)
         st.slots.append(SlotView(bootname=bootname, version=version, booted=booted,
                                  next_boot=primary == bootname,
                                  boot_status=slot.boot_status if slot else ""))

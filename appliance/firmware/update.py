@@ -10,6 +10,7 @@ reboots into the new system on trial.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from appliance.firmware import bundle, health, rauc, records
 from appliance.firmware.bundle import BundleInfo, BundleRefused
-from appliance.firmware.status import running_version, slot_bytes
+from appliance.firmware.status import record_slot_versions, running_version, slot_bytes
 from appliance.route_server import drain
 
 Say = Callable[[str], None]
@@ -125,6 +126,8 @@ def install(path: Path, state_dir: Path, *, allow_downgrade: bool = False,
                          ok=False)
         raise BundleRefused([f"RAUC did not install it: {exc}; the running system is "
                              "unchanged and stays the one to boot"]) from None
+    with contextlib.suppress(OSError):  # the page's slot table; never block the update
+        record_slot_versions(state_dir, {target: info.version})
     records.write(state_dir, records.PENDING, {
         "from_version": running_version(), "to_version": info.version, "slot": target,
         "from_slot": booted, "established_before": before, "health_timeout": health_timeout,

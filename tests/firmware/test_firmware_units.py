@@ -162,6 +162,36 @@ def test_gate_marks_an_ordinary_boot_good(tmp_path, monkeypatch):
     assert records.read(tmp_path, records.PROGRESS)["done"], "the update's progress was left on"
 
 
+def test_the_web_sees_the_other_slots_version_root_wrote_down(tmp_path, monkeypatch):
+    """The web UI (ixp-web) cannot open a slot's block device for debugfs; the gate (root)
+    writes both slots' versions at every boot, and the page reads them from there."""
+    from appliance.firmware import status
+
+    FakeRauc(monkeypatch, "B")
+    devices = {"A": tmp_path / "sda3", "B": tmp_path / "sda4"}
+    for d in devices.values():
+        d.write_bytes(b"")
+    monkeypatch.setattr(status, "SLOT_DEVICES", devices)
+    monkeypatch.setattr(status, "running_version", lambda *a: "0.1.1")
+    monkeypatch.setattr(status, "slot_version", lambda device: "0.1.0" if device == devices["A"]
+                        else pytest.fail("debugfs on the running slot"))
+    state = tmp_path / "state"
+    assert gate.run(state, say=lambda _s: None) == 0
+    assert records.read(state, records.SLOTS) == {"A": "0.1.0", "B": "0.1.1"}
+    # as the web's user: no access to the device, debugfs is never tried
+    monkeypatch.setattr(status.os, "access", lambda *_a: False)
+    monkeypatch.setattr(status, "slot_version", lambda _d: pytest.fail("debugfs as ixp-web"))
+    monkeypatch.setattr(rauc, "available", lambda: True)
+    monkeypatch.setattr(rauc, "status", lambda timeout=60: rauc.RaucStatus(
+        booted="rootfs.1", primary="rootfs.1", slots=[]))
+    st = status.firmware_status(state)
+    assert {s.bootname: s.version for s in st.slots} == {"A": "0.1.0", "B": "0.1.1"}, st
+    # an install (root) writes the slot it filled
+    monkeypatch.setattr(status, "slot_version", lambda _d: "0.1.0")
+    status.record_slot_versions(state, {"A": "0.1.2"})
+    assert records.read(state, records.SLOTS)["A"] == "0.1.2"
+
+
 def test_gate_keeps_a_healthy_new_system(tmp_path, monkeypatch):
     fake = FakeRauc(monkeypatch, "B")
     pending(tmp_path)
