@@ -2,7 +2,8 @@
 
 SNMPv2c has no real authentication, so a community is only accepted from the networks the
 operator listed for it. A refused v2c request is dropped without an answer (like a wrong
-community); refused SNMPv3 requests get the USM report RFC 3414 prescribes and no data.
+community); refused SNMPv3 requests get the USM report RFC 3414 prescribes and no data (with
+no SNMPv3 user configured there is no pysnmp engine to report from: they get no answer).
 ``v2c_allowed`` is called by the v2c fast path; ``on_usm_failure`` observes pysnmp.
 """
 
@@ -14,10 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pyasn1.codec.ber import decoder
-from pysnmp.proto import errind
-from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
-
 from appliance.snmp import ber
 from appliance.snmp.settings import Community, User, address_in
 
@@ -25,13 +22,18 @@ log = logging.getLogger("appliance.snmp.access")
 
 _QUIET_SECONDS = 60.0  # one line per source and reason a minute: a scan must not flood the log
 
-_V3_REASONS: tuple[tuple[type, str], ...] = (
-    (errind.WrongDigest, "wrong authentication password or protocol"),
-    (errind.AuthenticationFailure, "wrong authentication password or protocol"),
-    (errind.UnknownUserName, "unknown user"),
-    (errind.UnsupportedSecurityLevel, "security level not allowed (only authPriv is)"),
-    (errind.DecryptionError, "wrong privacy password or protocol"),
-)
+
+def _v3_reasons() -> tuple[tuple[type, str], ...]:
+    """USM's refusals, in words (pysnmp's: only an agent with SNMPv3 users loads it)."""
+    from pysnmp.proto import errind
+
+    return (
+        (errind.WrongDigest, "wrong authentication password or protocol"),
+        (errind.AuthenticationFailure, "wrong authentication password or protocol"),
+        (errind.UnknownUserName, "unknown user"),
+        (errind.UnsupportedSecurityLevel, "security level not allowed (only authPriv is)"),
+        (errind.DecryptionError, "wrong privacy password or protocol"),
+    )
 
 
 def source_ip(transport_address: Any) -> str:
@@ -111,7 +113,7 @@ class AccessPolicy:
         """An SNMPv3 message USM refused: say who and why (discovery steps are not refusals)."""
         status = variables.get("statusInformation") or {}
         indication = status.get("errorIndication") if hasattr(status, "get") else None
-        for kind, reason in _V3_REASONS:
+        for kind, reason in _v3_reasons():
             if isinstance(indication, kind):
                 user = _usm_user(variables.get("securityParameters"))
                 self.refuse(source_ip(variables.get("transportAddress")),
@@ -125,6 +127,9 @@ class AccessPolicy:
 
 
 def _usm_user(raw: Any) -> str:
+    from pyasn1.codec.ber import decoder
+    from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
+
     try:
         params, _ = decoder.decode(bytes(raw), asn1Spec=UsmSecurityParameters())
         return bytes(params["msgUserName"]).decode("utf-8", "replace")

@@ -3,12 +3,15 @@
 Data is collected on one worker thread, which first enters the appliance's network namespace
 (``netns``), so the agent can listen on loopback in one namespace while it describes the
 interfaces of another (the dev runner's lab). Everything else runs on the asyncio loop.
+pysnmp's engine is built only when SNMPv3 users are configured: v2c alone is answered by the
+fast path on plain sockets (``transport.V2cListener``), without USM and cryptography loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -17,11 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pysnmp.entity.engine import SnmpEngine
+from typing import TYPE_CHECKING
 
 from appliance import __version__
-from appliance.snmp import engine as eng
+from appliance.snmp import transport
 from appliance.snmp.access import AccessPolicy
 from appliance.snmp.ifindex import IfIndexMap
 from appliance.snmp.instrum import TreeInstrumentation
@@ -29,6 +31,10 @@ from appliance.snmp.mibs import MibOptions, build_tree
 from appliance.snmp.netlink import enter_netns
 from appliance.snmp.oidstore import ObjectTree, Row
 from appliance.snmp.settings import Settings, SettingsError, load_settings
+from appliance.snmp.v2c import V2cResponder
+
+if TYPE_CHECKING:
+    from pysnmp.entity.engine import SnmpEngine
 
 log = logging.getLogger("appliance.snmp")
 
@@ -60,7 +66,8 @@ class Agent:
         self.collector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snmp-collect",
                                             initializer=enter_netns, initargs=(opts.netns,))
         self.instrum = TreeInstrumentation(ObjectTree([], self._run_collector))
-        self.engine: SnmpEngine | None = None
+        self.engine: SnmpEngine | None = None  # with SNMPv3 users
+        self.listener: transport.V2cListener | None = None  # without
         self.listening: list[tuple[str, int]] = []
         self._stop = asyncio.Event()
 
@@ -79,8 +86,14 @@ class Agent:
         return []
 
     def _tree(self, settings: Settings, snmp: SnmpEngine | None) -> ObjectTree:
-        builder = snmp.get_mib_builder() if snmp is not None else None
-        sections = build_tree(settings, self.ifindex, self.started, builder,
+        values = None
+        if snmp is not None:
+            from appliance.snmp import engine as eng
+
+            values = functools.partial(eng.engine_values, snmp)
+        elif self.listener is not None:
+            values = self.listener.engine_values
+        sections = build_tree(settings, self.ifindex, self.started, values,
                               __version__, self.opts.mib)
         return ObjectTree(sections, self._run_collector)
 
@@ -96,17 +109,27 @@ class Agent:
         sockets = []
         try:
             for host, port, dev in targets:
-                sockets.append(eng.open_socket(host, port, dev))
+                sockets.append(transport.open_socket(host, port, dev))
         except OSError:
             for s in sockets:
                 s.close()
             raise
-        identity = eng.next_identity(self.identity_path)
-        self.engine = eng.build_engine(self.settings, self.instrum, sockets, identity,
-                                       self.policy)
+        identity = transport.next_identity(self.identity_path)
+        if self.settings.users:
+            from appliance.snmp import engine as eng  # pysnmp: USM, VACM, cryptography
+
+            self.engine = eng.build_engine(self.settings, self.instrum, sockets, identity,
+                                           self.policy)
+        else:
+            self.listener = transport.V2cListener(
+                sockets, V2cResponder(self.instrum, self.policy), identity)
         self.instrum.tree = self._tree(self.settings, self.engine)
         self.listening = [(h, p) for h, p, _ in targets]
-        self.engine.open_dispatcher()
+        if self.engine is not None:
+            self.engine.open_dispatcher()
+        else:
+            assert self.listener is not None
+            self.listener.open()
         log.info("SNMP agent listening on %s (engine ID %s, boot %d)",
                  ", ".join(f"{h}:{p}" for h, p in self.listening), identity.engine_id.hex(),
                  identity.boots)
@@ -114,9 +137,14 @@ class Agent:
     def stop_engine(self) -> None:
         """Stop answering and close the sockets."""
         if self.engine is not None:
+            from appliance.snmp import engine as eng
+
             eng.close_engine(self.engine)
             self.engine = None
-            self.listening = []
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        self.listening = []
 
     async def reload(self) -> None:
         """Re-read the configuration file; keep running the old one if the new one is bad."""
@@ -127,7 +155,9 @@ class Agent:
             return
         old = self.settings
         same_listen = self.listen_addresses(new) == self.listen_addresses(old)
-        if self.engine is not None and new.enabled and same_listen:
+        if self.engine is not None and new.enabled and same_listen and new.users:
+            from appliance.snmp import engine as eng
+
             eng.remove_principals(self.engine, old)
             eng.add_principals(self.engine, new)
             self.settings = new
@@ -135,6 +165,14 @@ class Agent:
             self.instrum.tree = self._tree(new, self.engine)
             log.info("configuration reloaded")
             return
+        if self.listener is not None and new.enabled and same_listen and not new.users:
+            self.settings = new
+            self.policy.update(new.communities, new.users)
+            self.instrum.tree = self._tree(new, None)
+            log.info("configuration reloaded")
+            return
+        # SNMPv3 users added or all removed (pysnmp's engine comes or goes), other
+        # addresses, or SNMP switched on or off: the sockets are opened again
         self.stop_engine()
         await asyncio.sleep(0.2)  # let asyncio close the old sockets before binding again
         self.settings = new

@@ -1,5 +1,7 @@
 """A pysnmp engine for the agent: transports, principals, access control and responders.
 
+Built only when SNMPv3 users are configured (else ``transport.V2cListener`` serves v2c alone).
+
 Only GET, GETNEXT and GETBULK are answered with data. SET is answered with notWritable.
 Principals: each v2c community (source-checked by ``AccessPolicy``, answered by the v2c fast
 path) and each SNMPv3 user at authPriv (pysnmp: USM + VACM); every one of them reads the whole
@@ -8,12 +10,8 @@ tree and writes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import socket
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -23,8 +21,8 @@ from pysnmp.smi import error as smi_error
 
 from appliance.snmp.access import AccessPolicy, source_ip
 from appliance.snmp.settings import Settings
+from appliance.snmp.transport import MAX_MESSAGE_SIZE, EngineIdentity
 from appliance.snmp.v2c import V2cResponder, peek_version
-from appliance.util.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -35,51 +33,6 @@ AUTH = {
     "SHA-512": config.USM_AUTH_HMAC384_SHA512,
 }
 PRIV = {"AES-128": config.USM_PRIV_CFB128_AES}
-# RFC 3411 engine ID: pysnmp's enterprise number (20408) with the high bit, format 5 (octets).
-_ENGINE_ID_PREFIX = bytes.fromhex("80004fb805")
-
-
-@dataclass
-class EngineIdentity:
-    """The persisted snmpEngineID and snmpEngineBoots (RFC 3414 needs both to survive restarts)."""
-
-    engine_id: bytes
-    boots: int
-
-
-def next_identity(path: Path | None) -> EngineIdentity:
-    """Load the engine identity, count one more boot, save it back."""
-    ident = None
-    if path is not None and path.exists():
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            ident = EngineIdentity(bytes.fromhex(raw["engine_id"]), int(raw["boots"]))
-        except (ValueError, KeyError, TypeError):
-            log.error("%s is damaged; starting with a new SNMP engine ID", path)
-    if ident is None:
-        ident = EngineIdentity(_ENGINE_ID_PREFIX + os.urandom(8), 0)
-    ident.boots = min(ident.boots + 1, 2147483647)
-    if path is not None:
-        atomic_write(path, json.dumps({"engine_id": ident.engine_id.hex(),
-                                       "boots": ident.boots}).encode(), 0o600)
-    return ident
-
-
-def open_socket(host: str, port: int, device: str | None = None) -> socket.socket:
-    """A bound, non-blocking UDP socket; ``device`` pins it to one interface (SO_BINDTODEVICE)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        if device:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
-        sock.bind((host, port))
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 class ReadOnlySetResponder(cmdrsp.CommandResponderBase):
@@ -119,7 +72,7 @@ def build_engine(settings: Settings, instrum: Any, sockets: list[socket.socket],
     SNMPv3 goes through pysnmp; v1/v2c datagrams are answered by ``V2cResponder``.
     """
     fast = V2cResponder(instrum, policy)
-    snmp = engine.SnmpEngine()
+    snmp = engine.SnmpEngine(maxMessageSize=MAX_MESSAGE_SIZE)
     builder = snmp.get_mib_builder()
     (eid,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
     eid.syntax = eid.syntax.clone(identity.engine_id)
@@ -143,6 +96,15 @@ def build_engine(settings: Settings, instrum: Any, sockets: list[socket.socket],
     ReadOnlySetResponder(snmp, ctx)
     policy.install(snmp)
     return snmp
+
+
+def engine_values(snmp: engine.SnmpEngine) -> tuple[bytes, int, int, int]:
+    """snmpEngineID, snmpEngineBoots, snmpEngineTime, snmpEngineMaxMessageSize, as USM has them."""
+    eid, boots, etime, maxsize = snmp.get_mib_builder().import_symbols(
+        "__SNMP-FRAMEWORK-MIB", "snmpEngineID", "snmpEngineBoots", "snmpEngineTime",
+        "snmpEngineMaxMessageSize")
+    return (eid.syntax.asOctets(), int(boots.syntax), int(etime.syntax.clone()),
+            int(maxsize.syntax))
 
 
 def close_engine(snmp: engine.SnmpEngine) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pysnmp.proto import rfc1902
 
@@ -58,18 +57,17 @@ def uptime_ticks_fn(started: float) -> Callable[[], int]:
     return lambda: int((time.monotonic() - started) * 100) % (1 << 32)
 
 
-def engine_section(mib_builder: Any) -> Section:
-    """snmpEngineID, snmpEngineBoots, snmpEngineTime, snmpEngineMaxMessageSize, as USM uses them."""
+def engine_section(values: Callable[[], tuple[bytes, int, int, int]]) -> Section:
+    """snmpEngineID, snmpEngineBoots, snmpEngineTime, snmpEngineMaxMessageSize, as USM uses
+    them: ``values`` gives them (pysnmp's engine, or the agent's own without SNMPv3 users)."""
 
     def collect() -> list[Row]:
-        eid, boots, etime, maxsize = mib_builder.import_symbols(
-            "__SNMP-FRAMEWORK-MIB", "snmpEngineID", "snmpEngineBoots", "snmpEngineTime",
-            "snmpEngineMaxMessageSize")
+        eid, boots, etime, maxsize = values()
         return [
-            ((*SNMP_ENGINE, 1, 0), rfc1902.OctetString(eid.syntax.asOctets())),
-            ((*SNMP_ENGINE, 2, 0), rfc1902.Integer32(int(boots.syntax))),
-            ((*SNMP_ENGINE, 3, 0), rfc1902.Integer32(int(etime.syntax.clone()))),
-            ((*SNMP_ENGINE, 4, 0), rfc1902.Integer32(int(maxsize.syntax))),
+            ((*SNMP_ENGINE, 1, 0), rfc1902.OctetString(eid)),
+            ((*SNMP_ENGINE, 2, 0), rfc1902.Integer32(boots)),
+            ((*SNMP_ENGINE, 3, 0), rfc1902.Integer32(etime)),
+            ((*SNMP_ENGINE, 4, 0), rfc1902.Integer32(maxsize)),
         ]
 
     return Section(SNMP_ENGINE, collect, ttl=0.0, name="SNMP-FRAMEWORK-MIB::snmpEngine")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from appliance.snmp.bgp_model import BgpSource
 from appliance.snmp.bgp_source import BirdSource
@@ -32,8 +32,10 @@ class MibOptions:
 
 
 def build_tree(settings: Settings, ifindex: IfIndexMap, started: float,
-               mib_builder: Any | None, version: str, opts: MibOptions) -> list[Section]:
-    """Every section for ``settings``; ``started`` is the agent's start (sysUpTime zero)."""
+               engine_values: Callable[[], tuple[bytes, int, int, int]] | None, version: str,
+               opts: MibOptions) -> list[Section]:
+    """Every section for ``settings``; ``started`` is the agent's start (sysUpTime zero);
+    ``engine_values`` gives the snmpEngine objects (None: not served)."""
     source = InterfaceSource(settings.interfaces, ifindex, uptime_ticks_fn(started),
                              ttl=opts.if_ttl)
     sections = [
@@ -49,6 +51,6 @@ def build_tree(settings: Settings, ifindex: IfIndexMap, started: float,
         sections.extend(bgp_sections(source, opts.bgp_ttl))
     if opts.state_dir is not None:
         sections.append(services_section(opts.state_dir, opts.services_ttl))
-    if mib_builder is not None:
-        sections.append(engine_section(mib_builder))
+    if engine_values is not None:
+        sections.append(engine_section(engine_values))
     return sections

@@ -149,8 +149,12 @@ def test_the_snmp_agent_serves_without_the_model_or_pyroute2(applied: Path, tmp_
     doc, top = modules_after_start(AGENT_STARTED, "--config", str(config),
                                    "--state-dir", str(tmp_path), "--listen", "127.0.0.1:0")
     assert doc["listening"], "the agent did not listen"
-    # pysnmp it needs; nothing else heavy
+    # pysnmp's value types it needs; nothing else heavy
     assert not top & (HEAVY - {"pysnmp", "jinja2", "pydantic"}), sorted(top & HEAVY)
+    # communities only: v2c is the fast path's, so no engine, USM or cryptography (issue 14)
+    engine = [m for m in doc["modules"] if m.startswith(("pysnmp.entity", "pysnmp.carrier",
+                                                         "pysnmp.proto.secmod"))]
+    assert not engine and "cryptography" not in top, (engine, "cryptography" in top)
 
 
 def test_the_snmp_agent_serves_without_the_template_engine(applied: Path, tmp_path: Path):
