@@ -44,10 +44,12 @@ def lean_malloc() -> bool:
     return bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok)
 
 
-def release_freed() -> None:
+def release_freed(*, collect: bool = True) -> None:
     """Collect unreachable objects and give the C heap's free pages back to the kernel: after
-    a big parse whose temporaries are gone (the 1000-member configuration)."""
-    gc.collect()
+    a big parse whose temporaries are gone (the 1000-member configuration). ``collect=False``
+    only trims (cheap: for a hook that runs after every change a web request makes)."""
+    if collect:
+        gc.collect()
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)

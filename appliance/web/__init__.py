@@ -24,6 +24,7 @@ from appliance import __version__
 from appliance.apply_service.client import helper_socket
 from appliance.config.committed import committed_config
 from appliance.platform.target import Target, as_target
+from appliance.util.memory import release_freed
 from appliance.web import accounts, filters, i18n, limits, roles, secrets_store
 from appliance.web.i18n import lazy_gettext as _l
 from appliance.web.lg_access import json_error, looking_glass_is_public
@@ -222,5 +223,12 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
                                 "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                 "form-action 'self'; base-uri 'none'")
         return resp
+
+    @app.teardown_request
+    def _hand_back(_exc: BaseException | None) -> None:
+        # A change builds the model from the form or the JSON and its YAML text (with 1000
+        # members some 5 MiB that the heap kept after the answer): give it back (issue 14).
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            release_freed(collect=False)
 
     return app

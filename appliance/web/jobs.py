@@ -14,6 +14,7 @@ from appliance.apply_service.client import pipeline
 from appliance.config.model import IXPConfig
 from appliance.pipeline.run import STAGES, Outcome
 from appliance.platform.target import Target
+from appliance.util.memory import release_freed
 from appliance.web import applying
 
 
@@ -90,6 +91,7 @@ def start(target: Target, cfg: IXPConfig, author: str, comment: str,
         with _lock:
             job.outcome = outcome.as_dict()
             job.done = True
+        release_freed(collect=False)  # the candidate's model and text: see web/__init__.py
 
     threading.Thread(target=work, name=f"apply-{job.id}", daemon=True).start()
     return job
