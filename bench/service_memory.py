@@ -26,6 +26,8 @@ table's sets), past the pipeline's limit of 60 s.
 Run as root: .venv/bin/python bench/service_memory.py [members] [--without-unit-env]
 [--in-process-apply] (the web applying itself, as it did before the helper)
 (the image's daemons, made once by image/shipped-root.sh: bench/shipped_tree.py)
+Run it from the checkout whose code it measures: the agent (``python -m``) and the processes
+started with ``python -c`` import ``appliance`` from the working directory first.
 Everything it starts it stops by PID; its namespaces are removed at the end.
 """
 
