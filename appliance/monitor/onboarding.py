@@ -137,8 +137,6 @@ def evaluate(member_entries: list[Member], facts: Facts, history: dict[str, Any]
     if facts.probe_error:
         findings.append(_finding("probe_failed", reason=facts.probe_error))
     for addr in sorted(facts.answers, key=lambda a: (":" in a, a)):
-        if facts.probe_error:
-            break
         answered = facts.answers[addr]
         proto = "ND" if ipaddress.ip_address(addr).version == 6 else "ARP"
         if not answered:
@@ -263,8 +261,7 @@ def gather(target: Target, cfg: IXPConfig, entries: list[Member],
             facts.answers = probe.ask(target.netns, bridge.name, rtnl_mac(bridge.mac), sources,
                                       targets, timeout=probe_timeout)
         except OSError as exc:
-            facts.probe_error = exc.strerror or str(exc)
-            facts.answers = {t: set() for t in targets}
+            facts.probe_error = exc.strerror or str(exc)  # answers unknown: none listed
     else:
         facts.answers = {t: set() for t in targets}
     status = route_server_sessions(target.state_dir, cfg)

@@ -65,6 +65,15 @@ def test_each_problem_turns_its_check_red_with_what_was_seen():
     assert checks["routes"]["findings"] == [{"code": "waits_for_bgp"}]
 
 
+def test_a_question_that_could_not_be_asked_says_so_not_nobody_answered():
+    facts = _good()
+    facts.answers, facts.probe_error = {}, "the apply helper does not answer"
+    check = _by_key(evaluate(_member(), facts, {}, now=1000.0))["neighbours"]
+    assert not check["ok"]
+    assert check["findings"] == [{"code": "probe_failed",
+                                  "reason": "the apply helper does not answer"}]
+
+
 def test_rpki_irr_and_max_prefix():
     facts = _good()
     facts.filtered = [{"prefix": "31.0.1.0/24", "reasons": ["rpki_invalid"]},
