@@ -46,7 +46,7 @@ def test_multicast_other_than_nd_is_dropped_per_port_before_storm_control():
         assert "ether type ip " in rules[v4[0]] and "ether daddr != ff:ff:ff:ff:ff:ff" in \
             rules[v4[0]]
         assert "meta l4proto != ipv6-icmp" in rules[v6[0]]
-        assert "icmpv6 type != { nd-neighbor-solicit, nd-neighbor-advert }" in rules[v6[1]]
+        assert "icmpv6 type != @nd_types" in rules[v6[1]]
         assert all("01:00:00:00:00:00 == 01:00:00:00:00:00" in rules[i] for i in v4 + v6)
         # RA/RS/redirects keep their own reasons: they are checked before.
         for reason in ("ra", "rs", "redirect6", "dhcpv6", "nd_spoof"):
@@ -79,14 +79,14 @@ def test_tagged_frames_are_dropped_first_on_every_port_before_any_accept():
         rules = _chain(text, chain)
         # The very first rule: nothing (not the fast path, not quarantine's ARP/ND/BGP
         # accepts) can let a tagged frame by, and no other counter sees one.
-        assert rules[0] == (f'ether type {{ 8021q, 8021ad }} counter name "{token}/ethertype" '
+        assert rules[0] == (f'ether type @tagged_types counter name "{token}/ethertype" '
                             f'counter name "{token}/tagged" drop'), (chain, rules[0])
         accepts = [i for i, r in enumerate(rules) if r.endswith("accept")]
         assert accepts and min(accepts) > 0
         assert f'counter {token}/tagged {{ comment "port={token} tagged=ethertype" }}' in text
     # The fast path is there on the untagged and the VLAN port, after the tag check.
     for chain in ("port_ixp1", "port_trunk0.101"):
-        assert any("meta l4proto { tcp, udp }" in r for r in _chain(text, chain)[1:3])
+        assert any("meta l4proto @bulk_protos" in r for r in _chain(text, chain)[1:3])
 
 
 def test_vlan_port_accepts_only_its_own_vlan():
@@ -102,7 +102,7 @@ def test_vlan_port_accepts_only_its_own_vlan():
     assert '"trunk0"' not in text
     rules = _chain(text, "port_trunk0.101")
     # A tag still on a frame here is a second one (QinQ inside VLAN 101): dropped first.
-    assert rules[0].startswith("ether type { 8021q, 8021ad } ")
+    assert rules[0].startswith("ether type @tagged_types ")
     assert not any("vlan id" in r and "accept" in r for r in rules)
     body = text[text.index("chain port_trunk0.101 {"):]
     assert "# VLAN 101 on trunk0:" in body[:body.index("\n\t}")]
