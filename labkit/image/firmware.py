@@ -179,12 +179,35 @@ def restore_setup(page: Any, base: str, code: str, backup: Path) -> None:
     goto(page, base, "/")
 
 
-def upload(page: Any, bundle: Path) -> None:
-    """Choose the bundle and press "Upload and check"; waits for the answer."""
-    page.set_input_files("#bundle", str(bundle))
-    page.click("#upload-button")
-    page.wait_for_selector("#confirm:not([hidden]), #upload-refused:not([hidden])",
-                           timeout=900_000)
+def upload(page: Any, bundle: Path) -> str:
+    """Choose the bundle and press "Upload and check"; waits for the answer and returns what
+    the box answered (HTTP status and the start of the body, or that nothing came back), so
+    that a failure says more than the page's "the box did not answer"."""
+    answers: list[str] = []
+
+    def seen(response: Any) -> None:
+        if response.url.endswith("/firmware/upload"):
+            try:
+                body = response.text()[:600]
+            except Exception as exc:  # the body is only for the message: never fail here
+                body = f"(no body: {exc})"
+            answers.append(f"HTTP {response.status}: {body}")
+
+    def failed(request: Any) -> None:
+        if request.url.endswith("/firmware/upload"):
+            answers.append(f"no answer: {request.failure}")
+
+    page.on("response", seen)
+    page.on("requestfailed", failed)
+    try:
+        page.set_input_files("#bundle", str(bundle))
+        page.click("#upload-button")
+        page.wait_for_selector("#confirm:not([hidden]), #upload-refused:not([hidden])",
+                               timeout=900_000)
+    finally:
+        page.remove_listener("response", seen)
+        page.remove_listener("requestfailed", failed)
+    return "; ".join(answers) or "no request seen"
 
 
 def install(page: Any, base: str, bundle: Path, version: str,
@@ -193,8 +216,9 @@ def install(page: Any, base: str, bundle: Path, version: str,
     and when the update was confirmed."""
     goto(page, base, "/firmware")
     started = time.monotonic()
-    upload(page, bundle)
-    assert page.is_visible("#confirm"), page.inner_text("#upload-refused")
+    answer = upload(page, bundle)
+    assert page.is_visible("#confirm"), \
+        f"{page.inner_text('#upload-refused')} (the box's answer: {answer})"
     assert page.inner_text("#bundle-version") == version
     assert version in page.inner_text("#bundle-notes")
     page.fill("#drain-seconds", str(drain_seconds))

@@ -7,7 +7,6 @@ tests/image/test_flashed_box_journey.py (the member's BIRD configuration is the 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.platform import netns
+from labkit.netlab import Node, add_addresses, open_lab
 
 MEMBER_MAC = "02:00:5e:10:00:01"
 MEMBER4, MEMBER6 = "203.0.113.10", "2001:db8:eeee::10"
@@ -41,15 +41,20 @@ def wait_for(check: Callable[[], object], timeout: float, what: str,
 
 
 class Member:
-    """The member's side of the cable: a namespace with the tap and a BIRD on it."""
+    """The member's side of the cable: a namespace of the lab kit's (``NetLab``, with its
+    unique prefix) holding the tap and a BIRD on it; the lab ends the BIRD by its PID and
+    removes the namespace."""
 
     def __init__(self, workdir: Path) -> None:
-        self.prefix = netns.unique_prefix("ixj")
+        self.lab = open_lab(workdir, "ixj")
+        self.prefix = self.lab.prefix
         self.ns = f"{self.prefix}-m1"
-        self.workdir = workdir
-        self.bird_pid: int | None = None
-        # the member BIRD's control socket: short, as unix socket paths are limited
-        self.sock = Path("/run") / f"{self.prefix}.ctl"
+        self.node = Node(self.ns, workdir / "member")
+
+    @property
+    def bird_pid(self) -> int | None:
+        """The member BIRD's PID, once started."""
+        return self.node.pid
 
     def run(self, *argv: str, timeout: float = 60,
             check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -58,35 +63,25 @@ class Member:
 
     def create(self) -> None:
         """The namespace, its tap (the member's end of the cable) and the router's addresses."""
-        netns.create(self.ns)
+        self.lab.namespace("m1")
         self.run("ip", "link", "set", "lo", "up")
         self.run("ip", "tuntap", "add", "dev", "tap0", "mode", "tap")
         self.run("ip", "link", "set", "tap0", "address", MEMBER_MAC, "up")
-        self.run("ip", "addr", "add", f"{MEMBER4}/24", "dev", "tap0")
-        self.run("ip", "-6", "addr", "add", f"{MEMBER6}/64", "dev", "tap0", "nodad")
+        add_addresses(self.ns, "tap0", (f"{MEMBER4}/24", f"{MEMBER6}/64"))
 
     def start_bird(self, conf_text: str) -> None:
         """The member's router: BIRD on ``conf_text`` (the test's sessions to the route
-        server)."""
-        conf = self.workdir / "member-bird.conf"
-        conf.write_text(conf_text)
-        pidfile = self.workdir / "member-bird.pid"
-        self.run("bird", "-c", str(conf), "-s", str(self.sock), "-P", str(pidfile))
-        self.bird_pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(),
-                                     30, "the member's BIRD pid file"))
+        server), answering on its control socket when this returns."""
+        self.node.dir.mkdir(parents=True, exist_ok=True)
+        self.lab.start_bird(self.node, conf_text)
 
     def birdc(self, command: str) -> str:
         """One command to the member's BIRD; its output."""
-        return self.run("birdc", "-s", str(self.sock), command, check=False).stdout
+        return self.run("birdc", "-s", str(self.node.ctl), command, check=False).stdout
 
     def remove(self) -> None:
         """Stop the member's BIRD (by its PID) and remove everything the member made."""
-        if self.bird_pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.bird_pid, 15)
-        for name in netns.list_with_prefix(self.prefix):
-            netns.remove(name)
-        self.sock.unlink(missing_ok=True)  # BIRD may leave it when it fails to start
+        self.lab.close()
 
 
 @contextlib.contextmanager

@@ -154,6 +154,7 @@ def test_update_drain_trial_boot_and_rollback(image_build: vm.BuiltImage, bundle
             journey(box, member, context, bundles, backup)
         finally:
             TIMINGS[f"console_stalls_{box.name}"] = box.stalls
+            TIMINGS[f"console_menu_kicks_{box.name}"] = box.kicks
             box.kill()
             disk.unlink(missing_ok=True)
 

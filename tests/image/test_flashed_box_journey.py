@@ -199,6 +199,7 @@ def test_flashed_box_journey(image_build: vm.BuiltImage, tmp_path: Path) -> None
             journey(box, member, context, disk)
         finally:
             TIMINGS[f"console_stalls_{box.name}"] = box.stalls
+            TIMINGS[f"console_menu_kicks_{box.name}"] = box.kicks
             box.kill()
             disk.unlink(missing_ok=True)
 

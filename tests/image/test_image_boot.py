@@ -491,5 +491,6 @@ def bios_box(box: vm.Vm, disk: Path) -> None:
         assert box.power_off()
     finally:
         TIMINGS[f"console_stalls_{box.name}"] = box.stalls
+        TIMINGS[f"console_menu_kicks_{box.name}"] = box.kicks
         box.kill()
         disk.unlink(missing_ok=True)  # 4 GiB sparse copy: do not leave it in pytest's tmp
