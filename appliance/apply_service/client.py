@@ -4,8 +4,8 @@ the apply helper (the image, or any web not running as root), with the same call
 ``pipeline()`` gives a ``Pipeline``: the box's own, or a ``HelperPipeline`` whose compare,
 run and re-apply are the helper's verbs (reads such as the revision store and a rebase stay
 in-process: the committed revisions are readable by the web's group). ``Privileged`` does the
-few other root operations (backup restore, NIC identify, firmware install, reboot) one way
-or the other. Which of the two is decided once, by ``helper_socket``.
+few other root operations (backup restore, NIC identify, firmware install, reboot, the
+journal's lines) one way or the other. Which of the two is decided once, by ``helper_socket``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from appliance.config.loader import dump_config
 from appliance.config.model import IXPConfig
 from appliance.pipeline.candidate import CandidateStore
 from appliance.pipeline.run import Comparison, Outcome, Pipeline, ProgressFn
+from appliance.platform import journal
 from appliance.platform.target import Target, as_target, on_image
 
 if TYPE_CHECKING:
@@ -322,6 +323,17 @@ class Privileged:
             return dict(self._ask("install_data", kind=kind, upload=token))
         finally:
             (self.target.web_uploads / token).unlink(missing_ok=True)
+
+    def journal(self, unit: str, lines: int, priority: str | None) -> journal.Lines | None:
+        """The newest ``lines`` of ``unit``'s journal (``journal.UNITS``, or ``all``) at
+        ``priority`` and above, read by the helper (the web may not read the journal); None
+        off the image, whose system journal is not the box's (nothing is read there).
+        ``HelperError``/``HelperUnavailable`` when the helper could not read it."""
+        if self.socket_path is None or not journal.available(self.target):
+            return None
+        got = self._ask("journal", unit=unit, lines=lines, priority=priority)
+        return journal.Lines(str(got["text"]), [str(a) for a in got["argv"]],
+                             bool(got["truncated"]))
 
     def nft_reader(self) -> Callable[[str | None, list[str]],
                                      subprocess.CompletedProcess[str]]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from appliance.platform import journal
+
 # A configuration of 1000 members is some 1 MB of YAML: room for it, not for a flood.
 MAX_LINE = 16 * 1024 * 1024
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -208,6 +210,10 @@ VERBS: dict[str, dict[str, Arg]] = {
     "report_test": {"asn": Arg(int, check=_asn)},
     # bgpq4 writes the route server's IRR cache
     "irr_fetch": {},
+    # the Logs page: journalctl for one of the box's own units, never the caller's arguments
+    "journal": {"unit": Arg(str, check=journal.check_unit),
+                "lines": Arg(int, False, journal.check_lines),
+                "priority": Arg((str, type(None)), False, journal.check_priority)},
 }
 
 

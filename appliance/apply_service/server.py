@@ -292,6 +292,21 @@ class ApplyHelper:
             raise Refused("no configuration is committed yet: there is nothing to fetch")
         return {"failed": refresh_members(cfg, self.target.state_dir / IRR_CACHE).failed}
 
+    def verb_journal(self, *, unit: str, out: BinaryIO, lines: int = 500,
+                     priority: str | None = None) -> dict[str, Any]:
+        """The newest lines of the journal of one of the box's units (or all of them), for
+        the web's Logs page; only on the image, whose journal is the box's."""
+        from appliance.platform import journal
+
+        if not journal.available(self.target):
+            raise Refused("the system journal here is not the box's (this helper serves a lab "
+                          "or a developer machine's state dir): its logs are not read")
+        try:
+            got = journal.read(unit, lines, priority)
+        except journal.JournalError as exc:
+            raise Refused(str(exc)) from None
+        return {"text": got.text, "argv": got.argv, "truncated": got.truncated}
+
     def verb_install_data(self, *, kind: str, upload: str, out: BinaryIO) -> dict[str, Any]:
         """Install an offline data set the web UI checked (checked here again), under the
         state lock, and make its daemon follow (stayrtr, unbound)."""

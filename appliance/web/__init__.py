@@ -44,9 +44,12 @@ ERROR_TEXTS = {400: _l("The form or the address was not as the box expected. Go 
                404: _l("There is no page at this address. Check the address, or start again "
                        "from the status page."),
                405: _l("This address does not take this kind of request."),
-               500: _l("The box could not answer this request. The log of the web service "
-                       "(journalctl -u ixp-web) says why; nothing was changed.")}
+               500: _l("The box could not answer this request; nothing was changed. An admin "
+                       "finds why on the Logs page, in the web UI's log (in a lab: in the "
+                       "output of the web process).")}
 _AFTER_SETUP_OK = {"wizard.progress", "wizard.progress_json", "auth.logout"}
+# open while the wizard runs too: a first apply that fails is when the logs are needed most
+_DURING_SETUP_OK = {"logs.index", "logs.download"}
 
 
 def create_app(target: Target | str | Path, test_config: dict[str, Any] | None = None
@@ -107,6 +110,7 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
         graphs,
         history,
         lg,
+        logs,
         management,
         member,
         members,
@@ -119,7 +123,7 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
     for blueprint in (status.bp, auth.bp, setup.bp, wizard.bp, changes.bp, members.bp,
                       history.bp, users.bp, api.bp, export.bp, graphs.bp, lg.bp, birdwatcher.bp,
                       docs.bp, data.bp, management.bp, backup.bp, firmware.bp, member.bp,
-                      alerts.bp):
+                      alerts.bp, logs.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: nothing for a forged request to ride on
     filters.register(app)
@@ -168,7 +172,8 @@ def create_app(target: Target | str | Path, test_config: dict[str, Any] | None =
         done = accounts.setup_done(state)
         if endpoint.startswith("wizard.") and done and endpoint not in _AFTER_SETUP_OK:
             return redirect(url_for("status.index"))
-        if not done and not endpoint.startswith("wizard.") and endpoint not in _AFTER_SETUP_OK:
+        if not done and not endpoint.startswith("wizard.") and \
+                endpoint not in _AFTER_SETUP_OK | _DURING_SETUP_OK:
             return redirect(url_for("wizard.step", name="identity"))
         return None
 

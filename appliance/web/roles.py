@@ -5,7 +5,8 @@ The app's gate (web/__init__.py), the API's (web/api/__init__.py), the birdwatch
 account; nothing else decides by role.
 
 - ``admin``: everything.
-- ``viewer``: every page and read; no change (only GET, besides logging out).
+- ``viewer``: every page and read but ``ADMIN_ONLY``'s; no change (only GET, besides logging
+  out).
 - ``member``: a member's own login (``admin_users[].asn``). Only what is its own: its report
   card, its onboarding checklist, its graphs, its pairs of the traffic matrix (the views cut
   the matrix with ``own_pairs``) and its own looking-glass sessions; the rest of the looking
@@ -40,6 +41,8 @@ MEMBER_CUT = frozenset({"graphs.matrix", "api.matrix"})
 # The looking glass: a member's own sessions; the rest only when the glass is public.
 MEMBER_GLASS_OWN = frozenset({"lg.session"})
 PUBLIC_GLASS = frozenset({"lg.index", "lg.search", "lg.session"})
+# Reads for admins only: the services' logs are not masked as the pages are.
+ADMIN_ONLY = frozenset({"logs.index", "logs.download"})
 
 
 def _public_glass(state_dir: Path) -> bool:
@@ -62,15 +65,17 @@ def member_sessions(state_dir: Path, asn: int) -> set[str]:
     return names
 
 
-READ_ONLY, OWN_ASN, NO_ROLE = "read_only", "own_asn", "no_role"
+READ_ONLY, OWN_ASN, NO_ROLE, ADMIN = "read_only", "own_asn", "no_role", "admin_only"
 
 
 def refusal(role: str | None, asn: int | None, endpoint: str, view_args: Mapping[str, Any],
             method: str, state_dir: Path) -> str | None:
-    """Why this account may not make this request (``READ_ONLY``, ``OWN_ASN``, ``NO_ROLE``:
-    ``message`` says it in words), or None when it may."""
+    """Why this account may not make this request (``READ_ONLY``, ``OWN_ASN``, ``NO_ROLE``,
+    ``ADMIN``: ``message`` says it in words), or None when it may."""
     if role == "admin":
         return None
+    if endpoint in ADMIN_ONLY and role in ROLES:
+        return ADMIN
     changes = method not in ("GET", "HEAD", "OPTIONS") and endpoint not in READER_POSTS
     if role == "viewer":
         return READ_ONLY if changes else None
@@ -99,6 +104,8 @@ def message(code: str, asn: int | None) -> str:
         return _("Your account sees only the pages of AS%(asn)s, its own network.", asn=asn)
     if code == NO_ROLE:
         return _("Your account has no role this box knows; ask an admin.")
+    if code == ADMIN:
+        return _("Only an admin account may open this page.")
     return _("Your account may look but not change anything.")
 
 

@@ -179,6 +179,23 @@ def test_the_web_user_may_ask(helper) -> None:
     (b'{"verb": "probe", "args": {"bridge": "br-ixp", "src_mac": "02:00:00:00:00:01", '
      b'"sources": {"4": "203.0.113.1"}, "targets": ["203.0.113.9"], "timeout": 600}}\n',
      "probe: timeout must be a number of seconds above 0, at most 5"),
+    (b'{"verb": "journal", "args": {"unit": "sshd"}}\n',
+     "journal: unit must be one of all, ixp-web, ixp-apply"),
+    (b'{"verb": "journal", "args": {"unit": "ixp-web; cat /etc/shadow"}}\n',
+     "journal: unit must be one of all, ixp-web"),
+    (b'{"verb": "journal", "args": {}}\n', "journal: the argument unit is missing"),
+    (b'{"verb": "journal", "args": {"unit": "all", "lines": 0}}\n',
+     "journal: lines must be a number of lines from 1 to 5000"),
+    (b'{"verb": "journal", "args": {"unit": "all", "lines": 5001}}\n',
+     "journal: lines must be a number of lines from 1 to 5000"),
+    (b'{"verb": "journal", "args": {"unit": "all", "lines": "500"}}\n',
+     "journal: lines has the wrong type (str)"),
+    (b'{"verb": "journal", "args": {"unit": "all", "lines": true}}\n',
+     "journal: lines has the wrong type (bool)"),
+    (b'{"verb": "journal", "args": {"unit": "all", "priority": "3 --file=/etc/shadow"}}\n',
+     "journal: priority must be one of emerg, alert, crit, err, warning"),
+    (b'{"verb": "journal", "args": {"unit": "all", "argv": ["--file", "/etc/shadow"]}}\n',
+     "journal: unknown argument(s) argv; it takes unit, lines, priority"),
 ])
 def test_malformed_requests_and_unknown_verbs_get_a_clear_error(helper, line, words) -> None:
     answers = raw_exchange(helper, line)
@@ -435,3 +452,39 @@ def test_a_restore_through_the_helper_leaves_the_web_ui_able_to_read_it(
         thread.join(10)
         revisions.READER_GROUP = group
         shutil.rmtree(fresh, ignore_errors=True)
+
+
+def test_the_journal_is_read_only_on_the_image(helper, state) -> None:
+    """A lab's or a developer machine's helper reads no journal: the host's is not the box's;
+    the web reads none either without asking (``Privileged.journal`` is None there)."""
+    answers = raw_exchange(helper, b'{"verb": "journal", "args": {"unit": "ixp-web"}}\n')
+    assert answers[0]["ok"] is False, answers
+    assert "the system journal here is not the box's" in answers[0]["error"]
+    assert client.Privileged(state, helper).journal("ixp-web", 10, None) is None
+    assert client.Privileged(state, None).journal("ixp-web", 10, None) is None
+
+
+def test_the_logs_page_reads_the_journal_through_the_helper(helper, state,
+                                                            monkeypatch) -> None:
+    """On the image the helper runs journalctl with the argv ``journal.argv`` builds (the
+    lines come back as they are, tags and all: the page escapes them)."""
+    from appliance.platform import journal
+
+    ran: list[list[str]] = []
+
+    def fake_read(unit: str, lines: int = 500, priority: str | None = None) -> journal.Lines:
+        cmd = journal.argv(unit, lines, priority)
+        ran.append(cmd)
+        return journal.Lines("2026-12-02T10:00:00+0000 box ixpctl[7]: <script>é\n", cmd)
+
+    monkeypatch.setattr(journal, "available", lambda target: target.netns is None)
+    monkeypatch.setattr(journal, "read", fake_read)
+    got = client.Privileged(state, helper).journal("ixp-bird", 20, "warning")
+    assert got is not None and got.text.endswith("<script>é\n") and not got.truncated
+    assert ran == [["journalctl", "--no-pager", "-o", "short-iso", "-n", "20",
+                    "-u", "ixp-bird.service", "-u", "ixp-bird.path", "-p", "warning"]]
+    assert got.argv == ran[0]
+    monkeypatch.setattr(journal, "read", lambda *a: (_ for _ in ()).throw(
+        journal.JournalError("journalctl failed (1): no journal files")))
+    with pytest.raises(client.HelperError, match="no journal files"):
+        client.Privileged(state, helper).journal("all", 500, None)
