@@ -120,3 +120,21 @@ def shot(page: Any, name: str) -> None:
     folder = Path(__file__).parents[2] / "artifacts" / "screenshots" / "flashed_box_journey"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def save_box_logs(context: Any, base: str, dest: Path, lines: int = 3000) -> str:
+    """After a failure: the box's journal as its Logs page gives it to a logged-in admin,
+    saved to ``dest``; the lines at warning and above (the last 60), for the test's output.
+    Never raises: the failure it follows is what counts."""
+    try:
+        resp = context.request.get(f"{base}/logs/download?unit=all&lines={lines}",
+                                   timeout=120_000)
+        if not resp.ok:
+            return f"(the Logs page answered HTTP {resp.status}: {resp.text()[:300]})"
+        text = resp.text()
+        dest.write_text(text)
+        urgent = context.request.get(f"{base}/logs/download?unit=all&lines=60&priority=warning",
+                                     timeout=120_000)
+        return f"(all of it in {dest})\n" + (urgent.text() if urgent.ok else "")
+    except Exception as exc:  # the failure it follows is what counts
+        return f"(the box's logs could not be fetched: {exc})"

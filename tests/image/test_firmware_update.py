@@ -49,7 +49,14 @@ from labkit.image.firmware import (
     start_member,
     upload,
 )
-from labkit.image.journey import Member, chromium, member_namespace, shot, wait_for
+from labkit.image.journey import (
+    Member,
+    chromium,
+    member_namespace,
+    save_box_logs,
+    shot,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(3600)]
 
@@ -152,6 +159,10 @@ def test_update_drain_trial_boot_and_rollback(image_build: vm.BuiltImage, bundle
                     no_internet=True, lan_tap=(member.ns, "tap0"))
         try:
             journey(box, member, context, bundles, backup)
+        except BaseException:
+            print("the box's warnings and errors:", save_box_logs(
+                context, f"https://127.0.0.1:{box.https_port}", tmp_path / "box-logs.txt"))
+            raise
         finally:
             TIMINGS[f"console_stalls_{box.name}"] = box.stalls
             TIMINGS[f"console_menu_kicks_{box.name}"] = box.kicks

@@ -42,6 +42,7 @@ from labkit.image.journey import (
     Member,
     chromium,
     member_namespace,
+    save_box_logs,
     shot,
     wait_for,
 )
@@ -197,6 +198,10 @@ def test_flashed_box_journey(image_build: vm.BuiltImage, tmp_path: Path) -> None
                     extra_https=(STATIC, UNCONFIRMED))
         try:
             journey(box, member, context, disk)
+        except BaseException:
+            print("the box's warnings and errors:", save_box_logs(
+                context, f"https://127.0.0.1:{box.https_port}", tmp_path / "box-logs.txt"))
+            raise
         finally:
             TIMINGS[f"console_stalls_{box.name}"] = box.stalls
             TIMINGS[f"console_menu_kicks_{box.name}"] = box.kicks
@@ -405,6 +410,13 @@ def journey(box: vm.Vm, member: Member, context, disk: Path) -> None:
     assert vm.https_fingerprint(box.https_ports[STATIC]) == fingerprint, \
         "the HTTPS certificate changed across a reboot: state was lost"
     record_memory(status_json(new, base), "after_reboot")
+    # what the services said, read in the browser (root is locked, no SSH): the gate's line
+    # of this boot, read by the apply helper inside its sandbox
+    new.goto(base + "/logs?unit=ixp-firmware-gate&lines=50")
+    said = new.inner_text("#log-lines") if new.locator("#log-lines").count() else \
+        new.inner_text("main")
+    assert "marked good" in said, said[-2000:]
+    shot(new, "09-logs")
     assert box.power_off()
 
     # 8. the same box with 512 MB: it comes up configured, and nothing is killed for memory
