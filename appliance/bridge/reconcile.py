@@ -89,10 +89,14 @@ class NetlinkWriter:
 
     def _trunk(self, op: Op) -> None:
         p = dict(op.params)
+        if "arp_ignore" in p:  # a sysctl, not a link attribute
+            labns.write_net_sysctl(self.target.netns, f"ipv4/conf/{p['ifname']}/arp_ignore",
+                                   int(p["arp_ignore"]))
         kwargs: dict[str, Any] = {"state": "up"} if p.get("up") else {}
         if p.get("mtu"):
             kwargs["mtu"] = p["mtu"]
-        self.ipr.link("set", index=self._index(op.param("ifname")), **kwargs)
+        if kwargs:
+            self.ipr.link("set", index=self._index(op.param("ifname")), **kwargs)
 
     def _port(self, op: Op) -> None:
         p = dict(op.params)
