@@ -31,6 +31,7 @@ class Link:
     vid: int | None = None
     brport: dict[str, int] = field(default_factory=dict)  # PORT_FLAGS keys, when a bridge port
     bridge_attrs: dict[str, int] = field(default_factory=dict)  # BRIDGE_ATTRS, when a bridge
+    arp_ignore: int | None = None  # the device's IPv4 arp_ignore (IFLA_AF_SPEC, AF_INET)
 
 
 @dataclass
@@ -73,6 +74,10 @@ def _link(msg: Any) -> Link:
         parent=msg.get_attr("IFLA_LINK"),
         alias=msg.get_attr("IFLA_IFALIAS"),
     )
+    spec = msg.get_attr("IFLA_AF_SPEC")
+    inet = dict(spec.get("attrs", ())).get("AF_INET") if spec is not None else None
+    if inet is not None:
+        link.arp_ignore = inet.get("arp_ignore")
     data = _nested(msg, "IFLA_LINKINFO", "IFLA_INFO_DATA")
     if kind == "vlan" and data is not None:
         link.vid = data.get_attr("IFLA_VLAN_ID")

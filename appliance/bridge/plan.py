@@ -14,6 +14,8 @@ from appliance.bridge.desired import BLACKHOLE_PORT, IFNAMSIZ, PORT_FLAGS, Desir
 from appliance.bridge.netlink_state import Current
 
 Action = Literal["add", "change", "remove"]
+# A trunk NIC's IPv4 arp_ignore: answer ARP only for addresses on the NIC itself (see below).
+TRUNK_ARP_IGNORE = 1
 
 
 class PlanError(ValueError):
@@ -140,12 +142,17 @@ def _port_ops(desired: Desired, current: Current) -> list[Op]:
             ops.append(Op("remove", "port", f"port {name}", f"released from {bridge}",
                           (("ifname", name),)))
     # A trunk is no bridge port, but its VLAN ports carry nothing while it is down, and
-    # none can be larger than it (a NIC nobody configured comes up down, at 1500).
+    # none can be larger than it (a NIC nobody configured comes up down, at 1500). Untagged
+    # frames on it reach the box's own stack: arp_ignore=1 answers ARP there only for the
+    # trunk's own addresses (it has none), not for the peering LAN's (the kernel's default
+    # answers for every address of the box, on any NIC).
     for trunk in sorted({p.parent for p in desired.ports if p.parent}):
         nic = current.links.get(trunk)
         if nic is None:
             continue  # check_ports refused the plan
         changes = _diff({"up": True}, {"up": nic.up})
+        if nic.arp_ignore is not None and nic.arp_ignore != TRUNK_ARP_IGNORE:
+            changes["arp_ignore"] = TRUNK_ARP_IGNORE
         if nic.mtu < desired.bridge.mtu:
             changes["mtu"] = desired.bridge.mtu
         if changes:

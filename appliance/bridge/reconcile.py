@@ -74,9 +74,9 @@ class NetlinkWriter:
         with open_netlink(name) as far:
             index = far.link_lookup(ifname=BLACKHOLE_PEER)[0]
             # No link-local address, router solicitations or RA: it answers ND and nothing else.
-            for key, value in (("addr_gen_mode", "1"), ("accept_ra", "0"),
-                               ("router_solicitations", "0")):
-                labns.run(name, ["sysctl", "-qw", f"net.ipv6.conf.{BLACKHOLE_PEER}.{key}={value}"])
+            for key, value in (("addr_gen_mode", 1), ("accept_ra", 0),
+                               ("router_solicitations", 0)):
+                labns.write_net_sysctl(name, f"ipv6/conf/{BLACKHOLE_PEER}/{key}", value)
             far.link("set", index=index, state="up")
             if op.param("ipv6"):
                 iface = ipaddress.ip_interface(op.param("ipv6"))
@@ -89,10 +89,14 @@ class NetlinkWriter:
 
     def _trunk(self, op: Op) -> None:
         p = dict(op.params)
+        if "arp_ignore" in p:  # a sysctl, not a link attribute
+            labns.write_net_sysctl(self.target.netns, f"ipv4/conf/{p['ifname']}/arp_ignore",
+                                   int(p["arp_ignore"]))
         kwargs: dict[str, Any] = {"state": "up"} if p.get("up") else {}
         if p.get("mtu"):
             kwargs["mtu"] = p["mtu"]
-        self.ipr.link("set", index=self._index(op.param("ifname")), **kwargs)
+        if kwargs:
+            self.ipr.link("set", index=self._index(op.param("ifname")), **kwargs)
 
     def _port(self, op: Op) -> None:
         p = dict(op.params)

@@ -87,6 +87,20 @@ def run(name: str, argv: Sequence[str], *, check: bool = True, timeout: float = 
                           timeout=timeout, input=input_text)
 
 
+def write_net_sysctl(name: str | None, key: str, value: int) -> None:
+    """Set ``/proc/sys/net/<key>`` (e.g. ``ipv4/conf/eth1/arp_ignore``) in namespace ``name``
+    (None: this host's, the image's own). ``/proc/sys/net`` is the namespace of the process
+    that opens it, so in a namespace a process inside it writes; ``tee``, not ``sysctl``: the
+    image has no procps, and the key's interface may have a dot in its name."""
+    if ".." in key.split("/") or key.startswith("/"):
+        raise ValueError(f"not a key under /proc/sys/net: {key}")
+    path = f"/proc/sys/net/{key}"
+    if name is None:
+        Path(path).write_text(f"{value}\n")
+        return
+    run(name, ["tee", path], input_text=f"{value}\n")
+
+
 @contextlib.contextmanager
 def temporary(names: Sequence[str]) -> Iterator[list[str]]:
     """Create ``names`` and remove them afterwards, whatever happens in between."""

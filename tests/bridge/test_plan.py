@@ -148,3 +148,17 @@ def test_a_trunk_is_brought_up_and_made_large_enough_for_its_vlans():
     # up and large enough (a larger MTU stays): nothing to do for it
     cur.links["trunk0"] = _link(1, "trunk0", kind=None, mtu=9000, up=True)
     assert not [op for op in make_plan(desired_state(cfg), cur) if op.kind == "trunk"]
+
+
+def test_a_trunk_answers_arp_only_for_its_own_addresses():
+    """Untagged frames on a trunk reach the box's own stack; with the kernel's default
+    arp_ignore (0) it answered ARP there for the peering LAN's addresses."""
+    member = bl.member_data(1)
+    member["ports"] = [{"interface": "trunk0", "vlan": 101}]
+    cfg = _cfg(member)
+    cur = Current(links={"trunk0": _link(1, "trunk0", kind=None, up=True, arp_ignore=0)},
+                  bridge=None)
+    trunk = [op for op in make_plan(desired_state(cfg), cur) if op.kind == "trunk"]
+    assert [(op.target, op.detail) for op in trunk] == [("trunk trunk0", "arp_ignore=1")]
+    cur.links["trunk0"] = _link(1, "trunk0", kind=None, up=True, arp_ignore=1)
+    assert not [op for op in make_plan(desired_state(cfg), cur) if op.kind == "trunk"]

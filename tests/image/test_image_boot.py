@@ -338,7 +338,7 @@ if reply is not None:
     sendp([echo(rs_mac, 1, []), echo(rs_mac, 2, [M]), echo(rs_mac, 3, [N, 7]),
            to_peer("neg-untagged", []), to_peer("neg-foreign", [M]),
            to_peer("neg-qinq", [N, 7])], iface="tap0", verbose=False)
-    # not the bridge but the box's own stack on the trunk NIC: ARP recorded, the echo dropped
+    # not the bridge but the box's own stack on the trunk NIC: neither ARP nor the echo answered
     sendp([arp([]), echo(a["trunk_mac"], 5, [])], iface="tap0", verbose=False)
     # must get through: an echo in VLAN N, and a frame to the member in VLAN B
     sendp([echo(rs_mac, 4, [N]), to_peer("pos-vlan", [N])], iface="tap0", verbose=False)
@@ -399,6 +399,9 @@ def check_vlan_ports(web: Https, lan_ns: str, nic: str, label: str) -> None:
                         ("5", "the trunk's own untagged")):
         assert ident not in seen["replies"], f"{label}: {what} echo request was answered: {seen}"
     assert seen["leaked"] == [], f"{label}: frames reached the member in VLAN {VLAN_B}: {seen}"
+    # the trunk's arp_ignore=1: the box's stack on the trunk answers ARP for no address
+    assert seen["untagged_arp_replies"] == [], \
+        f"{label}: the box answered an untagged ARP on the trunk NIC: {seen}"
 
     def counted() -> int:
         rows = {p["port"]: p for p in web.get("/api/v1/status").json()["ports"]}
